@@ -1,0 +1,233 @@
+"""Kehu CRM: the app factory and the command line.
+
+`python3 app.py serve` and `python3 app.py test` work on a fresh machine: before anything else
+they install what is missing (a virtualenv from pyproject.toml, the npm packages from the lock,
+Debian's Chromium for the browser tests) and then run inside that virtualenv. The bootstrap
+part uses the standard library only; Flask is imported once we are inside the venv.
+"""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+INSTANCE = Path(os.environ.get("KEHU_INSTANCE", ROOT / "instance"))
+HTMX_DIST = ROOT / "node_modules" / "htmx.org" / "dist"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+# ---- bootstrap (standard library only) -----------------------------------------------------
+
+def _say(msg):
+    print(f"[kehu] {msg}", flush=True)
+
+
+def _digest(*paths):
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()
+
+
+def _ensure_venv(dev):
+    stamp = VENV / (".installed-dev" if dev else ".installed")
+    want = _digest(ROOT / "pyproject.toml")
+    if stamp.exists() and stamp.read_text() == want and VENV_PYTHON.exists():
+        return
+    if not VENV_PYTHON.exists():
+        _say("creating the virtualenv in .venv")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    _say("installing Python packages from pyproject.toml")
+    target = ".[dev]" if dev else "."
+    subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "-e", target], check=True, cwd=ROOT)
+    stamp.write_text(want)
+
+
+def _ensure_npm():
+    stamp = ROOT / "node_modules" / ".kehu-lock"
+    want = _digest(ROOT / "package-lock.json")
+    if stamp.exists() and stamp.read_text() == want and (HTMX_DIST / "htmx.min.js").exists():
+        return
+    if shutil.which("npm") is None:
+        sys.exit("npm is missing: install Node.js 20+ (apt-get install nodejs npm) and run again")
+    _say("installing front-end packages (npm ci)")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], check=True, cwd=ROOT)
+    stamp.write_text(want)
+
+
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def _ensure_chromium():
+    """Debian's Chromium, and a CJK font so screenshots show Chinese text rather than boxes."""
+    if os.access(CHROMIUM, os.X_OK) and CJK_FONT.exists():
+        return
+    _say("installing Debian's Chromium and CJK fonts for the browser tests")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True)
+    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def _in_venv():
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def bootstrap(command):
+    dev = command == "test"
+    _ensure_venv(dev)
+    _ensure_npm()
+    if dev:
+        _ensure_chromium()
+    if not _in_venv():
+        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(ROOT / "app.py"), *sys.argv[1:]])
+
+
+# ---- the application ------------------------------------------------------------------------
+
+def default_config():
+    return {
+        "DATABASE_URL": f"sqlite:///{INSTANCE / 'kehu.db'}",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "PASSWORD_METHOD": "scrypt",
+        "HOST": "0.0.0.0",
+        "PORT": 8000,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    }
+
+
+def _env_config():
+    """KEHU_<NAME> environment variables override the defaults (strings parsed as ints/bools)."""
+    out = {}
+    for key, value in os.environ.items():
+        if key.startswith("KEHU_") and key not in ("KEHU_INSTANCE",):
+            name = key[5:]
+            if value.lower() in ("1", "true", "yes", "0", "false", "no") and name != "PORT":
+                out[name] = value.lower() in ("1", "true", "yes")
+            elif value.isdigit():
+                out[name] = int(value)
+            else:
+                out[name] = value
+    return out
+
+
+def _secret_key():
+    """The configured key, else one generated once into the instance folder (never in the repo)."""
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(test_config=None):
+    from flask import Flask, send_from_directory
+
+    import models
+    from models import users as users_model
+
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(INSTANCE), static_folder="static", template_folder="templates")
+    app.config.update(default_config())
+    app.config.update(_env_config())
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key()
+    users_model.password_method = app.config["PASSWORD_METHOD"]
+
+    models.init_db(app.config["DATABASE_URL"])
+
+    @app.before_request
+    def _open_db():
+        models.db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_db(exc):
+        models.close_db()
+
+    @app.get("/vendor/htmx.min.js")
+    def htmx_js():
+        return send_from_directory(HTMX_DIST, "htmx.min.js", max_age=86400)
+
+    import views
+    views.init_app(app)
+    return app
+
+
+def setup_database(app, demo=False, quiet=False):
+    """Migrate, load reference data, and (once) the demo data. Safe to run again."""
+    import models
+    from seeds import demo as demo_seed
+    from seeds import reference
+
+    with models.db.connection_context():
+        applied = models.migrate()
+        if applied and not quiet:
+            _say(f"applied migrations: {', '.join(applied)}")
+        reference.load()
+        if demo:
+            loaded = demo_seed.load_once(progress=None if quiet else _say)
+            if not loaded and not quiet:
+                _say("demo data already loaded")
+
+
+def serve():
+    from waitress import serve as waitress_serve
+
+    from seeds import demo as demo_seed
+
+    app = create_app()
+    setup_database(app, demo=True)
+    host, port = app.config["HOST"], int(app.config["PORT"])
+    print(demo_seed.logins_text(), flush=True)
+    _say(f"Kehu CRM on http://{host}:{port}/ (set KEHU_HOST / KEHU_PORT to change)")
+    waitress_serve(app, host=host, port=port, threads=8, ident="kehu")
+
+
+def run_tests(args):
+    import pytest
+
+    code = pytest.main(["-q", "-rs", *args])
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        sys.exit("no tests were collected")
+    sys.exit(int(code))
+
+
+def main(argv):
+    command = argv[0] if argv else "serve"
+    if command in ("serve", "test") and os.environ.get("KEHU_NO_BOOTSTRAP") != "1":
+        bootstrap(command)
+    if command == "serve":
+        serve()
+    elif command == "test":
+        run_tests(argv[1:])
+    elif command == "migrate":
+        setup_database(create_app())
+    elif command == "demo":
+        setup_database(create_app(), demo=True)
+    elif command == "reindex":
+        import models
+        from models import search
+        create_app()
+        with models.db.connection_context():
+            search.rebuild()
+    else:
+        sys.exit("usage: python3 app.py [serve | test [pytest args] | migrate | demo | reindex]")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,38 @@
+"""Audit rows: what happened to a record, by whom and when, written by verbs in their transaction.
+
+The customer timeline is read from here; rows are append-only.
+"""
+import peewee as pw
+
+from models import clock
+from models.base import BaseModel, JSONField
+
+
+class AuditEvent(BaseModel):
+    at = pw.DateTimeField()
+    actor = pw.DeferredForeignKey("User", null=True, on_delete="SET NULL", index=False)
+    customer = pw.DeferredForeignKey("Customer", null=True, on_delete="CASCADE", index=False)
+    kind = pw.CharField(max_length=40)
+    data = JSONField(default=dict)
+
+    class Meta:
+        indexes = ((("customer", "id"), False), (("actor", "id"), False), (("kind", "id"), False))
+
+
+def record(kind, actor=None, customer=None, **data):
+    """Append one audit row. Call inside the verb's transaction."""
+    return AuditEvent.create(
+        at=clock.now(),
+        actor=getattr(actor, "id", actor),
+        customer=getattr(customer, "id", customer),
+        kind=kind,
+        data=data,
+    )
+
+
+def timeline(customer_id, before_id=None, limit=20):
+    """Newest-first events of a customer, keyset-paginated on id."""
+    q = AuditEvent.select().where(AuditEvent.customer == customer_id)
+    if before_id:
+        q = q.where(AuditEvent.id < before_id)
+    return q.order_by(AuditEvent.id.desc()).limit(limit)

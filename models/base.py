@@ -1,0 +1,85 @@
+"""The database handle, the base model and schema management.
+
+One `DatabaseProxy` is bound at start-up from a URL (sqlite by default, PostgreSQL through
+the same URL scheme), so no model or verb knows which engine it runs on.
+"""
+import json
+from pathlib import Path
+
+import peewee as pw
+from playhouse import db_url
+from playhouse.migrations import Runner
+from playhouse.schema_diff import diff_models
+
+db = pw.DatabaseProxy()
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+    "synchronous": "normal",
+    "cache_size": -64000,  # 64 MB page cache per connection
+    "mmap_size": 1 << 30,
+    "temp_store": "memory",
+}
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class JSONField(pw.TextField):
+    """JSON stored as text: portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+def is_sqlite():
+    return isinstance(db.obj, pw.SqliteDatabase)
+
+
+def init_db(url):
+    """Bind the proxy to the database at `url` (e.g. sqlite:///instance/kehu.db)."""
+    kwargs = {}
+    if url.startswith("sqlite"):
+        kwargs = {"pragmas": SQLITE_PRAGMAS, "check_same_thread": False}
+    database = db_url.connect(url, **kwargs)
+    if isinstance(database, pw.SqliteDatabase):
+        # Writes that read then write (claims, capacity) take the lock up front.
+        database.begin = lambda *a, **k: database.execute_sql("BEGIN IMMEDIATE")  # noqa: E731
+    db.initialize(database)
+    return database
+
+
+def close_db():
+    if not db.is_closed():
+        db.close()
+
+
+def all_models():
+    from models import audit, customers, users  # noqa: F401  (registers the tables)
+
+    found, stack = [], list(BaseModel.__subclasses__())
+    while stack:
+        model = stack.pop(0)
+        found.append(model)
+        stack.extend(model.__subclasses__())
+    return pw.sort_models(found)
+
+
+def migrate():
+    """Apply the pending migrations in models/migrations (numbered scripts, Peewee's runner)."""
+    return Runner(db.obj, directory=str(MIGRATIONS)).up()
+
+
+def schema_diff():
+    """What differs between the migrated database and the models (falsy when nothing)."""
+    return diff_models(db.obj, all_models())

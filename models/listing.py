@@ -1,0 +1,226 @@
+"""The customer list: filters, sort orders and keyset pagination that hold at a million rows.
+
+No OFFSET and no full COUNT(*): a page is "rows after this (sort value, id)"; the total is
+counted only up to a cap. Every filter is applied on top of permissions.visible().
+"""
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+import peewee as pw
+
+from models import search
+from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, parse_date
+from models.permissions import visible
+from models.users import User
+
+PAGE_SIZE = 25
+COUNT_CAP = 1000
+SORTS = {
+    "created": None,  # id order is creation order
+    "name": Customer.name,
+    "activity": Customer.touched_at,
+}
+SCOPES = ("mine", "team", "all")
+
+
+@dataclass
+class Filters:
+    scope: str = "all"
+    q: str = ""
+    stage: str = ""
+    grade: str = ""
+    region: int = 0
+    city: str = ""
+    industry: int = 0
+    business_model: str = ""
+    source: str = ""
+    owner: int = 0
+    team: int = 0
+    created_from: dt.date = None
+    created_to: dt.date = None
+    followup_from: dt.date = None
+    followup_to: dt.date = None
+    sort: str = "created"
+    direction: str = "desc"
+    errors: dict = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, args, user):
+        """From request args (any junk is dropped, with a message for bad dates)."""
+        f = cls()
+        f.scope = args.get("scope") if args.get("scope") in SCOPES else default_scope(user)
+        f.q = search.normalize_query(args.get("q", ""))
+        f.stage = args.get("stage") if args.get("stage") in STAGES else ""
+        f.grade = args.get("grade") if args.get("grade") in ("A", "B", "C", "D") else ""
+        f.business_model = args.get("business_model") if args.get("business_model") in BUSINESS_MODELS else ""
+        f.source = args.get("source") if args.get("source") in SOURCES else ""
+        f.city = " ".join((args.get("city") or "").split())[:40]
+        for name in ("region", "industry", "owner", "team"):
+            try:
+                setattr(f, name, max(0, int(args.get(name) or 0)))
+            except ValueError:
+                setattr(f, name, 0)
+        for name in ("created_from", "created_to", "followup_from", "followup_to"):
+            raw = args.get(name)
+            if raw:
+                try:
+                    setattr(f, name, parse_date(raw))
+                except ValueError as exc:
+                    f.errors[name] = str(exc)
+        f.sort = args.get("sort") if args.get("sort") in SORTS else "created"
+        f.direction = "asc" if args.get("dir") == "asc" else "desc"
+        return f
+
+    def as_args(self, **override):
+        """The URL state (only non-default values), so links and the back button keep it."""
+        out = {}
+        for key in ("scope", "q", "stage", "grade", "region", "city", "industry", "business_model", "source",
+                    "owner", "team", "created_from", "created_to", "followup_from", "followup_to", "sort"):
+            value = getattr(self, key)
+            if value and not (key == "sort" and value == "created"):
+                out[key] = value.isoformat() if isinstance(value, dt.date) else value
+        if self.direction == "asc":
+            out["dir"] = "asc"
+        out.update({k: v for k, v in override.items()})
+        return {k: v for k, v in out.items() if v not in (None, "")}
+
+    @property
+    def active_count(self):
+        return sum(1 for k in ("stage", "grade", "region", "city", "industry", "business_model", "source", "owner",
+                               "team", "created_from", "created_to", "followup_from", "followup_to")
+                   if getattr(self, k))
+
+
+def default_scope(user):
+    return {"sales": "mine", "manager": "team"}.get(user.role, "all")
+
+
+def filtered(user, f):
+    """The visible, filtered customer query (unordered)."""
+    from models import clock
+
+    q = visible(Customer.select(), user)
+    if f.scope == "mine":
+        q = q.where(Customer.owner == user.id)
+    elif f.scope == "team" and user.team_id:
+        q = q.where(Customer.team == user.team_id)
+    if f.stage:
+        q = q.where(Customer.stage == f.stage)
+    if f.grade:
+        q = q.where(Customer.grade == f.grade)
+    if f.region:
+        q = q.where(Customer.region == f.region)
+    if f.city:
+        q = q.where(Customer.city == f.city)
+    if f.industry:
+        q = q.where(Customer.industry == f.industry)
+    if f.business_model:
+        q = q.where(Customer.business_model == f.business_model)
+    if f.source:
+        q = q.where(Customer.source == f.source)
+    if f.owner:
+        q = q.where(Customer.owner == f.owner)
+    if f.team:
+        q = q.where(Customer.team == f.team)
+    if f.created_from:
+        q = q.where(Customer.created_at >= clock.local_day_start(f.created_from))
+    if f.created_to:
+        q = q.where(Customer.created_at < clock.local_day_start(f.created_to + dt.timedelta(days=1)))
+    if f.followup_from:
+        q = q.where(Customer.last_followup_at >= clock.local_day_start(f.followup_from))
+    if f.followup_to:
+        q = q.where(Customer.last_followup_at < clock.local_day_start(f.followup_to + dt.timedelta(days=1)))
+    if f.q:
+        q = search.filter_query(q, f.q, Customer)
+    return q
+
+
+def encode_cursor(values):
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token):
+    """[sort value, id] or None for anything malformed."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        values = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(values, list) or len(values) != 2 or not isinstance(values[1], int):
+        return None
+    if values[0] is not None and not isinstance(values[0], (str, int)):
+        return None
+    return values
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str = None
+    prev_cursor: str = None
+    total: int = 0
+    total_capped: bool = False
+
+
+def _sort_value(customer, sort):
+    column = SORTS[sort]
+    if column is None:
+        return None
+    value = getattr(customer, column.name)
+    return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
+
+
+def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
+    """One page of the list in the filter's order, after or before a cursor."""
+    column = SORTS[f.sort]
+    query = filtered(user, f)
+    descending = f.direction == "desc"
+    cursor = decode_cursor(after or before or "") if (after or before) else None
+    backwards = bool(before) and cursor is not None
+    # Walking backwards flips the order; the page is reversed afterwards.
+    walk_desc = descending != backwards
+    if cursor is not None:
+        value, pk = cursor
+        if column is None:
+            cond = Customer.id < pk if walk_desc else Customer.id > pk
+        else:
+            key, at = pw.Tuple(column, Customer.id), pw.Tuple(value, pk)
+            cond = key < at if walk_desc else key > at
+        query = query.where(cond)
+    order = [] if column is None else [column.desc() if walk_desc else column.asc()]
+    order.append(Customer.id.desc() if walk_desc else Customer.id.asc())
+    rows = list(query.order_by(*order).limit(size + 1)
+                .select(Customer.id, Customer.name, Customer.short_name, Customer.stage, Customer.grade,
+                        Customer.city, Customer.region, Customer.industry, Customer.owner, Customer.team,
+                        Customer.business_model, Customer.created_at, Customer.last_followup_at,
+                        Customer.touched_at, Customer.next_followup_on, Customer.completeness))
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    result = Page(rows=rows)
+    if rows:
+        first, last = rows[0], rows[-1]
+        has_next = more if not backwards else True
+        has_prev = (cursor is not None) if not backwards else more
+        if has_next:
+            result.next_cursor = encode_cursor([_sort_value(last, f.sort), last.id])
+        if has_prev:
+            result.prev_cursor = encode_cursor([_sort_value(first, f.sort), first.id])
+    if count:
+        capped = filtered(user, f).select(pw.SQL("1")).limit(COUNT_CAP + 1)
+        total = Customer.select(pw.fn.COUNT(pw.SQL("*"))).from_(capped.alias("capped")).scalar()
+        result.total, result.total_capped = min(total, COUNT_CAP), total > COUNT_CAP
+    _attach_owners(result.rows)
+    return result
+
+
+def _attach_owners(rows):
+    """One query for the owners of a page (no N+1)."""
+    ids = {r.owner_id for r in rows if r.owner_id}
+    owners = {u.id: u for u in User.select(User.id, User.full_name).where(User.id.in_(ids))} if ids else {}
+    for r in rows:
+        r.owner_name = owners[r.owner_id].full_name if r.owner_id in owners else ""

@@ -1,0 +1,134 @@
+"""Customer search: an FTS5 trigram index over names, credit code, contacts and phones.
+
+Kept in sync by the verbs (index_customer). Trigrams find substrings of three or more
+characters; two-character Chinese queries (e.g. 西装) hit a column of space-padded CJK
+bigrams. On engines without FTS5 (PostgreSQL) search falls back to LIKE on the same fields.
+"""
+import re
+import unicodedata
+
+from models.base import db, is_sqlite
+
+CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+TABLE = "customer_fts"
+
+
+def create_index_table():
+    if is_sqlite():
+        db.execute_sql(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
+            "name, short_name, credit_code, people, phones, grams, tokenize='trigram')")
+
+
+def _bigrams(text):
+    """' 上海 海华 ' for '上海华': every pair of adjacent CJK characters, space-padded."""
+    grams = set()
+    for run in re.findall(r"[\u3400-\u9fff\uf900-\ufaff]{2,}", text):
+        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+    return " " + " ".join(sorted(grams)) + " " if grams else ""
+
+
+def normalize_query(q):
+    return " ".join(unicodedata.normalize("NFKC", q or "").split())[:100]
+
+
+def document(customer_id):
+    """The searchable text of one customer, from the tables (the source of truth)."""
+    from models.customers import Contact, Customer
+
+    c = (Customer.select(Customer.name, Customer.short_name, Customer.credit_code, Customer.phone,
+                         Customer.phone_norm).where(Customer.id == customer_id).first())
+    if c is None:
+        return None
+    contacts = list(Contact.select(Contact.name, Contact.mobile_norm, Contact.phone_norm)
+                    .where(Contact.customer == customer_id))
+    people = " ".join(x.name for x in contacts)
+    phones = " ".join(p for p in [c.phone_norm] + [x.mobile_norm for x in contacts]
+                      + [x.phone_norm for x in contacts] if p)
+    return (c.name, c.short_name, c.credit_code or "", people, phones,
+            _bigrams(" ".join([c.name, c.short_name, people])))
+
+
+def index_customer(customer_id):
+    """Re-index one customer; call inside the verb's transaction."""
+    if not is_sqlite():
+        return
+    doc = document(customer_id)
+    db.execute_sql(f"DELETE FROM {TABLE} WHERE rowid = ?", (customer_id,))
+    if doc is not None:
+        db.execute_sql(f"INSERT INTO {TABLE}(rowid, name, short_name, credit_code, people, phones, grams) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (customer_id, *doc))
+
+
+def rebuild():
+    """Rebuild the whole index from the tables (after bulk loads)."""
+    from models.customers import Contact, Customer
+
+    if not is_sqlite():
+        return
+    db.execute_sql(f"DELETE FROM {TABLE}")
+    batch, last = 5000, 0
+    while True:
+        ids = [r.id for r in Customer.select(Customer.id).where(Customer.id > last)
+               .order_by(Customer.id).limit(batch)]
+        if not ids:
+            break
+        rows = {c.id: c for c in Customer.select(Customer.id, Customer.name, Customer.short_name,
+                                                   Customer.credit_code, Customer.phone_norm)
+                .where(Customer.id.in_(ids))}
+        people = {i: ([], []) for i in ids}
+        for x in (Contact.select(Contact.customer, Contact.name, Contact.mobile_norm, Contact.phone_norm)
+                  .where(Contact.customer.in_(ids))):
+            people[x.customer_id][0].append(x.name)
+            people[x.customer_id][1].extend(p for p in (x.mobile_norm, x.phone_norm) if p)
+        values = []
+        for i in ids:
+            c, (names, phones) = rows[i], people[i]
+            joined = " ".join(names)
+            values.append((i, c.name, c.short_name, c.credit_code or "", joined,
+                           " ".join(([c.phone_norm] if c.phone_norm else []) + phones),
+                           _bigrams(" ".join([c.name, c.short_name, joined]))))
+        with db.atomic():
+            db.cursor().executemany(
+                f"INSERT INTO {TABLE}(rowid, name, short_name, credit_code, people, phones, grams) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+        last = ids[-1]
+
+
+def usable(q):
+    """A query worth running: two or more CJK characters, or three or more of anything else."""
+    q = normalize_query(q)
+    return len(q) >= 3 or (len(q) == 2 and all(CJK_RE.match(ch) for ch in q))
+
+
+def match_expression(q):
+    """The FTS5 MATCH string for a user query (every term must match, as a substring)."""
+    terms = []
+    for term in normalize_query(q).split(" "):
+        digits = re.sub(r"[\s\-()]", "", term)
+        if digits.isdigit() and len(digits) >= 3:
+            term = digits
+        quoted = term.replace('"', '""')
+        if len(term) >= 3:
+            terms.append(f'{{name short_name credit_code people phones}} : "{quoted.upper() if _is_code(term) else quoted}"')
+        elif len(term) == 2 and all(CJK_RE.match(ch) for ch in term):
+            terms.append(f'grams : " {quoted} "')
+    return " AND ".join(terms)
+
+
+def _is_code(term):
+    return len(term) >= 3 and term.isalnum() and term.isascii() and any(ch.isdigit() for ch in term)
+
+
+def filter_query(query, q, model):
+    """Restrict a customer query to rows matching `q` (a no-op for unusable queries)."""
+    import peewee as pw
+
+    expr = match_expression(q)
+    if not expr:
+        return query.where(pw.SQL("0"))
+    if is_sqlite():
+        return query.where(model.id.in_(pw.SQL(f"(SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ?)", [expr])))
+    like = "%" + normalize_query(q) + "%"
+    return query.where(model.name.ilike(like) | model.short_name.ilike(like) | model.credit_code.ilike(like)
+                       | model.phone_norm.ilike(like))

@@ -1,0 +1,84 @@
+"""What each role's home page shows: queries only, bounded and index-backed."""
+import datetime as dt
+
+import peewee as pw
+
+from models import clock
+from models.audit import AuditEvent
+from models.customers import STAGES, Customer, FollowUp
+from models.users import LoginAttempt, Team, User
+
+ROWS = 10
+
+
+def rep_due(user, limit=ROWS):
+    """The rep's customers whose next follow-up is today or overdue, oldest due first."""
+    return (Customer.select(Customer.id, Customer.name, Customer.stage, Customer.grade, Customer.next_followup_on,
+                            Customer.last_followup_at)
+            .where((Customer.owner == user.id) & (Customer.next_followup_on <= clock.today()))
+            .order_by(Customer.next_followup_on, Customer.id).limit(limit))
+
+
+def rep_due_count(user):
+    return (Customer.select().where((Customer.owner == user.id) & (Customer.next_followup_on <= clock.today()))
+            .count())
+
+
+def rep_stalest(user, limit=ROWS):
+    """The rep's customers without a follow-up for longest (never first, then oldest activity)."""
+    return (Customer.select(Customer.id, Customer.name, Customer.stage, Customer.grade, Customer.last_followup_at,
+                            Customer.touched_at)
+            .where(Customer.owner == user.id).order_by(Customer.touched_at, Customer.id).limit(limit))
+
+
+def stage_counts(query):
+    """{stage: count} for a (scoped) customer query."""
+    rows = query.select(Customer.stage, pw.fn.COUNT(Customer.id).alias("n")).group_by(Customer.stage).tuples()
+    counts = dict(rows)
+    return [(s, counts.get(s, 0)) for s in STAGES]
+
+
+def team_activity(team_id, days=7):
+    """Per member of the team: follow-ups and customers in the last `days` days, and customers owned."""
+    since = clock.now() - dt.timedelta(days=days)
+    members = list(User.select().where((User.team == team_id) & (User.active == True)).order_by(User.full_name))  # noqa: E712
+    ids = [m.id for m in members]
+    fu = dict(FollowUp.select(FollowUp.author, pw.fn.COUNT(FollowUp.id))
+              .where(FollowUp.author.in_(ids) & (FollowUp.at >= since)).group_by(FollowUp.author).tuples()) if ids else {}
+    owned = dict(Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
+                 .where(Customer.team == team_id).group_by(Customer.owner).tuples())
+    due = dict(Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
+               .where((Customer.team == team_id) & (Customer.next_followup_on < clock.today()))
+               .group_by(Customer.owner).tuples())
+    return [{"user": m, "followups": fu.get(m.id, 0), "owned": owned.get(m.id, 0), "overdue": due.get(m.id, 0)}
+            for m in members]
+
+
+def recent_events(query_filter=None, limit=ROWS):
+    q = AuditEvent.select().order_by(AuditEvent.id.desc()).limit(limit)
+    if query_filter is not None:
+        q = q.where(query_filter)
+    return q
+
+
+def newest_leads(limit=ROWS):
+    """Marketing: the newest customers in its stages."""
+    return (Customer.select(Customer.id, Customer.name, Customer.stage, Customer.source, Customer.created_at,
+                            Customer.completeness)
+            .where(Customer.stage.in_(("unidentified", "prospect"))).order_by(Customer.id.desc()).limit(limit))
+
+
+def admin_counts():
+    since = clock.now() - dt.timedelta(days=1)
+    users = dict(User.select(User.role, pw.fn.COUNT(User.id)).where(User.active == True).group_by(User.role).tuples())  # noqa: E712
+    return {
+        "users": users,
+        "inactive": User.select().where(User.active == False).count(),  # noqa: E712
+        "teams": Team.select().count(),
+        "failed_logins": LoginAttempt.select().where((LoginAttempt.at >= since) & (LoginAttempt.success == False)).count(),  # noqa: E712
+    }
+
+
+def my_recent_followups(user, limit=ROWS):
+    return (FollowUp.select(FollowUp, Customer.id, Customer.name).join(Customer)
+            .where(FollowUp.author == user.id).order_by(FollowUp.at.desc()).limit(limit))

@@ -1,0 +1,1 @@
+"""Initial reference data and the demo data set."""

@@ -1,0 +1,26 @@
+// Kehu CRM: the little glue the server-rendered pages need (toasts and error messages).
+(function () {
+  "use strict";
+  function showToast(message) {
+    var box = document.getElementById("toast");
+    if (!box || !message) return;
+    box.textContent = message;
+    box.hidden = false;
+    clearTimeout(box._timer);
+    box._timer = setTimeout(function () { box.hidden = true; }, 6000);
+  }
+  document.addEventListener("showToast", function (evt) {
+    showToast(evt.detail && evt.detail.message);
+  });
+  // htmx 2 does not swap error responses: show their text (the server sends a readable one).
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    if (xhr.getResponseHeader("HX-Trigger")) return; // already shown via showToast
+    showToast(type.indexOf("text/plain") === 0 ? xhr.responseText : (document.documentElement.lang === "en"
+      ? "Something went wrong. Nothing was saved; please try again." : "出错了，未保存任何内容，请重试。"));
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showToast(document.documentElement.lang === "en" ? "The server cannot be reached." : "无法连接服务器。");
+  });
+})();

@@ -1,0 +1,137 @@
+"""Fixtures: an app on a fresh temp-file database per test, a frozen clock, and factories."""
+import datetime as dt
+import itertools
+import os
+import re
+import shutil
+
+import pytest
+
+os.environ.setdefault("KEHU_INSTANCE", "/tmp/kehu-test-instance")
+
+import models  # noqa: E402
+from app import create_app  # noqa: E402
+from models import clock  # noqa: E402
+from models.users import Team, User, hash_password  # noqa: E402
+
+FROZEN = dt.datetime(2026, 11, 24, 2, 0, 0)  # 10:00 in Shanghai
+PASSWORD = "correct-horse-1"
+TEST_CONFIG = {"TESTING": True, "PASSWORD_METHOD": "pbkdf2:sha256:1000", "SECRET_KEY": "test-only-key"}
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """A migrated database with reference data, copied for every test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    models.init_db(f"sqlite:///{path}")
+    with models.db.connection_context():
+        models.migrate()
+        from seeds import reference
+        reference.load()
+        models.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    models.db.close()
+    return path
+
+
+@pytest.fixture
+def db_path(template_db, tmp_path):
+    path = tmp_path / "kehu.db"
+    shutil.copy(template_db, path)
+    return path
+
+
+@pytest.fixture
+def app(db_path):
+    clock.freeze(FROZEN)
+    application = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{db_path}"})
+    models.db.connect(reuse_if_open=True)
+    yield application
+    models.close_db()
+    clock.freeze(None)
+
+
+class Client:
+    """The Flask test client plus CSRF handling and login, as a browser would do it."""
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+        self.token = None
+
+    def _csrf(self):
+        if self.token is None:
+            page = self.http.get("/login")
+            self.token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+        return self.token
+
+    def login(self, user, password=PASSWORD):
+        self.token = None
+        response = self.post("/login", data={"username": user.username, "password": password})
+        self.token = None
+        return response
+
+    def get(self, url, htmx=False, **kw):
+        headers = kw.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.http.get(url, headers=headers, **kw)
+
+    def post(self, url, data=None, htmx=False, csrf=True, **kw):
+        headers = kw.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self._csrf())
+        return self.http.post(url, data=data, headers=headers, **kw)
+
+
+@pytest.fixture
+def client(app):
+    return Client(app)
+
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def make_team(app):
+    def make(name=None, manager=None, region=None):
+        return Team.create(name=name or f"测试组{next(_seq)}", manager=manager, region=region)
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role="sales", team=None, username=None, active=True, **kw):
+        n = next(_seq)
+        return User.create(username=username or f"{role}{n}", full_name=kw.pop("full_name", f"{role.title()} {n}"),
+                           password_hash=hash_password(PASSWORD), role=role, team=team, active=active,
+                           region=team.region_id if team else None, created_at=clock.now(),
+                           language=kw.pop("language", "en"), **kw)
+    return make
+
+
+def valid_credit_code(seed):
+    from models.customers import credit_code_check_char
+
+    body = f"91310000{seed:09d}"[:17]
+    return body + credit_code_check_char(body)
+
+
+@pytest.fixture
+def make_customer(app):
+    from models.customers import Customer, create_customer, set_owner
+    from models.users import User as U
+
+    def make(owner=None, name=None, stage=None, actor=None, **fields):
+        admin = actor or U.get_or_none(U.username == "factory-admin") or U.create(
+            username="factory-admin", full_name="Factory Admin", password_hash="x", role="admin",
+            created_at=clock.now())
+        data = {"name": name or f"测试服饰有限公司{next(_seq)}", "business_model": "consumer", "source": "website",
+                "stage": stage or "target", **fields}
+        customer = create_customer(admin, data)
+        if owner is not None:
+            set_owner(admin, customer, owner)
+        return Customer.get_by_id(customer.id)
+    return make

@@ -1,0 +1,89 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright against the app in a thread."""
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+import models
+from app import create_app
+from tests.conftest import PASSWORD, TEST_CONFIG
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+E2E_REQUIRED = os.environ.get("E2E_REQUIRED") == "1"
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:  # `pytest -m "not e2e"` leaves the browser tests out
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Use the system Chromium, never a downloaded one.
+    if not os.access(CHROMIUM, os.X_OK):
+        msg = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if E2E_REQUIRED:
+            pytest.fail(msg + "; E2E_REQUIRED=1 forbids skipping", pytrace=False)
+        pytest.skip(msg)
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def e2e_db(template_db, tmp_path_factory):
+    path = tmp_path_factory.mktemp("e2e") / "kehu.db"
+    shutil.copy(template_db, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def live_server(e2e_db):
+    """The app on a free loopback port, in a daemon thread, on its own database file."""
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": e2e_db, "TESTING": False})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    return live_server
+
+
+@pytest.fixture(autouse=True)
+def _bind_db(live_server, e2e_db):
+    # Unit tests rebind the shared database handle; put it back on the browser tests' file.
+    models.init_db(e2e_db)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_js_errors(page):
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def login(page):
+    """Log in through the real form and land on the workbench."""
+    def do(username, password=PASSWORD):
+        page.goto("/login?lang=en")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/")
+        return page
+    return do

@@ -1,0 +1,100 @@
+"""The web way in: blueprints, login, CSRF, languages and error pages."""
+from flask import g, render_template, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from htmx_flask import Htmx
+
+from models.errors import DomainError, NotFound
+from models.permissions import can
+from models.users import ROLE_LABELS, User
+from views import htmx as hx
+from views import i18n
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+def init_app(app):
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(can=can, ROLE_LABELS=ROLE_LABELS)
+    Htmx(app)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id):
+        try:
+            user = User.get_or_none(User.id == int(user_id))
+        except ValueError:
+            return None
+        return user if user is not None and user.active else None
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        from flask import redirect, url_for
+
+        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if request.htmx:
+            return hx.redirect(target)
+        return redirect(target)
+
+    from views import admin, auth, customers, workbench
+
+    for module in (auth, workbench, customers, admin):
+        app.register_blueprint(module.bp)
+
+    @app.before_request
+    def _require_login():
+        # Login is required everywhere but the login page and static assets.
+        if request.endpoint in ("auth.login", "static", "htmx_js", None):
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if "HX-Request" in request.headers or request.args:
+            response.vary.add("HX-Request")
+        return response
+
+    @app.errorhandler(NotFound)
+    @app.errorhandler(404)
+    def _not_found(exc):
+        return _error_page(404, i18n.gettext("Not found, or you do not have access to it."))
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc):
+        return _error_page(409, i18n.translate_error(exc.message, exc.params))
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc):
+        return _error_page(400, i18n.gettext("The form expired or came from elsewhere. Reload the page and try again."))
+
+    @app.errorhandler(405)
+    def _method(exc):
+        return _error_page(405, i18n.gettext("That action is not available here."))
+
+    @app.errorhandler(413)
+    def _too_large(exc):
+        return _error_page(413, i18n.gettext("That upload is too large."))
+
+    @app.errorhandler(500)
+    def _server_error(exc):
+        return _error_page(500, i18n.gettext("Something went wrong on our side. Nothing was saved; please try again."))
+
+
+def _error_page(status, message):
+    if request.htmx:
+        # htmx 2 does not swap 4xx/5xx: the page shows the message in its toast region.
+        response = hx.toast(message, status=status)
+        return response
+    g.error_message = message
+    return render_template("error.html", message=message, status=status), status

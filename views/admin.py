@@ -1,0 +1,223 @@
+"""Administration: users, teams, custom profile fields and the audit log (admins only)."""
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_login import current_user
+from wtforms import BooleanField, Form, IntegerField, PasswordField, SelectField, StringField
+
+from peewee import JOIN, fn
+from models.audit import AuditEvent
+from models.customers import CustomField
+from models.errors import N_, DomainError, ValidationError
+from models.permissions import require
+from models.settings import save_custom_field
+from models.users import LANGUAGES, ROLE_LABELS, ROLES, Region, Team, User, create_user, save_team, set_active, update_user
+from views import htmx as hx
+from views.i18n import LANGUAGE_NAMES, label, locale_code, translate_error
+from views.i18n import gettext as _
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def _admins_only():
+    require(current_user, "user.manage")
+
+
+def _apply(form, exc):
+    for name, problems in exc.errors.items():
+        messages = [translate_error(m, p) for m, p in problems]
+        if name in form._fields:
+            form[name].errors = messages
+        else:
+            form.form_errors.extend(messages)
+
+
+class UserForm(Form):
+    username = StringField()
+    full_name = StringField()
+    email = StringField()
+    role = SelectField()
+    team_id = SelectField()
+    region_id = SelectField()
+    language = SelectField()
+    password = PasswordField()
+
+    LABELS = {"username": N_("Username"), "full_name": N_("Full name"), "email": N_("E-mail"), "role": N_("Role"),
+              "team_id": N_("Team"), "region_id": N_("Region"), "language": N_("Screen language"),
+              "password": N_("Password")}
+
+    def __init__(self, formdata=None, user=None):
+        super().__init__(formdata)
+        for name, text in self.LABELS.items():
+            self[name].label.text = _(text)
+        self.role.choices = [(r, label(ROLE_LABELS, r)) for r in ROLES]
+        self.team_id.choices = [("", "—")] + [(str(t.id), t.name) for t in Team.select().order_by(Team.name)]
+        self.region_id.choices = [("", "—")] + [(str(r.id), r.label(locale_code())) for r in Region.select()]
+        self.language.choices = [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
+        if formdata is None and user is not None:
+            for name in ("username", "full_name", "email", "role", "language"):
+                self[name].data = getattr(user, name)
+            self.team_id.data = str(user.team_id or "")
+            self.region_id.data = str(user.region_id or "")
+
+
+def _data():
+    return {k: v for k, v in request.form.items() if k != "csrf_token"}
+
+
+@bp.get("/users")
+def users():
+    q = " ".join((request.args.get("q") or "").split())[:40]
+    role = request.args.get("role") if request.args.get("role") in ROLES else ""
+    query = User.select(User, Team).join(Team, on=(User.team == Team.id), join_type=JOIN.LEFT_OUTER)
+    if q:
+        query = query.where(User.username.contains(q) | User.full_name.contains(q))
+    if role:
+        query = query.where(User.role == role)
+    rows = list(query.order_by(User.active.desc(), User.role, User.username).limit(500))
+    return hx.fragment_or_page("admin/_user_rows.html", "admin/users.html", rows=rows, q=q, role=role,
+                               roles=[(r, label(ROLE_LABELS, r)) for r in ROLES])
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def user_form(user_id=None):
+    user = User.get_or_none(User.id == user_id) if user_id else None
+    if user_id and user is None:
+        abort(404)
+    form = UserForm(request.form if request.method == "POST" else None, user)
+    if request.method == "POST":
+        try:
+            if user is None:
+                create_user(current_user, _data())
+            else:
+                update_user(current_user, user, _data())
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            return hx.redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.post("/users/<int:user_id>/active")
+def user_active(user_id):
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        abort(404)
+    try:
+        set_active(current_user, user, request.form.get("active") == "1")
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    return hx.redirect(url_for("admin.users"))
+
+
+class TeamForm(Form):
+    name = StringField()
+    region_id = SelectField()
+    manager_id = SelectField()
+
+    def __init__(self, formdata=None, team=None):
+        super().__init__(formdata)
+        self.name.label.text, self.region_id.label.text, self.manager_id.label.text = _("Team name"), _("Region"), _("Manager")
+        self.region_id.choices = [("", "—")] + [(str(r.id), r.label(locale_code())) for r in Region.select()]
+        self.manager_id.choices = [("", "—")] + [
+            (str(u.id), u.full_name) for u in User.select().where((User.role == "manager") & (User.active == True))  # noqa: E712
+            .order_by(User.full_name)]
+        if formdata is None and team is not None:
+            self.name.data = team.name
+            self.region_id.data = str(team.region_id or "")
+            self.manager_id.data = str(team.manager_id or "")
+
+
+@bp.get("/teams")
+def teams():
+    rows = list(Team.select().order_by(Team.name))
+    sizes = dict(User.select(User.team, fn.COUNT(User.id))
+                 .where(User.active == True).group_by(User.team).tuples())  # noqa: E712
+    managers = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.role == "manager")}
+    regions = {r.id: r.label(locale_code()) for r in Region.select()}
+    return render_template("admin/teams.html", rows=rows, sizes=sizes, managers=managers, regions=regions)
+
+
+@bp.route("/teams/new", methods=["GET", "POST"])
+@bp.route("/teams/<int:team_id>/edit", methods=["GET", "POST"])
+def team_form(team_id=None):
+    team = Team.get_or_none(Team.id == team_id) if team_id else None
+    if team_id and team is None:
+        abort(404)
+    form = TeamForm(request.form if request.method == "POST" else None, team)
+    if request.method == "POST":
+        try:
+            save_team(current_user, _data(), team)
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            return hx.redirect(url_for("admin.teams"))
+    members = list(User.select().where(User.team == team.id).order_by(User.role, User.full_name)) if team else []
+    return render_template("admin/team_form.html", form=form, team=team, members=members)
+
+
+class FieldForm(Form):
+    key = StringField()
+    label_zh = StringField()
+    label_en = StringField()
+    kind = SelectField()
+    choices = StringField()
+    required = BooleanField()
+    weight = IntegerField(default=0)
+    position = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    LABELS = {"key": N_("Key (letters, digits, underscore)"), "label_zh": N_("Label in Chinese"),
+              "label_en": N_("Label in English"), "kind": N_("Kind"), "choices": N_("Choices (comma-separated)"),
+              "required": N_("Required"), "weight": N_("Weight toward completeness"), "position": N_("Position"),
+              "active": N_("Active")}
+
+    def __init__(self, formdata=None, field=None):
+        super().__init__(formdata, obj=field)
+        for name, text in self.LABELS.items():
+            self[name].label.text = _(text)
+        self.kind.choices = [("text", _("Text")), ("number", _("Number")), ("date", _("Date")), ("choice", _("Choice"))]
+
+
+@bp.get("/fields")
+def fields():
+    return render_template("admin/fields.html", rows=list(CustomField.select().order_by(CustomField.position, CustomField.id)))
+
+
+@bp.route("/fields/new", methods=["GET", "POST"])
+@bp.route("/fields/<int:field_id>/edit", methods=["GET", "POST"])
+def field_form(field_id=None):
+    field = CustomField.get_or_none(CustomField.id == field_id) if field_id else None
+    if field_id and field is None:
+        abort(404)
+    form = FieldForm(request.form if request.method == "POST" else None, field)
+    if request.method == "POST":
+        data = _data()
+        for flag in ("required", "active"):
+            data[flag] = flag in request.form
+        try:
+            save_custom_field(current_user, data, field)
+        except ValidationError as exc:
+            _apply(form, exc)
+        else:
+            return hx.redirect(url_for("admin.fields"))
+    return render_template("admin/field_form.html", form=form, field=field)
+
+
+@bp.get("/audit")
+def audit_log():
+    require(current_user, "audit.view")
+    kind = " ".join((request.args.get("kind") or "").split())[:40]
+    before = request.args.get("before", type=int)
+    query = AuditEvent.select()
+    if kind:
+        query = query.where(AuditEvent.kind.startswith(kind))
+    if before:
+        query = query.where(AuditEvent.id < before)
+    rows = list(query.order_by(AuditEvent.id.desc()).limit(51))
+    more = len(rows) > 50
+    rows = rows[:50]
+    names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+             .where(User.id.in_({r.actor_id for r in rows if r.actor_id}))}
+    return render_template("admin/audit.html", rows=rows, names=names, kind=kind,
+                           next=rows[-1].id if more and rows else None)

@@ -1,0 +1,449 @@
+"""Customer files over the web: the list, the 360° page, and the forms for customers, contacts,
+follow-ups and stage changes. Rules live in models/; this module maps requests to verbs."""
+from flask import Blueprint, abort, make_response, render_template, request, url_for
+from flask_login import current_user
+from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringField, TextAreaField
+
+from models import audit, clock, db, listing
+from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS,
+                              DECISION_ROLE_LABELS, DECISION_ROLES, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES,
+                              SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS, STAGES,
+                              Contact, CustomField, CustomerGroup, Industry, change_stage,
+                              completeness_parts, create_customer, followups_of, get_customer, log_follow_up,
+                              save_contact, update_customer, validate_customer)
+from models.errors import DomainError, ValidationError
+from models.permissions import can, require
+from models.users import Region, Team, User
+from views import htmx as hx
+from views.i18n import gettext as _
+from views.i18n import label, locale_code, translate_error
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+
+
+# ---- forms (WTForms renders and coerces; models/customers.py validates) ------------------------
+
+def _choices(keys, labels, blank=True):
+    out = [("", "—")] if blank else []
+    return out + [(k, label(labels, k)) for k in keys]
+
+
+class CustomerForm(Form):
+    name = StringField()
+    short_name = StringField()
+    credit_code = StringField()
+    industry_id = SelectField()
+    region_id = SelectField()
+    city = StringField()
+    address = StringField()
+    phone = StringField()
+    website = StringField()
+    size = SelectField()
+    business_model = SelectField()
+    source = SelectField()
+    first_channel = SelectField()
+    tags = StringField()
+    group_name = StringField()
+    owner_id = SelectField()
+    stage = SelectField()
+
+    LABELS = {
+        "name": "Company name", "short_name": "Short name", "credit_code": "Unified social credit code",
+        "industry_id": "Industry", "region_id": "Region", "city": "City", "address": "Address",
+        "phone": "Phone", "website": "Website", "size": "Size", "business_model": "Business model",
+        "source": "Source", "first_channel": "First-contact channel", "tags": "Tags",
+        "group_name": "Group (集团)", "owner_id": "Owner", "stage": "Stage",
+    }
+
+    def __init__(self, formdata=None, customer=None, actor=None):
+        super().__init__(formdata)
+        loc = locale_code()
+        for name, text in self.LABELS.items():
+            self[name].label.text = _(text)
+        self.industry_id.choices = [("", "—")] + [
+            (str(i.id), i.label(loc)) for i in Industry.select().where(Industry.active == True).order_by(Industry.id)]  # noqa: E712
+        self.region_id.choices = [("", "—")] + [(str(r.id), r.label(loc)) for r in Region.select().order_by(Region.id)]
+        self.size.choices = _choices(SIZES, SIZE_LABELS)
+        self.business_model.choices = _choices(BUSINESS_MODELS, BUSINESS_MODEL_LABELS, blank=False)
+        self.source.choices = _choices(SOURCES, SOURCE_LABELS, blank=False)
+        self.first_channel.choices = _choices(CHANNELS, CHANNEL_LABELS)
+        stages = STAGES if actor is None or actor.role != "marketing" else ("unidentified", "prospect")
+        self.stage.choices = _choices(stages, STAGE_LABELS, blank=False)
+        owners = User.select(User.id, User.full_name).where(User.active == True, User.role.in_(("sales", "manager")))  # noqa: E712
+        if actor is not None and actor.role == "manager":
+            owners = owners.where(User.team == actor.team_id)
+        self.owner_id.choices = [("", _("Nobody (unowned)"))] + [(str(u.id), u.full_name) for u in owners.order_by(User.full_name)] \
+            if actor is not None and actor.role in ("admin", "manager") else []
+        if formdata is None and customer is not None:
+            for name in ("name", "short_name", "credit_code", "city", "address", "phone", "website", "size",
+                         "business_model", "source", "first_channel"):
+                self[name].data = getattr(customer, name) or ""
+            self.industry_id.data = str(customer.industry_id or "")
+            self.region_id.data = str(customer.region_id or "")
+            self.tags.data = "，".join(customer.tag_list()) if loc.startswith("zh") else ", ".join(customer.tag_list())
+            self.group_name.data = customer.group.name if customer.group_id else ""
+        if formdata is None and customer is None:
+            self.business_model.data = "consumer"
+            self.source.data = "rep_developed" if actor is not None and actor.role == "sales" else "website"
+            self.stage.data = "unidentified" if actor is not None and actor.role == "marketing" else "target"
+            if actor is not None and actor.role == "manager":
+                self.owner_id.data = str(actor.id)
+
+
+class ContactForm(Form):
+    name = StringField()
+    title = StringField()
+    department = StringField()
+    mobile = StringField()
+    phone = StringField()
+    email = StringField()
+    wechat = StringField()
+    decision_role = SelectField()
+    reports_to_id = SelectField()
+
+    LABELS = {"name": "Name", "title": "Title", "department": "Department", "mobile": "Mobile",
+              "phone": "Office phone", "email": "E-mail", "wechat": "WeChat", "decision_role": "Decision role",
+              "reports_to_id": "Reports to"}
+
+    def __init__(self, customer, formdata=None, contact=None):
+        super().__init__(formdata)
+        for name, text in self.LABELS.items():
+            self[name].label.text = _(text)
+        self.decision_role.choices = _choices(DECISION_ROLES, DECISION_ROLE_LABELS)
+        others = Contact.select(Contact.id, Contact.name, Contact.title).where(Contact.customer == customer)
+        if contact is not None:
+            others = others.where(Contact.id != contact.id)
+        self.reports_to_id.choices = [("", "—")] + [(str(c.id), f"{c.name} {c.title}".strip()) for c in others]
+        if formdata is None and contact is not None:
+            for name in ("name", "title", "department", "mobile", "phone", "email", "wechat", "decision_role"):
+                self[name].data = getattr(contact, name)
+            self.reports_to_id.data = str(contact.reports_to_id or "")
+
+
+class FollowUpForm(Form):
+    type = SelectField()
+    at = DateTimeLocalField(format="%Y-%m-%dT%H:%M")
+    contact_id = SelectField()
+    content = TextAreaField()
+    outcome = StringField()
+    next_step = StringField()
+    next_date = DateField()
+
+    LABELS = {"type": "Type", "at": "When", "contact_id": "Contact reached", "content": "What happened",
+              "outcome": "Outcome", "next_step": "Next step", "next_date": "Next step date"}
+
+    def __init__(self, customer, formdata=None):
+        super().__init__(formdata)
+        for name, text in self.LABELS.items():
+            self[name].label.text = _(text)
+        self.type.choices = _choices(FOLLOWUP_TYPES, FOLLOWUP_TYPE_LABELS, blank=False)
+        self.contact_id.choices = [("", "—")] + [
+            (str(c.id), f"{c.name} {c.title}".strip())
+            for c in Contact.select(Contact.id, Contact.name, Contact.title)
+            .where((Contact.customer == customer) & (Contact.active == True))]  # noqa: E712
+        if formdata is None:
+            self.type.data = "call"
+
+
+def _apply_errors(form, exc):
+    """Domain validation errors onto the WTForms fields (translated)."""
+    form.custom_errors = {}
+    for name, problems in exc.errors.items():
+        messages = [translate_error(msg, params) for msg, params in problems]
+        if name.startswith("custom_"):
+            form.custom_errors[name] = messages
+        elif name in form._fields:
+            form[name].errors = messages
+        else:
+            form.form_errors.extend(messages)
+
+
+def _raw(form_data):
+    return {k: v for k, v in form_data.items() if k != "csrf_token"}
+
+
+def _custom_fields():
+    return list(CustomField.select().where(CustomField.active == True).order_by(CustomField.position, CustomField.id))  # noqa: E712
+
+
+def _load(customer_id, action="customer.view"):
+    customer = get_customer(customer_id)
+    require(current_user, action, customer)
+    return customer
+
+
+# ---- list ---------------------------------------------------------------------------------------
+
+@bp.get("")
+def index():
+    f = listing.Filters.parse(request.args, current_user)
+    result = listing.page(current_user, f, after=request.args.get("after"), before=request.args.get("before"))
+    context = dict(f=f, page=result, filter_options=_filter_options(f))
+    return hx.fragment_or_page("customers/_results.html", "customers/index.html", **context)
+
+
+def _filter_options(f):
+    loc = locale_code()
+    options = {
+        "stages": _choices(STAGES, STAGE_LABELS),
+        "business_models": _choices(BUSINESS_MODELS, BUSINESS_MODEL_LABELS),
+        "sources": _choices(SOURCES, SOURCE_LABELS),
+        "regions": [("", "—")] + [(str(r.id), r.label(loc)) for r in Region.select().order_by(Region.id)],
+        "industries": [("", "—")] + [(str(i.id), i.label(loc)) for i in Industry.select().order_by(Industry.id)],
+        "scopes": [(s, {"mine": _("Mine"), "team": _("My team"), "all": _("All I may see")}[s])
+                   for s in listing.SCOPES if s != "team" or current_user.team_id],
+        "owners": [], "teams": [],
+    }
+    if current_user.role == "manager" and current_user.team_id:
+        options["owners"] = [("", "—")] + [(str(u.id), u.full_name) for u in
+                                           User.select(User.id, User.full_name).where(User.team == current_user.team_id)
+                                           .order_by(User.full_name)]
+    elif current_user.role in ("admin", "service", "marketing"):
+        options["owners"] = [("", "—")] + [(str(u.id), u.full_name) for u in
+                                           User.select(User.id, User.full_name)
+                                           .where(User.role.in_(("sales", "manager"))).order_by(User.full_name)]
+        options["teams"] = [("", "—")] + [(str(t.id), t.name) for t in Team.select().order_by(Team.name)]
+    return options
+
+
+# ---- create / edit ----------------------------------------------------------------------------
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    require(current_user, "customer.create")
+    form = CustomerForm(request.form if request.method == "POST" else None, actor=current_user)
+    if request.method == "POST":
+        try:
+            with db.atomic():
+                customer = create_customer(current_user, _raw(request.form))
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return hx.redirect(url_for("customers.show", customer_id=customer.id, created=1))
+    return _form_response(form, None)
+
+
+@bp.route("/<int:customer_id>/edit", methods=["GET", "POST"])
+def edit(customer_id):
+    customer = _load(customer_id, "customer.edit")
+    form = CustomerForm(request.form if request.method == "POST" else None, customer=customer, actor=current_user)
+    if request.method == "POST":
+        try:
+            update_customer(current_user, customer, _raw(request.form))
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return _form_response(form, customer)
+
+
+def _form_response(form, customer):
+    custom_values = dict(request.form) if request.method == "POST" else \
+        {"custom_" + k: v for k, v in ((customer.custom or {}) if customer else {}).items()}
+    context = dict(form=form, customer=customer, custom_fields=_custom_fields(), custom_values=custom_values,
+                   custom_errors={k: v for k, v in getattr(form, "custom_errors", {}).items()})
+    if request.htmx and request.method == "POST":
+        return render_template("customers/_form.html", **context)
+    return render_template("customers/form.html", **context)
+
+
+@bp.post("/check/<field>")
+def check_field(field):
+    """Inline validation of one field while the user types (the same rules as on save)."""
+    customer = None
+    if request.form.get("customer_id"):
+        customer = _load(request.form["customer_id"], "customer.edit")
+    data = {"name": "占位名称", "business_model": "consumer", "source": "website"}
+    data.update(_raw(request.form))
+    message = ""
+    try:
+        validate_customer(data, customer)
+    except ValidationError as exc:
+        problems = exc.errors.get(field, [])
+        message = " ".join(translate_error(m, p) for m, p in problems)
+    return render_template("_field_error.html", field_id=field, message=message)
+
+
+# ---- the 360 page ----------------------------------------------------------------------------
+
+TABS = ("timeline", "followups", "contacts")
+
+
+@bp.get("/<int:customer_id>")
+def show(customer_id):
+    customer = _load(customer_id)
+    tab = request.args.get("tab") if request.args.get("tab") in TABS else "timeline"
+    contacts = list(Contact.select().where(Contact.customer == customer).order_by(Contact.active.desc(), Contact.id))
+    context = dict(customer=customer, tab=tab, contacts=contacts, **_tab_context(customer, tab))
+    if request.htmx and request.args.get("tab"):
+        return render_template(f"customers/_tab_{tab}.html", **context)
+    owner = User.get_or_none(User.id == customer.owner_id) if customer.owner_id else None
+    parts = completeness_parts(customer, [c for c in contacts if c.active])
+    loc = locale_code()
+    context.update(
+        owner=owner, parts=parts, stage_choices=_choices(STAGES, STAGE_LABELS, blank=False),
+        followup_form=FollowUpForm(customer), contact_form=ContactForm(customer),
+        industry=Industry.get_or_none(Industry.id == customer.industry_id) if customer.industry_id else None,
+        region=Region.get_or_none(Region.id == customer.region_id) if customer.region_id else None,
+        group=CustomerGroup.get_or_none(CustomerGroup.id == customer.group_id) if customer.group_id else None,
+        custom_fields=_custom_fields(), loc=loc, created=request.args.get("created"),
+    )
+    return render_template("customers/show.html", **context)
+
+
+def _tab_context(customer, tab):
+    if tab == "timeline":
+        return {"events": _timeline_page(customer)}
+    if tab == "followups":
+        return {"followups": _followup_page(customer)}
+    return {}
+
+
+def _timeline_page(customer, before=None):
+    events = list(audit.timeline(customer.id, before_id=before, limit=21))
+    more = len(events) > 20
+    events = events[:20]
+    actors = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+              .where(User.id.in_({e.actor_id for e in events if e.actor_id}))}
+    for e in events:
+        e.actor_name = actors.get(e.actor_id, "")
+    return {"rows": events, "next": events[-1].id if more else None}
+
+
+def _followup_page(customer, before=None):
+    rows = list(followups_of(customer, before_id=before, limit=21))
+    more = len(rows) > 20
+    rows = rows[:20]
+    return {"rows": rows, "next": rows[-1].id if more else None}
+
+
+@bp.get("/<int:customer_id>/timeline")
+def timeline(customer_id):
+    customer = _load(customer_id)
+    before = request.args.get("before", type=int)
+    return render_template("customers/_timeline_rows.html", customer=customer,
+                           events=_timeline_page(customer, before))
+
+
+@bp.get("/<int:customer_id>/followups")
+def followups(customer_id):
+    customer = _load(customer_id)
+    before = request.args.get("before", type=int)
+    return render_template("customers/_followup_rows.html", customer=customer,
+                           followups=_followup_page(customer, before))
+
+
+# ---- stage, contacts, follow-ups -------------------------------------------------------------
+
+@bp.post("/<int:customer_id>/stage")
+def stage(customer_id):
+    customer = _load(customer_id, "customer.change_stage")
+    try:
+        change_stage(current_user, customer, request.form.get("stage", ""), request.form.get("reason", ""))
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409) if request.htmx else abort(409)
+    response = hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return response
+
+
+@bp.route("/<int:customer_id>/contacts/new", methods=["GET", "POST"])
+@bp.route("/<int:customer_id>/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+def contact_form(customer_id, contact_id=None):
+    customer = _load(customer_id, "customer.edit")
+    contact = None
+    if contact_id is not None:
+        contact = Contact.get_or_none((Contact.id == contact_id) & (Contact.customer == customer))
+        if contact is None:
+            abort(404)
+    form = ContactForm(customer, request.form if request.method == "POST" else None, contact)
+    if request.method == "POST":
+        data = _raw(request.form)
+        if contact is not None and "active" in request.form:
+            data["active"] = "1" if "1" in request.form.getlist("active") else "0"
+        try:
+            save_contact(current_user, customer, data, contact)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            if request.htmx:
+                response = make_response(render_template(
+                    "customers/_tab_contacts.html", customer=customer,
+                    contacts=list(Contact.select().where(Contact.customer == customer)
+                                  .order_by(Contact.active.desc(), Contact.id)),
+                    contact_form=ContactForm(customer), saved=True))
+                response.headers["HX-Retarget"] = "#tab-body"
+                response.headers["HX-Reswap"] = "innerHTML"
+                return hx.trigger(response, "customerChanged")
+            return hx.redirect(url_for("customers.show", customer_id=customer.id, tab="contacts"))
+    template = "customers/_contact_form.html" if request.htmx else "customers/contact_page.html"
+    return render_template(template, customer=customer, contact=contact, contact_form=form)
+
+
+@bp.post("/<int:customer_id>/followups/new")
+def followup_new(customer_id):
+    customer = _load(customer_id, "followup.create")
+    form = FollowUpForm(customer, request.form)
+    try:
+        log_follow_up(current_user, customer, _raw(request.form))
+    except ValidationError as exc:
+        _apply_errors(form, exc)
+        return render_template("customers/_followup_form.html", customer=customer, followup_form=form)
+    if not request.htmx:
+        return hx.redirect(url_for("customers.show", customer_id=customer.id, tab="followups"))
+    response = make_response(render_template("customers/_followup_form.html", customer=customer,
+                                             followup_form=FollowUpForm(customer), saved=True))
+    return hx.trigger(response, "customerChanged")
+
+
+FIELD_LABELS = {**CustomerForm.LABELS, **{k: v for k, v in ContactForm.LABELS.items() if k not in CustomerForm.LABELS},
+                "group_id": "Group (集团)", "custom": "More about the customer", "active": "Still at the company",
+                "reports_to": "Reports to"}
+COMPLETENESS_LABELS = {"contacts": "At least one contact", "decision_maker": "A decision maker among the contacts",
+                       "key_contact_phone": "A phone number for the decision maker or buyer", "group": "Group (集团)",
+                       "industry": "Industry", "region": "Region"}
+
+
+def field_label(name):
+    return FIELD_LABELS.get(name, FIELD_LABELS.get(name + "_id", name))
+
+
+def completeness_label(name):
+    if name.startswith("custom_"):
+        cf = CustomField.get_or_none(CustomField.key == name[7:])
+        return cf.label(locale_code()) if cf else name
+    return COMPLETENESS_LABELS.get(name) or field_label(name)
+
+
+def describe_event(e):
+    """One audit row as a sentence in the user's language."""
+    d = e.data or {}
+    if e.kind == "customer.created":
+        return _("created the customer file (stage: %(stage)s)", stage=label(STAGE_LABELS, d.get("stage")))
+    if e.kind == "customer.updated":
+        return _("edited %(n)s field(s)", n=len(d.get("changes", {})))
+    if e.kind == "customer.stage_changed":
+        text = _("promoted the customer from %(a)s to %(b)s") if d.get("direction") == "promoted" else \
+            _("moved the customer back from %(a)s to %(b)s")
+        text = text % {"a": label(STAGE_LABELS, d.get("from_stage")), "b": label(STAGE_LABELS, d.get("to_stage"))}
+        return text + (" — " + d["reason"] if d.get("reason") else "")
+    if e.kind == "customer.owner_changed":
+        return _("changed the owner from %(a)s to %(b)s", a=d.get("from_owner") or _("nobody"),
+                 b=d.get("to_owner") or _("nobody")) + (" — " + d["reason"] if d.get("reason") else "")
+    if e.kind == "followup.logged":
+        return _("logged a follow-up (%(type)s)", type=label(FOLLOWUP_TYPE_LABELS, d.get("type")))
+    if e.kind == "contact.added":
+        return _("added the contact %(name)s", name=(d.get("name", "") + " " + d.get("title", "")).strip())
+    if e.kind == "contact.updated":
+        fields = ", ".join(_(field_label(k)) for k in d.get("changes", {}))
+        return _("updated the contact %(name)s: %(fields)s", name=d.get("name", ""), fields=fields)
+    return e.kind
+
+
+@bp.record_once
+def _template_globals(state):
+    """Vocabularies and helpers every template (and imported macro) may use."""
+    state.app.jinja_env.globals.update(STAGE_LABELS=STAGE_LABELS, STAGES=STAGES, BUSINESS_MODEL_LABELS=BUSINESS_MODEL_LABELS,
+                SOURCE_LABELS=SOURCE_LABELS, CHANNEL_LABELS=CHANNEL_LABELS, SIZE_LABELS=SIZE_LABELS,
+                DECISION_ROLE_LABELS=DECISION_ROLE_LABELS, FOLLOWUP_TYPE_LABELS=FOLLOWUP_TYPE_LABELS,
+                can=can, today=clock.today, now=clock.now, describe_event=describe_event, field_label=field_label,
+                completeness_label=completeness_label)

@@ -1,0 +1,50 @@
+"""The home page: each role's workbench of what needs its action today."""
+import time
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from models import workbench as wb
+from models.customers import Customer
+from models.permissions import visible
+from models.users import User
+
+bp = Blueprint("workbench", __name__)
+_cache = {}
+
+
+def _cached(key, seconds, compute):
+    """A short-lived per-process cache for expensive whole-table counts (admin only)."""
+    hit = _cache.get(key)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    value = compute()
+    _cache[key] = (time.monotonic() + seconds, value)
+    return value
+
+
+@bp.get("/")
+def home():
+    u = current_user
+    ctx = {"role": u.role}
+    if u.role in ("sales", "manager"):
+        ctx.update(due=list(wb.rep_due(u)), due_count=wb.rep_due_count(u), stalest=list(wb.rep_stalest(u)),
+                   my_stages=wb.stage_counts(Customer.select().where(Customer.owner == u.id)))
+    if u.role == "manager" and u.team_id:
+        ctx.update(team=wb.team_activity(u.team_id),
+                   team_stages=wb.stage_counts(visible(Customer.select(), u)))
+    if u.role == "marketing":
+        ctx.update(leads=list(wb.newest_leads()),
+                   lead_stages=_cached("lead_stages", 60, lambda: wb.stage_counts(
+                       Customer.select().where(Customer.stage.in_(("unidentified", "prospect"))))))
+    if u.role == "service":
+        ctx.update(recent=list(wb.my_recent_followups(u)))
+    if u.role == "admin":
+        ctx.update(counts=wb.admin_counts(),
+                   all_stages=_cached("all_stages", 60, lambda: wb.stage_counts(Customer.select())),
+                   events=list(wb.recent_events()))
+        names = {x.id: x.full_name for x in User.select(User.id, User.full_name)
+                 .where(User.id.in_({e.actor_id for e in ctx["events"] if e.actor_id}))}
+        for e in ctx["events"]:
+            e.actor_name = names.get(e.actor_id, "")
+    return render_template("workbench/home.html", **ctx)
