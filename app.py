@@ -17,6 +17,9 @@ VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 INSTANCE = Path(os.environ.get("KEHU_INSTANCE", ROOT / "instance"))
 HTMX_DIST = ROOT / "node_modules" / "htmx.org" / "dist"
+# Front-end files served from the npm packages (never committed): name -> folder.
+VENDOR = {"htmx.min.js": HTMX_DIST, "chart.umd.js": ROOT / "node_modules" / "chart.js" / "dist"}
+SWEEP_SECONDS = 300
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -40,7 +43,11 @@ def _ensure_venv(dev):
         return
     if not VENV_PYTHON.exists():
         _say("creating the virtualenv in .venv")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        if subprocess.run([sys.executable, "-m", "venv", str(VENV)]).returncode != 0:
+            # Debian's python3 ships venv separately.
+            shutil.rmtree(VENV, ignore_errors=True)
+            _apt_install("python3-venv")
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     _say("installing Python packages from pyproject.toml")
     target = ".[dev]" if dev else "."
     subprocess.run([str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -68,9 +75,13 @@ def _ensure_chromium():
     if os.access(CHROMIUM, os.X_OK) and CJK_FONT.exists():
         return
     _say("installing Debian's Chromium and CJK fonts for the browser tests")
+    _apt_install("chromium", "fonts-noto-cjk")
+
+
+def _apt_install(*packages):
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True)
-    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"], check=True,
+    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", *packages], check=True,
                    env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
@@ -163,6 +174,13 @@ def create_app(test_config=None):
     def htmx_js():
         return send_from_directory(HTMX_DIST, "htmx.min.js", max_age=86400)
 
+    @app.get("/vendor/<name>")
+    def vendor(name):
+        if name not in VENDOR:
+            from flask import abort
+            abort(404)
+        return send_from_directory(VENDOR[name], name, max_age=86400)
+
     import views
     views.init_app(app)
     return app
@@ -185,6 +203,29 @@ def setup_database(app, demo=False, quiet=False):
                 _say("demo data already loaded")
 
 
+def start_sweeper(interval=SWEEP_SECONDS):
+    """Run the pool sweep every few minutes in the server process (it is idempotent, so an
+    overlap with a manual `app.py sweep` does no harm)."""
+    import threading
+    import time
+
+    import models
+    from models import pools
+
+    def loop():
+        while True:
+            time.sleep(interval)
+            try:
+                with models.db.connection_context():
+                    result = pools.sweep()
+                if result["released"] or result["lapsed"]:
+                    _say(f"sweep: {result}")
+            except Exception as exc:  # a failed sweep is retried next round; it works in transactions
+                _say(f"sweep failed: {exc!r}")
+
+    threading.Thread(target=loop, name="kehu-sweeper", daemon=True).start()
+
+
 def serve():
     from waitress import serve as waitress_serve
 
@@ -192,6 +233,7 @@ def serve():
 
     app = create_app()
     setup_database(app, demo=True)
+    start_sweeper()
     host, port = app.config["HOST"], int(app.config["PORT"])
     print(demo_seed.logins_text(), flush=True)
     _say(f"Kehu CRM on http://{host}:{port}/ (set KEHU_HOST / KEHU_PORT to change)")
@@ -219,6 +261,12 @@ def main(argv):
         setup_database(create_app())
     elif command == "demo":
         setup_database(create_app(), demo=True)
+    elif command == "sweep":
+        import models
+        from models import pools
+        create_app()
+        with models.db.connection_context():
+            print(pools.sweep())
     elif command == "reindex":
         import models
         from models import search
@@ -226,7 +274,7 @@ def main(argv):
         with models.db.connection_context():
             search.rebuild()
     else:
-        sys.exit("usage: python3 app.py [serve | test [pytest args] | migrate | demo | reindex]")
+        sys.exit("usage: python3 app.py [serve | test [pytest args] | migrate | demo | sweep | reindex]")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def close_db():
 
 
 def all_models():
-    from models import audit, customers, users  # noqa: F401  (registers the tables)
+    from models import audit, customers, notifications, pools, rules, users  # noqa: F401  (registers the tables)
 
     found, stack = [], list(BaseModel.__subclasses__())
     while stack:

@@ -104,6 +104,21 @@ class Customer(BaseModel):
     last_followup_at = pw.DateTimeField(null=True)
     touched_at = pw.DateTimeField()  # last follow-up, or creation: the "last activity" sort key
     next_followup_on = pw.DateField(null=True)
+    # pools (models/pools.py): where an unowned customer sits, and the clocks of an owned one
+    pool = pw.DeferredForeignKey("Pool", null=True, on_delete="SET NULL", index=False)
+    claimed_at = pw.DateTimeField(null=True)
+    last_valid_followup_at = pw.DateTimeField(null=True)
+    release_at = pw.DateTimeField(null=True, index=True)
+    release_rule = pw.CharField(max_length=20, default="")
+    locked = pw.BooleanField(default=False)
+    contract_end = pw.DateField(null=True)
+    released_at = pw.DateTimeField(null=True)
+    released_from = pw.IntegerField(null=True)  # the former owner (cooling-off)
+    released_team = pw.IntegerField(null=True)
+    staked_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="stakes")
+    staked_at = pw.DateTimeField(null=True)
+    stake_due = pw.DateTimeField(null=True)
+    stake_completed_at = pw.DateTimeField(null=True)
 
     class Meta:
         indexes = (
@@ -114,6 +129,8 @@ class Customer(BaseModel):
             (("stage", "id"), False), (("stage", "name", "id"), False), (("stage", "touched_at", "id"), False),
             (("name", "id"), False), (("touched_at", "id"), False),
             (("region", "id"), False), (("industry", "id"), False), (("city", "id"), False),
+            (("owner", "release_at"), False), (("pool", "id"), False), (("pool", "name", "id"), False),
+            (("pool", "touched_at", "id"), False), (("staked_by", "stake_due"), False),
         )
 
     @property
@@ -152,6 +169,8 @@ class FollowUp(BaseModel):
     next_step = pw.CharField(max_length=200, default="")
     next_date = pw.DateField(null=True)
     created_at = pw.DateTimeField()
+    is_valid = pw.BooleanField(default=False)  # counts as a valid follow-up (有效跟进) under the rules
+    invalid_reasons = JSONField(default=list)
 
     class Meta:
         indexes = ((("customer", "at"), False), (("author", "at"), False))
@@ -544,7 +563,14 @@ def update_customer(actor, customer, data):
         customer.save()
         audit.record("customer.updated", actor, customer, changes=changes)
         search.index_customer(customer.id)
+        _check_stake(customer)
     return customer
+
+
+def _check_stake(customer):
+    if customer.staked_by_id:
+        from models.pools import check_stake_completion
+        check_stake_completion(customer)
 
 
 def _plain(value):
@@ -570,6 +596,9 @@ def change_stage(actor, customer, stage, reason=""):
         customer.stage_changed_at = customer.updated_at = now
         customer.save()
         StageChange.create(customer=customer, from_stage=old, to_stage=stage, at=now, actor=actor)
+        if customer.owner_id:
+            from models.pools import refresh_release
+            refresh_release(customer, now=now)
         direction = "promoted" if STAGES.index(stage) > STAGES.index(old) else "demoted"
         audit.record("customer.stage_changed", actor, customer, from_stage=old, to_stage=stage,
                      direction=direction, reason=reason)
@@ -587,9 +616,14 @@ def set_owner(actor, customer, owner, reason=""):
     if (old.id if old else None) == (owner.id if owner else None):
         return customer
     with db.atomic():
+        now = clock.now()
         customer.owner, customer.team = owner, (owner.team_id if owner else None)
-        customer.updated_at = clock.now()
+        customer.updated_at = now
+        if owner is not None:
+            customer.pool, customer.claimed_at = None, now
         customer.save()
+        from models.pools import refresh_release
+        refresh_release(customer, now=now)
         audit.record("customer.owner_changed", actor, customer,
                      from_owner=old.full_name if old else None, to_owner=owner.full_name if owner else None,
                      from_owner_id=old.id if old else None, to_owner_id=owner.id if owner else None,
@@ -681,6 +715,7 @@ def save_contact(actor, customer, data, contact=None):
             audit.record("contact.updated", actor, customer, contact_id=contact.id, name=contact.name,
                          changes={k: [_plain(a), _plain(b)] for k, (a, b) in changes.items()})
         search.index_customer(customer.id)
+        _check_stake(customer)
     return contact
 
 
@@ -737,17 +772,36 @@ def log_follow_up(actor, customer, data):
     require(actor, "followup.create", customer)
     values = validate_followup(customer, data)
     now = clock.now()
+    valid, reasons = followup_validity(customer, values, now)
     with db.atomic():
-        followup = FollowUp.create(customer=customer, author=actor, created_at=now, **values)
+        followup = FollowUp.create(customer=customer, author=actor, created_at=now, is_valid=valid,
+                                   invalid_reasons=[[m, p] for m, p in reasons], **values)
         if customer.last_followup_at is None or values["at"] >= customer.last_followup_at:
             customer.last_followup_at = values["at"]
             customer.touched_at = max(customer.touched_at, values["at"])
             if values["next_date"] or values["next_step"] == "":
                 customer.next_followup_on = values["next_date"]
+        # Only the owner's valid follow-ups restart the release clock (domain §5).
+        owners_clock = valid and customer.owner_id == actor.id
+        if owners_clock and (customer.last_valid_followup_at is None or values["at"] > customer.last_valid_followup_at):
+            customer.last_valid_followup_at = values["at"]
         customer.save()
+        if owners_clock:
+            from models.pools import refresh_release
+            refresh_release(customer, now=now)
         audit.record("followup.logged", actor, customer, followup_id=followup.id, type=values["type"],
-                     at=values["at"].isoformat(sep=" "), excerpt=values["content"][:80])
+                     at=values["at"].isoformat(sep=" "), excerpt=values["content"][:80], valid=valid)
     return followup
+
+
+def followup_validity(customer, values, now=None):
+    """Whether a (validated) follow-up counts as valid under the rules in force, and why not."""
+    from models import rules
+
+    now = now or clock.now()
+    contact = Contact.get_or_none(Contact.id == values["contact"]) if values.get("contact") else None
+    return rules.followup_validity(rules.in_force(now), customer, values["type"], values["content"],
+                                   values["at"], contact, now)
 
 
 def followups_of(customer, before_id=None, limit=20):

@@ -21,6 +21,7 @@ SORTS = {
     "created": None,  # id order is creation order
     "name": Customer.name,
     "activity": Customer.touched_at,
+    "release": Customer.release_at,  # releasing soonest: only customers with a release date
 }
 SCOPES = ("mine", "team", "all")
 
@@ -38,6 +39,7 @@ class Filters:
     source: str = ""
     owner: int = 0
     team: int = 0
+    pool: int = 0
     created_from: dt.date = None
     created_to: dt.date = None
     followup_from: dt.date = None
@@ -57,7 +59,7 @@ class Filters:
         f.business_model = args.get("business_model") if args.get("business_model") in BUSINESS_MODELS else ""
         f.source = args.get("source") if args.get("source") in SOURCES else ""
         f.city = " ".join((args.get("city") or "").split())[:40]
-        for name in ("region", "industry", "owner", "team"):
+        for name in ("region", "industry", "owner", "team", "pool"):
             try:
                 setattr(f, name, max(0, int(args.get(name) or 0)))
             except ValueError:
@@ -77,7 +79,7 @@ class Filters:
         """The URL state (only non-default values), so links and the back button keep it."""
         out = {}
         for key in ("scope", "q", "stage", "grade", "region", "city", "industry", "business_model", "source",
-                    "owner", "team", "created_from", "created_to", "followup_from", "followup_to", "sort"):
+                    "owner", "team", "pool", "created_from", "created_to", "followup_from", "followup_to", "sort"):
             value = getattr(self, key)
             if value and not (key == "sort" and value == "created"):
                 out[key] = value.isoformat() if isinstance(value, dt.date) else value
@@ -124,6 +126,10 @@ def filtered(user, f):
         q = q.where(Customer.owner == f.owner)
     if f.team:
         q = q.where(Customer.team == f.team)
+    if f.pool:
+        q = q.where((Customer.pool == f.pool) & Customer.owner.is_null())
+    if f.sort == "release":
+        q = q.where(Customer.release_at.is_null(False))
     if f.created_from:
         q = q.where(Customer.created_at >= clock.local_day_start(f.created_from))
     if f.created_to:
@@ -196,7 +202,9 @@ def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
                 .select(Customer.id, Customer.name, Customer.short_name, Customer.stage, Customer.grade,
                         Customer.city, Customer.region, Customer.industry, Customer.owner, Customer.team,
                         Customer.business_model, Customer.created_at, Customer.last_followup_at,
-                        Customer.touched_at, Customer.next_followup_on, Customer.completeness))
+                        Customer.touched_at, Customer.next_followup_on, Customer.completeness, Customer.release_at,
+                        Customer.release_rule, Customer.locked, Customer.pool, Customer.released_at,
+                        Customer.released_from, Customer.released_team, Customer.staked_by, Customer.stake_due))
     more = len(rows) > size
     rows = rows[:size]
     if backwards:

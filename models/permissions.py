@@ -7,36 +7,88 @@ query to what the user may see, so lists, counts and search never leak.
 from models.errors import NotFound
 
 MARKETING_STAGES = ("unidentified", "prospect")
+SELLERS = ("sales", "manager")
 
 
-def _customer_visible(user, c):
-    if user.role in ("admin", "service"):
-        return True
+def eligible_pool_ids(user):
+    """The public pools a rep or manager may browse and claim from: their region's and the open ones."""
+    from models.pools import Pool
+
+    if user.role not in SELLERS:
+        return []
+    q = Pool.select(Pool.id).where((Pool.active == True) & (Pool.region.is_null() | (Pool.region == user.region_id)))  # noqa: E712
+    return [p.id for p in q]
+
+
+def _in_my_pool(user, c):
+    return c.owner_id is None and c.pool_id is not None and c.pool_id in eligible_pool_ids(user)
+
+
+def _own_or_team(user, c):
     if user.role == "sales":
         return c.owner_id == user.id
     if user.role == "manager":
         if user.team_id is None:
             return c.owner_id == user.id
         return c.team_id == user.team_id
+    return False
+
+
+def _customer_visible(user, c):
+    if user.role in ("admin", "service"):
+        return True
+    if user.role in SELLERS:
+        return _own_or_team(user, c) or c.staked_by_id == user.id or _in_my_pool(user, c)
     if user.role == "marketing":
         return c.stage in MARKETING_STAGES
     return False
 
 
 def _customer_editable(user, c):
-    if user.role == "service":
+    """Owners (and their manager) edit; a staker edits the staked file to complete it."""
+    if user.role == "admin":
+        return True
+    if user.role in SELLERS:
+        return _own_or_team(user, c) or (c.staked_by_id == user.id and c.owner_id is None)
+    if user.role == "marketing":
+        return c.stage in MARKETING_STAGES
+    return False
+
+
+def _contacts_unmasked(user, c):
+    """Key contact details stay masked for reps browsing the pool, until they claim (or stake)."""
+    if not _customer_visible(user, c):
         return False
-    return _customer_visible(user, c)
+    if user.role in SELLERS and c.owner_id is None and c.staked_by_id != user.id:
+        return False
+    return True
+
+
+def _team_manager_of(user, c):
+    return user.role == "admin" or (user.role == "manager" and user.team_id is not None and c.team_id == user.team_id)
 
 
 RULES = {
     "customer.view": _customer_visible,
+    "customer.see_contacts": _contacts_unmasked,
     "customer.edit": _customer_editable,
-    "customer.change_stage": _customer_editable,
-    "customer.assign": lambda u, c: u.role == "admin" or (u.role == "manager" and _customer_visible(u, c)),
-    "followup.create": lambda u, c: _customer_visible(u, c),
+    "customer.change_stage": lambda u, c: _customer_editable(u, c) and (c.owner_id is not None or u.role in ("admin", "marketing")),
+    "customer.assign": lambda u, c: u.role == "admin" or (u.role == "manager" and _own_or_team(u, c)),
+    "customer.release": lambda u, c: c.owner_id is not None and (u.role == "admin" or _own_or_team(u, c)),
+    "followup.create": lambda u, c: u.role == "service" or (_customer_editable(u, c) and not (u.role in SELLERS and c.owner_id is None)),
     "customer.create": lambda u, _=None: u.role in ("sales", "manager", "marketing", "admin"),
     "customer.list": lambda u, _=None: True,
+    "pool.browse": lambda u, _=None: u.role in SELLERS + ("admin",),
+    "pool.claim": lambda u, c: u.role in SELLERS and _in_my_pool(u, c),
+    "pool.stake": lambda u, c: u.role in SELLERS and _in_my_pool(u, c),
+    "pool.assign": lambda u, c: c.owner_id is None and (u.role == "admin" or (u.role == "manager" and _in_my_pool(u, c))),
+    "lock.request": lambda u, c: c.owner_id is not None and _own_or_team(u, c),
+    "lock.decide": _team_manager_of,
+    "capacity.adjust": lambda u, rep: u.role == "admin" or (
+        u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id and rep.id != u.id),
+    "capacity.view": lambda u, rep: u.id == rep.id or u.role == "admin" or (
+        u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id),
+    "pool.health": lambda u, _=None: u.role in ("manager", "admin"),
     "user.manage": lambda u, _=None: u.role == "admin",
     "team.manage": lambda u, _=None: u.role == "admin",
     "settings.manage": lambda u, _=None: u.role == "admin",
@@ -64,12 +116,16 @@ def visible(query, user):
 
     if user.role in ("admin", "service"):
         return query
-    if user.role == "sales":
-        return query.where(Customer.owner == user.id)
-    if user.role == "manager":
-        if user.team_id is None:
-            return query.where(Customer.owner == user.id)
-        return query.where(Customer.team == user.team_id)
+    if user.role in SELLERS:
+        if user.role == "sales" or user.team_id is None:
+            cond = Customer.owner == user.id
+        else:
+            cond = Customer.team == user.team_id
+        cond = cond | (Customer.staked_by == user.id)
+        pools = eligible_pool_ids(user)
+        if pools:
+            cond = cond | (Customer.owner.is_null() & Customer.pool.in_(pools))
+        return query.where(cond)
     if user.role == "marketing":
         return query.where(Customer.stage.in_(MARKETING_STAGES))
     return query.where(Customer.id == 0)

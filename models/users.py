@@ -236,6 +236,9 @@ def save_team(actor, data, team=None):
         team.save()
         if manager is not None and manager.team_id != team.id:
             User.update(team=team).where(User.id == manager.id).execute()
+            # Customers follow their owner's team (as in update_user).
+            from models.customers import Customer
+            Customer.update(team=team.id).where(Customer.owner == manager.id).execute()
         audit.record("team.created" if created else "team.updated", actor, team_id=team.id, name=name)
     return team
 

@@ -82,3 +82,34 @@ def admin_counts():
 def my_recent_followups(user, limit=ROWS):
     return (FollowUp.select(FollowUp, Customer.id, Customer.name).join(Customer)
             .where(FollowUp.author == user.id).order_by(FollowUp.at.desc()).limit(limit))
+
+
+def rep_releasing(user, limit=ROWS):
+    """The rep's customers releasing soonest (the release clock of domain §5)."""
+    return (Customer.select(Customer.id, Customer.name, Customer.stage, Customer.release_at, Customer.release_rule)
+            .where((Customer.owner == user.id) & Customer.release_at.is_null(False))
+            .order_by(Customer.release_at, Customer.id).limit(limit))
+
+
+def rep_stakes(user, limit=ROWS):
+    """The rep's open stakes, due first, with their completeness."""
+    return (Customer.select(Customer.id, Customer.name, Customer.completeness, Customer.stake_due,
+                            Customer.stake_completed_at)
+            .where(Customer.staked_by == user.id).order_by(Customer.stake_due, Customer.id).limit(limit))
+
+
+def team_releases(team_id, days=7):
+    """The team's customers going back to the pool within `days` days, and those released in the last `days`."""
+    from models.pools import PoolEvent
+
+    now = clock.now()
+    upcoming = list(Customer.select(Customer.id, Customer.name, Customer.owner, Customer.release_at, Customer.release_rule)
+                    .where((Customer.team == team_id) & Customer.release_at.is_null(False)
+                           & (Customer.release_at <= now + dt.timedelta(days=days)))
+                    .order_by(Customer.release_at).limit(50))
+    members = [u.id for u in User.select(User.id).where(User.team == team_id)]
+    released = list(PoolEvent.select(PoolEvent, Customer.name).join(Customer, on=(PoolEvent.customer == Customer.id))
+                    .where(PoolEvent.kind.in_(("release", "forced_release")) & PoolEvent.from_owner.in_(members)
+                           & (PoolEvent.at >= now - dt.timedelta(days=days)))
+                    .order_by(PoolEvent.id.desc()).limit(50)) if members else []
+    return upcoming, released

@@ -1,4 +1,5 @@
-"""Reference data every installation starts with: regions and the industry list. Idempotent."""
+"""Reference data every installation starts with: regions with their public pools, and the industry
+list. Idempotent."""
 from models.customers import Industry
 from models.users import Region
 
@@ -15,7 +16,12 @@ INDUSTRIES = [
 
 
 def load():
+    from models.pools import Pool
+
     for code, zh, en in REGIONS:
-        Region.get_or_create(code=code, defaults={"name_zh": zh, "name_en": en})
+        region, _ = Region.get_or_create(code=code, defaults={"name_zh": zh, "name_en": en})
+        # One public pool per region (华东公海 …).
+        if not Pool.select().where(Pool.region == region.id).exists():
+            Pool.create(name_zh=f"{zh}公海", name_en=f"{en} pool", region=region)
     for code, zh, en in INDUSTRIES:
         Industry.get_or_create(code=code, defaults={"name_zh": zh, "name_en": en})

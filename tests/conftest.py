@@ -6,6 +6,7 @@ import re
 import shutil
 
 import pytest
+from jinja2 import BytecodeCache
 
 os.environ.setdefault("KEHU_INSTANCE", "/tmp/kehu-test-instance")
 
@@ -13,6 +14,9 @@ import models  # noqa: E402
 from app import create_app  # noqa: E402
 from models import clock  # noqa: E402
 from models.users import Team, User, hash_password  # noqa: E402
+
+# Tests need no durability: without fsync each request (which closes the database) is ~10 ms faster.
+models.base.SQLITE_PRAGMAS["synchronous"] = "off"
 
 FROZEN = dt.datetime(2026, 11, 24, 2, 0, 0)  # 10:00 in Shanghai
 PASSWORD = "correct-horse-1"
@@ -40,10 +44,28 @@ def db_path(template_db, tmp_path):
     return path
 
 
+class _SharedBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every test's app (each new app has its own Jinja environment)."""
+
+    def __init__(self):
+        self.store = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _SharedBytecodeCache()
+
+
 @pytest.fixture
 def app(db_path):
     clock.freeze(FROZEN)
     application = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{db_path}"})
+    application.jinja_env.bytecode_cache = _BYTECODE
     models.db.connect(reuse_if_open=True)
     yield application
     models.close_db()
@@ -60,7 +82,7 @@ class Client:
 
     def _csrf(self):
         if self.token is None:
-            page = self.http.get("/login")
+            page = self.http.get("/login", follow_redirects=True)  # logged in: the workbench has the token
             self.token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
         return self.token
 

@@ -3,6 +3,7 @@ from flask import g, render_template, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.routing import IntegerConverter
 
 from models.errors import DomainError, NotFound
 from models.permissions import can
@@ -14,7 +15,16 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
+class _RowIdConverter(IntegerConverter):
+    """<int:...> limited to SQLite's 64-bit row ids: a longer number is a 404, not an OverflowError."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app):
+    app.url_map.converters["int"] = _RowIdConverter
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(can=can, ROLE_LABELS=ROLE_LABELS)
     Htmx(app)
@@ -42,15 +52,15 @@ def init_app(app):
             return hx.redirect(target)
         return redirect(target)
 
-    from views import admin, auth, customers, workbench
+    from views import admin, auth, customers, pools, rules, workbench
 
-    for module in (auth, workbench, customers, admin):
+    for module in (auth, workbench, customers, pools, rules, admin):
         app.register_blueprint(module.bp)
 
     @app.before_request
     def _require_login():
         # Login is required everywhere but the login page and static assets.
-        if request.endpoint in ("auth.login", "static", "htmx_js", None):
+        if request.endpoint in ("auth.login", "static", "htmx_js", "vendor", None):
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()

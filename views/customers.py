@@ -4,14 +4,15 @@ from flask import Blueprint, abort, make_response, render_template, request, url
 from flask_login import current_user
 from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringField, TextAreaField
 
-from models import audit, clock, db, listing
+from models import audit, clock, db, listing, pools
+from models import rules as rules_mod
 from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS,
                               DECISION_ROLE_LABELS, DECISION_ROLES, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES,
                               SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS, STAGES,
                               Contact, CustomField, CustomerGroup, Industry, change_stage,
-                              completeness_parts, create_customer, followups_of, get_customer, log_follow_up,
+                              completeness_parts, create_customer, followup_validity, followups_of, get_customer, log_follow_up,
                               save_contact, update_customer, validate_customer)
-from models.errors import DomainError, ValidationError
+from models.errors import N_, DomainError, ValidationError
 from models.permissions import can, require
 from models.users import Region, Team, User
 from views import htmx as hx
@@ -48,11 +49,11 @@ class CustomerForm(Form):
     stage = SelectField()
 
     LABELS = {
-        "name": "Company name", "short_name": "Short name", "credit_code": "Unified social credit code",
-        "industry_id": "Industry", "region_id": "Region", "city": "City", "address": "Address",
-        "phone": "Phone", "website": "Website", "size": "Size", "business_model": "Business model",
-        "source": "Source", "first_channel": "First-contact channel", "tags": "Tags",
-        "group_name": "Group (集团)", "owner_id": "Owner", "stage": "Stage",
+        "name": N_("Company name"), "short_name": N_("Short name"), "credit_code": N_("Unified social credit code"),
+        "industry_id": N_("Industry"), "region_id": N_("Region"), "city": N_("City"), "address": N_("Address"),
+        "phone": N_("Phone"), "website": N_("Website"), "size": N_("Size"), "business_model": N_("Business model"),
+        "source": N_("Source"), "first_channel": N_("First-contact channel"), "tags": N_("Tags"),
+        "group_name": N_("Group (集团)"), "owner_id": N_("Owner"), "stage": N_("Stage"),
     }
 
     def __init__(self, formdata=None, customer=None, actor=None):
@@ -101,9 +102,9 @@ class ContactForm(Form):
     decision_role = SelectField()
     reports_to_id = SelectField()
 
-    LABELS = {"name": "Name", "title": "Title", "department": "Department", "mobile": "Mobile",
-              "phone": "Office phone", "email": "E-mail", "wechat": "WeChat", "decision_role": "Decision role",
-              "reports_to_id": "Reports to"}
+    LABELS = {"name": N_("Name"), "title": N_("Title"), "department": N_("Department"), "mobile": N_("Mobile"),
+              "phone": N_("Office phone"), "email": N_("E-mail"), "wechat": N_("WeChat"), "decision_role": N_("Decision role"),
+              "reports_to_id": N_("Reports to")}
 
     def __init__(self, customer, formdata=None, contact=None):
         super().__init__(formdata)
@@ -129,8 +130,8 @@ class FollowUpForm(Form):
     next_step = StringField()
     next_date = DateField()
 
-    LABELS = {"type": "Type", "at": "When", "contact_id": "Contact reached", "content": "What happened",
-              "outcome": "Outcome", "next_step": "Next step", "next_date": "Next step date"}
+    LABELS = {"type": N_("Type"), "at": N_("When"), "contact_id": N_("Contact reached"), "content": N_("What happened"),
+              "outcome": N_("Outcome"), "next_step": N_("Next step"), "next_date": N_("Next step date")}
 
     def __init__(self, customer, formdata=None):
         super().__init__(formdata)
@@ -272,6 +273,8 @@ TABS = ("timeline", "followups", "contacts")
 @bp.get("/<int:customer_id>")
 def show(customer_id):
     customer = _load(customer_id)
+    if not request.htmx:
+        pools.record_pool_view(current_user, customer)
     tab = request.args.get("tab") if request.args.get("tab") in TABS else "timeline"
     contacts = list(Contact.select().where(Contact.customer == customer).order_by(Contact.active.desc(), Contact.id))
     context = dict(customer=customer, tab=tab, contacts=contacts, **_tab_context(customer, tab))
@@ -279,6 +282,7 @@ def show(customer_id):
         return render_template(f"customers/_tab_{tab}.html", **context)
     owner = User.get_or_none(User.id == customer.owner_id) if customer.owner_id else None
     parts = completeness_parts(customer, [c for c in contacts if c.active])
+    context.update(pool_panel=_pool_panel(customer))
     loc = locale_code()
     context.update(
         owner=owner, parts=parts, stage_choices=_choices(STAGES, STAGE_LABELS, blank=False),
@@ -370,7 +374,8 @@ def contact_form(customer_id, contact_id=None):
                     "customers/_tab_contacts.html", customer=customer,
                     contacts=list(Contact.select().where(Contact.customer == customer)
                                   .order_by(Contact.active.desc(), Contact.id)),
-                    contact_form=ContactForm(customer), saved=True))
+                    contact_form=ContactForm(customer), saved=True,
+                    followup_form=FollowUpForm(customer) if can(current_user, "followup.create", customer) else None))
                 response.headers["HX-Retarget"] = "#tab-body"
                 response.headers["HX-Reswap"] = "innerHTML"
                 return hx.trigger(response, "customerChanged")
@@ -396,11 +401,11 @@ def followup_new(customer_id):
 
 
 FIELD_LABELS = {**CustomerForm.LABELS, **{k: v for k, v in ContactForm.LABELS.items() if k not in CustomerForm.LABELS},
-                "group_id": "Group (集团)", "custom": "More about the customer", "active": "Still at the company",
-                "reports_to": "Reports to"}
-COMPLETENESS_LABELS = {"contacts": "At least one contact", "decision_maker": "A decision maker among the contacts",
-                       "key_contact_phone": "A phone number for the decision maker or buyer", "group": "Group (集团)",
-                       "industry": "Industry", "region": "Region"}
+                "group_id": N_("Group (集团)"), "custom": N_("More about the customer"), "active": N_("Still at the company"),
+                "reports_to": N_("Reports to")}
+COMPLETENESS_LABELS = {"contacts": N_("At least one contact"), "decision_maker": N_("A decision maker among the contacts"),
+                       "key_contact_phone": N_("A phone number for the decision maker or buyer"), "group": N_("Group (集团)"),
+                       "industry": N_("Industry"), "region": N_("Region")}
 
 
 def field_label(name):
@@ -436,7 +441,82 @@ def describe_event(e):
     if e.kind == "contact.updated":
         fields = ", ".join(_(field_label(k)) for k in d.get("changes", {}))
         return _("updated the contact %(name)s: %(fields)s", name=d.get("name", ""), fields=fields)
+    if e.kind.startswith("pool."):
+        return _describe_pool_event(e.kind, d)
     return e.kind
+
+
+def _describe_pool_event(kind, d):
+    if kind == "pool.claimed":
+        return _("claimed the customer from the public pool")
+    if kind == "pool.assigned":
+        return _("assigned the customer from the pool to %(name)s", name=d.get("owner", "")) + \
+            (" — " + d["reason"] if d.get("reason") else "")
+    if kind in ("pool.released", "pool.forced_release"):
+        pool = d.get("pool") if locale_code().startswith("zh") else d.get("pool_en")
+        inputs = d.get("inputs") or {}
+        if kind == "pool.forced_release" and inputs.get("rule") == "no_followup":
+            return _("released to %(pool)s because no valid follow-up since %(since)s (rule v%(v)s: %(n)s days)",
+                     pool=pool, since=(inputs.get("since") or "")[:10], v=d.get("rule_version", 0), n=inputs.get("days"))
+        if kind == "pool.forced_release" and inputs.get("rule") == "no_deal":
+            return _("released to %(pool)s because no deal since the claim on %(since)s (rule v%(v)s: %(n)s days)",
+                     pool=pool, since=(inputs.get("claimed_at") or "")[:10], v=d.get("rule_version", 0),
+                     n=inputs.get("days"))
+        return _("released the customer to %(pool)s: %(reason)s", pool=pool, reason=d.get("reason", ""))
+    if kind == "pool.lock_requested":
+        return _("asked to lock the customer: %(reason)s", reason=d.get("reason", ""))
+    if kind == "pool.lock_approved":
+        return _("approved the lock: %(reason)s", reason=d.get("reason", ""))
+    if kind == "pool.lock_rejected":
+        return _("rejected the lock: %(reason)s", reason=d.get("reason", ""))
+    if kind == "pool.unlocked":
+        return _("unlocked the customer") + (" — " + d["reason"] if d.get("reason") else "")
+    if kind == "pool.staked":
+        return _("staked the customer (to be %(t)s%% complete by %(due)s)", t=d.get("threshold"),
+                 due=(d.get("due") or "")[:10])
+    if kind == "pool.stake_lapsed":
+        return _("the stake lapsed at %(c)s%% complete (%(t)s%% needed)", c=d.get("completeness"),
+                 t=d.get("threshold"))
+    return kind
+
+
+def _pool_panel(customer):
+    """What the 360 page says about pools: the release clock of an owned customer, or the pool state."""
+    now = clock.now()
+    panel = {"pool": None, "refusal": None, "plan": None, "lock_pending": False, "staker": None}
+    if customer.owner_id:
+        rules_now = rules_mod.in_force(now)
+        at, rule, inputs = pools.release_plan(customer, rules_now, now)
+        panel["plan"] = {"at": customer.release_at, "rule": customer.release_rule or rule, "inputs": inputs,
+                         "version": rules_now.version}
+        panel["lock_pending"] = pools.LockRequest.select().where(
+            (pools.LockRequest.customer == customer.id) & (pools.LockRequest.status == "pending")).exists()
+    elif customer.pool_id:
+        panel["pool"] = pools.Pool.get_or_none(pools.Pool.id == customer.pool_id)
+        if current_user.role in ("sales", "manager"):
+            try:
+                pools.check_claim(current_user, customer, rules_mod.in_force(now), now)
+            except pools.ClaimRefused as exc:
+                panel["refusal"] = translate_error(exc.message, exc.params)
+    if customer.staked_by_id:
+        panel["staker"] = User.get_or_none(User.id == customer.staked_by_id)
+    return panel
+
+
+@bp.post("/<int:customer_id>/followups/check")
+def followup_check(customer_id):
+    """While the rep types: will this follow-up count as valid, and if not, why not."""
+    customer = _load(customer_id, "followup.create")
+    data = _raw(request.form)
+    try:
+        from models.customers import validate_followup
+        values = validate_followup(customer, {**data, "content": data.get("content") or "-"})
+    except ValidationError:
+        return render_template("customers/_followup_validity.html", valid=None, reasons=[])
+    values["content"] = data.get("content") or ""
+    valid, reasons = followup_validity(customer, values)
+    return render_template("customers/_followup_validity.html", valid=valid,
+                           reasons=[translate_error(m, p) for m, p in reasons])
 
 
 @bp.record_once
@@ -446,4 +526,4 @@ def _template_globals(state):
                 SOURCE_LABELS=SOURCE_LABELS, CHANNEL_LABELS=CHANNEL_LABELS, SIZE_LABELS=SIZE_LABELS,
                 DECISION_ROLE_LABELS=DECISION_ROLE_LABELS, FOLLOWUP_TYPE_LABELS=FOLLOWUP_TYPE_LABELS,
                 can=can, today=clock.today, now=clock.now, describe_event=describe_event, field_label=field_label,
-                completeness_label=completeness_label)
+                completeness_label=completeness_label, local_now=lambda: clock.to_local(clock.now()))

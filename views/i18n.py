@@ -6,6 +6,7 @@ instance folder at start-up, so no build artefact lives in the repository.
 import datetime as dt
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import request
@@ -33,7 +34,8 @@ def translate_error(message, params=None):
 
 def _compile(target):
     for po_path in SOURCE.glob("*/LC_MESSAGES/messages.po"):
-        mo_path = target / po_path.relative_to(SOURCE).with_suffix(".mo")
+        # Under the name Flask-Babel looks up: Locale.parse("zh_CN") is zh_Hans_CN.
+        mo_path = target / str(Locale.parse(po_path.parts[-3])) / "LC_MESSAGES" / "messages.mo"
         if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
             continue
         mo_path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +83,8 @@ def fmt_date(value):
 def fmt_money(value, currency="CNY"):
     if value is None:
         return ""
-    return format_currency(value, currency, locale=locale_code())
+    # English CLDR writes "CN¥"; the screens show yuan as ¥ in both languages.
+    return format_currency(value, currency, locale=locale_code()).replace("CN¥", "¥")
 
 
 def fmt_number(value):

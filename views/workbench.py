@@ -4,10 +4,12 @@ import time
 from flask import Blueprint, render_template
 from flask_login import current_user
 
+from models import notifications, pools
 from models import workbench as wb
 from models.customers import Customer
 from models.permissions import visible
 from models.users import User
+from views import pools as pools_view
 
 bp = Blueprint("workbench", __name__)
 _cache = {}
@@ -29,8 +31,14 @@ def home():
     ctx = {"role": u.role}
     if u.role in ("sales", "manager"):
         ctx.update(due=list(wb.rep_due(u)), due_count=wb.rep_due_count(u), stalest=list(wb.rep_stalest(u)),
-                   my_stages=wb.stage_counts(Customer.select().where(Customer.owner == u.id)))
+                   my_stages=wb.stage_counts(Customer.select().where(Customer.owner == u.id)),
+                   cap=pools.capacity(u), releasing=list(wb.rep_releasing(u)), stakes=list(wb.rep_stakes(u)),
+                   notes=list(notifications.latest(u, limit=8)))
     if u.role == "manager" and u.team_id:
+        upcoming, released = wb.team_releases(u.team_id)
+        names = {x.id: x.full_name for x in User.select(User.id, User.full_name).where(User.team == u.team_id)}
+        ctx.update(team_upcoming=upcoming, team_released=released, member_names=names,
+                   lock_requests=list(pools_view._pending_locks(u).limit(10)))
         ctx.update(team=wb.team_activity(u.team_id),
                    team_stages=wb.stage_counts(visible(Customer.select(), u)))
     if u.role == "marketing":

@@ -1,0 +1,49 @@
+"""Notifications: what a user must know (releases, warnings, refused claims, lapsed stakes).
+
+Rows, not messages in flight: a sweep that runs twice writes a warning once (dedupe_key).
+"""
+import peewee as pw
+
+from models import clock
+from models.base import BaseModel, JSONField, db
+from models.customers import Customer
+from models.users import User
+
+
+class Notification(BaseModel):
+    user = pw.ForeignKeyField(User, on_delete="CASCADE", index=False)
+    at = pw.DateTimeField()
+    kind = pw.CharField(max_length=40)
+    message = pw.CharField(max_length=300)  # English source text with %(name)s slots, translated on display
+    params = JSONField(default=dict)
+    customer = pw.ForeignKeyField(Customer, null=True, on_delete="CASCADE", index=False)
+    read_at = pw.DateTimeField(null=True)
+    dedupe_key = pw.CharField(max_length=120, null=True, unique=True)
+
+    class Meta:
+        indexes = ((("user", "read_at", "id"), False),)
+
+
+def notify(user_id, kind, message, customer_id=None, dedupe_key=None, **params):
+    """Write a notification (inside the caller's transaction). With a dedupe key, at most once."""
+    if dedupe_key and Notification.select().where(Notification.dedupe_key == dedupe_key).exists():
+        return None
+    return Notification.create(user=user_id, at=clock.now(), kind=kind, message=message, params=params,
+                               customer=customer_id, dedupe_key=dedupe_key)
+
+
+def unread_count(user):
+    return Notification.select().where((Notification.user == user.id) & Notification.read_at.is_null()).count()
+
+
+def latest(user, limit=30, before=None):
+    q = Notification.select().where(Notification.user == user.id)
+    if before:
+        q = q.where(Notification.id < before)
+    return q.order_by(Notification.id.desc()).limit(limit)
+
+
+def mark_all_read(user):
+    with db.atomic():
+        (Notification.update(read_at=clock.now())
+         .where((Notification.user == user.id) & Notification.read_at.is_null()).execute())

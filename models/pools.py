@@ -1,0 +1,625 @@
+"""Private pool, public pools, forced release and stake-claiming (私海 / 公海 / 掉保 / 占坑).
+
+Every ownership change is a verb that runs in one write transaction (SQLite: BEGIN IMMEDIATE,
+so a claim's capacity check and its update cannot interleave with another claim), writes an
+append-only PoolEvent naming the rule version and the inputs it saw, and recomputes the
+customer's release date. Time rules run in `sweep(now)`, which is idempotent.
+"""
+import datetime as dt
+
+import peewee as pw
+
+from models import audit, clock, rules as rules_mod
+from models.base import BaseModel, JSONField, db
+from models.customers import Customer
+from models.errors import N_, DomainError, NotFound
+from models.notifications import notify
+from models.users import Region, Team, User
+
+DEALT_STAGES = ("signed", "long_term")
+
+
+class Pool(BaseModel):
+    """A public pool (公海), e.g. one per region. A pool without a region is open to every rep."""
+    name_zh = pw.CharField(max_length=40)
+    name_en = pw.CharField(max_length=40)
+    region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
+    active = pw.BooleanField(default=True)
+
+    def label(self, locale):
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+class PoolEvent(BaseModel):
+    """The ledger: claims, releases, assignments, locks, capacity changes and stakes. Append-only."""
+    at = pw.DateTimeField()
+    kind = pw.CharField(max_length=30)
+    actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
+    customer = pw.ForeignKeyField(Customer, null=True, on_delete="CASCADE", index=False)
+    subject = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="subject_events")
+    from_owner = pw.IntegerField(null=True)
+    to_owner = pw.IntegerField(null=True)
+    from_pool = pw.IntegerField(null=True)
+    to_pool = pw.IntegerField(null=True)
+    rule_version = pw.IntegerField(default=0)
+    inputs = JSONField(default=dict)
+    reason = pw.CharField(max_length=300, default="")
+
+    class Meta:
+        indexes = ((("customer", "id"), False), (("actor", "kind", "at"), False), (("kind", "at"), False),
+                   (("subject", "kind", "at"), False))
+
+
+class CapacityAdjustment(BaseModel):
+    """A time-limited change of a rep's capacity (a penalty is negative), with its reason."""
+    user = pw.ForeignKeyField(User, backref="capacity_adjustments", on_delete="CASCADE")
+    delta = pw.IntegerField()
+    starts_at = pw.DateTimeField()
+    ends_at = pw.DateTimeField(null=True)
+    reason = pw.CharField(max_length=200)
+    actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
+    created_at = pw.DateTimeField()
+
+
+class PoolView(BaseModel):
+    """A rep opening a pool customer's file: limited per day."""
+    user = pw.ForeignKeyField(User, on_delete="CASCADE", index=False)
+    customer = pw.ForeignKeyField(Customer, on_delete="CASCADE", index=False)
+    day = pw.DateField()
+
+    class Meta:
+        indexes = ((("user", "day", "customer"), True),)
+
+
+class LockRequest(BaseModel):
+    """A rep asks to lock a customer against forced release; a manager decides."""
+    customer = pw.ForeignKeyField(Customer, on_delete="CASCADE")
+    requester = pw.ForeignKeyField(User, on_delete="CASCADE", index=False)
+    reason = pw.CharField(max_length=300)
+    status = pw.CharField(max_length=10, default="pending")  # pending, approved, rejected
+    created_at = pw.DateTimeField()
+    decided_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
+    decided_at = pw.DateTimeField(null=True)
+    decision_reason = pw.CharField(max_length=300, default="")
+
+    class Meta:
+        indexes = ((("status", "id"), False),)
+
+
+class ClaimRefused(DomainError):
+    """A claim refused by a named rule; `until` says when it would be allowed (or None)."""
+
+    def __init__(self, rule, message, until=None, **params):
+        super().__init__(message, **params)
+        self.rule, self.until = rule, until
+
+
+# ---- pools and eligibility -------------------------------------------------------------------
+
+def pools_for(user):
+    """The pools a user may see and claim from: their region's and the open ones."""
+    q = Pool.select().where(Pool.active == True)  # noqa: E712
+    if user.role in ("admin", "service", "marketing"):
+        return q
+    return q.where(Pool.region.is_null() | (Pool.region == user.region_id))
+
+
+def home_pool(customer):
+    """Where a released customer goes: its region's pool, else an open pool."""
+    pool = None
+    if customer.region_id:
+        pool = Pool.get_or_none((Pool.region == customer.region_id) & (Pool.active == True))  # noqa: E712
+    return pool or Pool.select().where(Pool.region.is_null() & (Pool.active == True)).first() or Pool.select().first()  # noqa: E712
+
+
+def in_pool(pool_id):
+    return Customer.select().where(Customer.pool == pool_id)
+
+
+# ---- capacity --------------------------------------------------------------------------------
+
+def capacity(user, now=None, rules=None):
+    """{'base', 'adjustments', 'total', 'used', 'free', 'stakes', 'stake_quota', 'locks'} for a rep."""
+    now = now or clock.now()
+    rules = rules or rules_mod.in_force(now)
+    base = rules.capacity_base(user.role)
+    active = list(CapacityAdjustment.select().where(
+        (CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at <= now)
+        & (CapacityAdjustment.ends_at.is_null() | (CapacityAdjustment.ends_at > now))))
+    upcoming = list(CapacityAdjustment.select().where(
+        (CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at > now)))
+    total = max(0, base + sum(a.delta for a in active))
+    owned = Customer.select().where(Customer.owner == user.id)
+    if not rules["dealt_count"]:
+        owned = owned.where(Customer.stage.not_in(DEALT_STAGES))
+    used = owned.count()
+    stakes = Customer.select().where(Customer.staked_by == user.id).count()
+    locks = Customer.select().where((Customer.owner == user.id) & (Customer.locked == True)).count()  # noqa: E712
+    return {"base": base, "adjustments": active, "upcoming": upcoming, "total": total, "used": used,
+            "free": total - used, "over": used > total, "stakes": stakes,
+            "stake_quota": rules["stake_multiplier"] * total, "locks": locks, "lock_capacity": rules["lock_capacity"]}
+
+
+def adjust_capacity(actor, user, delta, days, reason, now=None):
+    """A manager's penalty (negative) or reward (positive) for `days` days. Never releases customers;
+    going over capacity only freezes claims."""
+    from models.permissions import require
+    from models.customers import clean_text
+
+    require(actor, "capacity.adjust", user)
+    now = now or clock.now()
+    reason = clean_text(reason, 200)
+    errors = {}
+    try:
+        delta = int(delta)
+        if delta == 0 or abs(delta) > 500:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["delta"] = [(N_("A whole number from -500 to 500, not 0."), {})]
+    try:
+        days = int(days)
+        if not 1 <= days <= 3650:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["days"] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": 1, "hi": 3650})]
+    if not reason:
+        errors["reason"] = [(N_("Say why."), {})]
+    if errors:
+        from models.errors import ValidationError
+        raise ValidationError(errors)
+    rules = rules_mod.in_force(now)
+    with db.atomic():
+        adj = CapacityAdjustment.create(user=user, delta=delta, starts_at=now, ends_at=now + dt.timedelta(days=days),
+                                        reason=reason, actor=actor, created_at=now)
+        _ledger("capacity", actor, None, now, rules, subject=user.id, reason=reason,
+                inputs={"delta": delta, "days": days, "ends_at": adj.ends_at.isoformat(sep=" ")})
+        notify(user.id, "capacity", N_("Your capacity changes by %(delta)s for %(days)s days: %(reason)s"),
+               delta=f"{delta:+d}", days=days, reason=reason)
+    return adj
+
+
+# ---- release date -------------------------------------------------------------------------
+
+def release_plan(customer, rules, now):
+    """(release_at, rule, inputs) for an owned customer under `rules`; release_at None if exempt.
+
+    Two clocks: no valid follow-up for N days (from the later of the claim and the last valid
+    follow-up), and no deal M days after the claim (not for dealt customers). The earlier wins.
+    Locked customers and customers under contract (until end + grace) are exempt.
+    """
+    if customer.owner_id is None:
+        return None, "", {}
+    if customer.locked:
+        return None, "locked", {"locked": True}
+    if customer.contract_end and customer.contract_end + dt.timedelta(days=rules["contract_grace_days"]) >= clock.to_local(now).date():
+        return None, "contract", {"contract_end": customer.contract_end.isoformat()}
+    start = customer.claimed_at or customer.created_at
+    last_valid = customer.last_valid_followup_at
+    fu_from = max(start, last_valid) if last_valid else start
+    n = rules.no_followup_days(customer)
+    candidates = [(fu_from + dt.timedelta(days=n), "no_followup",
+                   {"since": fu_from.isoformat(sep=" "), "days": n,
+                    "last_valid_followup_at": last_valid.isoformat(sep=" ") if last_valid else None})]
+    if customer.stage not in DEALT_STAGES:
+        m = rules.no_deal_days(customer)
+        candidates.append((start + dt.timedelta(days=m), "no_deal", {"claimed_at": start.isoformat(sep=" "), "days": m}))
+    at, rule, inputs = min(candidates, key=lambda c: c[0])
+    inputs["rule_version"] = rules.version
+    return at, rule, inputs
+
+
+def refresh_release(customer, rules=None, now=None):
+    """Recompute and store the customer's release date (call inside the verb's transaction)."""
+    now = now or clock.now()
+    rules = rules or rules_mod.in_force(now)
+    at, rule, _ = release_plan(customer, rules, now)
+    Customer.update(release_at=at, release_rule=rule).where(Customer.id == customer.id).execute()
+    customer.release_at, customer.release_rule = at, rule
+    return at
+
+
+# ---- claim ---------------------------------------------------------------------------------------
+
+def check_claim(actor, customer, rules, now):
+    """Raise ClaimRefused naming the first rule that refuses `actor` claiming `customer`."""
+    if actor.role not in ("sales", "manager"):
+        raise ClaimRefused("role", N_("Only sales reps and managers claim customers."))
+    if customer.owner_id is not None or customer.pool_id is None:
+        raise ClaimRefused("taken", N_("This customer is no longer in the pool."))
+    if not pools_for(actor).where(Pool.id == customer.pool_id).exists():
+        raise ClaimRefused("pool", N_("You may not claim from this pool."))
+    if customer.staked_by_id and customer.staked_by_id != actor.id:
+        raise ClaimRefused("staked", N_("Another rep has staked this customer until %(until)s."),
+                           until=customer.stake_due, until_text=_fmt(customer.stake_due))
+    if customer.released_at:
+        frozen_until = customer.released_at + dt.timedelta(hours=rules["frozen_hours"])
+        if now < frozen_until:
+            raise ClaimRefused("frozen", N_("Freshly released: frozen until %(until_text)s."), until=frozen_until,
+                               until_text=_fmt(frozen_until))
+        if customer.released_from == actor.id:
+            until = customer.released_at + dt.timedelta(days=rules["cooling_off_days"])
+            if now < until:
+                raise ClaimRefused("cooling_off", N_("You released this customer: cooling-off until %(until_text)s."),
+                                   until=until, until_text=_fmt(until))
+        elif actor.team_id and customer.released_team == actor.team_id:
+            until = customer.released_at + dt.timedelta(days=rules["team_cooling_off_days"])
+            if now < until:
+                raise ClaimRefused("team_cooling_off",
+                                   N_("Your team released this customer: cooling-off until %(until_text)s."),
+                                   until=until, until_text=_fmt(until))
+    day_start = clock.local_day_start(clock.to_local(now).date())
+    claims_today = (PoolEvent.select().where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim")
+                                             & (PoolEvent.at >= day_start)).count())
+    if claims_today >= rules["claims_per_day"]:
+        until = day_start + dt.timedelta(days=1)
+        raise ClaimRefused("claims_per_day", N_("You have made %(n)s claims today, the daily limit. Again from %(until_text)s."),
+                           until=until, n=claims_today, until_text=_fmt(until))
+    cap = capacity(actor, now, rules)
+    if cap["used"] >= cap["total"]:
+        raise ClaimRefused("capacity", N_("Your private pool is full (%(used)s of %(total)s). Release a customer first."),
+                           used=cap["used"], total=cap["total"])
+
+
+def _fmt(value):
+    return clock.to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def claim_customer(actor, customer_id, now=None):
+    """Claim a pool customer. Exactly one of several simultaneous claims wins; no rep exceeds capacity."""
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    try:
+        with db.atomic():
+            customer = Customer.get_or_none(Customer.id == customer_id)
+            if customer is None:
+                raise NotFound()
+            check_claim(actor, customer, rules, now)
+            changed = (Customer.update(owner=actor.id, team=actor.team_id, pool=None, claimed_at=now,
+                                       staked_by=None, stake_due=None, updated_at=now)
+                       .where((Customer.id == customer.id) & Customer.owner.is_null()).execute())
+            if not changed:
+                raise ClaimRefused("taken", N_("This customer is no longer in the pool."))
+            from_pool = customer.pool_id
+            customer = Customer.get_by_id(customer.id)
+            at = refresh_release(customer, rules, now)
+            _ledger("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
+                    inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": customer.release_rule})
+            audit.record("pool.claimed", actor, customer, pool_id=from_pool, owner=actor.full_name)
+    except ClaimRefused as exc:
+        with db.atomic():
+            _ledger("claim_refused", actor, customer if "customer" in locals() and customer else None, now, rules,
+                    inputs={"rule": exc.rule, "until": exc.until.isoformat(sep=" ") if exc.until else None})
+        raise
+    return customer
+
+
+# ---- release and assign ------------------------------------------------------------------
+
+def release_customer(actor, customer, reason, now=None, kind="release", rules=None, inputs=None):
+    """Put an owned customer back into its pool with its full history. Manual releases need a reason."""
+    from models.customers import clean_text
+    from models.permissions import require
+
+    now = now or clock.now()
+    rules = rules or rules_mod.in_force(now)
+    if kind == "release":
+        require(actor, "customer.release", customer)
+        reason = clean_text(reason, 300)
+        if not reason:
+            raise DomainError(N_("Say why you release this customer: the next owner will read it."))
+    with db.atomic():
+        customer = Customer.get_by_id(customer.id)
+        if customer.owner_id is None:
+            raise DomainError(N_("This customer is already in the pool."))
+        pool = home_pool(customer)
+        old_owner, old_team = customer.owner_id, customer.team_id
+        (Customer.update(owner=None, team=None, pool=pool.id if pool else None, released_at=now,
+                         released_from=old_owner, released_team=old_team, claimed_at=None, release_at=None,
+                         release_rule="", locked=False, updated_at=now)
+         .where(Customer.id == customer.id).execute())
+        _ledger(kind, actor, customer, now, rules, from_owner=old_owner, to_pool=pool.id if pool else None,
+                reason=reason or "", inputs=inputs or {})
+        audit.record("pool.released" if kind == "release" else "pool.forced_release", actor, customer,
+                     pool=pool.name_zh if pool else "", pool_en=pool.name_en if pool else "",
+                     from_owner_id=old_owner, reason=reason or "", inputs=inputs or {}, rule_version=rules.version)
+        if kind == "forced_release":
+            notify(old_owner, "released", N_("%(name)s went back to the pool: %(why)s"), customer.id,
+                   dedupe_key=f"released:{customer.id}:{now.isoformat()}", name=customer.name, why=reason)
+    return Customer.get_by_id(customer.id)
+
+
+def assign_customer(actor, customer, rep, reason="", now=None):
+    """A manager gives a pool customer to a member of the team (capacity still applies)."""
+    from models.customers import clean_text
+    from models.permissions import require
+
+    require(actor, "pool.assign", customer)
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    if rep is None or not rep.active or rep.role not in ("sales", "manager") or \
+            (actor.role == "manager" and rep.team_id != actor.team_id):
+        raise DomainError(N_("Choose an active member of your team."))
+    with db.atomic():
+        customer = Customer.get_by_id(customer.id)
+        if customer.owner_id is not None:
+            raise DomainError(N_("This customer is no longer in the pool."))
+        cap = capacity(rep, now, rules)
+        if cap["used"] >= cap["total"]:
+            raise DomainError(N_("%(name)s's private pool is full (%(used)s of %(total)s)."), name=rep.full_name,
+                              used=cap["used"], total=cap["total"])
+        from_pool = customer.pool_id
+        Customer.update(owner=rep.id, team=rep.team_id, pool=None, claimed_at=now, staked_by=None, stake_due=None,
+                        updated_at=now).where(Customer.id == customer.id).execute()
+        customer = Customer.get_by_id(customer.id)
+        refresh_release(customer, rules, now)
+        reason = clean_text(reason, 300) or ""
+        _ledger("assign", actor, customer, now, rules, to_owner=rep.id, from_pool=from_pool, reason=reason)
+        audit.record("pool.assigned", actor, customer, owner=rep.full_name, owner_id=rep.id, reason=reason)
+        notify(rep.id, "assigned", N_("%(manager)s assigned %(name)s to you."), customer.id,
+               manager=actor.full_name, name=customer.name)
+    return customer
+
+
+# ---- locks ---------------------------------------------------------------------------------
+
+def request_lock(actor, customer, reason, now=None):
+    from models.customers import clean_text
+    from models.permissions import require
+
+    require(actor, "customer.edit", customer)
+    now = now or clock.now()
+    reason = clean_text(reason, 300)
+    if not reason:
+        raise DomainError(N_("Say why this customer should be locked."))
+    if customer.owner_id is None:
+        raise DomainError(N_("Only owned customers can be locked."))
+    if customer.stage in DEALT_STAGES:
+        raise DomainError(N_("Dealt customers cannot be locked."))
+    if customer.locked:
+        raise DomainError(N_("This customer is already locked."))
+    if LockRequest.select().where((LockRequest.customer == customer.id) & (LockRequest.status == "pending")).exists():
+        raise DomainError(N_("A lock request for this customer is already waiting."))
+    with db.atomic():
+        req = LockRequest.create(customer=customer, requester=actor, reason=reason, created_at=now)
+        audit.record("pool.lock_requested", actor, customer, reason=reason, request_id=req.id)
+    return req
+
+
+def decide_lock(actor, request_id, approve, reason, now=None):
+    """A manager approves (within the owner's lock capacity) or rejects a lock request, with a reason.
+    Two managers deciding at once: the first decision stands, the second is told."""
+    from models.customers import clean_text
+    from models.permissions import require
+
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    reason = clean_text(reason, 300)
+    if not reason:
+        raise DomainError(N_("Give a reason for the decision."))
+    with db.atomic():
+        req = LockRequest.get_or_none(LockRequest.id == request_id)
+        if req is None:
+            raise NotFound()
+        customer = Customer.get_by_id(req.customer_id)
+        require(actor, "lock.decide", customer)
+        if req.status != "pending":
+            raise DomainError(N_("This request was already decided."))
+        if approve:
+            owner = User.get_by_id(customer.owner_id) if customer.owner_id else None
+            if owner is None:
+                raise DomainError(N_("Only owned customers can be locked."))
+            locks = Customer.select().where((Customer.owner == owner.id) & (Customer.locked == True)).count()  # noqa: E712
+            if locks >= rules["lock_capacity"]:
+                raise DomainError(N_("%(name)s already has %(n)s locked customers, the limit."),
+                                  name=owner.full_name, n=locks)
+            Customer.update(locked=True).where(Customer.id == customer.id).execute()
+            customer.locked = True
+            refresh_release(customer, rules, now)
+            _ledger("lock", actor, customer, now, rules, to_owner=owner.id, reason=reason,
+                    inputs={"request_id": req.id, "requested_reason": req.reason})
+        updated = (LockRequest.update(status="approved" if approve else "rejected", decided_by=actor.id,
+                                      decided_at=now, decision_reason=reason)
+                   .where((LockRequest.id == req.id) & (LockRequest.status == "pending")).execute())
+        if not updated:
+            raise DomainError(N_("This request was already decided."))
+        audit.record("pool.lock_approved" if approve else "pool.lock_rejected", actor, customer, reason=reason)
+        notify(req.requester_id, "lock_decided",
+               N_("Your lock request for %(name)s was approved: %(reason)s") if approve else
+               N_("Your lock request for %(name)s was rejected: %(reason)s"), customer.id,
+               name=customer.name, reason=reason)
+    return req
+
+
+def unlock_customer(actor, customer, reason, now=None):
+    from models.customers import clean_text
+    from models.permissions import require
+
+    require(actor, "lock.decide", customer)
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    reason = clean_text(reason, 300) or ""
+    if not customer.locked:
+        raise DomainError(N_("This customer is not locked."))
+    with db.atomic():
+        Customer.update(locked=False).where(Customer.id == customer.id).execute()
+        customer.locked = False
+        at = refresh_release(customer, rules, now)
+        _ledger("unlock", actor, customer, now, rules, reason=reason,
+                inputs={"release_at": at.isoformat(sep=" ") if at else None})
+        audit.record("pool.unlocked", actor, customer, reason=reason)
+    return customer
+
+
+# ---- stakes (占坑) ------------------------------------------------------------------------
+
+def stake_customer(actor, customer, now=None):
+    """Stake a pool customer: it stays in the pool but is reserved to the staker, who must bring
+    it to the completeness threshold within D days or the stake lapses."""
+    from models.permissions import require
+
+    require(actor, "pool.stake", customer)
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    with db.atomic():
+        customer = Customer.get_by_id(customer.id)
+        if customer.owner_id is not None or customer.pool_id is None:
+            raise DomainError(N_("Only pool customers can be staked."))
+        if customer.staked_by_id:
+            raise DomainError(N_("This customer is already staked."))
+        cap = capacity(actor, now, rules)
+        if cap["stakes"] >= cap["stake_quota"]:
+            raise DomainError(N_("You hold %(n)s stakes, your quota."), n=cap["stakes"])
+        due = now + dt.timedelta(days=rules["stake_days"])
+        changed = (Customer.update(staked_by=actor.id, stake_due=due, staked_at=now, stake_completed_at=None)
+                   .where((Customer.id == customer.id) & Customer.staked_by.is_null()).execute())
+        if not changed:
+            raise DomainError(N_("This customer is already staked."))
+        _ledger("stake", actor, customer, now, rules, to_owner=actor.id,
+                inputs={"due": due.isoformat(sep=" "), "threshold": rules["stake_threshold"],
+                        "completeness": customer.completeness})
+        audit.record("pool.staked", actor, customer, due=due.isoformat(sep=" "), threshold=rules["stake_threshold"])
+    return Customer.get_by_id(customer.id)
+
+
+def check_stake_completion(customer, now=None):
+    """Mark a stake completed once the file reaches the threshold (called after edits)."""
+    if not customer.staked_by_id or customer.stake_completed_at:
+        return False
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    if customer.completeness < rules["stake_threshold"]:
+        return False
+    Customer.update(stake_completed_at=now).where(Customer.id == customer.id).execute()
+    customer.stake_completed_at = now
+    _ledger("stake_completed", None, customer, now, rules, to_owner=customer.staked_by_id,
+            inputs={"completeness": customer.completeness, "threshold": rules["stake_threshold"]})
+    return True
+
+
+# ---- pool views ---------------------------------------------------------------------------
+
+def record_pool_view(actor, customer, now=None):
+    """A rep opening a pool customer's file counts against the daily view limit (once per customer a day)."""
+    now = now or clock.now()
+    if actor.role not in ("sales", "manager") or customer.owner_id is not None:
+        return
+    rules = rules_mod.in_force(now)
+    day = clock.to_local(now).date()
+    if PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)
+                               & (PoolView.customer == customer.id)).exists():
+        return
+    seen = PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)).count()
+    if seen >= rules["views_per_day"]:
+        raise DomainError(N_("You have opened %(n)s pool customers today, the daily limit. Again tomorrow."), n=seen)
+    with db.atomic():
+        PoolView.insert(user=actor.id, customer=customer.id, day=day).on_conflict_ignore().execute()
+
+
+# ---- the sweep --------------------------------------------------------------------------------
+
+def sweep(now=None, batch=500):
+    """Release what is due, warn what is close, lapse overdue stakes. Idempotent: a second run at the
+    same `now` changes nothing. Each customer is handled in its own transaction, so a sweep killed
+    halfway leaves consistent rows and the next run finishes the job."""
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    released = warned = lapsed = 0
+    last_id = 0
+    while True:
+        due = list(Customer.select().where(Customer.release_at.is_null(False) & (Customer.release_at <= now)
+                                           & (Customer.id > last_id))
+                   .order_by(Customer.id).limit(batch))
+        if not due:
+            break
+        for customer in due:
+            last_id = customer.id
+            at, rule, inputs = release_plan(customer, rules, now)
+            if at is None or at > now:
+                with db.atomic():
+                    refresh_release(customer, rules, now)
+                continue
+            why = _release_reason(rule, inputs)
+            release_customer(None, customer, why, now=now, kind="forced_release", rules=rules,
+                             inputs={**inputs, "rule": rule})
+            released += 1
+    for days in rules["warning_days"]:
+        window_end = now + dt.timedelta(days=days)
+        window_start = now + dt.timedelta(days=days - 1)
+        rows = (Customer.select(Customer.id, Customer.name, Customer.owner, Customer.team, Customer.release_at)
+                .where((Customer.release_at > window_start) & (Customer.release_at <= window_end)))
+        with db.atomic():
+            for c in rows:
+                key = f"warn:{c.id}:{days}:{c.release_at.isoformat()}"
+                if notify(c.owner_id, "release_warning",
+                          N_("%(name)s will go back to the pool on %(when)s unless you log a valid follow-up."),
+                          c.id, dedupe_key=key, name=c.name, when=_fmt(c.release_at)):
+                    warned += 1
+                if days == min(rules["warning_days"]) and c.team_id:
+                    manager = Team.get_or_none(Team.id == c.team_id)
+                    if manager and manager.manager_id:
+                        notify(manager.manager_id, "release_warning_manager",
+                               N_("%(name)s (owned by your team) goes back to the pool on %(when)s."), c.id,
+                               dedupe_key=key + ":mgr", name=c.name, when=_fmt(c.release_at))
+    for c in Customer.select().where(Customer.staked_by.is_null(False) & Customer.stake_completed_at.is_null()
+                                     & (Customer.stake_due <= now)):
+        with db.atomic():
+            fresh = Customer.get_by_id(c.id)
+            if fresh.staked_by_id is None or fresh.stake_completed_at or fresh.stake_due > now:
+                continue
+            if check_stake_completion(fresh, now):
+                continue
+            Customer.update(staked_by=None, stake_due=None, staked_at=None).where(Customer.id == c.id).execute()
+            _ledger("stake_lapsed", None, fresh, now, rules, from_owner=fresh.staked_by_id,
+                    inputs={"completeness": fresh.completeness, "threshold": rules["stake_threshold"],
+                            "due": fresh.stake_due.isoformat(sep=" ")})
+            audit.record("pool.stake_lapsed", None, fresh, completeness=fresh.completeness,
+                         threshold=rules["stake_threshold"])
+            notify(fresh.staked_by_id, "stake_lapsed",
+                   N_("Your stake on %(name)s lapsed: %(c)s%% complete, %(t)s%% needed."), fresh.id,
+                   dedupe_key=f"lapsed:{fresh.id}:{fresh.stake_due.isoformat()}", name=fresh.name,
+                   c=fresh.completeness, t=rules["stake_threshold"])
+            lapsed += 1
+    return {"released": released, "warned": warned, "lapsed": lapsed, "rule_version": rules.version}
+
+
+def _release_reason(rule, inputs):
+    if rule == "no_followup":
+        return "no valid follow-up since %s (rule v%s: %s days)" % (
+            inputs["since"][:10], inputs.get("rule_version", 0), inputs["days"])
+    return "no deal since the claim on %s (rule v%s: %s days)" % (
+        inputs["claimed_at"][:10], inputs.get("rule_version", 0), inputs["days"])
+
+
+# ---- rule preview -------------------------------------------------------------------------
+
+def preview_rules(settings, effective_from, horizon_days=30, limit=200):
+    """Who the new settings would release, when, and how many per team, on the real data, changing
+    nothing: every owned customer's release date under the new rules within the horizon."""
+    rules = rules_mod.Rules(settings, version=0)
+    end = effective_from + dt.timedelta(days=horizon_days)
+    rows, per_team, total = [], {}, 0
+    query = (Customer.select(Customer.id, Customer.name, Customer.owner, Customer.team, Customer.locked,
+                             Customer.contract_end, Customer.claimed_at, Customer.created_at, Customer.stage,
+                             Customer.last_valid_followup_at, Customer.business_model, Customer.release_at)
+             .where(Customer.owner.is_null(False)))
+    for c in query.iterator():
+        at, rule, _ = release_plan(c, rules, effective_from)
+        if at is None or at > end:
+            continue
+        when = max(at, effective_from)
+        total += 1
+        per_team[c.team_id] = per_team.get(c.team_id, 0) + 1
+        if len(rows) < limit * 5:
+            rows.append({"id": c.id, "name": c.name, "owner_id": c.owner_id, "team_id": c.team_id, "at": when,
+                         "rule": rule, "current": c.release_at})
+    rows.sort(key=lambda r: r["at"])
+    return {"total": total, "per_team": per_team, "rows": rows[:limit]}
+
+
+# ---- ledger -------------------------------------------------------------------------------------
+
+def _ledger(kind, actor, customer, now, rules, subject=None, from_owner=None, to_owner=None, from_pool=None,
+            to_pool=None, reason="", inputs=None):
+    return PoolEvent.create(at=now, kind=kind, actor=getattr(actor, "id", actor), customer=getattr(customer, "id", customer),
+                            subject=subject, from_owner=from_owner, to_owner=to_owner, from_pool=from_pool,
+                            to_pool=to_pool, rule_version=rules.version, inputs=inputs or {}, reason=reason or "")

@@ -1,0 +1,203 @@
+"""Pool rules with versions: every number of domain §12 is a setting, changed by saving a new
+version that takes effect from a stated time. The version in force at `now` is the one with the
+latest effective time not after `now`; every ledger row names the version it applied.
+"""
+import copy
+import datetime as dt
+import re
+import unicodedata
+
+import peewee as pw
+
+from models import audit, clock
+from models.base import BaseModel, JSONField, db
+from models.errors import N_, ValidationError
+from models.users import User
+
+DEFAULTS = {
+    "capacity": {"sales": 50, "manager": 50},   # private capacity per role
+    "dealt_count": True,                      # dealt (signed / long-term) customers count toward capacity
+    "lock_capacity": 10,
+    "release_no_followup_days": 15,
+    "release_no_followup_days_key_account": 30,
+    "release_no_deal_days": 90,
+    "release_no_deal_days_project": 180,
+    "warning_days": [3, 1],
+    "cooling_off_days": 30,
+    "team_cooling_off_days": 7,
+    "frozen_hours": 24,
+    "claims_per_day": 5,
+    "views_per_day": 30,
+    "contract_grace_days": 60,
+    "stake_multiplier": 5,
+    "stake_days": 14,
+    "stake_threshold": 80,
+    "valid_types": ["visit", "call", "meeting", "email"],
+    "valid_min_length": 20,
+    "valid_backdate_hours": 24,
+    "key_person_models": ["project", "key_account"],
+    "stock_phrases": ["继续跟进", "暂无意向", "保持互动", "保持联系", "再联系", "待跟进"],
+}
+
+# name -> (kind, lo, hi) for validation; lists are checked separately
+NUMBERS = {
+    "lock_capacity": (0, 500), "release_no_followup_days": (1, 365), "release_no_followup_days_key_account": (1, 365),
+    "release_no_deal_days": (1, 1095), "release_no_deal_days_project": (1, 1095), "cooling_off_days": (0, 365),
+    "team_cooling_off_days": (0, 365), "frozen_hours": (0, 720), "claims_per_day": (0, 500),
+    "views_per_day": (0, 5000), "contract_grace_days": (0, 730), "stake_multiplier": (0, 20), "stake_days": (1, 365),
+    "stake_threshold": (1, 100), "valid_min_length": (0, 2000), "valid_backdate_hours": (0, 720),
+}
+
+
+class RuleVersion(BaseModel):
+    version = pw.IntegerField(unique=True)
+    effective_from = pw.DateTimeField(index=True)
+    settings = JSONField()
+    note = pw.CharField(max_length=200, default="")
+    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField()
+
+
+class Rules:
+    """The settings of one version, with the questions the pool verbs ask of them."""
+
+    def __init__(self, settings, version=0):
+        self.s = {**copy.deepcopy(DEFAULTS), **(settings or {})}
+        self.version = version
+
+    def __getitem__(self, key):
+        return self.s[key]
+
+    def capacity_base(self, role):
+        return int(self.s["capacity"].get(role, 0))
+
+    def no_followup_days(self, customer):
+        if customer.business_model == "key_account":
+            return self.s["release_no_followup_days_key_account"]
+        return self.s["release_no_followup_days"]
+
+    def no_deal_days(self, customer):
+        if customer.business_model == "project":
+            return self.s["release_no_deal_days_project"]
+        return self.s["release_no_deal_days"]
+
+    def label(self):
+        return f"v{self.version}"
+
+
+def in_force(now=None):
+    """The Rules in force at `now` (defaults if no version was ever saved)."""
+    now = now or clock.now()
+    row = (RuleVersion.select().where(RuleVersion.effective_from <= now)
+           .order_by(RuleVersion.effective_from.desc(), RuleVersion.version.desc()).first())
+    return Rules(row.settings, row.version) if row else Rules({}, 0)
+
+
+def validate_settings(data):
+    """Form data (strings) to a settings dict, or ValidationError naming each bad field."""
+    errors, out = {}, {}
+    for name, (lo, hi) in NUMBERS.items():
+        raw = str(data.get(name, DEFAULTS[name])).strip()
+        try:
+            value = int(raw)
+            if not lo <= value <= hi:
+                raise ValueError
+            out[name] = value
+        except ValueError:
+            errors[name] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": lo, "hi": hi})]
+    capacity = {}
+    for role in ("sales", "manager"):
+        raw = str(data.get(f"capacity_{role}", DEFAULTS["capacity"][role])).strip()
+        try:
+            capacity[role] = int(raw)
+            if not 0 <= capacity[role] <= 10000:
+                raise ValueError
+        except ValueError:
+            errors[f"capacity_{role}"] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": 0, "hi": 10000})]
+    out["capacity"] = capacity
+    out["dealt_count"] = str(data.get("dealt_count", "1")) in ("1", "on", "true", "True")
+    warnings = re.split(r"[,，\s]+", str(data.get("warning_days", "3,1")).strip())
+    try:
+        days = sorted({int(w) for w in warnings if w}, reverse=True)
+        if not days or any(d < 0 or d > 60 for d in days):
+            raise ValueError
+        out["warning_days"] = days
+    except ValueError:
+        errors["warning_days"] = [(N_("Days before release, e.g. 3, 1."), {})]
+    types = data.get("valid_types")
+    if isinstance(types, str):
+        types = [t for t in re.split(r"[,，\s]+", types) if t]
+    from models.customers import FOLLOWUP_TYPES
+    types = [t for t in (types or DEFAULTS["valid_types"]) if t in FOLLOWUP_TYPES]
+    if not types:
+        errors["valid_types"] = [(N_("Choose at least one follow-up type."), {})]
+    out["valid_types"] = types
+    models_ = data.get("key_person_models")
+    if isinstance(models_, str):
+        models_ = [m for m in re.split(r"[,，\s]+", models_) if m]
+    from models.customers import BUSINESS_MODELS
+    out["key_person_models"] = [m for m in (models_ if models_ is not None else DEFAULTS["key_person_models"])
+                                if m in BUSINESS_MODELS]
+    phrases = data.get("stock_phrases", "\n".join(DEFAULTS["stock_phrases"]))
+    if isinstance(phrases, str):
+        phrases = phrases.splitlines()
+    phrases = [" ".join(p.split())[:40] for p in phrases if p.strip()][:200]
+    out["stock_phrases"] = phrases
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def save_version(actor, settings, effective_from, note=""):
+    """Store a new rule version taking effect at `effective_from` (not in the past)."""
+    from models.permissions import require
+
+    require(actor, "settings.manage")
+    if effective_from < clock.now() - dt.timedelta(minutes=5):
+        raise ValidationError({"effective_from": [(N_("The start cannot be in the past."), {})]})
+    with db.atomic():
+        last = RuleVersion.select(pw.fn.MAX(RuleVersion.version)).scalar() or 0
+        row = RuleVersion.create(version=last + 1, effective_from=effective_from, settings=settings,
+                                 note=(note or "")[:200], created_by=actor, created_at=clock.now())
+        audit.record("rules.saved", actor, version=row.version, effective_from=effective_from.isoformat(sep=" "),
+                     note=row.note)
+    return row
+
+
+# ---- the valid follow-up rule -------------------------------------------------------------------
+
+_PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def normalize_phrase(text):
+    """Lower-case, NFKC, without punctuation and spaces: '继续跟进。' == '继续 跟进'."""
+    return _PUNCT_RE.sub("", unicodedata.normalize("NFKC", text or "").lower())
+
+
+def followup_validity(rules, customer, ftype, content, at, contact, now):
+    """(valid, reasons) of a follow-up under the rules: allowed type, minimum length of real
+    content, not a stock phrase, a key person where the business model requires one, and no
+    backdating beyond the limit or future time. Reasons are (message, params) pairs."""
+    reasons = []
+    if ftype not in rules["valid_types"]:
+        reasons.append((N_("A %(type)s does not count; these do: %(types)s."),
+                        {"type": ftype, "types": ", ".join(rules["valid_types"])}))
+    stripped = normalize_phrase(content)
+    if len(stripped) < rules["valid_min_length"]:
+        reasons.append((N_("Too short to count: %(n)s of %(min)s characters (punctuation and spaces not counted)."),
+                        {"n": len(stripped), "min": rules["valid_min_length"]}))
+    phrases = [normalize_phrase(p) for p in rules["stock_phrases"] if normalize_phrase(p)]
+    remainder = stripped
+    for p in phrases:
+        remainder = remainder.replace(p, "")
+    if phrases and stripped and len(remainder) < max(1, rules["valid_min_length"] // 2):
+        reasons.append((N_("Mostly stock phrases (e.g. 继续跟进): say what happened and what was agreed."), {}))
+    if customer.business_model in rules["key_person_models"]:
+        if contact is None or contact.decision_role not in ("decision_maker", "buyer"):
+            reasons.append((N_("For this business model a decision maker or buyer must be reached."), {}))
+    if at > now + dt.timedelta(minutes=5):
+        reasons.append((N_("A follow-up cannot be in the future."), {}))
+    elif at < now - dt.timedelta(hours=rules["valid_backdate_hours"]):
+        reasons.append((N_("Backdated more than %(h)s hours: it is kept but does not count."),
+                        {"h": rules["valid_backdate_hours"]}))
+    return (not reasons), reasons

@@ -1,0 +1,552 @@
+"""Who may do what, checked over HTTP: the permission matrix (role × relation × route), lists, counts
+and search showing only what `visible()` allows, and the security basics every route must keep."""
+import re
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import pytest
+
+import models
+from app import default_config
+from models.audit import AuditEvent
+from models.customers import STAGES, Contact, Customer, FollowUp, StageChange, save_contact
+from models.permissions import can, visible
+from models.settings import save_custom_field
+from models.users import LoginAttempt, Team, User, set_active
+from tests.conftest import PASSWORD
+
+ROLES = ("sales", "manager", "marketing", "service", "admin")
+XSS = "<img src=x onerror=alert(1)>"
+XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+# ---- the world: two teams, a rep and a manager in each, one user per other role --------------------
+
+# Each name holds a unique three-character word, so a leak into a list or a search is detectable.
+NAMES = {
+    "a_rep": "上海锦绣坊服饰有限公司",   # owned by rep_a (team A), target
+    "a_mgr": "杭州青松阁制衣有限公司",   # owned by mgr_a (team A), target
+    "b_rep": "广州白鹭洲纺织有限公司",   # owned by rep_b (team B), target
+    "b_lead": "深圳紫竹林鞋业有限公司",  # owned by rep_b (team B), prospect
+    "lead": "南京金鼎轩西服有限公司",    # unowned, prospect (a marketing stage)
+    "pool": "苏州翠微居衬衫有限公司",    # unowned, target
+}
+TOKENS = {key: name[2:5] for key, name in NAMES.items()}
+
+
+@dataclass
+class World:
+    users: dict
+    teams: dict
+    customers: dict
+    contacts: dict
+    field: object
+
+
+@pytest.fixture
+def world(make_user, make_team, make_customer):
+    team_a, team_b = make_team("华东一组"), make_team("华南二组")
+    users = {
+        "rep_a": make_user("sales", team_a), "mgr_a": make_user("manager", team_a),
+        "rep_b": make_user("sales", team_b), "mgr_b": make_user("manager", team_b),
+        "marketing": make_user("marketing"), "service": make_user("service"), "admin": make_user("admin"),
+        "former_rep_a": make_user("sales", team_a, active=False),
+    }
+    Team.update(manager=users["mgr_a"]).where(Team.id == team_a.id).execute()
+    Team.update(manager=users["mgr_b"]).where(Team.id == team_b.id).execute()
+    owners_and_stages = {"a_rep": ("rep_a", "target"), "a_mgr": ("mgr_a", "target"), "b_rep": ("rep_b", "target"),
+                         "b_lead": ("rep_b", "prospect"), "lead": (None, "prospect"), "pool": (None, "target")}
+    customers = {key: make_customer(owner=users[owner] if owner else None, name=NAMES[key], stage=stage)
+                 for key, (owner, stage) in owners_and_stages.items()}
+    admin = users["admin"]
+    contacts = {key: save_contact(admin, c, {"name": "联系人" + TOKENS[key]}) for key, c in customers.items()}
+    field = save_custom_field(admin, {"key": "wechat_group", "label_zh": "微信群", "label_en": "WeChat group",
+                                      "kind": "text", "active": True})
+    return World(users, {"a": team_a, "b": team_b}, customers, contacts, field)
+
+
+def ids_for(world, customer_key="a_rep"):
+    """The values an action's URL and form are filled with."""
+    c = world.customers[customer_key]
+    return {"c": c.id, "contact": world.contacts[customer_key].id, "next_stage": STAGES[STAGES.index(c.stage) + 1],
+            "user": world.users["rep_b"].id, "team": world.teams["b"].id, "field": world.field.id}
+
+
+# ---- actions: every route, with a form that would succeed, and the row it must write -------------
+
+EDITED_NAME = "改过名的服饰有限公司"
+NEW_CUSTOMER = "新建的外贸服饰有限公司"
+FOLLOWUP_TEXT = "电话沟通了下季度的订货计划，对方要样品"
+
+
+@dataclass(frozen=True)
+class Action:
+    method: str
+    path: str  # {c} the customer, {contact} its contact, {user}/{team}/{field} what an admin edits
+    data: dict = None  # form fields; values are formatted like the path ("{next_stage}")
+    audit: str = None  # the audit kind an allowed POST must append
+    row: object = None  # ids -> the query for the row an allowed POST must have written
+
+
+CUSTOMER_ACTIONS = {
+    "view": Action("GET", "/customers/{c}"),
+    "view_timeline_tab": Action("GET", "/customers/{c}?tab=timeline"),
+    "view_followups_tab": Action("GET", "/customers/{c}?tab=followups"),
+    "view_contacts_tab": Action("GET", "/customers/{c}?tab=contacts"),
+    "timeline_rows": Action("GET", "/customers/{c}/timeline"),
+    "followup_rows": Action("GET", "/customers/{c}/followups"),
+    "edit_form": Action("GET", "/customers/{c}/edit"),
+    "edit": Action("POST", "/customers/{c}/edit",
+                   {"name": EDITED_NAME, "business_model": "consumer", "source": "website"}, "customer.updated",
+                   lambda i: Customer.select().where((Customer.id == i["c"]) & (Customer.name == EDITED_NAME))),
+    "change_stage": Action("POST", "/customers/{c}/stage", {"stage": "{next_stage}"}, "customer.stage_changed",
+                           lambda i: StageChange.select().where((StageChange.customer == i["c"])
+                                                                & (StageChange.to_stage == i["next_stage"]))),
+    "contact_new_form": Action("GET", "/customers/{c}/contacts/new"),
+    "contact_new": Action("POST", "/customers/{c}/contacts/new", {"name": "新来的采购"}, "contact.added",
+                          lambda i: Contact.select().where((Contact.customer == i["c"]) & (Contact.name == "新来的采购"))),
+    "contact_edit_form": Action("GET", "/customers/{c}/contacts/{contact}/edit"),
+    "contact_edit": Action("POST", "/customers/{c}/contacts/{contact}/edit", {"name": "改名的联系人"}, "contact.updated",
+                           lambda i: Contact.select().where((Contact.id == i["contact"]) & (Contact.name == "改名的联系人"))),
+    "followup_new": Action("POST", "/customers/{c}/followups/new", {"type": "call", "content": FOLLOWUP_TEXT},
+                           "followup.logged",
+                           lambda i: FollowUp.select().where((FollowUp.customer == i["c"])
+                                                             & (FollowUp.content == FOLLOWUP_TEXT))),
+    "check_field": Action("POST", "/customers/check/name", {"customer_id": "{c}", "name": "某"}),
+}
+
+READ = {"view", "view_timeline_tab", "view_followups_tab", "view_contacts_tab", "timeline_rows", "followup_rows"}
+LOG = {"followup_new"}
+EDIT = {"edit_form", "edit", "change_stage", "contact_new_form", "contact_new", "contact_edit_form", "contact_edit",
+        "check_field"}
+ALL = READ | LOG | EDIT
+NONE = set()
+
+# The customer a relation means, seen from the role's acting user (rep_a, mgr_a, marketing, service, admin).
+ACTOR = {"sales": "rep_a", "manager": "mgr_a", "marketing": "marketing", "service": "service", "admin": "admin"}
+CUSTOMER_OF = {
+    "sales": {"own": "a_rep", "same_team": "a_mgr"},
+    "manager": {"own": "a_mgr", "same_team": "a_rep"},
+}
+COMMON = {"other_team": "b_rep", "unowned_lead": "lead", "unowned_target": "pool"}
+
+# The rules (domain §1): what each role may do to a customer in each relation. Marketing, service and
+# admin own no customers and lead no team, so "own" and "same team" do not apply to them.
+EXPECTED = {
+    "sales": {"own": ALL, "same_team": NONE, "other_team": NONE, "unowned_lead": NONE, "unowned_target": NONE},
+    "manager": {"own": ALL, "same_team": ALL, "other_team": NONE, "unowned_lead": NONE, "unowned_target": NONE},
+    "marketing": {"other_team": NONE, "unowned_lead": ALL, "unowned_target": NONE},
+    "service": {"other_team": READ | LOG, "unowned_lead": READ | LOG, "unowned_target": READ | LOG},
+    "admin": {"other_team": ALL, "unowned_lead": ALL, "unowned_target": ALL},
+}
+
+ROLE_ACTIONS = {
+    "customer_new_form": Action("GET", "/customers/new"),
+    "customer_new": Action("POST", "/customers/new",
+                           {"name": NEW_CUSTOMER, "business_model": "consumer", "source": "website"},
+                           "customer.created", lambda i: Customer.select().where(Customer.name == NEW_CUSTOMER)),
+    "admin_users": Action("GET", "/admin/users"),
+    "admin_user_new_form": Action("GET", "/admin/users/new"),
+    "admin_user_new": Action("POST", "/admin/users/new",
+                             {"username": "newhire", "full_name": "新员工", "role": "sales",
+                              "password": "long-enough-1", "language": "zh_CN"},
+                             "user.created", lambda i: User.select().where(User.username == "newhire")),
+    "admin_user_edit_form": Action("GET", "/admin/users/{user}/edit"),
+    "admin_user_edit": Action("POST", "/admin/users/{user}/edit",
+                              {"full_name": "改名的代表", "role": "sales", "team_id": "{team}", "language": "en"},
+                              "user.updated", lambda i: User.select().where(User.full_name == "改名的代表")),
+    "admin_user_deactivate": Action("POST", "/admin/users/{user}/active", {"active": "0"}, "user.deactivated",
+                                    lambda i: User.select().where((User.id == i["user"]) & (User.active == False))),  # noqa: E712
+    "admin_teams": Action("GET", "/admin/teams"),
+    "admin_team_new_form": Action("GET", "/admin/teams/new"),
+    "admin_team_new": Action("POST", "/admin/teams/new", {"name": "西北三组"}, "team.created",
+                             lambda i: Team.select().where(Team.name == "西北三组")),
+    "admin_team_edit_form": Action("GET", "/admin/teams/{team}/edit"),
+    "admin_team_edit": Action("POST", "/admin/teams/{team}/edit", {"name": "华南二组改"}, "team.updated",
+                              lambda i: Team.select().where(Team.name == "华南二组改")),
+    "admin_fields": Action("GET", "/admin/fields"),
+    "admin_field_new_form": Action("GET", "/admin/fields/new"),
+    "admin_field_new": Action("POST", "/admin/fields/new",
+                              {"key": "store_count", "label_zh": "门店数", "label_en": "Stores", "kind": "number"},
+                              "settings.custom_field_created",
+                              lambda i: models.customers.CustomField.select().where(
+                                  models.customers.CustomField.key == "store_count")),
+    "admin_field_edit_form": Action("GET", "/admin/fields/{field}/edit"),
+    "admin_field_edit": Action("POST", "/admin/fields/{field}/edit",
+                               {"label_zh": "微信群号", "label_en": "WeChat group id", "kind": "text"},
+                               "settings.custom_field_updated",
+                               lambda i: models.customers.CustomField.select().where(
+                                   models.customers.CustomField.label_zh == "微信群号")),
+    "admin_audit": Action("GET", "/admin/audit"),
+}
+
+CREATORS = {"sales", "manager", "marketing", "admin"}
+ADMINS = {"admin"}
+ROLE_EXPECTED = {
+    "customer_new_form": CREATORS,
+    "customer_new": CREATORS,
+    **{name: ADMINS for name in ROLE_ACTIONS if name.startswith("admin_")},
+}
+
+# Routes outside the matrix, and where they are checked instead.
+NOT_IN_MATRIX = {
+    "auth.login": "test_login_itself_requires_csrf, test_login_never_redirects_off_site",
+    "auth.logout": "test_every_post_route_refuses_a_missing_csrf_token",
+    "auth.language": "test_every_post_route_refuses_a_missing_csrf_token",
+    "workbench.home": "test_lists_counts_and_workbench_show_only_visible_customers",
+    "customers.index": "test_lists_counts_and_workbench_show_only_visible_customers, test_search_finds_only_visible",
+    "static": "public", "htmx_js": "public",
+}
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+def db_state():
+    """Every row of every table: equal before and after means nothing was written."""
+    return {t: sorted(map(repr, models.db.execute_sql(f'SELECT * FROM "{t}"').fetchall()))
+            for t in models.db.get_tables()}
+
+
+def perform(client, action, ids, htmx=False, csrf=True):
+    url = action.path.format(**ids)
+    if action.method == "GET":
+        return client.get(url, htmx=htmx)
+    data = {k: v.format(**ids) for k, v in (action.data or {}).items()}
+    return client.post(url, data, htmx=htmx, csrf=csrf)
+
+
+def check_action(client, action, ids, allowed):
+    """Perform `action` and assert its outcome: allowed → 2xx/3xx and its rows written (GETs and checks
+    write nothing); denied → 404 for a plain and an htmx request alike, and nothing written."""
+    before = db_state()
+    audits = AuditEvent.select().where(AuditEvent.kind == action.audit).count() if action.audit else 0
+    response = perform(client, action, ids)
+    if not allowed:
+        assert response.status_code == 404, response.status_code
+        assert perform(client, action, ids, htmx=True).status_code == 404
+        assert db_state() == before, "a refused request wrote to the database"
+        return
+    assert 200 <= response.status_code < 400, (response.status_code, response.get_data(as_text=True)[:500])
+    if action.audit:
+        assert AuditEvent.select().where(AuditEvent.kind == action.audit).count() == audits + 1
+        assert action.row(ids).exists(), "the audit row was written but not the record"
+    else:
+        assert response.status_code == 200
+        assert db_state() == before, f"{action.method} {action.path} wrote to the database"
+
+
+def route_list(app):
+    """(rule, method, endpoint) of every route the app serves."""
+    return sorted((rule.rule, method, rule.endpoint) for rule in app.url_map.iter_rules()
+                  for method in rule.methods - {"HEAD", "OPTIONS"})
+
+
+def fill(rule, world):
+    """A rule's URL with every parameter filled by an existing record (a new parameter must be added here)."""
+    values = {"customer_id": world.customers["a_rep"].id, "contact_id": world.contacts["a_rep"].id,
+              "user_id": world.users["rep_b"].id, "team_id": world.teams["b"].id, "field_id": world.field.id,
+              "field": "name", "filename": "app.css"}
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule)
+
+
+def listed_ids(body):
+    return {int(x) for x in re.findall(r'<td><a href="/customers/(\d+)">', body)}
+
+
+def count_text(body):
+    return int(re.search(r'result-count">\s*(\d+) customers?', body).group(1))
+
+
+# ---- 1. the permission matrix --------------------------------------------------------------------
+
+@pytest.mark.parametrize("role,relation,action", [
+    (role, relation, action) for role, row in EXPECTED.items() for relation in row for action in CUSTOMER_ACTIONS])
+def test_customer_routes(client, world, role, relation, action):
+    customer_key = {**COMMON, **CUSTOMER_OF.get(role, {})}[relation]
+    client.login(world.users[ACTOR[role]])
+    check_action(client, CUSTOMER_ACTIONS[action], ids_for(world, customer_key),
+                 allowed=action in EXPECTED[role][relation])
+
+
+@pytest.mark.parametrize("role,action", [(role, action) for action in ROLE_ACTIONS for role in ROLES])
+def test_role_routes(client, world, role, action):
+    client.login(world.users[ACTOR[role]])
+    check_action(client, ROLE_ACTIONS[action], ids_for(world), allowed=role in ROLE_EXPECTED[action])
+
+
+def test_expected_tables_are_complete():
+    assert READ | LOG | EDIT == set(CUSTOMER_ACTIONS) and not (READ & LOG or READ & EDIT or LOG & EDIT)
+    assert set(ROLE_EXPECTED) == set(ROLE_ACTIONS)
+    assert set(EXPECTED) == set(ROLES)
+
+
+def test_matrix_covers_every_route(app, world):
+    """A new route fails here until it is added to the matrix (or to NOT_IN_MATRIX with a reason)."""
+    adapter = app.url_map.bind("localhost")
+    covered = set()
+    for action in [*CUSTOMER_ACTIONS.values(), *ROLE_ACTIONS.values()]:
+        rule, _ = adapter.match(action.path.format(**ids_for(world)).split("?")[0], action.method, return_rule=True)
+        covered.add((rule.rule, action.method))
+    missing = [(rule, method) for rule, method, endpoint in route_list(app)
+               if (rule, method) not in covered and endpoint not in NOT_IN_MATRIX]
+    assert missing == []
+
+
+def test_marketing_moves_leads_up_to_target_and_no_further(client, world):
+    client.login(world.users["marketing"])
+    lead = world.customers["lead"]
+    before = db_state()
+    for stage in ("intent", "signed", "long_term"):
+        assert client.post(f"/customers/{lead.id}/stage", {"stage": stage}).status_code == 409
+        assert client.post(f"/customers/{lead.id}/stage", {"stage": stage}, htmx=True).status_code == 409
+    assert db_state() == before
+    assert client.post(f"/customers/{lead.id}/stage", {"stage": "target"}).status_code == 303
+    assert Customer.get_by_id(lead.id).stage == "target"
+    # Handed over to sales: out of marketing's sight from now on.
+    assert client.get(f"/customers/{lead.id}").status_code == 404
+
+
+def test_a_contact_of_another_customer_cannot_be_reached_through_a_visible_one(client, world):
+    client.login(world.users["rep_a"])
+    mine, theirs = world.customers["a_rep"], world.contacts["b_rep"]
+    before = db_state()
+    assert client.get(f"/customers/{mine.id}/contacts/{theirs.id}/edit").status_code == 404
+    assert client.post(f"/customers/{mine.id}/contacts/{theirs.id}/edit", {"name": "劫持"}).status_code == 404
+    # Follow-ups and reporting lines only accept the customer's own contacts.
+    r = client.post(f"/customers/{mine.id}/followups/new",
+                    {"type": "call", "content": FOLLOWUP_TEXT, "contact_id": str(theirs.id)})
+    assert r.status_code == 200 and "Choose a contact of this customer" in r.get_data(as_text=True)
+    r = client.post(f"/customers/{mine.id}/contacts/new", {"name": "新人", "reports_to_id": str(theirs.id)})
+    assert r.status_code == 200 and "Choose a contact of this customer" in r.get_data(as_text=True)
+    assert db_state() == before
+    assert Contact.get_by_id(theirs.id).name == theirs.name
+
+
+def test_customers_follow_their_owner_into_a_new_team(client, world):
+    """Managers see Customer.team == their team, so an owner's move must carry their customers."""
+    client.login(world.users["admin"])
+    mgr_a, rep_a, team_b = world.users["mgr_a"], world.users["rep_a"], world.teams["b"]
+    # A rep moved by editing the user.
+    client.post(f"/admin/users/{rep_a.id}/edit", {"full_name": rep_a.full_name, "role": "sales",
+                                                   "team_id": str(team_b.id), "language": "en"})
+    # A manager moved by putting them in charge of another team.
+    client.post(f"/admin/teams/{team_b.id}/edit", {"name": team_b.name, "manager_id": str(mgr_a.id)})
+    for key in ("a_rep", "a_mgr"):
+        assert Customer.get_by_id(world.customers[key].id).team_id == team_b.id, key
+    mgr_a = User.get_by_id(mgr_a.id)
+    for key in ("a_mgr", "a_rep", "b_rep"):
+        assert can(mgr_a, "customer.view", Customer.get_by_id(world.customers[key].id)), key
+
+
+# ---- 2. visibility: can() == visible() == what lists, counts and search show ----------------------
+
+EVERYONE = set(NAMES)
+VISIBLE = {
+    "rep_a": {"a_rep"},
+    "mgr_a": {"a_rep", "a_mgr"},
+    "rep_b": {"b_rep", "b_lead"},
+    "mgr_b": {"b_rep", "b_lead"},
+    "marketing": {"b_lead", "lead"},
+    "service": EVERYONE,
+    "admin": EVERYONE,
+    "former_rep_a": set(),  # deactivated: sees nothing
+}
+ACTIVE = [who for who in VISIBLE if who != "former_rep_a"]
+
+
+def test_can_view_agrees_with_visible_for_every_pair(world):
+    disagree = []
+    for user in User.select():
+        shown = {c.id for c in visible(Customer.select(), user)}
+        for customer in Customer.select():
+            if can(user, "customer.view", customer) != (customer.id in shown):
+                disagree.append((user.username, customer.name))
+    assert disagree == []
+    for who, keys in VISIBLE.items():
+        user = User.get_by_id(world.users[who].id)
+        assert {c.id for c in visible(Customer.select(), user)} == {world.customers[k].id for k in keys}, who
+
+
+@pytest.mark.parametrize("who", ACTIVE)
+def test_lists_counts_and_workbench_show_only_visible_customers(client, world, who):
+    client.login(world.users[who])
+    expected = {world.customers[k].id for k in VISIBLE[who]}
+    for url in ("/customers?scope=all", "/customers"):
+        for htmx in (False, True):
+            body = client.get(url, htmx=htmx).get_data(as_text=True)
+            if url == "/customers?scope=all":
+                assert listed_ids(body) == expected
+                assert count_text(body) == len(expected)
+            else:
+                assert listed_ids(body) <= expected and count_text(body) == len(listed_ids(body))
+            for key, name in NAMES.items():
+                assert key in VISIBLE[who] or name not in body, (url, key)
+    home = client.get("/").get_data(as_text=True)
+    for key, name in NAMES.items():
+        assert key in VISIBLE[who] or name not in home, key
+
+
+@pytest.mark.parametrize("who", ACTIVE)
+def test_search_finds_only_visible(client, world, who):
+    client.login(world.users[who])
+    for key, token in TOKENS.items():
+        seen = key in VISIBLE[who]
+        for url in (f"/customers?q={token}", f"/customers?q={token}&scope=all"):
+            body = client.get(url, htmx=True).get_data(as_text=True)
+            if seen and url.endswith("scope=all"):
+                assert listed_ids(body) == {world.customers[key].id} and count_text(body) == 1, url
+            if not seen:
+                assert listed_ids(body) == set() and count_text(body) == 0, url
+                assert NAMES[key] not in body, url
+
+
+# ---- 3. security basics ---------------------------------------------------------------------------
+
+def post_data(app, world):
+    """A valid form for every POST route, keyed by (rule, method), so only the missing token can refuse it."""
+    adapter = app.url_map.bind("localhost")
+    ids = ids_for(world)
+    data = {("/logout", "POST"): {}, ("/language", "POST"): {"language": "zh_CN"},
+            ("/login", "POST"): {"username": world.users["rep_a"].username, "password": PASSWORD}}
+    for action in [*CUSTOMER_ACTIONS.values(), *ROLE_ACTIONS.values()]:
+        if action.method == "POST":
+            rule, _ = adapter.match(action.path.format(**ids), "POST", return_rule=True)
+            data[(rule.rule, "POST")] = {k: v.format(**ids) for k, v in action.data.items()}
+    return data
+
+
+def test_every_post_route_refuses_a_missing_csrf_token(app, client, world):
+    data = post_data(app, world)
+    client.login(world.users["admin"])
+    failures = []
+    for rule, method, endpoint in route_list(app):
+        if method != "POST" or endpoint == "auth.login":
+            continue
+        url = fill(rule, world)
+        before = db_state()
+        for htmx in (False, True):
+            r = client.post(url, data[(rule, method)], htmx=htmx, csrf=False)
+            if r.status_code != 400:
+                failures.append((url, htmx, r.status_code))
+        if db_state() != before:
+            failures.append((url, "wrote to the database"))
+    assert failures == []
+    assert client.get("/").status_code == 200, "a logout without a token must not log out"
+    # A wrong token is refused too; the token in the X-CSRFToken header (how htmx sends it) is accepted.
+    follow = f"/customers/{world.customers['a_rep'].id}/followups/new"
+    assert client.post(follow, {"type": "call", "content": FOLLOWUP_TEXT, "csrf_token": "forged"},
+                       csrf=False).status_code == 400
+    r = client.post(follow, {"type": "call", "content": FOLLOWUP_TEXT}, htmx=True, csrf=False,
+                    headers={"X-CSRFToken": client._csrf()})
+    assert r.status_code == 200 and FollowUp.select().where(FollowUp.content == FOLLOWUP_TEXT).count() == 1
+
+
+def test_login_itself_requires_csrf(client, world):
+    """Login CSRF: a forged login would sign the victim in as the attacker."""
+    before = LoginAttempt.select().count()
+    r = client.post("/login", {"username": world.users["rep_a"].username, "password": PASSWORD}, csrf=False)
+    assert r.status_code == 400
+    assert LoginAttempt.select().count() == before
+    assert client.get("/").status_code == 302
+
+
+def test_every_route_but_login_and_assets_requires_login(app, client, world):
+    public = {"auth.login", "static", "htmx_js"}
+    before = db_state()
+    failures = []
+    for rule, method, endpoint in route_list(app):
+        url = fill(rule, world)
+        if endpoint in public:
+            if method == "GET" and client.get(url).status_code != 200:
+                failures.append((url, "public route not reachable"))
+            continue
+        for htmx in (False, True):
+            r = client.get(url, htmx=htmx) if method == "GET" else client.post(url, {}, htmx=htmx)
+            target = r.headers.get("HX-Redirect") if htmx else (r.location if r.status_code == 302 else None)
+            if not target or urlparse(target).path != "/login" or (htmx and r.status_code >= 300):
+                failures.append((method, url, htmx, r.status_code, target))
+    assert failures == []
+    assert db_state() == before
+
+
+def test_passwords_are_stored_hashed(client, world):
+    assert default_config()["PASSWORD_METHOD"] == "scrypt"
+    client.login(world.users["admin"])
+    secret = "Plain-Text-Secret-9"
+    client.post("/admin/users/new", {"username": "newhire", "full_name": "新员工", "role": "sales",
+                                     "password": secret, "language": "zh_CN"})
+    user = User.get(User.username == "newhire")
+    assert user.password_hash.startswith("pbkdf2:sha256:") and user.check_password(secret)
+    for row in models.db.execute_sql('SELECT * FROM "user"').fetchall():
+        assert not any(isinstance(v, str) and (secret in v or PASSWORD in v) for v in row), row
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client, world):
+    r = client.login(world.users["rep_a"])
+    session = [c for c in r.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert session, "login must (re)issue the session cookie"
+    assert "HttpOnly" in session[0] and "SameSite=Lax" in session[0]
+    lang = client.get("/login?lang=en").headers.get("Set-Cookie", "")
+    assert "HttpOnly" in lang and "SameSite=Lax" in lang
+
+
+def test_responses_carry_nosniff_and_deny_framing(client, world):
+    responses = [client.get("/login"), client.get("/static/app.css"), client.get("/vendor/htmx.min.js"),
+                 client.get("/customers"), client.post("/login", {}, csrf=False)]
+    client.login(world.users["rep_a"])
+    responses += [client.get("/"), client.get("/customers", htmx=True), client.get("/customers/999999"),
+                  client.get(f"/customers/{world.customers['b_rep'].id}", htmx=True), client.get("/admin/users")]
+    for r in responses:
+        assert r.headers.get("X-Content-Type-Options") == "nosniff", r.request.path
+        assert r.headers.get("X-Frame-Options") == "DENY", r.request.path
+    assert all(r.status_code != 403 for r in responses)
+
+
+def test_a_deactivated_users_session_stops_working(client, world):
+    rep = world.users["rep_a"]
+    client.login(rep)
+    assert client.get("/").status_code == 200
+    set_active(world.users["admin"], rep, False)
+    r = client.get("/")
+    assert r.status_code == 302 and urlparse(r.location).path == "/login"
+    assert urlparse(client.get("/customers", htmx=True).headers["HX-Redirect"]).path == "/login"
+    before = db_state()
+    client.post(f"/customers/{world.customers['a_rep'].id}/followups/new", {"type": "call", "content": FOLLOWUP_TEXT})
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example",
+                                    "/\t/evil.example", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(client, world, target):
+    r = client.post("/login?" + f"next={target}".replace("\t", "%09").replace("\\", "%5C"),
+                    {"username": world.users["rep_a"].username, "password": PASSWORD})
+    assert r.status_code == 303
+    location = r.location
+    assert location.startswith("/") and not location.startswith("//") and "\\" not in location \
+        and "\t" not in location and "evil" not in location, location
+
+
+def test_stored_xss_is_escaped_everywhere_the_name_shows(client, world, make_customer):
+    rep, marketing = world.users["rep_a"], world.users["marketing"]
+    customer = make_customer(owner=rep, name="待改名的客户", stage="prospect")
+    client.login(rep)
+    base = f"/customers/{customer.id}"
+    client.post(f"{base}/edit", {"name": XSS, "short_name": XSS, "tags": XSS, "address": XSS,
+                                 "business_model": "consumer", "source": "website"})
+    client.post(f"{base}/contacts/new", {"name": XSS, "title": XSS})
+    client.post(f"{base}/followups/new", {"type": "call", "content": XSS, "outcome": XSS})
+    client.post(f"{base}/stage", {"stage": "unidentified", "reason": XSS})
+    assert Customer.get_by_id(customer.id).name == XSS
+    pages = {"list": "/customers", "search": "/customers?q=img+src", "reflected": f"/customers?q={XSS}",
+             "360": base, "timeline": f"{base}/timeline", "timeline tab": f"{base}?tab=timeline",
+             "followups": f"{base}/followups", "contacts tab": f"{base}?tab=contacts", "edit": f"{base}/edit",
+             "workbench": "/"}
+    for who in (rep, marketing):
+        client.login(who)
+        for page, url in pages.items():
+            body = client.get(url).get_data(as_text=True)
+            assert XSS not in body, (who.role, page)
+        assert XSS_ESCAPED in client.get("/").get_data(as_text=True), who.role
+    client.login(rep)
+    for page in ("list", "search", "360", "timeline", "followups", "contacts tab", "workbench"):
+        assert XSS_ESCAPED in client.get(pages[page]).get_data(as_text=True), page

@@ -1,0 +1,356 @@
+"""Pools over the web: the public pool page, claim / stake / assign / release, locks and their
+approval, capacity, notifications, stake ranking and pool health."""
+import datetime as dt
+
+from flask import Blueprint, abort, make_response, render_template, request, url_for
+from flask_login import current_user
+from peewee import JOIN, fn
+
+from models import clock, listing, notifications, pools
+from models.customers import Customer, get_customer
+from models.errors import N_, DomainError, NotFound, ValidationError
+from models.permissions import can, require
+from models.users import Region, Team, User
+from views import htmx as hx
+from views.i18n import gettext as _
+from views.i18n import locale_code, translate_error
+
+bp = Blueprint("pools", __name__)
+
+
+def _pool_choices(user):
+    loc = locale_code()
+    return [(p.id, p.label(loc)) for p in pools.pools_for(user).order_by(pools.Pool.id)]
+
+
+@bp.get("/pools")
+def index():
+    require(current_user, "pool.browse")
+    choices = _pool_choices(current_user)
+    if not choices:
+        return render_template("pools/index.html", choices=[], f=None, page=None, pool_id=None)
+    args = request.args.to_dict()
+    pool_id = request.args.get("pool", type=int)
+    if pool_id not in [c[0] for c in choices]:
+        pool_id = choices[0][0]
+    args.update(pool=pool_id, scope="all")
+    f = listing.Filters.parse(args, current_user)
+    result = listing.page(current_user, f, after=request.args.get("after"), before=request.args.get("before"))
+    _annotate(result.rows)
+    context = dict(choices=choices, f=f, page=result, pool_id=pool_id, members=_team_members())
+    return hx.fragment_or_page("pools/_results.html", "pools/index.html", **context)
+
+
+def _team_members():
+    if current_user.role != "manager" or not current_user.team_id:
+        return []
+    return list(User.select(User.id, User.full_name).where((User.team == current_user.team_id) & (User.active == True))  # noqa: E712
+                .order_by(User.full_name))
+
+
+def _annotate(rows):
+    """What the viewer may do with each pool row, and why not (frozen, cooling-off …)."""
+    now = clock.now()
+    rules = pools.rules_mod.in_force(now)
+    for row in rows:
+        row.refusal = None
+        if current_user.role in ("sales", "manager") and row.owner_id is None:
+            try:
+                pools.check_claim(current_user, row, rules, now)
+            except pools.ClaimRefused as exc:
+                row.refusal = translate_error(exc.message, exc.params)
+
+
+def _row_response(customer, message=None, ok=False):
+    customer = Customer.get_by_id(customer.id)
+    _annotate([customer])
+    response = make_response(render_template("pools/_row.html", c=customer, message=message, ok=ok,
+                                             members=_team_members()))
+    return response
+
+
+@bp.post("/pools/<int:customer_id>/claim")
+def claim(customer_id):
+    customer = get_customer(customer_id)
+    if not can(current_user, "pool.claim", customer) and customer.owner_id is None:
+        raise NotFound()
+    try:
+        customer = pools.claim_customer(current_user, customer.id)
+    except pools.ClaimRefused as exc:
+        return _row_response(customer, translate_error(exc.message, exc.params))
+    response = _row_response(customer, _("Claimed: %(name)s is now in your private pool.", name=customer.name), ok=True)
+    return hx.trigger(response, "capacityChanged")
+
+
+@bp.post("/pools/<int:customer_id>/stake")
+def stake(customer_id):
+    customer = get_customer(customer_id)
+    require(current_user, "pool.stake", customer)
+    try:
+        customer = pools.stake_customer(current_user, customer)
+    except DomainError as exc:
+        return _row_response(customer, translate_error(exc.message, exc.params))
+    return hx.trigger(_row_response(customer, _("Staked until %(date)s: complete the file to %(t)s%%.",
+                                                  date=_local(customer.stake_due),
+                                                  t=pools.rules_mod.in_force()["stake_threshold"]), ok=True),
+                      "capacityChanged")
+
+
+@bp.post("/pools/<int:customer_id>/assign")
+def assign(customer_id):
+    customer = get_customer(customer_id)
+    require(current_user, "pool.assign", customer)
+    rep = User.get_or_none(User.id == request.form.get("rep_id", type=int))
+    try:
+        customer = pools.assign_customer(current_user, customer, rep, request.form.get("reason", ""))
+    except DomainError as exc:
+        return _row_response(customer, translate_error(exc.message, exc.params))
+    return _row_response(customer, _("Assigned to %(name)s.", name=rep.full_name), ok=True)
+
+
+def _local(value):
+    return clock.to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# ---- on the customer file -----------------------------------------------------------------
+
+@bp.post("/customers/<int:customer_id>/release")
+def release(customer_id):
+    customer = get_customer(customer_id)
+    require(current_user, "customer.release", customer)
+    try:
+        pools.release_customer(current_user, customer, request.form.get("reason", ""))
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    return hx.redirect(url_for("customers.show", customer_id=customer.id))
+
+
+@bp.post("/customers/<int:customer_id>/lock-request")
+def lock_request(customer_id):
+    customer = get_customer(customer_id)
+    require(current_user, "lock.request", customer)
+    try:
+        pools.request_lock(current_user, customer, request.form.get("reason", ""))
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    return hx.redirect(url_for("customers.show", customer_id=customer.id))
+
+
+@bp.post("/customers/<int:customer_id>/unlock")
+def unlock(customer_id):
+    customer = get_customer(customer_id)
+    require(current_user, "lock.decide", customer)
+    try:
+        pools.unlock_customer(current_user, customer, request.form.get("reason", ""))
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    return hx.redirect(url_for("customers.show", customer_id=customer.id))
+
+
+# ---- approvals ------------------------------------------------------------------------------
+
+def _pending_locks(user):
+    q = (pools.LockRequest.select(pools.LockRequest, Customer.id, Customer.name, Customer.team, Customer.owner)
+         .join(Customer).where(pools.LockRequest.status == "pending"))
+    if user.role == "manager":
+        q = q.where(Customer.team == (user.team_id or 0))
+    elif user.role != "admin":
+        q = q.where(Customer.id == 0)
+    return q.order_by(pools.LockRequest.id)
+
+
+def pending_count(user):
+    if user.role not in ("manager", "admin"):
+        return 0
+    return _pending_locks(user).count()
+
+
+@bp.get("/approvals")
+def approvals():
+    if current_user.role not in ("manager", "admin"):
+        raise NotFound()
+    rows = list(_pending_locks(current_user).limit(200))
+    names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+             .where(User.id.in_({r.requester_id for r in rows} | {r.customer.owner_id for r in rows}))}
+    return render_template("pools/approvals.html", rows=rows, names=names)
+
+
+@bp.post("/approvals/locks/<int:request_id>")
+def decide_lock(request_id):
+    approve = request.form.get("decision") == "approve"
+    req = pools.LockRequest.get_or_none(pools.LockRequest.id == request_id)
+    if req is None:
+        raise NotFound()
+    require(current_user, "lock.decide", Customer.get_by_id(req.customer_id))
+    try:
+        pools.decide_lock(current_user, request_id, approve, request.form.get("reason", ""))
+    except DomainError as exc:
+        return render_template("pools/_approval_row.html", r=pools.LockRequest.get_by_id(request_id),
+                               error=translate_error(exc.message, exc.params), names=_names(req))
+    r = pools.LockRequest.get_by_id(request_id)
+    return hx.trigger(make_response(render_template("pools/_approval_row.html", r=r, names=_names(r))),
+                      "approvalsChanged")
+
+
+def _names(req):
+    ids = {req.requester_id, req.decided_by_id, Customer.get_by_id(req.customer_id).owner_id} - {None}
+    return {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_(ids))}
+
+
+# ---- capacity ---------------------------------------------------------------------------------
+
+@bp.get("/capacity/badge")
+def capacity_badge():
+    if current_user.role not in ("sales", "manager"):
+        return ""
+    return render_template("pools/_capacity_badge.html", cap=pools.capacity(current_user))
+
+
+@bp.route("/capacity", methods=["GET"])
+@bp.route("/capacity/<int:user_id>", methods=["GET", "POST"])
+def capacity(user_id=None):
+    rep = User.get_or_none(User.id == (user_id or current_user.id))
+    if rep is None or not can(current_user, "capacity.view", rep):
+        raise NotFound()
+    errors = {}
+    if request.method == "POST":
+        try:
+            pools.adjust_capacity(current_user, rep, request.form.get("delta"), request.form.get("days"),
+                                  request.form.get("reason"))
+        except ValidationError as exc:
+            errors = {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+        else:
+            return hx.redirect(url_for("pools.capacity", user_id=rep.id))
+    cap = pools.capacity(rep)
+    events = list(pools.PoolEvent.select().where(
+        (pools.PoolEvent.subject == rep.id) | (pools.PoolEvent.to_owner == rep.id) | (pools.PoolEvent.from_owner == rep.id))
+        .order_by(pools.PoolEvent.id.desc()).limit(30))
+    releasing = list(Customer.select(Customer.id, Customer.name, Customer.release_at, Customer.release_rule)
+                     .where((Customer.owner == rep.id) & Customer.release_at.is_null(False))
+                     .order_by(Customer.release_at).limit(10))
+    team = []
+    if current_user.role in ("manager", "admin") and rep.team_id:
+        team = list(User.select().where((User.team == rep.team_id) & (User.active == True)).order_by(User.full_name))  # noqa: E712
+    return render_template("pools/capacity.html", rep=rep, cap=cap, events=events, releasing=releasing,
+                           team=team, errors=errors, form=request.form)
+
+
+# ---- notifications -------------------------------------------------------------------------
+
+@bp.get("/notifications")
+def notifications_page():
+    rows = list(notifications.latest(current_user, limit=50, before=request.args.get("before", type=int)))
+    return render_template("pools/notifications.html", rows=rows)
+
+
+@bp.post("/notifications/read")
+def notifications_read():
+    notifications.mark_all_read(current_user)
+    return hx.redirect(url_for("pools.notifications_page"))
+
+
+@bp.get("/notifications/badge")
+def notifications_badge():
+    return render_template("pools/_notification_badge.html", n=notifications.unread_count(current_user),
+                           approvals=pending_count(current_user))
+
+
+# ---- ranking and health ----------------------------------------------------------------
+
+@bp.get("/pools/ranking")
+def ranking():
+    """Reps, teams and regions by stakes completed and stake → signed conversion."""
+    stakes = (pools.PoolEvent.select(pools.PoolEvent.actor, fn.COUNT(pools.PoolEvent.id))
+              .where(pools.PoolEvent.kind == "stake").group_by(pools.PoolEvent.actor).tuples())
+    completed = (pools.PoolEvent.select(pools.PoolEvent.to_owner, fn.COUNT(pools.PoolEvent.id))
+                 .where(pools.PoolEvent.kind == "stake_completed").group_by(pools.PoolEvent.to_owner).tuples())
+    staked_customers = (pools.PoolEvent.select(pools.PoolEvent.actor, pools.PoolEvent.customer)
+                        .where(pools.PoolEvent.kind == "stake"))
+    signed = {}
+    pairs = list(staked_customers.tuples())
+    if pairs:
+        won = {c.id: c.owner_id for c in Customer.select(Customer.id, Customer.owner)
+               .where(Customer.id.in_({p[1] for p in pairs}) & Customer.stage.in_(pools.DEALT_STAGES))}
+        for actor, cid in pairs:
+            if won.get(cid) == actor:
+                signed[actor] = signed.get(actor, 0) + 1
+    stakes, completed = dict(stakes), dict(completed)
+    users = {u.id: u for u in User.select().where(User.id.in_(set(stakes) | set(completed)))}
+    teams = {t.id: t for t in Team.select()}
+    regions = {r.id: r.label(locale_code()) for r in Region.select()}
+    reps, by_team, by_region = [], {}, {}
+    for uid, u in users.items():
+        row = {"name": u.full_name, "stakes": stakes.get(uid, 0), "completed": completed.get(uid, 0),
+               "signed": signed.get(uid, 0)}
+        reps.append(row)
+        for key, bucket in ((teams[u.team_id].name if u.team_id in teams else "—", by_team),
+                            (regions.get(u.region_id, "—"), by_region)):
+            agg = bucket.setdefault(key, {"name": key, "stakes": 0, "completed": 0, "signed": 0})
+            for k in ("stakes", "completed", "signed"):
+                agg[k] += row[k]
+
+    def order(rows):
+        return sorted(rows, key=lambda r: (-r["completed"], -r["signed"], r["name"]))
+    return render_template("pools/ranking.html", reps=order(reps)[:50], teams=order(by_team.values()),
+                           regions=order(by_region.values()))
+
+
+@bp.get("/pools/health")
+def health():
+    require(current_user, "pool.health")
+    weeks = 12
+    today = clock.today()
+    start_day = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    start = clock.local_day_start(start_day)
+    kinds = ("claim", "release", "forced_release", "assign")
+    q = pools.PoolEvent.select(pools.PoolEvent.kind, pools.PoolEvent.at).where(
+        pools.PoolEvent.kind.in_(kinds) & (pools.PoolEvent.at >= start))
+    if current_user.role == "manager":
+        members = [u.id for u in User.select(User.id).where(User.team == current_user.team_id)]
+        q = q.where(pools.PoolEvent.to_owner.in_(members) | pools.PoolEvent.from_owner.in_(members))
+    series = {k: [0] * weeks for k in kinds}
+    for kind, at in q.tuples():
+        index = (clock.to_local(at).date() - start_day).days // 7
+        if 0 <= index < weeks:
+            series[kind][index] += 1
+    labels = [(start_day + dt.timedelta(days=7 * i)).isoformat() for i in range(weeks)]
+    sizes = dict(Customer.select(Customer.pool, fn.COUNT(Customer.id)).where(Customer.pool.is_null(False))
+                 .group_by(Customer.pool).tuples())
+    released = {c for (c,) in pools.PoolEvent.select(pools.PoolEvent.customer)
+                .where(pools.PoolEvent.kind.in_(("release", "forced_release")) & (pools.PoolEvent.at >= start)).tuples()}
+    reclaimed = {c for (c,) in pools.PoolEvent.select(pools.PoolEvent.customer)
+                 .where((pools.PoolEvent.kind.in_(("claim", "assign"))) & (pools.PoolEvent.at >= start)
+                        & pools.PoolEvent.customer.in_(released)).tuples()} if released else set()
+    signed = Customer.select().where(Customer.id.in_(reclaimed) & Customer.stage.in_(pools.DEALT_STAGES)).count() \
+        if reclaimed else 0
+    return render_template("pools/health.html", labels=labels, series=series, sizes=sizes,
+                           pools_=list(pools.Pool.select()), funnel=(len(released), len(reclaimed), signed))
+
+
+RELEASE_RULE_LABELS = {"no_followup": N_("no valid follow-up"), "no_deal": N_("no deal since the claim"),
+                       "locked": N_("locked"), "contract": N_("under contract")}
+LEDGER_LABELS = {
+    "claim": N_("Claimed"), "claim_refused": N_("Claim refused"), "release": N_("Released"),
+    "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
+    "capacity": N_("Capacity adjusted"), "stake": N_("Staked"), "stake_completed": N_("Stake completed"),
+    "stake_lapsed": N_("Stake lapsed"),
+}
+
+
+@bp.record_once
+def _template_globals(state):
+    state.app.jinja_env.globals.update(pool_pending_count=pending_count, RELEASE_RULE_LABELS=RELEASE_RULE_LABELS,
+                                       LEDGER_LABELS=LEDGER_LABELS, dt_days=lambda n: dt.timedelta(days=n),
+                                       mask=mask)
+
+
+def mask(value):
+    """Key contact details of a pool customer: enough to recognise, not to call ('138****8000')."""
+    value = value or ""
+    if not value:
+        return ""
+    if "@" in value:
+        name, _, domain = value.partition("@")
+        return name[:1] + "***@" + domain
+    digits = value.replace(" ", "").replace("-", "")
+    return digits[:3] + "****" + digits[-4:] if len(digits) > 7 else "****"

@@ -1,0 +1,130 @@
+"""Pool rules (admin): edit the settings, preview their effect on the real data, save a version
+that takes effect from a stated time; and search the pool ledger."""
+import datetime as dt
+
+from flask import Blueprint, render_template, request, url_for
+from flask_login import current_user
+
+from models import clock, rules
+from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES, Customer
+from models.errors import N_, ValidationError
+from models.permissions import require
+from models.pools import PoolEvent, preview_rules
+from models.users import Team, User
+from views import htmx as hx
+from views.i18n import translate_error
+
+bp = Blueprint("rules", __name__, url_prefix="/admin")
+
+FIELD_LABELS = {
+    "capacity_sales": N_("Private capacity, sales rep"), "capacity_manager": N_("Private capacity, manager"),
+    "lock_capacity": N_("Locks per rep"), "release_no_followup_days": N_("Release after days without a valid follow-up"),
+    "release_no_followup_days_key_account": N_("… for key accounts"),
+    "release_no_deal_days": N_("Release after days without a deal since the claim"),
+    "release_no_deal_days_project": N_("… for project sales"), "warning_days": N_("Warn days before release"),
+    "cooling_off_days": N_("Former owner's cooling-off (days)"), "team_cooling_off_days": N_("Whole team's cooling-off (days)"),
+    "frozen_hours": N_("Freshly released customers frozen (hours)"), "claims_per_day": N_("Claims per day"),
+    "views_per_day": N_("Pool views per day"), "contract_grace_days": N_("Contract exemption after the end (days)"),
+    "stake_multiplier": N_("Stake quota (× capacity)"), "stake_days": N_("Days to complete a stake"),
+    "stake_threshold": N_("Completeness a stake must reach (%)"),
+    "valid_min_length": N_("Valid follow-up: minimum characters"),
+    "valid_backdate_hours": N_("Valid follow-up: backdating allowed (hours)"),
+}
+
+
+def _form_values(settings):
+    out = {k: settings[k] for k in rules.NUMBERS}
+    out.update(capacity_sales=settings["capacity"]["sales"], capacity_manager=settings["capacity"]["manager"],
+               warning_days=", ".join(str(d) for d in settings["warning_days"]),
+               stock_phrases="\n".join(settings["stock_phrases"]))
+    return out
+
+
+def _parse(form):
+    data = dict(form)
+    data["valid_types"] = form.getlist("valid_types")
+    data["key_person_models"] = form.getlist("key_person_models")
+    data["dealt_count"] = "1" if form.get("dealt_count") else "0"
+    return rules.validate_settings(data)
+
+
+def _effective(form):
+    raw = (form.get("effective_from") or "").strip()
+    if not raw:
+        return clock.now()
+    try:
+        value = clock.from_local(dt.datetime.fromisoformat(raw))
+    except ValueError:
+        raise ValidationError({"effective_from": [(N_("Enter a date and time."), {})]}) from None
+    if value.year > 2100:
+        raise ValidationError({"effective_from": [(N_("Enter a date between 1900 and 2100."), {})]})
+    return value
+
+
+def _errors(exc):
+    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+
+
+@bp.route("/rules", methods=["GET", "POST"])
+def edit():
+    require(current_user, "settings.manage")
+    current = rules.in_force()
+    errors, values = {}, _form_values(current.s)
+    settings = current.s
+    if request.method == "POST":
+        values = {k: v for k, v in request.form.items()}
+        try:
+            settings = _parse(request.form)
+            effective = _effective(request.form)
+            rules.save_version(current_user, settings, effective, request.form.get("note", ""))
+        except ValidationError as exc:
+            errors = _errors(exc)
+        else:
+            return hx.redirect(url_for("rules.edit", saved=1))
+    versions = list(rules.RuleVersion.select().order_by(rules.RuleVersion.version.desc()).limit(20))
+    return render_template("rules/edit.html", current=current, values=values, settings=settings, errors=errors,
+                           labels=FIELD_LABELS, versions=versions, saved=request.args.get("saved"),
+                           types=[(t, FOLLOWUP_TYPE_LABELS[t]) for t in FOLLOWUP_TYPES],
+                           models_=[(m, BUSINESS_MODEL_LABELS[m]) for m in BUSINESS_MODELS])
+
+
+@bp.post("/rules/preview")
+def preview():
+    require(current_user, "settings.manage")
+    try:
+        settings = _parse(request.form)
+        effective = _effective(request.form)
+    except ValidationError as exc:
+        return render_template("rules/_preview.html", errors=_errors(exc), result=None)
+    result = preview_rules(settings, effective)
+    teams = {t.id: t.name for t in Team.select()}
+    owners = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+              .where(User.id.in_({r["owner_id"] for r in result["rows"]}))}
+    return render_template("rules/_preview.html", result=result, teams=teams, owners=owners, errors={},
+                           effective=effective)
+
+
+@bp.get("/ledger")
+def ledger():
+    require(current_user, "audit.view")
+    kind = request.args.get("kind") or ""
+    q = " ".join((request.args.get("q") or "").split())[:60]
+    before = request.args.get("before", type=int)
+    query = PoolEvent.select()
+    if kind:
+        query = query.where(PoolEvent.kind == kind)
+    if q:
+        if q.isdigit():
+            query = query.where(PoolEvent.customer == int(q))
+        else:
+            ids = [c.id for c in Customer.select(Customer.id).where(Customer.name.contains(q)).limit(200)]
+            users = [u.id for u in User.select(User.id).where(User.full_name.contains(q) | (User.username == q))]
+            query = query.where(PoolEvent.customer.in_(ids) | PoolEvent.actor.in_(users)
+                                | PoolEvent.from_owner.in_(users) | PoolEvent.to_owner.in_(users))
+    if before:
+        query = query.where(PoolEvent.id < before)
+    events = list(query.order_by(PoolEvent.id.desc()).limit(51))
+    more = len(events) > 50
+    events = events[:50]
+    return render_template("rules/ledger.html", events=events, kind=kind, q=q,
+                           next=events[-1].id if more and events else None)
