@@ -160,7 +160,7 @@ def create_app(test_config=None):
         app.config["SECRET_KEY"] = _secret_key()
     users_model.password_method = app.config["PASSWORD_METHOD"]
 
-    models.init_db(app.config["DATABASE_URL"])
+    models.init_db(app.config["DATABASE_URL"], app.config.get("SQLITE_PRAGMAS"))
 
     @app.before_request
     def _open_db():

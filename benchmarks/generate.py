@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,7 +28,7 @@ BULK_TABLES = ("customer", "contact", "follow_up", "stage_change", "audit_event"
 POOL_STAGES = demo.Choice([("target", 55), ("intent", 20), ("signed", 10), ("long_term", 15)])
 
 
-def plan(rng, people, total):
+def plan_customers(rng, people, total):
     """Reps at capacity, managers with a few, 30 % marketing leads, the rest in the pool; the pool
     gets the follow-ups left to reach FOLLOWUPS_PER_CUSTOMER on average."""
     plans = [p for rep in people.reps for p in demo.owned_plans(rng, rep, OWNED_PER_REP)]
@@ -53,11 +54,11 @@ def drop_indexes():
     return [sql for _, sql in rows]
 
 
-def phase(label, timings):
-    def done(started):
-        timings.append((label, time.perf_counter() - started))
-        print(f"  {label:<34} {timings[-1][1]:8.1f} s", flush=True)
-    return done
+@contextmanager
+def phase(label):
+    started = time.perf_counter()
+    yield
+    print(f"  {label:<34} {time.perf_counter() - started:8.1f} s", flush=True)
 
 
 def main(argv=None):
@@ -72,53 +73,48 @@ def main(argv=None):
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     models.init_db(f"sqlite:///{path}")
-    timings, total_started = [], time.perf_counter()
+    started = time.perf_counter()
     rng = demo.Random(args.seed)
     print(f"building {path} with {args.customers:,} customers", flush=True)
 
-    started, done = time.perf_counter(), phase("schema, reference data, people", timings)
-    models.migrate()
-    reference.load()
-    now = clock.now()
-    with db.atomic():
-        people = demo.create_people(rng, now)
-        groups = demo.create_groups(rng)
-    done(started)
-
-    started, done = time.perf_counter(), phase("plan", timings)
-    plans = plan(rng, people, args.customers)
-    done(started)
-
-    started, done = time.perf_counter(), phase("customers, contacts, follow-ups", timings)
-    for pragma in ("journal_mode = OFF", "synchronous = OFF", "foreign_keys = OFF", "cache_size = -1000000"):
-        db.execute_sql(f"PRAGMA {pragma}")
-    indexes = drop_indexes()
-    builder = demo.CustomerBuilder(rng, people, groups, now, audit=lambda p: p.holder is not None and not p.released)
-    for start in range(0, len(plans), CHUNK):
+    with phase("schema, reference data, people"):
+        models.migrate()
+        reference.load()
+        now = clock.now()
         with db.atomic():
-            for p in plans[start:start + CHUNK]:
-                builder.add(p)
-            builder.flush()
-        if (start // CHUNK) % 10 == 9 or start + CHUNK >= len(plans):
-            rate = (start + CHUNK) / (time.perf_counter() - started)
-            print(f"    {min(start + CHUNK, len(plans)):>10,} customers ({rate:,.0f}/s)", flush=True)
-    done(started)
+            people = demo.create_people(rng, now)
+            groups = demo.create_groups(rng)
 
-    started, done = time.perf_counter(), phase(f"{len(indexes)} secondary indexes", timings)
-    for sql in indexes:
-        db.execute_sql(sql)
-    done(started)
+    with phase("plan"):
+        plans = plan_customers(rng, people, args.customers)
 
-    started, done = time.perf_counter(), phase("search index", timings)
-    search.rebuild()
-    done(started)
+    with phase("customers, contacts, follow-ups"):
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "foreign_keys = OFF", "cache_size = -1000000"):
+            db.execute_sql(f"PRAGMA {pragma}")
+        indexes = drop_indexes()
+        builder = demo.CustomerBuilder(rng, people, groups, now,
+                                       audit=lambda p: p.holder is not None and not p.released)
+        for start in range(0, len(plans), CHUNK):
+            with db.atomic():
+                for p in plans[start:start + CHUNK]:
+                    builder.add(p)
+                builder.flush()
+            done = min(start + CHUNK, len(plans))
+            if done % (5 * CHUNK) == 0 or done == len(plans):
+                print(f"    {done:>10,} customers", flush=True)
 
-    started, done = time.perf_counter(), phase("ANALYZE", timings)
-    db.execute_sql("ANALYZE")
-    db.execute_sql("PRAGMA journal_mode = WAL")
-    done(started)
+    with phase(f"{len(indexes)} secondary indexes"):
+        for sql in indexes:
+            db.execute_sql(sql)
 
-    print(f"  {'total':<34} {time.perf_counter() - total_started:8.1f} s")
+    with phase("search index"):
+        search.rebuild()
+
+    with phase("ANALYZE"):
+        db.execute_sql("ANALYZE")
+        db.execute_sql("PRAGMA journal_mode = WAL")
+
+    print(f"  {'total':<34} {time.perf_counter() - started:8.1f} s")
     for table in ("user", "team", "customer", "contact", "follow_up", "stage_change", "audit_event", "customer_fts"):
         count = db.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()[0]
         print(f"  {table:<14} {count:>12,} rows")

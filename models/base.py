@@ -46,11 +46,12 @@ def is_sqlite():
     return isinstance(db.obj, pw.SqliteDatabase)
 
 
-def init_db(url):
-    """Bind the proxy to the database at `url` (e.g. sqlite:///instance/kehu.db)."""
+def init_db(url, pragmas=None):
+    """Bind the proxy to the database at `url` (e.g. sqlite:///instance/kehu.db). `pragmas`
+    override the SQLite defaults (the tests trade durability for speed with synchronous=off)."""
     kwargs = {}
     if url.startswith("sqlite"):
-        kwargs = {"pragmas": SQLITE_PRAGMAS, "check_same_thread": False}
+        kwargs = {"pragmas": {**SQLITE_PRAGMAS, **(pragmas or {})}, "check_same_thread": False}
     database = db_url.connect(url, **kwargs)
     if isinstance(database, pw.SqliteDatabase):
         # Writes that read then write (claims, capacity) take the lock up front.

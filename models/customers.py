@@ -225,10 +225,13 @@ def normalize_phone(raw):
     text = to_halfwidth(raw).strip()
     text = re.split(r"(?:ext\.?|转|#|x)", text, maxsplit=1, flags=re.I)[0]
     digits = re.sub(r"[\s\-()（）.+]", "", text)
+    international = text.lstrip("(（").startswith("+86") or digits.startswith("0086")
     if digits.startswith("0086"):
         digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
+    elif digits.startswith("86") and (international or len(digits) == 13):
         digits = digits[2:]
+    if international and digits and not (MOBILE_RE.match(digits) or digits.startswith(("0", "400", "800"))):
+        digits = "0" + digits  # +86 21 6234 5678: dialled from abroad, the area code drops its leading 0
     return digits
 
 
@@ -265,10 +268,12 @@ def _choice(value, allowed):
 
 
 def _parse_int(value):
+    """An int the database can hold (64-bit), else None: a huge number is junk, not an OverflowError."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if -2**63 <= number < 2**63 else None
 
 
 class _Errors(dict):
@@ -529,8 +534,10 @@ def _initial_owner_and_stage(actor, data):
     stage = data.get("stage") if data.get("stage") in STAGES else "target"
     owner_id = _parse_int(data.get("owner_id"))
     if owner_id:
-        owner = User.get_or_none((User.id == owner_id) & (User.active == True))  # noqa: E712
-        if owner is None or (actor.role == "manager" and owner.team_id != actor.team_id):
+        owner = User.get_or_none((User.id == owner_id) & (User.active == True)  # noqa: E712
+                                 & User.role.in_(("sales", "manager")))
+        if owner is None or (actor.role == "manager" and (owner.team_id != actor.team_id or actor.team_id is None)
+                             and owner.id != actor.id):
             raise ValidationError({"owner_id": [(N_("Choose an active colleague."), {})]})
         return owner_id, stage
     if actor.role == "manager":

@@ -61,9 +61,10 @@ class Filters:
         f.city = " ".join((args.get("city") or "").split())[:40]
         for name in ("region", "industry", "owner", "team", "pool"):
             try:
-                setattr(f, name, max(0, int(args.get(name) or 0)))
+                value = int(args.get(name) or 0)
             except ValueError:
-                setattr(f, name, 0)
+                value = 0
+            setattr(f, name, value if 0 < value < 2**63 else 0)  # an id SQLite can hold, else no filter
         for name in ("created_from", "created_to", "followup_from", "followup_to"):
             raw = args.get(name)
             if raw:
@@ -159,6 +160,8 @@ def decode_cursor(token):
         return None
     if values[0] is not None and not isinstance(values[0], (str, int)):
         return None
+    if any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in values):
+        return None  # SQLite integers are 64-bit: a bigger one would raise OverflowError
     return values
 
 

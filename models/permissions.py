@@ -89,6 +89,7 @@ RULES = {
     "capacity.view": lambda u, rep: u.id == rep.id or u.role == "admin" or (
         u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id),
     "pool.health": lambda u, _=None: u.role in ("manager", "admin"),
+    "lead.route": lambda u, c: u.role in ("marketing", "service", "admin") and _customer_visible(u, c),
     "user.manage": lambda u, _=None: u.role == "admin",
     "team.manage": lambda u, _=None: u.role == "admin",
     "settings.manage": lambda u, _=None: u.role == "admin",
@@ -114,6 +115,8 @@ def visible(query, user):
     """Narrow a Customer query to the rows `user` may see (mirrors customer.view)."""
     from models.customers import Customer
 
+    if user is None or not user.active:
+        return query.where(Customer.id == 0)  # as can(): a deactivated user sees nothing
     if user.role in ("admin", "service"):
         return query
     if user.role in SELLERS:

@@ -229,8 +229,25 @@ def check_claim(actor, customer, rules, now):
     if not pools_for(actor).where(Pool.id == customer.pool_id).exists():
         raise ClaimRefused("pool", N_("You may not claim from this pool."))
     if customer.staked_by_id and customer.staked_by_id != actor.id:
-        raise ClaimRefused("staked", N_("Another rep has staked this customer until %(until)s."),
+        raise ClaimRefused("staked", N_("Another rep has staked this customer until %(until_text)s."),
                            until=customer.stake_due, until_text=_fmt(customer.stake_due))
+    check_release_holds(actor, customer, rules, now)
+    day_start = clock.local_day_start(clock.to_local(now).date())
+    claims_today = (PoolEvent.select().where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim")
+                                             & (PoolEvent.at >= day_start)).count())
+    if claims_today >= rules["claims_per_day"]:
+        until = day_start + dt.timedelta(days=1)
+        raise ClaimRefused("claims_per_day", N_("You have made %(n)s claims today, the daily limit. Again from %(until_text)s."),
+                           until=until, n=claims_today, until_text=_fmt(until))
+    cap = capacity(actor, now, rules)
+    if cap["used"] >= cap["total"]:
+        raise ClaimRefused("capacity", N_("Your private pool is full (%(used)s of %(total)s). Release a customer first."),
+                           used=cap["used"], total=cap["total"])
+
+
+def check_release_holds(actor, customer, rules, now):
+    """Raise ClaimRefused while a released customer is frozen for everyone, or cooling off for its former
+    owner and team. Claims and stakes alike: a stake must not hold a customer its staker may not claim."""
     if customer.released_at:
         frozen_until = customer.released_at + dt.timedelta(hours=rules["frozen_hours"])
         if now < frozen_until:
@@ -247,17 +264,6 @@ def check_claim(actor, customer, rules, now):
                 raise ClaimRefused("team_cooling_off",
                                    N_("Your team released this customer: cooling-off until %(until_text)s."),
                                    until=until, until_text=_fmt(until))
-    day_start = clock.local_day_start(clock.to_local(now).date())
-    claims_today = (PoolEvent.select().where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim")
-                                             & (PoolEvent.at >= day_start)).count())
-    if claims_today >= rules["claims_per_day"]:
-        until = day_start + dt.timedelta(days=1)
-        raise ClaimRefused("claims_per_day", N_("You have made %(n)s claims today, the daily limit. Again from %(until_text)s."),
-                           until=until, n=claims_today, until_text=_fmt(until))
-    cap = capacity(actor, now, rules)
-    if cap["used"] >= cap["total"]:
-        raise ClaimRefused("capacity", N_("Your private pool is full (%(used)s of %(total)s). Release a customer first."),
-                           used=cap["used"], total=cap["total"])
 
 
 def _fmt(value):
@@ -408,6 +414,8 @@ def decide_lock(actor, request_id, approve, reason, now=None):
             owner = User.get_by_id(customer.owner_id) if customer.owner_id else None
             if owner is None:
                 raise DomainError(N_("Only owned customers can be locked."))
+            if customer.stage in DEALT_STAGES:  # signed while the request waited
+                raise DomainError(N_("Dealt customers cannot be locked."))
             locks = Customer.select().where((Customer.owner == owner.id) & (Customer.locked == True)).count()  # noqa: E712
             if locks >= rules["lock_capacity"]:
                 raise DomainError(N_("%(name)s already has %(n)s locked customers, the limit."),
@@ -466,6 +474,7 @@ def stake_customer(actor, customer, now=None):
             raise DomainError(N_("Only pool customers can be staked."))
         if customer.staked_by_id:
             raise DomainError(N_("This customer is already staked."))
+        check_release_holds(actor, customer, rules, now)
         cap = capacity(actor, now, rules)
         if cap["stakes"] >= cap["stake_quota"]:
             raise DomainError(N_("You hold %(n)s stakes, your quota."), n=cap["stakes"])
@@ -523,6 +532,7 @@ def sweep(now=None, batch=500):
     halfway leaves consistent rows and the next run finishes the job."""
     now = now or clock.now()
     rules = rules_mod.in_force(now)
+    _refresh_stale(rules, now, batch)
     released = warned = lapsed = 0
     last_id = 0
     while True:
@@ -531,16 +541,19 @@ def sweep(now=None, batch=500):
                    .order_by(Customer.id).limit(batch))
         if not due:
             break
-        for customer in due:
-            last_id = customer.id
-            at, rule, inputs = release_plan(customer, rules, now)
-            if at is None or at > now:
-                with db.atomic():
+        for listed in due:
+            last_id = listed.id
+            with db.atomic():  # decide on the row as it is now: a follow-up or a release may have come in since
+                customer = Customer.get_or_none(Customer.id == listed.id)
+                if customer is None:
+                    continue
+                at, rule, inputs = release_plan(customer, rules, now)
+                if at is None or at > now:
                     refresh_release(customer, rules, now)
-                continue
-            why = _release_reason(rule, inputs)
-            release_customer(None, customer, why, now=now, kind="forced_release", rules=rules,
-                             inputs={**inputs, "rule": rule})
+                    continue
+                why = _release_reason(rule, inputs)
+                release_customer(None, customer, why, now=now, kind="forced_release", rules=rules,
+                                 inputs={**inputs, "rule": rule})
             released += 1
     for days in rules["warning_days"]:
         window_end = now + dt.timedelta(days=days)
@@ -580,6 +593,33 @@ def sweep(now=None, batch=500):
                    c=fresh.completeness, t=rules["stake_threshold"])
             lapsed += 1
     return {"released": released, "warned": warned, "lapsed": lapsed, "rule_version": rules.version}
+
+
+def _refresh_stale(rules, now, batch):
+    """Recompute the release dates that time or a rule change made stale, before the release loop:
+    every owned customer's once per rule version in force (the new periods apply from their start,
+    as the preview said), and those whose contract exemption has ended."""
+    new_version = rules.version and not PoolEvent.select().where(
+        (PoolEvent.kind == "rules_applied") & (PoolEvent.rule_version == rules.version)).exists()
+    query = Customer.select().where(Customer.owner.is_null(False))
+    if not new_version:
+        ended = clock.to_local(now).date() - dt.timedelta(days=rules["contract_grace_days"])
+        query = query.where(Customer.release_at.is_null() & (Customer.release_rule == "contract")
+                            & (Customer.contract_end < ended))
+    count, last_id = 0, 0
+    while True:
+        with db.atomic():  # read and write in one transaction: no concurrent follow-up is overwritten
+            rows = list(query.where(Customer.id > last_id).order_by(Customer.id).limit(batch))
+            for customer in rows:
+                refresh_release(customer, rules, now)
+        if not rows:
+            break
+        last_id, count = rows[-1].id, count + len(rows)
+    if new_version:
+        with db.atomic():
+            if not PoolEvent.select().where((PoolEvent.kind == "rules_applied")
+                                            & (PoolEvent.rule_version == rules.version)).exists():
+                _ledger("rules_applied", None, None, now, rules, inputs={"customers": count})
 
 
 def _release_reason(rule, inputs):
@@ -623,3 +663,73 @@ def _ledger(kind, actor, customer, now, rules, subject=None, from_owner=None, to
     return PoolEvent.create(at=now, kind=kind, actor=getattr(actor, "id", actor), customer=getattr(customer, "id", customer),
                             subject=subject, from_owner=from_owner, to_owner=to_owner, from_pool=from_pool,
                             to_pool=to_pool, rule_version=rules.version, inputs=inputs or {}, reason=reason or "")
+
+
+# ---- inbound leads ----------------------------------------------------------------------
+
+def route_inbound_lead(actor, customer, note, now=None):
+    """An inbound enquiry (call, web form, event) from a known customer goes to whoever holds it:
+    the owner, else the staker (占坑 reserves the customer's leads), else the pool's team via a
+    notification to nobody but the ledger. Returns the user it was routed to (or None)."""
+    from models.customers import clean_text
+    from models.permissions import require
+
+    require(actor, "lead.route", customer)
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    note = clean_text(note, 300)
+    if not note:
+        raise DomainError(N_("Say what the customer asked for."))
+    with db.atomic():
+        customer = Customer.get_by_id(customer.id)
+        target = customer.owner_id or customer.staked_by_id
+        via = "owner" if customer.owner_id else ("staker" if customer.staked_by_id else "pool")
+        _ledger("lead_routed", actor, customer, now, rules, to_owner=target, reason=note, inputs={"via": via})
+        audit.record("pool.lead_routed", actor, customer, via=via, note=note,
+                     to=User.get_by_id(target).full_name if target else None)
+        if target:
+            notify(target, "lead", N_("Inbound lead for %(name)s: %(note)s"), customer.id, name=customer.name,
+                   note=note)
+    return User.get_by_id(target) if target else None
+
+
+# ---- bulk upkeep (imports, demo data, rule changes) ----------------------------------------
+
+def place_unowned(batch=5000):
+    """Put every unowned customer past the marketing stages into its region's pool (bulk)."""
+    pool_of_region = {p.region_id: p.id for p in Pool.select().where(Pool.active == True)}  # noqa: E712
+    fallback = pool_of_region.get(None) or next(iter(pool_of_region.values()), None)
+    with db.atomic():
+        for region_id, pool_id in pool_of_region.items():
+            if region_id is None:
+                continue
+            (Customer.update(pool=pool_id)
+             .where(Customer.owner.is_null() & Customer.pool.is_null() & (Customer.region == region_id)
+                    & Customer.stage.not_in(("unidentified", "prospect"))).execute())
+        if fallback:
+            (Customer.update(pool=fallback)
+             .where(Customer.owner.is_null() & Customer.pool.is_null()
+                    & Customer.stage.not_in(("unidentified", "prospect"))).execute())
+
+
+def recompute_releases(now=None, batch=2000):
+    """Recompute every owned customer's release date under the rules in force (bulk, in batches)."""
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    last = 0
+    while True:
+        rows = list(Customer.select(Customer.id, Customer.owner, Customer.locked, Customer.contract_end,
+                                    Customer.claimed_at, Customer.created_at, Customer.stage, Customer.business_model,
+                                    Customer.last_valid_followup_at)
+                    .where(Customer.owner.is_null(False) & (Customer.id > last)).order_by(Customer.id).limit(batch))
+        if not rows:
+            break
+        values = []
+        for c in rows:
+            at, rule, _ = release_plan(c, rules, now)
+            values.append((at, rule, c.id))
+        with db.atomic():
+            p = db.param  # the engine's placeholder (? for SQLite, %s for PostgreSQL)
+            db.cursor().executemany(f"UPDATE customer SET release_at = {p}, release_rule = {p} WHERE id = {p}",
+                                    [(a.isoformat(sep=" ") if a else None, r, i) for a, r, i in values])
+        last = rows[-1].id

@@ -29,7 +29,9 @@ def _bigrams(text):
 
 
 def normalize_query(q):
-    return " ".join(unicodedata.normalize("NFKC", q or "").split())[:100]
+    # Control characters (a NUL ends the MATCH string early in SQLite) become spaces.
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", unicodedata.normalize("NFKC", q or ""))
+    return " ".join(text.split())[:100]
 
 
 def document(customer_id):

@@ -108,7 +108,7 @@ def team_releases(team_id, days=7):
                            & (Customer.release_at <= now + dt.timedelta(days=days)))
                     .order_by(Customer.release_at).limit(50))
     members = [u.id for u in User.select(User.id).where(User.team == team_id)]
-    released = list(PoolEvent.select(PoolEvent, Customer.name).join(Customer, on=(PoolEvent.customer == Customer.id))
+    released = list(PoolEvent.select(PoolEvent, Customer.id, Customer.name).join(Customer, on=(PoolEvent.customer == Customer.id))
                     .where(PoolEvent.kind.in_(("release", "forced_release")) & PoolEvent.from_owner.in_(members)
                            & (PoolEvent.at >= now - dt.timedelta(days=days)))
                     .order_by(PoolEvent.id.desc()).limit(50)) if members else []

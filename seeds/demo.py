@@ -206,6 +206,7 @@ OPENERS = {
     "wechat": ("微信与{who}沟通，", "{who}在微信上询问{product}的情况，", "通过微信把新款图片发给{who}，"),
     "other": ("在{city}服装博览会上遇到{who}，", "在行业协会活动上与{who}交流，"),
 }
+NOBODY_IN_PARTICULAR = ("对方采购负责人", "客户前台", "对方老板")
 PRODUCTS = ("精纺羊毛西装面料 商务衬衫 免烫衬衫 弹力牛仔面料 职业套装 校服 工作服 针织T恤 羽绒服 童装套装 "
             "定制西服 纽扣辅料 冲锋衣 Polo衫 西裤 夹克 卫衣 真丝面料").split()
 TOPICS = (
@@ -413,6 +414,10 @@ def insert_rows(model, rows):
         db.cursor().executemany(sql, rows)
 
 
+def _ignore(*args, **kwargs):
+    """The audit sink for customers built without audit rows."""
+
+
 def _ts(value):
     return None if value is None else value.isoformat(sep=" ")
 
@@ -508,8 +513,7 @@ class CustomerBuilder:
         r = rng.randrange(1000)
         slots = {"who": who, "city": city, "product": rng.choice(PRODUCTS), "qty": (r % 40 + 5) * 100,
                  "pct": r % 8 + 2, "days": r % 4 * 15 + 15, "n": r % 9 + 2, "min": r % 25 + 5}
-        text = (rng.choice(OPENERS[ftype]) + rng.choice(TOPICS) + "，" + rng.choice(DETAILS) + "。").format(**slots)
-        return text
+        return (rng.choice(OPENERS[ftype]) + rng.choice(TOPICS) + "，" + rng.choice(DETAILS) + "。").format(**slots)
 
     def _completeness_of(self, values, contacts):
         """models.customers.compute_completeness, memoised on what it looks at: which fields are
@@ -524,19 +528,35 @@ class CustomerBuilder:
 
     # -- one customer
     def add(self, plan):
-        rng, now, people = self.rng, self.now, self.people
+        """Build one customer's rows from its plan."""
         cid = self._next_id(Customer)
-        holder = plan.holder
-        owner = None if plan.released else holder
-        audit = self.audit(plan)
-        event = self._event if audit else (lambda *a, **k: None)
+        event = self._event if self.audit(plan) else _ignore
+        values, area_code, domain = self._profile(plan)
+        story = self._story(cid, plan, event)
+        contacts = self._contacts(cid, story, area_code, domain, event)
+        last_followup_at, next_followup_on = self._followups(cid, plan, story, contacts, values["city"], event)
+        owner, created = story.owner, story.created
+        v = values
+        self.rows[Customer].append((
+            cid, v["name"], v["short_name"], v["credit_code"], v["industry_id"], v["region_id"], v["city"],
+            v["address"], v["phone"], normalize_phone(v["phone"]) if v["phone"] else "", v["website"], v["size"],
+            v["business_model"], v["source"], v["first_channel"], v["tags"], "{}", v["group_id"],
+            owner.id if owner else None, owner.team_id if owner else None, plan.stage,
+            GRADE_OF_STAGE.get(plan.stage, ""), self._completeness_of(values, [c[3] for c in contacts if c[3].active]),
+            _ts(created), story.creator.id, _ts(max([story.updated_at] + [c[1] for c in contacts])),
+            _ts(story.stage_changed_at), _ts(last_followup_at), _ts(max(created, last_followup_at or created)),
+            next_followup_on and next_followup_on.isoformat(),
+        ))
 
-        region_id = holder.region_id if holder else self.regions[self.region_choice(rng)]
+    def _profile(self, plan):
+        """The static fields of the file, a company in a city of the holder's region; with the
+        city's area code and the company's web domain."""
+        rng = self.rng
+        region_id = plan.holder.region_id if plan.holder else self.regions[self.region_choice(rng)]
         city, area_code, _, districts = self.cities[region_id](rng)
         district, division = rng.choice(districts)
         industry_id, industry_code = self.industry(rng)
         name, short_name, pinyin = company_name(rng, city, industry_code)
-        business_model = BUSINESS_MODELS(rng)
         code = None
         if rng.random() < CREDIT_CODE_KNOWN.get(plan.stage, 1.0):
             code = credit_code(self.credit_seq, division)
@@ -545,19 +565,31 @@ class CustomerBuilder:
         phone = (landline(rng, area_code) if r < 0.72 else mobile(rng) if r < 0.9
                  else f"400-{rng.randrange(100, 999)}-{rng.randrange(1000, 9999)}" if r < 0.95 else "")
         domain = pinyin + rng.choice(("", "", "fs", "fz", "group", "textile")) + WEB_SUFFIXES(rng)
-        website = f"www.{domain}" if rng.random() < 0.45 else ""
-        tags = ",".join(rng.sample(TAGS, rng.choice((0, 0, 0, 1, 1, 2, 3))))
-        group_id = rng.choice(self.groups) if rng.random() < (0.25 if business_model == "key_account" else 0.02) \
-            else None
+        business_model = BUSINESS_MODELS(rng)
+        in_group = rng.random() < (0.25 if business_model == "key_account" else 0.02)
+        values = {
+            "name": name, "short_name": short_name, "credit_code": code, "industry_id": industry_id,
+            "region_id": region_id, "city": city, "address": address(rng, city, district) if rng.random() < 0.9 else "",
+            "phone": phone, "website": f"www.{domain}" if rng.random() < 0.45 else "", "size": SIZES(rng),
+            "business_model": business_model, "first_channel": CHANNELS(rng),
+            "source": (MARKETING_SOURCES if plan.origin == "marketing" else REP_SOURCES)(rng),
+            "tags": ",".join(rng.sample(TAGS, rng.choice((0, 0, 0, 1, 1, 2, 3)))),
+            "group_id": rng.choice(self.groups) if in_group else None,
+        }
+        return values, area_code, domain
 
-        # who did what, when
+    def _story(self, cid, plan, event):
+        """Creation, stage history and ownership over time (rows and audit events); returns when
+        things happened and who worked the customer when."""
+        rng, now, people = self.rng, self.now, self.people
+        holder, marketing = plan.holder, people.marketing
+        owner = None if plan.released else holder
         born = now - dt.timedelta(seconds=int(plan.age * 86400))
         created = self._between(born, born + dt.timedelta(hours=12))
         end = now - dt.timedelta(hours=1)
         released_at = None
         if plan.released:
-            released_at = self._between(created, now - dt.timedelta(days=7))
-            end = released_at
+            released_at = end = self._between(created, now - dt.timedelta(days=7))
         # an owner's latest follow-up is recent and shapes the workbench; stages move before it
         last_at = last_next = None
         if plan.followups and owner is not None:
@@ -565,29 +597,29 @@ class CustomerBuilder:
             last_at = max(self._business_moment(day), created + dt.timedelta(hours=2))
         elif plan.followups:
             last_at = self._between(created, end)
-        marketing, creator = people.marketing, (people.marketing if plan.origin == "marketing" else holder)
         path = self._stage_path(plan.origin, plan.stage)
         moves_end = last_at - dt.timedelta(hours=1) if owner and last_at else end
-        change_times = sorted(self._between(created, moves_end) for _ in path[1:])
+        times = sorted(self._between(created, moves_end) for _ in path[1:])
         assigned_at = None
         if plan.origin == "marketing" and holder is not None:
             # marketing qualifies the lead up to target and routes it to the rep, who takes it on
             k = next(i for i, s in enumerate(path) if STAGES.index(s) >= TARGET)
-            assigned_at = change_times[k - 1] + dt.timedelta(minutes=1)
-            change_times[k:] = [max(t, assigned_at + dt.timedelta(minutes=1)) for t in change_times[k:]]
+            assigned_at = times[k - 1] + dt.timedelta(minutes=1)
+            times[k:] = [max(t, assigned_at + dt.timedelta(minutes=1)) for t in times[k:]]
 
         def worker(at):
             return holder if holder is not None and (assigned_at is None or at >= assigned_at) else marketing
 
+        creator = marketing if plan.origin == "marketing" else holder
         created_owner = holder if plan.origin == "rep" else None
         event(created, creator.id, cid, "customer.created", stage=path[0],
               owner_id=created_owner.id if created_owner else None,
               owner=created_owner.full_name if created_owner else None)
-        stage_rows = self.rows[StageChange]
-        stage_rows.append((self._next_id(StageChange), cid, None, path[0], _ts(created), creator.id))
-        for (old, new), at in zip(itertools.pairwise(path), change_times):
+        rows = self.rows[StageChange]
+        rows.append((self._next_id(StageChange), cid, None, path[0], _ts(created), creator.id))
+        for (old, new), at in zip(itertools.pairwise(path), times):
             actor = worker(at).id
-            stage_rows.append((self._next_id(StageChange), cid, old, new, _ts(at), actor))
+            rows.append((self._next_id(StageChange), cid, old, new, _ts(at), actor))
             event(at, actor, cid, "customer.stage_changed", from_stage=old, to_stage=new,
                   direction="promoted" if STAGES.index(new) > STAGES.index(old) else "demoted", reason="")
         if assigned_at is not None:
@@ -596,64 +628,19 @@ class CustomerBuilder:
         if released_at is not None:
             event(released_at, people.admin.id, cid, "customer.owner_changed", from_owner=holder.full_name,
                   to_owner=None, from_owner_id=holder.id, to_owner_id=None, reason=rng.choice(RELEASE_REASONS))
+        stage_changed_at = times[-1] if times else created
+        return SimpleNamespace(
+            created=created, end=end, owner=owner, creator=creator, worker=worker, last_at=last_at,
+            last_next=last_next, stage_changed_at=stage_changed_at,
+            updated_at=max(stage_changed_at, assigned_at or created, released_at or created))
 
-        contacts = self._contacts(cid, created, end, area_code, pinyin + WEB_SUFFIXES(rng), worker, event)
-
-        # follow-ups: the latest sets the next follow-up date; an owner's latest is a valid one
-        times = sorted(self._between(created, last_at) for _ in range(plan.followups - 1)) + [last_at] \
-            if last_at else []
-        next_followup_on = None
-        for i, at in enumerate(times):
-            author = worker(at)
-            last_by_owner = i == len(times) - 1 and owner is not None
-            ftype = (MARKETING_TYPES if author is marketing else VALID_TYPES if last_by_owner else REP_TYPES)(rng)
-            present = [c for c in contacts if c[1] <= at]
-            contact = rng.choice(present) if present and rng.random() < 0.85 else None
-            who = contact[2] if contact else rng.choice(("对方采购负责人", "客户前台", "对方老板"))
-            content = self._content(ftype, who, city)
-            outcome = rng.choice(OUTCOMES) if rng.random() < 0.7 else ""
-            if last_by_owner:
-                next_date = last_next
-            elif rng.random() < 0.5:
-                next_date = self._local_day(at) + dt.timedelta(days=rng.randrange(1, 15))
-            else:
-                next_date = None
-            next_step = rng.choice(NEXT_STEPS) if next_date else ""
-            fid = self._next_id(FollowUp)
-            self.rows[FollowUp].append((fid, cid, author.id, ftype, _ts(at), contact[0] if contact else None,
-                                        content, outcome, next_step, next_date and next_date.isoformat(),
-                                        _ts(min(at + dt.timedelta(minutes=rng.randrange(1, 240)), now))))
-            event(at, author.id, cid, "followup.logged", followup_id=fid, type=ftype, at=at.isoformat(sep=" "),
-                  excerpt=content[:80])
-            next_followup_on = next_date
-
-        last_followup_at = times[-1] if times else None
-        stage_changed_at = change_times[-1] if change_times else created
-        values = {
-            "name": name, "short_name": short_name, "credit_code": code, "industry_id": industry_id,
-            "region_id": region_id, "city": city, "address": address(rng, city, district) if rng.random() < 0.9
-            else "", "phone": phone, "website": website, "size": SIZES(rng), "business_model": business_model,
-            "first_channel": CHANNELS(rng), "group_id": group_id,
-        }
-        completeness = self._completeness_of(values, [c[3] for c in contacts if c[3].active])
-        updated_at = max([created, stage_changed_at, assigned_at or created, released_at or created]
-                         + [c[1] for c in contacts])
-        self.rows[Customer].append((
-            cid, name, short_name, code, industry_id, region_id, city, values["address"], phone,
-            normalize_phone(phone) if phone else "", website, values["size"], business_model,
-            (MARKETING_SOURCES if plan.origin == "marketing" else REP_SOURCES)(rng), values["first_channel"],
-            tags, "{}", group_id, owner.id if owner else None, owner.team_id if owner else None, plan.stage,
-            GRADE_OF_STAGE.get(plan.stage, ""), completeness, _ts(created), creator.id, _ts(updated_at),
-            _ts(stage_changed_at), _ts(last_followup_at), _ts(max(created, last_followup_at or created)),
-            next_followup_on and next_followup_on.isoformat(),
-        ))
-
-    def _contacts(self, cid, created, end, area_code, domain, worker, event):
-        """1–4 contacts, the first entered with the customer; returns (id, created_at, who, fields)."""
+    def _contacts(self, cid, story, area_code, domain, event):
+        """1–4 contacts, the first entered with the customer; returns (id, created_at, how a rep
+        names them, the fields completeness looks at)."""
         rng = self.rng
         count = CONTACT_COUNT(rng)
-        first = created + dt.timedelta(minutes=rng.randrange(1, 30))
-        times = [first] + sorted(self._between(first, end, 0.6) for _ in range(count - 1))
+        first = story.created + dt.timedelta(minutes=rng.randrange(1, 30))
+        times = [first] + sorted(self._between(first, story.end, 0.6) for _ in range(count - 1))
         out = []
         for i, at in enumerate(times):
             title, role, department, _ = FIRST_TITLE(rng) if i == 0 else OTHER_TITLE(rng)
@@ -675,8 +662,40 @@ class CustomerBuilder:
             suffix = "总" if role == "decision_maker" else next(
                 (t for t in ("经理", "总监", "主管") if title.endswith(t)), "")
             out.append((contact_id, at, surname + suffix if suffix else name, fields))
-            event(at, worker(at).id, cid, "contact.added", contact_id=contact_id, name=name, title=title)
+            event(at, story.worker(at).id, cid, "contact.added", contact_id=contact_id, name=name, title=title)
         return out
+
+    def _followups(self, cid, plan, story, contacts, city, event):
+        """The follow-ups up to the latest, which sets the next follow-up date (an owner's latest
+        is of a valid type); returns (last follow-up time, next follow-up date)."""
+        rng, marketing = self.rng, self.people.marketing
+        if not story.last_at:
+            return None, None
+        times = sorted(self._between(story.created, story.last_at) for _ in range(plan.followups - 1))
+        times.append(story.last_at)
+        next_date = None
+        for i, at in enumerate(times):
+            author = story.worker(at)
+            last_by_owner = i == len(times) - 1 and story.owner is not None
+            ftype = (MARKETING_TYPES if author is marketing else VALID_TYPES if last_by_owner else REP_TYPES)(rng)
+            present = [c for c in contacts if c[1] <= at]
+            contact = rng.choice(present) if present and rng.random() < 0.85 else None
+            content = self._content(ftype, contact[2] if contact else rng.choice(NOBODY_IN_PARTICULAR), city)
+            outcome = rng.choice(OUTCOMES) if rng.random() < 0.7 else ""
+            if last_by_owner:
+                next_date = story.last_next
+            elif rng.random() < 0.5:
+                next_date = self._local_day(at) + dt.timedelta(days=rng.randrange(1, 15))
+            else:
+                next_date = None
+            fid = self._next_id(FollowUp)
+            self.rows[FollowUp].append((
+                fid, cid, author.id, ftype, _ts(at), contact[0] if contact else None, content, outcome,
+                rng.choice(NEXT_STEPS) if next_date else "", next_date and next_date.isoformat(),
+                _ts(min(at + dt.timedelta(minutes=rng.randrange(1, 240)), self.now))))
+            event(at, author.id, cid, "followup.logged", followup_id=fid, type=ftype, at=at.isoformat(sep=" "),
+                  excerpt=content[:80])
+        return times[-1], next_date
 
     def flush(self, keep_audit=False):
         """Insert the buffered rows; audit rows are numbered in time order (kept back if asked)."""

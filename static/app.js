@@ -20,6 +20,13 @@
     showToast(type.indexOf("text/plain") === 0 ? xhr.responseText : (document.documentElement.lang === "en"
       ? "Something went wrong. Nothing was saved; please try again." : "出错了，未保存任何内容，请重试。"));
   });
+  // After a form comes back with errors, put the cursor in the first field that needs fixing.
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var scope = evt.detail.target;
+    if (!scope || !scope.querySelector) return;
+    var bad = scope.querySelector(".has-error input, .has-error select, .has-error textarea");
+    if (bad && scope.querySelector("form, [role=alert]")) bad.focus();
+  });
   document.addEventListener("htmx:sendError", function () {
     showToast(document.documentElement.lang === "en" ? "The server cannot be reached." : "无法连接服务器。");
   });

@@ -20,7 +20,9 @@ models.base.SQLITE_PRAGMAS["synchronous"] = "off"
 
 FROZEN = dt.datetime(2026, 11, 24, 2, 0, 0)  # 10:00 in Shanghai
 PASSWORD = "correct-horse-1"
-TEST_CONFIG = {"TESTING": True, "PASSWORD_METHOD": "pbkdf2:sha256:1000", "SECRET_KEY": "test-only-key"}
+TEST_CONFIG = {"TESTING": True, "PASSWORD_METHOD": "pbkdf2:sha256:1000", "SECRET_KEY": "test-only-key",
+               # Throw-away databases: no fsync (the concurrency tests still use a real file and locks).
+               "SQLITE_PRAGMAS": {"synchronous": "off"}}
 
 
 @pytest.fixture(scope="session")

@@ -127,7 +127,9 @@ def test_credit_code_stored_normalised_through_the_form(rep_client):
     ("0755-1234567转123", "07551234567"),
     ("021-6234 5678 ext. 12", "02162345678"),
     ("021-62345678#8", "02162345678"),
-    ("+86 21 6234 5678", "2162345678"),
+    ("+86 21 6234 5678", "02162345678"),
+    ("(+86) 755-1234567", "07551234567"),
+    ("0086 10 1234 5678", "01012345678"),
     ("400-123-4567", "4001234567"),
     ("800 123 4567", "8001234567"),
 ])
@@ -137,7 +139,8 @@ def test_normalize_phone(raw, norm):
 
 @pytest.mark.parametrize("raw", ["13800138000", "+86 138 0013 8000", "0086-138-0013-8000", "138-0013-8000",
                                  "010-12345678", "0755-1234567", "0755-1234567转123", "021 6234 5678",
-                                 "400-123-4567", "4001234567", "800-123-4567", "１３８００１３８０００"])
+                                 "400-123-4567", "4001234567", "800-123-4567", "１３８００１３８０００",
+                                 "+86 21 6234 5678", "0086 755 1234567"])
 def test_valid_phones(raw):
     assert phone_error(raw) is None
 
@@ -697,11 +700,12 @@ def test_timeline_pagination_returns_older_events_without_duplicates(rep_client,
     for n in range(25):
         clock.freeze(FROZEN + dt.timedelta(minutes=n))
         log_follow_up(rep, customer, {"type": "call", "content": f"第{n:02d}次跟进：讨论了订单细节和交货安排"})
-    events = AuditEvent.select().where(AuditEvent.customer == customer).count()
-    assert events == 26  # created + 25 follow-ups
+    expected = [e.kind.replace(".", "-") for e in
+                AuditEvent.select().where(AuditEvent.customer == customer).order_by(AuditEvent.id.desc())]
+    assert len(expected) > 25 and expected[-1] == "customer-created"
 
     first = body(rep_client.get(f"/customers/{customer.id}?tab=timeline", htmx=True))
-    assert len(_events(first)) == 20
+    assert _events(first) == expected[:20]
     seen = re.findall(r"第(\d\d)次跟进", first)
     assert seen == [f"{n:02d}" for n in range(24, 4, -1)]  # newest first
     more = re.search(r'hx-get="(/customers/\d+/timeline\?before=\d+)"[^>]*>Older events', first)
@@ -709,11 +713,10 @@ def test_timeline_pagination_returns_older_events_without_duplicates(rep_client,
     second = rep_client.get(more.group(1))
     assert second.status_code == 200
     rest = body(second)
-    assert "<html" not in rest
-    assert len(_events(rest)) == 6 and "Older events" not in rest
+    assert "<html" not in rest and "Older events" not in rest
+    assert _events(rest) == expected[20:]
     seen_rest = re.findall(r"第(\d\d)次跟进", rest)
     assert seen_rest == [f"{n:02d}" for n in range(4, -1, -1)]
-    assert _events(rest)[-1] == "customer-created"
     assert not set(seen) & set(seen_rest)
 
 
@@ -811,11 +814,12 @@ def _assert_safe(response, before, written):
     return True
 
 
-def _assert_shown_escaped(client, url, value):
-    text = body(client.get(url))
-    assert SCRIPT not in text
+def _assert_shown_escaped(client, value, *urls):
+    """The pages never carry the raw markup, and (for the HTML case) at least one shows it escaped."""
+    texts = [body(client.get(url)) for url in urls]
+    assert all(SCRIPT not in text for text in texts)
     if value == SCRIPT:
-        assert ESCAPED in text
+        assert any(ESCAPED in text for text in texts)
 
 
 @pytest.fixture
@@ -824,82 +828,91 @@ def custom_fields(app):
     CustomField.create(key="founded", label_zh="成立日期", label_en="Founded", kind="date")
 
 
-@pytest.mark.parametrize("case", list(BAD))
+def _newest(model):
+    return model.select().order_by(model.id.desc()).get()
+
+
 @pytest.mark.parametrize("field", CUSTOMER_TEXT_FIELDS)
-def test_bad_input_customer_create(rep_client, custom_fields, field, case):
-    value = BAD[case]
-    before = row_counts()
-    r = rep_client.post("/customers/new", data=customer_form(**{field: value}))
-    saved = _assert_safe(r, before, {"customer": 1, "stage_change": 1, "audit_event": 1, "customer_fts": 1})
-    if saved:
-        customer = Customer.get()
-        stored = " ".join(str(v) for v in customer.__data__.values()) + str(customer.custom)
-        assert "\x00" not in stored and "\u202e" not in stored
-        if field == "name":
-            assert fts_row(customer.id)[0] == customer.name
-        _assert_shown_escaped(rep_client, f"/customers/{customer.id}", value)
-        _assert_shown_escaped(rep_client, "/customers", value)
-    elif case == "long":
-        assert "At most" in body(r)
+def test_bad_input_customer_create(rep_client, custom_fields, subtests, field):
+    for case, value in BAD.items():
+        with subtests.test(case=case):
+            before = row_counts()
+            r = rep_client.post("/customers/new", data=customer_form(**{field: value}))
+            saved = _assert_safe(r, before, {"customer": 1, "stage_change": 1, "audit_event": 1, "customer_fts": 1})
+            if saved:
+                customer = _newest(Customer)
+                stored = " ".join(str(v) for v in customer.__data__.values()) + str(customer.custom)
+                assert "\x00" not in stored and "\u202e" not in stored
+                if field == "name":
+                    assert fts_row(customer.id)[0] == customer.name
+                _assert_shown_escaped(rep_client, value, f"/customers/{customer.id}", "/customers",
+                                      f"/customers/{customer.id}/edit")
+            elif case == "long":
+                assert "At most" in body(r) or "18 characters" in body(r)
 
 
-@pytest.mark.parametrize("case", ["long", "html", "nul", "bidi", "sql", "emoji"])
 @pytest.mark.parametrize("field", ["name", "short_name", "address", "tags", "custom_brand", "custom_founded"])
-def test_bad_input_customer_edit(rep_client, rep, make_customer, custom_fields, field, case):
+def test_bad_input_customer_edit(rep_client, rep, make_customer, custom_fields, subtests, field):
     customer = make_customer(owner=rep, name="原来的名字有限公司")
-    value = BAD[case]
-    before = row_counts()
-    original = Customer.get_by_id(customer.id).__data__
-    r = rep_client.post(f"/customers/{customer.id}/edit", data=customer_form(name="原来的名字有限公司", **{field: value}))
-    saved = _assert_safe(r, before, {"audit_event": 1})
-    if saved:
-        _assert_shown_escaped(rep_client, f"/customers/{customer.id}", value)
-        _assert_shown_escaped(rep_client, f"/customers/{customer.id}/timeline", value)
-    else:
-        assert Customer.get_by_id(customer.id).__data__ == original
+    for case in ("long", "html", "nul", "bidi", "sql", "emoji", "empty"):
+        with subtests.test(case=case):
+            value = BAD[case]
+            before = row_counts()
+            original = Customer.get_by_id(customer.id).__data__
+            r = rep_client.post(f"/customers/{customer.id}/edit",
+                                data=customer_form(**{"name": "原来的名字有限公司", field: value}))
+            if r.status_code == 303 and row_counts() == before:
+                continue  # nothing changed (e.g. emptying an empty field): nothing to record
+            saved = _assert_safe(r, before, {"audit_event": 1})
+            if saved:
+                _assert_shown_escaped(rep_client, value, f"/customers/{customer.id}",
+                                      f"/customers/{customer.id}/timeline", f"/customers/{customer.id}/edit")
+            else:
+                assert Customer.get_by_id(customer.id).__data__ == original
 
 
-@pytest.mark.parametrize("case", list(BAD))
 @pytest.mark.parametrize("field", CONTACT_TEXT_FIELDS)
-def test_bad_input_contact(rep_client, rep, make_customer, field, case):
+def test_bad_input_contact(rep_client, rep, make_customer, subtests, field):
     customer = make_customer(owner=rep)
-    value = BAD[case]
-    data = {"name": "王伟", **{field: value}}
-    before = row_counts()
-    r = rep_client.post(f"/customers/{customer.id}/contacts/new", data=data)
-    saved = _assert_safe(r, before, {"contact": 1, "audit_event": 1})
-    if saved:
-        contact = Contact.get()
-        stored = " ".join(str(v) for v in contact.__data__.values())
-        assert "\x00" not in stored and "\u202e" not in stored
-        assert fts_row(customer.id) is not None
-        _assert_shown_escaped(rep_client, f"/customers/{customer.id}?tab=contacts", value)
-        _assert_shown_escaped(rep_client, f"/customers/{customer.id}", value)
-        # And editing it with the same bad value changes nothing, and breaks nothing.
-        before = row_counts()
-        r = rep_client.post(f"/customers/{customer.id}/contacts/{contact.id}/edit", data=data)
-        assert r.status_code == 303 and row_counts() == before
+    for case, value in BAD.items():
+        with subtests.test(case=case):
+            data = {"name": "王伟", **{field: value}}
+            before = row_counts()
+            r = rep_client.post(f"/customers/{customer.id}/contacts/new", data=data)
+            saved = _assert_safe(r, before, {"contact": 1, "audit_event": 1})
+            if saved:
+                contact = _newest(Contact)
+                stored = " ".join(str(v) for v in contact.__data__.values())
+                assert "\x00" not in stored and "\u202e" not in stored
+                assert fts_row(customer.id) is not None
+                _assert_shown_escaped(rep_client, value, f"/customers/{customer.id}?tab=contacts",
+                                      f"/customers/{customer.id}",
+                                      f"/customers/{customer.id}/contacts/{contact.id}/edit")
+                # Editing it with the same bad value changes nothing, and breaks nothing.
+                before = row_counts()
+                r = rep_client.post(f"/customers/{customer.id}/contacts/{contact.id}/edit", data=data)
+                assert r.status_code == 303 and row_counts() == before
 
 
-@pytest.mark.parametrize("case", list(BAD))
 @pytest.mark.parametrize("field", FOLLOWUP_TEXT_FIELDS)
-def test_bad_input_follow_up(rep_client, rep, make_customer, field, case):
+def test_bad_input_follow_up(rep_client, rep, make_customer, subtests, field):
     customer = make_customer(owner=rep)
-    value = BAD[case]
-    data = {"type": "call", "content": GOOD_CONTENT, "next_step": "回访", "next_date": "2026-12-01", field: value}
-    before = row_counts()
-    r = rep_client.post(f"/customers/{customer.id}/followups/new", data=data)
-    saved = _assert_safe(r, before, {"follow_up": 1, "audit_event": 1})
-    if field in ("at", "next_date") and case in ("date", "old_date"):
-        assert not saved
-    if saved:
-        followup = FollowUp.get()
-        assert "\x00" not in followup.content + followup.outcome + followup.next_step
-        _assert_shown_escaped(rep_client, f"/customers/{customer.id}?tab=followups", value)
-        _assert_shown_escaped(rep_client, f"/customers/{customer.id}", value)
-    else:
-        after = Customer.get_by_id(customer.id)
-        assert after.last_followup_at is None and after.next_followup_on is None
+    for case, value in BAD.items():
+        with subtests.test(case=case):
+            data = {"type": "call", "content": GOOD_CONTENT, "next_step": "回访", "next_date": "2026-12-01",
+                    field: value}
+            before, state = row_counts(), Customer.get_by_id(customer.id).__data__
+            r = rep_client.post(f"/customers/{customer.id}/followups/new", data=data)
+            saved = _assert_safe(r, before, {"follow_up": 1, "audit_event": 1})
+            if field in ("at", "next_date") and case in ("date", "old_date"):
+                assert not saved
+            if saved:
+                followup = _newest(FollowUp)
+                assert "\x00" not in followup.content + followup.outcome + followup.next_step
+                _assert_shown_escaped(rep_client, value, f"/customers/{customer.id}?tab=followups",
+                                      f"/customers/{customer.id}")
+            else:
+                assert Customer.get_by_id(customer.id).__data__ == state
 
 
 @pytest.mark.parametrize("field, value", [

@@ -92,6 +92,14 @@ def test_every_extracted_message_is_translated(catalog, extracted):
                           + "\n".join(problems))
 
 
+def test_no_message_has_a_bare_percent_sign(extracted):
+    # Jinja's gettext %-formats every message, even one without parameters (a label dictionary
+    # shown with {{ _(text) }}): "(%)" raises ValueError on the page. Write "percent" or "%%".
+    bad = [f"{m!r} ({where[0]})" for m, where in extracted.items()
+           if any("%" in PLACEHOLDER.sub("", text).replace("%%", "") for text in (m if isinstance(m, tuple) else [m]))]
+    assert not bad, "\n".join(bad)
+
+
 def test_no_fuzzy_or_empty_entries_in_the_catalogue(catalog):
     bad = [m.id for m in catalog if m.id and (m.fuzzy or not all(s.strip() for s in
                                                                (m.string if m.pluralizable else [m.string])))]
@@ -186,6 +194,18 @@ def test_domain_errors_are_translated(client, make_user):
                                                      "password": "short"})
     page = response.get_data(as_text=True)
     assert "此项必填。" in page and "请修改标出的字段" in page
+
+
+def test_follow_up_validity_names_the_types_in_chinese(client, make_user, make_customer):
+    rep = make_user("sales", language="zh_CN")
+    customer = make_customer(owner=rep)
+    client.login(rep)
+    page = client.post(f"/customers/{customer.id}/followups/check", htmx=True,
+                       data={"type": "sms", "content": "客户确认下周二来工厂看样，带采购经理一起，谈秋季衬衫订单的价格。"})
+    text = page.get_data(as_text=True)
+    assert "这条记录会保存，但不算有效跟进" in text
+    assert "“短信”不算有效跟进" in text and "拜访, 电话, 会议, 电子邮件" in text
+    assert "sms" not in text
 
 
 def test_dates_follow_the_locale(app):

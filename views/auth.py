@@ -19,6 +19,9 @@ def _safe_next(target):
     parts = urlparse(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("workbench.home")
+    # Browsers read "\" as "/" and drop tabs and newlines: "/\evil.example" would leave the site.
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return url_for("workbench.home")
     return target
 
 

@@ -474,6 +474,9 @@ def _describe_pool_event(kind, d):
     if kind == "pool.staked":
         return _("staked the customer (to be %(t)s%% complete by %(due)s)", t=d.get("threshold"),
                  due=(d.get("due") or "")[:10])
+    if kind == "pool.lead_routed":
+        return _("logged an inbound lead (%(note)s), routed to %(to)s", note=d.get("note", ""),
+                 to=d.get("to") or _("the pool"))
     if kind == "pool.stake_lapsed":
         return _("the stake lapsed at %(c)s%% complete (%(t)s%% needed)", c=d.get("completeness"),
                  t=d.get("threshold"))
@@ -516,7 +519,15 @@ def followup_check(customer_id):
     values["content"] = data.get("content") or ""
     valid, reasons = followup_validity(customer, values)
     return render_template("customers/_followup_validity.html", valid=valid,
-                           reasons=[translate_error(m, p) for m, p in reasons])
+                           reasons=[translate_error(m, _type_labels(p)) for m, p in reasons])
+
+
+def _type_labels(params):
+    """Follow-up type keys in a validity reason ("call", "visit, call") as their labels."""
+    if "type" not in params:
+        return params
+    return {**params, "type": label(FOLLOWUP_TYPE_LABELS, params["type"]),
+            "types": ", ".join(label(FOLLOWUP_TYPE_LABELS, t) for t in str(params.get("types", "")).split(", ") if t)}
 
 
 @bp.record_once

@@ -72,7 +72,9 @@ def _row_response(customer, message=None, ok=False):
 @bp.post("/pools/<int:customer_id>/claim")
 def claim(customer_id):
     customer = get_customer(customer_id)
-    if not can(current_user, "pool.claim", customer) and customer.owner_id is None:
+    # A taken customer the user may not see is a 404 too: its row would show another team's file.
+    if not can(current_user, "pool.claim", customer) and (
+            customer.owner_id is None or not can(current_user, "customer.view", customer)):
         raise NotFound()
     try:
         customer = pools.claim_customer(current_user, customer.id)
@@ -145,6 +147,18 @@ def unlock(customer_id):
     except DomainError as exc:
         return hx.toast(translate_error(exc.message, exc.params), 409)
     return hx.redirect(url_for("customers.show", customer_id=customer.id))
+
+
+@bp.post("/customers/<int:customer_id>/inbound-lead")
+def inbound_lead(customer_id):
+    customer = get_customer(customer_id)
+    require(current_user, "lead.route", customer)
+    try:
+        target = pools.route_inbound_lead(current_user, customer, request.form.get("note", ""))
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    message = _("Routed to %(name)s.", name=target.full_name) if target else _("Nobody holds this customer: the lead stays with the pool.")
+    return hx.trigger(hx.toast(message), "customerChanged")
 
 
 # ---- approvals ------------------------------------------------------------------------------
@@ -275,18 +289,23 @@ def ranking():
             if won.get(cid) == actor:
                 signed[actor] = signed.get(actor, 0) + 1
     stakes, completed = dict(stakes), dict(completed)
+    leads = {}
+    for to_owner, inputs in (pools.PoolEvent.select(pools.PoolEvent.to_owner, pools.PoolEvent.inputs)
+                             .where(pools.PoolEvent.kind == "lead_routed").tuples()):
+        if to_owner and (inputs or {}).get("via") == "staker":
+            leads[to_owner] = leads.get(to_owner, 0) + 1
     users = {u.id: u for u in User.select().where(User.id.in_(set(stakes) | set(completed)))}
     teams = {t.id: t for t in Team.select()}
     regions = {r.id: r.label(locale_code()) for r in Region.select()}
     reps, by_team, by_region = [], {}, {}
     for uid, u in users.items():
         row = {"name": u.full_name, "stakes": stakes.get(uid, 0), "completed": completed.get(uid, 0),
-               "signed": signed.get(uid, 0)}
+               "leads": leads.get(uid, 0), "signed": signed.get(uid, 0)}
         reps.append(row)
         for key, bucket in ((teams[u.team_id].name if u.team_id in teams else "—", by_team),
                             (regions.get(u.region_id, "—"), by_region)):
-            agg = bucket.setdefault(key, {"name": key, "stakes": 0, "completed": 0, "signed": 0})
-            for k in ("stakes", "completed", "signed"):
+            agg = bucket.setdefault(key, {"name": key, "stakes": 0, "completed": 0, "leads": 0, "signed": 0})
+            for k in ("stakes", "completed", "leads", "signed"):
                 agg[k] += row[k]
 
     def order(rows):
@@ -333,7 +352,7 @@ LEDGER_LABELS = {
     "claim": N_("Claimed"), "claim_refused": N_("Claim refused"), "release": N_("Released"),
     "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
     "capacity": N_("Capacity adjusted"), "stake": N_("Staked"), "stake_completed": N_("Stake completed"),
-    "stake_lapsed": N_("Stake lapsed"),
+    "stake_lapsed": N_("Stake lapsed"), "lead_routed": N_("Inbound lead routed"), "rules_applied": N_("Pool rules"),
 }
 
 

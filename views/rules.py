@@ -26,7 +26,7 @@ FIELD_LABELS = {
     "frozen_hours": N_("Freshly released customers frozen (hours)"), "claims_per_day": N_("Claims per day"),
     "views_per_day": N_("Pool views per day"), "contract_grace_days": N_("Contract exemption after the end (days)"),
     "stake_multiplier": N_("Stake quota (× capacity)"), "stake_days": N_("Days to complete a stake"),
-    "stake_threshold": N_("Completeness a stake must reach (%)"),
+    "stake_threshold": N_("Completeness a stake must reach (percent)"),
     "valid_min_length": N_("Valid follow-up: minimum characters"),
     "valid_backdate_hours": N_("Valid follow-up: backdating allowed (hours)"),
 }
@@ -56,7 +56,9 @@ def _effective(form):
         value = clock.from_local(dt.datetime.fromisoformat(raw))
     except ValueError:
         raise ValidationError({"effective_from": [(N_("Enter a date and time."), {})]}) from None
-    if value.year > 2100:
+    except OverflowError:  # e.g. 0001-01-01 or 9999-12-31T23:59-05:00: out of range once moved to UTC
+        value = None
+    if value is None or not 1900 <= value.year <= 2100:
         raise ValidationError({"effective_from": [(N_("Enter a date between 1900 and 2100."), {})]})
     return value
 
@@ -114,7 +116,7 @@ def ledger():
     if kind:
         query = query.where(PoolEvent.kind == kind)
     if q:
-        if q.isdigit():
+        if q.isdecimal() and int(q) < 2**63:  # a customer id (SQLite integers are 64-bit)
             query = query.where(PoolEvent.customer == int(q))
         else:
             ids = [c.id for c in Customer.select(Customer.id).where(Customer.name.contains(q)).limit(200)]

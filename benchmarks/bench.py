@@ -1,0 +1,224 @@
+"""Time the main pages server-side on a large database and show the query plans behind them.
+
+    .venv/bin/python benchmarks/bench.py --db /work/bench/big.db [--runs 50]
+
+Build the database first with benchmarks/generate.py. Requests go through the Flask test client
+as the demo's rep001, manager01, marketing and admin; each is timed around client.get. Then one
+request of each kind is replayed with peewee's query log on, and its slowest statements are
+timed on their own and shown with EXPLAIN QUERY PLAN.
+"""
+import argparse
+import html
+import logging
+import re
+import statistics
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app import create_app  # noqa: E402
+from models import db  # noqa: E402
+from seeds import demo  # noqa: E402
+
+USERS = ("rep001", "manager01", "marketing", "admin")
+DEEP_PAGES = 30
+NEXT_RE = re.compile(r'<a[^>]*\brel="next"[^>]*\bhref="([^"]+)"|<a[^>]*\bhref="([^"]+)"[^>]*\brel="next"')
+
+
+class QueryLog(logging.Handler):
+    """Collects the (sql, params) that peewee logs at DEBUG level while attached."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.queries = []
+
+    def emit(self, record):
+        if isinstance(record.msg, tuple):
+            self.queries.append(record.msg)
+
+    def __enter__(self):
+        self.queries = []
+        logger = logging.getLogger("peewee")
+        self.level = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        logger = logging.getLogger("peewee")
+        logger.removeHandler(self)
+        logger.setLevel(self.level)
+
+
+def login(app, username):
+    client = app.test_client()
+    client.post("/login", data={"username": username, "password": demo.PASSWORD})
+    if client.get("/").status_code != 200:
+        sys.exit(f"cannot log in as {username}: was the database built by benchmarks/generate.py?")
+    return client
+
+
+def next_link(page_html):
+    match = NEXT_RE.search(page_html)
+    return html.unescape(match.group(1) or match.group(2)) if match else None
+
+
+def deep_url(client, url, pages=DEEP_PAGES):
+    """The URL reached by following `pages` next links from `url` (or the last one there is)."""
+    for _ in range(pages):
+        found = next_link(client.get(url).get_data(as_text=True))
+        if found is None:
+            break
+        url = found
+    return url
+
+
+def samples():
+    """Real values to search for and open, read from the database."""
+    with db.connection_context():
+        one = lambda sql, *params: db.execute_sql(sql, params).fetchone()  # noqa: E731
+        rep_id = one("SELECT id FROM user WHERE username = 'rep001'")[0]
+        own = one("SELECT id, short_name FROM customer WHERE owner_id = ? ORDER BY id LIMIT 1", rep_id)
+        pool = one("SELECT customer_id FROM follow_up WHERE customer_id IN (SELECT id FROM customer "
+                   "WHERE owner_id IS NULL AND id > (SELECT max(id) / 3 FROM customer) LIMIT 1000) "
+                   "GROUP BY customer_id ORDER BY count(*) DESC LIMIT 1")[0]
+        code = one("SELECT credit_code FROM customer WHERE credit_code IS NOT NULL AND id > (SELECT max(id) / 2 "
+                   "FROM customer) LIMIT 1")[0]
+        phone = one("SELECT phone_norm FROM customer WHERE length(phone_norm) = 11 AND phone_norm LIKE '1%' "
+                    "AND id > (SELECT max(id) / 4 FROM customer) LIMIT 1")[0]
+        name = one("SELECT name FROM customer WHERE id = (SELECT max(id) * 2 / 3 FROM customer)")[0]
+        region = one("SELECT id FROM region WHERE code = 'east'")[0]
+        industry = one("SELECT id FROM industry WHERE code = 'suits'")[0]
+    return {"own_id": own[0], "own_short": own[1], "pool_id": pool,
+            "code": code[8:16], "phone": phone[3:10], "name": name[2:6], "region": region,
+            "industry": industry}
+
+
+def cases(s):
+    """(label, user, url, htmx) for every timed request; deep pages are resolved later."""
+    hx = True
+    return [
+        ("list, rep (mine)", "rep001", "/customers", False),
+        ("list, manager (team)", "manager01", "/customers", False),
+        ("list, marketing (leads)", "marketing", "/customers", False),
+        ("list, admin (scope=all)", "admin", "/customers?scope=all", False),
+        ("list, admin, sort=activity", "admin", "/customers?scope=all&sort=activity", False),
+        ("list, admin, sort=name", "admin", "/customers?scope=all&sort=name", False),
+        ("deep page, admin", "admin", ("deep", "/customers?scope=all"), False),
+        ("deep page, admin, sort=activity", "admin", ("deep", "/customers?scope=all&sort=activity"), False),
+        ("deep page, marketing", "marketing", ("deep", "/customers"), False),
+        ("deep page, manager", "manager01", ("deep", "/customers"), False),
+        ("filtered, admin: stage+region+industry", "admin",
+         f"/customers?scope=all&stage=intent&region={s['region']}&industry={s['industry']}", False),
+        ("filtered, marketing: prospect+region", "marketing",
+         f"/customers?stage=prospect&region={s['region']}", False),
+        ("search, admin: credit code part", "admin", f"/customers?scope=all&q={s['code']}", hx),
+        ("search, admin: phone digits", "admin", f"/customers?scope=all&q={s['phone']}", hx),
+        ("search, admin: 西装 (2 chars)", "admin", "/customers?scope=all&q=西装", hx),
+        (f"search, admin: {s['name']} (name part)", "admin", f"/customers?scope=all&q={s['name']}", hx),
+        ("search, rep: 西装 (2 chars)", "rep001", "/customers?q=西装", hx),
+        (f"search, rep: {s['own_short']}", "rep001", f"/customers?q={s['own_short']}", hx),
+        ("search, marketing: 西装", "marketing", "/customers?q=西装", hx),
+        ("360, rep: own customer", "rep001", f"/customers/{s['own_id']}", False),
+        ("360, admin: pool customer", "admin", f"/customers/{s['pool_id']}", False),
+        ("workbench, rep", "rep001", "/", False),
+        ("workbench, manager", "manager01", "/", False),
+        ("workbench, marketing", "marketing", "/", False),
+        ("workbench, admin", "admin", "/", False),
+    ]
+
+
+def timed(client, url, htmx, runs):
+    headers = {"HX-Request": "true"} if htmx else {}
+    times, statuses = [], {}
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url, headers=headers)
+        times.append((time.perf_counter() - started) * 1000)
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    return times, statuses
+
+
+def cell(text, width):
+    """`text` left-aligned in `width` terminal columns (CJK characters take two)."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - shown)
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def explain(queries, top):
+    """The `top` slowest SELECTs of one request, each timed alone, with its query plan."""
+    measured = []
+    with db.connection_context():
+        for sql, params in queries:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            started = time.perf_counter()
+            db.execute_sql(sql, params).fetchall()
+            elapsed = (time.perf_counter() - started) * 1000
+            plan = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+            measured.append((elapsed, sql, params, plan))
+    measured.sort(key=lambda m: -m[0])
+    return len(queries), measured[:top]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--plans", type=int, default=2, help="slowest statements shown per request")
+    args = parser.parse_args(argv)
+    path = Path(args.db).resolve()
+    if not path.exists():
+        sys.exit(f"{path} does not exist: build it with benchmarks/generate.py")
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False, "TESTING": True,
+                      "SECRET_KEY": "benchmark"})
+    s = samples()
+    clients = {u: login(app, u) for u in USERS}
+    rows, failures, logged = [], [], []
+    for label, user, url, htmx in cases(s):
+        client = clients[user]
+        if isinstance(url, tuple):
+            url = deep_url(client, url[1])
+            label += f" ({DEEP_PAGES} next)"
+        times, statuses = timed(client, url, htmx, args.runs)
+        rows.append((label, len(times), times[0], statistics.median(times), percentile(times, 95), statuses))
+        if set(statuses) != {200}:
+            failures.append((label, url, statuses))
+        with QueryLog() as log:
+            client.get(url, headers={"HX-Request": "true"} if htmx else {})
+        logged.append((label, url, list(log.queries)))
+        print(f"  {cell(label, 50)} {statistics.median(times):8.1f} ms", file=sys.stderr, flush=True)
+
+    print(f"\n{path} ({path.stat().st_size / 2**20:,.0f} MB), {args.runs} runs per request, times in ms\n")
+    print(f"{'request':<50} {'runs':>5} {'first':>8} {'median':>8} {'p95':>8}  status")
+    for label, runs, first, median, p95, statuses in rows:
+        codes = " ".join(f"{code}×{n}" for code, n in sorted(statuses.items()))
+        print(f"{cell(label, 50)} {runs:>5} {first:>8.1f} {median:>8.1f} {p95:>8.1f}  {codes}")
+    if failures:
+        print("\nFAILURES (non-200 answers):")
+        for label, url, statuses in failures:
+            print(f"  {label}: {url} -> {statuses}")
+
+    print(f"\nQuery plans: the {args.plans} slowest SELECTs of one request of each kind, timed alone")
+    for label, url, queries in logged:
+        count, slowest = explain(queries, args.plans)
+        print(f"\n== {label}: GET {url}  ({count} statements)")
+        for elapsed, sql, params, plan in slowest:
+            print(f"  {elapsed:7.1f} ms  {sql}")
+            print(f"             params {params}")
+            for _, parent, _, detail in plan:
+                print(f"             {'  ' if parent else ''}{detail}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
