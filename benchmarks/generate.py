@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/generate.py --customers 1000000 --db /work/bench/big.db
 
 Rows come from the demo's generators (seeds/demo.py), written with executemany in big
-transactions while journaling, syncing and the secondary indexes are off; then the indexes,
-the search index and the planner statistics are built. Audit rows only for owned customers.
+transactions while journaling, syncing and the secondary indexes are off; then the pools'
+bulk upkeep, the indexes, the search index and the planner statistics. Audit rows are written
+only for owned customers.
 """
 import argparse
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import models  # noqa: E402
-from models import clock, db, search  # noqa: E402
+from models import clock, db, pools, search  # noqa: E402
 from seeds import demo, reference  # noqa: E402
 
 OWNED_PER_REP = 50
@@ -24,7 +25,7 @@ OWNED_PER_MANAGER = 10
 LEAD_SHARE = 0.30  # marketing's stages: unidentified and prospect
 FOLLOWUPS_PER_CUSTOMER = 5
 CHUNK = 20_000
-BULK_TABLES = ("customer", "contact", "follow_up", "stage_change", "audit_event")
+BULK_TABLES = ("customer", "contact", "follow_up", "stage_change", "audit_event", "pool_event")
 POOL_STAGES = demo.Choice([("target", 55), ("intent", 20), ("signed", 10), ("long_term", 15)])
 
 
@@ -36,8 +37,8 @@ def plan_customers(rng, people, total):
     plans += [demo.lead_plan(rng) for _ in range(int(total * LEAD_SHARE))]
     pool = max(0, total - len(plans))
     left = FOLLOWUPS_PER_CUSTOMER * total - sum(p.followups for p in plans)
-    mean = max(0, left / pool) if pool else 0
-    plans += [demo.pool_plan(rng, people.reps, POOL_STAGES(rng), rng.randint(0, round(2 * mean)))
+    spread = 2 * max(0, left / pool) + 1 if pool else 1  # uniform 0 … 2 × mean
+    plans += [demo.pool_plan(rng, people.reps, POOL_STAGES(rng), int(rng.random() * spread))
               for _ in range(pool)]
     plans = plans[:total]
     plans.sort(key=lambda p: -p.age)
@@ -103,6 +104,10 @@ def main(argv=None):
             if done % (5 * CHUNK) == 0 or done == len(plans):
                 print(f"    {done:>10,} customers", flush=True)
 
+    with phase("pools, release dates"):
+        pools.place_unowned()
+        pools.recompute_releases(now)
+
     with phase(f"{len(indexes)} secondary indexes"):
         for sql in indexes:
             db.execute_sql(sql)
@@ -115,7 +120,8 @@ def main(argv=None):
         db.execute_sql("PRAGMA journal_mode = WAL")
 
     print(f"  {'total':<34} {time.perf_counter() - started:8.1f} s")
-    for table in ("user", "team", "customer", "contact", "follow_up", "stage_change", "audit_event", "customer_fts"):
+    for table in ("user", "team", "customer", "contact", "follow_up", "stage_change", "audit_event", "pool_event",
+                  "customer_fts"):
         count = db.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()[0]
         print(f"  {table:<14} {count:>12,} rows")
     models.close_db()

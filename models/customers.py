@@ -10,7 +10,7 @@ import unicodedata
 import peewee as pw
 
 from models import audit, clock, search
-from models.base import BaseModel, JSONField, db
+from models.base import MAX_INT, BaseModel, JSONField, db
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.users import Region, Team, User
 
@@ -273,7 +273,7 @@ def _parse_int(value):
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if -2**63 <= number < 2**63 else None
+    return number if -MAX_INT - 1 <= number <= MAX_INT else None
 
 
 class _Errors(dict):
@@ -593,7 +593,9 @@ def change_stage(actor, customer, stage, reason=""):
         raise DomainError(N_("Unknown stage."))
     if actor.role == "marketing" and stage not in MARKETING_STAGES + ("target",):
         raise DomainError(N_("Marketing moves customers up to Target; sales take it from there."))
-    reason = clean_text(reason, 200) or ""
+    reason = clean_text(reason, 200)
+    if reason is None:
+        raise DomainError(N_("At most %(n)s characters."), n=200)
     if stage == customer.stage:
         return customer
     now = clock.now()
@@ -762,7 +764,7 @@ def validate_followup(customer, data):
     contact_id = None
     if data.get("contact_id"):
         contact = Contact.get_or_none((Contact.id == (_parse_int(data["contact_id"]) or 0))
-                                      & (Contact.customer == customer))
+                                      & (Contact.customer == customer) & (Contact.active == True))  # noqa: E712
         if contact is None:
             e.add("contact_id", N_("Choose a contact of this customer."))
         else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import peewee as pw
 
 from models import search
+from models.base import MAX_INT
 from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, parse_date
 from models.permissions import visible
 from models.users import User
@@ -64,7 +65,7 @@ class Filters:
                 value = int(args.get(name) or 0)
             except ValueError:
                 value = 0
-            setattr(f, name, value if 0 < value < 2**63 else 0)  # an id SQLite can hold, else no filter
+            setattr(f, name, value if 0 < value <= MAX_INT else 0)  # an id SQLite can hold, else no filter
         for name in ("created_from", "created_to", "followup_from", "followup_to"):
             raw = args.get(name)
             if raw:
@@ -160,7 +161,7 @@ def decode_cursor(token):
         return None
     if values[0] is not None and not isinstance(values[0], (str, int)):
         return None
-    if any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in values):
+    if any(isinstance(v, int) and not -MAX_INT - 1 <= v <= MAX_INT for v in values):
         return None  # SQLite integers are 64-bit: a bigger one would raise OverflowError
     return values
 

@@ -16,7 +16,8 @@ def eligible_pool_ids(user):
 
     if user.role not in SELLERS:
         return []
-    q = Pool.select(Pool.id).where((Pool.active == True) & (Pool.region.is_null() | (Pool.region == user.region_id)))  # noqa: E712
+    region = Pool.region.is_null() if user.region_id is None else (Pool.region.is_null() | (Pool.region == user.region_id))
+    q = Pool.select(Pool.id).where((Pool.active == True) & region)  # noqa: E712
     return [p.id for p in q]
 
 

@@ -266,6 +266,14 @@ def check_release_holds(actor, customer, rules, now):
                                    until=until, until_text=_fmt(until))
 
 
+def _clock_start(customer, team_id, now):
+    """When the new owner's release clock starts: a re-claim inside the team that released the
+    customer keeps the old start (domain §5), so releasing to a team mate cannot reset it."""
+    if customer.claimed_at and team_id and customer.released_team == team_id:
+        return customer.claimed_at
+    return now
+
+
 def _fmt(value):
     return clock.to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -280,7 +288,8 @@ def claim_customer(actor, customer_id, now=None):
             if customer is None:
                 raise NotFound()
             check_claim(actor, customer, rules, now)
-            changed = (Customer.update(owner=actor.id, team=actor.team_id, pool=None, claimed_at=now,
+            changed = (Customer.update(owner=actor.id, team=actor.team_id, pool=None,
+                                       claimed_at=_clock_start(customer, actor.team_id, now),
                                        staked_by=None, stake_due=None, updated_at=now)
                        .where((Customer.id == customer.id) & Customer.owner.is_null()).execute())
             if not changed:
@@ -320,7 +329,7 @@ def release_customer(actor, customer, reason, now=None, kind="release", rules=No
         pool = home_pool(customer)
         old_owner, old_team = customer.owner_id, customer.team_id
         (Customer.update(owner=None, team=None, pool=pool.id if pool else None, released_at=now,
-                         released_from=old_owner, released_team=old_team, claimed_at=None, release_at=None,
+                         released_from=old_owner, released_team=old_team, release_at=None,
                          release_rule="", locked=False, updated_at=now)
          .where(Customer.id == customer.id).execute())
         _ledger(kind, actor, customer, now, rules, from_owner=old_owner, to_pool=pool.id if pool else None,
@@ -353,8 +362,10 @@ def assign_customer(actor, customer, rep, reason="", now=None):
         if cap["used"] >= cap["total"]:
             raise DomainError(N_("%(name)s's private pool is full (%(used)s of %(total)s)."), name=rep.full_name,
                               used=cap["used"], total=cap["total"])
+        check_release_holds(rep, customer, rules, now)  # no assigning around a freeze or cooling-off
         from_pool = customer.pool_id
-        Customer.update(owner=rep.id, team=rep.team_id, pool=None, claimed_at=now, staked_by=None, stake_due=None,
+        Customer.update(owner=rep.id, team=rep.team_id, pool=None, claimed_at=_clock_start(customer, rep.team_id, now),
+                        staked_by=None, stake_due=None,
                         updated_at=now).where(Customer.id == customer.id).execute()
         customer = Customer.get_by_id(customer.id)
         refresh_release(customer, rules, now)

@@ -6,7 +6,7 @@ import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import audit, clock
-from models.base import BaseModel, db
+from models.base import BaseModel, db, parse_id
 from models.errors import N_, DomainError, ValidationError
 
 ROLES = ("sales", "manager", "marketing", "service", "admin")
@@ -122,14 +122,14 @@ def _validate_user(data, user=None):
     team = None
     if team_id not in (None, "", 0):
         try:
-            team = Team.get_by_id(int(team_id))
+            team = Team.get_by_id(parse_id(team_id))
         except (ValueError, Team.DoesNotExist):
             errors["team_id"] = [(N_("Choose a team."), {})]
     region_id = data.get("region_id")
     region = None
     if region_id not in (None, "", 0):
         try:
-            region = Region.get_by_id(int(region_id))
+            region = Region.get_by_id(parse_id(region_id))
         except (ValueError, Region.DoesNotExist):
             errors["region_id"] = [(N_("Choose a region."), {})]
     if errors:
@@ -245,7 +245,7 @@ def save_team(actor, data, team=None):
 
 def _int(value):
     try:
-        return int(value)
+        return parse_id(value)
     except (TypeError, ValueError):
         return 0
 

@@ -12,10 +12,11 @@ import time
 from collections import namedtuple
 from types import SimpleNamespace
 
-from models import clock, db, search
+from models import clock, db, pools, rules, search
 from models.audit import AuditEvent
 from models.customers import (GRADE_OF_STAGE, STAGES, Contact, Customer, CustomerGroup, FollowUp, Industry,
                               StageChange, compute_completeness, credit_code_check_char, normalize_phone)
+from models.pools import Pool, PoolEvent
 from models.users import Region, Team, User, hash_password
 
 PASSWORD = "kehu2026!"
@@ -380,13 +381,15 @@ COLUMNS = {
     Customer: ("id", "name", "short_name", "credit_code", "industry_id", "region_id", "city", "address", "phone",
                "phone_norm", "website", "size", "business_model", "source", "first_channel", "tags", "custom",
                "group_id", "owner_id", "team_id", "stage", "grade", "completeness", "created_at", "created_by_id",
-               "updated_at", "stage_changed_at", "last_followup_at", "touched_at", "next_followup_on"),
+               "updated_at", "stage_changed_at", "last_followup_at", "touched_at", "next_followup_on", "claimed_at",
+               "last_valid_followup_at", "pool_id", "released_at", "released_from", "released_team"),
     Contact: ("id", "customer_id", "name", "title", "department", "mobile", "phone", "phone_norm", "mobile_norm",
               "email", "wechat", "decision_role", "reports_to_id", "active", "created_at"),
     FollowUp: ("id", "customer_id", "author_id", "type", "at", "contact_id", "content", "outcome", "next_step",
-               "next_date", "created_at"),
+               "next_date", "created_at", "is_valid", "invalid_reasons"),
     StageChange: ("id", "customer_id", "from_stage", "to_stage", "at", "actor_id"),
     AuditEvent: ("id", "at", "actor_id", "customer_id", "kind", "data"),
+    PoolEvent: ("id", "at", "kind", "actor_id", "customer_id", "from_owner", "to_pool", "rule_version", "reason"),
 }
 
 
@@ -441,8 +444,11 @@ class CustomerBuilder:
         industries = {i.code: i.id for i in Industry.select()}
         self.industry = Choice([((industries[code], code), w) for code, w in INDUSTRY_WEIGHTS.items()
                                 if code in industries])
+        self.rules = rules.in_force(now)
+        self.region_pools = {p.region_id: p for p in Pool.select().where(Pool.active == True)}  # noqa: E712
         self.ids = {model: (model.select(model.id).order_by(model.id.desc()).scalar() or 0) + 1
                     for model in COLUMNS}
+        self._validity = {}
         self.rows = {model: [] for model in COLUMNS}
         self.audit_seq = 0
         self._completeness = {}
@@ -526,17 +532,28 @@ class CustomerBuilder:
             score = self._completeness[key] = compute_completeness(Customer(**values), contacts)
         return score
 
+    def _validity_of(self, ftype, business_model, contact, content, at, logged_at):
+        """models.rules.followup_validity under the rules in force, memoised on type, business
+        model and the contact's decision role: the generated texts are all long enough and free of
+        stock phrases, and every follow-up is logged within hours, so nothing else varies."""
+        key = (ftype, business_model, contact.decision_role if contact else None)
+        verdict = self._validity.get(key)
+        if verdict is None:
+            valid, reasons = rules.followup_validity(self.rules, SimpleNamespace(business_model=business_model),
+                                                     ftype, content, at, contact, logged_at)
+            verdict = self._validity[key] = (valid, FollowUp.invalid_reasons.db_value([[m, p] for m, p in reasons]))
+        return verdict
+
     # -- one customer
     def add(self, plan):
         """Build one customer's rows from its plan."""
         cid = self._next_id(Customer)
         event = self._event if self.audit(plan) else _ignore
         values, area_code, domain = self._profile(plan)
-        story = self._story(cid, plan, event)
+        story = self._story(cid, plan, values["region_id"], event)
         contacts = self._contacts(cid, story, area_code, domain, event)
-        last_followup_at, next_followup_on = self._followups(cid, plan, story, contacts, values["city"], event)
-        owner, created = story.owner, story.created
-        v = values
+        last_at, next_on, last_valid_at = self._followups(cid, plan, story, contacts, values, event)
+        owner, created, v = story.owner, story.created, values
         self.rows[Customer].append((
             cid, v["name"], v["short_name"], v["credit_code"], v["industry_id"], v["region_id"], v["city"],
             v["address"], v["phone"], normalize_phone(v["phone"]) if v["phone"] else "", v["website"], v["size"],
@@ -544,8 +561,9 @@ class CustomerBuilder:
             owner.id if owner else None, owner.team_id if owner else None, plan.stage,
             GRADE_OF_STAGE.get(plan.stage, ""), self._completeness_of(values, [c[3] for c in contacts if c[3].active]),
             _ts(created), story.creator.id, _ts(max([story.updated_at] + [c[1] for c in contacts])),
-            _ts(story.stage_changed_at), _ts(last_followup_at), _ts(max(created, last_followup_at or created)),
-            next_followup_on and next_followup_on.isoformat(),
+            _ts(story.stage_changed_at), _ts(last_at), _ts(max(created, last_at or created)),
+            next_on and next_on.isoformat(), _ts(story.claimed_at), _ts(last_valid_at), story.pool_id,
+            _ts(story.released_at), story.released_from, story.released_team,
         ))
 
     def _profile(self, plan):
@@ -578,9 +596,9 @@ class CustomerBuilder:
         }
         return values, area_code, domain
 
-    def _story(self, cid, plan, event):
-        """Creation, stage history and ownership over time (rows and audit events); returns when
-        things happened and who worked the customer when."""
+    def _story(self, cid, plan, region_id, event):
+        """Creation, stage history and ownership over time (rows, audit events and the pool ledger);
+        returns when things happened and who worked the customer when."""
         rng, now, people = self.rng, self.now, self.people
         holder, marketing = plan.holder, people.marketing
         owner = None if plan.released else holder
@@ -625,18 +643,27 @@ class CustomerBuilder:
         if assigned_at is not None:
             event(assigned_at, marketing.id, cid, "customer.owner_changed", from_owner=None,
                   to_owner=holder.full_name, from_owner_id=None, to_owner_id=holder.id, reason=ROUTING_REASON)
+        pool = None
         if released_at is not None:
-            event(released_at, people.admin.id, cid, "customer.owner_changed", from_owner=holder.full_name,
-                  to_owner=None, from_owner_id=holder.id, to_owner_id=None, reason=rng.choice(RELEASE_REASONS))
+            # released by an admin into its region's pool, with the reason in the ledger
+            pool, reason = self.region_pools.get(region_id), rng.choice(RELEASE_REASONS)
+            self.rows[PoolEvent].append((self._next_id(PoolEvent), _ts(released_at), "release", people.admin.id, cid,
+                                         holder.id, pool and pool.id, self.rules.version, reason))
+            event(released_at, people.admin.id, cid, "pool.released", pool=pool.name_zh if pool else "",
+                  pool_en=pool.name_en if pool else "", from_owner_id=holder.id, reason=reason, inputs={},
+                  rule_version=self.rules.version)
         stage_changed_at = times[-1] if times else created
         return SimpleNamespace(
             created=created, end=end, owner=owner, creator=creator, worker=worker, last_at=last_at,
             last_next=last_next, stage_changed_at=stage_changed_at,
-            updated_at=max(stage_changed_at, assigned_at or created, released_at or created))
+            updated_at=max(stage_changed_at, assigned_at or created, released_at or created),
+            claimed_at=(assigned_at or created) if owner else None, pool_id=pool and pool.id,
+            released_at=released_at, released_from=holder.id if released_at else None,
+            released_team=holder.team_id if released_at else None)
 
     def _contacts(self, cid, story, area_code, domain, event):
-        """1–4 contacts, the first entered with the customer; returns (id, created_at, how a rep
-        names them, the fields completeness looks at)."""
+        """1–4 contacts, the first (a decision maker or buyer) entered with the customer; returns
+        (id, created_at, how a rep names them, the fields completeness and validity look at)."""
         rng = self.rng
         count = CONTACT_COUNT(rng)
         first = story.created + dt.timedelta(minutes=rng.randrange(1, 30))
@@ -650,8 +677,8 @@ class CustomerBuilder:
                 if rng.random() < 0.35 else ""
             boss = out[0][0] if out and out[0][3].decision_role == "decision_maker" and rng.random() < 0.6 \
                 else None
-            fields = SimpleNamespace(decision_role=role if rng.random() < 0.88 else "", mobile=mob, phone=office,
-                                     active=rng.random() < 0.95)
+            fields = SimpleNamespace(decision_role=role if i == 0 or rng.random() < 0.88 else "", mobile=mob,
+                                     phone=office, active=i == 0 or rng.random() < 0.95)
             contact_id = self._next_id(Contact)
             self.rows[Contact].append((
                 contact_id, cid, name, title, department, mob, office, normalize_phone(office) if office else "",
@@ -665,22 +692,25 @@ class CustomerBuilder:
             event(at, story.worker(at).id, cid, "contact.added", contact_id=contact_id, name=name, title=title)
         return out
 
-    def _followups(self, cid, plan, story, contacts, city, event):
+    def _followups(self, cid, plan, story, contacts, values, event):
         """The follow-ups up to the latest, which sets the next follow-up date (an owner's latest
-        is of a valid type); returns (last follow-up time, next follow-up date)."""
+        is a valid one, with a key person); returns (last follow-up time, next follow-up date,
+        the owner's last valid follow-up time)."""
         rng, marketing = self.rng, self.people.marketing
         if not story.last_at:
-            return None, None
+            return None, None, None
         times = sorted(self._between(story.created, story.last_at) for _ in range(plan.followups - 1))
         times.append(story.last_at)
-        next_date = None
+        next_date = last_valid_at = None
         for i, at in enumerate(times):
             author = story.worker(at)
             last_by_owner = i == len(times) - 1 and story.owner is not None
             ftype = (MARKETING_TYPES if author is marketing else VALID_TYPES if last_by_owner else REP_TYPES)(rng)
             present = [c for c in contacts if c[1] <= at]
-            contact = rng.choice(present) if present and rng.random() < 0.85 else None
-            content = self._content(ftype, contact[2] if contact else rng.choice(NOBODY_IN_PARTICULAR), city)
+            if last_by_owner:
+                present = [c for c in present if c[3].decision_role in ("decision_maker", "buyer")]
+            contact = rng.choice(present) if present and (last_by_owner or rng.random() < 0.85) else None
+            content = self._content(ftype, contact[2] if contact else rng.choice(NOBODY_IN_PARTICULAR), values["city"])
             outcome = rng.choice(OUTCOMES) if rng.random() < 0.7 else ""
             if last_by_owner:
                 next_date = story.last_next
@@ -688,18 +718,23 @@ class CustomerBuilder:
                 next_date = self._local_day(at) + dt.timedelta(days=rng.randrange(1, 15))
             else:
                 next_date = None
+            logged_at = min(at + dt.timedelta(minutes=rng.randrange(1, 240)), self.now)
+            valid, reasons = self._validity_of(ftype, values["business_model"], contact and contact[3], content, at,
+                                               logged_at)
+            if valid and story.owner is not None and author is story.owner:
+                last_valid_at = at
             fid = self._next_id(FollowUp)
             self.rows[FollowUp].append((
                 fid, cid, author.id, ftype, _ts(at), contact[0] if contact else None, content, outcome,
-                rng.choice(NEXT_STEPS) if next_date else "", next_date and next_date.isoformat(),
-                _ts(min(at + dt.timedelta(minutes=rng.randrange(1, 240)), self.now))))
+                rng.choice(NEXT_STEPS) if next_date else "", next_date and next_date.isoformat(), _ts(logged_at),
+                valid, reasons))
             event(at, author.id, cid, "followup.logged", followup_id=fid, type=ftype, at=at.isoformat(sep=" "),
-                  excerpt=content[:80])
-        return times[-1], next_date
+                  excerpt=content[:80], valid=valid)
+        return times[-1], next_date, last_valid_at
 
     def flush(self, keep_audit=False):
         """Insert the buffered rows; audit rows are numbered in time order (kept back if asked)."""
-        for model in (Customer, Contact, FollowUp, StageChange):
+        for model in (Customer, Contact, FollowUp, StageChange, PoolEvent):
             insert_rows(model, self.rows[model])
             self.rows[model] = []
         if not keep_audit:
@@ -803,7 +838,9 @@ def load_once(progress=None):
             builder.flush(keep_audit=True)
             say(f"demo data: {min(start + 5000, len(plans)):,} of {len(plans):,} customers")
         builder.flush()
-        say("demo data: search index")
+        say("demo data: pools, release dates, search index")
+        pools.place_unowned()
+        pools.recompute_releases(now)
         search.rebuild()
         AuditEvent.create(at=clock.now(), actor=people.admin.id, kind=MARKER,
                           data={"customers": len(plans), "seed": SEED})

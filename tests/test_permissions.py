@@ -8,13 +8,16 @@ import pytest
 
 import models
 from app import default_config
+from models import clock
 from models import rules as rules_model
 from models.audit import AuditEvent
-from models.customers import STAGES, Contact, Customer, CustomField, FollowUp, StageChange, save_contact
+from models.customers import STAGES, Contact, Customer, CustomField, FollowUp, StageChange, save_contact, update_customer
+from models.notifications import Notification, notify
 from models.permissions import can, visible
+from models.pools import CapacityAdjustment, LockRequest, Pool, PoolEvent
 from models.rules import RuleVersion
 from models.settings import save_custom_field
-from models.users import LoginAttempt, Team, User, set_active
+from models.users import LoginAttempt, Region, Team, User, set_active
 from tests.conftest import PASSWORD
 from views.rules import _form_values as _rule_form_values
 
@@ -210,9 +213,8 @@ ROLE_EXPECTED = {
 }
 
 # Routes outside the matrix, and where they are checked instead. Every route is also in the CSRF and
-# login sweeps, and every route with a <customer_id> in the invisible-customer sweep.
-POOL_RULES = "pools: only the invisible-customer sweep here; the pool rules' own matrix is still to write"
-POOL_PAGE = "pools: login and CSRF sweeps only; the pool rules' own matrix is still to write"
+# login sweeps, and every route with a <customer_id> in the invisible-customer sweep. The pool routes
+# have their own matrix (section 4).
 NOT_IN_MATRIX = {
     "auth.login": "test_login_itself_requires_csrf, test_login_never_redirects_off_site",
     "auth.logout": "test_every_post_route_refuses_a_missing_csrf_token",
@@ -220,12 +222,6 @@ NOT_IN_MATRIX = {
     "workbench.home": "test_lists_counts_and_workbench_show_only_visible_customers",
     "customers.index": "test_lists_counts_and_workbench_show_only_visible_customers, test_search_finds_only_visible",
     "static": "public", "htmx_js": "public", "vendor": "public",
-    "pools.claim": POOL_RULES, "pools.stake": POOL_RULES, "pools.assign": POOL_RULES, "pools.release": POOL_RULES,
-    "pools.lock_request": POOL_RULES, "pools.unlock": POOL_RULES, "pools.inbound_lead": POOL_RULES,
-    "pools.index": POOL_PAGE, "pools.approvals": POOL_PAGE, "pools.decide_lock": POOL_PAGE,
-    "pools.capacity_badge": POOL_PAGE, "pools.capacity": POOL_PAGE, "pools.notifications_page": POOL_PAGE,
-    "pools.notifications_read": POOL_PAGE, "pools.notifications_badge": POOL_PAGE, "pools.ranking": POOL_PAGE,
-    "pools.health": POOL_PAGE,
 }
 PUBLIC = {"auth.login", "static", "htmx_js", "vendor"}
 
@@ -263,8 +259,9 @@ def check_action(client, action, ids, allowed):
     assert 200 <= response.status_code < 400, (response.status_code, response.get_data(as_text=True)[:500])
     if action.audit:
         assert AuditEvent.select().where(AuditEvent.kind == action.audit).count() == audits + 1
+    if action.row:  # the effect (some effects, e.g. marking notifications read, have no audit row)
         assert action.row(ids).exists(), "the audit row was written but not the record"
-    else:
+    if not action.audit and not action.row:
         assert response.status_code == 200
         assert db_state() == before, f"{action.method} {action.path} wrote to the database"
 
@@ -341,8 +338,10 @@ def test_matrix_covers_every_route(app, world):
     """A new route fails here until it is added to the matrix (or to NOT_IN_MATRIX with a reason)."""
     adapter = app.url_map.bind("localhost")
     covered = set()
-    for action in [*CUSTOMER_ACTIONS.values(), *ROLE_ACTIONS.values()]:
-        rule, _ = adapter.match(action.path.format(**ids_for(world)).split("?")[0], action.method, return_rule=True)
+    for action in [*CUSTOMER_ACTIONS.values(), *ROLE_ACTIONS.values(), *POOL_ACTIONS.values(),
+                   *POOL_PAGES.values(), *CAPACITY_ACTIONS.values()]:
+        path = re.sub(r"\{\w+\}", "1", action.path)  # any id matches the rule
+        rule, _ = adapter.match(path.split("?")[0], action.method, return_rule=True)
         covered.add((rule.rule, action.method))
     missing = [(rule, method) for rule, method, endpoint in route_list(app)
                if (rule, method) not in covered and endpoint not in NOT_IN_MATRIX]
@@ -617,3 +616,284 @@ def test_stored_xss_is_escaped_everywhere_the_name_shows(client, world, make_cus
     client.login(rep)
     for page in ("list", "search", "360", "timeline", "followups", "contacts tab", "workbench"):
         assert XSS_ESCAPED in client.get(pages[page]).get_data(as_text=True), page
+
+
+# ---- 4. the pools: role × relation × pool route ----------------------------------------------------
+
+# The pool world is regional: team A sells in the east, team B in the south, each region has its pool.
+POOL_NAMES = {
+    "pool_here": "苏州碧螺坊衬衫有限公司",   # in the east pool (the region of rep_a, mgr_a and the others)
+    "pool_there": "广州荔枝湾服装有限公司",  # in the south pool
+    "own_rep": "上海云锦轩服饰有限公司",     # owned by rep_a (team A)
+    "own_mgr": "杭州西溪堂制衣有限公司",     # owned by mgr_a (team A)
+    "team_mate": "宁波月湖苑针织有限公司",   # owned by rep_a2 (team A)
+    "other_team": "深圳梧桐山鞋业有限公司",  # owned by rep_b (team B)
+}
+# Key contact details of every pool-world customer: masked for reps browsing the pool.
+CUSTOMER_PHONE, NEW_PHONE = "021-6234 5678", "021-6987 4321"
+CONTACT_MOBILE, CONTACT_EMAIL = "13912345678", "buyer.zhang@example.cn"
+
+
+@dataclass
+class PoolWorld:
+    users: dict
+    customers: dict
+    pools: dict
+
+
+@pytest.fixture
+def pool_world(make_user, make_team, make_customer):
+    east, south = Region.get(Region.code == "east"), Region.get(Region.code == "south")
+    team_a, team_b = make_team("华东一组", region=east), make_team("华南二组", region=south)
+    users = {
+        "rep_a": make_user("sales", team_a), "rep_a2": make_user("sales", team_a), "mgr_a": make_user("manager", team_a),
+        "rep_b": make_user("sales", team_b), "mgr_b": make_user("manager", team_b),
+        "marketing": make_user("marketing"), "service": make_user("service"), "admin": make_user("admin"),
+    }
+    Team.update(manager=users["mgr_a"]).where(Team.id == team_a.id).execute()
+    Team.update(manager=users["mgr_b"]).where(Team.id == team_b.id).execute()
+    # The roles without a team work in the east too, so "their region's pool" means the same for everyone.
+    for who in ("marketing", "service", "admin"):
+        User.update(region=east).where(User.id == users[who].id).execute()
+        users[who] = User.get_by_id(users[who].id)
+    pools = {"east": Pool.get(Pool.region == east.id), "south": Pool.get(Pool.region == south.id)}
+    placing = {"pool_here": (None, east), "pool_there": (None, south), "own_rep": ("rep_a", east),
+               "own_mgr": ("mgr_a", east), "team_mate": ("rep_a2", east), "other_team": ("rep_b", south)}
+    customers = {}
+    for key, (owner, region) in placing.items():
+        c = make_customer(owner=users[owner] if owner else None, name=POOL_NAMES[key], region_id=str(region.id),
+                          phone=CUSTOMER_PHONE)
+        save_contact(users["admin"], c, {"name": "张采购", "title": "采购经理", "decision_role": "buyer",
+                                         "mobile": CONTACT_MOBILE, "email": CONTACT_EMAIL})
+        if owner is None:  # in the region's pool, long enough ago not to be frozen
+            Customer.update(pool=pools["east" if region == east else "south"].id).where(Customer.id == c.id).execute()
+        customers[key] = Customer.get_by_id(c.id)
+    return PoolWorld(users, customers, pools)
+
+
+POOL_ROUTES = ("claim", "stake", "assign", "release", "lock_request", "unlock", "decide_lock", "inbound_lead")
+POOL_ACTIONS = {
+    "claim": Action("POST", "/pools/{c}/claim", {}, "pool.claimed",
+                    lambda i: Customer.select().where((Customer.id == i["c"]) & (Customer.owner == i["me"]))),
+    "stake": Action("POST", "/pools/{c}/stake", {}, "pool.staked",
+                    lambda i: Customer.select().where((Customer.id == i["c"]) & (Customer.staked_by == i["me"]))),
+    "assign": Action("POST", "/pools/{c}/assign", {"rep_id": "{mate}", "reason": "熟悉该客户的行业"}, "pool.assigned",
+                     lambda i: Customer.select().where((Customer.id == i["c"]) & (Customer.owner == i["mate"]))),
+    "release": Action("POST", "/customers/{c}/release", {"reason": "客户转做外贸，不再需要国内面料"}, "pool.released",
+                      lambda i: Customer.select().where((Customer.id == i["c"]) & Customer.owner.is_null()
+                                                        & Customer.pool.is_null(False))),
+    "lock_request": Action("POST", "/customers/{c}/lock-request", {"reason": "年底大单谈判中"}, "pool.lock_requested",
+                           lambda i: LockRequest.select().where((LockRequest.customer == i["c"])
+                                                                & (LockRequest.requester == i["me"])
+                                                                & (LockRequest.status == "pending"))),
+    "unlock": Action("POST", "/customers/{c}/unlock", {"reason": "谈判结束"}, "pool.unlocked",
+                     lambda i: Customer.select().where((Customer.id == i["c"]) & ~Customer.locked)),
+    "decide_lock": Action("POST", "/approvals/locks/{request}", {"decision": "approve", "reason": "同意，春节前签约"},
+                          "pool.lock_approved",
+                          lambda i: Customer.select().where((Customer.id == i["c"]) & Customer.locked)),
+    "inbound_lead": Action("POST", "/customers/{c}/inbound-lead", {"note": "客户来电询问春季新款面料"},
+                           "pool.lead_routed",
+                           lambda i: PoolEvent.select().where((PoolEvent.kind == "lead_routed")
+                                                              & (PoolEvent.customer == i["c"]))),
+}
+
+# Y: allowed, the effect happens. R: the user may ask, and a pool rule answers no (200 or 409, nothing
+# written but, for a claim, its `claim_refused` ledger row). -: denied, 404 and nothing written.
+# Marketing, service and admin own no customers and lead no team: "own" and "team_mate" do not apply.
+POOL_EXPECTED_TABLE = """
+role       relation    claim stake assign release lock_request unlock decide_lock inbound_lead
+sales      pool_here   Y     Y     -      -       -            -      -           -
+sales      pool_there  -     -     -      -       -            -      -           -
+sales      own         R     -     -      Y       Y            -      -           -
+sales      team_mate   -     -     -      -       -            -      -           -
+sales      other_team  -     -     -      -       -            -      -           -
+manager    pool_here   Y     Y     Y      -       -            -      -           -
+manager    pool_there  -     -     -      -       -            -      -           -
+manager    own         R     -     -      Y       Y            Y      Y           -
+manager    team_mate   R     -     -      Y       Y            Y      Y           -
+manager    other_team  -     -     -      -       -            -      -           -
+marketing  pool_here   -     -     -      -       -            -      -           -
+marketing  pool_there  -     -     -      -       -            -      -           -
+marketing  other_team  -     -     -      -       -            -      -           -
+service    pool_here   -     -     -      -       -            -      -           Y
+service    pool_there  -     -     -      -       -            -      -           Y
+service    other_team  -     -     -      -       -            -      -           Y
+admin      pool_here   -     -     Y      -       -            R      R           Y
+admin      pool_there  -     -     Y      -       -            R      R           Y
+admin      other_team  -     -     -      Y       -            Y      Y           Y
+"""
+
+
+def parse_table(text):
+    """{(role, relation): {column: mark}} from a whitespace-aligned table with a header line."""
+    header, *lines = [line.split() for line in text.strip().splitlines()]
+    return {(row[0], row[1]): dict(zip(header[2:], row[2:], strict=True)) for row in lines}
+
+
+POOL_EXPECTED = parse_table(POOL_EXPECTED_TABLE)
+POOL_CUSTOMER_OF = {
+    "sales": {"own": "own_rep"}, "manager": {"own": "own_mgr"},
+}
+
+
+def pool_customer_key(role, relation):
+    return POOL_CUSTOMER_OF.get(role, {}).get(relation, relation)
+
+
+def pool_ids(pw_, role, customer_key, action):
+    """The ids a pool action's URL and form are filled with, after the state the action needs:
+    a locked customer to unlock, a pending request to decide (pool customers are never locked)."""
+    c = pw_.customers[customer_key]
+    ids = {"c": c.id, "me": pw_.users[ACTOR[role]].id, "mate": pw_.users["rep_a2"].id}
+    if action == "unlock" and c.owner_id:
+        Customer.update(locked=True, release_at=None, release_rule="locked").where(Customer.id == c.id).execute()
+    if action == "decide_lock":
+        ids["request"] = LockRequest.create(customer=c, requester=c.owner_id or pw_.users["rep_a"].id,
+                                            reason="年底大单谈判中", created_at=clock.now()).id
+    return ids
+
+
+def without_claim_refusals(state):
+    return {**state, "pool_event": [row for row in state["pool_event"] if "'claim_refused'" not in row]}
+
+
+def check_refused(client, action, ids):
+    """A pool rule says no: an answer the page shows (not a 404), and nothing written but a claim's ledger row."""
+    before = db_state()
+    for htmx in (False, True):
+        response = perform(client, action, ids, htmx=htmx)
+        assert response.status_code in (200, 409), response.status_code
+    after = db_state()
+    assert without_claim_refusals(after) == without_claim_refusals(before), "a refused request wrote to the database"
+    refusals = len(after["pool_event"]) - len(before["pool_event"])
+    assert refusals == (2 if action.path == "/pools/{c}/claim" else 0)
+
+
+@pytest.mark.parametrize("role,relation,action", [
+    (role, relation, action) for (role, relation) in POOL_EXPECTED for action in POOL_ROUTES])
+def test_pool_routes(client, pool_world, role, relation, action):
+    ids = pool_ids(pool_world, role, pool_customer_key(role, relation), action)
+    client.login(pool_world.users[ACTOR[role]])
+    mark = POOL_EXPECTED[(role, relation)][action]
+    if mark == "R":
+        check_refused(client, POOL_ACTIONS[action], ids)
+    else:
+        check_action(client, POOL_ACTIONS[action], ids, allowed=mark == "Y")
+
+
+# The pool pages belong to a role, not to a customer.
+POOL_PAGES = {
+    "pools": Action("GET", "/pools"),
+    "approvals": Action("GET", "/approvals"),
+    "my_capacity": Action("GET", "/capacity"),
+    "capacity_badge": Action("GET", "/capacity/badge"),
+    "notifications": Action("GET", "/notifications"),
+    "notifications_badge": Action("GET", "/notifications/badge"),
+    "notifications_read": Action("POST", "/notifications/read",
+                                 row=lambda i: Notification.select().where((Notification.user == i["me"])
+                                                                           & Notification.read_at.is_null(False))),
+    "ranking": Action("GET", "/pools/ranking"),
+    "health": Action("GET", "/pools/health"),
+}
+SELLERS_AND_ADMIN = {"sales", "manager", "admin"}
+POOL_PAGE_EXPECTED = {
+    "pools": SELLERS_AND_ADMIN,
+    "approvals": {"manager", "admin"},
+    "my_capacity": set(ROLES),  # one's own page (empty for roles without a private pool)
+    "capacity_badge": set(ROLES),  # likewise: an empty answer for marketing, service and admin
+    "notifications": set(ROLES),
+    "notifications_badge": set(ROLES),
+    "notifications_read": set(ROLES),
+    "ranking": set(ROLES),  # aggregate stake figures, no customer data (the menu shows it to sellers and admin)
+    "health": {"manager", "admin"},
+}
+
+
+@pytest.mark.parametrize("role,page", [(role, page) for page in POOL_PAGES for role in ROLES])
+def test_pool_pages(client, pool_world, role, page):
+    me = pool_world.users[ACTOR[role]]
+    if page == "notifications_read":
+        notify(me.id, "capacity", "Your capacity changes by %(delta)s for %(days)s days: %(reason)s",
+               delta="-5", days=30, reason="测试")
+    client.login(me)
+    check_action(client, POOL_PAGES[page], {"me": me.id}, allowed=role in POOL_PAGE_EXPECTED[page])
+
+
+# Capacity pages and adjustments: relation to the rep whose capacity it is.
+CAPACITY_ACTIONS = {
+    "view": Action("GET", "/capacity/{rep}"),
+    "adjust": Action("POST", "/capacity/{rep}", {"delta": "-5", "days": "30", "reason": "连续两周未写日报"},
+                     row=lambda i: CapacityAdjustment.select().where((CapacityAdjustment.user == i["rep"])
+                                                                     & (CapacityAdjustment.delta == -5))),
+}
+VIEW, ADJUST = {"view"}, {"view", "adjust"}
+CAPACITY_EXPECTED = {
+    "sales": {"self": VIEW, "team_mate": NONE, "other_team": NONE},
+    "manager": {"self": VIEW, "team_mate": ADJUST, "other_team": NONE},  # never their own capacity
+    "marketing": {"self": VIEW, "other_team": NONE},
+    "service": {"self": VIEW, "other_team": NONE},
+    "admin": {"self": ADJUST, "other_team": ADJUST},
+}
+CAPACITY_OF = {"team_mate": "rep_a2", "other_team": "rep_b"}
+
+
+@pytest.mark.parametrize("role,relation,action", [
+    (role, relation, action) for role, row in CAPACITY_EXPECTED.items() for relation in row
+    for action in CAPACITY_ACTIONS])
+def test_capacity_routes(client, pool_world, role, relation, action):
+    me = pool_world.users[ACTOR[role]]
+    rep = me if relation == "self" else pool_world.users[CAPACITY_OF[relation]]
+    client.login(me)
+    check_action(client, CAPACITY_ACTIONS[action], {"rep": rep.id},
+                 allowed=action in CAPACITY_EXPECTED[role][relation])
+    if action == "adjust" and action in CAPACITY_EXPECTED[role][relation]:
+        assert PoolEvent.select().where((PoolEvent.kind == "capacity") & (PoolEvent.subject == rep.id)).count() == 1
+
+
+def test_pool_tables_are_complete():
+    roles_relations = {"sales": {"pool_here", "pool_there", "own", "team_mate", "other_team"},
+                       "manager": {"pool_here", "pool_there", "own", "team_mate", "other_team"},
+                       **{role: {"pool_here", "pool_there", "other_team"} for role in ("marketing", "service", "admin")}}
+    assert set(POOL_EXPECTED) == {(role, rel) for role, rels in roles_relations.items() for rel in rels}
+    assert all(set(row) == set(POOL_ROUTES) and set(row.values()) <= {"Y", "R", "-"} for row in POOL_EXPECTED.values())
+    assert set(POOL_ROUTES) == set(POOL_ACTIONS)
+    assert set(POOL_PAGE_EXPECTED) == set(POOL_PAGES)
+    assert set(CAPACITY_EXPECTED) == set(ROLES)
+
+
+def test_a_pool_customers_contact_details_are_masked_until_claimed(client, pool_world):
+    """Domain §5: key contact details are masked for a rep browsing the pool, in every place the 360 page
+    shows them (profile, contacts, the history of edits); after the claim they are the rep's to use."""
+    rep, admin, c = pool_world.users["rep_a"], pool_world.users["admin"], pool_world.customers["pool_here"]
+    update_customer(admin, c, {"name": c.name, "business_model": "consumer", "source": "website",
+                               "region_id": str(c.region_id), "phone": NEW_PHONE})  # an edit in the timeline
+    secrets = (CUSTOMER_PHONE, NEW_PHONE, CONTACT_MOBILE, CONTACT_EMAIL)
+    pages = [f"/customers/{c.id}", f"/customers/{c.id}?tab=contacts", f"/customers/{c.id}?tab=timeline",
+             f"/customers/{c.id}?tab=followups", f"/customers/{c.id}/timeline"]
+    client.login(rep)
+    for url in pages + ["/pools", f"/pools?q={c.name[2:5]}"]:
+        for htmx in (False, True):
+            r = client.get(url, htmx=htmx)
+            html = r.get_data(as_text=True)
+            assert r.status_code == 200 and c.name in html, url
+            leaked = [s for s in secrets if s in html]
+            assert leaked == [], (url, htmx, leaked)
+    contacts = client.get(f"/customers/{c.id}?tab=contacts").get_data(as_text=True)
+    assert "139****5678" in contacts and "b***@example.cn" in contacts  # recognisable, not usable
+    assert "021****4321" in client.get(f"/customers/{c.id}").get_data(as_text=True)
+
+    assert client.post(f"/pools/{c.id}/claim", htmx=True).status_code == 200
+    assert Customer.get_by_id(c.id).owner_id == rep.id
+    profile = client.get(f"/customers/{c.id}").get_data(as_text=True)
+    contacts = client.get(f"/customers/{c.id}?tab=contacts").get_data(as_text=True)
+    assert NEW_PHONE in profile and CUSTOMER_PHONE in profile  # the edit's history, now in full
+    assert CONTACT_MOBILE in contacts and CONTACT_EMAIL in contacts
+
+
+def test_a_manager_and_an_admin_see_a_pool_customers_details_only_as_their_role_allows(client, pool_world):
+    """The mask is for sellers browsing the pool; service and admin work with the full file."""
+    c = pool_world.customers["pool_here"]
+    for who, shown in (("mgr_a", False), ("service", True), ("admin", True)):
+        client.login(pool_world.users[who])
+        html = client.get(f"/customers/{c.id}?tab=contacts").get_data(as_text=True)
+        assert (CONTACT_MOBILE in html and CONTACT_EMAIL in html) == shown, who

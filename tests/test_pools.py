@@ -1210,3 +1210,32 @@ def test_the_360_page_shows_the_release_date_and_the_claim_refusal(client, w, ow
     release_customer(w.rep_a, fresh(c), "不做了")
     html = body(client.get(f"/customers/{c.id}"))
     assert 'id="claim-refusal"' in html and "Freshly released" in html
+
+
+# ---- the clock survives a release to a team mate ------------------------------------------------
+
+def test_a_reclaim_inside_the_team_keeps_the_release_clock(w, owned):
+    c = owned(w.rep_a)
+    started = fresh(c).claimed_at
+    release_customer(w.rep_a, fresh(c), "换人跟进")
+    at(FROZEN + 8 * DAY)  # past the freeze and the team's 7-day cooling-off
+    claim_customer(w.rep_a2, c.id)
+    assert fresh(c).claimed_at == started
+    assert fresh(c).release_at == started + DEFAULTS["release_no_followup_days"] * DAY
+
+
+def test_a_claim_from_another_team_starts_a_new_clock(w, owned):
+    c = owned(w.rep_a)
+    release_customer(w.rep_a, fresh(c), "换人跟进")
+    now = at(FROZEN + 2 * DAY)
+    claim_customer(w.rep_b, c.id)
+    assert fresh(c).claimed_at == now
+
+
+def test_a_manager_cannot_assign_around_the_cooling_off(w, owned):
+    c = owned(w.rep_a)
+    release_customer(w.rep_a, fresh(c), "换人跟进")
+    at(FROZEN + 2 * DAY)  # freeze over, the former owner still cooling off
+    with pytest.raises(ClaimRefused):
+        assign_customer(w.mgr_a, fresh(c), w.rep_a)
+    assert fresh(c).owner_id is None

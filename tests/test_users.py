@@ -46,7 +46,7 @@ def test_login_success_redirects_to_workbench_and_records_attempt(en_client, mak
 
 
 def test_login_with_upper_case_username_works(en_client, make_user):
-    user = make_user("sales", username="wang.wei")
+    make_user("sales", username="wang.wei")
     r = en_client.post("/login", data={"username": "  Wang.Wei ", "password": PASSWORD})
     assert r.status_code == 303
 
@@ -370,6 +370,18 @@ def test_admin_cannot_deactivate_self(en_client, make_user):
     assert "You cannot deactivate yourself." in r.get_data(as_text=True)
     assert User.get_by_id(admin.id).active is True
     assert not AuditEvent.select().exists()
+
+
+def test_admin_huge_numbers_are_junk_not_errors(en_client, make_user):
+    en_client.login(make_user("admin"))
+    huge = "99999999999999999999999"
+    r = en_client.post("/admin/users/new", data=user_form(team_id=huge, region_id=huge))
+    assert r.status_code == 200 and "Choose a team." in r.get_data(as_text=True)
+    r = en_client.post("/admin/teams/new", data={"name": "大数组", "manager_id": huge, "region_id": huge})
+    assert r.status_code == 200 and "Choose a user with the manager role." in r.get_data(as_text=True)
+    assert en_client.get(f"/admin/audit?before={huge}").status_code == 200
+    assert not User.select().where(User.username == "li.na").exists()
+    assert not Team.select().exists()
 
 
 def test_admin_unknown_user_is_404(en_client, make_user):

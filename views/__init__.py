@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from werkzeug.routing import IntegerConverter
 
+from models.base import MAX_INT
 from models.errors import DomainError, NotFound
 from models.permissions import can
 from models.users import ROLE_LABELS, User
@@ -19,7 +20,7 @@ class _RowIdConverter(IntegerConverter):
     """<int:...> limited to SQLite's 64-bit row ids: a longer number is a 404, not an OverflowError."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_INT)
         super().__init__(url_map, *args, **kwargs)
 
 

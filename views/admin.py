@@ -5,6 +5,7 @@ from wtforms import BooleanField, Form, IntegerField, PasswordField, SelectField
 
 from peewee import JOIN, fn
 from models.audit import AuditEvent
+from models.base import parse_id
 from models.customers import CustomField
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import require
@@ -208,7 +209,7 @@ def field_form(field_id=None):
 def audit_log():
     require(current_user, "audit.view")
     kind = " ".join((request.args.get("kind") or "").split())[:40]
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=parse_id)
     query = AuditEvent.select()
     if kind:
         query = query.where(AuditEvent.kind.startswith(kind))

@@ -12,6 +12,7 @@ from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LA
                               Contact, CustomField, CustomerGroup, Industry, change_stage,
                               completeness_parts, create_customer, followup_validity, followups_of, get_customer, log_follow_up,
                               save_contact, update_customer, validate_customer)
+from models.base import parse_id
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import can, require
 from models.users import Region, Team, User
@@ -324,7 +325,7 @@ def _followup_page(customer, before=None):
 @bp.get("/<int:customer_id>/timeline")
 def timeline(customer_id):
     customer = _load(customer_id)
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=parse_id)
     return render_template("customers/_timeline_rows.html", customer=customer,
                            events=_timeline_page(customer, before))
 
@@ -332,7 +333,7 @@ def timeline(customer_id):
 @bp.get("/<int:customer_id>/followups")
 def followups(customer_id):
     customer = _load(customer_id)
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=parse_id)
     return render_template("customers/_followup_rows.html", customer=customer,
                            followups=_followup_page(customer, before))
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from peewee import JOIN, fn
 
 from models import clock, listing, notifications, pools
+from models.base import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import can, require
@@ -30,7 +31,7 @@ def index():
     if not choices:
         return render_template("pools/index.html", choices=[], f=None, page=None, pool_id=None)
     args = request.args.to_dict()
-    pool_id = request.args.get("pool", type=int)
+    pool_id = request.args.get("pool", type=parse_id)
     if pool_id not in [c[0] for c in choices]:
         pool_id = choices[0][0]
     args.update(pool=pool_id, scope="all")
@@ -79,7 +80,9 @@ def claim(customer_id):
     try:
         customer = pools.claim_customer(current_user, customer.id)
     except pools.ClaimRefused as exc:
-        return _row_response(customer, translate_error(exc.message, exc.params))
+        response = _row_response(customer, translate_error(exc.message, exc.params))
+        # A capacity changed since the page loaded (a penalty, a claim in another tab): show it as it is now.
+        return hx.trigger(response, "capacityChanged") if exc.rule == "capacity" else response
     response = _row_response(customer, _("Claimed: %(name)s is now in your private pool.", name=customer.name), ok=True)
     return hx.trigger(response, "capacityChanged")
 
@@ -102,7 +105,7 @@ def stake(customer_id):
 def assign(customer_id):
     customer = get_customer(customer_id)
     require(current_user, "pool.assign", customer)
-    rep = User.get_or_none(User.id == request.form.get("rep_id", type=int))
+    rep = User.get_or_none(User.id == request.form.get("rep_id", type=parse_id))
     try:
         customer = pools.assign_customer(current_user, customer, rep, request.form.get("reason", ""))
     except DomainError as exc:
@@ -253,7 +256,7 @@ def capacity(user_id=None):
 
 @bp.get("/notifications")
 def notifications_page():
-    rows = list(notifications.latest(current_user, limit=50, before=request.args.get("before", type=int)))
+    rows = list(notifications.latest(current_user, limit=50, before=request.args.get("before", type=parse_id)))
     return render_template("pools/notifications.html", rows=rows)
 
 

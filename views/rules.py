@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
 from models import clock, rules
+from models.base import parse_id
 from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES, Customer
 from models.errors import N_, ValidationError
 from models.permissions import require
@@ -111,7 +112,7 @@ def ledger():
     require(current_user, "audit.view")
     kind = request.args.get("kind") or ""
     q = " ".join((request.args.get("q") or "").split())[:60]
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=parse_id)
     query = PoolEvent.select()
     if kind:
         query = query.where(PoolEvent.kind == kind)
