@@ -66,7 +66,9 @@ def _contacts_unmasked(user, c):
 
 
 def _team_manager_of(user, c):
-    return user.role == "admin" or (user.role == "manager" and user.team_id is not None and c.team_id == user.team_id)
+    """Admins, or the manager of the customer's team deciding for a rep: nobody approves their own lock."""
+    return user.role == "admin" or (user.role == "manager" and user.team_id is not None and c.team_id == user.team_id
+                                    and c.owner_id != user.id)
 
 
 RULES = {
@@ -81,6 +83,10 @@ RULES = {
     "customer.list": lambda u, _=None: True,
     "pool.browse": lambda u, _=None: u.role in SELLERS + ("admin",),
     "pool.claim": lambda u, c: u.role in SELLERS and _in_my_pool(u, c),
+    # Sending a claim and hearing why not: a pool customer one may claim, or one a seller still sees after
+    # it was taken (the answer names the rule). Nobody else learns anything: 404.
+    "pool.claim_attempt": lambda u, c: u.role in SELLERS and (
+        _in_my_pool(u, c) or (c.owner_id is not None and _customer_visible(u, c))),
     "pool.stake": lambda u, c: u.role in SELLERS and _in_my_pool(u, c),
     "pool.assign": lambda u, c: c.owner_id is None and (u.role == "admin" or (u.role == "manager" and _in_my_pool(u, c))),
     "lock.request": lambda u, c: c.owner_id is not None and _own_or_team(u, c),

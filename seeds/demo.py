@@ -343,7 +343,7 @@ def create_people(rng, now, password=PASSWORD):
         return name
 
     joined = now - dt.timedelta(days=800)
-    people = SimpleNamespace(managers=[], reps=[], teams=[])
+    people = SimpleNamespace(managers=[], reps=[])
 
     def add(username, role, team_id=None, region_id=None):
         user = User.create(username=username, full_name=unique_name(), email=f"{username}@example.com",
@@ -359,7 +359,6 @@ def create_people(rng, now, password=PASSWORD):
         manager = add(f"manager{number:02d}", "manager", team.id, team.region_id)
         Team.update(manager=manager.id).where(Team.id == team.id).execute()
         people.managers.append(manager)
-        people.teams.append(team)
         for k in range(REPS_PER_TEAM):
             people.reps.append(add(f"rep{(number - 1) * REPS_PER_TEAM + k + 1:03d}", "sales", team.id,
                                    team.region_id))

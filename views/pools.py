@@ -74,9 +74,7 @@ def _row_response(customer, message=None, ok=False):
 def claim(customer_id):
     customer = get_customer(customer_id)
     # A taken customer the user may not see is a 404 too: its row would show another team's file.
-    if not can(current_user, "pool.claim", customer) and (
-            customer.owner_id is None or not can(current_user, "customer.view", customer)):
-        raise NotFound()
+    require(current_user, "pool.claim_attempt", customer)
     try:
         customer = pools.claim_customer(current_user, customer.id)
     except pools.ClaimRefused as exc:
@@ -170,7 +168,8 @@ def _pending_locks(user):
     q = (pools.LockRequest.select(pools.LockRequest, Customer.id, Customer.name, Customer.team, Customer.owner)
          .join(Customer).where(pools.LockRequest.status == "pending"))
     if user.role == "manager":
-        q = q.where(Customer.team == (user.team_id or 0))
+        # A manager's own requests go to the admins.
+        q = q.where((Customer.team == (user.team_id or 0)) & (Customer.owner != user.id))
     elif user.role != "admin":
         q = q.where(Customer.id == 0)
     return q.order_by(pools.LockRequest.id)
