@@ -141,7 +141,8 @@ def filtered(user, f):
     if f.followup_to:
         q = q.where(Customer.last_followup_at < clock.local_day_start(f.followup_to + dt.timedelta(days=1)))
     if f.q:
-        q = search.filter_query(q, f.q, Customer)
+        small = f.scope in ("mine", "team") or bool(f.owner) or (user.role == "sales" and f.scope != "all")
+        q = search.filter_query(q, f.q, Customer, small=small)
     return q
 
 

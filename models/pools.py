@@ -47,7 +47,7 @@ class PoolEvent(BaseModel):
 
     class Meta:
         indexes = ((("customer", "id"), False), (("actor", "kind", "at"), False), (("kind", "at"), False),
-                   (("subject", "kind", "at"), False))
+                   (("subject", "kind", "at"), False), (("from_owner", "at"), False), (("to_owner", "at"), False))
 
 
 class CapacityAdjustment(BaseModel):
@@ -220,26 +220,34 @@ def refresh_release(customer, rules=None, now=None):
 
 # ---- claim ---------------------------------------------------------------------------------------
 
-def check_claim(actor, customer, rules, now):
+def claim_context(actor, rules, now):
+    """What every claim check of one rep needs, read once (a pool page checks 25 rows with it)."""
+    day_start = clock.local_day_start(clock.to_local(now).date())
+    claims_today = (PoolEvent.select().where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim")
+                                             & (PoolEvent.at >= day_start)).count())
+    return {"pools": {p.id for p in pools_for(actor).select(Pool.id)}, "claims_today": claims_today,
+            "day_start": day_start, "cap": capacity(actor, now, rules)}
+
+
+def check_claim(actor, customer, rules, now, context=None):
     """Raise ClaimRefused naming the first rule that refuses `actor` claiming `customer`."""
     if actor.role not in ("sales", "manager"):
         raise ClaimRefused("role", N_("Only sales reps and managers claim customers."))
     if customer.owner_id is not None or customer.pool_id is None:
         raise ClaimRefused("taken", N_("This customer is no longer in the pool."))
-    if not pools_for(actor).where(Pool.id == customer.pool_id).exists():
+    ctx = context or claim_context(actor, rules, now)
+    if customer.pool_id not in ctx["pools"]:
         raise ClaimRefused("pool", N_("You may not claim from this pool."))
     if customer.staked_by_id and customer.staked_by_id != actor.id:
         raise ClaimRefused("staked", N_("Another rep has staked this customer until %(until_text)s."),
                            until=customer.stake_due, until_text=_fmt(customer.stake_due))
     check_release_holds(actor, customer, rules, now)
-    day_start = clock.local_day_start(clock.to_local(now).date())
-    claims_today = (PoolEvent.select().where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim")
-                                             & (PoolEvent.at >= day_start)).count())
+    claims_today = ctx["claims_today"]
     if claims_today >= rules["claims_per_day"]:
-        until = day_start + dt.timedelta(days=1)
+        until = ctx["day_start"] + dt.timedelta(days=1)
         raise ClaimRefused("claims_per_day", N_("You have made %(n)s claims today, the daily limit. Again from %(until_text)s."),
                            until=until, n=claims_today, until_text=_fmt(until))
-    cap = capacity(actor, now, rules)
+    cap = ctx["cap"]
     if cap["used"] >= cap["total"]:
         raise ClaimRefused("capacity", N_("Your private pool is full (%(used)s of %(total)s). Release a customer first."),
                            used=cap["used"], total=cap["total"])

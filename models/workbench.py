@@ -48,8 +48,8 @@ def team_activity(team_id, days=7):
     owned = dict(Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
                  .where(Customer.team == team_id).group_by(Customer.owner).tuples())
     due = dict(Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
-               .where((Customer.team == team_id) & (Customer.next_followup_on < clock.today()))
-               .group_by(Customer.owner).tuples())
+               .where(Customer.owner.in_(ids) & (Customer.next_followup_on < clock.today()))
+               .group_by(Customer.owner).tuples()) if ids else {}
     return [{"user": m, "followups": fu.get(m.id, 0), "owned": owned.get(m.id, 0), "overdue": due.get(m.id, 0)}
             for m in members]
 

@@ -53,11 +53,12 @@ def _annotate(rows):
     """What the viewer may do with each pool row, and why not (frozen, cooling-off …)."""
     now = clock.now()
     rules = pools.rules_mod.in_force(now)
+    context = pools.claim_context(current_user, rules, now) if current_user.role in ("sales", "manager") else None
     for row in rows:
         row.refusal = None
-        if current_user.role in ("sales", "manager") and row.owner_id is None:
+        if context is not None and row.owner_id is None:
             try:
-                pools.check_claim(current_user, row, rules, now)
+                pools.check_claim(current_user, row, rules, now, context)
             except pools.ClaimRefused as exc:
                 row.refusal = translate_error(exc.message, exc.params)
 

@@ -7,7 +7,6 @@ from flask_login import current_user
 from models import notifications, pools
 from models import workbench as wb
 from models.customers import Customer
-from models.permissions import visible
 from models.users import User
 from views import pools as pools_view
 
@@ -40,7 +39,7 @@ def home():
         ctx.update(team_upcoming=upcoming, team_released=released, member_names=names,
                    lock_requests=list(pools_view._pending_locks(u).limit(10)))
         ctx.update(team=wb.team_activity(u.team_id),
-                   team_stages=wb.stage_counts(visible(Customer.select(), u)))
+                   team_stages=wb.stage_counts(Customer.select().where(Customer.team == u.team_id)))
     if u.role == "marketing":
         ctx.update(leads=list(wb.newest_leads()),
                    lead_stages=_cached("lead_stages", 60, lambda: wb.stage_counts(

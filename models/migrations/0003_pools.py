@@ -52,7 +52,7 @@ def up(migrator, db):
             database = db
             table_name = "pool_event"
             indexes = ((("customer", "id"), False), (("actor", "kind", "at"), False), (("kind", "at"), False),
-                       (("subject", "kind", "at"), False))
+                       (("subject", "kind", "at"), False), (("from_owner", "at"), False), (("to_owner", "at"), False))
 
     class CapacityAdjustment(Model):
         user = ForeignKeyField(User, on_delete="CASCADE")
@@ -145,6 +145,7 @@ def up(migrator, db):
         m.add_index("customer", ("pool_id", "name", "id"), False),
         m.add_index("customer", ("pool_id", "touched_at", "id"), False),
         m.add_index("customer", ("staked_by_id", "stake_due"), False),
+        m.add_index("customer", ("stage", "region_id", "id"), False),
         m.add_column("follow_up", "is_valid", BooleanField(default=False)),
         m.add_column("follow_up", "invalid_reasons", JSONField(default=list)),
     )
