@@ -16,9 +16,13 @@ def eligible_pool_ids(user):
 
     if user.role not in SELLERS:
         return []
+    cached = getattr(user, "_eligible_pools", None)  # pools change rarely; one answer per request's user
+    if cached is not None:
+        return cached
     region = Pool.region.is_null() if user.region_id is None else (Pool.region.is_null() | (Pool.region == user.region_id))
     q = Pool.select(Pool.id).where((Pool.active == True) & region)  # noqa: E712
-    return [p.id for p in q]
+    user._eligible_pools = [p.id for p in q]
+    return user._eligible_pools
 
 
 def _in_my_pool(user, c):

@@ -13,6 +13,7 @@ from collections import namedtuple
 from types import SimpleNamespace
 
 from models import clock, db, pools, rules, search
+from seeds import demo_scenes
 from models.audit import AuditEvent
 from models.customers import (GRADE_OF_STAGE, STAGES, Contact, Customer, CustomerGroup, FollowUp, Industry,
                               StageChange, compute_completeness, credit_code_check_char, normalize_phone)
@@ -841,6 +842,7 @@ def load_once(progress=None):
         say("demo data: pools, release dates, search index")
         pools.place_unowned()
         pools.recompute_releases(now)
+        demo_scenes.stage(say)
         search.rebuild()
         AuditEvent.create(at=clock.now(), actor=people.admin.id, kind=MARKER,
                           data={"customers": len(plans), "seed": SEED})
