@@ -172,6 +172,31 @@ def explain(queries, top):
     return len(queries), measured[:top]
 
 
+def row(label, times, statuses):
+    """One line of the results table: (label, runs, first, median, p95, statuses)."""
+    return (label, len(times), times[0], statistics.median(times), percentile(times, 95), statuses)
+
+
+def print_table(rows):
+    """The results table: one line per (label, runs, first, median, p95, statuses) row, times in ms."""
+    print(f"{'request':<50} {'runs':>5} {'first':>8} {'median':>8} {'p95':>8}  status")
+    for label, runs, first, median, p95, statuses in rows:
+        codes = " ".join(f"{code}×{n}" for code, n in sorted(statuses.items(), key=lambda kv: str(kv[0])))
+        print(f"{cell(label, 50)} {runs:>5} {first:>8.1f} {median:>8.1f} {p95:>8.1f}  {codes}")
+
+
+def print_plans(logged, top):
+    """For each (label, what, queries): the `top` slowest SELECTs, timed alone, with their query plans."""
+    for label, what, queries in logged:
+        count, slowest = explain(queries, top)
+        print(f"\n== {label}: {what}  ({count} statements)")
+        for elapsed, sql, params, plan in slowest:
+            print(f"  {elapsed:7.1f} ms  {sql}")
+            print(f"             params {params}")
+            for _, parent, _, detail in plan:
+                print(f"             {'  ' if parent else ''}{detail}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -193,7 +218,7 @@ def main(argv=None):
             url = deep_url(client, url[1])
             label += f" ({DEEP_PAGES} next)"
         times, statuses = timed(client, url, htmx, args.runs)
-        rows.append((label, len(times), times[0], statistics.median(times), percentile(times, 95), statuses))
+        rows.append(row(label, times, statuses))
         if set(statuses) != {200}:
             failures.append((label, url, statuses))
         with QueryLog() as log:
@@ -202,24 +227,14 @@ def main(argv=None):
         print(f"  {cell(label, 50)} {statistics.median(times):8.1f} ms", file=sys.stderr, flush=True)
 
     print(f"\n{path} ({path.stat().st_size / 2**20:,.0f} MB), {args.runs} runs per request, times in ms\n")
-    print(f"{'request':<50} {'runs':>5} {'first':>8} {'median':>8} {'p95':>8}  status")
-    for label, runs, first, median, p95, statuses in rows:
-        codes = " ".join(f"{code}×{n}" for code, n in sorted(statuses.items()))
-        print(f"{cell(label, 50)} {runs:>5} {first:>8.1f} {median:>8.1f} {p95:>8.1f}  {codes}")
+    print_table(rows)
     if failures:
         print("\nFAILURES (non-200 answers):")
         for label, url, statuses in failures:
             print(f"  {label}: {url} -> {statuses}")
 
     print(f"\nQuery plans: the {args.plans} slowest SELECTs of one request of each kind, timed alone")
-    for label, url, queries in logged:
-        count, slowest = explain(queries, args.plans)
-        print(f"\n== {label}: GET {url}  ({count} statements)")
-        for elapsed, sql, params, plan in slowest:
-            print(f"  {elapsed:7.1f} ms  {sql}")
-            print(f"             params {params}")
-            for _, parent, _, detail in plan:
-                print(f"             {'  ' if parent else ''}{detail}")
+    print_plans([(label, f"GET {url}", queries) for label, url, queries in logged], args.plans)
     return 1 if failures else 0
 
 

@@ -822,3 +822,8 @@ def followups_of(customer, before_id=None, limit=20):
     if before_id:
         q = q.where(FollowUp.id < before_id)
     return q.order_by(FollowUp.at.desc(), FollowUp.id.desc()).limit(limit)
+
+
+# Customer.pool is a deferred foreign key to models.pools.Pool; importing it here resolves the
+# column for every caller, whichever module it imported first.
+from models import pools as _pools  # noqa: E402,F401

@@ -64,6 +64,7 @@ class Rules:
     def __init__(self, settings, version=0):
         self.s = {**copy.deepcopy(DEFAULTS), **(settings or {})}
         self.version = version
+        self._region_pools = None
 
     def __getitem__(self, key):
         return self.s[key]
@@ -72,14 +73,33 @@ class Rules:
         return int(self.s["capacity"].get(role, 0))
 
     def no_followup_days(self, customer):
+        """Days without a valid follow-up: the pool's own period if it sets one, else by business model."""
+        override = self._pool_setting(customer, "release_no_followup_days")
+        if override:
+            return override
         if customer.business_model == "key_account":
             return self.s["release_no_followup_days_key_account"]
         return self.s["release_no_followup_days"]
 
     def no_deal_days(self, customer):
+        override = self._pool_setting(customer, "release_no_deal_days")
+        if override:
+            return override
         if customer.business_model == "project":
             return self.s["release_no_deal_days_project"]
         return self.s["release_no_deal_days"]
+
+    def _pool_setting(self, customer, key):
+        """A per-pool period (a region's pool may be stricter or looser); the customer's pool is its
+        region's, whether it sits in it or is owned."""
+        per_pool = self.s.get("pools") or {}
+        if not per_pool:
+            return None
+        if self._region_pools is None:
+            from models.pools import Pool
+            self._region_pools = {p.region_id: p.id for p in Pool.select(Pool.id, Pool.region)}
+        pool_id = customer.pool_id if getattr(customer, "pool_id", None) else self._region_pools.get(customer.region_id)
+        return (per_pool.get(str(pool_id)) or {}).get(key)
 
     def label(self):
         return f"v{self.version}"
@@ -143,6 +163,20 @@ def validate_settings(data):
         phrases = phrases.splitlines()
     phrases = [" ".join(p.split())[:40] for p in phrases if p.strip()][:200]
     out["stock_phrases"] = phrases
+    out["pools"] = {}
+    for key, raw in data.items():
+        match = re.fullmatch(r"pool_(\d{1,9})_(release_no_followup_days|release_no_deal_days)", key)
+        if not match or not str(raw).strip():
+            continue
+        lo, hi = NUMBERS[match.group(2)]
+        try:
+            value = int(str(raw).strip())
+            if not lo <= value <= hi:
+                raise ValueError
+        except ValueError:
+            errors[key] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": lo, "hi": hi})]
+            continue
+        out["pools"].setdefault(match.group(1), {})[match.group(2)] = value
     if errors:
         raise ValidationError(errors)
     return out

@@ -1239,3 +1239,22 @@ def test_a_manager_cannot_assign_around_the_cooling_off(w, owned):
     with pytest.raises(ClaimRefused):
         assign_customer(w.mgr_a, fresh(c), w.rep_a)
     assert fresh(c).owner_id is None
+
+
+def test_a_pool_may_set_its_own_release_period(w, owned):
+    c = owned(w.rep_a)
+    assert release_plan(fresh(c), in_force(), clock.now())[2]["days"] == DEFAULTS["release_no_followup_days"]
+    new_rules(w.admin, pools={str(w.pool.id): {"release_no_followup_days": 7}})
+    at_, rule, inputs = release_plan(fresh(c), in_force(), clock.now())
+    assert (rule, inputs["days"]) == ("no_followup", 7)
+    assert at_ == fresh(c).claimed_at + 7 * DAY
+
+
+def test_per_pool_periods_are_validated_on_the_rules_form(client, w):
+    client.login(w.admin)
+    r = client.post("/admin/rules", data={f"pool_{w.pool.id}_release_no_followup_days": "-3"})
+    assert r.status_code == 200 and "A whole number from 1 to 365." in r.get_data(as_text=True)
+    assert RuleVersion.select().count() == 0
+    r = client.post("/admin/rules", data={f"pool_{w.pool.id}_release_no_followup_days": "9"}, htmx=True)
+    assert r.status_code in (200, 204)
+    assert in_force().s["pools"] == {str(w.pool.id): {"release_no_followup_days": 9}}

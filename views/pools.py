@@ -76,12 +76,17 @@ def claim(customer_id):
     customer = get_customer(customer_id)
     # A taken customer the user may not see is a 404 too: its row would show another team's file.
     require(current_user, "pool.claim_attempt", customer)
+    from_file = request.htmx.target == "claim-result"  # the claim button on the customer's own page
     try:
         customer = pools.claim_customer(current_user, customer.id)
     except pools.ClaimRefused as exc:
+        if from_file:
+            return render_template("pools/_claim_result.html", message=translate_error(exc.message, exc.params))
         response = _row_response(customer, translate_error(exc.message, exc.params))
         # A capacity changed since the page loaded (a penalty, a claim in another tab): show it as it is now.
         return hx.trigger(response, "capacityChanged") if exc.rule == "capacity" else response
+    if from_file or not request.htmx:
+        return hx.redirect(url_for("customers.show", customer_id=customer.id))
     response = _row_response(customer, _("Claimed: %(name)s is now in your private pool.", name=customer.name), ok=True)
     return hx.trigger(response, "capacityChanged")
 

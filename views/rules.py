@@ -35,6 +35,9 @@ FIELD_LABELS = {
 
 def _form_values(settings):
     out = {k: settings[k] for k in rules.NUMBERS}
+    for pool_id, periods in (settings.get("pools") or {}).items():
+        for key, value in periods.items():
+            out[f"pool_{pool_id}_{key}"] = value
     out.update(capacity_sales=settings["capacity"]["sales"], capacity_manager=settings["capacity"]["manager"],
                warning_days=", ".join(str(d) for d in settings["warning_days"]),
                stock_phrases="\n".join(settings["stock_phrases"]))
@@ -85,7 +88,9 @@ def edit():
         else:
             return hx.redirect(url_for("rules.edit", saved=1))
     versions = list(rules.RuleVersion.select().order_by(rules.RuleVersion.version.desc()).limit(20))
+    from models.pools import Pool
     return render_template("rules/edit.html", current=current, values=values, settings=settings, errors=errors,
+                           pools_=list(Pool.select().order_by(Pool.id)),
                            labels=FIELD_LABELS, versions=versions, saved=request.args.get("saved"),
                            types=[(t, FOLLOWUP_TYPE_LABELS[t]) for t in FOLLOWUP_TYPES],
                            models_=[(m, BUSINESS_MODEL_LABELS[m]) for m in BUSINESS_MODELS])
