@@ -123,37 +123,30 @@ def _local(value):
 
 # ---- on the customer file -----------------------------------------------------------------
 
-@bp.post("/customers/<int:customer_id>/release")
-def release(customer_id):
+def _on_file(customer_id, permission, verb):
+    """A pool verb run from the customer's own page with the reason typed there; back to the page."""
     customer = get_customer(customer_id)
-    require(current_user, "customer.release", customer)
+    require(current_user, permission, customer)
     try:
-        pools.release_customer(current_user, customer, request.form.get("reason", ""))
+        verb(current_user, customer, request.form.get("reason", ""))
     except DomainError as exc:
         return hx.toast(translate_error(exc.message, exc.params), 409)
     return hx.redirect(url_for("customers.show", customer_id=customer.id))
+
+
+@bp.post("/customers/<int:customer_id>/release")
+def release(customer_id):
+    return _on_file(customer_id, "customer.release", pools.release_customer)
 
 
 @bp.post("/customers/<int:customer_id>/lock-request")
 def lock_request(customer_id):
-    customer = get_customer(customer_id)
-    require(current_user, "lock.request", customer)
-    try:
-        pools.request_lock(current_user, customer, request.form.get("reason", ""))
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return _on_file(customer_id, "lock.request", pools.request_lock)
 
 
 @bp.post("/customers/<int:customer_id>/unlock")
 def unlock(customer_id):
-    customer = get_customer(customer_id)
-    require(current_user, "lock.decide", customer)
-    try:
-        pools.unlock_customer(current_user, customer, request.form.get("reason", ""))
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return _on_file(customer_id, "lock.decide", pools.unlock_customer)
 
 
 @bp.post("/customers/<int:customer_id>/inbound-lead")
