@@ -334,21 +334,25 @@ def release_customer(actor, customer, reason, now=None, kind="release", rules=No
         customer = Customer.get_by_id(customer.id)
         if customer.owner_id is None:
             raise DomainError(N_("This customer is already in the pool."))
-        pool = home_pool(customer)
-        old_owner, old_team = customer.owner_id, customer.team_id
-        (Customer.update(owner=None, team=None, pool=pool.id if pool else None, released_at=now,
-                         released_from=old_owner, released_team=old_team, release_at=None,
-                         release_rule="", locked=False, updated_at=now)
-         .where(Customer.id == customer.id).execute())
-        _ledger(kind, actor, customer, now, rules, from_owner=old_owner, to_pool=pool.id if pool else None,
-                reason=reason or "", inputs=inputs or {})
-        audit.record("pool.released" if kind == "release" else "pool.forced_release", actor, customer,
-                     pool=pool.name_zh if pool else "", pool_en=pool.name_en if pool else "",
-                     from_owner_id=old_owner, reason=reason or "", inputs=inputs or {}, rule_version=rules.version)
-        if kind == "forced_release":
-            notify(old_owner, "released", N_("%(name)s went back to the pool: %(why)s"), customer.id,
-                   dedupe_key=f"released:{customer.id}:{now.isoformat()}", name=customer.name, why=reason)
+        _release_row(actor, customer, reason or "", now, kind, rules, inputs or {}, home_pool(customer))
     return Customer.get_by_id(customer.id)
+
+
+def _release_row(actor, customer, reason, now, kind, rules, inputs, pool):
+    """The writes of a release, for a row read inside the caller's transaction."""
+    old_owner, old_team = customer.owner_id, customer.team_id
+    (Customer.update(owner=None, team=None, pool=pool.id if pool else None, released_at=now,
+                     released_from=old_owner, released_team=old_team, release_at=None,
+                     release_rule="", locked=False, updated_at=now)
+     .where(Customer.id == customer.id).execute())
+    _ledger(kind, actor, customer, now, rules, from_owner=old_owner, to_pool=pool.id if pool else None,
+            reason=reason, inputs=inputs)
+    audit.record("pool.released" if kind == "release" else "pool.forced_release", actor, customer,
+                 pool=pool.name_zh if pool else "", pool_en=pool.name_en if pool else "",
+                 from_owner_id=old_owner, reason=reason, inputs=inputs, rule_version=rules.version)
+    if kind == "forced_release":
+        notify(old_owner, "released", N_("%(name)s went back to the pool: %(why)s"), customer.id,
+               dedupe_key=f"released:{customer.id}:{now.isoformat()}", name=customer.name, why=reason)
 
 
 def assign_customer(actor, customer, rep, reason="", now=None):
@@ -545,35 +549,38 @@ def record_pool_view(actor, customer, now=None):
 
 # ---- the sweep --------------------------------------------------------------------------------
 
-def sweep(now=None, batch=500):
+def sweep(now=None, batch=500, chunk=100):
     """Release what is due, warn what is close, lapse overdue stakes. Idempotent: a second run at the
-    same `now` changes nothing. Each customer is handled in its own transaction, so a sweep killed
-    halfway leaves consistent rows and the next run finishes the job."""
+    same `now` changes nothing. Releases commit in chunks of `chunk` customers, each chunk one
+    transaction that re-reads its rows under the write lock, so a sweep killed halfway leaves
+    consistent rows and the next run finishes the job."""
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     _refresh_stale(rules, now, batch)
     released = warned = lapsed = 0
     last_id = 0
+    pools_by_region = {}
     while True:
-        due = list(Customer.select().where(Customer.release_at.is_null(False) & (Customer.release_at <= now)
-                                           & (Customer.id > last_id))
-                   .order_by(Customer.id).limit(batch))
+        due = [c.id for c in Customer.select(Customer.id).where(
+            Customer.release_at.is_null(False) & (Customer.release_at <= now) & (Customer.id > last_id))
+            .order_by(Customer.id).limit(batch)]
         if not due:
             break
-        for listed in due:
-            last_id = listed.id
-            with db.atomic():  # decide on the row as it is now: a follow-up or a release may have come in since
-                customer = Customer.get_or_none(Customer.id == listed.id)
-                if customer is None:
-                    continue
-                at, rule, inputs = release_plan(customer, rules, now)
-                if at is None or at > now:
-                    refresh_release(customer, rules, now)
-                    continue
-                why = _release_reason(rule, inputs)
-                release_customer(None, customer, why, now=now, kind="forced_release", rules=rules,
-                                 inputs={**inputs, "rule": rule})
-            released += 1
+        last_id = due[-1]
+        for start in range(0, len(due), chunk):
+            with db.atomic():  # decide on the rows as they are now: a follow-up or a release may have come in
+                for customer in Customer.select().where(Customer.id.in_(due[start:start + chunk])):
+                    if customer.owner_id is None:
+                        continue
+                    at, rule, inputs = release_plan(customer, rules, now)
+                    if at is None or at > now:
+                        refresh_release(customer, rules, now)
+                        continue
+                    if customer.region_id not in pools_by_region:
+                        pools_by_region[customer.region_id] = home_pool(customer)
+                    _release_row(None, customer, _release_reason(rule, inputs), now, "forced_release", rules,
+                                 {**inputs, "rule": rule}, pools_by_region[customer.region_id])
+                    released += 1
     for days in rules["warning_days"]:
         window_end = now + dt.timedelta(days=days)
         window_start = now + dt.timedelta(days=days - 1)

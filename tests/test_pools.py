@@ -375,17 +375,17 @@ def test_the_sweep_decides_on_each_row_as_it_is_when_its_turn_comes(w, owned, mo
     import models.pools as pools_mod
 
     first, followed_up, released_meanwhile, last = (owned(w.rep_a) for _ in range(4))
-    real_release = pools_mod.release_customer
+    real_release_row = pools_mod._release_row
     now = at(FROZEN + 15 * DAY)
 
     def release_with_interference(actor, customer, *args, **kw):
         if customer.id == first.id:  # while the sweep works on the first row, other requests come in
             follow_up(w.rep_a, followed_up)
-            real_release(w.rep_a, fresh(released_meanwhile), "客户要求换人对接")
-        return real_release(actor, customer, *args, **kw)
+            pools_mod.release_customer(w.rep_a, fresh(released_meanwhile), "客户要求换人对接")
+        return real_release_row(actor, customer, *args, **kw)
 
-    monkeypatch.setattr(pools_mod, "release_customer", release_with_interference)
-    assert sweep(now)["released"] == 2
+    monkeypatch.setattr(pools_mod, "_release_row", release_with_interference)
+    assert sweep(now, chunk=1)["released"] == 2
     assert fresh(first).owner_id is None and fresh(last).owner_id is None
     assert fresh(followed_up).owner_id == w.rep_a.id and fresh(followed_up).release_at == now + 15 * DAY
     assert PoolEvent.get(PoolEvent.customer == released_meanwhile.id).kind == "release"
