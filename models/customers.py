@@ -131,7 +131,7 @@ class Customer(BaseModel):
             (("region", "id"), False), (("industry", "id"), False), (("city", "id"), False),
             (("owner", "release_at"), False), (("pool", "id"), False), (("pool", "name", "id"), False),
             (("pool", "touched_at", "id"), False), (("staked_by", "stake_due"), False),
-            (("stage", "region", "id"), False),
+            (("stage", "region", "id"), False), (("release_rule", "contract_end"), False),
         )
 
     @property

@@ -13,6 +13,7 @@ from models import audit, clock, rules as rules_mod
 from models.base import BaseModel, JSONField, db
 from models.customers import Customer
 from models.errors import N_, DomainError, NotFound
+from models import notifications as notifications_mod
 from models.notifications import notify
 from models.users import Region, Team, User
 
@@ -558,18 +559,22 @@ def sweep(now=None, batch=500, chunk=100):
     rules = rules_mod.in_force(now)
     _refresh_stale(rules, now, batch)
     released = warned = lapsed = 0
-    last_id = 0
+    cursor = None  # (release_at, id) of the last row seen: pages on the release_at index
     pools_by_region = {}
     while True:
-        due = [c.id for c in Customer.select(Customer.id).where(
-            Customer.release_at.is_null(False) & (Customer.release_at <= now) & (Customer.id > last_id))
-            .order_by(Customer.id).limit(batch)]
+        q = Customer.select(Customer.id, Customer.release_at).where(
+            Customer.release_at.is_null(False) & (Customer.release_at <= now))
+        if cursor:
+            q = q.where(pw.Tuple(Customer.release_at, Customer.id) > pw.Tuple(*cursor))
+        due = list(q.order_by(Customer.release_at, Customer.id).limit(batch))
         if not due:
             break
-        last_id = due[-1]
-        for start in range(0, len(due), chunk):
+        cursor = (due[-1].release_at, due[-1].id)
+        ids = [c.id for c in due]
+        for start in range(0, len(ids), chunk):
             with db.atomic():  # decide on the rows as they are now: a follow-up or a release may have come in
-                for customer in Customer.select().where(Customer.id.in_(due[start:start + chunk])):
+                plans = []
+                for customer in Customer.select().where(Customer.id.in_(ids[start:start + chunk])):
                     if customer.owner_id is None:
                         continue
                     at, rule, inputs = release_plan(customer, rules, now)
@@ -578,9 +583,9 @@ def sweep(now=None, batch=500, chunk=100):
                         continue
                     if customer.region_id not in pools_by_region:
                         pools_by_region[customer.region_id] = home_pool(customer)
-                    _release_row(None, customer, _release_reason(rule, inputs), now, "forced_release", rules,
-                                 {**inputs, "rule": rule}, pools_by_region[customer.region_id])
-                    released += 1
+                    plans.append((customer, rule, {**inputs, "rule": rule}, pools_by_region[customer.region_id]))
+                _release_rows(plans, now, rules)
+                released += len(plans)
     for days in rules["warning_days"]:
         window_end = now + dt.timedelta(days=days)
         window_start = now + dt.timedelta(days=days - 1)
@@ -621,17 +626,50 @@ def sweep(now=None, batch=500, chunk=100):
     return {"released": released, "warned": warned, "lapsed": lapsed, "rule_version": rules.version}
 
 
+def _release_rows(plans, now, rules):
+    """The forced releases of one sweep chunk as bulk writes (the same rows _release_row writes)."""
+    if not plans:
+        return
+    p = db.param
+    db.cursor().executemany(
+        f"UPDATE customer SET owner_id = NULL, team_id = NULL, pool_id = {p}, released_at = {p}, "
+        f"released_from = {p}, released_team = {p}, release_at = NULL, release_rule = '', locked = {p}, "
+        f"updated_at = {p} WHERE id = {p}",
+        [(pool.id if pool else None, now, c.owner_id, c.team_id, False, now, c.id) for c, _, _, pool in plans])
+    ledger, events, notes = [], [], []
+    for c, rule, inputs, pool in plans:
+        why = _release_reason(rule, inputs)
+        ledger.append({"at": now, "kind": "forced_release", "actor": None, "customer": c.id, "subject": None,
+                       "from_owner": c.owner_id, "to_owner": None, "from_pool": None,
+                       "to_pool": pool.id if pool else None, "rule_version": rules.version, "inputs": inputs,
+                       "reason": why})
+        events.append({"at": now, "actor": None, "customer": c.id, "kind": "pool.forced_release",
+                       "data": {"pool": pool.name_zh if pool else "", "pool_en": pool.name_en if pool else "",
+                                "from_owner_id": c.owner_id, "reason": why, "inputs": inputs,
+                                "rule_version": rules.version}})
+        notes.append({"user": c.owner_id, "at": now, "kind": "released", "customer": c.id, "read_at": None,
+                      "message": N_("%(name)s went back to the pool: %(why)s"),
+                      "params": {"name": c.name, "why": why}, "dedupe_key": f"released:{c.id}:{now.isoformat()}"})
+    PoolEvent.insert_many(ledger).execute()
+    audit.AuditEvent.insert_many(events).execute()
+    notifications_mod.Notification.insert_many(notes).on_conflict_ignore().execute()
+
+
 def _refresh_stale(rules, now, batch):
     """Recompute the release dates that time or a rule change made stale, before the release loop:
     every owned customer's once per rule version in force (the new periods apply from their start,
     as the preview said), and those whose contract exemption has ended."""
     new_version = rules.version and not PoolEvent.select().where(
         (PoolEvent.kind == "rules_applied") & (PoolEvent.rule_version == rules.version)).exists()
-    query = Customer.select().where(Customer.owner.is_null(False))
     if not new_version:
+        # Only the ended contracts: a small set, found on the (release_rule, contract_end) index.
         ended = clock.to_local(now).date() - dt.timedelta(days=rules["contract_grace_days"])
-        query = query.where(Customer.release_at.is_null() & (Customer.release_rule == "contract")
-                            & (Customer.contract_end < ended))
+        with db.atomic():
+            for customer in list(Customer.select().where((Customer.release_rule == "contract")
+                                                         & (Customer.contract_end < ended))):
+                refresh_release(customer, rules, now)
+        return
+    query = Customer.select().where(Customer.owner > 0)  # > 0 rather than IS NOT NULL: the owner index
     count, last_id = 0, 0
     while True:
         with db.atomic():  # read and write in one transaction: no concurrent follow-up is overwritten
@@ -666,8 +704,9 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200):
     rows, per_team, total = [], {}, 0
     query = (Customer.select(Customer.id, Customer.name, Customer.owner, Customer.team, Customer.locked,
                              Customer.contract_end, Customer.claimed_at, Customer.created_at, Customer.stage,
-                             Customer.last_valid_followup_at, Customer.business_model, Customer.release_at)
-             .where(Customer.owner.is_null(False)))
+                             Customer.last_valid_followup_at, Customer.business_model, Customer.release_at,
+                             Customer.region, Customer.pool)
+             .where(Customer.owner > 0))  # > 0 rather than IS NOT NULL: walks the owner index
     for c in query.iterator():
         at, rule, _ = release_plan(c, rules, effective_from)
         if at is None or at > end:
@@ -746,7 +785,7 @@ def recompute_releases(now=None, batch=2000):
     while True:
         rows = list(Customer.select(Customer.id, Customer.owner, Customer.locked, Customer.contract_end,
                                     Customer.claimed_at, Customer.created_at, Customer.stage, Customer.business_model,
-                                    Customer.last_valid_followup_at)
+                                    Customer.last_valid_followup_at, Customer.region, Customer.pool)
                     .where(Customer.owner.is_null(False) & (Customer.id > last)).order_by(Customer.id).limit(batch))
         if not rows:
             break

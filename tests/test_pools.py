@@ -375,16 +375,16 @@ def test_the_sweep_decides_on_each_row_as_it_is_when_its_turn_comes(w, owned, mo
     import models.pools as pools_mod
 
     first, followed_up, released_meanwhile, last = (owned(w.rep_a) for _ in range(4))
-    real_release_row = pools_mod._release_row
+    real_release_rows = pools_mod._release_rows
     now = at(FROZEN + 15 * DAY)
 
-    def release_with_interference(actor, customer, *args, **kw):
-        if customer.id == first.id:  # while the sweep works on the first row, other requests come in
+    def release_with_interference(plans, *args, **kw):
+        if any(c.id == first.id for c, *_ in plans):  # while the sweep works on the first row, others write
             follow_up(w.rep_a, followed_up)
             pools_mod.release_customer(w.rep_a, fresh(released_meanwhile), "客户要求换人对接")
-        return real_release_row(actor, customer, *args, **kw)
+        return real_release_rows(plans, *args, **kw)
 
-    monkeypatch.setattr(pools_mod, "_release_row", release_with_interference)
+    monkeypatch.setattr(pools_mod, "_release_rows", release_with_interference)
     assert sweep(now, chunk=1)["released"] == 2
     assert fresh(first).owner_id is None and fresh(last).owner_id is None
     assert fresh(followed_up).owner_id == w.rep_a.id and fresh(followed_up).release_at == now + 15 * DAY

@@ -146,6 +146,7 @@ def up(migrator, db):
         m.add_index("customer", ("pool_id", "touched_at", "id"), False),
         m.add_index("customer", ("staked_by_id", "stake_due"), False),
         m.add_index("customer", ("stage", "region_id", "id"), False),
+        m.add_index("customer", ("release_rule", "contract_end"), False),
         m.add_column("follow_up", "is_valid", BooleanField(default=False)),
         m.add_column("follow_up", "invalid_reasons", JSONField(default=list)),
     )
