@@ -18,7 +18,6 @@ from models.users import User
 
 PAGE_SIZE = 25
 COUNT_CAP = 1000
-SEARCH_COUNT_CAP = 100
 SORTS = {
     "created": None,  # id order is creation order
     "name": Customer.name,
@@ -224,11 +223,14 @@ def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
             result.next_cursor = encode_cursor([_sort_value(last, f.sort), last.id])
         if has_prev:
             result.prev_cursor = encode_cursor([_sort_value(first, f.sort), first.id])
-    if count:
-        cap = SEARCH_COUNT_CAP if f.q else COUNT_CAP  # a search names its first hundred, not its thousandth
-        capped = filtered(user, f).select(pw.SQL("1")).limit(cap + 1)
+    if count and f.q:
+        # Search as you type says "these, and more": counting a common term's matches would list
+        # them all a second time.
+        result.total, result.total_capped = len(rows), more or cursor is not None
+    elif count:
+        capped = filtered(user, f).select(pw.SQL("1")).limit(COUNT_CAP + 1)
         total = Customer.select(pw.fn.COUNT(pw.SQL("*"))).from_(capped.alias("capped")).scalar()
-        result.total, result.total_capped = min(total, cap), total > cap
+        result.total, result.total_capped = min(total, COUNT_CAP), total > COUNT_CAP
     _attach_owners(result.rows)
     return result
 
