@@ -2,9 +2,9 @@
 approval, capacity, notifications, stake ranking and pool health."""
 import datetime as dt
 
-from flask import Blueprint, abort, make_response, render_template, request, url_for
+from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
-from peewee import JOIN, fn
+from peewee import fn
 
 from models import clock, listing, notifications, pools
 from models.base import parse_id

@@ -1,9 +1,6 @@
 """Pools: public pools, the pool ledger, capacity adjustments, pool views, lock requests, rule
 versions, notifications; the pool columns of customer and the validity of follow-ups."""
-import datetime
-
-from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, Model,
-                    SQL)
+from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, Model
 
 from models.base import JSONField
 

@@ -76,14 +76,32 @@ def _fail_on_js_errors(page):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+def log_in(page, username, password=PASSWORD):
+    """Log in through the real form (in English) and land on the workbench."""
+    page.goto("/login?lang=en")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
+    return page
+
+
+def shot(page, output_path, name):
+    """A full-page screenshot from the top, so the fixed top bar is drawn where the user sees it."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=Path(output_path) / name, full_page=True)
+
+
+def mark_page(page):
+    """A marker that survives htmx swaps but not a full page load."""
+    page.evaluate("window.__noReload = true")
+
+
+def assert_not_reloaded(page):
+    assert page.evaluate("window.__noReload === true"), "the page was reloaded instead of swapped by htmx"
+
+
 @pytest.fixture
 def login(page):
     """Log in through the real form and land on the workbench."""
-    def do(username, password=PASSWORD):
-        page.goto("/login?lang=en")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/")
-        return page
-    return do
+    return lambda username, password=PASSWORD: log_in(page, username, password)

@@ -18,6 +18,7 @@ from models import clock
 from models.customers import CREDIT_CODE_CHARS, Customer, credit_code_check_char
 from models.users import Team, User, hash_password
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import assert_not_reloaded, mark_page, shot
 
 ZH_PO = Path(__file__).resolve().parents[2] / "views" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
 # Characters for unique, realistic Chinese company names (no two tests share a name prefix).
@@ -73,21 +74,6 @@ def zh_translation(msgid):
     """The Chinese translation of `msgid` in the catalogue, or None (the catalogue may be incomplete)."""
     message = ZH_CATALOGUE.get(msgid) if ZH_CATALOGUE is not None else None
     return message.string if message is not None and message.string and not message.fuzzy else None
-
-
-def shot(page, output_path, name):
-    """A full-page screenshot from the top, so the fixed top bar is drawn where the user sees it."""
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=Path(output_path) / name, full_page=True)
-
-
-def mark_page(page):
-    """A marker that survives htmx swaps but not a full page load."""
-    page.evaluate("window.__noReload = true")
-
-
-def assert_not_reloaded(page):
-    assert page.evaluate("window.__noReload === true"), "the page was reloaded instead of swapped by htmx"
 
 
 # ---- 1. every role lands on its own workbench ------------------------------------------------

@@ -8,7 +8,6 @@ depend on each other or on their order. Screenshots land in <--output>/<test-id>
 import datetime as dt
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -20,6 +19,7 @@ from models.pools import LockRequest, Pool, PoolEvent, adjust_capacity, capacity
 from models.rules import RuleVersion
 from models.users import Region, Team, User, hash_password
 from tests.conftest import PASSWORD
+from tests.e2e.conftest import assert_not_reloaded, log_in, mark_page, shot
 
 NAME_CHARS = "锦华鼎盛瑞丰恒泰隆昌宏达永兴嘉禾新源正大华美康宁远航金城银河天成伟业同创众诚凯旋博雅"
 DAY = dt.timedelta(days=1)
@@ -71,28 +71,6 @@ def pool_customer(actor, uid, region, pool):
     c = customer(actor, uid, region)
     Customer.update(pool=pool.id, owner=None, team=None).where(Customer.id == c.id).execute()
     return Customer.get_by_id(c.id)
-
-
-def shot(page, output_path, name):
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=Path(output_path) / name, full_page=True)
-
-
-def mark_page(page):
-    page.evaluate("window.__noReload = true")
-
-
-def assert_not_reloaded(page):
-    assert page.evaluate("window.__noReload === true"), "the page was reloaded instead of swapped by htmx"
-
-
-def log_in(page, username):
-    page.goto("/login?lang=en")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/")
-    return page
 
 
 def badge_text(used, total):
