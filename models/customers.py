@@ -75,6 +75,7 @@ class CustomerGroup(BaseModel):
 
 class Customer(BaseModel):
     name = pw.CharField(max_length=100)
+    name_norm = pw.CharField(max_length=100, default="", index=True)  # models.duplicates.normalize_name
     short_name = pw.CharField(max_length=40, default="")
     credit_code = pw.CharField(max_length=18, null=True, unique=True)
     industry = pw.ForeignKeyField(Industry, null=True, on_delete="SET NULL")
@@ -360,7 +361,33 @@ def validate_customer(data, customer=None):
 
     out["custom"] = validate_custom_fields(data, e)
     e.raise_if_any()
+    from models.duplicates import normalize_name
+    out["name_norm"] = normalize_name(out["name"])
     return out
+
+
+def _duplicate_check(actor, values, data, customer=None):
+    """Near matches (same phone, same or similar name) need a reason to save; returns (reason, ids).
+
+    On edit only a changed name or phone is checked: an untouched file is not asked again."""
+    from models.duplicates import find_matches
+
+    if customer is not None and values["name_norm"] == customer.name_norm \
+            and values["phone_norm"] == customer.phone_norm:
+        return "", []
+    matches = [m for m in find_matches(actor, name=values["name"], phone=values["phone"],
+                                       exclude_id=customer.id if customer is not None else None)
+               if m.needs_reason]
+    if not matches:
+        return "", []
+    reason = clean_text(data.get("duplicate_reason"), 200)
+    if reason is None:
+        raise ValidationError({"duplicate_reason": [(N_("At most %(n)s characters."), {"n": 200})]})
+    if not reason:
+        raise ValidationError({"duplicate_reason": [(
+            N_("Similar customers already exist: say why this is a different customer, or open the existing one."),
+            {})]})
+    return reason, [m.id for m in matches]
 
 
 def validate_custom_fields(data, e):
@@ -498,13 +525,17 @@ def _group_for(name):
     return group.id
 
 
-def create_customer(actor, data):
+def create_customer(actor, data, check_duplicates=True):
     """Create a customer file. Sales own what they create (stage target); marketing's start
-    unowned as unidentified leads; managers and admins may name an owner and a stage."""
+    unowned as unidentified leads; managers and admins may name an owner and a stage.
+
+    A customer with the same phone or the same or a similar name needs `duplicate_reason` in `data`
+    (recorded in the audit row); `check_duplicates=False` is for bulk loads and test factories."""
     from models.permissions import require
 
     require(actor, "customer.create")
     values = validate_customer(data)
+    dup_reason, dup_ids = _duplicate_check(actor, values, data) if check_duplicates else ("", [])
     owner_id, stage = _initial_owner_and_stage(actor, data)
     now = clock.now()
     with db.atomic():
@@ -520,8 +551,9 @@ def create_customer(actor, data):
         customer.completeness = compute_completeness(customer, contacts=[])
         customer.save()
         StageChange.create(customer=customer, from_stage=None, to_stage=stage, at=now, actor=actor)
+        extra = {"duplicate_reason": dup_reason, "duplicate_ids": dup_ids} if dup_ids else {}
         audit.record("customer.created", actor, customer, stage=stage,
-                     owner_id=owner.id if owner else None, owner=owner.full_name if owner else None)
+                     owner_id=owner.id if owner else None, owner=owner.full_name if owner else None, **extra)
         search.index_customer(customer.id)
     return customer
 
@@ -553,6 +585,7 @@ def update_customer(actor, customer, data):
 
     require(actor, "customer.edit", customer)
     values = validate_customer(data, customer)
+    dup_reason, dup_ids = _duplicate_check(actor, values, data, customer)
     with db.atomic():
         values["group_id"] = _group_for(values.pop("group_name"))
         changes = {}
@@ -564,12 +597,14 @@ def update_customer(actor, customer, data):
                 changes[field] = [_plain(old), _plain(new)]
                 setattr(customer, field, new)
         customer.phone_norm = values["phone_norm"]
+        customer.name_norm = values["name_norm"]
         if not changes:
             return customer
         customer.completeness = compute_completeness(customer)
         customer.updated_at = clock.now()
         customer.save()
-        audit.record("customer.updated", actor, customer, changes=changes)
+        extra = {"duplicate_reason": dup_reason, "duplicate_ids": dup_ids} if dup_ids else {}
+        audit.record("customer.updated", actor, customer, changes=changes, **extra)
         search.index_customer(customer.id)
         _check_stake(customer)
     return customer

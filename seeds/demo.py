@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from models import clock, db, pools, rules, search
 from seeds import demo_scenes
 from models.audit import AuditEvent
+from models.duplicates import normalize_name
 from models.customers import (GRADE_OF_STAGE, STAGES, Contact, Customer, CustomerGroup, FollowUp, Industry,
                               StageChange, compute_completeness, credit_code_check_char, normalize_phone)
 from models.pools import Pool, PoolEvent
@@ -378,7 +379,7 @@ def create_groups(rng):
 # ---- bulk rows --------------------------------------------------------------------------------
 
 COLUMNS = {
-    Customer: ("id", "name", "short_name", "credit_code", "industry_id", "region_id", "city", "address", "phone",
+    Customer: ("id", "name", "name_norm", "short_name", "credit_code", "industry_id", "region_id", "city", "address", "phone",
                "phone_norm", "website", "size", "business_model", "source", "first_channel", "tags", "custom",
                "group_id", "owner_id", "team_id", "stage", "grade", "completeness", "created_at", "created_by_id",
                "updated_at", "stage_changed_at", "last_followup_at", "touched_at", "next_followup_on", "claimed_at",
@@ -554,7 +555,7 @@ class CustomerBuilder:
         last_at, next_on, last_valid_at = self._followups(cid, plan, story, contacts, values, event)
         owner, created, v = story.owner, story.created, values
         self.rows[Customer].append((
-            cid, v["name"], v["short_name"], v["credit_code"], v["industry_id"], v["region_id"], v["city"],
+            cid, v["name"], normalize_name(v["name"]), v["short_name"], v["credit_code"], v["industry_id"], v["region_id"], v["city"],
             v["address"], v["phone"], normalize_phone(v["phone"]) if v["phone"] else "", v["website"], v["size"],
             v["business_model"], v["source"], v["first_channel"], v["tags"], "{}", v["group_id"],
             owner.id if owner else None, owner.team_id if owner else None, plan.stage,

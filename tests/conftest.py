@@ -154,7 +154,7 @@ def make_customer(app):
             created_at=clock.now())
         data = {"name": name or f"测试服饰有限公司{next(_seq)}", "business_model": "consumer", "source": "website",
                 "stage": stage or "target", **fields}
-        customer = create_customer(admin, data)
+        customer = create_customer(admin, data, check_duplicates=False)
         if owner is not None:
             set_owner(admin, customer, owner)
         return Customer.get_by_id(customer.id)

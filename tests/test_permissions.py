@@ -135,12 +135,13 @@ CUSTOMER_ACTIONS = {
                                                              & (FollowUp.content == FOLLOWUP_TEXT))),
     "followup_check": Action("POST", "/customers/{c}/followups/check", {"type": "call", "content": FOLLOWUP_TEXT}),
     "check_field": Action("POST", "/customers/check/name", {"customer_id": "{c}", "name": "某"}),
+    "duplicates": Action("POST", "/customers/duplicates", {"customer_id": "{c}", "name": "某某公司"}),
 }
 
 READ = {"view", "view_timeline_tab", "view_followups_tab", "view_contacts_tab", "timeline_rows", "followup_rows"}
 LOG = {"followup_new", "followup_check"}
 EDIT = {"edit_form", "edit", "change_stage", "contact_new_form", "contact_new", "contact_edit_form", "contact_edit",
-        "check_field"}
+        "check_field", "duplicates"}
 ALL = READ | LOG | EDIT
 NONE = set()
 

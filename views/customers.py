@@ -13,6 +13,8 @@ from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LA
                               completeness_parts, create_customer, followup_validity, followups_of, get_customer, log_follow_up,
                               save_contact, update_customer, validate_customer)
 from models.base import parse_id
+from models.customers import normalize_phone
+from models.duplicates import REASON_LABELS, find_matches, normalize_name
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import can, require
 from models.users import Region, Team, User
@@ -48,6 +50,7 @@ class CustomerForm(Form):
     group_name = StringField()
     owner_id = SelectField()
     stage = SelectField()
+    duplicate_reason = StringField()
 
     LABELS = {
         "name": N_("Company name"), "short_name": N_("Short name"), "credit_code": N_("Unified social credit code"),
@@ -55,6 +58,7 @@ class CustomerForm(Form):
         "phone": N_("Phone"), "website": N_("Website"), "size": N_("Size"), "business_model": N_("Business model"),
         "source": N_("Source"), "first_channel": N_("First-contact channel"), "tags": N_("Tags"),
         "group_name": N_("Group (集团)"), "owner_id": N_("Owner"), "stage": N_("Stage"),
+        "duplicate_reason": N_("Why is this a different customer?"),
     }
 
     def __init__(self, formdata=None, customer=None, actor=None):
@@ -243,7 +247,8 @@ def _form_response(form, customer):
     custom_values = dict(request.form) if request.method == "POST" else \
         {"custom_" + k: v for k, v in ((customer.custom or {}) if customer else {}).items()}
     context = dict(form=form, customer=customer, custom_fields=_custom_fields(), custom_values=custom_values,
-                   custom_errors={k: v for k, v in getattr(form, "custom_errors", {}).items()})
+                   custom_errors={k: v for k, v in getattr(form, "custom_errors", {}).items()},
+                   **(_duplicates_context(request.form, customer, form) if request.method == "POST" else {"dup": None}))
     if request.htmx and request.method == "POST":
         return render_template("customers/_form.html", **context)
     return render_template("customers/form.html", **context)
@@ -264,6 +269,45 @@ def check_field(field):
         problems = exc.errors.get(field, [])
         message = " ".join(translate_error(m, p) for m, p in problems)
     return render_template("_field_error.html", field_id=field, message=message)
+
+
+def _duplicates_context(data, customer, form=None):
+    """The matches for the name, phone and credit code being typed, and whether saving needs a reason."""
+    found = find_matches(current_user, name=data.get("name"), phone=data.get("phone"),
+                         credit_code=data.get("credit_code"), exclude_id=customer.id if customer else None)
+    loc = locale_code()
+    matches = []
+    for m in found:
+        if m.owner:
+            where = _("Owned by %(name)s", name=m.owner)
+        elif m.pool is not None:
+            where = _("In the public pool %(pool)s", pool=m.pool.label(loc))
+        else:
+            where = _("A marketing lead, not yet with a rep")
+        matches.append(dict(id=m.id, name=m.name, can_view=m.can_view, where=where,
+                            why=" · ".join(label(REASON_LABELS, r) for r in m.reasons)))
+    needs_reason = any(m.needs_reason for m in found)
+    if customer is not None and needs_reason:  # on edit only a changed name or phone asks for a reason
+        phone = (data.get("phone") or "").strip()
+        needs_reason = not (normalize_name(data.get("name") or "") == customer.name_norm
+                            and (normalize_phone(phone) if phone else "") == customer.phone_norm)
+    reason_error = " ".join(form.duplicate_reason.errors) if form is not None and form.duplicate_reason.errors else ""
+    return {"dup": dict(matches=matches, needs_reason=needs_reason, blocked=any("credit_code" in m.reasons for m in found),
+                        reason=data.get("duplicate_reason") or "", reason_error=reason_error,
+                        reason_label=label(CustomerForm.LABELS, "duplicate_reason"))}
+
+
+@bp.post("/duplicates")
+def duplicates():
+    """While the user types the name, phone or credit code: the customers this one may duplicate.
+    Each match says why and where it is (owner, pool or marketing lead), never its details; a link
+    only where the user may open it."""
+    customer = None
+    if request.form.get("customer_id"):
+        customer = _load(request.form["customer_id"], "customer.edit")
+    else:
+        require(current_user, "customer.create")
+    return render_template("customers/_duplicates.html", **_duplicates_context(request.form, customer))
 
 
 # ---- the 360 page ----------------------------------------------------------------------------
