@@ -275,6 +275,16 @@ def check_release_holds(actor, customer, rules, now):
                                    until=until, until_text=_fmt(until))
 
 
+def _required_reason(text, message):
+    """A reason the verb cannot go without (cleaned, at most 300 characters), or `message` as the error."""
+    from models.customers import clean_text
+
+    value = clean_text(text, 300)
+    if not value:
+        raise DomainError(message)
+    return value
+
+
 def _clock_start(customer, team_id, now):
     """When the new owner's release clock starts: a re-claim inside the team that released the
     customer keeps the old start (domain §5), so releasing to a team mate cannot reset it."""
@@ -321,16 +331,13 @@ def claim_customer(actor, customer_id, now=None):
 
 def release_customer(actor, customer, reason, now=None, kind="release", rules=None, inputs=None):
     """Put an owned customer back into its pool with its full history. Manual releases need a reason."""
-    from models.customers import clean_text
     from models.permissions import require
 
     now = now or clock.now()
     rules = rules or rules_mod.in_force(now)
     if kind == "release":
         require(actor, "customer.release", customer)
-        reason = clean_text(reason, 300)
-        if not reason:
-            raise DomainError(N_("Say why you release this customer: the next owner will read it."))
+        reason = _required_reason(reason, N_("Say why you release this customer: the next owner will read it."))
     with db.atomic():
         customer = Customer.get_by_id(customer.id)
         if customer.owner_id is None:
@@ -393,14 +400,11 @@ def assign_customer(actor, customer, rep, reason="", now=None):
 # ---- locks ---------------------------------------------------------------------------------
 
 def request_lock(actor, customer, reason, now=None):
-    from models.customers import clean_text
     from models.permissions import require
 
     require(actor, "customer.edit", customer)
     now = now or clock.now()
-    reason = clean_text(reason, 300)
-    if not reason:
-        raise DomainError(N_("Say why this customer should be locked."))
+    reason = _required_reason(reason, N_("Say why this customer should be locked."))
     if customer.owner_id is None:
         raise DomainError(N_("Only owned customers can be locked."))
     if customer.stage in DEALT_STAGES:
@@ -418,14 +422,11 @@ def request_lock(actor, customer, reason, now=None):
 def decide_lock(actor, request_id, approve, reason, now=None):
     """A manager approves (within the owner's lock capacity) or rejects a lock request, with a reason.
     Two managers deciding at once: the first decision stands, the second is told."""
-    from models.customers import clean_text
     from models.permissions import require
 
     now = now or clock.now()
     rules = rules_mod.in_force(now)
-    reason = clean_text(reason, 300)
-    if not reason:
-        raise DomainError(N_("Give a reason for the decision."))
+    reason = _required_reason(reason, N_("Give a reason for the decision."))
     with db.atomic():
         req = LockRequest.get_or_none(LockRequest.id == request_id)
         if req is None:
@@ -736,15 +737,12 @@ def route_inbound_lead(actor, customer, note, now=None):
     """An inbound enquiry (call, web form, event) from a known customer goes to whoever holds it:
     the owner, else the staker (占坑 reserves the customer's leads), else the pool's team via a
     notification to nobody but the ledger. Returns the user it was routed to (or None)."""
-    from models.customers import clean_text
     from models.permissions import require
 
     require(actor, "lead.route", customer)
     now = now or clock.now()
     rules = rules_mod.in_force(now)
-    note = clean_text(note, 300)
-    if not note:
-        raise DomainError(N_("Say what the customer asked for."))
+    note = _required_reason(note, N_("Say what the customer asked for."))
     with db.atomic():
         customer = Customer.get_by_id(customer.id)
         target = customer.owner_id or customer.staked_by_id
