@@ -210,16 +210,16 @@ def start_sweeper(interval=SWEEP_SECONDS):
     import time
 
     import models
-    from models import pools
+    from models import hooks
 
     def loop():
         while True:
             time.sleep(interval)
             try:
                 with models.db.connection_context():
-                    result = pools.sweep()
-                if result["released"] or result["lapsed"]:
-                    _say(f"sweep: {result}")
+                    results = hooks.run_sweeps()
+                if any(v for r in results.values() for v in (r.values() if isinstance(r, dict) else [r])):
+                    _say(f"sweep: {results}")
             except Exception as exc:  # a failed sweep is retried next round; it works in transactions
                 _say(f"sweep failed: {exc!r}")
 
@@ -263,10 +263,10 @@ def main(argv):
         setup_database(create_app(), demo=True)
     elif command == "sweep":
         import models
-        from models import pools
+        from models import hooks
         create_app()
         with models.db.connection_context():
-            print(pools.sweep())
+            print(hooks.run_sweeps())
     elif command == "reindex":
         import models
         from models import search

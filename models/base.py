@@ -77,7 +77,14 @@ def close_db():
 
 
 def all_models():
-    from models import audit, customers, notifications, pools, rules, users  # noqa: F401  (registers the tables)
+    import importlib
+    import pkgutil
+
+    import models
+
+    for info in pkgutil.iter_modules(models.__path__):  # importing a domain module registers its tables
+        if not info.ispkg and info.name not in ("base", "registry"):
+            importlib.import_module(f"models.{info.name}")
 
     found, stack = [], list(BaseModel.__subclasses__())
     while stack:

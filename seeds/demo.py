@@ -6,6 +6,7 @@ of benchmarks/generate.py, so both describe the same company.
 """
 import bisect
 import datetime as dt
+import importlib.util
 import itertools
 import random
 import time
@@ -815,6 +816,10 @@ def is_loaded():
     return AuditEvent.select().where(AuditEvent.kind == MARKER).exists()
 
 
+# Later domains' scenes: seeds/<name>.py with stage(say), run after the pool scenes when present.
+LATER_SCENES = ("demo_ownership", "demo_conflicts", "demo_deals", "demo_projects", "demo_orders", "demo_service")
+
+
 def load_once(progress=None):
     """Load the demo data unless it is there already; True if it loaded.
 
@@ -844,6 +849,9 @@ def load_once(progress=None):
         pools.place_unowned()
         pools.recompute_releases(now)
         demo_scenes.stage(say)
+        for name in LATER_SCENES:  # each domain's demo scenes, through its verbs, in this order
+            if importlib.util.find_spec(f"seeds.{name}") is not None:
+                importlib.import_module(f"seeds.{name}").stage(say)
         search.rebuild()
         AuditEvent.create(at=clock.now(), actor=people.admin.id, kind=MARKER,
                           data={"customers": len(plans), "seed": SEED})

@@ -24,10 +24,19 @@ class _RowIdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+def _domain_assets(app):
+    """static/*.css and *.js beyond the shared app.css / app.js / charts.js (charts load where used)."""
+    from pathlib import Path
+
+    static = Path(app.static_folder)
+    shared = {"app.css", "app.js", "charts.js"}
+    return {kind: sorted(p.name for p in static.glob(f"*.{kind}") if p.name not in shared) for kind in ("css", "js")}
+
+
 def init_app(app):
     app.url_map.converters["int"] = _RowIdConverter
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(can=can, ROLE_LABELS=ROLE_LABELS)
+    app.jinja_env.globals.update(can=can, ROLE_LABELS=ROLE_LABELS, DOMAIN_ASSETS=_domain_assets(app))
     Htmx(app)
     csrf.init_app(app)
     i18n.init_app(app)
@@ -53,10 +62,19 @@ def init_app(app):
             return hx.redirect(target)
         return redirect(target)
 
-    from views import admin, auth, customers, pools, rules, workbench
+    import importlib
+    import pkgutil
 
-    for module in (auth, workbench, customers, pools, rules, admin):
-        app.register_blueprint(module.bp)
+    import views
+
+    # Every module of views/ with a blueprint `bp` is registered; the built-in ones first, in this order.
+    first = ["auth", "workbench", "customers", "pools", "rules", "admin"]
+    others = sorted(info.name for info in pkgutil.iter_modules(views.__path__)
+                    if not info.ispkg and info.name not in first)
+    for name in first + others:
+        module = importlib.import_module(f"views.{name}")
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
 
     @app.before_request
     def _require_login():

@@ -314,20 +314,59 @@ def duplicates():
 
 TABS = ("timeline", "followups", "contacts")
 
+# Other domains add to the 360 page without editing it (registered when their blueprint is imported):
+# EXTRA_TABS[key] = Tab(...): a tab after the built-in ones, with its own partial and context;
+# SIDE_PANELS: cards in the side column, each a template and a context function (customer, user) -> dict
+# (return None to show nothing).
+EXTRA_TABS = {}
+SIDE_PANELS = []
+
+
+class Tab:
+    def __init__(self, label, template, context=None, visible=None, order=100):
+        self.label, self.template, self.order = label, template, order  # label: an N_() message
+        self.context = context or (lambda customer, user: {})
+        self.visible = visible or (lambda user, customer: True)
+
+
+@bp.app_template_filter("tab_label")
+def _tab_label(item):
+    key, tab = item
+    return key, _(tab.label)
+
+
+def _tabs(customer):
+    extra = sorted(((k, t) for k, t in EXTRA_TABS.items() if t.visible(current_user, customer)),
+                   key=lambda kt: kt[1].order)
+    return [k for k, _t in extra]
+
+
+def _side_panels(customer):
+    shown = []
+    for template, context in SIDE_PANELS:
+        ctx = context(customer, current_user)
+        if ctx is not None:
+            shown.append((template, ctx))
+    return shown
+
 
 @bp.get("/<int:customer_id>")
 def show(customer_id):
     customer = _load(customer_id)
     if not request.htmx:
         pools.record_pool_view(current_user, customer)
-    tab = request.args.get("tab") if request.args.get("tab") in TABS else "timeline"
+    extra_tabs = _tabs(customer)
+    wanted = request.args.get("tab")
+    tab = wanted if wanted in TABS or wanted in extra_tabs else "timeline"
     contacts = list(Contact.select().where(Contact.customer == customer).order_by(Contact.active.desc(), Contact.id))
     context = dict(customer=customer, tab=tab, contacts=contacts, **_tab_context(customer, tab))
+    context.update(extra_tabs=[(k, EXTRA_TABS[k]) for k in extra_tabs],
+                   tab_template=EXTRA_TABS[tab].template if tab in EXTRA_TABS else f"customers/_tab_{tab}.html")
     if request.htmx and request.args.get("tab"):
-        return render_template(f"customers/_tab_{tab}.html", **context)
+        return render_template(context["tab_template"], **context)
     owner = User.get_or_none(User.id == customer.owner_id) if customer.owner_id else None
     parts = completeness_parts(customer, [c for c in contacts if c.active])
-    context.update(pool_panel=_pool_panel(customer))
+    context.update(pool_panel=_pool_panel(customer), side_panels=_side_panels(customer))
     loc = locale_code()
     context.update(
         owner=owner, parts=parts, stage_choices=_choices(STAGES, STAGE_LABELS, blank=False),
@@ -345,6 +384,8 @@ def _tab_context(customer, tab):
         return {"events": _timeline_page(customer)}
     if tab == "followups":
         return {"followups": _followup_page(customer)}
+    if tab in EXTRA_TABS:
+        return EXTRA_TABS[tab].context(customer, current_user)
     return {}
 
 

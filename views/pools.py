@@ -174,10 +174,23 @@ def _pending_locks(user):
     return q.order_by(pools.LockRequest.id)
 
 
+# Other domains add their own waiting decisions to the approvals inbox (transfers, conflict cases,
+# projects ...): register_approvals(key, title, template, rows(user) -> list, count(user) -> int, order).
+# The inbox shows each section with its rows (template gets `rows`), the header badge sums the counts.
+APPROVAL_SECTIONS = []
+
+
+def register_approvals(key, title, template, rows, count, order=100):
+    APPROVAL_SECTIONS.append(dict(key=key, title=title, template=template, rows=rows, count=count, order=order))
+
+
+def _sections(user):
+    return sorted(APPROVAL_SECTIONS, key=lambda s: s["order"])
+
+
 def pending_count(user):
-    if user.role not in ("manager", "admin"):
-        return 0
-    return _pending_locks(user).count()
+    locks = _pending_locks(user).count() if user.role in ("manager", "admin") else 0
+    return locks + sum(section["count"](user) for section in _sections(user))
 
 
 @bp.get("/approvals")
@@ -185,9 +198,10 @@ def approvals():
     if current_user.role not in ("manager", "admin"):
         raise NotFound()
     rows = list(_pending_locks(current_user).limit(200))
+    sections = [dict(section, items=section["rows"](current_user)) for section in _sections(current_user)]
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
              .where(User.id.in_({r.requester_id for r in rows} | {r.customer.owner_id for r in rows}))}
-    return render_template("pools/approvals.html", rows=rows, names=names)
+    return render_template("pools/approvals.html", rows=rows, names=names, sections=sections)
 
 
 @bp.post("/approvals/locks/<int:request_id>")

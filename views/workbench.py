@@ -13,6 +13,24 @@ from views import pools as pools_view
 bp = Blueprint("workbench", __name__)
 _cache = {}
 
+# Other domains add cards to the workbench without editing it: (roles, template, context(user) -> dict
+# or None to show nothing, order). Registered when their blueprint module is imported.
+PANELS = []
+
+
+def register_panel(roles, template, context, order=100):
+    PANELS.append((tuple(roles), template, context, order))
+
+
+def _panels(user):
+    shown = []
+    for roles, template, context, _order in sorted(PANELS, key=lambda p: p[3]):
+        if user.role in roles:
+            ctx = context(user)
+            if ctx is not None:
+                shown.append((template, ctx))
+    return shown
+
 
 def _cached(key, seconds, compute):
     """A short-lived per-process cache for expensive whole-table counts (admin only)."""
@@ -27,7 +45,7 @@ def _cached(key, seconds, compute):
 @bp.get("/")
 def home():
     u = current_user
-    ctx = {"role": u.role}
+    ctx = {"role": u.role, "panels": _panels(u)}
     if u.role in ("sales", "manager"):
         ctx.update(due=list(wb.rep_due(u)), due_count=wb.rep_due_count(u), stalest=list(wb.rep_stalest(u)),
                    my_stages=wb.stage_counts(Customer.select().where(Customer.owner == u.id)),

@@ -1,0 +1,43 @@
+"""Domain events other domains react to, inside the same transaction as the verb that fired them.
+
+A domain that keeps per-customer rows with an owner of their own (open opportunities, say) registers
+a function here instead of being imported by the verb that moves customers:
+
+    hooks.on("owner_changed", fn)   # fn(actor, customer_ids, from_owner_id, to_owner_id, reason)
+    hooks.on("customer_merged", fn) # fn(actor, loser_id, survivor_id), before the loser is deleted
+    hooks.on("sweep", fn)           # fn(now) -> dict: a domain's idempotent time rules, run after the
+                                    # pool sweep by the server every few minutes and by `app.py sweep`
+
+`fire` calls them in registration order; an exception aborts the whole transaction.
+"""
+_HANDLERS = {}
+EVENTS = ("owner_changed", "customer_merged", "sweep")
+
+
+def on(event, fn):
+    if event not in EVENTS:
+        raise KeyError(event)
+    handlers = _HANDLERS.setdefault(event, [])
+    if fn not in handlers:
+        handlers.append(fn)
+    return fn
+
+
+def fire(event, *args, **kwargs):
+    if event not in EVENTS:
+        raise KeyError(event)
+    for fn in _HANDLERS.get(event, []):
+        fn(*args, **kwargs)
+
+
+def run_sweeps(now=None):
+    """The pool sweep, then every domain's registered sweep; {name: result}."""
+    from models import clock, pools
+    from models.base import all_models
+
+    all_models()  # imports every domain module, so their sweeps are registered
+    now = now or clock.now()
+    results = {"pools": pools.sweep(now)}
+    for fn in _HANDLERS.get("sweep", []):
+        results[f"{fn.__module__.rsplit('.', 1)[-1]}"] = fn(now)
+    return results
