@@ -4,6 +4,7 @@ English is the source text. The catalogue (views/translations/*.po) is compiled 
 instance folder at start-up, so no build artefact lives in the repository.
 """
 import datetime as dt
+import os
 from pathlib import Path
 
 from babel import Locale
@@ -41,7 +42,7 @@ def _compile(target):
         mo_path.parent.mkdir(parents=True, exist_ok=True)
         with po_path.open("rb") as f:
             catalog = read_po(f)
-        tmp = mo_path.with_suffix(".tmp")
+        tmp = mo_path.with_suffix(f".{os.getpid()}.tmp")  # two processes starting at once do not collide
         with tmp.open("wb") as f:
             write_mo(f, catalog)
         tmp.replace(mo_path)
