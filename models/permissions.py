@@ -105,6 +105,15 @@ RULES = {
     "team.manage": lambda u, _=None: u.role == "admin",
     "settings.manage": lambda u, _=None: u.role == "admin",
     "audit.view": lambda u, _=None: u.role == "admin",
+    # ---- orders, payments and reorder cycles (models/orders.py, models/reorders.py) ----
+    # The owner, the team's manager and admins take orders and payments and keep cycles; service reads.
+    "product.manage": lambda u, _=None: u.role == "admin",
+    "order.view": lambda u, c: u.role in ("admin", "service") or _own_or_team(u, c),
+    "order.create": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
+    "order.edit": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
+    "payment.manage": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
+    "reorder.manage": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
+    "reorder.calendar": lambda u, _=None: u.role in ("sales", "manager", "service", "admin"),
 }
 
 
