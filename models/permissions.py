@@ -114,7 +114,30 @@ RULES = {
     "payment.manage": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
     "reorder.manage": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
     "reorder.calendar": lambda u, _=None: u.role in ("sales", "manager", "service", "admin"),
+    # ---- service (issue 7): tickets, SLA settings, care plans, repurchase leads (models/service.py, care.py) ----
+    "ticket.create": lambda u, _=None: u.role in ("service", "admin"),
+    "ticket.queue": lambda u, _=None: u.role in ("service", "admin"),
+    "ticket.view": lambda u, t: u.role in ("service", "admin") or (
+        u.role in SELLERS and _customer_visible(u, t.customer)),
+    "ticket.work": lambda u, t: u.role in ("service", "admin"),
+    "ticket.reopen": lambda u, t: u.role in ("service", "admin"),
+    "service.dashboard": lambda u, _=None: u.role in ("service", "admin"),
+    "service.settings": lambda u, _=None: u.role == "admin",
+    "repurchase.raise": lambda u, c: u.role in ("service", "admin") and _customer_visible(u, c),
+    "care.plan": lambda u, c=None: u.role in ("service", "admin") and (c is None or _customer_visible(u, c)),
+    "care.record": lambda u, plan: u.role == "admin" or (u.role == "service" and (
+        plan.service_user_id == u.id or _leads_team_of(u, plan.service_user_id))),
 }
+
+
+def _leads_team_of(user, other_id):
+    """A service manager (Team.manager of a service team) acts for the agents of that team."""
+    from models.users import Team, User
+
+    if not user.team_id:
+        return False
+    leads = Team.select().where((Team.id == user.team_id) & (Team.manager == user.id)).exists()
+    return leads and User.select().where((User.id == other_id) & (User.team == user.team_id)).exists()
 
 
 def can(user, action, obj=None):
