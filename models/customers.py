@@ -158,6 +158,10 @@ class Contact(BaseModel):
     reports_to = pw.ForeignKeyField("self", null=True, backref="reports", on_delete="SET NULL")
     active = pw.BooleanField(default=True)  # False: left the company; history stays
     created_at = pw.DateTimeField()
+    # decision-maker tree (models/decision_tree.py): influence high/medium/low, attitude to us, 0–5
+    influence = pw.CharField(max_length=10, default="")
+    attitude = pw.CharField(max_length=10, default="")
+    relationship = pw.SmallIntegerField(default=0)
 
 
 class FollowUp(BaseModel):

@@ -127,7 +127,28 @@ RULES = {
     "care.plan": lambda u, c=None: u.role in ("service", "admin") and (c is None or _customer_visible(u, c)),
     "care.record": lambda u, plan: u.role == "admin" or (u.role == "service" and (
         plan.service_user_id == u.id or _leads_team_of(u, plan.service_user_id))),
+    # ---- opportunities and decision-maker trees (issue 6; models/opportunities.py, models/decision_tree.py) ----
+    # Deals follow the customer: its owner, the team's manager and admins see and work them; service reads;
+    # the rep an opportunity is given to works it too. Pool browsers and marketing see none.
+    "opportunity.list": lambda u, c: _deal_viewer(u, c),
+    "opportunity.view": lambda u, o: _deal_viewer(u, o.customer) or o.owner_id == u.id or _leads_team(u, o.team_id),
+    "opportunity.create": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
+    "opportunity.edit": lambda u, o: u.role == "admin" or (u.role in SELLERS and (
+        _own_or_team(u, o.customer) or o.owner_id == u.id or _leads_team(u, o.team_id))),
+    "opportunity.pipeline": lambda u, _=None: u.role in SELLERS + ("admin", "service"),
+    "opportunity.forecast": lambda u, _=None: u.role in SELLERS + ("admin",),
+    "opportunity.settings": lambda u, _=None: u.role == "admin",
+    "decision_tree.view": lambda u, c: _deal_viewer(u, c),
+    "decision_tree.edit": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
 }
+
+
+def _deal_viewer(user, c):
+    return user.role in ("admin", "service") or _own_or_team(user, c)
+
+
+def _leads_team(user, team_id):
+    return user.role == "manager" and user.team_id is not None and team_id == user.team_id
 
 
 def _leads_team_of(user, other_id):

@@ -1,0 +1,734 @@
+"""Opportunities (商机): one deal on a customer through configurable stages, each with a default
+probability; weighted value = amount × probability. Every stage change is a row with its time,
+so the pipeline shows conversion and average dwell per stage; the forecast sums the weighted value
+of open opportunities by expected close date.
+
+Other domains use `Opportunity` (customer, owner, amount, stage, probability, expected_close) and
+the verbs here; nothing outside this module writes these tables.
+"""
+import datetime as dt
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import peewee as pw
+
+from models import audit, clock, hooks
+from models.base import BaseModel, db
+from models.customers import BUSINESS_MODELS, Customer, _Errors, _parse_int, clean_text
+from models.errors import N_, DomainError, NotFound, ValidationError
+from models.users import Team, User
+
+# ---- stages ---------------------------------------------------------------------------------------
+
+OPEN_STAGES = ("prospecting", "planning", "approach", "presentation", "objections", "final")
+CLOSED_STAGES = ("won", "lost")
+STAGES = OPEN_STAGES + CLOSED_STAGES
+STAGE_LABELS = {
+    "prospecting": N_("Prospecting"), "planning": N_("Planning"), "approach": N_("Approach"),
+    "presentation": N_("Presentation"), "objections": N_("Handling objections"),
+    "final": N_("Final competition"), "won": N_("Won"), "lost": N_("Lost"),
+}
+DEFAULT_PROBABILITY = {"prospecting": 10, "planning": 20, "approach": 30, "presentation": 50, "objections": 70,
+                       "final": 80, "won": 100, "lost": 0}
+DEFAULT_KEY_ACTIONS = {
+    "prospecting": "判断需求与预算，确认是否值得跟进",
+    "planning": "制定跟进计划，明确时间表与资源",
+    "approach": "接触关键人，了解决策链",
+    "presentation": "方案演示或产品展示",
+    "objections": "处理价格、交期、质量等异议",
+    "final": "最终竞争：商务谈判、合同条款",
+    "won": "签约，移交交付与服务",
+    "lost": "记录丢单原因，复盘",
+}
+
+MAX_AMOUNT = Decimal("999999999999.99")  # DECIMAL(14, 2)
+CENT = Decimal("0.01")
+
+
+class StageSetting(BaseModel):
+    """An admin's setting for one stage of one business model (absent: the defaults above)."""
+    business_model = pw.CharField(max_length=20)
+    stage = pw.CharField(max_length=20)
+    probability = pw.SmallIntegerField()
+    key_actions = pw.CharField(max_length=300, default="")
+    updated_at = pw.DateTimeField()
+    updated_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
+
+    class Meta:
+        indexes = ((("business_model", "stage"), True),)
+
+
+class Opportunity(BaseModel):
+    customer = pw.ForeignKeyField(Customer, backref="opportunities", on_delete="CASCADE", index=False)
+    owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="opportunities")
+    team = pw.ForeignKeyField(Team, null=True, on_delete="SET NULL", index=False)  # the owner's (manager scope)
+    name = pw.CharField(max_length=100)
+    amount = pw.DecimalField(max_digits=14, decimal_places=2, null=True, auto_round=True)
+    probability = pw.SmallIntegerField()
+    weighted = pw.DecimalField(max_digits=14, decimal_places=2, default=0, auto_round=True)  # amount × probability
+    probability_reason = pw.CharField(max_length=200, default="")  # set when the rep overrides the default
+    stage = pw.CharField(max_length=20)
+    expected_close = pw.DateField()
+    product_lines = pw.CharField(max_length=200, default="")
+    next_step = pw.CharField(max_length=200, default="")
+    competitors = pw.CharField(max_length=200, default="")
+    lost_reason = pw.CharField(max_length=300, default="")
+    created_at = pw.DateTimeField()
+    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="+")
+    updated_at = pw.DateTimeField()
+    stage_changed_at = pw.DateTimeField()
+    closed_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            # board and list: scope × stage × close date, covering the column totals
+            (("owner", "stage", "expected_close", "id", "amount", "weighted"), False),
+            (("team", "stage", "expected_close", "id", "amount", "weighted"), False),
+            (("stage", "expected_close", "id", "amount", "weighted"), False),
+            # list without a stage filter, keyset on (expected_close, id)
+            (("owner", "expected_close", "id"), False), (("team", "expected_close", "id"), False),
+            (("expected_close", "id"), False),
+            (("customer", "id"), False),
+        )
+
+    @property
+    def is_open(self):
+        return self.stage in OPEN_STAGES
+
+    @property
+    def overridden(self):
+        return bool(self.probability_reason)
+
+
+class OpportunityStageChange(BaseModel):
+    """Every stage change with its time: `dwell_seconds` is the time spent in `from_stage`."""
+    opportunity = pw.ForeignKeyField(Opportunity, backref="stage_changes", on_delete="CASCADE", index=False)
+    from_stage = pw.CharField(max_length=20, null=True)
+    to_stage = pw.CharField(max_length=20)
+    at = pw.DateTimeField()
+    actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
+    owner = pw.IntegerField(null=True)  # the opportunity's owner then (stats per rep)
+    team = pw.IntegerField(null=True)
+    probability = pw.SmallIntegerField()
+    amount = pw.DecimalField(max_digits=14, decimal_places=2, null=True, auto_round=True)
+    dwell_seconds = pw.IntegerField(null=True)
+    reason = pw.CharField(max_length=300, default="")
+
+    class Meta:
+        indexes = ((("opportunity", "id"), False), (("owner", "to_stage"), False), (("team", "to_stage"), False),
+                   (("to_stage", "at"), False))
+
+
+# ---- settings ---------------------------------------------------------------------------------------
+
+def stage_settings(business_model):
+    """{stage: (probability, key_actions)} for a business model: the admin's rows over the defaults."""
+    out = {s: (DEFAULT_PROBABILITY[s], DEFAULT_KEY_ACTIONS[s]) for s in STAGES}
+    for row in StageSetting.select().where(StageSetting.business_model == business_model):
+        if row.stage in out:
+            out[row.stage] = (row.probability, row.key_actions)
+    return out
+
+
+def all_stage_settings():
+    """{business_model: {stage: (probability, key_actions)}} in one query."""
+    out = {bm: {s: (DEFAULT_PROBABILITY[s], DEFAULT_KEY_ACTIONS[s]) for s in STAGES} for bm in BUSINESS_MODELS}
+    for row in StageSetting.select():
+        if row.business_model in out and row.stage in out[row.business_model]:
+            out[row.business_model][row.stage] = (row.probability, row.key_actions)
+    return out
+
+
+def default_probability(business_model, stage):
+    if stage in CLOSED_STAGES:
+        return DEFAULT_PROBABILITY[stage]
+    row = StageSetting.get_or_none((StageSetting.business_model == business_model) & (StageSetting.stage == stage))
+    return row.probability if row else DEFAULT_PROBABILITY[stage]
+
+
+def save_stage_settings(actor, data):
+    """Save every business model's stage probabilities and key actions (form fields
+    `prob-<model>-<stage>`, `actions-<model>-<stage>`); won and lost stay 100 % and 0 %.
+    The audit row lists each change from → to."""
+    from models.permissions import require
+
+    require(actor, "opportunity.settings")
+    e = _Errors()
+    values = {}
+    current = all_stage_settings()
+    for bm in BUSINESS_MODELS:
+        for stage in OPEN_STAGES:
+            field = f"prob-{bm}-{stage}"
+            probability = _probability(data.get(field, current[bm][stage][0]), e, field)
+            actions = clean_text(data.get(f"actions-{bm}-{stage}", current[bm][stage][1]), 300)
+            if actions is None:
+                e.add(f"actions-{bm}-{stage}", N_("At most %(n)s characters."), n=300)
+            values[(bm, stage)] = (probability, actions or "")
+        probs = [values[(bm, s)][0] for s in OPEN_STAGES]
+        if None not in probs and probs != sorted(probs):
+            e.add(f"prob-{bm}-{OPEN_STAGES[0]}", N_("Probabilities must not fall from one stage to the next."))
+    e.raise_if_any()
+    now = clock.now()
+    changes = {}
+    with db.atomic():
+        for (bm, stage), (probability, actions) in values.items():
+            if (probability, actions) == current[bm][stage]:
+                continue
+            changes[f"{bm}.{stage}"] = [list(current[bm][stage]), [probability, actions]]
+            StageSetting.insert(business_model=bm, stage=stage, probability=probability, key_actions=actions,
+                                updated_at=now, updated_by=actor.id).on_conflict(
+                conflict_target=[StageSetting.business_model, StageSetting.stage],
+                update={StageSetting.probability: probability, StageSetting.key_actions: actions,
+                        StageSetting.updated_at: now, StageSetting.updated_by: actor.id}).execute()
+        if changes:
+            audit.record("opportunity.settings_saved", actor, None, changes=changes)
+    return changes
+
+
+# ---- parsing ------------------------------------------------------------------------------------------
+
+_AMOUNT_RE = re.compile(r"^\d+(\.\d{1,2})?$")
+
+
+def parse_amount(raw):
+    """A yuan amount from what people type: 300000, 300,000.50, ¥30万, 1.5万. Decimal or ValueError."""
+    text = unicodedata.normalize("NFKC", str(raw or "")).strip().replace(" ", "")
+    text = text.lstrip("¥￥").replace("元", "")
+    if not text:
+        return None
+    scale = Decimal(1)
+    if text.endswith("万"):
+        scale, text = Decimal(10000), text[:-1]
+    elif text.endswith("亿"):
+        scale, text = Decimal(100000000), text[:-1]
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):
+        text = text.replace(",", "")
+    if text.count(".") > 1 or "," in text:
+        raise ValueError(N_("Use one decimal point, e.g. 300000.50 (thousands may be separated by commas)."))
+    if not re.fullmatch(r"\d+(\.\d+)?", text):
+        raise ValueError(N_("Enter an amount in yuan: digits only, e.g. 300000 or 30万."))
+    try:
+        value = (Decimal(text) * scale)
+    except InvalidOperation:
+        raise ValueError(N_("Enter an amount in yuan: digits only, e.g. 300000 or 30万.")) from None
+    if value != value.quantize(CENT):
+        raise ValueError(N_("At most two decimals (fen)."))
+    if value > MAX_AMOUNT:
+        raise ValueError(N_("That amount is too large."))
+    return value.quantize(CENT)
+
+
+def _probability(raw, e, field="probability"):
+    text = unicodedata.normalize("NFKC", str(raw if raw is not None else "")).strip().rstrip("%").strip()
+    if not re.fullmatch(r"\d{1,12}", text):
+        e.add(field, N_("Enter a whole number of per cent between 0 and 100."))
+        return None
+    value = int(text)
+    if not 0 <= value <= 100:
+        e.add(field, N_("A probability is between 0 and 100 %%; %(value)s %% is not possible."), value=value)
+        return None
+    return value
+
+
+def close_date_range():
+    today = clock.today()
+    return dt.date(2000, 1, 1), dt.date(today.year + 10, 12, 31)
+
+
+def _close_date(raw, e):
+    lo, hi = close_date_range()
+    try:
+        value = dt.date.fromisoformat(str(raw or "").strip())
+    except ValueError:
+        e.add("expected_close", N_("Enter a date as YYYY-MM-DD."))
+        return None
+    if not lo <= value <= hi:
+        e.add("expected_close", N_("Enter an expected close date between %(lo)s and %(hi)s."),
+              lo=lo.isoformat(), hi=hi.isoformat())
+        return None
+    return value
+
+
+def weighted_value(amount, probability):
+    """amount × probability, rounded to the fen (None amount: 0)."""
+    if amount is None or probability is None:
+        return Decimal("0.00")
+    return (Decimal(amount) * probability / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def validate_opportunity(data, opportunity=None):
+    """The fields of the opportunity form, cleaned; ValidationError naming each bad field."""
+    e = _Errors()
+    out = {}
+    for field, limit, required in (("name", 100, True), ("product_lines", 200, False), ("next_step", 200, False),
+                                   ("competitors", 200, False)):
+        value = clean_text(data.get(field), limit)
+        if value is None:
+            e.add(field, N_("At most %(n)s characters."), n=limit)
+        elif required and not value:
+            e.add(field, N_("Required."))
+        out[field] = value or ""
+    try:
+        out["amount"] = parse_amount(data.get("amount"))
+    except ValueError as exc:
+        e.add("amount", str(exc))
+    out["expected_close"] = _close_date(data.get("expected_close"), e)
+    e.raise_if_any()
+    return out
+
+
+# ---- scopes ------------------------------------------------------------------------------------------
+
+def visible(query, user):
+    """Narrow an Opportunity query to the user's pipeline: a rep's own, a manager's team, everything for
+    admin and service (mirrors opportunity.view for opportunities that follow their customer's owner)."""
+    if user is None or not user.active:
+        return query.where(Opportunity.id == 0)
+    if user.role in ("admin", "service"):
+        return query
+    if user.role == "manager" and user.team_id:
+        return query.where(Opportunity.team == user.team_id)
+    if user.role in ("sales", "manager"):
+        return query.where(Opportunity.owner == user.id)
+    return query.where(Opportunity.id == 0)
+
+
+def get_opportunity(opportunity_id):
+    pk = _parse_int(opportunity_id)
+    row = (Opportunity.select(Opportunity, Customer).join(Customer, on=(Opportunity.customer == Customer.id))
+           .where(Opportunity.id == pk).first()) if pk else None
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def of_customer(customer):
+    return (Opportunity.select().where(Opportunity.customer == customer)
+            .order_by(pw.Case(None, [(Opportunity.stage.in_(OPEN_STAGES), 0)], 1), Opportunity.expected_close,
+                      Opportunity.id))
+
+
+# ---- verbs -------------------------------------------------------------------------------------------
+
+def _owner_for(actor, customer, data):
+    """The rep working the deal: the customer's owner by default; a manager or admin may name another
+    active seller of the customer's team."""
+    owner_id = _parse_int(data.get("owner_id")) if data.get("owner_id") else None
+    if owner_id is None or actor.role not in ("manager", "admin"):
+        return User.get_or_none(User.id == customer.owner_id) if customer.owner_id else actor
+    owner = User.get_or_none((User.id == owner_id) & (User.active == True)  # noqa: E712
+                             & User.role.in_(("sales", "manager")))
+    if owner is None or (customer.team_id and owner.team_id != customer.team_id):
+        raise ValidationError({"owner_id": [(N_("Choose an active colleague of the customer's team."), {})]})
+    return owner
+
+
+def create_opportunity(actor, customer, data):
+    """Open an opportunity on a customer. The stage's default probability applies unless the rep
+    gives another with a reason."""
+    from models.permissions import require
+
+    require(actor, "opportunity.create", customer)
+    values = validate_opportunity(data)
+    stage = data.get("stage") or OPEN_STAGES[0]
+    if stage not in OPEN_STAGES:
+        raise ValidationError({"stage": [(N_("A new opportunity starts in an open stage."), {})]})
+    default = default_probability(customer.business_model, stage)
+    probability, reason = _override(data, default)
+    owner = _owner_for(actor, customer, data)
+    now = clock.now()
+    with db.atomic():
+        opp = Opportunity.create(customer=customer, owner=owner, team=owner.team_id if owner else None,
+                                 stage=stage, probability=probability, probability_reason=reason,
+                                 weighted=weighted_value(values["amount"], probability), created_at=now,
+                                 created_by=actor, updated_at=now, stage_changed_at=now, **values)
+        OpportunityStageChange.create(opportunity=opp, from_stage=None, to_stage=stage, at=now, actor=actor,
+                                      owner=opp.owner_id, team=opp.team_id, probability=probability,
+                                      amount=opp.amount, reason=reason)
+        audit.record("opportunity.created", actor, customer, opportunity_id=opp.id, name=opp.name,
+                     amount=_money(opp.amount), stage=stage, probability=probability, reason=reason)
+    return opp
+
+
+def _override(data, default):
+    """(probability, reason): the default, or the rep's figure with a reason (required when it differs)."""
+    raw = data.get("probability")
+    if raw in (None, ""):
+        return default, ""
+    e = _Errors()
+    probability = _probability(raw, e)
+    reason = clean_text(data.get("probability_reason"), 200)
+    if reason is None:
+        e.add("probability_reason", N_("At most %(n)s characters."), n=200)
+    elif probability is not None and probability != default and not reason:
+        e.add("probability_reason", N_("Say why the probability differs from the stage's %(p)s %%."), p=default)
+    e.raise_if_any()
+    return probability, (reason if probability != default else "")
+
+
+def _money(value):
+    return None if value is None else str(value)
+
+
+def update_opportunity(actor, opp, data):
+    """Edit name, amount, close date, product lines, next step, competitors; the weighted value follows."""
+    from models.permissions import require
+
+    require(actor, "opportunity.edit", opp)
+    values = validate_opportunity(data, opp)
+    if opp.stage == "won" and values["amount"] is None:
+        raise ValidationError({"amount": [(N_("A won opportunity needs its amount."), {})]})
+    changes = {}
+    with db.atomic():
+        for field, new in values.items():
+            old = getattr(opp, field)
+            if (old.quantize(CENT) if isinstance(old, Decimal) else old) != new:
+                changes[field] = [_plain(old), _plain(new)]
+                setattr(opp, field, new)
+        if not changes:
+            return opp
+        opp.weighted = weighted_value(opp.amount, opp.probability)
+        opp.updated_at = clock.now()
+        opp.save()
+        audit.record("opportunity.updated", actor, opp.customer_id, opportunity_id=opp.id, name=opp.name,
+                     changes=changes)
+    return opp
+
+
+def _plain(value):
+    if isinstance(value, (Decimal, dt.date)):
+        return str(value)
+    return value
+
+
+def move_opportunity(actor, opp, stage, data=None):
+    """Move to another stage. The stage's default probability applies, unless `data` carries another
+    `probability` with a `probability_reason`. Won needs an amount, lost a `lost_reason`. The change is
+    recorded with the time spent in the stage it leaves."""
+    from models.permissions import require
+
+    require(actor, "opportunity.edit", opp)
+    data = data or {}
+    if stage not in STAGES:
+        raise ValidationError({"stage": [(N_("Choose one of the options."), {})]})
+    if stage == opp.stage:
+        raise ValidationError({"stage": [(N_("The opportunity is already in this stage."), {})]})
+    e = _Errors()
+    lost_reason = ""
+    if stage == "won" and not opp.amount:
+        e.add("amount", N_("A won opportunity needs its amount: enter it first."))
+    if stage == "lost":
+        lost_reason = clean_text(data.get("lost_reason"), 300)
+        if lost_reason is None:
+            e.add("lost_reason", N_("At most %(n)s characters."), n=300)
+        elif not lost_reason:
+            e.add("lost_reason", N_("Say why the opportunity was lost."))
+    e.raise_if_any()
+    customer = Customer.get_by_id(opp.customer_id)
+    default = default_probability(customer.business_model, stage)
+    if stage in CLOSED_STAGES:
+        probability, reason = default, ""
+    else:
+        probability, reason = _override(data, default)
+    now = clock.now()
+    with db.atomic():
+        old_stage, old_probability = opp.stage, opp.probability
+        dwell = max(0, int((now - opp.stage_changed_at).total_seconds()))
+        opp.stage, opp.probability, opp.probability_reason = stage, probability, reason
+        opp.weighted = weighted_value(opp.amount, probability)
+        opp.stage_changed_at = opp.updated_at = now
+        opp.closed_at = now if stage in CLOSED_STAGES else None
+        opp.lost_reason = lost_reason if stage == "lost" else ""
+        opp.save()
+        OpportunityStageChange.create(opportunity=opp, from_stage=old_stage, to_stage=stage, at=now, actor=actor,
+                                      owner=opp.owner_id, team=opp.team_id, probability=probability,
+                                      amount=opp.amount, dwell_seconds=dwell, reason=lost_reason or reason)
+        audit.record("opportunity.stage_changed", actor, customer, opportunity_id=opp.id, name=opp.name,
+                     from_stage=old_stage, to_stage=stage, from_probability=old_probability,
+                     probability=probability, amount=_money(opp.amount), weighted=_money(opp.weighted),
+                     reason=reason, lost_reason=lost_reason)
+    return opp
+
+
+def set_probability(actor, opp, probability, reason):
+    """The rep's own probability for an open opportunity, with a reason (kept and shown); giving the
+    stage's default back clears the override."""
+    from models.permissions import require
+
+    require(actor, "opportunity.edit", opp)
+    if not opp.is_open:
+        raise DomainError(N_("A closed opportunity keeps its probability: move it to an open stage first."))
+    customer = Customer.get_by_id(opp.customer_id)
+    default = default_probability(customer.business_model, opp.stage)
+    e = _Errors()
+    value = _probability(probability, e)
+    reason = clean_text(reason, 200)
+    if reason is None:
+        e.add("probability_reason", N_("At most %(n)s characters."), n=200)
+    elif value is not None and value != default and not reason:
+        e.add("probability_reason", N_("Say why the probability differs from the stage's %(p)s %%."), p=default)
+    e.raise_if_any()
+    if value == opp.probability and (reason or "") == opp.probability_reason:
+        return opp
+    with db.atomic():
+        old = opp.probability
+        opp.probability = value
+        opp.probability_reason = reason if value != default else ""
+        opp.weighted = weighted_value(opp.amount, value)
+        opp.updated_at = clock.now()
+        opp.save()
+        audit.record("opportunity.probability_changed", actor, customer, opportunity_id=opp.id, name=opp.name,
+                     from_probability=old, probability=value, reason=opp.probability_reason,
+                     weighted=_money(opp.weighted), stage=opp.stage)
+    return opp
+
+
+def _follow_owner(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
+    """hooks.owner_changed: open opportunities of transferred customers go to the new owner (and team);
+    a customer released to a pool takes its open opportunities with it (no owner until claimed)."""
+    customer_ids = list(customer_ids)
+    if not customer_ids:
+        return 0
+    to_team = None
+    if to_owner_id:
+        to_team = User.select(User.team).where(User.id == to_owner_id).scalar()
+    moved = 0
+    for start in range(0, len(customer_ids), 500):
+        chunk = customer_ids[start:start + 500]
+        q = Opportunity.select(Opportunity.id, Opportunity.customer, Opportunity.owner).where(
+            Opportunity.customer.in_(chunk) & Opportunity.stage.in_(OPEN_STAGES)
+            & ((Opportunity.owner != to_owner_id) | Opportunity.owner.is_null() if to_owner_id
+               else Opportunity.owner.is_null(False)))
+        rows = list(q)
+        if not rows:
+            continue
+        Opportunity.update(owner=to_owner_id, team=to_team, updated_at=clock.now()).where(
+            Opportunity.id.in_([r.id for r in rows])).execute()
+        by_customer = {}
+        for r in rows:
+            by_customer.setdefault(r.customer_id, []).append(r.id)
+        for cid, ids in by_customer.items():
+            audit.record("opportunity.owner_followed", actor, cid, opportunity_ids=ids,
+                         from_owner_id=from_owner_id, to_owner_id=to_owner_id, reason=reason or "")
+        moved += len(rows)
+    return moved
+
+
+hooks.on("owner_changed", _follow_owner)
+
+
+# ---- pipeline, statistics, forecast ------------------------------------------------------------------
+
+class Filters:
+    """Owner / team / close month (YYYY-MM) for the board, the list and the statistics."""
+
+    def __init__(self, owner=None, team=None, month=None):
+        self.owner, self.team, self.month = owner, team, month
+
+    @classmethod
+    def parse(cls, args, user):
+        owner = _parse_int(args.get("owner")) if args.get("owner") else None
+        team = _parse_int(args.get("team")) if args.get("team") else None
+        month = None
+        raw = (args.get("month") or "").strip()
+        if re.fullmatch(r"\d{4}-\d{2}", raw):
+            year, mon = int(raw[:4]), int(raw[5:])
+            if 2000 <= year <= 2100 and 1 <= mon <= 12:
+                month = dt.date(year, mon, 1)
+        if user.role == "sales":
+            owner, team = None, None  # a rep's pipeline is their own
+        if user.role == "manager":
+            team = None
+        return cls(owner, team, month)
+
+    def args(self):
+        out = {}
+        if self.owner:
+            out["owner"] = self.owner
+        if self.team:
+            out["team"] = self.team
+        if self.month:
+            out["month"] = self.month.strftime("%Y-%m")
+        return out
+
+    def month_range(self):
+        if not self.month:
+            return None
+        return self.month, _add_months(self.month, 1)
+
+    def apply(self, query, user):
+        query = visible(query, user)
+        if self.owner:
+            query = query.where(Opportunity.owner == self.owner)
+        if self.team:
+            query = query.where(Opportunity.team == self.team)
+        span = self.month_range()
+        if span:
+            query = query.where((Opportunity.expected_close >= span[0]) & (Opportunity.expected_close < span[1]))
+        return query
+
+
+def _add_months(day, n):
+    month = day.month - 1 + n
+    return dt.date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def _dec(value):
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def board(user, f, per_column=20):
+    """Columns per stage: count, amount and weighted totals, and the first cards by close date."""
+    totals = {s: {"count": 0, "amount": Decimal("0.00"), "weighted": Decimal("0.00")} for s in STAGES}
+    q = f.apply(Opportunity.select(Opportunity.stage, pw.fn.COUNT(Opportunity.id),
+                                   pw.fn.SUM(Opportunity.amount), pw.fn.SUM(Opportunity.weighted)), user)
+    for stage, count, amount, weighted in q.group_by(Opportunity.stage).tuples():
+        if stage in totals:
+            totals[stage] = {"count": count, "amount": _dec(amount), "weighted": _dec(weighted)}
+    cards = {s: [] for s in STAGES}
+    for stage in STAGES:
+        if not totals[stage]["count"]:
+            continue
+        rows = f.apply(Opportunity.select(Opportunity, Customer.id, Customer.name, User.id, User.full_name)
+                       .join(Customer, on=(Opportunity.customer == Customer.id))
+                       .switch(Opportunity).join(User, pw.JOIN.LEFT_OUTER, on=(Opportunity.owner == User.id)), user)
+        rows = rows.where(Opportunity.stage == stage)
+        order = (Opportunity.expected_close.desc(), Opportunity.id.desc()) if stage in CLOSED_STAGES else \
+            (Opportunity.expected_close, Opportunity.id)
+        cards[stage] = list(rows.order_by(*order).limit(per_column))
+    pipeline = {"count": sum(totals[s]["count"] for s in OPEN_STAGES),
+                "amount": sum((totals[s]["amount"] for s in OPEN_STAGES), Decimal("0.00")),
+                "weighted": sum((totals[s]["weighted"] for s in OPEN_STAGES), Decimal("0.00"))}
+    return {"totals": totals, "cards": cards, "pipeline": pipeline}
+
+
+def page(user, f, stage=None, status="open", after=None, limit=50):
+    """The list: keyset pagination on (expected_close, id)."""
+    q = f.apply(Opportunity.select(Opportunity, Customer.id, Customer.name, User.id, User.full_name)
+                .join(Customer, on=(Opportunity.customer == Customer.id))
+                .switch(Opportunity).join(User, pw.JOIN.LEFT_OUTER, on=(Opportunity.owner == User.id)), user)
+    if stage in STAGES:
+        q = q.where(Opportunity.stage == stage)
+    elif status == "open":
+        q = q.where(Opportunity.stage.in_(OPEN_STAGES))
+    elif status == "closed":
+        q = q.where(Opportunity.stage.in_(CLOSED_STAGES))
+    if after:
+        try:
+            day, pk = after.split("_", 1)
+            day, pk = dt.date.fromisoformat(day), int(pk)
+        except ValueError:
+            day = pk = None
+        if day is not None:
+            q = q.where((Opportunity.expected_close > day)
+                        | ((Opportunity.expected_close == day) & (Opportunity.id > pk)))
+    rows = list(q.order_by(Opportunity.expected_close, Opportunity.id).limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = f"{rows[-1].expected_close.isoformat()}_{rows[-1].id}" if more and rows else None
+    return rows, cursor
+
+
+def stage_statistics(user, f):
+    """Per stage: how many opportunities entered it, the share that went on to a later stage
+    (conversion) and the average days spent in it, from the stage-change rows (scoped by the
+    opportunity's owner / team at the time of the change; close month ignored)."""
+    q = OpportunityStageChange.select(OpportunityStageChange.from_stage, OpportunityStageChange.to_stage,
+                                      pw.fn.COUNT(OpportunityStageChange.id),
+                                      pw.fn.SUM(OpportunityStageChange.dwell_seconds))
+    if user.role in ("admin", "service"):
+        pass
+    elif user.role == "manager" and user.team_id:
+        q = q.where(OpportunityStageChange.team == user.team_id)
+    else:
+        q = q.where(OpportunityStageChange.owner == user.id)
+    if f.owner and user.role != "sales":
+        q = q.where(OpportunityStageChange.owner == f.owner)
+    if f.team and user.role in ("admin", "service"):
+        q = q.where(OpportunityStageChange.team == f.team)
+    entered = {s: 0 for s in STAGES}
+    advanced = {s: 0 for s in STAGES}
+    left = {s: 0 for s in STAGES}
+    dwell = {s: 0 for s in STAGES}
+    order = {s: i for i, s in enumerate(OPEN_STAGES)}
+    order["won"] = len(OPEN_STAGES)
+    for src, dst, count, seconds in q.group_by(OpportunityStageChange.from_stage,
+                                               OpportunityStageChange.to_stage).tuples():
+        if dst in entered:
+            entered[dst] += count
+        if src in left:
+            left[src] += count
+            dwell[src] += seconds or 0
+            if dst in order and src in order and order[dst] > order[src]:
+                advanced[src] += count
+    out = []
+    for s in OPEN_STAGES:
+        out.append({"stage": s, "entered": entered[s], "left": left[s],
+                    "conversion": round(100 * advanced[s] / left[s]) if left[s] else None,
+                    "dwell_days": round(dwell[s] / left[s] / 86400, 1) if left[s] else None})
+    closed = entered["won"] + entered["lost"]
+    win_rate = round(100 * entered["won"] / closed) if closed else None
+    return {"stages": out, "won": entered["won"], "lost": entered["lost"], "win_rate": win_rate}
+
+
+def forecast_periods(today=None):
+    """Next month and next quarter (calendar), as (key, start, end) with end exclusive."""
+    today = today or clock.today()
+    next_month = _add_months(today.replace(day=1), 1)
+    quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    next_quarter = _add_months(quarter_start, 3)
+    return [("month", next_month, _add_months(next_month, 1)), ("quarter", next_quarter, _add_months(next_quarter, 3))]
+
+
+def forecast(user, team=None, today=None):
+    """Weighted pipeline of open opportunities by expected close date, for next month and next quarter,
+    per rep and per team: {"periods": [...], "reps": [...], "teams": [...]} with Decimal sums."""
+    periods = forecast_periods(today)
+    start, end = periods[0][1], max(periods[0][2], periods[1][2])
+    q = visible(Opportunity.select(Opportunity.owner, Opportunity.team, Opportunity.expected_close,
+                                   Opportunity.weighted, Opportunity.amount), user)
+    if team and user.role in ("admin", "service"):
+        q = q.where(Opportunity.team == team)
+    q = q.where((Opportunity.expected_close >= start) & (Opportunity.expected_close < end)
+                & Opportunity.stage.in_(OPEN_STAGES))
+    # Summed in SQL per owner, team and period (a CASE on the close date), not row by row in Python.
+    cases = []
+    for key, lo, hi in periods:
+        cases.append(pw.fn.SUM(pw.Case(None, [((Opportunity.expected_close >= lo) & (Opportunity.expected_close < hi),
+                                               Opportunity.weighted)], 0)))
+        cases.append(pw.fn.SUM(pw.Case(None, [((Opportunity.expected_close >= lo) & (Opportunity.expected_close < hi),
+                                               Opportunity.amount)], 0)))
+        cases.append(pw.fn.SUM(pw.Case(None, [((Opportunity.expected_close >= lo) & (Opportunity.expected_close < hi),
+                                               1)], 0)))
+    q = q.select(Opportunity.owner, Opportunity.team, *cases).group_by(Opportunity.owner, Opportunity.team)
+    reps, teams = {}, {}
+    for owner_id, team_id, *sums in q.tuples():
+        figures = {}
+        for i, (key, _lo, _hi) in enumerate(periods):
+            figures[key] = {"weighted": _dec(sums[3 * i]), "amount": _dec(sums[3 * i + 1]), "count": sums[3 * i + 2] or 0}
+        reps[(owner_id, team_id)] = figures
+        t = teams.setdefault(team_id, {k: {"weighted": Decimal("0.00"), "amount": Decimal("0.00"), "count": 0}
+                                       for k, _a, _b in periods})
+        for key in figures:
+            for part in ("weighted", "amount", "count"):
+                t[key][part] += figures[key][part]
+    names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+             .where(User.id.in_([o for o, _t in reps if o]))} if reps else {}
+    team_names = {t.id: t.name for t in Team.select(Team.id, Team.name).where(Team.id.in_([t for t in teams if t]))} \
+        if teams else {}
+    rep_rows = sorted(({"owner_id": o, "name": names.get(o, ""), "team": team_names.get(t, ""), **fig}
+                       for (o, t), fig in reps.items()), key=lambda r: (-r["quarter"]["weighted"] - r["month"]["weighted"], r["name"]))
+    team_rows = sorted(({"team_id": t, "name": team_names.get(t, ""), **fig} for t, fig in teams.items()),
+                       key=lambda r: -r["quarter"]["weighted"] - r["month"]["weighted"])
+    total = {k: {part: sum((r[k][part] for r in team_rows), Decimal("0.00") if part != "count" else 0)
+                 for part in ("weighted", "amount", "count")} for k, _a, _b in periods}
+    return {"periods": periods, "reps": rep_rows, "teams": team_rows, "total": total}
+
+
+def history(opp):
+    """The opportunity's stage changes, oldest first, with the actor's name."""
+    return list(OpportunityStageChange.select(OpportunityStageChange, User.full_name.alias("actor_name"))
+                .join(User, pw.JOIN.LEFT_OUTER, on=(OpportunityStageChange.actor == User.id))
+                .where(OpportunityStageChange.opportunity == opp.id)
+                .order_by(OpportunityStageChange.at, OpportunityStageChange.id).objects())
