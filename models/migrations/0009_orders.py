@@ -1,7 +1,7 @@
 """Orders: products, orders and their lines, payment schedules and payments received; reorder cycles
 and their to-dos (domain §9)."""
 from peewee import (BooleanField, CharField, DateField, DateTimeField, DecimalField, ForeignKeyField,
-                    IntegerField, Model, SmallIntegerField)
+                    Model, SmallIntegerField)
 
 
 def _money(**kw):
@@ -93,4 +93,50 @@ def up(migrator, db):
             table_name = "payment"
             indexes = ((("order", "received_on"), False), (("customer", "received_on"), False))
 
-    db.create_tables([Product, Order, OrderLine, PaymentDue, Payment])
+    class ReorderCycle(Model):
+        customer = ForeignKeyField(Customer, on_delete="CASCADE", index=False)
+        product = ForeignKeyField(Product, on_delete="CASCADE", index=False)
+        every = SmallIntegerField()
+        unit = CharField(max_length=5)
+        starts_on = DateField()
+        ends_on = DateField(null=True)
+        remind_days = SmallIntegerField(default=7)
+        service_user = ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="+")
+        next_expected_on = DateField()
+        remind_on = DateField()
+        active = BooleanField(default=True)
+        suggested = BooleanField(default=False)
+        created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="+")
+        created_at = DateTimeField()
+        updated_at = DateTimeField()
+
+        class Meta:
+            database = db
+            table_name = "reorder_cycle"
+            indexes = ((("customer", "product"), True), (("active", "remind_on"), False),
+                       (("service_user", "active"), False), (("next_expected_on",), False))
+
+    class ReorderTodo(Model):
+        cycle = ForeignKeyField(ReorderCycle, on_delete="CASCADE", index=False)
+        customer = ForeignKeyField(Customer, on_delete="CASCADE", index=False)
+        product = ForeignKeyField(Product, on_delete="CASCADE", index=False)
+        rep = ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="+")
+        service_user = ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="+")
+        expected_on = DateField()
+        remind_on = DateField()
+        status = CharField(max_length=10, default="open")
+        flagged_at = DateTimeField(null=True)
+        created_at = DateTimeField()
+        closed_at = DateTimeField(null=True)
+        order = ForeignKeyField(Order, null=True, on_delete="SET NULL", index=False, backref="+")
+        ordered_on = DateField(null=True)
+        on_time = BooleanField(null=True)
+
+        class Meta:
+            database = db
+            table_name = "reorder_todo"
+            indexes = ((("cycle", "expected_on"), True), (("rep", "status", "remind_on"), False),
+                       (("service_user", "status", "remind_on"), False), (("customer", "status"), False),
+                       (("status", "expected_on"), False), (("rep", "expected_on"), False))
+
+    db.create_tables([Product, Order, OrderLine, PaymentDue, Payment, ReorderCycle, ReorderTodo])
