@@ -21,6 +21,9 @@ class AuditEvent(BaseModel):
 
 def record(kind, actor=None, customer=None, **data):
     """Append one audit row. Call inside the verb's transaction."""
+    if actor is not None and customer is not None and "acting_for" not in data:
+        from models.delegations import acting_for_data  # a delegate's rows say whom they acted for
+        data.update(acting_for_data(actor, customer))
     return AuditEvent.create(
         at=clock.now(),
         actor=getattr(actor, "id", actor),

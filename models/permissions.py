@@ -39,11 +39,18 @@ def _own_or_team(user, c):
     return False
 
 
+def _acts_for(user, c):
+    """A delegate (工作代理) works the absentee's customers while the delegation runs (models/delegations.py)."""
+    from models.delegations import acting_for_ids
+
+    return c.owner_id is not None and c.owner_id in acting_for_ids(user)
+
+
 def _customer_visible(user, c):
     if user.role in ("admin", "service"):
         return True
     if user.role in SELLERS:
-        return _own_or_team(user, c) or c.staked_by_id == user.id or _in_my_pool(user, c)
+        return _own_or_team(user, c) or c.staked_by_id == user.id or _in_my_pool(user, c) or _acts_for(user, c)
     if user.role == "marketing":
         return c.stage in MARKETING_STAGES
     return False
@@ -54,7 +61,7 @@ def _customer_editable(user, c):
     if user.role == "admin":
         return True
     if user.role in SELLERS:
-        return _own_or_team(user, c) or (c.staked_by_id == user.id and c.owner_id is None)
+        return _own_or_team(user, c) or (c.staked_by_id == user.id and c.owner_id is None) or _acts_for(user, c)
     if user.role == "marketing":
         return c.stage in MARKETING_STAGES
     return False
@@ -140,7 +147,100 @@ RULES = {
     "opportunity.settings": lambda u, _=None: u.role == "admin",
     "decision_tree.view": lambda u, c: _deal_viewer(u, c),
     "decision_tree.edit": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
+    # ---- ownership disputes (issue 5): merges, conflict cases 撞单, delegation 工作代理 ----
+    # (models/merges.py, models/conflicts.py, models/delegations.py). Admins merge. A seller disputes a
+    # customer someone else owns; the parties, their teams' managers and admins see the case; the manager
+    # of a team rules inside it (never as a party), admins across teams. A rep names their own delegate,
+    # their manager or an admin does it for them.
+    "customer.merge": lambda u, _=None: u.role == "admin",
+    "conflict.open": lambda u, c: u.role in SELLERS and c.owner_id is not None and c.owner_id != u.id,
+    "conflict.list": lambda u, _=None: u.role in SELLERS + ("admin",),
+    "conflict.view": lambda u, case: u.role == "admin" or u.id in (case.claimant_id, case.owner_id) or (
+        u.role == "manager" and u.team_id is not None and u.team_id in (case.claimant_team_id, case.owner_team_id)),
+    "conflict.rule": lambda u, case: u.id not in (case.claimant_id, case.owner_id) and (u.role == "admin" or (
+        u.role == "manager" and u.team_id is not None and case.claimant_team_id == u.team_id == case.owner_team_id)),
+    "delegation.list": lambda u, _=None: u.role in SELLERS + ("admin",),
+    "delegation.create": lambda u, absentee: absentee.role in SELLERS and (
+        u.id == absentee.id or u.role == "admin" or (
+            u.role == "manager" and u.team_id is not None and absentee.team_id == u.team_id)),
+    "delegation.cancel": lambda u, d: u.role == "admin" or u.id in (d.absentee_id, d.delegate_id) or (
+        u.role == "manager" and u.team_id is not None and d.absentee.team_id == u.team_id),
+    # ---- projects and documents (issue 6; models/projects.py, models/documents.py) ----
+    # A project is seen by its team, its proposer, the customer's owner and team manager, and admins; they
+    # (not the proposer alone) work it. The customer's team manager (never on their own proposal) or an admin
+    # decides it. Documents follow what they are attached to: a project, an opportunity or the customer.
+    "project.list": lambda u, _=None: True,
+    "project.criteria": lambda u, _=None: u.role == "admin",
+    "project.propose": lambda u, c: u.role == "admin" or (u.role in SELLERS and c.owner_id is not None
+                                                          and _own_or_team(u, c)),
+    "project.view": lambda u, p: _project_worker(u, p) or p.requested_by_id == u.id,
+    "project.work": lambda u, p: _project_worker(u, p),
+    "project.decide": lambda u, p: u.role == "admin" or (
+        _leads_team(u, p.customer.team_id) and p.requested_by_id != u.id),
+    "project.manage_team": lambda u, p: u.role == "admin" or _leads_team(u, p.customer.team_id) or (
+        _project_role(u, p) == "project_manager"),
+    "project.sign_contract": lambda u, p: u.role == "admin" or _leads_team(u, p.customer.team_id) or (
+        _project_role(u, p) == "project_manager") or (p.customer.owner_id == u.id and u.role in SELLERS),
+    "document.view": lambda u, d: _document_rule(u, d, "project.view", "opportunity.view", "customer.view"),
+    "document.edit": lambda u, d: _document_rule(u, d, "project.work", "opportunity.edit", "customer.edit"),
+    "document.opportunity": lambda u, o: can(u, "opportunity.edit", o),
+    # ---- transfers (工作转移) and the leaver hand-over (issue 5; models/transfers.py) ----
+    # Owners, their manager or an admin ask; the giving team's manager (never for their own customers)
+    # and, across teams, each receiving team's manager approve; an admin may approve either side. The
+    # leaver's plan: the team's manager or an admin prepares it, an admin carries it out (it deactivates).
+    "transfer.request": lambda u, c: c.owner_id is not None and (
+        u.role == "admin" or (u.role in SELLERS and _own_or_team(u, c))),
+    "transfer.request_for": lambda u, rep: rep.role in SELLERS and (
+        u.role == "admin" or (u.role in SELLERS and u.id == rep.id)
+        or (u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id)),
+    "transfer.view": lambda u, t: _transfer_involves(u, t),
+    "transfer.decide": lambda u, approval: _transfer_decider(u, approval),
+    "leaver.plan": lambda u, rep: rep.id != u.id and (u.role == "admin" or (
+        u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id)),
+    "leaver.execute": lambda u, rep: u.role == "admin" and rep.id != u.id,
 }
+
+
+def _transfer_involves(user, transfer):
+    """Admins; the requester, the giver and every recipient; the managers of the teams involved."""
+    from models.transfers import recipients_of, teams_of
+
+    if user.role == "admin" or user.id in (transfer.requester_id, transfer.from_user_id):
+        return True
+    if user.role == "manager" and user.team_id is not None and user.team_id in teams_of(transfer):
+        return True
+    return user.role in SELLERS and user.id in recipients_of(transfer)
+
+
+def _transfer_decider(user, approval):
+    """An admin decides either side; a manager their team's side, never for their own customers."""
+    if user.role == "admin":
+        return True
+    if user.role != "manager" or user.team_id is None or approval.team_id != user.team_id:
+        return False
+    from models.transfers import Transfer
+
+    transfer = Transfer.get_or_none(Transfer.id == approval.transfer_id)
+    return transfer is not None and transfer.from_user_id != user.id
+
+
+def _project_role(user, project):
+    from models.projects import member_role
+
+    return member_role(project, user)
+
+
+def _project_worker(user, project):
+    """Admins, the project team, and the customer's owner and team manager."""
+    return user.role == "admin" or _project_role(user, project) is not None or _own_or_team(user, project.customer)
+
+
+def _document_rule(user, document, on_project, on_opportunity, on_customer):
+    if document.project_id:
+        return can(user, on_project, document.project)
+    if document.opportunity_id:
+        return can(user, on_opportunity, document.opportunity)
+    return can(user, on_customer, document.customer)
 
 
 def _deal_viewer(user, c):
@@ -192,6 +292,10 @@ def visible(query, user):
         pools = eligible_pool_ids(user)
         if pools:
             cond = cond | (Customer.owner.is_null() & Customer.pool.in_(pools))
+        from models.delegations import acting_for_ids
+        absentees = acting_for_ids(user)
+        if absentees:
+            cond = cond | Customer.owner.in_(list(absentees))
         return query.where(cond)
     if user.role == "marketing":
         return query.where(Customer.stage.in_(MARKETING_STAGES))

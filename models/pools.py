@@ -204,6 +204,12 @@ def release_plan(customer, rules, now):
     if customer.stage not in DEALT_STAGES:
         m = rules.no_deal_days(customer)
         candidates.append((start + dt.timedelta(days=m), "no_deal", {"claimed_at": start.isoformat(sep=" "), "days": m}))
+    from models.delegations import release_pause
+    for i, (at, rule, inputs) in enumerate(candidates):  # a delegation (工作代理) stops the clocks while it runs
+        pushed, paused, delegation_ids = release_pause(rules, customer.owner_id, fu_from if rule == "no_followup" else start, at)
+        if delegation_ids:
+            inputs.update(paused_days=round(paused.total_seconds() / 86400, 2), delegation_ids=delegation_ids)
+            candidates[i] = (pushed, rule, inputs)
     at, rule, inputs = min(candidates, key=lambda c: c[0])
     inputs["rule_version"] = rules.version
     return at, rule, inputs
@@ -688,11 +694,12 @@ def _refresh_stale(rules, now, batch):
 
 
 def _release_reason(rule, inputs):
+    paused = " + %s days paused by a delegation" % inputs["paused_days"] if inputs.get("paused_days") else ""
     if rule == "no_followup":
-        return "no valid follow-up since %s (rule v%s: %s days)" % (
-            inputs["since"][:10], inputs.get("rule_version", 0), inputs["days"])
-    return "no deal since the claim on %s (rule v%s: %s days)" % (
-        inputs["claimed_at"][:10], inputs.get("rule_version", 0), inputs["days"])
+        return "no valid follow-up since %s (rule v%s: %s days%s)" % (
+            inputs["since"][:10], inputs.get("rule_version", 0), inputs["days"], paused)
+    return "no deal since the claim on %s (rule v%s: %s days%s)" % (
+        inputs["claimed_at"][:10], inputs.get("rule_version", 0), inputs["days"], paused)
 
 
 # ---- rule preview -------------------------------------------------------------------------
