@@ -529,7 +529,14 @@ def describe_event(e):
         return _("updated the contact %(name)s: %(fields)s", name=d.get("name", ""), fields=fields)
     if e.kind.startswith("pool."):
         return _describe_pool_event(e.kind, d)
+    for prefix, describe in EVENT_DESCRIBERS.items():  # other domains' audit rows
+        if e.kind.startswith(prefix):
+            return describe(e) or e.kind
     return e.kind
+
+
+# Other domains describe their own audit rows on the timeline: EVENT_DESCRIBERS["opportunity."] = fn(event) -> str.
+EVENT_DESCRIBERS = {}
 
 
 def _describe_pool_event(kind, d):
