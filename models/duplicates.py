@@ -98,6 +98,7 @@ class Match:
     name: str
     reasons: list = field(default_factory=list)
     owner: str = None  # the owner's full name
+    owner_id: int = None
     pool: object = None  # the Pool, when in a public pool
     lead: bool = False  # unowned and in no pool: a marketing lead
     can_view: bool = False
@@ -199,7 +200,7 @@ def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None
             continue
         out.append(Match(
             id=c.id, name=c.name, reasons=sorted(reasons[i], key=REASON_ORDER.index),
-            owner=owners.get(c.owner_id) if c.owner_id else None,
+            owner=owners.get(c.owner_id) if c.owner_id else None, owner_id=c.owner_id,
             pool=pools.get(c.pool_id) if not c.owner_id and c.pool_id else None,
             lead=not c.owner_id and not c.pool_id, can_view=can(actor, "customer.view", c),
             score=scores.get(i, 1.0)))

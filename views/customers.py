@@ -15,7 +15,7 @@ from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LA
 from models.base import parse_id
 from models.customers import normalize_phone
 from models.duplicates import REASON_LABELS, find_matches, normalize_name
-from models.errors import N_, DomainError, ValidationError
+from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import can, require
 from models.users import Region, Team, User
 from views import htmx as hx
@@ -285,7 +285,9 @@ def _duplicates_context(data, customer, form=None):
         else:
             where = _("A marketing lead, not yet with a rep")
         matches.append(dict(id=m.id, name=m.name, can_view=m.can_view, where=where,
-                            why=" · ".join(label(REASON_LABELS, r) for r in m.reasons)))
+                            why=" · ".join(label(REASON_LABELS, r) for r in m.reasons),
+                            dispute=m.owner_id is not None and m.owner_id != current_user.id
+                            and current_user.role in ("sales", "manager")))  # a conflict case (撞单)
     needs_reason = any(m.needs_reason for m in found)
     if customer is not None and needs_reason:  # on edit only a changed name or phone asks for a reason
         phone = (data.get("phone") or "").strip()
@@ -352,7 +354,14 @@ def _side_panels(customer):
 
 @bp.get("/<int:customer_id>")
 def show(customer_id):
-    customer = _load(customer_id)
+    try:
+        customer = _load(customer_id)
+    except NotFound:
+        from views.merges import merged_away  # a merged-away id says where it went instead of a bare 404
+        page = merged_away(customer_id)
+        if page is None:
+            raise
+        return page
     if not request.htmx:
         pools.record_pool_view(current_user, customer)
     extra_tabs = _tabs(customer)
@@ -397,6 +406,8 @@ def _timeline_page(customer, before=None):
               .where(User.id.in_({e.actor_id for e in events if e.actor_id}))}
     for e in events:
         e.actor_name = actors.get(e.actor_id, "")
+        if (e.data or {}).get("acting_for_name"):  # a delegate's row (工作代理)
+            e.actor_name = _("%(who)s, acting for %(name)s", who=e.actor_name, name=e.data["acting_for_name"])
     return {"rows": events, "next": events[-1].id if more else None}
 
 

@@ -1,0 +1,217 @@
+"""Conflict cases (撞单) over the web: open one, the case list, the case page with both sides' evidence,
+and the ruling (on the case page and inline in the approvals inbox)."""
+from flask import Blueprint, make_response, render_template, request, url_for
+from flask_login import current_user
+
+from models import conflicts
+from models.base import parse_id
+from models.customers import STAGE_LABELS, Customer, get_customer
+from models.duplicates import find_matches
+from models.errors import N_, DomainError, NotFound, ValidationError
+from models.permissions import can, require
+from models.users import Team, User
+from views import htmx as hx
+from views import customers as customers_view
+from views import pools as pools_view
+from views.i18n import gettext as _
+from views.i18n import label, translate_error
+
+bp = Blueprint("conflicts", __name__, url_prefix="/conflicts")
+
+EVIDENCE_ROWS = (
+    ("registered_at", N_("First registration")),
+    ("first_valid_at", N_("First valid follow-up")),
+    ("valid_recent", N_("Valid follow-ups in the last 90 days")),
+    ("key_person_at", N_("Key person first reached")),
+    ("furthest_stage", N_("Furthest stage reached")),
+    ("invalid", N_("Invalid follow-ups")),
+)
+SIDE_LABELS = {"claimant": N_("claimant"), "owner": N_("owner")}
+
+
+def _errors(exc):
+    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+
+
+def _names(cases):
+    ids = set()
+    for c in cases:
+        ids |= {c.claimant_id, c.owner_id, c.ruled_by_id}
+    ids.discard(None)
+    return {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_(ids))} if ids else {}
+
+
+def _customers(cases):
+    ids = {c.customer_id for c in cases}
+    return {c.id: c for c in Customer.select(Customer.id, Customer.name).where(Customer.id.in_(ids))} if ids else {}
+
+
+def why_text(evidence):
+    why = evidence.get("why") or ["", {}]
+    params = dict(why[1] or {})
+    if "side" in params:
+        params["side"] = _(SIDE_LABELS.get(params["side"], params["side"]))
+    if "stage" in params:
+        params["stage"] = label(STAGE_LABELS, params["stage"])
+    return translate_error(why[0], params) if why[0] else ""
+
+
+def evidence_value(key, value):
+    from views.i18n import fmt_datetime
+    import datetime as dt
+
+    if value in (None, ""):
+        return "—"
+    if key == "furthest_stage":
+        return label(STAGE_LABELS, value)
+    if key.endswith("_at"):
+        return fmt_datetime(dt.datetime.fromisoformat(value))
+    return value
+
+
+@bp.app_context_processor
+def _helpers():
+    return {"conflict_why": why_text, "evidence_value": evidence_value, "EVIDENCE_ROWS": EVIDENCE_ROWS,
+            "POLICY_LABELS": conflicts.POLICY_LABELS, "OUTCOME_LABELS": conflicts.OUTCOME_LABELS}
+
+
+# ---- list ---------------------------------------------------------------------------------------
+
+@bp.get("")
+def index():
+    require(current_user, "conflict.list")
+    status = request.args.get("status") if request.args.get("status") in conflicts.STATUSES else None
+    awaiting = request.args.get("awaiting") == "1"
+    before = request.args.get("before", type=parse_id)
+    cases = list(conflicts.cases_for(current_user, status=status, awaiting=awaiting, before=before, limit=26))
+    more = len(cases) > 25
+    cases = cases[:25]
+    context = dict(cases=cases, names=_names(cases), customers=_customers(cases), status=status, awaiting=awaiting,
+                   next_before=cases[-1].id if more else None)
+    return hx.fragment_or_page("conflicts/_rows.html", "conflicts/index.html", **context)
+
+
+# ---- open ---------------------------------------------------------------------------------------
+
+def _own_files(customer):
+    """The rep's own customers that look like the disputed one: the "my file" the case may name."""
+    matches = find_matches(current_user, name=customer.name, phone=customer.phone, exclude_id=customer.id, limit=10)
+    ids = [m.id for m in matches]
+    if not ids:
+        return []
+    return list(Customer.select(Customer.id, Customer.name).where(Customer.id.in_(ids)
+                                                                  & (Customer.owner == current_user.id)))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    customer = get_customer(request.values.get("customer", ""))
+    if current_user.role not in ("sales", "manager"):
+        raise NotFound()
+    errors, refusal = {}, None
+    if request.method == "POST":
+        try:
+            case = conflicts.open_case(current_user, customer.id, request.form.get("reason", ""),
+                                       request.form.get("claimant_customer_id") or None)
+        except ValidationError as exc:
+            errors = _errors(exc)
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            refusal = translate_error(exc.message, exc.params)
+        else:
+            return hx.redirect(url_for("conflicts.show", case_id=case.id, opened=1))
+    elif customer.owner_id == current_user.id:
+        refusal = _("You own this customer: there is nothing to dispute.")
+    elif customer.owner_id is None:
+        refusal = _("Nobody owns this customer: claim it from the pool instead of opening a case.")
+    else:
+        require(current_user, "conflict.open", customer)
+    owner = User.get_or_none(User.id == customer.owner_id) if customer.owner_id else None
+    own_files = _own_files(customer) if refusal is None else []
+    chosen = request.values.get("claimant_customer_id") or request.values.get("own") or ""
+    template = "conflicts/_form.html" if request.htmx and request.method == "POST" else "conflicts/new.html"
+    response = make_response(render_template(template, customer=customer, owner=owner, errors=errors,
+                                             refusal=refusal, own_files=own_files, chosen=str(chosen),
+                                             reason=request.form.get("reason", "")))
+    if refusal and request.method == "GET":
+        response.status_code = 409
+    return response
+
+
+# ---- the case ----------------------------------------------------------------------------------
+
+def _case_context(case):
+    customer = Customer.get_or_none(Customer.id == case.customer_id)
+    live = case.status == "open"
+    if live and customer is not None:
+        own = Customer.get_or_none(Customer.id == case.claimant_customer_id) if case.claimant_customer_id else None
+        evidence = conflicts.gather(customer, case.claimant_id, case.owner_id, own)
+    else:
+        evidence = case.evidence
+    teams = {t.id: t.name for t in Team.select(Team.id, Team.name).where(
+        Team.id.in_([x for x in (case.claimant_team_id, case.owner_team_id) if x]))}
+    own_file = Customer.get_or_none(Customer.id == case.claimant_customer_id) if case.claimant_customer_id else None
+    return dict(case=case, customer=customer, evidence=evidence, names=_names([case]), teams=teams,
+                can_rule=live and can(current_user, "conflict.rule", case), own_file=own_file,
+                can_view_customer=customer is not None and can(current_user, "customer.view", customer),
+                can_view_own=own_file is not None and can(current_user, "customer.view", own_file))
+
+
+@bp.get("/<int:case_id>")
+def show(case_id):
+    case = conflicts.get_case(current_user, case_id)
+    return render_template("conflicts/show.html", opened=request.args.get("opened"), errors={}, error=None,
+                           **_case_context(case))
+
+
+@bp.post("/<int:case_id>/rule")
+def rule(case_id):
+    """A ruling with its reason; from the inbox (htmx, the row is replaced) or from the case page."""
+    case = conflicts.get_case(current_user, case_id)
+    require(current_user, "conflict.rule", case)
+    inbox = request.form.get("from") == "inbox"
+    errors, error = {}, None
+    try:
+        case = conflicts.rule_case(current_user, case.id, request.form.get("outcome", ""), request.form.get("reason", ""))
+    except ValidationError as exc:
+        errors = _errors(exc)
+    except DomainError as exc:
+        error = translate_error(exc.message, exc.params)
+        case = conflicts.ConflictCase.get_by_id(case.id)
+    if inbox:
+        response = make_response(render_template("conflicts/_approval_row.html", case=case, names=_names([case]),
+                                                 customers=_customers([case]), errors=errors, error=error,
+                                                 reason=request.form.get("reason", "")))
+        return hx.trigger(response, "approvalsChanged") if not errors and not error else response
+    if errors or error:
+        return render_template("conflicts/show.html", opened=None, errors=errors, error=error,
+                               **_case_context(case)), 200
+    return hx.redirect(url_for("conflicts.show", case_id=case.id))
+
+
+# ---- the approvals inbox -------------------------------------------------------------------------
+
+def _awaiting_rows(user):
+    """The open cases waiting for this user's ruling, with the names each row shows (read in bulk)."""
+    cases = list(conflicts.cases_for(user, awaiting=True, limit=50))
+    names, customers = _names(cases), _customers(cases)
+    return [dict(case=c, names=names, customers=customers) for c in cases]
+
+
+pools_view.register_approvals("conflicts", N_("Conflict cases"), "conflicts/_approvals.html", _awaiting_rows,
+                              conflicts.awaiting_count, order=30)
+
+
+def _describe_conflict(e):
+    d = e.data or {}
+    if e.kind == "conflict.opened":
+        return _("opened conflict case #%(id)s against %(owner)s: %(reason)s", id=d.get("case_id"),
+                 owner=d.get("owner", ""), reason=d.get("reason", ""))
+    if e.kind == "conflict.ruled":
+        return _("ruled conflict case #%(id)s: %(outcome)s — %(reason)s", id=d.get("case_id"),
+                 outcome=_(conflicts.OUTCOME_LABELS.get(d.get("outcome"), "")), reason=d.get("reason", ""))
+    return None
+
+
+customers_view.EVENT_DESCRIBERS["conflict."] = _describe_conflict
