@@ -1,0 +1,148 @@
+"""The decision-maker tree over the web: a tab of the 360 page and a printable page; nodes are added,
+edited and moved in place (htmx swaps the whole tree, so its warnings follow every change)."""
+from flask import Blueprint, abort, make_response, render_template, request
+from flask_login import current_user
+from wtforms import Form, SelectField, StringField
+
+from models import decision_tree as tree
+from models.customers import DECISION_ROLE_LABELS, DECISION_ROLES, Contact, get_customer
+from models.errors import N_, ValidationError
+from models.permissions import can, require
+from views import customers as customer_views
+from views.i18n import gettext as _
+from views.i18n import label, translate_error
+
+bp = Blueprint("decision_tree", __name__, url_prefix="/customers")
+
+
+class NodeForm(Form):
+    name = StringField()
+    title = StringField()
+    department = StringField()
+    decision_role = SelectField()
+    influence = SelectField()
+    attitude = SelectField()
+    relationship = SelectField()
+    reports_to_id = SelectField()
+
+    LABELS = {"name": N_("Name"), "title": N_("Title"), "department": N_("Department"),
+              "decision_role": N_("Decision role"), "influence": N_("Influence"), "attitude": N_("Attitude to us"),
+              "relationship": N_("Relationship strength"), "reports_to_id": N_("Reports to")}
+
+    def __init__(self, customer, formdata=None, contact=None, reports_to=None):
+        super().__init__(formdata)
+        for name, text in self.LABELS.items():
+            self[name].label.text = _(text)
+        self.decision_role.choices = [("", "—")] + [(k, label(DECISION_ROLE_LABELS, k)) for k in DECISION_ROLES]
+        self.influence.choices = [("", "—")] + [(k, label(tree.INFLUENCE_LABELS, k)) for k in tree.INFLUENCES]
+        self.attitude.choices = [("", "—")] + [(k, label(tree.ATTITUDE_LABELS, k)) for k in tree.ATTITUDES]
+        self.relationship.choices = [(str(k), f"{k} · {label(tree.RELATIONSHIP_LABELS, k)}") for k in tree.RELATIONSHIPS]
+        self.reports_to_id.choices = _boss_choices(customer, contact)
+        if formdata is None and contact is not None:
+            for name in ("name", "title", "department", "decision_role", "influence", "attitude"):
+                self[name].data = getattr(contact, name)
+            self.relationship.data = str(contact.relationship)
+            self.reports_to_id.data = str(contact.reports_to_id or "")
+        if formdata is None and contact is None and reports_to is not None:
+            self.reports_to_id.data = str(reports_to)
+
+
+def _boss_choices(customer, contact=None):
+    q = Contact.select(Contact.id, Contact.name, Contact.title).where(
+        (Contact.customer == customer) & (Contact.active == True))  # noqa: E712
+    if contact is not None:
+        q = q.where(Contact.id != contact.id)
+    return [("", _("Nobody (top of the tree)"))] + [(str(c.id), f"{c.name} {c.title}".strip()) for c in q.order_by(Contact.id)]
+
+
+def _load(customer_id, action="decision_tree.view"):
+    customer = get_customer(customer_id)
+    require(current_user, action, customer)
+    return customer
+
+
+def _contact(customer, contact_id):
+    contact = Contact.get_or_none((Contact.id == contact_id) & (Contact.customer == customer))
+    if contact is None:
+        abort(404)
+    return contact
+
+
+def tree_context(customer, user, error=None, error_node=None):
+    roots, nodes, warns = tree.build(customer)
+    return {"roots": roots, "node_count": len(nodes),
+            "warnings": [(key, translate_error(m, p)) for key, m, p in warns],
+            "can_edit": can(user, "decision_tree.edit", customer),
+            "bosses": [(n.id, n.contact.name) for n in nodes.values() if n.contact.active],
+            "move_error": error, "error_node": error_node}
+
+
+def _tree_response(customer, **extra):
+    response = make_response(render_template("decision_tree/_tree.html", customer=customer,
+                                                **tree_context(customer, current_user, **extra)))
+    response.headers["HX-Retarget"] = "#decision-tree"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
+
+
+@bp.get("/<int:customer_id>/tree")
+def page(customer_id):
+    """The tree alone: the fragment for htmx (cancel, refresh), else the printable page."""
+    customer = _load(customer_id)
+    if request.htmx:
+        return render_template("decision_tree/_tree.html", customer=customer, **tree_context(customer, current_user))
+    return render_template("decision_tree/page.html", customer=customer, **tree_context(customer, current_user))
+
+
+@bp.route("/<int:customer_id>/tree/nodes/new", methods=["GET", "POST"])
+@bp.route("/<int:customer_id>/tree/nodes/<int:contact_id>/edit", methods=["GET", "POST"])
+def node_form(customer_id, contact_id=None):
+    customer = _load(customer_id, "decision_tree.edit")
+    contact = _contact(customer, contact_id) if contact_id is not None else None
+    reports_to = request.args.get("reports_to", type=int)
+    form = NodeForm(customer, request.form if request.method == "POST" else None, contact, reports_to)
+    if request.method == "POST":
+        try:
+            tree.save_node(current_user, customer, {k: v for k, v in request.form.items() if k != "csrf_token"}, contact)
+        except ValidationError as exc:
+            for name, problems in exc.errors.items():
+                messages = [translate_error(m, p) for m, p in problems]
+                if name in form._fields:
+                    form[name].errors = messages
+                else:
+                    form.form_errors.extend(messages)
+        else:
+            return _tree_response(customer)
+    return render_template("decision_tree/_node_form.html", customer=customer, contact=contact, form=form)
+
+
+@bp.post("/<int:customer_id>/tree/nodes/<int:contact_id>/move")
+def move(customer_id, contact_id):
+    customer = _load(customer_id, "decision_tree.edit")
+    contact = _contact(customer, contact_id)
+    try:
+        tree.move_node(current_user, customer, contact, request.form.get("reports_to_id") or None)
+    except ValidationError as exc:
+        message = " ".join(translate_error(m, p) for v in exc.errors.values() for m, p in v)
+        return _tree_response(customer, error=message, error_node=contact.id)
+    return _tree_response(customer)
+
+
+customer_views.EXTRA_TABS["tree"] = customer_views.Tab(
+    label=N_("Decision tree"), template="decision_tree/_tab.html", context=tree_context,
+    visible=lambda user, customer: can(user, "decision_tree.view", customer), order=25)
+
+
+def describe(e):
+    d = e.data or {}
+    fields = ", ".join(_(NodeForm.LABELS.get(k, k)) for k in d.get("changes", {}))
+    return _("updated %(name)s in the decision tree: %(fields)s", name=d.get("name", ""), fields=fields)
+
+
+customer_views.EVENT_DESCRIBERS["contact.tree_updated"] = describe
+
+
+@bp.record_once
+def _globals(state):
+    state.app.jinja_env.globals.update(INFLUENCE_LABELS=tree.INFLUENCE_LABELS, ATTITUDE_LABELS=tree.ATTITUDE_LABELS,
+                                       RELATIONSHIP_LABELS=tree.RELATIONSHIP_LABELS)
