@@ -212,10 +212,10 @@ def parse_amount(raw):
         value = (Decimal(text) * scale)
     except InvalidOperation:
         raise ValueError(N_("Enter an amount in yuan: digits only, e.g. 300000 or 30万.")) from None
-    if value != value.quantize(CENT):
-        raise ValueError(N_("At most two decimals (fen)."))
     if value > MAX_AMOUNT:
         raise ValueError(N_("That amount is too large."))
+    if value != value.quantize(CENT):
+        raise ValueError(N_("At most two decimals (fen)."))
     return value.quantize(CENT)
 
 
@@ -590,7 +590,7 @@ def board(user, f, per_column=20):
     for stage in STAGES:
         if not totals[stage]["count"]:
             continue
-        rows = f.apply(Opportunity.select(Opportunity, Customer.id, Customer.name, User.id, User.full_name)
+        rows = f.apply(Opportunity.select(Opportunity, Customer.id, Customer.name, Customer.owner, Customer.team, User.id, User.full_name)
                        .join(Customer, on=(Opportunity.customer == Customer.id))
                        .switch(Opportunity).join(User, pw.JOIN.LEFT_OUTER, on=(Opportunity.owner == User.id)), user)
         rows = rows.where(Opportunity.stage == stage)
@@ -605,7 +605,7 @@ def board(user, f, per_column=20):
 
 def page(user, f, stage=None, status="open", after=None, limit=50):
     """The list: keyset pagination on (expected_close, id)."""
-    q = f.apply(Opportunity.select(Opportunity, Customer.id, Customer.name, User.id, User.full_name)
+    q = f.apply(Opportunity.select(Opportunity, Customer.id, Customer.name, Customer.owner, Customer.team, User.id, User.full_name)
                 .join(Customer, on=(Opportunity.customer == Customer.id))
                 .switch(Opportunity).join(User, pw.JOIN.LEFT_OUTER, on=(Opportunity.owner == User.id)), user)
     if stage in STAGES:
