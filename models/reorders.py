@@ -103,8 +103,8 @@ def order_dates(customer_id, product_id):
 
 
 def suggest_cycle(customer_id, product_id, today=None):
-    """A cycle from the order history: the median interval between orders, expressed in days, weeks
-    or months, and its regularity (coefficient of variation of the intervals: ≤ 0.3 regular).
+    """A cycle from the order history: the median interval between orders, in months or weeks where
+    that states it within 5 %, else in days, and its regularity (coefficient of variation of the intervals: ≤ 0.3 regular).
     None without at least two orders."""
     today = today or clock.today()
     dates = order_dates(customer_id, product_id)
@@ -114,12 +114,12 @@ def suggest_cycle(customer_id, product_id, today=None):
     median = statistics.median(intervals)
     mean = statistics.fmean(intervals)
     cv = statistics.pstdev(intervals) / mean if len(intervals) >= 2 and mean else None
-    if median >= 60:
-        unit, every = "month", max(1, round(median / UNIT_DAYS["month"]))
-    elif median >= 14:
-        unit, every = "week", max(1, round(median / 7))
-    else:
-        unit, every = "day", max(1, round(median))
+    unit, every = "day", max(1, round(median))
+    for candidate in ("month", "week"):  # the coarsest unit that states the median within 5 %
+        n = round(median / UNIT_DAYS[candidate])
+        if n >= 1 and abs(n * UNIT_DAYS[candidate] - median) <= 0.05 * median:
+            unit, every = candidate, n
+            break
     nxt = add_interval(dates[-1], every, unit)
     return {
         "orders": len(dates), "enough": True, "intervals": intervals, "median_days": median,
