@@ -299,7 +299,7 @@ def upload_document(actor, storage, stream, filename, data, customer=None, proje
                                    latest_version=1)
         DocumentVersion.create(document=document, number=1, filename=name, stored_name=stored_name, size=size,
                                file_type=kind, sha256=sha, note=meta["note"], uploaded_by=actor, uploaded_at=now)
-        audit.record("document.uploaded", actor, customer, document_id=document.id, title=title, kind=meta["kind"],
+        audit.record("document.uploaded", actor, customer, document_id=document.id, title=title, document_kind=meta["kind"],
                      filename=name, size=size, version=1, project_id=project.id if project else None,
                      opportunity_id=opportunity.id if opportunity else None)
         return document

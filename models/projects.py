@@ -302,13 +302,18 @@ def save_criterion(actor, data, criterion=None):
     e = _Errors()
     zh = _text(data, e, "text_zh", 200, required=True)
     en = _text(data, e, "text_en", 200, required=True)
-    try:
-        position = int(str(data.get("position") or 0).strip())
-        if not 0 <= position <= 999:
-            raise ValueError
-    except ValueError:
-        e.add("position", N_("A whole number from %(lo)s to %(hi)s."), lo=0, hi=999)
-        position = 0
+    raw = str(data.get("position") or "").strip()
+    if not raw:  # after the last one
+        position = criterion.position if criterion is not None else min(
+            999, (ApprovalCriterion.select(pw.fn.MAX(ApprovalCriterion.position)).scalar() or 0) + 10)
+    else:
+        try:
+            position = int(raw)
+            if not 0 <= position <= 999:
+                raise ValueError
+        except ValueError:
+            e.add("position", N_("A whole number from %(lo)s to %(hi)s."), lo=0, hi=999)
+            position = 0
     e.raise_if_any()
     active = data.get("active") in (True, "1", "on", "true", "y")
     now = clock.now()
@@ -709,7 +714,7 @@ def add_cost(actor, project, data):
         cost = ProjectCost.create(project=project, category=category, kind=kind, amount=amount, spent_on=spent_on,
                                   note=note, created_by=actor, created_at=clock.now())
         audit.record("project.cost_added", actor, project.customer_id, project_id=project.id, cost_id=cost.id,
-                     category=category, kind=kind, amount=str(amount), note=note)
+                     category=category, cost_kind=kind, amount=str(amount), note=note)
     return cost
 
 
@@ -723,7 +728,7 @@ def remove_cost(actor, project, cost_id):
     with db.atomic():
         cost.delete_instance()
         audit.record("project.cost_removed", actor, project.customer_id, project_id=project.id, cost_id=cost.id,
-                     category=cost.category, kind=cost.kind, amount=str(cost.amount), note=cost.note)
+                     category=cost.category, cost_kind=cost.kind, amount=str(cost.amount), note=cost.note)
 
 
 def profitability(project):
@@ -895,7 +900,7 @@ def sweep(now=None, chunk=500):
     last = 0
     while True:
         rows = list(Milestone.select(Milestone.id, Milestone.name, Milestone.owner, Milestone.due_on,
-                                     Milestone.remind_days, Milestone.project, Project.name, Project.customer)
+                                     Milestone.remind_days, Milestone.project, Project.id, Project.name, Project.customer)
                     .join(Project, on=(Milestone.project == Project.id))
                     .where(Milestone.status.in_(OPEN_MILESTONE) & (Milestone.due_on <= horizon)
                            & (Milestone.id > last))

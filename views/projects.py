@@ -1,0 +1,388 @@
+"""Projects over the web: proposals (立项) and their approval, the project page with its team,
+milestones (list and timeline), costs and contract, the project list, the admin's approval
+criteria, and the project cards on the 360 page, the workbench and the approvals inbox."""
+from flask import Blueprint, make_response, render_template, request, url_for
+from flask_login import current_user
+
+from models import clock
+from models import projects as pj
+from models.base import parse_id
+from models.customers import get_customer
+from models.errors import N_, DomainError, NotFound, ValidationError
+from models.opportunities import Opportunity
+from models.permissions import can, require
+from models.users import User
+from views import customers as customers_view
+from views import htmx as hx
+from views import pools as pools_view
+from views import workbench as workbench_view
+from views.i18n import gettext as _
+from views.i18n import label, locale_code, translate_error
+
+bp = Blueprint("projects", __name__)
+PAGE = 25
+
+
+def field_errors(exc):
+    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+
+
+def _load(project_id, action="project.view"):
+    project = pj.get_project(project_id)
+    require(current_user, action, project)
+    return project
+
+
+# ---- list ------------------------------------------------------------------------------------------
+
+def _scopes(user):
+    scopes = [("mine", N_("Mine"))]
+    if user.role in ("manager", "admin"):
+        scopes.append(("team", N_("My team") if user.role == "manager" else N_("Every team")))
+    if user.role == "admin":
+        scopes = [("mine", N_("Mine")), ("all", N_("All projects"))]
+    return scopes
+
+
+@bp.get("/projects")
+def index():
+    require(current_user, "project.list")
+    scopes = _scopes(current_user)
+    scope = request.args.get("scope")
+    if scope not in [s for s, _t in scopes]:
+        scope = "all" if current_user.role == "admin" else ("team" if current_user.role == "manager" else "mine")
+    status = request.args.get("status") if request.args.get("status") in pj.STATUSES else ""
+    q = pj.scoped(current_user, scope)
+    if status:
+        q = q.where(pj.Project.status == status)
+    after = request.args.get("after", type=parse_id)
+    if after:
+        q = q.where(pj.Project.id < after)
+    rows = list(q.order_by(pj.Project.id.desc()).limit(PAGE + 1))
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    _annotate_rows(rows)
+    context = dict(rows=rows, scopes=scopes, scope=scope, status=status,
+                   next_after=rows[-1].id if more else None)
+    return hx.fragment_or_page("projects/_list_rows.html", "projects/index.html", **context)
+
+
+def _annotate_rows(rows):
+    """Requester names and open/overdue milestone counts for a page of projects: three queries in all."""
+    if not rows:
+        return
+    ids = [p.id for p in rows]
+    names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+             .where(User.id.in_({p.requested_by_id for p in rows if p.requested_by_id}))}
+    today = clock.today()
+    counts = {}
+    for pid, due in (pj.Milestone.select(pj.Milestone.project, pj.Milestone.due_on)
+                     .where(pj.Milestone.project.in_(ids) & pj.Milestone.status.in_(pj.OPEN_MILESTONE)).tuples()):
+        c = counts.setdefault(pid, [0, 0])
+        c[0] += 1
+        if due < today:
+            c[1] += 1
+    for p in rows:
+        p.requester_name = names.get(p.requested_by_id, "")
+        p.open_milestones, p.overdue_milestones = counts.get(p.id, (0, 0))
+
+
+# ---- proposal ---------------------------------------------------------------------------------------
+
+def _opportunity_choices(customer):
+    return [(o.id, o.name) for o in Opportunity.select(Opportunity.id, Opportunity.name)
+            .where(Opportunity.customer == customer.id).order_by(Opportunity.id.desc()).limit(100)]
+
+
+@bp.route("/customers/<int:customer_id>/projects/new", methods=["GET", "POST"])
+def new(customer_id):
+    customer = get_customer(customer_id)
+    require(current_user, "customer.view", customer)
+    require(current_user, "project.propose", customer)
+    errors, form = {}, request.form
+    if request.method == "POST":
+        try:
+            project = pj.propose_project(current_user, customer, request.form)
+        except ValidationError as exc:
+            errors = field_errors(exc)
+        except DomainError as exc:
+            errors = {"_": translate_error(exc.message, exc.params)}
+        else:
+            return hx.redirect(url_for("projects.show", project_id=project.id, proposed=1))
+    context = dict(customer=customer, criteria=pj.active_criteria(), errors=errors, form=form,
+                   opportunities=_opportunity_choices(customer), loc=locale_code(),
+                   project_type=pj.is_project_type(customer))
+    if request.method == "POST" and request.htmx:
+        return render_template("projects/_propose_form.html", **context)
+    return render_template("projects/new.html", **context)
+
+
+# ---- the project page ----------------------------------------------------------------------------
+
+def _context(project, **extra):
+    customer = project.customer
+    members = pj.members_of(project)
+    milestones = pj.milestones_of(project)
+    today = clock.today()
+    names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+             .where(User.id.in_({project.requested_by_id, project.decided_by_id} - {None}))}
+    from models import documents as docs
+    ctx = dict(
+        project=project, customer=customer, members=members, milestones=milestones,
+        by_id={m.id: m for m in milestones}, timeline=pj.timeline(milestones, today), today=today,
+        answers=list(project.answers.order_by(pj.ProjectAnswer.id)), names=names, loc=locale_code(),
+        profit=pj.profitability(project), costs=list(project.costs.order_by(pj.ProjectCost.id.desc())),
+        documents=docs.documents_of(project=project), doc_target=("project", project.id),
+        can_work=can(current_user, "project.work", project) and project.status == "approved",
+        can_team=can(current_user, "project.manage_team", project) and project.status == "approved",
+        can_decide=can(current_user, "project.decide", project) and project.status == "pending",
+        can_sign=can(current_user, "project.sign_contract", project) and project.status == "approved",
+        users=_user_choices() if project.status == "approved" else [],
+        opportunity=Opportunity.get_or_none(Opportunity.id == project.opportunity_id) if project.opportunity_id else None,
+        errors={}, form={},
+    )
+    ctx.update(extra)
+    return ctx
+
+
+def _user_choices():
+    return [(u.id, u.full_name) for u in User.select(User.id, User.full_name)
+            .where(User.active == True).order_by(User.full_name).limit(1000)]  # noqa: E712
+
+
+@bp.get("/projects/<int:project_id>")
+def show(project_id):
+    project = _load(project_id)
+    return render_template("projects/show.html", proposed=request.args.get("proposed"), **_context(project))
+
+
+def _section(project, template, **extra):
+    return render_template(template, **_context(pj.get_project(project.id), **extra))
+
+
+# ---- decision -------------------------------------------------------------------------------------
+
+@bp.post("/projects/<int:project_id>/decide")
+def decide(project_id):
+    project = _load(project_id, "project.decide")
+    approve = request.form.get("decision") == "approve"
+    inbox = request.form.get("from") == "inbox"
+    error = None
+    try:
+        pj.decide_project(current_user, project, approve, request.form.get("reason", ""))
+    except ValidationError as exc:
+        error = field_errors(exc).get("reason")
+    except DomainError as exc:
+        error = translate_error(exc.message, exc.params)
+    project = pj.get_project(project.id)
+    if inbox:
+        response = make_response(render_template("projects/_approval_row.html", p=project, error=error,
+                                                 names=_names(project)))
+        return hx.trigger(response, "approvalsChanged") if error is None else response
+    if error is None:
+        return hx.trigger(hx.redirect(url_for("projects.show", project_id=project.id)), "approvalsChanged")
+    return _section(project, "projects/_decision.html", decision_error=error, form=request.form)
+
+
+def _names(project):
+    ids = {project.requested_by_id, project.decided_by_id} - {None}
+    return {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_(ids))}
+
+
+# ---- team -------------------------------------------------------------------------------------------
+
+@bp.post("/projects/<int:project_id>/members")
+def add_member(project_id):
+    project = _load(project_id, "project.manage_team")
+    try:
+        pj.add_member(current_user, project, request.form)
+    except ValidationError as exc:
+        return _section(project, "projects/_team.html", errors=field_errors(exc), form=request.form)
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    return _section(project, "projects/_team.html", saved=True)
+
+
+@bp.post("/projects/<int:project_id>/members/<int:member_id>/remove")
+def remove_member(project_id, member_id):
+    project = _load(project_id, "project.manage_team")
+    try:
+        pj.remove_member(current_user, project, member_id)
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return _section(project, "projects/_team.html", errors={"_": translate_error(exc.message, exc.params)})
+    return _section(project, "projects/_team.html")
+
+
+# ---- milestones ------------------------------------------------------------------------------------
+
+def _milestone(project, milestone_id):
+    milestone = pj.Milestone.get_or_none((pj.Milestone.id == milestone_id) & (pj.Milestone.project == project.id))
+    if milestone is None:
+        raise NotFound()
+    return milestone
+
+
+@bp.post("/projects/<int:project_id>/milestones")
+def add_milestone(project_id):
+    project = _load(project_id, "project.work")
+    try:
+        pj.save_milestone(current_user, project, request.form)
+    except ValidationError as exc:
+        return _section(project, "projects/_milestones.html", errors=field_errors(exc), form=request.form,
+                        open_form=True)
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    return _section(project, "projects/_milestones.html", saved=True)
+
+
+@bp.route("/projects/<int:project_id>/milestones/<int:milestone_id>/edit", methods=["GET", "POST"])
+def edit_milestone(project_id, milestone_id):
+    project = _load(project_id, "project.work")
+    milestone = _milestone(project, milestone_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        try:
+            pj.save_milestone(current_user, project, request.form, milestone)
+        except ValidationError as exc:
+            errors, form = field_errors(exc), request.form
+        except DomainError as exc:
+            return hx.toast(translate_error(exc.message, exc.params), 409)
+        else:
+            return _section(project, "projects/_milestones.html", saved=True)
+    return _section(project, "projects/_milestone_form.html", m=milestone, errors=errors, form=form or {})
+
+
+@bp.post("/projects/<int:project_id>/milestones/<int:milestone_id>/status")
+def milestone_status(project_id, milestone_id):
+    project = _load(project_id, "project.work")
+    milestone = _milestone(project, milestone_id)
+    try:
+        pj.set_milestone_status(current_user, milestone, request.form.get("status"))
+    except DomainError as exc:
+        return _section(project, "projects/_milestones.html", status_error=(milestone.id, translate_error(exc.message, exc.params)))
+    return _section(project, "projects/_milestones.html")
+
+
+# ---- costs and contract -----------------------------------------------------------------------------
+
+@bp.post("/projects/<int:project_id>/costs")
+def add_cost(project_id):
+    project = _load(project_id, "project.work")
+    try:
+        pj.add_cost(current_user, project, request.form)
+    except ValidationError as exc:
+        return _section(project, "projects/_costs.html", errors=field_errors(exc), form=request.form)
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    return _section(project, "projects/_costs.html", saved=True)
+
+
+@bp.post("/projects/<int:project_id>/costs/<int:cost_id>/remove")
+def remove_cost(project_id, cost_id):
+    project = _load(project_id, "project.work")
+    pj.remove_cost(current_user, project, cost_id)
+    return _section(project, "projects/_costs.html")
+
+
+@bp.post("/projects/<int:project_id>/contract")
+def sign_contract(project_id):
+    project = _load(project_id, "project.sign_contract")
+    try:
+        pj.sign_contract(current_user, project, request.form)
+    except ValidationError as exc:
+        return _section(project, "projects/_costs.html", errors=field_errors(exc), form=request.form,
+                        contract_open=True)
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    return _section(project, "projects/_costs.html", contract_saved=True)
+
+
+# ---- approval criteria (admin) ----------------------------------------------------------------------
+
+@bp.route("/admin/project-criteria", methods=["GET", "POST"])
+def criteria():
+    require(current_user, "project.criteria")
+    errors, form = {}, {}
+    if request.method == "POST":
+        try:
+            pj.save_criterion(current_user, request.form)
+        except ValidationError as exc:
+            errors, form = field_errors(exc), request.form
+        else:
+            return hx.redirect(url_for("projects.criteria", saved=1))
+    rows = list(pj.ApprovalCriterion.select().order_by(pj.ApprovalCriterion.position, pj.ApprovalCriterion.id))
+    return render_template("projects/criteria.html", rows=rows, errors=errors, form=form,
+                           saved=request.args.get("saved"))
+
+
+@bp.post("/admin/project-criteria/<int:criterion_id>")
+def criterion_edit(criterion_id):
+    require(current_user, "project.criteria")
+    row = pj.ApprovalCriterion.get_or_none(pj.ApprovalCriterion.id == criterion_id)
+    if row is None:
+        raise NotFound()
+    try:
+        row = pj.save_criterion(current_user, request.form, row)
+    except ValidationError as exc:
+        return render_template("projects/_criterion_row.html", c=row, errors=field_errors(exc), form=request.form)
+    return render_template("projects/_criterion_row.html", c=row, errors={}, form={}, saved=True)
+
+
+# ---- on other pages: 360 tab, workbench, approvals inbox --------------------------------------------
+
+def _customer_tab(customer, user):
+    rows = list(pj.visible_projects(user).where(pj.Project.customer == customer.id)
+                .order_by(pj.Project.id.desc()).limit(50))
+    _annotate_rows(rows)
+    return {"projects": rows, "can_propose": can(user, "project.propose", customer) and pj.is_project_type(customer)}
+
+
+customers_view.EXTRA_TABS["projects"] = customers_view.Tab(
+    label=N_("Projects"), template="projects/_tab.html", context=_customer_tab,
+    visible=lambda user, customer: pj.is_project_type(customer) or pj.Project.select().where(
+        pj.Project.customer == customer.id).exists(), order=40)
+
+
+def _workbench_panel(user):
+    mine = pj.my_milestones(user)
+    flagged = pj.managed_overdue(user)
+    if not mine and not flagged:
+        return None
+    return {"mine": mine, "flagged": flagged, "today": clock.today()}
+
+
+workbench_view.register_panel(("sales", "manager", "service", "admin", "marketing"),
+                              "projects/_workbench.html", _workbench_panel, order=30)
+
+pools_view.register_approvals("projects", N_("Project approvals (立项)"), "projects/_approvals.html",
+                              rows=lambda user: _inbox_rows(user), count=pj.pending_count, order=20)
+
+
+def _inbox_rows(user):
+    rows = list(pj.pending_for(user))
+    ids = {p.requested_by_id for p in rows} - {None}
+    names = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_(ids))} if ids else {}
+    met = {}
+    if rows:
+        from peewee import fn
+        for pid, yes, total in (pj.ProjectAnswer.select(pj.ProjectAnswer.project,
+                                                        fn.SUM(pj.ProjectAnswer.answer.cast("int")),
+                                                        fn.COUNT(pj.ProjectAnswer.id))
+                                .where(pj.ProjectAnswer.project.in_([p.id for p in rows]))
+                                .group_by(pj.ProjectAnswer.project).tuples()):
+            met[pid] = (int(yes or 0), total)
+    for p in rows:
+        p.met = met.get(p.id, (0, 0))
+    return [{"p": p, "names": names} for p in rows]
+
+
+@bp.record_once
+def _template_globals(state):
+    state.app.jinja_env.globals.update(
+        PROJECT_STATUS_LABELS=pj.STATUS_LABELS, TEAM_ROLE_LABELS=pj.TEAM_ROLE_LABELS, TEAM_ROLES=pj.TEAM_ROLES,
+        MILESTONE_STATUS_LABELS=pj.MILESTONE_STATUS_LABELS, MILESTONE_STATUSES=pj.MILESTONE_STATUSES,
+        COST_CATEGORY_LABELS=pj.COST_CATEGORY_LABELS, COST_CATEGORIES=pj.COST_CATEGORIES,
+        COST_KIND_LABELS=pj.COST_KIND_LABELS, choice_options=lambda keys, labels: [(k, label(labels, k)) for k in keys],
+        member_options=lambda members: [(m.user_id, m.user.full_name) for m in members])
