@@ -1,0 +1,49 @@
+// Service: keyboard flow of the quick ticket form (Enter or ↓ in the customer box picks a match,
+// picking moves on to the description) and the satisfaction chart (Chart.js from npm).
+(function () {
+  "use strict";
+  function picks() { return Array.prototype.slice.call(document.querySelectorAll("#customer-results .lookup-pick")); }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target.id === "ticket-customer-q") {
+      var list = picks();
+      if (event.key === "Enter") {
+        event.preventDefault();  // Enter picks the first match, never submits half a ticket
+        if (list.length) list[0].click();
+      } else if (event.key === "ArrowDown" && list.length) {
+        event.preventDefault();
+        list[0].focus();
+      }
+    } else if (target.classList && target.classList.contains("lookup-pick")) {
+      var all = picks(), i = all.indexOf(target);
+      if (event.key === "ArrowDown" && i < all.length - 1) { event.preventDefault(); all[i + 1].focus(); }
+      if (event.key === "ArrowUp") { event.preventDefault(); (i > 0 ? all[i - 1] : document.getElementById("ticket-customer-q")).focus(); }
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "picked-customer") {
+      var results = document.getElementById("customer-results"), box = document.getElementById("ticket-customer-q"),
+          name = document.getElementById("picked-name"), error = document.getElementById("err-customer_id");
+      if (results) results.innerHTML = "";
+      if (box && name) box.value = name.textContent;
+      if (error) error.textContent = "";
+      var next = document.getElementById("ticket-description");
+      if (next) next.focus();
+    }
+  });
+
+  function drawSatisfaction() {
+    var canvas = document.getElementById("satisfaction-chart");
+    if (!canvas || typeof Chart === "undefined") return;
+    new Chart(canvas, {
+      type: "line",
+      data: {labels: JSON.parse(canvas.dataset.labels), datasets: [{
+        label: JSON.parse(canvas.dataset.name), data: JSON.parse(canvas.dataset.values),
+        borderColor: "#1f6feb", backgroundColor: "#1f6feb", spanGaps: true, tension: 0.2}]},
+      options: {animation: false, responsive: true, scales: {y: {min: 1, max: 5, ticks: {stepSize: 1}}}}
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", drawSatisfaction); else drawSatisfaction();
+})();

@@ -1,0 +1,528 @@
+"""Service over the web: the quick ticket form (customer found as one types), the ticket page and its
+status moves, the queue, the service dashboard, the SLA settings, and the service cards on the
+workbench and the 360 page. Rules live in models/service.py."""
+import datetime as dt
+
+import peewee as pw
+from flask import Blueprint, make_response, render_template, request, url_for
+from flask_login import current_user
+
+from models import clock, search
+from models import service as sv
+from models.base import parse_id
+from models.customers import Contact, Customer, get_customer
+from models.errors import N_, DomainError, ValidationError
+from models.permissions import can, require, visible
+from models.users import User
+from views import customers as customers_view
+from views import htmx as hx
+from views import workbench
+from views.i18n import gettext as _
+from views.i18n import label, translate_error
+
+bp = Blueprint("service", __name__, url_prefix="/service")
+PAGE = 50
+LOOKUP_LIMIT = 8
+
+
+def _errors(exc):
+    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+
+
+def _fmt_left(c):
+    """A countdown as text: '2 h 30 min left' or 'overdue by 1 h 5 min' (working time)."""
+    if c is None:
+        return ""
+    minutes = abs(c["minutes"])
+    hours, mins = divmod(minutes, 60)
+    text = _("%(h)s h %(m)s min", h=hours, m=mins) if hours else _("%(m)s min", m=mins)
+    return _("overdue by %(t)s", t=text) if c["overdue"] else _("%(t)s left", t=text)
+
+
+def _urgency(c):
+    if c is None:
+        return ""
+    if c["overdue"]:
+        return "sla-overdue"
+    return "sla-soon" if c["minutes"] < 120 else "sla-ok"
+
+
+def _annotate(tickets, calendar=None, now=None):
+    """Countdown, customer and assignee names for a page of tickets (two queries, not one per row)."""
+    if not tickets:
+        return tickets
+    now = now or clock.now()
+    cal = calendar or sv.WorkingCalendar()
+    user_ids = {t.assignee_id for t in tickets if t.assignee_id}
+    names = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_(user_ids))} if user_ids else {}
+    for t in tickets:
+        t.sla = sv.countdown(t, now, cal)
+        t.sla_text = _fmt_left(t.sla)
+        t.sla_class = _urgency(t.sla)
+        t.assignee_name = names.get(t.assignee_id, "")
+    return tickets
+
+
+def _with_customer(query):
+    return query.select_extend(Customer.name.alias("customer_name")).join(
+        Customer, on=(sv.Ticket.customer == Customer.id)).objects()
+
+
+# ---- the quick form ----------------------------------------------------------------------------
+
+def quick_form_context(data=None, errors=None, customer=None):
+    data = data or {}
+    return {"data": data, "errors": errors or {}, "customer": customer,
+            "contacts": _contacts(customer), "open_tickets": _open_tickets(customer),
+            "level": sv.service_level(customer) if customer else None}
+
+
+def _contacts(customer):
+    if customer is None:
+        return []
+    return list(Contact.select(Contact.id, Contact.name, Contact.title)
+                .where((Contact.customer == customer.id) & (Contact.active == True)).order_by(Contact.id).limit(30))  # noqa: E712
+
+
+def _open_tickets(customer):
+    if customer is None:
+        return []
+    return list(sv.Ticket.select(sv.Ticket.id, sv.Ticket.category, sv.Ticket.status, sv.Ticket.description)
+                .where((sv.Ticket.customer == customer.id) & sv.Ticket.status.in_(sv.OPEN_STATUSES))
+                .order_by(sv.Ticket.id.desc()).limit(5))
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+def new_ticket():
+    require(current_user, "ticket.create")
+    if request.method == "GET":
+        customer = None
+        if request.args.get("customer_id"):
+            try:
+                customer = get_customer(request.args["customer_id"])
+                require(current_user, "customer.view", customer)
+            except DomainError:
+                customer = None
+        return render_template("service/new.html", **quick_form_context(customer=customer))
+    data = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        ticket = sv.log_ticket(current_user, data)
+    except ValidationError as exc:
+        errors = _errors(exc)
+        customer = None
+        survivor_id = next((p.get("survivor_id") for m, p in exc.errors.get("customer_id", []) if p.get("survivor_id")), None)
+        if survivor_id:
+            customer = Customer.get_or_none(Customer.id == survivor_id)
+        elif "customer_id" not in exc.errors:
+            customer = Customer.get_or_none(Customer.id == (sv._parse_int(data.get("customer_id")) or 0))
+        data.pop("customer_id", None)
+        ctx = quick_form_context(data, errors, customer)
+        if request.htmx:
+            return render_template("service/_quick_form.html", **ctx)
+        return render_template("service/new.html", **ctx)
+    return hx.redirect(url_for("service.ticket", ticket_id=ticket.id, created=1))
+
+
+@bp.get("/lookup")
+def lookup():
+    """The customers matching what the agent typed (name, phone, credit code), as pickable rows."""
+    require(current_user, "ticket.create")
+    q = search.normalize_query(request.args.get("q", ""))
+    rows = []
+    if search.usable(q):
+        query = visible(Customer.select(Customer.id, Customer.name, Customer.city, Customer.business_model,
+                                        Customer.grade, Customer.size, Customer.owner), current_user)
+        query = search.filter_query(query, q, Customer).order_by(Customer.id.desc()).limit(LOOKUP_LIMIT)
+        rows = list(query)
+    return render_template("service/_lookup.html", rows=rows, q=q, usable=search.usable(q))
+
+
+@bp.get("/pick/<int:customer_id>")
+def pick(customer_id):
+    """The picked customer on the quick form: its service level, contacts and open tickets."""
+    require(current_user, "ticket.create")
+    customer = get_customer(customer_id)
+    require(current_user, "customer.view", customer)
+    return render_template("service/_picked.html", **quick_form_context(customer=customer))
+
+
+# ---- the ticket page ---------------------------------------------------------------------------
+
+def _ticket_context(ticket, errors=None, form=None):
+    cal = sv.WorkingCalendar()
+    _annotate([ticket], cal)
+    comments = list(sv.TicketComment.select(sv.TicketComment, User.full_name.alias("author_name"))
+                    .join(User, pw.JOIN.LEFT_OUTER, on=(sv.TicketComment.author == User.id))
+                    .where(sv.TicketComment.ticket == ticket.id).order_by(sv.TicketComment.id).objects())
+    customer = Customer.get_by_id(ticket.customer_id)
+    settings = sv.service_settings()
+    reopen_until = ticket.closed_at + dt.timedelta(days=settings["reopen_days"]) if ticket.closed_at else None
+    leads = list(sv.RepurchaseLead.select().where(sv.RepurchaseLead.ticket == ticket.id).order_by(sv.RepurchaseLead.id))
+    lead_names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+                  .where(User.id.in_([x.routed_to_id for x in leads if x.routed_to_id] or [0]))}
+    people = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+              .where(User.id.in_([i for i in (ticket.created_by_id, ticket.assignee_id) if i] or [0]))}
+    return {"t": ticket, "customer": customer, "comments": comments, "errors": errors or {}, "form": form or {},
+            "agents": list(sv.service_agents()) if can(current_user, "ticket.work", ticket) else [],
+            "moves": sv.TRANSITIONS[ticket.status], "reopen_until": reopen_until,
+            "can_reopen_now": ticket.status == "closed" and reopen_until is not None and clock.now() <= reopen_until,
+            "leads": leads, "lead_names": lead_names, "people": people,
+            "contact": Contact.get_or_none(Contact.id == ticket.contact_id) if ticket.contact_id else None,
+            "targets": sv.sla_targets(ticket.level, ticket.priority, settings)}
+
+
+def _ticket_response(ticket, errors=None, form=None, event=None):
+    ticket = sv.Ticket.get_by_id(ticket.id)
+    ctx = _ticket_context(ticket, errors, form)
+    if request.htmx:
+        response = make_response(render_template("service/_ticket.html", **ctx))
+        return hx.trigger(response, event) if event else response
+    if errors:
+        return render_template("service/ticket.html", **ctx)
+    return hx.redirect(url_for("service.ticket", ticket_id=ticket.id))
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def ticket(ticket_id):
+    t = sv.load_ticket(current_user, ticket_id)
+    ctx = _ticket_context(t)
+    ctx["created"] = request.args.get("created")
+    return render_template("service/ticket.html", **ctx)
+
+
+def _act(ticket_id, fn, action="ticket.work", event="ticketChanged"):
+    t = sv.load_ticket(current_user, ticket_id, "ticket.view")
+    if action:
+        require(current_user, action, t)
+    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        fn(t, form)
+    except ValidationError as exc:
+        return _ticket_response(t, _errors(exc), form)
+    except DomainError as exc:
+        message = translate_error(exc.message, _status_params(exc.params))
+        if request.htmx:
+            return hx.toast(message, 409)
+        return _ticket_response(t, {"action": message}, form)
+    return _ticket_response(t, event=event)
+
+
+def _status_params(params):
+    out = dict(params or {})
+    for key in ("a", "b"):
+        if key in out:
+            out[key] = label(sv.STATUS_LABELS, out[key])
+    return out
+
+
+@bp.post("/tickets/<int:ticket_id>/assign")
+def assign(ticket_id):
+    return _act(ticket_id, lambda t, f: sv.assign_ticket(current_user, t, f.get("assignee_id")))
+
+
+@bp.post("/tickets/<int:ticket_id>/move")
+def move(ticket_id):
+    return _act(ticket_id, lambda t, f: sv.move_ticket(current_user, t, f.get("to", ""), f.get("note", "")))
+
+
+@bp.post("/tickets/<int:ticket_id>/comment")
+def comment(ticket_id):
+    return _act(ticket_id, lambda t, f: sv.comment_ticket(current_user, t, f.get("body", ""),
+                                                          internal=f.get("visibility") != "customer"))
+
+
+@bp.post("/tickets/<int:ticket_id>/reopen")
+def reopen(ticket_id):
+    # The right is checked by the verb, so someone who sees the ticket but may not reopen it hears why.
+    return _act(ticket_id, lambda t, f: sv.reopen_ticket(current_user, t, f.get("reason", "")), action=None)
+
+
+@bp.post("/tickets/<int:ticket_id>/satisfaction")
+def satisfaction(ticket_id):
+    return _act(ticket_id, lambda t, f: sv.rate_ticket(current_user, t, f.get("satisfaction")))
+
+
+@bp.post("/tickets/<int:ticket_id>/lead")
+def lead(ticket_id):
+    def raise_lead(t, f):
+        customer = Customer.get_by_id(t.customer_id)
+        sv.raise_repurchase_lead(current_user, customer, f.get("lead_note", ""), ticket=t)
+    return _act(ticket_id, raise_lead, action="ticket.work", event="repurchaseLeadRaised")
+
+
+# ---- the queue ---------------------------------------------------------------------------------
+
+class QueueFilters:
+    FIELDS = ("status", "priority", "category", "assignee", "breached", "mine")
+
+    def __init__(self, args, user):
+        self.status = args.get("status", "open")
+        if self.status not in ("open", "all", *sv.STATUSES):
+            self.status = "open"
+        self.priority = args.get("priority") if args.get("priority") in sv.PRIORITIES else ""
+        self.category = args.get("category") if args.get("category") in sv.CATEGORIES else ""
+        raw = args.get("assignee", "")
+        self.assignee = raw if raw == "none" else (str(sv._parse_int(raw)) if sv._parse_int(raw) and sv._parse_int(raw) > 0 else "")
+        self.breached = args.get("breached") == "1"
+        self.mine = args.get("mine") == "1"
+        self.user = user
+
+    def apply(self, q):
+        T = sv.Ticket
+        if self.status == "open":
+            q = q.where(T.status.in_(sv.OPEN_STATUSES))
+        elif self.status != "all":
+            q = q.where(T.status == self.status)
+        if self.priority:
+            q = q.where(T.priority == self.priority)
+        if self.category:
+            q = q.where(T.category == self.category)
+        if self.mine:
+            q = q.where(T.assignee == self.user.id)
+        elif self.assignee == "none":
+            q = q.where(T.assignee.is_null())
+        elif self.assignee:
+            q = q.where(T.assignee == int(self.assignee))
+        if self.breached:
+            q = q.where(T.breached == True)  # noqa: E712
+        return q
+
+    def args(self, **override):
+        out = {"status": self.status, "priority": self.priority, "category": self.category,
+               "assignee": self.assignee, "breached": "1" if self.breached else "", "mine": "1" if self.mine else ""}
+        out.update(override)
+        return {k: v for k, v in out.items() if v}
+
+
+def queue_page(user, f, after=None, size=PAGE):
+    """One page of the queue, newest first, keyset-paginated on the ticket id."""
+    q = f.apply(_with_customer(sv.Ticket.select(sv.Ticket)))
+    if after:
+        q = q.where(sv.Ticket.id < after)
+    rows = list(q.order_by(sv.Ticket.id.desc()).limit(size + 1))
+    more = len(rows) > size
+    rows = rows[:size]
+    return {"rows": rows, "next": rows[-1].id if more else None}
+
+
+@bp.get("/")
+def queue():
+    require(current_user, "ticket.queue")
+    f = QueueFilters(request.args, current_user)
+    page = queue_page(current_user, f, after=request.args.get("after", type=parse_id))
+    _annotate(page["rows"])
+    ctx = dict(f=f, page=page, agents=list(sv.service_agents()), after=request.args.get("after"))
+    return hx.fragment_or_page("service/_queue.html", "service/queue.html", **ctx)
+
+
+# ---- dashboard ---------------------------------------------------------------------------------
+
+def _week_start(day):
+    return day - dt.timedelta(days=day.weekday())
+
+
+def compliance(since, until=None):
+    """Per category: tickets resolved in [since, until) and how many met every SLA deadline."""
+    T = sv.Ticket
+    q = (T.select(T.category, pw.fn.COUNT(T.id), pw.fn.SUM(pw.Case(None, [(T.breached == False, 1)], 0)))  # noqa: E712
+         .where(T.resolved_at >= since))
+    if until:
+        q = q.where(T.resolved_at < until)
+    rows = {cat: (n, ok or 0) for cat, n, ok in q.group_by(T.category).tuples()}
+    out = []
+    total = [0, 0]
+    for cat in sv.CATEGORIES:
+        n, ok = rows.get(cat, (0, 0))
+        total[0] += n
+        total[1] += ok
+        out.append({"category": cat, "n": n, "ok": ok, "rate": round(100 * ok / n) if n else None})
+    out.append({"category": "", "n": total[0], "ok": total[1], "rate": round(100 * total[1] / total[0]) if total[0] else None})
+    return out
+
+
+def satisfaction_trend(weeks=12):
+    T = sv.Ticket
+    start_day = _week_start(clock.today()) - dt.timedelta(weeks=weeks - 1)
+    since = clock.local_day_start(start_day)
+    rows = (T.select(T.resolved_at, T.satisfaction)
+            .where((T.resolved_at >= since) & T.satisfaction.is_null(False)).tuples())
+    buckets = {}
+    for at, score in rows:
+        week = _week_start(clock.to_local(at).date())
+        buckets.setdefault(week, []).append(score)
+    labels, values, counts = [], [], []
+    for i in range(weeks):
+        week = start_day + dt.timedelta(weeks=i)
+        scores = buckets.get(week, [])
+        labels.append(week.isoformat())
+        values.append(round(sum(scores) / len(scores), 2) if scores else None)
+        counts.append(len(scores))
+    return {"labels": labels, "scores": values, "counts": counts}
+
+
+@bp.get("/dashboard")
+def dashboard():
+    require(current_user, "service.dashboard")
+    today = clock.today()
+    week = clock.local_day_start(_week_start(today))
+    month = clock.local_day_start(today.replace(day=1))
+    T = sv.Ticket
+    open_counts = dict(T.select(T.status, pw.fn.COUNT(T.id)).where(T.status.in_(sv.OPEN_STATUSES))
+                       .group_by(T.status).tuples())
+    breached_open = T.select().where(T.status.in_(sv.OPEN_STATUSES) & (T.breached == True)).count()  # noqa: E712
+    conversion = sv.lead_conversion(since=clock.now() - dt.timedelta(days=365))
+    return render_template("service/dashboard.html", week=compliance(week), month=compliance(month),
+                           trend=satisfaction_trend(), open_counts=open_counts, breached_open=breached_open,
+                           conversion=conversion)
+
+
+# ---- settings (admin) --------------------------------------------------------------------------
+
+def settings_form_values(s):
+    values = {"workdays": [str(d) for d in s["workdays"]], "day_start": s["day_start"], "day_end": s["day_end"],
+              "holidays": "\n".join(s.get("holidays") or []), "reopen_days": str(s["reopen_days"]),
+              "lead_conversion_days": str(s["lead_conversion_days"])}
+    for level in sv.LEVELS:
+        for priority in sv.PRIORITIES:
+            response, resolution = s["sla"][level][priority]
+            values[f"sla_{level}_{priority}_response"] = str(response)
+            values[f"sla_{level}_{priority}_resolution"] = str(resolution)
+    return values
+
+
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"), N_("Sunday"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    require(current_user, "service.settings")
+    values, errors, saved = settings_form_values(sv.service_settings()), {}, False
+    if request.method == "POST":
+        data = {k: v for k, v in request.form.items() if k not in ("csrf_token", "workdays")}
+        data["workdays"] = request.form.getlist("workdays")
+        try:
+            sv.save_service_settings(current_user, data)
+        except ValidationError as exc:
+            errors = _errors(exc)
+            values = {**data, "workdays": data["workdays"]}
+        else:
+            values, saved = settings_form_values(sv.service_settings()), True
+    ctx = dict(values=values, errors=errors, saved=saved, weekdays=WEEKDAYS)
+    if request.htmx and request.method == "POST":
+        return render_template("service/_settings_form.html", **ctx)
+    return render_template("service/settings.html", **ctx)
+
+
+# ---- workbench and 360 cards -------------------------------------------------------------------
+
+def workbench_service(user):
+    """The service agent's card: the quick form, my open tickets by SLA urgency, new tickets waiting
+    for someone to take them, and this week's SLA."""
+    T = sv.Ticket
+    cal = sv.WorkingCalendar()
+    mine = list(_with_customer(T.select(T)).where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES))
+                .order_by(T.resolve_by, T.id).limit(10))
+    waiting = list(_with_customer(T.select(T)).where((T.status == "new") & T.assignee.is_null())
+                   .order_by(T.respond_by, T.id).limit(10))
+    mine_count = T.select().where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES)).count()
+    _annotate(mine, cal)
+    _annotate(waiting, cal)
+    return {"mine": mine, "mine_count": mine_count, "waiting": waiting, "quick": quick_form_context()}
+
+
+workbench.register_panel(("service",), "service/_wb_service.html", workbench_service, order=10)
+
+
+def workbench_leads(user):
+    """Repurchase leads from service for the rep (a manager: the team's), with their source."""
+    rows = list(sv.leads_for(user))
+    if not rows:
+        return None
+    names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+             .where(User.id.in_({r.raised_by_id for r in rows if r.raised_by_id} or {0}))}
+    return {"rows": rows, "names": names}
+
+
+workbench.register_panel(("sales", "manager"), "service/_wb_leads.html", workbench_leads, order=20)
+
+
+def side_panel(customer, user):
+    if not (user.role in ("service", "admin") or (user.role in ("sales", "manager") and can(user, "customer.view", customer))):
+        return None
+    T = sv.Ticket
+    open_rows = list(T.select(T.id, T.customer, T.category, T.status, T.priority, T.description, T.breached, T.respond_by,
+                              T.resolve_by, T.responded_at)
+                     .where((T.customer == customer.id) & T.status.in_(sv.OPEN_STATUSES)).order_by(T.id.desc()).limit(4))
+    for t in open_rows:
+        t.customer = customer  # the rule (ticket.view) asks for it: no query per row
+    last = (T.select(T.satisfaction, T.resolved_at).where((T.customer == customer.id) & T.satisfaction.is_null(False))
+            .order_by(T.id.desc()).first())
+    open_count = len(open_rows) if len(open_rows) < 4 else T.select().where(
+        (T.customer == customer.id) & T.status.in_(sv.OPEN_STATUSES)).count()
+    return {"open": open_rows[:3], "open_count": open_count, "last": last, "level": sv.service_level(customer),
+            "customer": customer}
+
+
+customers_view.SIDE_PANELS.append(("service/_side.html", side_panel))
+
+
+def tab_context(customer, user):
+    T = sv.Ticket
+    rows = list(T.select(T).where(T.customer == customer.id).order_by(T.id.desc()).limit(50))
+    _annotate(rows)
+    from models import care
+
+    return {"tickets": rows, "plans": care.plans_of(customer.id),
+            "leads": list(sv.RepurchaseLead.select().where(sv.RepurchaseLead.customer == customer.id)
+                          .order_by(sv.RepurchaseLead.id.desc()).limit(20))}
+
+
+customers_view.EXTRA_TABS["service"] = customers_view.Tab(
+    label=N_("Service"), template="service/_tab.html", context=tab_context,
+    visible=lambda user, customer: user.role in ("service", "admin", "sales", "manager"), order=60)
+
+
+# ---- timeline sentences for the service events ------------------------------------------------
+
+def describe(e):
+    d = e.data or {}
+    k = e.kind
+    if k == "service.ticket_logged":
+        return _("logged ticket #%(id)s (%(category)s, %(priority)s): %(excerpt)s", id=d.get("ticket_id"),
+                 category=label(sv.CATEGORY_LABELS, d.get("category")), priority=label(sv.PRIORITY_LABELS, d.get("priority")),
+                 excerpt=d.get("excerpt", ""))
+    if k == "service.ticket_assigned":
+        return _("assigned ticket #%(id)s to %(name)s", id=d.get("ticket_id"), name=d.get("to", ""))
+    if k == "service.ticket_moved":
+        return _("moved ticket #%(id)s from %(a)s to %(b)s", id=d.get("ticket_id"),
+                 a=label(sv.STATUS_LABELS, d.get("from_status")), b=label(sv.STATUS_LABELS, d.get("to_status")))
+    if k == "service.ticket_reopened":
+        return _("reopened ticket #%(id)s: %(reason)s", id=d.get("ticket_id"), reason=d.get("reason", ""))
+    if k == "service.ticket_commented":
+        return _("commented on ticket #%(id)s", id=d.get("ticket_id"))
+    if k == "service.ticket_rated":
+        return _("recorded satisfaction %(score)s/5 for ticket #%(id)s", id=d.get("ticket_id"), score=d.get("score"))
+    if k == "service.ticket_escalated":
+        return _("ticket #%(id)s missed its SLA and was escalated to the service manager", id=d.get("ticket_id"))
+    if k == "service.repurchase_lead":
+        return _("raised a repurchase lead (%(note)s), routed to %(to)s", note=d.get("note", ""),
+                 to=d.get("to") or _("the pool"))
+    if k == "care.plan_created":
+        return _("set up a care plan with %(agent)s, first due %(first)s", agent=d.get("agent", ""), first=d.get("first", ""))
+    if k == "care.recorded":
+        return _("recorded a care task due %(due)s", due=d.get("due", ""))
+    if k == "care.plan_ended":
+        return _("ended a care plan")
+    return None
+
+
+customers_view.EVENT_DESCRIBERS["service."] = describe
+customers_view.EVENT_DESCRIBERS["care."] = describe
+
+
+@bp.record_once
+def _globals(state):
+    state.app.jinja_env.globals.update(
+        TICKET_STATUS_LABELS=sv.STATUS_LABELS, TICKET_PRIORITY_LABELS=sv.PRIORITY_LABELS,
+        TICKET_CATEGORY_LABELS=sv.CATEGORY_LABELS, TICKET_CHANNEL_LABELS=sv.CHANNEL_LABELS,
+        SERVICE_LEVEL_LABELS=sv.LEVEL_LABELS, LEAD_SOURCE_LABELS=sv.SOURCE_LABELS)
