@@ -184,8 +184,9 @@ def _receive(stream, storage, max_bytes):
                     break
                 size += len(chunk)
                 if size > max_bytes:
-                    raise ValidationError({"file": [(N_("The file is larger than %(mb)s MB."),
-                                                     {"mb": max_bytes // (1024 * 1024)})]})
+                    limit = (f"{max_bytes // (1024 * 1024)} MB" if max_bytes >= 1024 * 1024
+                             else f"{max_bytes // 1024} KB")
+                    raise ValidationError({"file": [(N_("The file is larger than %(limit)s."), {"limit": limit})]})
                 digest.update(chunk)
                 out.write(chunk)
             out.flush()
