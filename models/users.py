@@ -186,14 +186,29 @@ def update_user(actor, user, data):
     return user
 
 
+class StillOwnsCustomers(DomainError):
+    """A user who still owns customers cannot be deactivated: the leaver wizard hands them over first."""
+
+    def __init__(self, user, count):
+        super().__init__(N_("%(name)s still owns %(n)s customers: hand them over with the leaver wizard first. "
+                            "No customer is ever left owned by a deactivated user."), name=user.full_name, n=count)
+        self.user_id = user.id
+
+
 def set_active(actor, user, active):
-    """Deactivate (cannot log in, keeps history) or reactivate a user."""
+    """Deactivate (cannot log in, keeps history) or reactivate a user. No customer is ever left owned by
+    a deactivated user: while they own any, deactivation is refused (models/transfers.py hands them over)."""
     from models.permissions import require
 
     require(actor, "user.manage")
     if user.id == actor.id and not active:
         raise DomainError(N_("You cannot deactivate yourself."))
     with db.atomic():
+        if not active:  # counted under the write lock: no claim slips in between
+            from models.customers import Customer
+            owned = Customer.select().where(Customer.owner == user.id).count()
+            if owned:
+                raise StillOwnsCustomers(user, owned)
         User.update(active=active).where(User.id == user.id).execute()
         user.active = active
         audit.record("user.activated" if active else "user.deactivated", actor, user_id=user.id)

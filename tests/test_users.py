@@ -7,6 +7,7 @@ import pytest
 import app as app_module
 from models import clock
 from models.audit import AuditEvent
+from models.customers import set_owner
 from models.users import LoginAttempt, Team, User
 from tests.conftest import FROZEN, PASSWORD, TEST_CONFIG, Client
 
@@ -77,6 +78,11 @@ def test_deactivated_user_cannot_log_in_and_keeps_history(en_client, make_user, 
     assert events_by_rep == 1
 
     en_client.login(admin)
+    # While the rep owns a customer, deactivation is refused and the leaver wizard opens instead.
+    r = en_client.post(f"/admin/users/{rep.id}/active", data={"active": "0"})
+    assert r.status_code == 303 and r.location.endswith(f"/transfers/leaver/{rep.id}")
+    assert User.get_by_id(rep.id).active is True
+    set_owner(admin, customer, make_user("sales"), "离职交接")
     r = en_client.post(f"/admin/users/{rep.id}/active", data={"active": "0"})
     assert r.status_code == 303
     assert User.get_by_id(rep.id).active is False
@@ -86,8 +92,8 @@ def test_deactivated_user_cannot_log_in_and_keeps_history(en_client, make_user, 
     other.http.set_cookie("lang", "en")
     r = other.login(rep)
     assert r.status_code == 200 and WRONG in r.get_data(as_text=True)
-    # History stays: the customer is still theirs and their audit rows are still there.
-    assert User.get_by_id(rep.id).customers.count() == 1
+    # History stays: their audit rows are still there (the customer went to a colleague first).
+    assert User.get_by_id(rep.id).customers.count() == 0
     assert AuditEvent.select().where(AuditEvent.actor == rep.id).count() == events_by_rep
     page = en_client.get(f"/customers/{customer.id}").get_data(as_text=True)
     assert rep.full_name in page

@@ -1,5 +1,5 @@
 """Administration: users, teams, custom profile fields and the audit log (admins only)."""
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 from wtforms import BooleanField, Form, IntegerField, PasswordField, SelectField, StringField
 
@@ -10,7 +10,8 @@ from models.customers import CustomField
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import require
 from models.settings import save_custom_field
-from models.users import LANGUAGES, ROLE_LABELS, ROLES, Region, Team, User, create_user, save_team, set_active, update_user
+from models.users import (LANGUAGES, ROLE_LABELS, ROLES, Region, StillOwnsCustomers, Team, User, create_user, save_team,
+                          set_active, update_user)
 from views import htmx as hx
 from views.i18n import LANGUAGE_NAMES, label, locale_code, translate_error
 from views.i18n import gettext as _
@@ -106,6 +107,9 @@ def user_active(user_id):
         abort(404)
     try:
         set_active(current_user, user, request.form.get("active") == "1")
+    except StillOwnsCustomers as exc:  # the leaver wizard hands the customers over, then deactivates
+        flash(translate_error(exc.message, exc.params))
+        return hx.redirect(url_for("transfers.leaver", user_id=user.id))
     except DomainError as exc:
         return hx.toast(translate_error(exc.message, exc.params), 409)
     return hx.redirect(url_for("admin.users"))
