@@ -73,6 +73,54 @@ PHONES = [
     ("+86 21 6234 5678", "02162345678"),
 ]
 
+# More formats as reps type them: dashes, spaces, +86 with and without the trunk 0, extensions, hotlines.
+PHONES += [
+    ("13800138000", "13800138000"), ("+86-138-0013-8000", "13800138000"), ("86 13800138000", "13800138000"),
+    ("138 0013 8000", "13800138000"), ("0571-8765 4321", "057187654321"), ("0571 87654321", "057187654321"),
+    ("+86 571 8765 4321", "057187654321"), ("(0571) 8765-4321 ext. 12", "057187654321"),
+    ("400-820-8820", "4008208820"), ("021-62345678#801", "02162345678"), ("０２１－６２３４５６７８", "02162345678"),
+    ("+86(0)21 6234 5678", "02162345678"),
+]
+
+# Real-looking company names (garment makers, brands with a bracketed country or city, groups).
+REAL_NAMES = [
+    ("上海锦绣服饰(集团)有限公司", "上海锦绣服饰"),
+    ("上海锦绣服饰有限公司（浦东分公司）", "上海锦绣服饰"),
+    ("上海 锦绣 服饰 有限公司", "上海锦绣服饰"),
+    ("上海錦繡服飾有限公司", "上海锦绣服饰"),  # traditional characters
+    ("【上海】锦绣服饰有限公司", "锦绣服饰"),
+    ("浙江森马服饰股份有限公司", "浙江森马服饰"),
+    ("雅戈尔集团股份有限公司", "雅戈尔"),
+    ("江苏红豆实业股份有限公司", "江苏红豆实业"),
+    ("海澜之家集团股份有限公司", "海澜之家"),
+    ("安踏（中国）有限公司", "安踏"),
+    ("李宁（中国）体育用品有限公司", "李宁体育用品"),
+    ("太平鸟集团有限公司", "太平鸟"),
+    ("七匹狼实业股份有限公司", "七匹狼实业"),
+    ("深圳市腾讯计算机系统有限公司", "深圳市腾讯计算机系统"),
+    ("華東西裝（上海）有限公司", "华东西装"),
+]
+
+
+@pytest.mark.parametrize("raw,expected", REAL_NAMES)
+def test_real_company_names_normalise(raw, expected):
+    assert normalize_name(raw) == expected
+
+
+@pytest.mark.parametrize("a,b", [
+    ("上海锦绣服饰有限公司", "上海锦绣服饰(集团)有限公司"),
+    ("上海锦绣服饰有限公司", "上海錦繡服飾有限公司"),
+    ("杭州恒达牛仔服饰有限公司", "恒达牛仔服饰（杭州）有限公司"),
+    ("温州红蜻蜓衬衫厂", "温州红蜻蜓衬衫有限公司"),
+])
+def test_look_alikes_meet(a, b):
+    assert normalize_name(a) == normalize_name(b) or similarity(normalize_name(a), normalize_name(b)) >= 0.8
+
+
+@pytest.mark.parametrize("a,b", [("上海锦绣服饰有限公司", "上海华东西装有限公司"), ("雅戈尔集团", "七匹狼实业")])
+def test_different_companies_do_not_meet(a, b):
+    assert similarity(normalize_name(a), normalize_name(b)) < 0.8
+
 
 @pytest.mark.parametrize("raw,expected", PHONES)
 def test_phone_formats_normalise_alike(raw, expected):
