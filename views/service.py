@@ -203,7 +203,8 @@ def _act(ticket_id, fn, action="ticket.work", event="ticketChanged"):
         message = translate_error(exc.message, _status_params(exc.params))
         if request.htmx:
             return hx.toast(message, 409)
-        return _ticket_response(t, {"action": message}, form)
+        return render_template("service/ticket.html", **_ticket_context(sv.Ticket.get_by_id(t.id),
+                                                                         {"action": message}, form)), 409
     return _ticket_response(t, event=event)
 
 
