@@ -192,7 +192,7 @@ def show(order_id):
     lines = list(OrderLine.select(OrderLine, Product).join(Product).where(OrderLine.order == order)
                  .order_by(OrderLine.id))
     return render_template("orders/show.html", customer=order.customer, lines=lines, loc=locale_code(),
-                           saved=request.args.get("saved"), **_payments_context(order))
+                           **_payments_context(order, saved=request.args.get("saved")))
 
 
 def _payments_fragment(order, **kw):
