@@ -203,7 +203,10 @@ def create_delegation(actor, data, now=None):
     reason = clean_text(data.get("reason"), 200)
     if reason is None:
         errors["reason"] = [(N_("At most %(n)s characters."), {"n": 200})]
-    if absentee is not None and absentee.role not in SELLER_ROLES:
+    if absentee is not None and not absentee.active:
+        errors["absentee_id"] = [(N_("%(name)s is deactivated: their customers are handed over by a transfer."),
+                                  {"name": absentee.full_name})]
+    elif absentee is not None and absentee.role not in SELLER_ROLES:
         errors["absentee_id"] = [(N_("Only sales reps and managers hand their customers to a delegate."), {})]
     if absentee is not None and delegate is not None and "delegate_id" not in errors:
         if delegate.id == absentee.id:

@@ -24,6 +24,9 @@ FORWARD_LOOKING = {
     ("customer", "next_followup_on"), ("customer", "release_at"), ("customer", "contract_end"),
     ("customer", "stake_due"), ("follow_up", "next_date"), ("capacity_adjustment", "ends_at"),
     ("rule_version", "effective_from"),
+    ("delegation", "ends_on"),  # an absence planned to the end of the week (seeds/demo_conflicts.py)
+    ("ticket", "respond_by"), ("ticket", "resolve_by"),  # SLA deadlines (seeds/demo_service.py)
+    ("care_plan", "starts_on"), ("care_plan", "next_due"),  # scheduled care visits
 }
 
 
@@ -94,8 +97,11 @@ def test_loads_once_and_a_second_load_writes_nothing(demo):
 # ---- people and data -------------------------------------------------------------------------
 
 def test_223_users_and_20_teams_each_with_its_manager():
-    assert User.select().count() == 223
-    teams = list(Team.select())
+    # plus the service team (seeds/demo_service.py): five agents led by the `service` user
+    assert User.select().count() == 223 + 5
+    service_team = Team.get(Team.name == "客服一组")
+    assert User.get_by_id(service_team.manager_id).username == "service"
+    teams = list(Team.select().where(Team.id != service_team.id))
     assert len(teams) == 20
     for team in teams:
         assert team.manager_id is not None, team.name
