@@ -639,6 +639,11 @@ def execute_leaver_plan(actor, transfer, reason, override_reason="", now=None):
         if not items and Customer.select().where(Customer.owner == leaver.id).exists():
             raise DomainError(N_("Prepare the proposal again: %(name)s owns customers that are not in it."),
                               name=leaver.full_name)
+        gone = User.select().where(User.id.in_(list(incoming(items))) & ((User.active == False)  # noqa: E712
+                                                                        | User.role.not_in(SELLERS))).first()
+        if gone is not None:
+            raise DomainError(N_("%(name)s can no longer receive customers (deactivated or another role)."),
+                              name=gone.full_name)
         check_capacity(items, rules_mod.in_force(now), now, override_reason)
         changed = Transfer.update(status="executing", reason=reason, override_reason=override_reason,
                                   decided_by=actor.id, decided_at=now, decision_reason=reason, total=len(items),

@@ -1,6 +1,8 @@
 """Transfers (工作转移) and the leaver hand-over: every approval path, the release clock, capacity,
 the pool, nothing half-written, two managers at once, and the leaver wizard from refusal to done."""
 import datetime as dt
+import json
+import re
 
 import pytest
 
@@ -458,3 +460,178 @@ def test_the_leaver_plan_over_capacity_needs_an_override(org, book):
         execute_leaver_plan(org["admin"], draft, "离职")
     assert Transfer.get_by_id(draft.id).status == "draft"
     assert execute_leaver_plan(org["admin"], draft, "离职", "月底再调整").status == "executing"
+
+
+# ---- demo scene ------------------------------------------------------------------------------
+
+def test_the_demo_scene_leaves_a_transfer_waiting_in_manager01s_inbox(make_user, make_team, make_customer):
+    from seeds import demo_ownership
+    from views.transfers import approval_count
+
+    team = make_team("华东一组演示")
+    manager = make_user("manager", team, username="manager01")
+    Team.update(manager=manager).where(Team.id == team.id).execute()
+    reps = [make_user("sales", team, username=f"rep{n:03d}") for n in range(1, 9)]
+    for rep in reps:
+        for _ in range(4):
+            make_customer(owner=rep)
+    said = []
+    demo_ownership.stage(said.append)
+    assert said and "waiting for manager01" in said[0]
+    manager = User.get_by_id(manager.id)
+    assert approval_count(manager) == 1
+    pending = Transfer.get(Transfer.status == "pending")
+    assert (pending.from_user_id, pending.total) == (reps[3].id, 3)
+    done = Transfer.get(Transfer.status == "done")
+    assert set(owners([i.customer_id for i in done.items]).values()) == {reps[6].id}
+    assert PoolEvent.select().where(PoolEvent.kind == "transfer").count() == 2
+
+
+# ---- over HTTP: bad input, the inbox row, query counts ----------------------------------------------
+
+BAD_FORMS = [
+    {"to": "u:{a2}", "reason": "很" * 10000, "customer": "{c}"},
+    {"to": "u:{a2}", "reason": "\x00", "customer": "{c}"},
+    {"to": "u:99999999999999999999999999", "reason": "理由😀", "customer": "{c}"},
+    {"to": "u:abc", "reason": "理由", "customer": "{c}"},
+    {"to": "u:{a2}", "reason": "理由", "customer": "abc"},
+    {"to": "u:{a2}", "reason": "理由", "customer": "99999999999999999999999"},
+    {"to": "u:{a2}", "reason": "理由", "customer": "-1"},
+    {"to": "p:1e9", "reason": "理由", "customer": "{c}"},
+    {"to": "", "reason": "", "customer": ""},
+]
+
+
+@pytest.mark.parametrize("data", BAD_FORMS)
+def test_the_request_form_answers_bad_input_inline_and_writes_nothing(client, org, book, data):
+    client.login(org["a1"])
+    data = {k: v.format(a2=org["a2"].id, c=book[0]) for k, v in data.items()}
+    for htmx in (False, True):
+        r = client.post(f"/transfers/new?rep={org['a1'].id}", data, htmx=htmx)
+        assert r.status_code == 200, r.status_code
+        assert "Please correct the highlighted fields." in r.get_data(as_text=True)
+    assert Transfer.select().count() == 0
+
+
+@pytest.mark.parametrize("url", ["/transfers/new?customer=abc", "/transfers/new?rep=99999999999999999999999",
+                                 "/transfers/?before=abc", "/transfers/99999999999999999999999",
+                                 "/transfers/1?after=-5"])
+def test_odd_urls_are_no_500(client, org, url):
+    client.login(org["a1"])
+    assert client.get(url).status_code in (200, 404)
+
+
+def test_a_split_request_through_the_form_and_the_inline_decision(client, org, book):
+    client.login(org["a1"])
+    r = client.post(f"/transfers/new?rep={org['a1'].id}",
+                    {"customer": [str(book[0]), str(book[1])], "to": f"u:{org['a2'].id}",
+                     f"to_{book[1]}": f"u:{org['a3'].id}", "reason": REASON}, htmx=True)
+    t = Transfer.get()
+    assert r.headers["HX-Redirect"] == f"/transfers/{t.id}"
+    assert {i.customer_id: i.to_user_id for i in t.items} == {book[0]: org["a2"].id, book[1]: org["a3"].id}
+    approval = side(t, "giving")
+    client.login(org["mA"])
+    inbox = client.get("/approvals").get_data(as_text=True)
+    assert f'id="transfer-approval-{approval.id}"' in inbox and REASON in inbox
+    badge = client.get("/notifications/badge").get_data(as_text=True)
+    assert re.search(r'id="approvals-badge".*?<span class="count">1</span>', badge, re.S)
+    r = client.post(f"/transfers/approvals/{approval.id}", {"decision": "approve", "reason": ""}, htmx=True)
+    assert r.status_code == 200 and "Give a reason for the decision." in r.get_data(as_text=True)
+    assert "HX-Trigger" not in r.headers and side(t, "giving").status == "pending"
+    r = client.post(f"/transfers/approvals/{approval.id}", {"decision": "approve", "reason": "同意"}, htmx=True)
+    assert json.loads(r.headers["HX-Trigger"]) == {"approvalsChanged": True}
+    body = r.get_data(as_text=True)
+    assert body.strip().startswith("<tr") and f'id="transfer-approval-{approval.id}"' in body and "Approved" in body
+    assert owners(book[:2]) == {book[0]: org["a2"].id, book[1]: org["a3"].id}
+    assert 'class="count"' not in client.get("/notifications/badge").get_data(as_text=True).split("approvals-badge")[-1] \
+        or "approvals-badge" not in client.get("/notifications/badge").get_data(as_text=True)
+
+
+def test_at_capacity_the_inbox_row_asks_for_an_override_reason(client, org, book):
+    adjust_capacity(org["mA"], org["a2"], -50, 30, "满员")
+    t = ask(org, book, f"u:{org['a2'].id}")
+    client.login(org["mA"])
+    approval = side(t, "giving")
+    r = client.post(f"/transfers/approvals/{approval.id}", {"decision": "approve", "reason": "同意"}, htmx=True)
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "room for 0 more customers" in body and 'name="override_reason"' in body
+    r = client.post(f"/transfers/approvals/{approval.id}",
+                    {"decision": "approve", "reason": "同意", "override_reason": "临时超额，下月调整"}, htmx=True)
+    assert "approvalsChanged" in r.headers["HX-Trigger"] and set(owners(book).values()) == {org["a2"].id}
+
+
+def test_the_customer_page_offers_a_transfer_and_then_shows_the_waiting_one(client, org, book):
+    client.login(org["a1"])
+    page = client.get(f"/customers/{book[0]}").get_data(as_text=True)
+    assert f'href="/transfers/new?customer={book[0]}"' in page
+    t = ask(org, book[:1], f"u:{org['a2'].id}")
+    page = client.get(f"/customers/{book[0]}").get_data(as_text=True)
+    assert f'href="/transfers/{t.id}"' in page and "Waiting for approval" in page
+    timeline = client.get(f"/customers/{book[0]}?tab=timeline").get_data(as_text=True)
+    assert "asked to transfer the customer from" in timeline
+
+
+def test_list_pages_run_a_fixed_number_of_queries(client, org, make_customer):
+    from playhouse.test_utils import count_queries
+
+    def many(n):
+        for _ in range(n):
+            c = make_customer(owner=org["a1"])
+            ask(org, [c.id], f"u:{org['a2'].id}")
+    client.login(org["mA"])
+    counts = []
+    for n in (2, 12):
+        many(n)
+        for url in ("/transfers/", "/approvals"):
+            with count_queries() as q:
+                assert client.get(url).status_code == 200
+            counts.append((url, q.count))
+    assert counts[0][1] == counts[2][1] and counts[1][1] == counts[3][1], counts
+
+
+def test_the_leaver_pages_run_a_fixed_number_of_queries(client, org, make_customer):
+    from playhouse.test_utils import count_queries
+
+    client.login(org["admin"])
+    counts = []
+    for n in (5, 30):  # both spread over the four team mates
+        for _ in range(n):
+            make_customer(owner=org["a1"])
+        prepare_leaver_plan(org["admin"], org["a1"])
+        with count_queries() as q:
+            page = client.get(f"/transfers/leaver/{org['a1'].id}")
+        assert page.status_code == 200
+        counts.append(q.count)
+    assert counts[0] == counts[1], counts
+
+
+def test_the_wizard_over_http_from_refusal_to_done(client, org, book, monkeypatch):
+    import models.transfers as transfers_mod
+    monkeypatch.setattr(transfers_mod, "start_job", transfers_mod.run_job)
+    client.login(org["admin"])
+    r = client.post(f"/admin/users/{org['a1'].id}/active", {"active": "0"}, htmx=True)
+    assert r.headers["HX-Redirect"] == f"/transfers/leaver/{org['a1'].id}"
+    page = client.get(r.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "still owns 3 customers" in page and "Propose a split" in page
+    assert client.post(f"/transfers/leaver/{org['a1'].id}/plan", htmx=True).status_code == 204
+    page = client.get(f"/transfers/leaver/{org['a1'].id}").get_data(as_text=True)
+    assert page.count('id="plan-item-') == 3 and "room for" in page
+    item = TransferItem.select().first()
+    User.update(active=False).where(User.id == org["a2"].id).execute()
+    r = client.post(f"/transfers/leaver/items/{item.id}", {"to": f"u:{org['a2'].id}"}, htmx=True)
+    assert r.status_code == 200 and "Choose an active rep of the team, or a pool." in r.get_data(as_text=True)
+    r = client.post(f"/transfers/leaver/items/{item.id}", {"to": f"u:{org['a3'].id}"}, htmx=True)
+    assert 'hx-swap-oob="true"' in r.get_data(as_text=True) and TransferItem.get_by_id(item.id).to_user_id == org["a3"].id
+    r = client.post(f"/transfers/leaver/{org['a1'].id}/execute", {"reason": ""}, htmx=True)
+    assert r.status_code == 200 and "Say why" in r.get_data(as_text=True)
+    if TransferItem.select().where(TransferItem.to_user == org["a2"].id).exists():
+        r = client.post(f"/transfers/leaver/{org['a1'].id}/execute", {"reason": "离职交接"}, htmx=True)
+        assert "can no longer receive customers" in r.get_data(as_text=True)
+        assert Transfer.get(Transfer.kind == "leaver").status == "draft"
+    User.update(active=True).where(User.id == org["a2"].id).execute()
+    r = client.post(f"/transfers/leaver/{org['a1'].id}/execute", {"reason": "离职交接"}, htmx=True)
+    t = Transfer.get(Transfer.kind == "leaver")
+    assert r.headers["HX-Redirect"] == f"/transfers/{t.id}"
+    assert t.status == "done" and not User.get_by_id(org["a1"].id).active
+    r = client.get(f"/transfers/{t.id}/progress", htmx=True)
+    assert r.headers.get("HX-Refresh") == "true" and "Done: 3 customers moved." in r.get_data(as_text=True)

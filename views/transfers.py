@@ -37,6 +37,13 @@ def _id_arg(name):
         return None
 
 
+def _query_id(name):
+    try:
+        return parse_id(request.args.get(name) or "")
+    except ValueError:
+        return None
+
+
 def _load(transfer_id):
     transfer = Transfer.get_or_none(Transfer.id == transfer_id)
     if transfer is None:
@@ -163,7 +170,7 @@ def _form_context(from_user, customer=None, errors=None, form=None):
 def new():
     """From a customer's page (?customer=) or a rep's customer list (?rep=): choose customers, where each
     goes (one default, changed per customer for a split) and why."""
-    customer_id, rep_id = _id_arg("customer"), _id_arg("rep")
+    customer_id, rep_id = _query_id("customer"), _query_id("rep")
     customer = None
     if customer_id:
         customer = get_customer(customer_id)
@@ -254,7 +261,11 @@ def cancel(transfer_id):
 @bp.get("/<int:transfer_id>/progress")
 def progress(transfer_id):
     transfer = _load(transfer_id)
-    return render_template("transfers/_progress.html", t=transfer, stalled=transfers.is_stalled(transfer))
+    response = make_response(render_template("transfers/_progress.html", t=transfer,
+                                              stalled=transfers.is_stalled(transfer)))
+    if request.htmx and transfer.status != "executing":
+        response.headers["HX-Refresh"] = "true"  # the job ended: the whole page shows the outcome
+    return response
 
 
 # ---- approvals inbox ----------------------------------------------------------------------------
