@@ -27,6 +27,10 @@ FORWARD_LOOKING = {
     ("delegation", "ends_on"),  # an absence planned to the end of the week (seeds/demo_conflicts.py)
     ("ticket", "respond_by"), ("ticket", "resolve_by"),  # SLA deadlines (seeds/demo_service.py)
     ("care_plan", "starts_on"), ("care_plan", "next_due"),  # scheduled care visits
+    ("payment_due", "due_on"), ("reorder_cycle", "starts_on"), ("reorder_cycle", "next_expected_on"),
+    ("reorder_cycle", "remind_on"), ("reorder_todo", "expected_on"),  # payment terms, expected reorders (demo_orders)
+    ("milestone", "start_on"), ("milestone", "due_on"), ("project", "expected_start"), ("project", "expected_end"),
+    ("project", "contract_end"),  # planned milestones and project dates (seeds/demo_projects.py)
 }
 
 
