@@ -531,6 +531,7 @@ def move_ticket(actor, ticket, to, note="", now=None):
     from models.permissions import require
 
     require(actor, "ticket.work", ticket)
+    ticket = get_ticket(ticket.id)  # the caller's copy may be stale
     now = now or clock.now()
     if to not in STATUSES:
         raise DomainError(N_("Unknown status."))
@@ -584,6 +585,7 @@ def reopen_ticket(actor, ticket, reason, now=None):
     require(actor, "ticket.view", ticket)
     if not can(actor, "ticket.reopen", ticket):
         raise DomainError(N_("Only service staff can reopen a ticket."))
+    ticket = get_ticket(ticket.id)
     now = now or clock.now()
     if ticket.status != "closed":
         raise DomainError(N_("Only a closed ticket can be reopened."))
@@ -646,6 +648,7 @@ def rate_ticket(actor, ticket, score, now=None):
     from models.permissions import require
 
     require(actor, "ticket.work", ticket)
+    ticket = get_ticket(ticket.id)
     if ticket.status not in ("resolved", "closed"):
         raise DomainError(N_("Ask for satisfaction once the ticket is resolved."))
     value = _parse_int(score)
