@@ -161,8 +161,9 @@ def _form_context(from_user, customer=None, errors=None, form=None):
         total = q.count()
         rows = list(q.order_by(Customer.name, Customer.id).limit(FORM_LIST))
     chosen = set(form.getlist("customer")) if hasattr(form, "getlist") else set()
+    busy = dict(transfers._busy([c.id for c in rows]))  # already in an open transfer: not offered again
     return dict(from_user=from_user, customer=customer, rows=rows, total=total, errors=errors or {}, form=form,
-                chosen=chosen, choices=_target_choices(from_user), row_choices=_target_choices(from_user, team_only=True),
+                chosen=chosen, busy=busy, choices=_target_choices(from_user), row_choices=_target_choices(from_user, team_only=True),
                 cap=pools.capacity(from_user) if from_user.role in ("sales", "manager") else None)
 
 
@@ -186,8 +187,10 @@ def new():
     default = form.get("to", "")
     if customer is not None:
         ids = [customer.id]
-    elif form.get("all") == "1":
+    elif form.get("all") == "1":  # every customer of the rep's not already in an open transfer
         ids = [c.id for c in Customer.select(Customer.id).where(Customer.owner == from_user.id).order_by(Customer.id)]
+        busy = {cid for cid, _t in transfers._busy(ids)}
+        ids = [cid for cid in ids if cid not in busy]
     else:
         ids = []
         for raw in form.getlist("customer"):
