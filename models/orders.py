@@ -16,7 +16,7 @@ from models.errors import N_, DomainError, NotFound, ValidationError
 from models.users import User
 
 ORDER_STATUSES = ("draft", "signed", "cancelled")
-ORDER_STATUS_LABELS = {"draft": N_("Draft"), "signed": N_("Signed"), "cancelled": N_("Cancelled")}
+ORDER_STATUS_LABELS = {"draft": N_("Draft order"), "signed": N_("Signed order"), "cancelled": N_("Cancelled order")}
 PAYMENT_METHODS = ("bank_transfer", "acceptance_bill", "cash", "cheque", "online")
 PAYMENT_METHOD_LABELS = {
     "bank_transfer": N_("Bank transfer"), "acceptance_bill": N_("Bank acceptance bill"), "cash": N_("Cash"),
