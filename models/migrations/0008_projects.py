@@ -151,10 +151,10 @@ def up(migrator, db):
                       ProjectCost, Document, DocumentVersion])
 
     # The article's criteria (立项标准), so a fresh install can take proposals at once; admins edit them.
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    shipped = dt.datetime(2026, 1, 1)  # as shipped: older than any history, so no row is dated in the future
     for i, (zh, en) in enumerate((("客户预算已知", "The customer's budget is known"),
                                   ("已识别决策者", "The decision maker is identified"),
                                   ("客户有明确的时间表", "The customer has a timeline"),
                                   ("需求与我们的方案匹配", "The need fits our offering"))):
         ApprovalCriterion.create(text_zh=zh, text_en=en, active=True, position=(i + 1) * 10,
-                                 created_at=now, updated_at=now)
+                                 created_at=shipped, updated_at=shipped)
