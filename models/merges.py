@@ -25,6 +25,13 @@ MERGE_FIELDS = (
     ("group_id", N_("Group (集团)")),
 )
 FIELD_NAMES = tuple(f for f, _ in MERGE_FIELDS)
+# What the compare screen calls the rows that move (other domains' tables show their table name).
+TABLE_LABELS = {
+    "contact": N_("contacts"), "follow_up": N_("follow-ups"), "stage_change": N_("stage changes"),
+    "audit_event": N_("history entries"), "pool_event": N_("ledger entries"), "notification": N_("notifications"),
+    "pool_view": N_("pool views"), "lock_request": N_("lock requests"), "conflict_case": N_("conflict cases"),
+    "opportunity": N_("opportunities"), "order": N_("orders"), "ticket": N_("tickets"), "project": N_("projects"),
+}
 DERIVED = {"name": ("name_norm",), "phone": ("phone_norm",)}
 
 

@@ -72,7 +72,7 @@ def new():
     rows = merges.compare(loser, survivor) if loser and survivor else []
     context = dict(loser=loser, survivor=survivor, rows=rows, error=error, candidates=candidates,
                    reason=request.form.get("reason", ""), names=_names(loser, survivor),
-                   counts=_counts(loser) if loser else {}, display=_display)
+                   counts=_counts(loser) if loser else {}, display=_display, TABLE_LABELS=merges.TABLE_LABELS)
     status = 200 if error is None or request.method == "POST" else 409
     return render_template("merges/new.html", **context), status
 
