@@ -171,17 +171,22 @@ class _Errors(dict):
 
 
 _AMOUNT_RE = re.compile(r"^\d+(\.\d{1,2})?$")
+_GROUPED_RE = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
 
 
 def parse_amount(raw, required=False, positive=False):
     """Yuan as Decimal from '12500', '12,500.00', '¥12 500' (None when empty and optional).
     Letters, two decimal separators, more than two decimals or a negative amount: ValueError(message)."""
     text = to_halfwidth(str(raw if raw is not None else "")).strip()
-    text = re.sub(r"[\s,¥￥]", "", text)
+    text = re.sub(r"[\s¥￥]", "", text)
     if not text:
         if required:
             raise ValueError(N_("Required."))
         return None
+    if "," in text:  # thousands separators only where they belong: 1,200,000.50
+        if not _GROUPED_RE.match(text):
+            raise ValueError(N_("Enter an amount in yuan, e.g. 12500 or 12,500.50."))
+        text = text.replace(",", "")
     if not _AMOUNT_RE.match(text):
         raise ValueError(N_("Enter an amount in yuan, e.g. 12500 or 12,500.50."))
     try:

@@ -354,7 +354,7 @@ def _workbench_panel(user):
 
 
 workbench_view.register_panel(("sales", "manager", "service", "admin", "marketing"),
-                              "projects/_workbench.html", _workbench_panel, order=30)
+                              "projects/_workbench.html", _workbench_panel, order=15)
 
 pools_view.register_approvals("projects", N_("Project approvals (立项)"), "projects/_approvals.html",
                               rows=lambda user: _inbox_rows(user), count=pj.pending_count, order=20)
