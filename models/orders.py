@@ -619,13 +619,3 @@ def orders_of(customer_id, before=None, limit=20):
         day, pk = before
         q = q.where((Order.ordered_on < day) | ((Order.ordered_on == day) & (Order.id < pk)))
     return q.order_by(Order.ordered_on.desc(), Order.id.desc()).limit(limit)
-
-
-def _on_customer_merged(actor, loser_id, survivor_id):
-    for model in (Order, PaymentDue, Payment):
-        model.update(customer=survivor_id).where(model.customer == loser_id).execute()
-
-
-from models import hooks  # noqa: E402
-
-hooks.on("customer_merged", _on_customer_merged)

@@ -465,11 +465,11 @@ def _owner_changed(actor, customer_ids, from_owner_id, to_owner_id, reason):
 
 
 def _customer_merged(actor, loser_id, survivor_id):
+    """One cycle per customer and product: where both kept one, the survivor's stays and the loser's
+    goes (with its to-dos); the merge then moves the rest of the loser's rows."""
     taken = {p for (p,) in ReorderCycle.select(ReorderCycle.product).where(ReorderCycle.customer == survivor_id).tuples()}
     if taken:
         ReorderCycle.delete().where((ReorderCycle.customer == loser_id) & ReorderCycle.product.in_(taken)).execute()
-    ReorderCycle.update(customer=survivor_id).where(ReorderCycle.customer == loser_id).execute()
-    ReorderTodo.update(customer=survivor_id).where(ReorderTodo.customer == loser_id).execute()
 
 
 hooks.on("owner_changed", _owner_changed)

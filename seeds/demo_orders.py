@@ -149,7 +149,11 @@ def _showcase(rep, products, today, service):
 
     mine = list(Customer.select().where((Customer.owner == rep.id) & Customer.stage.in_(("signed", "long_term")))
                 .order_by(Customer.id))
-    intent = Customer.select().where((Customer.owner == rep.id) & (Customer.stage == "intent")).order_by(Customer.id).first()
+    # The first order moves the customer up the ladder, and so its release clock: leave the pool scenes
+    # (customers about to be released, locked) as they were staged.
+    intent = (Customer.select().where((Customer.owner == rep.id) & (Customer.stage == "intent") & ~Customer.locked
+                                      & (Customer.release_at > clock.now() + dt.timedelta(days=7)))
+              .order_by(Customer.id).first())
     if len(mine) < 4:
         return 0
     regular, irregular, churn, fourth = mine[:4]

@@ -294,3 +294,24 @@ def test_workbench_calendar_and_360_over_http(client, shop):
     assert 'id="team-adherence"' in cal
     assert client.get("/reorders/calendar?month=99999-99").status_code == 200
     assert customer_status(customer.id)[0].open_todo is not None
+
+
+def test_a_merge_keeps_one_cycle_per_product_and_moves_the_rest(shop, make_customer, make_user):
+    from models.merges import merge_customers
+    from models.orders import Order
+
+    rep, _m, _s, customer, thread, _cutter = shop
+    admin = make_user("admin")
+    other = make_customer(owner=rep, stage="signed")
+    needles = save_product(admin, {"code": "NDL-9", "name_zh": "机针", "name_en": "Needles", "list_price": "40",
+                                   "unit_cost": "20", "consumable": "1"})
+    kept = accept(rep, customer, thread, starts_on=D(2026, 11, 28))
+    accept(rep, other, thread, starts_on=D(2026, 11, 27))
+    moved = accept(rep, other, needles, starts_on=D(2026, 12, 20))
+    placed = order(rep, other, needles, D(2026, 11, 1))
+    merge_customers(admin, other.id, customer.id, reason="同一家公司")
+    assert sorted((c.id, c.product_id) for c in ReorderCycle.select()) == sorted([(kept.id, thread.id),
+                                                                                   (moved.id, needles.id)])
+    assert {c.customer_id for c in ReorderCycle.select()} == {customer.id}
+    assert {t.customer_id for t in ReorderTodo.select()} == {customer.id}
+    assert Order.get_by_id(placed.id).customer_id == customer.id
