@@ -154,7 +154,7 @@ RULES = {
     # their manager or an admin does it for them.
     "customer.merge": lambda u, _=None: u.role == "admin",
     "conflict.open": lambda u, c: u.role in SELLERS and c.owner_id is not None and c.owner_id != u.id and not (
-        u.role == "manager" and u.team_id is not None and c.team_id == u.team_id),  # a manager reassigns instead
+        u.role == "manager" and u.team_id is not None and c.team_id == u.team_id) and not _acts_for(u, c),
     "conflict.list": lambda u, _=None: u.role in SELLERS + ("admin",),
     "conflict.view": lambda u, case: u.role == "admin" or u.id in (case.claimant_id, case.owner_id) or (
         u.role == "manager" and u.team_id is not None and u.team_id in (case.claimant_team_id, case.owner_team_id)),

@@ -189,3 +189,10 @@ def test_my_delegations_page_form_and_banner(client, people, make_customer):
     client.login(people["rep3"])
     assert client.get(f"/delegations/{d.id}/customers").status_code == 404
     assert 'id="delegation-banner"' not in body(client.get("/"))
+
+
+def test_a_delegate_does_not_dispute_the_customers_they_act_for(people, make_customer):
+    customer = make_customer(owner=people["rep1"], name="杭州恒达牛仔有限公司")
+    assert can(fresh(people["rep2"]), "conflict.open", customer)
+    delegate(people["rep1"], people["rep1"], people["rep2"])
+    assert not can(fresh(people["rep2"]), "conflict.open", customer)
