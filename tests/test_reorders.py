@@ -315,3 +315,25 @@ def test_a_merge_keeps_one_cycle_per_product_and_moves_the_rest(shop, make_custo
     assert {c.customer_id for c in ReorderCycle.select()} == {customer.id}
     assert {t.customer_id for t in ReorderTodo.select()} == {customer.id}
     assert Order.get_by_id(placed.id).customer_id == customer.id
+
+
+def test_the_workbench_reorder_panels_take_a_fixed_number_of_queries(client, shop, make_customer, make_user):
+    from playhouse.test_utils import count_queries
+
+    rep, _m, _s, customer, thread, _cutter = shop
+    accept(rep, customer, thread, starts_on=D(2026, 11, 20))
+    client.login(rep)
+    client.get("/")
+    with count_queries() as one:
+        client.get("/")
+    admin = make_user("admin")
+    for i in range(6):
+        c = make_customer(owner=rep, stage="signed")
+        p = save_product(admin, {"code": f"C-{i}", "name_zh": "耗材", "name_en": "Supply", "list_price": "1",
+                                 "unit_cost": "1", "consumable": "1"})
+        accept(rep, c, p, starts_on=D(2026, 11, 20) + dt.timedelta(days=i))
+    sweep(clock.now())
+    with count_queries() as seven:
+        page = body(client.get("/"))
+    assert page.count('id="todo-') == 7
+    assert seven.count == one.count
