@@ -14,10 +14,16 @@ from models.base import BaseModel, JSONField, db
 from models.customers import Customer
 from models.errors import N_, DomainError, NotFound
 from models import notifications as notifications_mod
-from models.notifications import notify
 from models.users import Region, Team, User
 
 DEALT_STAGES = ("signed", "long_term")
+
+
+def notify(*args, **kwargs):
+    """models.notifications.notify, looked up at call time: notifications imports customers, which imports
+    this module, so `from models.notifications import notify` fails when notifications is imported first
+    (`python app.py migrate` did)."""
+    return notifications_mod.notify(*args, **kwargs)
 
 
 class Pool(BaseModel):
