@@ -89,16 +89,23 @@ def main(argv=None):
         opp_rows.append((next_id, cid, owner, team, f"{rng.choice(NAMES)} {next_id}", str(amount), p,
                          weighted(amount, p), reason, stage, close.isoformat(), rng.choice(PRODUCTS), "", "",
                          lost_reason, created.isoformat(sep=" "), owner, prev_at.isoformat(sep=" "),
-                         prev_at.isoformat(sep=" "), closed_at.isoformat(sep=" ") if closed_at else None))
+                         prev_at.isoformat(sep=" "), closed_at.isoformat(sep=" ") if closed_at else None,
+                         stage in OPEN_STAGES))
         next_id += 1
         if len(opp_rows) >= CHUNK:
             flush(con, opp_rows, change_rows)
             print(f"  {next_id - 1:,} of {total:,}", flush=True)
     flush(con, opp_rows, change_rows)
     tree_customer = make_tree(con, rng, now)
-    con.execute("ANALYZE")
     con.commit()
     con.close()
+    from models.base import close_db, db, init_db
+    from models.opportunities import rebuild_summaries
+    init_db(f"sqlite:///{args.db}")
+    with db.connection_context():
+        rebuild_summaries()  # the board totals, forecast and statistics read these
+        db.execute_sql("ANALYZE")
+    close_db()
     print(f"done in {time.perf_counter() - started:.0f} s; tree customer id {tree_customer}")
 
 
@@ -107,8 +114,8 @@ def flush(con, opp_rows, change_rows):
         con.executemany(
             "INSERT INTO opportunity (id, customer_id, owner_id, team_id, name, amount, probability, weighted,"
             " probability_reason, stage, expected_close, product_lines, next_step, competitors, lost_reason,"
-            " created_at, created_by_id, updated_at, stage_changed_at, closed_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", opp_rows)
+            " created_at, created_by_id, updated_at, stage_changed_at, closed_at, is_open)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", opp_rows)
         con.executemany(
             "INSERT INTO opportunity_stage_change (opportunity_id, from_stage, to_stage, at, actor_id, owner, team,"
             " probability, amount, dwell_seconds, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)", change_rows)

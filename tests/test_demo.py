@@ -31,6 +31,7 @@ FORWARD_LOOKING = {
     ("reorder_cycle", "remind_on"), ("reorder_todo", "expected_on"),  # payment terms, expected reorders (demo_orders)
     ("milestone", "start_on"), ("milestone", "due_on"), ("project", "expected_start"), ("project", "expected_end"),
     ("project", "contract_end"),  # planned milestones and project dates (seeds/demo_projects.py)
+    ("opportunity", "expected_close"), ("pipeline_total", "month"),  # expected close dates (seeds/demo_deals.py)
 }
 
 

@@ -284,3 +284,33 @@ def test_the_360_tab_lists_the_customers_opportunities_and_creates_one(client, r
     assert "Use one decimal point" in html and "between 2000-01-01" in html
     timeline = client.get(f"/customers/{customer.id}?tab=timeline").get_data(as_text=True)
     assert "opened the opportunity 校服项目" in timeline
+
+
+def test_summary_tables_kept_by_the_verbs_equal_a_full_recount(rep, customer, make_user):
+    """The board totals, forecast and statistics read PipelineTotal / StageFlow: every verb keeps them exact."""
+    from models.customers import set_owner
+    from models.opportunities import PipelineTotal, StageFlow
+    from models.users import User
+
+    a, b, c = opp(rep, customer, name="甲", amount="12345.67"), opp(rep, customer, name="乙", stage="final"), \
+        opp(rep, customer, name="丙", amount="")
+    opps.move_opportunity(rep, a, "approach")
+    opps.set_probability(rep, b, "35", "客户预算缩减")
+    opps.update_opportunity(rep, c, {"name": "丙", "amount": "99.99", "expected_close": "2027-03-03"})
+    opps.move_opportunity(rep, Opportunity.get_by_id(b.id), "lost", {"lost_reason": "价格"})
+    other = make_user("sales", rep.team)
+    admin = User.get(User.username == "factory-admin")
+    set_owner(admin, customer, other)
+    hooks.fire("owner_changed", admin, [customer.id], rep.id, other.id, "")
+
+    def state():
+        totals = sorted((t.owner, t.team, t.stage, str(t.month), t.count, t.amount_fen, t.weighted_fen)
+                        for t in PipelineTotal.select() if t.count)
+        flows = sorted((f.owner, f.team, f.from_stage, f.to_stage, f.count, f.dwell_seconds) for f in StageFlow.select())
+        return totals, flows
+
+    kept = state()
+    opps.rebuild_summaries()
+    assert state() == kept
+    assert opps.board(other, opps.Filters())["pipeline"]["weighted"] == \
+        Opportunity.get_by_id(a.id).weighted + Opportunity.get_by_id(c.id).weighted

@@ -38,6 +38,7 @@ CUSTOMER_ACTIONS = {
     "node_edit": Action("POST", "/customers/{c}/tree/nodes/{contact}/edit", {"name": "改名的决策人", "attitude": "opponent"},
                         "contact.updated",
                         lambda i: Contact.select().where((Contact.id == i["contact"]) & (Contact.name == "改名的决策人"))),
+    "node_move_form": Action("GET", "/customers/{c}/tree/nodes/{contact}/move"),
     "node_move": Action("POST", "/customers/{c}/tree/nodes/{contact}/move", {"reports_to_id": "{boss}"},
                         "contact.updated",
                         lambda i: Contact.select().where((Contact.id == i["contact"]) & (Contact.reports_to == i["boss"]))),
@@ -57,7 +58,7 @@ MATRIX_ACTIONS = [*OPP_ACTIONS.values(), *CUSTOMER_ACTIONS.values(), *ROLE_ACTIO
 READ = {"view", "tab", "tree_tab", "tree_page"}
 WRITE = set(OPP_ACTIONS) - READ
 CREATE = {"new_form", "new"}
-TREE = {"node_new_form", "node_new", "node_edit_form", "node_edit", "node_move"}
+TREE = {"node_new_form", "node_new", "node_edit_form", "node_edit", "node_move_form", "node_move"}
 ALL = READ | WRITE | CREATE | TREE
 NONE = set()
 

@@ -68,12 +68,26 @@ def _contact(customer, contact_id):
     return contact
 
 
+def _texts(customer):
+    """The tree's words, translated once per request rather than once per node."""
+    from flask import url_for
+
+    return {"role": {k: label(DECISION_ROLE_LABELS, k) for k in DECISION_ROLES},
+            "influence": {k: label(tree.INFLUENCE_LABELS, k) for k in tree.INFLUENCES},
+            "attitude": {k: label(tree.ATTITUDE_LABELS, k) for k in tree.ATTITUDES},
+            "relationship": {k: label(tree.RELATIONSHIP_LABELS, k) for k in tree.RELATIONSHIPS},
+            "role_unknown": _("Role unknown"), "influence_unknown": _("Influence unknown"),
+            "attitude_unknown": _("Attitude unknown"), "relationship_word": _("Relationship"),
+            "last_contact": _("Last contact"), "never": _("never"), "reached": _("reached by a valid follow-up"),
+            "left": _("left"), "edit": _("Edit"), "add_report": _("Add report"), "move": _("Move…"),
+            "edit_label": _("Edit"), "base": url_for("decision_tree.page", customer_id=customer.id) + "/nodes/"}
+
+
 def tree_context(customer, user, error=None, error_node=None):
     roots, nodes, warns = tree.build(customer)
     return {"roots": roots, "node_count": len(nodes),
             "warnings": [(key, translate_error(m, p)) for key, m, p in warns],
-            "can_edit": can(user, "decision_tree.edit", customer),
-            "bosses": [(n.id, n.contact.name) for n in nodes.values() if n.contact.active],
+            "can_edit": can(user, "decision_tree.edit", customer), "tx": _texts(customer),
             "move_error": error, "error_node": error_node}
 
 
@@ -116,10 +130,14 @@ def node_form(customer_id, contact_id=None):
     return render_template("decision_tree/_node_form.html", customer=customer, contact=contact, form=form)
 
 
-@bp.post("/<int:customer_id>/tree/nodes/<int:contact_id>/move")
+@bp.route("/<int:customer_id>/tree/nodes/<int:contact_id>/move", methods=["GET", "POST"])
 def move(customer_id, contact_id):
+    """GET: the small "reports to" form under the node; POST: the move, answered with the whole tree."""
     customer = _load(customer_id, "decision_tree.edit")
     contact = _contact(customer, contact_id)
+    if request.method == "GET":
+        return render_template("decision_tree/_move_form.html", customer=customer, contact=contact,
+                               bosses=_boss_choices(customer, contact))
     try:
         tree.move_node(current_user, customer, contact, request.form.get("reports_to_id") or None)
     except ValidationError as exc:

@@ -115,17 +115,45 @@ def _filter_choices(f):
     return {"owners": owners, "teams": teams, "months": months}
 
 
+def _board_texts():
+    """The board's words, translated once per request (160 cards would otherwise translate each)."""
+    stages = {s: label(opps.STAGE_LABELS, s) for s in opps.STAGES}
+    return {"stage": stages, "back": {s: _("Back to %(stage)s", stage=t) for s, t in stages.items()},
+            "on": {s: _("On to %(stage)s", stage=t) for s, t in stages.items()},
+            "weighted": _("Weighted"), "close": _("Close"), "move": _("Move…"), "unassigned": _("Unassigned"),
+            "no_amount": _("no amount"), "override": _("Probability set by the rep"), "none": _("None"),
+            "move_to": _("Move to another stage"), "base": url_for("opportunities.board")}
+
+
+def _board_context(f):
+    b = opps.board(current_user, f)
+    editable = {o.id: can(current_user, "opportunity.edit", o) for cards in b["cards"].values() for o in cards}
+    return dict(f=f, b=b, tx=_board_texts(), editable=editable, today_=clock.today())
+
+
 @bp.get("/opportunities")
 def board():
     require(current_user, "opportunity.pipeline")
     f = opps.Filters.parse(request.args, current_user)
-    context = dict(f=f, b=opps.board(current_user, f), choices=_filter_choices(f))
+    context = dict(choices=_filter_choices(f), **_board_context(f))
     return hx.fragment_or_page("opportunities/_board.html", "opportunities/board.html", **context)
 
 
 def _board_response(f, status=200):
-    response = make_response(render_template("opportunities/_board.html", f=f, b=opps.board(current_user, f)), status)
+    response = make_response(render_template("opportunities/_board.html", **_board_context(f)), status)
     return hx.trigger(response, "opportunityMoved")
+
+
+def yuan(value):
+    """|money for the bulk pages (the board's 160 cards): the same text in both screen languages
+    (¥1,234.50), without Babel's per-call pattern parsing; other locales fall back to |money."""
+    from views.i18n import fmt_money, locale_code
+
+    if value is None:
+        return ""
+    if not locale_code().startswith(("zh", "en")):
+        return fmt_money(value)
+    return f"¥{value:,.2f}" if value >= 0 else f"-¥{-value:,.2f}"
 
 
 @bp.get("/opportunities/list")
@@ -375,3 +403,4 @@ customer_views.EVENT_DESCRIBERS["opportunity."] = describe
 def _globals(state):
     state.app.jinja_env.globals.update(OPP_STAGE_LABELS=opps.STAGE_LABELS, OPP_STAGES=opps.STAGES,
                                        OPP_OPEN_STAGES=opps.OPEN_STAGES)
+    state.app.jinja_env.filters["yuan"] = yuan

@@ -1,7 +1,8 @@
-"""Opportunities: stage settings per business model, opportunities and their stage changes; the
+"""Opportunities: stage settings per business model, opportunities, their stage changes and the summary
+tables (pipeline totals per owner × stage × close month, stage flows); the
 decision-tree columns of contact (influence, attitude to us, relationship strength)."""
-from peewee import (CharField, DateField, DateTimeField, DecimalField, ForeignKeyField, IntegerField, Model,
-                    SmallIntegerField)
+from peewee import (BigIntegerField, BooleanField, CharField, DateField, DateTimeField, DecimalField, ForeignKeyField,
+                    IntegerField, Model, SmallIntegerField)
 
 
 def up(migrator, db):
@@ -53,14 +54,17 @@ def up(migrator, db):
         updated_at = DateTimeField()
         stage_changed_at = DateTimeField()
         closed_at = DateTimeField(null=True)
+        is_open = BooleanField(default=True)
 
         class Meta:
             database = db
             table_name = "opportunity"
             indexes = (
-                (("owner", "stage", "expected_close", "id", "amount", "weighted"), False),
-                (("team", "stage", "expected_close", "id", "amount", "weighted"), False),
-                (("stage", "expected_close", "id", "amount", "weighted"), False),
+                (("owner", "stage", "expected_close", "id"), False),
+                (("team", "stage", "expected_close", "id"), False),
+                (("stage", "expected_close", "id"), False),
+                (("owner", "is_open", "expected_close", "id"), False), (("team", "is_open", "expected_close", "id"), False),
+                (("is_open", "expected_close", "id"), False),
                 (("owner", "expected_close", "id"), False), (("team", "expected_close", "id"), False),
                 (("expected_close", "id"), False),
                 (("customer", "id"), False),
@@ -85,7 +89,35 @@ def up(migrator, db):
             indexes = ((("opportunity", "id"), False), (("owner", "to_stage"), False), (("team", "to_stage"), False),
                        (("to_stage", "at"), False))
 
-    db.create_tables([StageSetting, Opportunity, OpportunityStageChange])
+    class PipelineTotal(Model):
+        owner = IntegerField()
+        team = IntegerField()
+        stage = CharField(max_length=20)
+        month = DateField()
+        count = IntegerField(default=0)
+        amount_fen = BigIntegerField(default=0)
+        weighted_fen = BigIntegerField(default=0)
+
+        class Meta:
+            database = db
+            table_name = "pipeline_total"
+            indexes = ((("owner", "team", "stage", "month"), True), (("team", "stage", "month"), False),
+                       (("stage", "month"), False), (("month", "stage"), False))
+
+    class StageFlow(Model):
+        owner = IntegerField()
+        team = IntegerField()
+        from_stage = CharField(max_length=20)
+        to_stage = CharField(max_length=20)
+        count = IntegerField(default=0)
+        dwell_seconds = BigIntegerField(default=0)
+
+        class Meta:
+            database = db
+            table_name = "stage_flow"
+            indexes = ((("owner", "team", "from_stage", "to_stage"), True), (("team", "from_stage"), False))
+
+    db.create_tables([StageSetting, Opportunity, OpportunityStageChange, PipelineTotal, StageFlow])
 
     m = migrator
     m.migrate(
