@@ -534,3 +534,26 @@ def test_project_list_scopes_and_pagination_with_bounded_queries(client, project
     client.login(w.users["admin"])
     assert "B 组的项目" in body(client.get("/projects?scope=all"))
     assert body(client.get("/projects?after=abc")).count("project-row-") == 25
+
+
+def test_project_page_queries_do_not_grow_with_milestones_members_or_documents(client, project_world, tmp_path):
+    import io
+
+    from models import documents as docs
+
+    w = project_world
+    small, big = approved(w), approved(w, name="大项目")
+    for project, n in ((small, 1), (big, 8)):
+        for i in range(n):
+            milestone(w, project, f"里程碑{i}", (TODAY + i * DAY).isoformat())
+            pj.add_cost(w.users["rep_a"], project, {"kind": "actual", "category": "travel", "amount": "100"})
+            docs.upload_document(w.users["rep_a"], tmp_path, io.BytesIO(b"%PDF-1.4\n"), f"d{i}.pdf", {}, project=project)
+    pj.add_member(w.users["mgr_a"], big, {"user_id": str(w.users["engineer"].id), "role": "engineer"})
+    client.login(w.users["rep_a"])
+    counts = []
+    for project in (small, big):
+        with count_queries() as counter:
+            assert client.get(f"/projects/{project.id}").status_code == 200
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 30, counts

@@ -137,10 +137,12 @@ def _context(project, **extra):
         can_team=can(current_user, "project.manage_team", project) and project.status == "approved",
         can_decide=can(current_user, "project.decide", project) and project.status == "pending",
         can_sign=can(current_user, "project.sign_contract", project) and project.status == "approved",
-        users=_user_choices() if project.status == "approved" else [],
+        users=[],
         opportunity=Opportunity.get_or_none(Opportunity.id == project.opportunity_id) if project.opportunity_id else None,
         errors={}, form={},
     )
+    if ctx["can_team"]:
+        ctx["users"] = _user_choices()
     ctx.update(extra)
     return ctx
 
