@@ -7,6 +7,7 @@ the move out in the same write transaction (BEGIN IMMEDIATE), after re-reading t
 managers approving at once execute it once. A leaver's plan is a draft transfer the admin adjusts;
 it is carried out by a job that commits in chunks and records its progress on the transfer row.
 """
+import datetime as dt
 import logging
 import threading
 
@@ -130,10 +131,6 @@ def _target(actor, value, from_user):
         pool = pools.Pool.get_or_none((pools.Pool.id == pk) & (pools.Pool.active == True))  # noqa: E712
         return ("pool", pool) if pool is not None else None
     return None
-
-
-def parse_target(actor, value, from_user):
-    return _target(actor, value, from_user)
 
 
 # ---- request -------------------------------------------------------------------------------------
@@ -340,7 +337,6 @@ def incoming(items):
 def check_capacity(items, rules, now, override_reason=""):
     """Refuse (CapacityRefused naming the first rep) when a recipient would go over capacity, unless the
     approver gives a reason to override it. Dealt customers count when the rules say they do."""
-    counts = {}
     if not rules["dealt_count"]:
         dealt = {c.id for c in _chunked_customers([i.customer_id for i in items], (Customer.id, Customer.stage))
                  if c.stage in pools.DEALT_STAGES}
@@ -730,8 +726,6 @@ def _finish_leaver(actor, transfer, now):
 def resume_stalled(now=None):
     """Sweep: a job whose runner died (server restart) carries on where it stopped. Idempotent."""
     now = now or clock.now()
-    import datetime as dt
-
     stalled = [t.id for t in Transfer.select(Transfer.id).where(
         (Transfer.status == "executing")
         & (Transfer.heartbeat_at.is_null() | (Transfer.heartbeat_at < now - dt.timedelta(seconds=STALLED_SECONDS))))]
@@ -741,8 +735,6 @@ def resume_stalled(now=None):
 
 
 def is_stalled(transfer, now=None):
-    import datetime as dt
-
     now = now or clock.now()
     return transfer.status == "executing" and (
         transfer.heartbeat_at is None or transfer.heartbeat_at < now - dt.timedelta(seconds=STALLED_SECONDS))

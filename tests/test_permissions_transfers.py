@@ -105,7 +105,7 @@ def _jobs_inline(monkeypatch):
     monkeypatch.setattr(transfers, "start_job", transfers.run_job)
 
 
-def _pool_id(world):
+def _pool_id():
     from models.pools import Pool
     return Pool.select().first().id
 
@@ -124,7 +124,7 @@ def test_asking_from_a_customer(client, world, role, relation, action):
 def test_rep_lists_and_the_leaver_wizard(client, world, role, relation, action):
     who = REP_OF.get((role, relation)) or REP_OF[relation]
     rep = world.users[who]
-    ids = {"rep": rep.id, "mate": world.users[MATE_OF[who]].id, "pool": _pool_id(world), "item": 1}
+    ids = {"rep": rep.id, "mate": world.users[MATE_OF[who]].id, "pool": _pool_id(), "item": 1}
     if action in NEEDS_DRAFT:
         draft = prepare_leaver_plan(world.users["admin"], rep)
         ids["item"] = TransferItem.select().where(TransferItem.transfer == draft.id).first().id

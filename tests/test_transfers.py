@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from models import clock, hooks
+from models import hooks
 from models.audit import AuditEvent
 from models.customers import Contact, Customer, FollowUp, Industry, log_follow_up, save_contact, set_owner
 from models.errors import DomainError, NotFound, ValidationError
