@@ -688,7 +688,12 @@ def _dec(value):
     return Decimal(str(value or 0)).quantize(CENT)
 
 
-def board(user, f, per_column=20):
+CARD_FIELDS = (Opportunity.id, Opportunity.customer, Opportunity.owner, Opportunity.team, Opportunity.name,
+               Opportunity.amount, Opportunity.probability, Opportunity.weighted, Opportunity.probability_reason,
+               Opportunity.stage, Opportunity.expected_close)
+
+
+def board(user, f, per_column=15):
     """Columns per stage: count, amount and weighted totals, and the first cards by close date."""
     totals = {s: {"count": 0, "amount": Decimal("0.00"), "weighted": Decimal("0.00")} for s in STAGES}
     q = PipelineTotal.select(PipelineTotal.stage, pw.fn.SUM(PipelineTotal.count), pw.fn.SUM(PipelineTotal.amount_fen),
@@ -703,7 +708,8 @@ def board(user, f, per_column=20):
     for stage in STAGES:
         if not totals[stage]["count"]:
             continue
-        rows = f.apply(Opportunity.select(Opportunity, Customer.id, Customer.name, Customer.owner, Customer.team, User.id, User.full_name)
+        rows = f.apply(Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name, Customer.owner, Customer.team,
+                                          User.id, User.full_name)
                        .join(Customer, on=(Opportunity.customer == Customer.id))
                        .switch(Opportunity).join(User, pw.JOIN.LEFT_OUTER, on=(Opportunity.owner == User.id)), user)
         rows = rows.where(Opportunity.stage == stage)
@@ -808,23 +814,25 @@ def forecast(user, team=None, today=None):
     per rep and per team: {"periods": [...], "reps": [...], "teams": [...]} with Decimal sums."""
     periods = forecast_periods(today)
     start, end = periods[0][1], max(periods[0][2], periods[1][2])
-    q = PipelineTotal.select(PipelineTotal.owner, PipelineTotal.team, PipelineTotal.month, PipelineTotal.count,
-                             PipelineTotal.amount_fen, PipelineTotal.weighted_fen)
+    # Summed in SQL per owner and team, one CASE per period and figure: a few hundred rows come back.
+    sums = []
+    for _key, lo, hi in periods:
+        inside = (PipelineTotal.month >= lo) & (PipelineTotal.month < hi)
+        sums += [pw.fn.SUM(pw.Case(None, [(inside, field)], 0))
+                 for field in (PipelineTotal.weighted_fen, PipelineTotal.amount_fen, PipelineTotal.count)]
+    q = PipelineTotal.select(PipelineTotal.owner, PipelineTotal.team, *sums)
     q = _summary_scope(q, PipelineTotal, user, Filters(team=team if user.role in ("admin", "service") else None))
     q = q.where((PipelineTotal.month >= start) & (PipelineTotal.month < end) & PipelineTotal.stage.in_(OPEN_STAGES))
     empty = lambda: {k: {"weighted": Decimal("0.00"), "amount": Decimal("0.00"), "count": 0}  # noqa: E731
                      for k, _a, _b in periods}
     reps, teams = {}, {}
-    for owner_id, team_id, month, count, amount, weighted in q.tuples():
-        if isinstance(month, str):
-            month = dt.date.fromisoformat(month)
-        for key, lo, hi in periods:
-            if lo <= month < hi:
-                for bucket in (reps.setdefault((owner_id or None, team_id or None), empty()),
-                               teams.setdefault(team_id or None, empty())):
-                    bucket[key]["weighted"] += _from_fen(weighted)
-                    bucket[key]["amount"] += _from_fen(amount)
-                    bucket[key]["count"] += count
+    for owner_id, team_id, *figures in q.group_by(PipelineTotal.owner, PipelineTotal.team).tuples():
+        for bucket in (reps.setdefault((owner_id or None, team_id or None), empty()),
+                       teams.setdefault(team_id or None, empty())):
+            for i, (key, _lo, _hi) in enumerate(periods):
+                bucket[key]["weighted"] += _from_fen(figures[3 * i])
+                bucket[key]["amount"] += _from_fen(figures[3 * i + 1])
+                bucket[key]["count"] += figures[3 * i + 2] or 0
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
              .where(User.id.in_([o for o, _t in reps if o]))} if reps else {}
     team_names = {t.id: t.name for t in Team.select(Team.id, Team.name).where(Team.id.in_([t for t in teams if t]))} \

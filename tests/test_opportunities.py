@@ -314,3 +314,15 @@ def test_summary_tables_kept_by_the_verbs_equal_a_full_recount(rep, customer, ma
     assert state() == kept
     assert opps.board(other, opps.Filters())["pipeline"]["weighted"] == \
         Opportunity.get_by_id(a.id).weighted + Opportunity.get_by_id(c.id).weighted
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_boards_fast_money_reads_like_the_money_filter(app, locale):
+    from flask_babel import force_locale
+
+    from views.i18n import fmt_money
+    from views.opportunities import yuan
+
+    with app.test_request_context(), force_locale(locale):
+        for value in (Decimal("0"), Decimal("1234.5"), Decimal("1000000"), Decimal("999999999999.99"), Decimal("-5.25")):
+            assert yuan(value) == fmt_money(value)
