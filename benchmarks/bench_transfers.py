@@ -46,6 +46,8 @@ def setup(size):
                 .order_by(User.username))
     giver, taker, other = reps[-1], reps[-2], reps[-3]
     now = clock.now()
+    for waiting in transfers.Transfer.select().where(transfers.Transfer.status.in_(("pending", "draft", "failed"))):
+        transfers.Transfer.delete().where(transfers.Transfer.id == waiting.id).execute()  # an earlier run's leftovers
     with db.atomic():
         owned = Customer.select().where(Customer.owner == giver.id).count()
         if owned < size:
@@ -130,6 +132,8 @@ def main(argv=None):
         holder = max((giver, taker), key=lambda u: Customer.select().where(Customer.owner == u.id).count())
         held = Customer.select().where(Customer.owner == holder.id).count()
         admin = User.get(User.username == "admin")
+        for waiting in transfers.Transfer.select().where(transfers.Transfer.status == "pending"):  # (b)'s requests
+            transfers.cancel_transfer(User.get_by_id(waiting.requester_id), waiting)
         proposal = []
         for _ in range(max(3, args.runs // 2)):
             draft = transfers.leaver_draft(holder)

@@ -632,7 +632,13 @@ def execute_leaver_plan(actor, transfer, reason, override_reason="", now=None):
         if transfer.kind != "leaver" or transfer.status != "draft":
             raise DomainError(N_("This hand-over is already under way; it can no longer be changed."))
         items = list(TransferItem.select().where((TransferItem.transfer == transfer.id) & (TransferItem.done == False)))  # noqa: E712
-        if not items and Customer.select().where(Customer.owner == leaver.id).exists():
+        in_plan = {i.customer_id for i in items}
+        outside = [c.id for c in Customer.select(Customer.id).where(Customer.owner == leaver.id) if c.id not in in_plan]
+        if outside:  # the account could not be deactivated at the end: say so now
+            busy = _busy(outside, exclude=transfer.id)
+            if busy:
+                raise DomainError(N_("%(n)s customers of %(name)s wait in other transfers (#%(id)s): decide or "
+                                     "withdraw them first."), n=len(busy), name=leaver.full_name, id=busy[0][1])
             raise DomainError(N_("Prepare the proposal again: %(name)s owns customers that are not in it."),
                               name=leaver.full_name)
         gone = User.select().where(User.id.in_(list(incoming(items))) & ((User.active == False)  # noqa: E712

@@ -635,3 +635,19 @@ def test_the_wizard_over_http_from_refusal_to_done(client, org, book, monkeypatc
     assert t.status == "done" and not User.get_by_id(org["a1"].id).active
     r = client.get(f"/transfers/{t.id}/progress", htmx=True)
     assert r.headers.get("HX-Refresh") == "true" and "Done: 3 customers moved." in r.get_data(as_text=True)
+
+
+def test_customers_waiting_in_other_transfers_must_be_decided_before_the_hand_over(org, book):
+    ask(org, book[:1], f"u:{org['a2'].id}")
+    draft = prepare_leaver_plan(org["admin"], org["a1"])
+    assert draft.total == 2  # the customer already in a transfer is not planned twice
+    with pytest.raises(DomainError, match="wait in other transfers"):
+        execute_leaver_plan(org["admin"], draft, "离职")
+    assert Transfer.get_by_id(draft.id).status == "draft"
+
+
+def test_the_wizard_page_names_the_transfers_that_hold_customers_back(client, org, book):
+    t = ask(org, book[:1], f"u:{org['a2'].id}")
+    client.login(org["admin"])
+    page = client.get(f"/transfers/leaver/{org['a1'].id}").get_data(as_text=True)
+    assert 'id="leaver-waiting"' in page and f'href="/transfers/{t.id}"' in page

@@ -372,7 +372,10 @@ def leaver(user_id):
     draft = transfers.leaver_draft(leaver_)
     last = (Transfer.select().where((Transfer.kind == "leaver") & (Transfer.from_user == leaver_.id))
             .order_by(Transfer.id.desc()).first())
-    context = dict(leaver=leaver_, owned=owned, draft=draft, last=last, can_execute=can(current_user, "leaver.execute", leaver_))
+    ids = [c.id for c in Customer.select(Customer.id).where(Customer.owner == leaver_.id)]
+    waiting = sorted({tid for _cid, tid in transfers._busy(ids, exclude=draft.id if draft else None)})
+    context = dict(leaver=leaver_, owned=owned, draft=draft, last=last, waiting=waiting,
+                   can_execute=can(current_user, "leaver.execute", leaver_))
     if draft is not None and draft.status == "draft":
         context.update(_plan_context(leaver_, draft))
     return render_template("transfers/leaver.html", **context)
