@@ -67,7 +67,8 @@ class TransferItem(BaseModel):
     done = pw.BooleanField(default=False)
 
     class Meta:
-        indexes = ((("transfer", "done", "id"), False), (("transfer", "id"), False), (("customer", "transfer"), False))
+        indexes = ((("transfer", "done", "id"), False), (("transfer", "id"), False), (("customer", "transfer"), False),
+                   (("to_user", "transfer"), False))
 
 
 class TransferApproval(BaseModel):
@@ -81,7 +82,7 @@ class TransferApproval(BaseModel):
     reason = pw.CharField(max_length=300, default="")
 
     class Meta:
-        indexes = ((("transfer", "side", "team"), False), (("status", "team", "id"), False))
+        indexes = ((("transfer", "side", "team"), False), (("status", "team", "id"), False), (("team", "transfer"), False))
 
 
 class CapacityRefused(DomainError):

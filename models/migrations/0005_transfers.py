@@ -50,7 +50,8 @@ def up(migrator, db):
             database = db
             table_name = "transfer_item"
             indexes = ((("transfer", "done", "id"), False), (("transfer", "id"), False),
-                       (("customer", "transfer"), False))
+                       (("customer", "transfer"), False),
+                       (("to_user", "transfer"), False))
 
     class TransferApproval(Model):
         transfer = ForeignKeyField(Transfer, on_delete="CASCADE", index=False, backref="+")
@@ -64,6 +65,6 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = "transfer_approval"
-            indexes = ((("transfer", "side", "team"), False), (("status", "team", "id"), False))
+            indexes = ((("transfer", "side", "team"), False), (("status", "team", "id"), False), (("team", "transfer"), False))
 
     db.create_tables([Transfer, TransferItem, TransferApproval])
