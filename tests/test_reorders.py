@@ -288,6 +288,9 @@ def test_workbench_calendar_and_360_over_http(client, shop):
     assert 'id="reorder-todos"' in home and "THR-40" in home and 'id="churn-risks"' in home
     page = body(client.get(f"/customers/{customer.id}"))
     assert 'id="churn-flag"' in page
+    for tab in ("reorders", "orders"):  # the full page with the tab, not only its fragment
+        full = client.get(f"/customers/{customer.id}?tab={tab}")
+        assert full.status_code == 200 and 'id="churn-flag"' in body(full)
     assert "reorder-calendar" in body(client.get("/reorders/calendar?month=2026-11"))
     client.login(manager)
     cal = body(client.get("/reorders/calendar?month=2026-11&scope=team"))

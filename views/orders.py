@@ -182,7 +182,7 @@ def _payments_context(order, due_values=None, due_errors=None, pay_values=None, 
                 unscheduled=max(om.ZERO, order.total - scheduled),
                 due_values=due_values or {}, due_errors=due_errors or {},
                 pay_values=pay_values or {"received_on": today.isoformat(), "method": "bank_transfer"},
-                pay_errors=pay_errors or {}, saved=saved, today=today,
+                pay_errors=pay_errors or {}, saved=saved, as_of=today,
                 methods=[(m, label(PAYMENT_METHOD_LABELS, m)) for m in PAYMENT_METHODS])
 
 

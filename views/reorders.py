@@ -61,8 +61,8 @@ def _suggested_values(s):
 
 def _tab_context(customer, user):
     cycles = rm.customer_status(customer.id)
-    return {"cycles": cycles, "candidates": _candidates(customer, cycles), "today": clock.today(),
-            "unit_labels": rm.UNIT_LABELS, "loc": locale_code()}
+    # The keys join the 360 page's own context: no `today` (a template global) or other shared names.
+    return {"cycles": cycles, "candidates": _candidates(customer, cycles), "loc": locale_code()}
 
 
 def _status_panel(customer, user):
@@ -228,7 +228,7 @@ def calendar():
     rates = rm.adherence(rep_ids, today) if rep_ids else {}
     ok_total, n_total = sum(v[0] for v in rates.values()), sum(v[1] for v in rates.values())
     return render_template("reorders/calendar.html", weeks=weeks, entries=entries, year=year, month=month,
-                           first=dt.date(year, month, 1), today=today, prev_month=prev_month, next_month=next_month,
+                           first=dt.date(year, month, 1), as_of=today, prev_month=prev_month, next_month=next_month,
                            scope=scope, teams=teams, team_id=team_id, people=people, rates=rates,
                            team_rate=(ok_total, n_total), loc=locale_code(), tolerance=rm.TOLERANCE_DAYS,
                            adherence_days=rm.ADHERENCE_DAYS)
