@@ -91,9 +91,13 @@ def tree_context(customer, user, error=None, error_node=None):
             "move_error": error, "error_node": error_node}
 
 
-def _tree_response(customer, **extra):
-    response = make_response(render_template("decision_tree/_tree.html", customer=customer,
-                                                **tree_context(customer, current_user, **extra)))
+def _tree_response(customer, changed=True, **extra):
+    followup_form = None
+    if changed and can(current_user, "followup.create", customer):
+        from views.customers import FollowUpForm
+        followup_form = FollowUpForm(customer)
+    response = make_response(render_template("decision_tree/_tree.html", customer=customer, oob_followup_form=followup_form,
+                                             **tree_context(customer, current_user, **extra)))
     response.headers["HX-Retarget"] = "#decision-tree"
     response.headers["HX-Reswap"] = "outerHTML"
     return response
@@ -142,7 +146,7 @@ def move(customer_id, contact_id):
         tree.move_node(current_user, customer, contact, request.form.get("reports_to_id") or None)
     except ValidationError as exc:
         message = " ".join(translate_error(m, p) for v in exc.errors.values() for m, p in v)
-        return _tree_response(customer, error=message, error_node=contact.id)
+        return _tree_response(customer, changed=False, error=message, error_node=contact.id)
     return _tree_response(customer)
 
 

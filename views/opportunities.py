@@ -36,7 +36,7 @@ class OpportunityForm(Form):
     owner_id = SelectField()
 
     LABELS = {"name": N_("Opportunity"), "amount": N_("Amount (yuan)"), "expected_close": N_("Expected close"),
-              "stage": N_("Stage"), "probability": N_("Probability (%)"),
+              "stage": N_("Stage"), "probability": N_("Probability, per cent"),
               "probability_reason": N_("Why this probability?"), "product_lines": N_("Product lines"),
               "next_step": N_("Next step"), "competitors": N_("Competitors"), "owner_id": N_("Owner")}
 
@@ -68,7 +68,7 @@ class MoveForm(Form):
     probability_reason = StringField()
     lost_reason = StringField()
 
-    LABELS = {"stage": N_("Move to"), "probability": N_("Probability (%)"),
+    LABELS = {"stage": N_("Move to"), "probability": N_("Probability, per cent"),
               "probability_reason": N_("Why this probability?"), "lost_reason": N_("Why was it lost?")}
 
     def __init__(self, formdata=None, opp=None):
@@ -120,7 +120,7 @@ def _board_texts():
     stages = {s: label(opps.STAGE_LABELS, s) for s in opps.STAGES}
     return {"stage": stages, "back": {s: _("Back to %(stage)s", stage=t) for s, t in stages.items()},
             "on": {s: _("On to %(stage)s", stage=t) for s, t in stages.items()},
-            "weighted": _("Weighted"), "close": _("Close"), "move": _("Move…"), "unassigned": _("Unassigned"),
+            "weighted": _("Weighted"), "close": _("Expected close"), "move": _("Move…"), "unassigned": _("Unassigned"),
             "no_amount": _("no amount"), "override": _("Probability set by the rep"), "none": _("None"),
             "move_to": _("Move to another stage"), "base": url_for("opportunities.board")}
 
