@@ -102,9 +102,10 @@ def bulk_opportunities(rng):
 def article_example():
     """Projects A and B on a project customer of rep001, through the verbs, with their history."""
     rep = User.get(User.username == "rep001")
-    customer = (Customer.select().where((Customer.owner == rep.id) & (Customer.business_model == "project"))
-                .order_by(Customer.id).first()) or \
-        Customer.select().where(Customer.owner == rep.id).order_by(Customer.id).first()
+    # A project customer still being won (not signed): its timeline is about this deal, not about orders.
+    mine = Customer.select().where(Customer.owner == rep.id).order_by(Customer.id)
+    customer = (mine.where((Customer.business_model == "project") & Customer.stage.in_(("target", "intent"))).first()
+                or mine.where(Customer.business_model == "project").first() or mine.first())
     previous = clock._frozen
     now = clock.now()
     try:
