@@ -628,6 +628,21 @@ def _follow_owner(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
 hooks.on("owner_changed", _follow_owner)
 
 
+def _follow_merge(actor, loser_id, survivor_id):
+    """hooks.customer_merged: the merged-away customer's opportunities (which its deletion would cascade away)
+    move to the survivor; open ones go to the survivor's owner."""
+    ids = [r.id for r in Opportunity.select(Opportunity.id).where(Opportunity.customer == loser_id)]
+    if not ids:
+        return
+    Opportunity.update(customer=survivor_id).where(Opportunity.id.in_(ids)).execute()
+    audit.record("opportunity.merged", actor, survivor_id, opportunity_ids=ids, from_customer_id=loser_id)
+    owner_id = Customer.select(Customer.owner).where(Customer.id == survivor_id).scalar()
+    _follow_owner(actor, [survivor_id], None, owner_id, "")
+
+
+hooks.on("customer_merged", _follow_merge)
+
+
 # ---- pipeline, statistics, forecast ------------------------------------------------------------------
 
 class Filters:

@@ -326,3 +326,16 @@ def test_the_boards_fast_money_reads_like_the_money_filter(app, locale):
     with app.test_request_context(), force_locale(locale):
         for value in (Decimal("0"), Decimal("1234.5"), Decimal("1000000"), Decimal("999999999999.99"), Decimal("-5.25")):
             assert yuan(value) == fmt_money(value)
+
+
+def test_a_merged_duplicates_opportunities_move_to_the_survivor(rep, customer, make_customer, make_user):
+    from models.users import User
+
+    other = make_user("sales", rep.team)
+    duplicate = make_customer(owner=other, business_model="project")
+    o = opp(other, duplicate, name="重复客户的商机")
+    admin = User.get(User.username == "factory-admin")
+    hooks.fire("customer_merged", admin, duplicate.id, customer.id)
+    o = Opportunity.get_by_id(o.id)
+    assert (o.customer_id, o.owner_id) == (customer.id, rep.id)
+    assert AuditEvent.select().where(AuditEvent.kind == "opportunity.merged").count() == 1

@@ -391,6 +391,8 @@ def describe(e):
             (" — " + d["reason"] if d.get("reason") else "")
     if e.kind == "opportunity.updated":
         return _("edited the opportunity %(name)s", name=name)
+    if e.kind == "opportunity.merged":
+        return _("took over %(n)s opportunity(ies) from a merged duplicate", n=len(d.get("opportunity_ids", [])))
     if e.kind == "opportunity.owner_followed":
         return _("%(n)s open opportunity(ies) followed the customer to its new owner", n=len(d.get("opportunity_ids", [])))
     return None
