@@ -5,8 +5,8 @@
 Pages (median and p95, ms): a project page (rep001's and manager01's view), the project lists (mine,
 team, all, a deep page), a customer's Projects tab, rep001's workbench with the milestones card and
 manager01's approvals inbox. The sweep: the first run after a day moves (writes the reminders and
-overdue flags) and a second run at the same time (must write nothing). The sweep writes notifications,
-so run it on a copy only. Query plans of the slowest statements as benchmarks/bench.py shows them.
+overdue flags of the whole backlog: earlier runs' milestone notifications are deleted first) and a
+second run at the same time (must write nothing). The sweep writes, so run it on a copy only. Query plans of the slowest statements as benchmarks/bench.py shows them.
 """
 import argparse
 import statistics
@@ -75,6 +75,9 @@ def main(argv=None):
     if not args.no_sweep:
         with db.connection_context():
             now = clock.now()
+            # a first run over the whole backlog: forget the milestone notifications of earlier runs
+            from models.notifications import Notification
+            Notification.delete().where(Notification.kind.in_(("milestone_due", "milestone_overdue"))).execute()
             for label in ("sweep: first run (writes reminders and overdue flags)", "sweep: second run (idempotent)"):
                 started = time.perf_counter()
                 with QueryLog() as log:

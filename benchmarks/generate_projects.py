@@ -4,7 +4,8 @@
     KEHU_DATABASE_URL=sqlite:////work/bench/projects.db KEHU_NO_BOOTSTRAP=1 .venv/bin/python app.py migrate
     .venv/bin/python benchmarks/generate_projects.py --db /work/bench/projects.db [--projects 5000]
 
-Projects go to owned project-sales customers (rep001's first, so the benchmark's rep has some):
+Projects go to owned project-sales customers (rep001's first, so the benchmark's rep has some; several
+per customer when there are fewer such customers than projects):
 70 % approved, 20 % pending, 10 % rejected, each with its criteria answers; approved ones get a team
 (the owner, a project manager from the owner's team, an engineer), 6 milestones chained by dependencies
 with due dates from 120 days back to 240 days ahead (some overdue, some inside the reminder window),
@@ -55,8 +56,11 @@ def main(argv=None):
     base = Customer.select(Customer.id, Customer.owner, Customer.team).where(
         (Customer.business_model == "project") & Customer.owner.is_null(False))
     customers = list(base.where(Customer.owner == rep1.id).limit(40).tuples())
-    customers += list(base.where(Customer.owner != rep1.id).order_by(Customer.id).limit(args.projects - len(customers)).tuples())
+    customers += list(base.where(Customer.owner != rep1.id).order_by(Customer.id)
+                      .limit(max(args.projects - len(customers), 0)).tuples())
     print(f"{len(customers)} project-sales customers", flush=True)
+    if customers and len(customers) < args.projects:  # owned project customers are few: several projects each
+        customers = (customers * (args.projects // len(customers) + 1))[:args.projects]
 
     next_project = (pj.Project.select(pj.Project.id).order_by(pj.Project.id.desc()).scalar() or 0) + 1
     next_milestone = (pj.Milestone.select(pj.Milestone.id).order_by(pj.Milestone.id.desc()).scalar() or 0) + 1

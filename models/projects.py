@@ -939,16 +939,18 @@ def sweep(now=None, chunk=500):
                     planned.append((uid, "milestone_overdue", f"ms-overdue:{m.id}:{m.due_on}:{uid}", m,
                                     N_("Milestone %(name)s of project %(project)s is overdue since %(due)s.")))
         keys = [p[2] for p in planned]
-        with db.atomic():
+        with db.atomic():  # the write lock up front: the keys read here are still absent when inserted
             existing = {k for (k,) in Notification.select(Notification.dedupe_key)
                         .where(Notification.dedupe_key.in_(keys)).tuples()} if keys else set()
-            for uid, kind, key, m, message in planned:
-                if key in existing:
-                    continue
-                notify(uid, kind, message, customer_id=m.project.customer_id, dedupe_key=key, name=m.name,
-                       project=m.project.name, due=m.due_on.isoformat(), project_id=m.project_id,
-                       milestone_id=m.id)
-                counts["reminders" if kind == "milestone_due" else "overdue"] += 1
+            rows = [{"user": uid, "at": now, "kind": kind, "message": message, "customer": m.project.customer_id,
+                     "dedupe_key": key, "params": {"name": m.name, "project": m.project.name,
+                                                   "due": m.due_on.isoformat(), "project_id": m.project_id,
+                                                   "milestone_id": m.id}}
+                    for uid, kind, key, m, message in planned if key not in existing]
+            for i in range(0, len(rows), 100):  # bulk: a first sweep over a backlog writes thousands
+                Notification.insert_many(rows[i:i + 100]).on_conflict_ignore().execute()
+            for row in rows:
+                counts["reminders" if row["kind"] == "milestone_due" else "overdue"] += 1
     return counts
 
 
