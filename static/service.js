@@ -10,7 +10,8 @@
       var list = picks();
       if (event.key === "Enter") {
         event.preventDefault();  // Enter picks the first match, never submits half a ticket
-        if (list.length) list[0].click();
+        if (fresh(target) && list.length) pick(list[0]);
+        else { pendingPick = true; if (window.htmx) htmx.trigger(target, "lookupNow"); }  // pick when the answer arrives
       } else if (event.key === "ArrowDown" && list.length) {
         event.preventDefault();
         list[0].focus();
@@ -22,7 +23,23 @@
     }
   });
 
+  var pendingPick = false;
+  function pick(button) {
+    // Straight through htmx.ajax: the match may have been swapped in a moment ago, before htmx bound it.
+    if (window.htmx) htmx.ajax("GET", button.getAttribute("hx-get"), {target: "#picked-customer", swap: "innerHTML"});
+    else button.click();
+  }
+  function fresh(box) {
+    // The matches on screen answer what is in the box now (not a request still on its way).
+    var ul = document.querySelector("#customer-results .lookup-list");
+    return ul && ul.dataset.q === box.value.trim().replace(/\s+/g, " ");
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "customer-results" && pendingPick) {
+      var box = document.getElementById("ticket-customer-q"), list = picks();
+      if (box && fresh(box)) { pendingPick = false; if (list.length) pick(list[0]); }
+    }
     if (event.target.id === "picked-customer") {
       var results = document.getElementById("customer-results"), box = document.getElementById("ticket-customer-q"),
           name = document.getElementById("picked-name"), error = document.getElementById("err-customer_id");
@@ -33,6 +50,16 @@
       if (next) next.focus();
     }
   });
+
+  function focusQuickForm() {
+    // The hotline flow starts typing at once: the customer box takes the focus on the workbench.
+    var box = document.getElementById("ticket-customer-q");
+    // The quick form outranks another autofocus field on the page (the workbench's customer finder)
+    // as long as nothing has been typed there.
+    var active = document.activeElement;
+    var idle = !active || active === document.body || (active.hasAttribute("autofocus") && !active.value);
+    if (box && box.hasAttribute("autofocus") && idle) box.focus();
+  }
 
   function drawSatisfaction() {
     var canvas = document.getElementById("satisfaction-chart");
@@ -45,5 +72,6 @@
       options: {animation: false, responsive: true, scales: {y: {min: 1, max: 5, ticks: {stepSize: 1}}}}
     });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", drawSatisfaction); else drawSatisfaction();
+  function ready() { focusQuickForm(); drawSatisfaction(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
 })();

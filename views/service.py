@@ -416,22 +416,34 @@ def settings():
 
 # ---- workbench and 360 cards -------------------------------------------------------------------
 
-def workbench_service(user):
-    """The service agent's card: the quick form, my open tickets by SLA urgency, new tickets waiting
-    for someone to take them, and this week's SLA."""
+def workbench_quick(user):
+    """The service agent's first card: log a ticket in a few keystrokes."""
+    return {"quick": quick_form_context()}
+
+
+def workbench_mine(user):
+    """My open tickets, the most urgent SLA first."""
     T = sv.Ticket
-    cal = sv.WorkingCalendar()
     mine = list(_with_customer(T.select(T)).where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES))
                 .order_by(T.resolve_by, T.id).limit(10))
+    mine_count = T.select().where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES)).count() if len(mine) == 10 \
+        else len(mine)
+    _annotate(mine)
+    return {"mine": mine, "mine_count": mine_count}
+
+
+def workbench_waiting(user):
+    """New tickets nobody has taken yet, the earliest response deadline first."""
+    T = sv.Ticket
     waiting = list(_with_customer(T.select(T)).where((T.status == "new") & T.assignee.is_null())
                    .order_by(T.respond_by, T.id).limit(10))
-    mine_count = T.select().where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES)).count()
-    _annotate(mine, cal)
-    _annotate(waiting, cal)
-    return {"mine": mine, "mine_count": mine_count, "waiting": waiting, "quick": quick_form_context()}
+    _annotate(waiting)
+    return {"waiting": waiting}
 
 
-workbench.register_panel(("service",), "service/_wb_service.html", workbench_service, order=10)
+workbench.register_panel(("service",), "service/_wb_quick.html", workbench_quick, order=10)
+workbench.register_panel(("service",), "service/_wb_mine.html", workbench_mine, order=11)
+workbench.register_panel(("service",), "service/_wb_waiting.html", workbench_waiting, order=12)
 
 
 def workbench_leads(user):
