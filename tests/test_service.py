@@ -512,7 +512,7 @@ def test_queue_and_workbench_query_counts_do_not_grow_with_rows(client, team, ma
     customer = make_customer()
     client.login(agent)
     counts = []
-    for n in (5, 60):
+    for n in (15, 60):  # both fill the workbench list (the count query runs only for a full list)
         _bulk_tickets(customer, n, agent)
         with count_queries() as q:
             assert client.get("/service/").status_code == 200
