@@ -11,7 +11,7 @@ from models import reorders as rm
 from models.base import parse_id
 from models.customers import get_customer
 from models.errors import N_, DomainError, ValidationError
-from models.orders import Order, OrderLine, Product
+from models.orders import Product
 from models.permissions import can, require
 from models.users import Team, User
 from views import customers as customers_view
@@ -40,16 +40,11 @@ def _service_users():
 def _candidates(customer, cycles):
     """Consumables the customer has ordered but keeps no cycle for, each with the suggested cycle."""
     have = {c.product_id for c in cycles}
-    q = (Product.select().distinct().join(OrderLine, on=(OrderLine.product == Product.id))
-         .join(Order, on=(OrderLine.order == Order.id))
-         .where((Order.customer == customer.id) & (Order.status == "signed") & (Product.consumable == True))  # noqa: E712
-         .order_by(Product.code))
-    out = []
-    for product in q:
-        if product.id in have:
-            continue
-        out.append((product, rm.suggest_cycle(customer.id, product.id)))
-    return out
+    dates = {pid: days for pid, days in rm.ordered_consumables(customer.id).items() if pid not in have}
+    if not dates:
+        return []
+    products = Product.select().where(Product.id.in_(list(dates))).order_by(Product.code)
+    return [(p, rm.suggestion_from_dates(dates[p.id])) for p in products]
 
 
 def _suggested_values(s):
