@@ -68,8 +68,9 @@
       type: "line",
       data: {labels: JSON.parse(canvas.dataset.labels), datasets: [{
         label: JSON.parse(canvas.dataset.name), data: JSON.parse(canvas.dataset.values),
-        borderColor: "#1f6feb", backgroundColor: "#1f6feb", spanGaps: true, tension: 0.2}]},
-      options: {animation: false, responsive: true, scales: {y: {min: 1, max: 5, ticks: {stepSize: 1}}}}
+        borderColor: "#1f6feb", backgroundColor: "#1f6feb", spanGaps: true, tension: 0.2, pointRadius: 4}]},
+      options: {animation: false, responsive: true, maintainAspectRatio: false,
+                scales: {y: {min: 0, max: 5, ticks: {stepSize: 1}}}}
     });
   }
   function ready() { focusQuickForm(); drawSatisfaction(); }
