@@ -160,7 +160,8 @@ def decision_trees(rng):
                     "attitude": attitude, "relationship": str(strength),
                     "reports_to_id": str(made[boss].id) if boss is not None else ""}))
             for contact in Contact.select().where((Contact.customer == customer) & Contact.id.not_in([m.id for m in made])):
-                tree.move_node(rep, customer, contact, made[2].id)  # the existing contacts under the buyer
+                # the people already on file: a decision maker under the general manager, the rest under the buyer
+                tree.move_node(rep, customer, contact, made[0 if contact.decision_role == "decision_maker" else 2].id)
             if done % 3 == 0:
                 log_follow_up(rep, customer, {"type": "visit", "contact_id": str(made[0].id),
                                               "content": VALID_VISIT.format(name=made[0].name)})
