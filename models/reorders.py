@@ -450,6 +450,8 @@ def calendar_entries(rep_ids, year, month, service_user_id=None, today=None):
                                                  "state": "expected" if day >= today else "open"})
             i += 1
             day = add_interval(c.next_expected_on, c.every, c.unit, i)
+    for entries in days.values():  # the ones that need action first: not reordered, open, then expected
+        entries.sort(key=lambda e: ({"missed": 0, "open": 1, "expected": 2, "done": 3}[e["state"]], e["customer"]))
     return days
 
 
