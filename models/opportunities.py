@@ -772,9 +772,11 @@ def page(user, f, stage=None, status="open", after=None, limit=50):
     if after:
         try:
             day, pk = after.split("_", 1)
-            day, pk = dt.date.fromisoformat(day), int(pk)
+            day, pk = dt.date.fromisoformat(day), _parse_int(pk)
         except ValueError:
             day = pk = None
+        if pk is None:
+            day = None
         if day is not None:
             q = q.where((Opportunity.expected_close > day)
                         | ((Opportunity.expected_close == day) & (Opportunity.id > pk)))

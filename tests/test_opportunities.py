@@ -339,3 +339,31 @@ def test_a_merged_duplicates_opportunities_move_to_the_survivor(rep, customer, m
     o = Opportunity.get_by_id(o.id)
     assert (o.customer_id, o.owner_id) == (customer.id, rep.id)
     assert AuditEvent.select().where(AuditEvent.kind == "opportunity.merged").count() == 1
+
+
+JUNK = ["", "x" * 10_000, "😀🚀", "a\x00b", str(2**64), "-1", "1900-01-01", "9999-12-31", "12abc", "1.2.3", "<script>"]
+
+
+def test_no_junk_gives_a_server_error(client, rep, customer, make_user):
+    """Every deal route with junk in every field (and ids beyond 2^63) answers, never a 500."""
+    o = opp(rep, customer)
+    from models.customers import save_contact
+    contact = save_contact(rep, customer, {"name": "某人"})
+    client.login(rep)
+    fields = ["name", "amount", "expected_close", "stage", "probability", "probability_reason", "lost_reason",
+              "product_lines", "next_step", "competitors", "owner_id", "from", "owner", "team", "month",
+              "influence", "attitude", "relationship", "reports_to_id", "decision_role", "title"]
+    posts = [f"/opportunities/{o.id}/edit", f"/opportunities/{o.id}/move", f"/opportunities/{o.id}/probability",
+             f"/customers/{customer.id}/opportunities/new", f"/customers/{customer.id}/tree/nodes/new",
+             f"/customers/{customer.id}/tree/nodes/{contact.id}/edit", f"/customers/{customer.id}/tree/nodes/{contact.id}/move"]
+    for junk in JUNK:
+        for url in posts:
+            for htmx in (False, True):
+                r = client.post(url, {f: junk for f in fields}, htmx=htmx)
+                assert r.status_code < 500, (url, junk[:20], r.status_code)
+        for url in ("/opportunities", "/opportunities/list", "/opportunities/stats", "/opportunities/forecast"):
+            r = client.get(url, query_string={"owner": junk, "team": junk, "month": junk, "after": f"2026-01-01_{junk}",
+                                              "stage": junk, "status": junk})
+            assert r.status_code < 500, (url, junk[:20], r.status_code)
+    assert client.get(f"/opportunities/{2**64}").status_code == 404
+    assert client.get(f"/customers/{customer.id}/tree/nodes/new?reports_to={2**64}").status_code < 500
