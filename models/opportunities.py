@@ -869,3 +869,22 @@ def history(opp):
                 .join(User, pw.JOIN.LEFT_OUTER, on=(OpportunityStageChange.actor == User.id))
                 .where(OpportunityStageChange.opportunity == opp.id)
                 .order_by(OpportunityStageChange.at, OpportunityStageChange.id).objects())
+
+
+def workbench_summary(user, today=None, limit=5):
+    """For the workbench: the open pipeline (count, weighted), what closes this month, and the open
+    opportunities whose expected close date has passed (the oldest first, and how many)."""
+    today = today or clock.today()
+    month = today.replace(day=1)
+    q = _summary_scope(PipelineTotal.select(pw.fn.SUM(PipelineTotal.count), pw.fn.SUM(PipelineTotal.weighted_fen),
+                                            pw.fn.SUM(pw.Case(None, [(PipelineTotal.month == month,
+                                                                       PipelineTotal.weighted_fen)], 0))),
+                       PipelineTotal, user, Filters()).where(PipelineTotal.stage.in_(OPEN_STAGES))
+    count, weighted, this_month = q.tuples().first() or (0, 0, 0)
+    late = visible(Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name)
+                   .join(Customer, on=(Opportunity.customer == Customer.id)), user).where(
+        (Opportunity.is_open == True) & (Opportunity.expected_close < today))  # noqa: E712
+    rows = list(late.order_by(Opportunity.expected_close, Opportunity.id).limit(limit))
+    late_count = late.count() if len(rows) == limit else len(rows)
+    return {"count": count or 0, "weighted": _from_fen(weighted), "this_month": _from_fen(this_month),
+            "late": rows, "late_count": late_count}

@@ -367,3 +367,13 @@ def test_no_junk_gives_a_server_error(client, rep, customer, make_user):
             assert r.status_code < 500, (url, junk[:20], r.status_code)
     assert client.get(f"/opportunities/{2**64}").status_code == 404
     assert client.get(f"/customers/{customer.id}/tree/nodes/new?reports_to={2**64}").status_code < 500
+
+
+def test_the_workbench_shows_the_pipeline_and_what_is_past_its_close_date(client, rep, customer):
+    opp(rep, customer, name="过期商机", amount="100000", stage="final", expected_close="2026-10-15")
+    opp(rep, customer, name="本月商机", amount="200000", stage="presentation", expected_close="2026-11-30")
+    client.login(rep)
+    body = client.get("/").get_data(as_text=True)
+    assert 'id="wb-pipeline"' in body and "过期商机" in body and "本月商机" not in body
+    assert "¥180,000.00" in body  # 80,000 + 100,000 weighted
+    assert "¥100,000.00" in body  # closing this month

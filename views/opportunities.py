@@ -366,6 +366,17 @@ customer_views.EXTRA_TABS["opportunities"] = customer_views.Tab(
     visible=lambda user, customer: can(user, "opportunity.list", customer), order=20)
 
 
+def _workbench_panel(user):
+    if not can(user, "opportunity.pipeline"):
+        return None
+    return opps.workbench_summary(user)
+
+
+from views import workbench as _workbench  # noqa: E402
+
+_workbench.register_panel(("sales", "manager"), "opportunities/_wb_panel.html", _workbench_panel, order=15)
+
+
 # ---- timeline sentences -----------------------------------------------------------------------------
 
 def describe(e):
