@@ -105,7 +105,9 @@ def test_admin_deactivates_a_rep_and_completes_the_leaver_wizard(page: Page, log
     page.get_by_role("button", name="More customers").click()
     expect(page.locator("#plan-items tbody tr[id^=plan-item-]")).to_have_count(30)
     page.get_by_label("Give all remaining to").select_option(label=mate.full_name)
-    page.get_by_role("button", name="Give all remaining").click()
+    page.get_by_role("button", name="Give all remaining").click()  # the page reloads with the new split
+    expect(page.locator("#plan-summary tbody tr").filter(has_text=mate.full_name)).to_contain_text("29")
+    page.wait_for_load_state()
     expect(page.locator("#plan-summary tbody tr")).to_have_count(2)
     shot(page, output_path, "leaver-adjusted.png")
 
@@ -113,7 +115,10 @@ def test_admin_deactivates_a_rep_and_completes_the_leaver_wizard(page: Page, log
     page.get_by_role("button", name="Approve, move the customers and deactivate").click()
     expect(page).to_have_url(re.compile(r"/transfers/\d+$"))
     expect(page.locator("progress")).to_be_visible()
-    expect(page.locator("#transfer-done")).to_contain_text("Done: 30 customers moved.", timeout=15000)
+    # The bar fills while the job runs; when it ends the page reloads to show the outcome.
+    expect(page.locator("#transfer-status")).to_have_text("Done", timeout=15000)
+    page.wait_for_load_state()
+    expect(page.locator("#transfer-done")).to_contain_text("Done: 30 customers moved.")
     expect(page.locator("#transfer-done")).to_contain_text("The account is deactivated.")
     shot(page, output_path, "leaver-done.png")
 
