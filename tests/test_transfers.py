@@ -651,3 +651,16 @@ def test_the_wizard_page_names_the_transfers_that_hold_customers_back(client, or
     client.login(org["admin"])
     page = client.get(f"/transfers/leaver/{org['a1'].id}").get_data(as_text=True)
     assert 'id="leaver-waiting"' in page and f'href="/transfers/{t.id}"' in page
+
+
+def test_a_recipient_sees_their_share_of_a_split_and_not_the_others_names(client, org, book):
+    t = request_transfer(org["a1"], org["a1"], [(book[0], f"u:{org['b1'].id}"), (book[1], f"u:{org['a2'].id}")], REASON)
+    names = {c.id: c.name for c in Customer.select().where(Customer.id.in_(book[:2]))}
+    client.login(org["mA"])
+    page = client.get(f"/transfers/{t.id}").get_data(as_text=True)
+    assert f">{names[book[0]]}<" in page and f">{names[book[1]]}<" in page
+    decide_transfer(org["mA"], side(t, "giving").id, True, "同意")
+    decide_transfer(org["mB"], side(t, "receiving").id, True, "同意")
+    client.login(org["b1"])
+    page = client.get(f"/transfers/{t.id}").get_data(as_text=True)
+    assert f">{names[book[0]]}<" in page and f">{names[book[1]]}<" not in page and "another rep" in page

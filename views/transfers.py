@@ -214,7 +214,8 @@ def show(transfer_id):
     transfer = _load(transfer_id)
     _annotate([transfer])
     after = _id_arg("after")
-    q = (TransferItem.select(TransferItem, Customer.id, Customer.name, Customer.stage, Customer.owner)
+    q = (TransferItem.select(TransferItem, Customer.id, Customer.name, Customer.stage, Customer.owner, Customer.team,
+                             Customer.pool, Customer.staked_by)
          .join(Customer, on=(TransferItem.customer == Customer.id)).where(TransferItem.transfer == transfer.id))
     if after:
         q = q.where(TransferItem.id > after)
@@ -226,7 +227,11 @@ def show(transfer_id):
     teams = {t.id: t.name for t in Team.select(Team.id, Team.name)}
     mine = [_approval_row(a, transfer) for a in approvals
             if a.status == "pending" and transfer.status == "pending" and can(current_user, "transfer.decide", a)]
+    # The parties see the whole list; a recipient only the customers they may see (their own share).
+    parties = current_user.role == "admin" or current_user.id in (transfer.requester_id, transfer.from_user_id) or (
+        current_user.role == "manager" and current_user.team_id in transfers.teams_of(transfer))
     context = dict(t=transfer, items=items, next=items[-1].id if more else None, approvals=approvals, names=names,
+                   parties=parties,
                    teams=teams, pool_names=_pool_names(), mine=mine, recipients=_recipient_capacity(transfer))
     if request.htmx and after:
         return render_template("transfers/_items.html", **context)
