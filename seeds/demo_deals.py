@@ -142,9 +142,9 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
 def decision_trees(rng):
-    """Six-person trees on the project customers of rep001..rep010: one in three has its decision maker
+    """Six-person trees on two project customers each of rep001..rep005: one in three has its decision maker
     reached by a valid visit (no warning), one in three has a high-influence opponent."""
-    reps = list(User.select().where(User.username.in_([f"rep{i:03d}" for i in range(1, 11)])).order_by(User.username))
+    reps = list(User.select().where(User.username.in_([f"rep{i:03d}" for i in range(1, 6)])).order_by(User.username))
     done = 0
     for rep in reps:
         customers = list(Customer.select().where((Customer.owner == rep.id) & (Customer.business_model == "project"))
