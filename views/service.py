@@ -18,7 +18,7 @@ from views import customers as customers_view
 from views import htmx as hx
 from views import workbench
 from views.i18n import gettext as _
-from views.i18n import label, translate_error
+from views.i18n import fmt_datetime, label, translate_error
 
 bp = Blueprint("service", __name__, url_prefix="/service")
 PAGE = 50
@@ -47,6 +47,26 @@ def _urgency(c):
     return "sla-soon" if c["minutes"] < 120 else "sla-ok"
 
 
+def labels():
+    """The service vocabularies translated once per request (a page of 50 rows would otherwise
+    look each label up row by row)."""
+    from flask import g
+
+    cached = getattr(g, "_service_labels", None)
+    if cached is None:
+        cached = g._service_labels = {
+            "status": {k: _(v) for k, v in sv.STATUS_LABELS.items()},
+            "category": {k: _(v) for k, v in sv.CATEGORY_LABELS.items()},
+            "priority": {k: _(v) for k, v in sv.PRIORITY_LABELS.items()},
+            "level": {k: _(v) for k, v in sv.LEVEL_LABELS.items()},
+            "channel": {k: _(v) for k, v in sv.CHANNEL_LABELS.items()},
+            "kind": {"response": _("Response"), "resolution": _("Resolution")},
+            "due": {"response": _("Response due"), "resolution": _("Resolution due")},
+            "breached": _("SLA breached"),
+        }
+    return cached
+
+
 def _annotate(tickets, calendar=None, now=None):
     """Countdown, customer and assignee names for a page of tickets (two queries, not one per row)."""
     if not tickets:
@@ -55,10 +75,14 @@ def _annotate(tickets, calendar=None, now=None):
     cal = calendar or sv.WorkingCalendar()
     user_ids = {t.assignee_id for t in tickets if t.assignee_id}
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_(user_ids))} if user_ids else {}
+    words = labels()
     for t in tickets:
         t.sla = sv.countdown(t, now, cal)
         t.sla_text = _fmt_left(t.sla)
         t.sla_class = _urgency(t.sla)
+        if t.sla:
+            t.sla_label = f"{words['kind'][t.sla['kind']]}: {t.sla_text}"
+            t.sla_title = f"{words['due'][t.sla['kind']]} {fmt_datetime(t.sla['due'])}"
         t.assignee_name = names.get(t.assignee_id, "")
     return tickets
 
@@ -297,7 +321,9 @@ class QueueFilters:
 
 def queue_page(user, f, after=None, size=PAGE):
     """One page of the queue, newest first, keyset-paginated on the ticket id."""
-    q = f.apply(_with_customer(sv.Ticket.select(sv.Ticket)))
+    T = sv.Ticket
+    q = f.apply(_with_customer(T.select(T.id, T.customer, T.category, T.priority, T.status, T.assignee, T.created_at,
+                                        T.respond_by, T.resolve_by, T.responded_at, T.breached, T.description)))
     if after:
         q = q.where(sv.Ticket.id < after)
     rows = list(q.order_by(sv.Ticket.id.desc()).limit(size + 1))
@@ -531,6 +557,11 @@ def describe(e):
 
 customers_view.EVENT_DESCRIBERS["service."] = describe
 customers_view.EVENT_DESCRIBERS["care."] = describe
+
+
+@bp.app_context_processor
+def _service_labels():
+    return {"service_labels": labels}
 
 
 @bp.record_once
