@@ -571,3 +571,20 @@ def test_dashboard_compliance_trend_and_conversion(client, team, make_user, make
     assert "<td>Fault</td><td>1</td><td>1</td><td>100 %</td>" in week
     assert "<td>Complaint</td><td>1</td><td>0</td><td>0 %</td>" in week
     assert 'id="lead-conversion"' in body and "0 / 1" in body
+
+
+def test_satisfaction_weeks_run_monday_to_sunday_in_shanghai(app, team, make_customer):
+    from views.service import satisfaction_trend
+
+    agent = team["agents"][0]
+    customer = make_customer()
+    for at, score in ((local(2026, 11, 22, 23, 30), "2"), (local(2026, 11, 23, 0, 10), "4"),
+                      (local(2026, 11, 24, 9, 0), "5")):
+        clock.freeze(at)
+        t = sv.move_ticket(agent, sv.move_ticket(agent, log(agent, customer), "in_progress"), "resolved", "好了")
+        sv.rate_ticket(agent, t, score)
+    clock.freeze(FROZEN)
+    with app.test_request_context():
+        trend = satisfaction_trend()
+    assert trend["labels"][-2:] == ["2026-11-16", "2026-11-23"]
+    assert trend["scores"][-2:] == [2.0, 4.5] and trend["counts"][-2:] == [1, 2]

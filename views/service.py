@@ -368,22 +368,23 @@ def compliance(since, until=None):
 
 
 def satisfaction_trend(weeks=12):
+    """Average satisfaction per business week (Monday to Sunday, Shanghai), aggregated in SQL."""
     T = sv.Ticket
     start_day = _week_start(clock.today()) - dt.timedelta(weeks=weeks - 1)
     since = clock.local_day_start(start_day)
-    rows = (T.select(T.resolved_at, T.satisfaction)
-            .where((T.resolved_at >= since) & T.satisfaction.is_null(False)).tuples())
-    buckets = {}
-    for at, score in rows:
-        week = _week_start(clock.to_local(at).date())
-        buckets.setdefault(week, []).append(score)
+    offset = f"{int(clock.to_local(clock.now()).utcoffset().total_seconds() // 3600):+d} hours"
+    # the local date, then back to its Monday ('-6 days' then forward to weekday 1)
+    week = pw.fn.date(T.resolved_at, offset, "-6 days", "weekday 1").coerce(False)
+    rows = (T.select(week.alias("week"), pw.fn.AVG(T.satisfaction), pw.fn.COUNT(T.id))
+            .where((T.resolved_at >= since) & T.satisfaction.is_null(False)).group_by(week).tuples())
+    buckets = {str(w): (avg, n) for w, avg, n in rows}
     labels, values, counts = [], [], []
     for i in range(weeks):
-        week = start_day + dt.timedelta(weeks=i)
-        scores = buckets.get(week, [])
-        labels.append(week.isoformat())
-        values.append(round(sum(scores) / len(scores), 2) if scores else None)
-        counts.append(len(scores))
+        day = (start_day + dt.timedelta(weeks=i)).isoformat()
+        avg, n = buckets.get(day, (None, 0))
+        labels.append(day)
+        values.append(round(avg, 2) if avg is not None else None)
+        counts.append(n)
     return {"labels": labels, "scores": values, "counts": counts}
 
 
