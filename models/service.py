@@ -100,7 +100,7 @@ class Ticket(BaseModel):
     class Meta:
         indexes = (
             (("status", "id"), False), (("assignee", "status", "resolve_by"), False), (("assignee", "id"), False),
-                (("assignee", "status", "id"), False),
+                (("status", "assignee", "id"), False), (("status", "breached", "id"), False),
             (("priority", "id"), False), (("category", "id"), False), (("breached", "id"), False),
             (("customer", "id"), False), (("status", "resolve_by"), False), (("status", "respond_by"), False),
             (("resolved_at",), False), (("category", "resolved_at"), False),

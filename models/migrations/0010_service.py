@@ -67,7 +67,7 @@ def up(migrator, db):
             table_name = "ticket"
             indexes = (
                 (("status", "id"), False), (("assignee", "status", "resolve_by"), False), (("assignee", "id"), False),
-                (("assignee", "status", "id"), False),
+                (("status", "assignee", "id"), False), (("status", "breached", "id"), False),
                 (("priority", "id"), False), (("category", "id"), False), (("breached", "id"), False),
                 (("customer", "id"), False), (("status", "resolve_by"), False), (("status", "respond_by"), False),
                 (("resolved_at",), False), (("category", "resolved_at"), False),
