@@ -143,7 +143,8 @@ class RepurchaseLead(BaseModel):
     created_at = pw.DateTimeField()
 
     class Meta:
-        indexes = ((("routed_to", "id"), False), (("created_at",), False), (("customer", "id"), False))
+        indexes = ((("routed_to", "id"), False), (("created_at",), False), (("customer", "id"), False),
+                       (("ticket",), False))
 
 
 SOURCE_LABELS = {"ticket": N_("Service ticket"), "care": N_("Care visit")}

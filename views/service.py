@@ -33,10 +33,10 @@ def _fmt_left(c):
     """A countdown as text: '2 h 30 min left' or 'overdue by 1 h 5 min' (working time)."""
     if c is None:
         return ""
-    minutes = abs(c["minutes"])
-    hours, mins = divmod(minutes, 60)
-    text = _("%(h)s h %(m)s min", h=hours, m=mins) if hours else _("%(m)s min", m=mins)
-    return _("overdue by %(t)s", t=text) if c["overdue"] else _("%(t)s left", t=text)
+    words = labels()
+    hours, mins = divmod(abs(c["minutes"]), 60)
+    text = words["h_m"] % {"h": hours, "m": mins} if hours else words["m"] % {"m": mins}
+    return (words["overdue"] if c["overdue"] else words["left"]) % {"t": text}
 
 
 def _urgency(c):
@@ -63,6 +63,8 @@ def labels():
             "kind": {"response": _("Response"), "resolution": _("Resolution")},
             "due": {"response": _("Response due"), "resolution": _("Resolution due")},
             "breached": _("SLA breached"),
+            # countdown formats, filled per row with %
+            "h_m": _("%(h)s h %(m)s min"), "m": _("%(m)s min"), "overdue": _("overdue by %(t)s"), "left": _("%(t)s left"),
         }
     return cached
 
@@ -72,7 +74,7 @@ def _annotate(tickets, calendar=None, now=None):
     if not tickets:
         return tickets
     now = now or clock.now()
-    cal = calendar or sv.WorkingCalendar()
+    cal = calendar or _calendar()
     user_ids = {t.assignee_id for t in tickets if t.assignee_id}
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_(user_ids))} if user_ids else {}
     words = labels()
@@ -85,6 +87,24 @@ def _annotate(tickets, calendar=None, now=None):
             t.sla_title = f"{words['due'][t.sla['kind']]} {fmt_datetime(t.sla['due'])}"
         t.assignee_name = names.get(t.assignee_id, "")
     return tickets
+
+
+def _list_columns():
+    T = sv.Ticket
+    return (T.id, T.customer, T.category, T.priority, T.status, T.assignee, T.created_at, T.respond_by, T.resolve_by,
+            T.responded_at, T.breached, T.description)
+
+
+def _calendar():
+    """The working calendar, read once per request."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return sv.WorkingCalendar()
+    cal = getattr(g, "_service_calendar", None)
+    if cal is None:
+        cal = g._service_calendar = sv.WorkingCalendar()
+    return cal
 
 
 def _with_customer(query):
@@ -173,7 +193,7 @@ def pick(customer_id):
 # ---- the ticket page ---------------------------------------------------------------------------
 
 def _ticket_context(ticket, errors=None, form=None):
-    cal = sv.WorkingCalendar()
+    cal = _calendar()
     _annotate([ticket], cal)
     comments = list(sv.TicketComment.select(sv.TicketComment, User.full_name.alias("author_name"))
                     .join(User, pw.JOIN.LEFT_OUTER, on=(sv.TicketComment.author == User.id))
@@ -322,8 +342,7 @@ class QueueFilters:
 def queue_page(user, f, after=None, size=PAGE):
     """One page of the queue, newest first, keyset-paginated on the ticket id."""
     T = sv.Ticket
-    q = f.apply(_with_customer(T.select(T.id, T.customer, T.category, T.priority, T.status, T.assignee, T.created_at,
-                                        T.respond_by, T.resolve_by, T.responded_at, T.breached, T.description)))
+    q = f.apply(_with_customer(T.select(*_list_columns())))
     if after:
         q = q.where(sv.Ticket.id < after)
     rows = list(q.order_by(sv.Ticket.id.desc()).limit(size + 1))
@@ -451,7 +470,7 @@ def workbench_quick(user):
 def workbench_mine(user):
     """My open tickets, the most urgent SLA first."""
     T = sv.Ticket
-    mine = list(_with_customer(T.select(T)).where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES))
+    mine = list(_with_customer(T.select(*_list_columns())).where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES))
                 .order_by(T.resolve_by, T.id).limit(10))
     mine_count = T.select().where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES)).count() if len(mine) == 10 \
         else len(mine)
@@ -462,7 +481,7 @@ def workbench_mine(user):
 def workbench_waiting(user):
     """New tickets nobody has taken yet, the earliest response deadline first."""
     T = sv.Ticket
-    waiting = list(_with_customer(T.select(T)).where((T.status == "new") & T.assignee.is_null())
+    waiting = list(_with_customer(T.select(*_list_columns())).where((T.status == "new") & T.assignee.is_null())
                    .order_by(T.respond_by, T.id).limit(10))
     _annotate(waiting)
     return {"waiting": waiting}

@@ -101,7 +101,8 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = "repurchase_lead"
-            indexes = ((("routed_to", "id"), False), (("created_at",), False), (("customer", "id"), False))
+            indexes = ((("routed_to", "id"), False), (("created_at",), False), (("customer", "id"), False),
+                       (("ticket",), False))
 
     class CarePlan(Model):
         customer = ForeignKeyField(Customer, on_delete="CASCADE", index=False)
