@@ -773,7 +773,9 @@ def sweep(now=None, batch=1000):
             rows = list(Ticket.select(Ticket.id, Ticket.customer, Ticket.assignee, Ticket.created_by, Ticket.breached,
                                       Ticket.breach_kind, Ticket.escalated_at, Ticket.respond_by, Ticket.resolve_by,
                                       Ticket.priority)
-                        .where(Ticket.status.in_(OPEN_STATUSES) & (deadline < now) & pending & (Ticket.id > last))
+                        .where(Ticket.status.in_(OPEN_STATUSES) & (deadline < now) & pending & (Ticket.id > last)
+                               # escalated for this deadline already (escalated_at is set after it): skip
+                               & (Ticket.escalated_at.is_null() | (Ticket.escalated_at < deadline)))
                         .order_by(Ticket.id).limit(batch))
             if not rows:
                 break
