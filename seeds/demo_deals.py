@@ -146,8 +146,10 @@ def decision_trees(rng):
     reached by a valid visit (no warning), one in three has a high-influence opponent."""
     reps = list(User.select().where(User.username.in_([f"rep{i:03d}" for i in range(1, 6)])).order_by(User.username))
     done = 0
+    calm = clock.now() + 7 * DAY  # leave the pool scenes' customers about to be released alone (a visit resets the clock)
     for rep in reps:
-        customers = list(Customer.select().where((Customer.owner == rep.id) & (Customer.business_model == "project"))
+        customers = list(Customer.select().where((Customer.owner == rep.id) & (Customer.business_model == "project")
+                                                 & (Customer.release_at.is_null() | (Customer.release_at > calm)))
                          .order_by(Customer.id).limit(2))
         for customer in customers:
             made = []
