@@ -480,7 +480,7 @@ def _admin_urls(app, ids):
             continue
         url = rule.rule
         for arg in rule.arguments:
-            url = url.replace(f"<int:{arg}>", str(ids[arg]))
+            url = url.replace(f"<int:{arg}>", str(ids.get(arg, 1)))  # other records (a criterion ...): id 1
         for method in sorted(rule.methods & {"GET", "POST"}):
             out.append((method, url))
     return out

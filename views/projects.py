@@ -343,8 +343,9 @@ def _customer_tab(customer, user):
 
 customers_view.EXTRA_TABS["projects"] = customers_view.Tab(
     label=N_("Projects"), template="projects/_tab.html", context=_customer_tab,
-    visible=lambda user, customer: pj.is_project_type(customer) or pj.Project.select().where(
-        pj.Project.customer == customer.id).exists(), order=40)
+    # project-sales customers only (no query on every 360 page); a customer whose business model changed
+    # later keeps its projects in the project list
+    visible=lambda user, customer: pj.is_project_type(customer), order=40)
 
 
 def _workbench_panel(user):
