@@ -557,3 +557,31 @@ def test_project_page_queries_do_not_grow_with_milestones_members_or_documents(c
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
     assert counts[1] <= 30, counts
+
+
+def test_demo_scenes_stage_projects_through_the_verbs(make_user, make_team, make_customer):
+    from models import documents as docs
+    from seeds import demo_projects
+
+    team = make_team("华东一组")
+    manager = make_user("manager", team, username="manager01")
+    Team.update(manager=manager).where(Team.id == team.id).execute()
+    rep1, rep2 = make_user("sales", team, username="rep001"), make_user("sales", team, username="rep002")
+    make_user("service", username="service")
+    for i in range(4):
+        make_customer(owner=rep1, business_model="project", name=f"演示项目客户{i}有限公司")
+    make_customer(owner=rep2, business_model="project", name="演示项目客户乙有限公司")
+    demo_projects.stage()
+    statuses = sorted(p.status for p in pj.Project.select())
+    assert statuses == ["approved", "approved", "pending", "pending", "rejected"]
+    mes = pj.Project.get(pj.Project.name == "智慧工厂 MES 一期")
+    assert mes.contract_amount == Decimal("1650000") and Customer.get_by_id(mes.customer_id).contract_end
+    assert {m.role for m in pj.ProjectMember.select().where(pj.ProjectMember.project == mes.id)} == {
+        "sales_rep", "project_manager", "engineer", "consultant"}
+    milestones = pj.milestones_of(mes)
+    assert any(m.is_overdue() for m in milestones) and any(m.status == "done" for m in milestones)
+    assert docs.Document.select().where(docs.Document.latest_version == 2).count() == 1
+    assert Notification.select().where(Notification.kind == "milestone_overdue").count() >= 1
+    assert pj.pending_count(manager) == 2
+    for version in docs.DocumentVersion.select():
+        assert docs.detect_type(docs.path_of(demo_projects._storage(), version)) == version.file_type
