@@ -130,3 +130,16 @@ def test_the_board_and_list_show_only_the_users_pipeline(client, world, deals): 
 def test_tables_are_complete():
     assert ALL == set(OPP_ACTIONS) | set(CUSTOMER_ACTIONS)
     assert set(ROLE_EXPECTED) == set(ROLE_ACTIONS)
+
+
+def test_every_opportunity_on_a_users_board_may_be_opened_and_worked(world, deals):  # noqa: F811
+    """visible() (board, list, forecast) never shows an opportunity that can() would refuse; service reads only."""
+    from models.opportunities import get_opportunity, visible
+    from models.permissions import can
+    from models.users import User
+
+    for user in User.select().where(User.active == True):  # noqa: E712
+        for row in visible(Opportunity.select(), user):
+            opp = get_opportunity(row.id)
+            assert can(user, "opportunity.view", opp), (user.username, opp.name)
+            assert can(user, "opportunity.edit", opp) == (user.role != "service"), (user.username, opp.name)
