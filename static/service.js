@@ -74,5 +74,11 @@
     });
   }
   function ready() { focusQuickForm(); drawSatisfaction(); }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
+  // Deferred scripts run while the document is "interactive", before the chart library placed after
+  // them: draw on DOMContentLoaded (or on load, or now if the page is complete already), once.
+  var done = false;
+  function once() { if (!done) { done = true; ready(); } }
+  document.addEventListener("DOMContentLoaded", once);
+  window.addEventListener("load", once);
+  if (document.readyState === "complete") once();
 })();
