@@ -114,7 +114,7 @@ def test_hotline_ticket_in_four_interactions_then_resolved(page: Page, output_pa
     shot(page, output_path, "service-queue-zh.png")
     page.goto("/service/dashboard")
     expect(page.locator("#satisfaction-chart")).to_be_visible()
-    assert page.evaluate("typeof Chart") == "function"
+    page.wait_for_function("typeof Chart === 'function' && Chart.getChart(document.getElementById('satisfaction-chart')) !== undefined")
     shot(page, output_path, "service-dashboard-zh.png")
 
 
