@@ -78,9 +78,9 @@ def main(argv=None):
             list(OPEN_STAGES[:rng.randint(1, len(OPEN_STAGES))]) + [stage]
         path = path[-rng.randint(1, min(4, len(path))):] if len(path) > 1 else path
         created = now - dt.timedelta(days=rng.randint(10, 400))
-        at = created
+        at = prev_at = created
         for j, st in enumerate(path):
-            dwell = None if j == 0 else int((at - prev_at).total_seconds())  # noqa: F821
+            dwell = None if j == 0 else int((at - prev_at).total_seconds())
             change_rows.append((next_id, path[j - 1] if j else None, st, at.isoformat(sep=" "), owner, owner, team,
                                 DEFAULT_PROBABILITY[st], str(amount), dwell, ""))
             prev_at = at

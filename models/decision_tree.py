@@ -7,10 +7,9 @@ this module adds the tree's own columns and the move verb with a readable cycle 
 """
 import peewee as pw
 
-from models import audit, clock
+from models import audit
 from models.base import db
-from models.customers import (DECISION_ROLES, Contact, FollowUp, _Errors, _parse_int, save_contact,
-                              validate_contact)
+from models.customers import Contact, FollowUp, _Errors, _parse_int, save_contact, validate_contact
 from models.errors import N_, NotFound, ValidationError
 
 INFLUENCES = ("high", "medium", "low")
