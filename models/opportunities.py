@@ -513,8 +513,15 @@ def move_opportunity(actor, opp, stage, data=None):
         raise ValidationError({"stage": [(N_("The opportunity is already in this stage."), {})]})
     e = _Errors()
     lost_reason = ""
-    if stage == "won" and not opp.amount:
-        e.add("amount", N_("A won opportunity needs its amount: enter it first."))
+    amount = opp.amount
+    if stage == "won" and not opp.amount:  # the amount may come with the move (the board's dialog asks for it)
+        try:
+            amount = parse_amount(data.get("amount"))
+        except ValueError as exc:
+            e.add("amount", str(exc))
+        else:
+            if not amount:
+                e.add("amount", N_("A won opportunity needs its amount: enter it first."))
     if stage == "lost":
         lost_reason = clean_text(data.get("lost_reason"), 300)
         if lost_reason is None:
@@ -534,6 +541,7 @@ def move_opportunity(actor, opp, stage, data=None):
         before = _snapshot(opp)
         dwell = max(0, int((now - opp.stage_changed_at).total_seconds()))
         opp.stage, opp.probability, opp.probability_reason = stage, probability, reason
+        opp.amount = amount
         opp.weighted = weighted_value(opp.amount, probability)
         opp.stage_changed_at = opp.updated_at = now
         opp.closed_at = now if stage in CLOSED_STAGES else None

@@ -109,6 +109,14 @@ def test_won_requires_an_amount_and_lost_a_reason(rep, customer):
     opps.move_opportunity(rep, o, "lost", {"lost_reason": "客户选择了国外系统"})
     o = Opportunity.get_by_id(o.id)
     assert (o.stage, o.probability, o.lost_reason, o.closed_at) == ("lost", 0, "客户选择了国外系统", clock.now())
+    # The amount may come with the move to won.
+    with pytest.raises(ValidationError) as exc:
+        opps.move_opportunity(rep, Opportunity.get_by_id(opp(rep, customer, name="无金额", amount="").id), "won",
+                              {"amount": "12abc"})
+    assert "amount" in exc.value.errors
+    n = opp(rep, customer, name="补金额", amount="")
+    opps.move_opportunity(rep, n, "won", {"amount": "8万"})
+    assert Opportunity.get_by_id(n.id).weighted == Decimal("80000.00")
     w = opp(rep, customer, amount="50万", stage="final")
     opps.move_opportunity(rep, w, "won")
     w = Opportunity.get_by_id(w.id)

@@ -67,9 +67,11 @@ class MoveForm(Form):
     probability = StringField()
     probability_reason = StringField()
     lost_reason = StringField()
+    amount = StringField()
 
     LABELS = {"stage": N_("Move to"), "probability": N_("Probability, per cent"),
-              "probability_reason": N_("Why this probability?"), "lost_reason": N_("Why was it lost?")}
+              "probability_reason": N_("Why this probability?"), "lost_reason": N_("Why was it lost?"),
+              "amount": N_("Amount won (yuan)")}
 
     def __init__(self, formdata=None, opp=None):
         super().__init__(formdata)
