@@ -60,7 +60,7 @@ def labels():
             "priority": {k: _(v) for k, v in sv.PRIORITY_LABELS.items()},
             "level": {k: _(v) for k, v in sv.LEVEL_LABELS.items()},
             "channel": {k: _(v) for k, v in sv.CHANNEL_LABELS.items()},
-            "kind": {"response": _("Response"), "resolution": _("Resolution")},
+            "kind": {"response": _("Response time"), "resolution": _("Resolution time")},
             "due": {"response": _("Response due"), "resolution": _("Resolution due")},
             "breached": _("SLA breached"),
             # countdown formats, filled per row with %

@@ -82,7 +82,7 @@ def test_hotline_ticket_in_four_interactions_then_resolved(page: Page, output_pa
     assert (ticket.channel, ticket.category, ticket.priority, ticket.status) == ("hotline", "fault", "normal", "new")
     assert ticket.created_by_id == agent.id
     expect(page.locator("#ticket-status")).to_have_text("New")
-    expect(page.locator("#ticket-sla")).to_contain_text("Response:")
+    expect(page.locator("#ticket-sla")).to_contain_text("Response time:")
     shot(page, output_path, "service-ticket-new-en.png")
 
     # Resolve it: start work, write the resolution, resolve (htmx swaps the ticket in place).
