@@ -585,3 +585,18 @@ def test_demo_scenes_stage_projects_through_the_verbs(make_user, make_team, make
     assert pj.pending_count(manager) == 2
     for version in docs.DocumentVersion.select():
         assert docs.detect_type(docs.path_of(demo_projects._storage(), version)) == version.file_type
+
+
+def test_the_project_page_works_without_javascript(client, project_world):
+    w = project_world
+    project = approved(w)
+    m = milestone(w, project, "蓝图", "2026-12-15")
+    client.login(w.users["rep_a"])
+    r = client.post(f"/projects/{project.id}/costs", {"kind": "actual", "category": "travel", "amount": "500"})
+    assert r.status_code == 303 and r.location.endswith(f"/projects/{project.id}")
+    r = client.post(f"/projects/{project.id}/costs", {"kind": "actual", "category": "travel", "amount": "五百"})
+    assert r.status_code == 200 and "<html" in body(r) and "Enter an amount" in body(r)
+    r = client.get(f"/projects/{project.id}/milestones/{m.id}/edit")
+    assert r.status_code == 200 and "<html" in body(r) and 'id="milestone-edit-form"' in body(r)
+    r = client.get(f"/projects/{project.id}/milestones/{m.id}/edit", htmx=True)
+    assert "<html" not in body(r) and 'id="milestone-edit-form"' in body(r)

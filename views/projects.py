@@ -159,7 +159,14 @@ def show(project_id):
 
 
 def _section(project, template, **extra):
-    return render_template(template, **_context(pj.get_project(project.id), **extra))
+    """The section again for htmx; without JavaScript the whole page (errors shown in place) or, after a
+    success, a redirect back to it."""
+    project = pj.get_project(project.id)
+    if not request.htmx:
+        if extra.get("errors") or extra.get("status_error") or extra.get("decision_error"):
+            return render_template("projects/show.html", **_context(project, **extra))
+        return hx.redirect(url_for("projects.show", project_id=project.id))
+    return render_template(template, **_context(project, **extra))
 
 
 # ---- decision -------------------------------------------------------------------------------------
@@ -253,7 +260,11 @@ def edit_milestone(project_id, milestone_id):
             return hx.toast(translate_error(exc.message, exc.params), 409)
         else:
             return _section(project, "projects/_milestones.html", saved=True)
-    return _section(project, "projects/_milestone_form.html", m=milestone, errors=errors, form=form or {})
+    if not request.htmx:  # without JavaScript: the page with the form open under the milestones
+        return render_template("projects/show.html", **_context(project, editing=milestone, m=milestone,
+                                                               errors=errors, form=form or {}))
+    return render_template("projects/_milestone_form.html", **_context(project, m=milestone, errors=errors,
+                                                                       form=form or {}))
 
 
 @bp.post("/projects/<int:project_id>/milestones/<int:milestone_id>/status")
