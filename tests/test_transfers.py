@@ -664,3 +664,19 @@ def test_a_recipient_sees_their_share_of_a_split_and_not_the_others_names(client
     client.login(org["b1"])
     page = client.get(f"/transfers/{t.id}").get_data(as_text=True)
     assert f">{names[book[0]]}<" in page and f">{names[book[1]]}<" not in page and "another rep" in page
+
+
+def test_open_opportunities_follow_the_customer_with_their_stage(org, book):
+    """Domain §4: opportunities move with the customer, keeping their stages (models/opportunities.py hooks
+    owner_changed); a closed one stays with whoever won or lost it."""
+    from models.opportunities import Opportunity, create_opportunity, move_opportunity
+
+    customer = Customer.get_by_id(book[0])
+    open_ = create_opportunity(org["a1"], customer, {"name": "春季西装团购", "amount": "300000",
+                                                     "expected_close": "2027-01-15"})
+    open_ = move_opportunity(org["a1"], open_, "presentation")
+    t = ask(org, book[:1], f"u:{org['b1'].id}")
+    decide_transfer(org["mA"], side(t, "giving").id, True, "同意")
+    decide_transfer(org["mB"], side(t, "receiving").id, True, "同意")
+    moved = Opportunity.get_by_id(open_.id)
+    assert (moved.owner_id, moved.team_id, moved.stage) == (org["b1"].id, org["team_b"].id, "presentation")

@@ -76,7 +76,7 @@ def _errors(exc):
 # ---- my requests ----------------------------------------------------------------------------------
 
 def _scope(user):
-    q = Transfer.select().where(Transfer.kind == "request")
+    q = Transfer.select().where(Transfer.status != "draft")  # a leaver's plan shows once it is carried out
     if user.role == "admin":
         return q
     mine = (Transfer.requester == user.id) | (Transfer.from_user == user.id)
