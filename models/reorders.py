@@ -404,7 +404,7 @@ def customer_status(customer_id):
                   .where(ReorderCycle.customer == customer_id).order_by(ReorderCycle.active.desc(),
                                                                         ReorderCycle.next_expected_on))
     todos = {t.cycle_id: t for t in ReorderTodo.select().where((ReorderTodo.customer == customer_id)
-                                                                & (ReorderTodo.status == "open"))}
+                                                                & (ReorderTodo.status == "open"))} if cycles else {}
     for c in cycles:
         c.open_todo = todos.get(c.id)
     return cycles
