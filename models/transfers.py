@@ -197,10 +197,15 @@ def request_transfer(actor, from_user, moves, reason, now=None):
         for _side, team_id in sides:
             manager_id = _manager_of(team_id)
             if manager_id and manager_id != actor.id:
-                notify(manager_id, "transfer_requested",
-                       N_("%(who)s asks to transfer %(n)s customers of %(from)s: %(reason)s"),
-                       ids[0] if len(ids) == 1 else None, who=actor.full_name, n=len(ids),
-                       **{"from": from_user.full_name}, reason=reason, transfer_id=transfer.id)
+                params = {"who": actor.full_name, "from": from_user.full_name, "reason": reason,
+                          "transfer_id": transfer.id}
+                if len(ids) == 1:
+                    notify(manager_id, "transfer_requested", N_("%(who)s asks to transfer %(name)s (of %(from)s): "
+                                                                "%(reason)s"), ids[0], name=owned[ids[0]].name, **params)
+                else:
+                    notify(manager_id, "transfer_requested",
+                           N_("%(who)s asks to transfer %(n)s customers of %(from)s: %(reason)s"), None, n=len(ids),
+                           **params)
     return transfer
 
 
@@ -443,10 +448,16 @@ def _tell_done(transfer, actor, items, approvers):
                None, id=transfer.id, who=by, reason=transfer.reason)
     giver = User.get_or_none(User.id == transfer.from_user_id)
     for user_id, n in incoming(items).items():
+        params = {"from": giver.full_name if giver else "", "who": by, "reason": transfer.reason}
+        if n == 1:
+            cid = next(i.customer_id for i in items if i.to_user_id == user_id)
+            notify(user_id, "transfer_received",
+                   N_("%(name)s (from %(from)s) was transferred to you, approved by %(who)s: %(reason)s"), cid,
+                   name=Customer.get_by_id(cid).name, **params)
+            continue
         notify(user_id, "transfer_received",
                N_("%(n)s customers of %(from)s were transferred to you (approved by %(who)s): %(reason)s"),
-               items[0].customer_id if n == 1 and len(items) == 1 else None, n=n,
-               **{"from": giver.full_name if giver else ""}, who=by, reason=transfer.reason)
+               None, n=n, **params)
 
 
 # ---- the leaver wizard -----------------------------------------------------------------------

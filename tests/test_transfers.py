@@ -680,3 +680,15 @@ def test_open_opportunities_follow_the_customer_with_their_stage(org, book):
     decide_transfer(org["mB"], side(t, "receiving").id, True, "同意")
     moved = Opportunity.get_by_id(open_.id)
     assert (moved.owner_id, moved.team_id, moved.stage) == (org["b1"].id, org["team_b"].id, "presentation")
+
+
+def test_the_pool_ledger_and_the_new_owners_notifications_show_the_transfer(client, org, book):
+    t = ask(org, book[:1], f"u:{org['a2'].id}")
+    decide_transfer(org["mA"], side(t, "giving").id, True, "同意")
+    client.login(org["admin"])
+    ledger = client.get("/admin/ledger").get_data(as_text=True)
+    assert "Transferred" in ledger and REASON in ledger
+    client.login(org["a2"])
+    notes = client.get("/notifications").get_data(as_text=True)
+    name = Customer.get_by_id(book[0]).name
+    assert f"{name} (from {org['a1'].full_name}) was transferred to you, approved by {org['mA'].full_name}" in notes
