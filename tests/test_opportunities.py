@@ -2,6 +2,7 @@
 value everywhere amounts are summed, stage history (dwell, conversion), won/lost rules, bad input,
 owners following transfers, the board, the list, the forecast and the stage settings."""
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -385,3 +386,19 @@ def test_the_workbench_shows_the_pipeline_and_what_is_past_its_close_date(client
     assert 'id="wb-pipeline"' in body and "过期商机" in body and "本月商机" not in body
     assert "¥180,000.00" in body  # 80,000 + 100,000 weighted
     assert "¥100,000.00" in body  # closing this month
+
+
+def test_documents_attach_to_an_opportunity_from_its_page(client, rep, customer, app, tmp_path):
+    """The opportunity page loads its documents; an upload without htmx comes back to that page."""
+    o = opp(rep, customer, name="机房扩容")
+    client.login(rep)
+    page = client.get(f"/opportunities/{o.id}").get_data(as_text=True)
+    assert f'hx-get="/opportunities/{o.id}/documents"' in page
+    assert client.get(f"/opportunities/{o.id}/documents", htmx=True).status_code == 200
+    r = client.post(f"/opportunities/{o.id}/documents",
+                    {"title": "报价单", "kind": "quotation",
+                     "file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "报价.pdf")},
+                    content_type="multipart/form-data")
+    assert r.status_code in (302, 303) and f"/opportunities/{o.id}" in r.headers["Location"]
+    listed = client.get(f"/opportunities/{o.id}/documents", htmx=True).get_data(as_text=True)
+    assert "报价单" in listed

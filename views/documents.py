@@ -69,7 +69,7 @@ def _back(target):
         return url_for("projects.show", project_id=obj.id) + "#project-documents"
     if kind == "customer":
         return url_for("customers.show", customer_id=obj.id, tab="documents")
-    return url_for("customers.show", customer_id=obj.customer_id)
+    return url_for("opportunities.show", opportunity_id=obj.id) + "#opp-documents"
 
 
 @bp.post("/customers/<int:customer_id>/documents")
