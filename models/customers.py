@@ -677,6 +677,9 @@ def set_owner(actor, customer, owner, reason=""):
                      from_owner=old.full_name if old else None, to_owner=owner.full_name if owner else None,
                      from_owner_id=old.id if old else None, to_owner_id=owner.id if owner else None,
                      reason=clean_text(reason, 200) or "")
+        from models import hooks
+        hooks.fire("owner_changed", actor, [customer.id], old.id if old else None, owner.id if owner else None,
+                   clean_text(reason, 200) or "")
     return customer
 
 

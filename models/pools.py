@@ -9,7 +9,7 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, rules as rules_mod
+from models import audit, clock, hooks, rules as rules_mod
 from models.base import BaseModel, JSONField, db
 from models.customers import Customer
 from models.errors import N_, DomainError, NotFound
@@ -331,6 +331,7 @@ def claim_customer(actor, customer_id, now=None):
             _ledger("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
                     inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": customer.release_rule})
             audit.record("pool.claimed", actor, customer, pool_id=from_pool, owner=actor.full_name)
+            hooks.fire("owner_changed", actor, [customer.id], None, actor.id, "")
     except ClaimRefused as exc:
         with db.atomic():
             _ledger("claim_refused", actor, customer if "customer" in locals() and customer else None, now, rules,
@@ -370,6 +371,7 @@ def _release_row(actor, customer, reason, now, kind, rules, inputs, pool):
     audit.record("pool.released" if kind == "release" else "pool.forced_release", actor, customer,
                  pool=pool.name_zh if pool else "", pool_en=pool.name_en if pool else "",
                  from_owner_id=old_owner, reason=reason, inputs=inputs, rule_version=rules.version)
+    hooks.fire("owner_changed", actor, [customer.id], old_owner, None, reason)
     if kind == "forced_release":
         notify(old_owner, "released", N_("%(name)s went back to the pool: %(why)s"), customer.id,
                dedupe_key=f"released:{customer.id}:{now.isoformat()}", name=customer.name, why=reason)
@@ -404,6 +406,7 @@ def assign_customer(actor, customer, rep, reason="", now=None):
         reason = clean_text(reason, 300) or ""
         _ledger("assign", actor, customer, now, rules, to_owner=rep.id, from_pool=from_pool, reason=reason)
         audit.record("pool.assigned", actor, customer, owner=rep.full_name, owner_id=rep.id, reason=reason)
+        hooks.fire("owner_changed", actor, [customer.id], None, rep.id, reason)
         notify(rep.id, "assigned", N_("%(manager)s assigned %(name)s to you."), customer.id,
                manager=actor.full_name, name=customer.name)
     return customer
@@ -666,6 +669,11 @@ def _release_rows(plans, now, rules):
     PoolEvent.insert_many(ledger).execute()
     audit.AuditEvent.insert_many(events).execute()
     notifications_mod.Notification.insert_many(notes).on_conflict_ignore().execute()
+    by_owner = {}
+    for c, _rule, _inputs, _pool in plans:
+        by_owner.setdefault(c.owner_id, []).append(c.id)
+    for owner_id, ids in by_owner.items():
+        hooks.fire("owner_changed", None, ids, owner_id, None, "")
 
 
 def _refresh_stale(rules, now, batch):

@@ -402,3 +402,20 @@ def test_documents_attach_to_an_opportunity_from_its_page(client, rep, customer,
     assert r.status_code in (302, 303) and f"/opportunities/{o.id}" in r.headers["Location"]
     listed = client.get(f"/opportunities/{o.id}/documents", htmx=True).get_data(as_text=True)
     assert "报价单" in listed
+
+
+def test_open_opportunities_follow_the_customer_through_the_pool(rep, customer, make_user):
+    """Released to the pool, open opportunities have no owner; the rep who claims (or is assigned) the
+    customer takes them over."""
+    from models import pools
+    from models.customers import Customer
+    from models.users import User
+
+    o = opp(rep, customer, name="随客户走")
+    pools.release_customer(rep, customer, "客户不再采购，交回公海")
+    assert Opportunity.get_by_id(o.id).owner_id is None
+    admin = User.get(User.username == "factory-admin")
+    colleague = make_user("sales", rep.team)
+    later = clock.now() + dt.timedelta(days=8)  # after the freeze and the team's cooling-off
+    pools.assign_customer(admin, Customer.get_by_id(customer.id), colleague, "他熟悉这个行业", now=later)
+    assert Opportunity.get_by_id(o.id).owner_id == colleague.id
