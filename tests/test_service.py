@@ -588,3 +588,20 @@ def test_satisfaction_weeks_run_monday_to_sunday_in_shanghai(app, team, make_cus
         trend = satisfaction_trend()
     assert trend["labels"][-2:] == ["2026-11-16", "2026-11-23"]
     assert trend["scores"][-2:] == [2.0, 4.5] and trend["counts"][-2:] == [1, 2]
+
+
+def test_the_360_card_counts_open_tickets_and_finds_the_last_score_behind_many_open_ones(app, team, make_user,
+                                                                                          make_customer):
+    from views.service import SIDE_OPEN_LIMIT, side_panel
+
+    agent, rep = team["agents"][0], make_user("sales")
+    customer = make_customer(owner=rep)
+    rated = sv.move_ticket(agent, sv.move_ticket(agent, log(agent, customer), "in_progress"), "resolved", "好了")
+    sv.rate_ticket(agent, rated, "3")
+    with app.test_request_context():
+        p = side_panel(customer, rep)
+        assert (p["open_count"], p["last"].satisfaction) == (0, 3)
+        _bulk_tickets(customer, SIDE_OPEN_LIMIT + 5, agent)
+        p = side_panel(customer, rep)
+        assert (p["open_count"], len(p["open"]), p["last"].satisfaction) == (SIDE_OPEN_LIMIT + 5, 3, 3)
+        assert side_panel(customer, make_user("marketing")) is None

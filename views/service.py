@@ -505,18 +505,29 @@ def workbench_leads(user):
 workbench.register_panel(("sales", "manager"), "service/_wb_leads.html", workbench_leads, order=20)
 
 
+SIDE_OPEN_LIMIT = 20
+
+
 def side_panel(customer, user):
     if not (user.role in ("service", "admin") or (user.role in ("sales", "manager") and can(user, "customer.view", customer))):
         return None
     T = sv.Ticket
-    open_rows = list(T.select(T.id, T.customer, T.category, T.status, T.priority, T.description, T.breached, T.respond_by,
-                              T.resolve_by, T.responded_at)
-                     .where((T.customer == customer.id) & T.status.in_(sv.OPEN_STATUSES)).order_by(T.id.desc()).limit(4))
+    # One query: the open tickets and the last rated one (an open ticket has no score: rating needs a
+    # resolved ticket and a reopen clears it).
+    last_rated = (T.select(T.id).where((T.customer == customer.id) & T.satisfaction.is_null(False))
+                  .order_by(T.id.desc()).limit(1))
+    rows = list(T.select(T.id, T.customer, T.category, T.status, T.priority, T.description, T.breached, T.respond_by,
+                         T.resolve_by, T.responded_at, T.satisfaction, T.resolved_at)
+                .where((T.customer == customer.id) & (T.status.in_(sv.OPEN_STATUSES) | (T.id == last_rated)))
+                .order_by(T.id.desc()).limit(SIDE_OPEN_LIMIT + 1))
+    open_rows = [t for t in rows if t.status in sv.OPEN_STATUSES]
+    last = next((t for t in rows if t.satisfaction is not None), None)
+    if last is None and len(rows) > SIDE_OPEN_LIMIT:  # many open tickets pushed the rated one out
+        last = (T.select(T.satisfaction, T.resolved_at).where((T.customer == customer.id) & T.satisfaction.is_null(False))
+                .order_by(T.id.desc()).first())
     for t in open_rows:
         t.customer = customer  # the rule (ticket.view) asks for it: no query per row
-    last = (T.select(T.satisfaction, T.resolved_at).where((T.customer == customer.id) & T.satisfaction.is_null(False))
-            .order_by(T.id.desc()).first())
-    open_count = len(open_rows) if len(open_rows) < 4 else T.select().where(
+    open_count = len(open_rows) if len(rows) <= SIDE_OPEN_LIMIT else T.select().where(
         (T.customer == customer.id) & T.status.in_(sv.OPEN_STATUSES)).count()
     return {"open": open_rows[:3], "open_count": open_count, "last": last, "level": sv.service_level(customer),
             "customer": customer}
