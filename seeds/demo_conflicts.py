@@ -4,7 +4,8 @@
   typed another way, saved with a reason), and 上海錦繡服飾有限公司 in traditional characters in the pool;
 - an open conflict case in manager01's team: rep004 disputes rep003's file, naming their own;
 - a closed case (ruled by manager01) so the case list shows both states;
-- an active delegation: rep001 away for the rest of the week, rep002 acts for them.
+- an active delegation: rep002 away for the rest of the week, rep001 acts for them (so the first demo
+  login sees the "acting for" banner, and rep001's own release clocks, which other scenes stage, run on).
 """
 import datetime as dt
 
@@ -56,9 +57,9 @@ def stage(progress=None):
         case = conflicts.open_case(rep5, disputed.id, "展会上客户老板说和我谈过合作，希望由我跟进")
         conflicts.rule_case(manager, case.id, "owner", "客户一直由原负责人有效跟进，展会接触不构成首次有效接触")
 
-    # rep001 is away for the rest of the week (at least three days): rep002 acts for them
+    # rep002 is away for the rest of the week (at least three days): rep001 acts for them
     today = clock.today()
     end = today + dt.timedelta(days=max(6 - today.weekday(), 2))
-    delegations.create_delegation(rep1, {"delegate_id": rep2.id, "starts_on": today.isoformat(),
+    delegations.create_delegation(rep2, {"delegate_id": rep1.id, "starts_on": today.isoformat(),
                                          "ends_on": end.isoformat(), "reason": "外地参加面料展会"})
     say(f"demo data: duplicates ({original.id}, {copy.id}, {traditional.id}), conflict cases and a delegation staged")
