@@ -71,7 +71,10 @@ def test_acting_for_on_the_rows_and_the_timeline(client, people, make_customer):
     page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
     assert "李二, acting for 王一" in page
     card = client.get(f"/merges/customer/{customer.id}/card").get_data(as_text=True)
-    assert "You are acting for 王一" in card
+    assert "You are acting for 王一" in card and 'id="absence-note"' in card
+    client.login(rep1)  # the owner sees who covers and that the clock stands still
+    card = client.get(f"/merges/customer/{customer.id}/card").get_data(as_text=True)
+    assert "王一 is away from" in card and "李二 acts for them" in card
 
 
 def test_release_clock_pauses_for_the_range(people, make_customer):

@@ -3,7 +3,7 @@ the actions on them (merge for admins, a conflict case for reps), and "merged in
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import merges
+from models import clock, merges
 from models.base import parse_id
 from models.conflicts import ConflictCase
 from models.customers import Customer, get_customer
@@ -141,11 +141,20 @@ def customer_card(customer_id):
     acting_for = None
     if customer.owner_id and customer.owner_id != current_user.id and customer.owner_id in acting_for_ids(current_user):
         acting_for = User.get_or_none(User.id == customer.owner_id)
+    absence = None  # the owner's running or coming delegation: the release clock stands still for it
+    if customer.owner_id:
+        from models.delegations import Delegation
+        absence = (Delegation.select().where((Delegation.absentee == customer.owner_id)
+                                             & (Delegation.ends_on >= clock.today()) & Delegation.cancelled_at.is_null())
+                   .order_by(Delegation.starts_on).first())
+        if absence is not None:
+            absence.names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+                             .where(User.id.in_([absence.absentee_id, absence.delegate_id]))}
     open_cases = list(ConflictCase.select().where((ConflictCase.customer == customer.id)
                                                  & (ConflictCase.status == "open")).limit(5))
     open_cases = [c for c in open_cases if can(current_user, "conflict.view", c)]
     return render_template("merges/_card.html", customer=customer, rows=rows, acting_for=acting_for,
-                           open_cases=open_cases,
+                           open_cases=open_cases, absence=absence,
                            can_dispute_this=can(current_user, "conflict.open", customer))
 
 
