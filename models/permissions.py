@@ -46,6 +46,12 @@ def _acts_for(user, c):
     return c.owner_id is not None and c.owner_id in acting_for_ids(user)
 
 
+def _works(user, c):
+    """Works the customer's deals and orders: the owner, their team's manager, or a delegate acting for the
+    owner while the delegation runs."""
+    return _own_or_team(user, c) or _acts_for(user, c)
+
+
 def _customer_visible(user, c):
     if user.role in ("admin", "service"):
         return True
@@ -115,11 +121,11 @@ RULES = {
     # ---- orders, payments and reorder cycles (models/orders.py, models/reorders.py) ----
     # The owner, the team's manager and admins take orders and payments and keep cycles; service reads.
     "product.manage": lambda u, _=None: u.role == "admin",
-    "order.view": lambda u, c: u.role in ("admin", "service") or _own_or_team(u, c),
-    "order.create": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
-    "order.edit": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
-    "payment.manage": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
-    "reorder.manage": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
+    "order.view": lambda u, c: u.role in ("admin", "service") or _works(u, c),
+    "order.create": lambda u, c: u.role == "admin" or (_works(u, c) and c.owner_id is not None),
+    "order.edit": lambda u, c: u.role == "admin" or (_works(u, c) and c.owner_id is not None),
+    "payment.manage": lambda u, c: u.role == "admin" or (_works(u, c) and c.owner_id is not None),
+    "reorder.manage": lambda u, c: u.role == "admin" or (_works(u, c) and c.owner_id is not None),
     "reorder.calendar": lambda u, _=None: u.role in ("sales", "manager", "service", "admin"),
     # ---- service (issue 7): tickets, SLA settings, care plans, repurchase leads (models/service.py, care.py) ----
     "ticket.create": lambda u, _=None: u.role in ("service", "admin"),
@@ -139,14 +145,14 @@ RULES = {
     # the rep an opportunity is given to works it too. Pool browsers and marketing see none.
     "opportunity.list": lambda u, c: _deal_viewer(u, c),
     "opportunity.view": lambda u, o: _deal_viewer(u, o.customer) or o.owner_id == u.id or _leads_team(u, o.team_id),
-    "opportunity.create": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
+    "opportunity.create": lambda u, c: u.role == "admin" or (_works(u, c) and c.owner_id is not None),
     "opportunity.edit": lambda u, o: u.role == "admin" or (u.role in SELLERS and (
-        _own_or_team(u, o.customer) or o.owner_id == u.id or _leads_team(u, o.team_id))),
+        _works(u, o.customer) or o.owner_id == u.id or _leads_team(u, o.team_id))),
     "opportunity.pipeline": lambda u, _=None: u.role in SELLERS + ("admin", "service"),
     "opportunity.forecast": lambda u, _=None: u.role in SELLERS + ("admin",),
     "opportunity.settings": lambda u, _=None: u.role == "admin",
     "decision_tree.view": lambda u, c: _deal_viewer(u, c),
-    "decision_tree.edit": lambda u, c: u.role == "admin" or (_own_or_team(u, c) and c.owner_id is not None),
+    "decision_tree.edit": lambda u, c: u.role == "admin" or (_works(u, c) and c.owner_id is not None),
     # ---- ownership disputes (issue 5): merges, conflict cases 撞单, delegation 工作代理 ----
     # (models/merges.py, models/conflicts.py, models/delegations.py). Admins merge. A seller disputes a
     # customer someone else owns; the parties, their teams' managers and admins see the case; the manager
@@ -245,7 +251,7 @@ def _document_rule(user, document, on_project, on_opportunity, on_customer):
 
 
 def _deal_viewer(user, c):
-    return user.role in ("admin", "service") or _own_or_team(user, c)
+    return user.role in ("admin", "service") or _works(user, c)
 
 
 def _leads_team(user, team_id):

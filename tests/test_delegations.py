@@ -58,6 +58,24 @@ def test_delegate_sees_and_works_only_during_the_range(people, make_customer):
     assert Customer.get_by_id(customer.id).owner_id == rep1.id
 
 
+
+def test_the_delegate_works_the_absentees_deals_and_orders_during_the_range_only(people, make_customer):
+    from models.opportunities import create_opportunity
+
+    rep1, rep2 = people["rep1"], people["rep2"]
+    customer = make_customer(owner=rep1, name="宁波华美衬衫有限公司", business_model="project")
+    delegate(rep1, rep1, rep2, start=0, end=2)
+    user = fresh(rep2)
+    for action in ("opportunity.create", "order.create", "order.view", "payment.manage", "reorder.manage",
+                   "decision_tree.edit"):
+        assert can(user, action, customer), action
+    o = create_opportunity(user, customer, {"name": "秋冬工装", "amount": "200000", "expected_close": "2026-12-20"})
+    assert can(user, "opportunity.edit", o) and o.owner_id == rep1.id  # worked for the owner, not taken
+    clock.freeze(FROZEN + 3 * DAY)
+    user = fresh(rep2)
+    assert not can(user, "order.create", customer) and not can(user, "opportunity.edit", o)
+
+
 def test_acting_for_on_the_rows_and_the_timeline(client, people, make_customer):
     rep1, rep2 = people["rep1"], people["rep2"]
     customer = make_customer(owner=rep1, name="杭州恒达牛仔有限公司")
