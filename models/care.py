@@ -8,8 +8,8 @@ import peewee as pw
 
 from models import audit, clock
 from models.base import BaseModel, JSONField, db
-from models.customers import FollowUp, Customer, _Errors, _parse_int, clean_text, log_follow_up, parse_date
-from models.errors import N_, DomainError, NotFound
+from models.customers import FollowUp, Customer, _parse_int, clean_text, log_follow_up, parse_date
+from models.errors import N_, DomainError, NotFound, FieldErrors
 from models.notifications import notify
 from models.service import raise_repurchase_lead, service_level
 from models.users import User
@@ -73,7 +73,7 @@ def _parse_dates(raw, e, today):
 
 
 def validate_plan(data, today):
-    e = _Errors()
+    e = FieldErrors()
     kind = data.get("kind") or "visit"
     if kind not in KINDS:
         e.add("kind", N_("Choose one of the options."))

@@ -11,7 +11,7 @@ import peewee as pw
 
 from models import audit, clock, search
 from models.base import MAX_INT, BaseModel, JSONField, db
-from models.errors import N_, DomainError, NotFound, ValidationError
+from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.users import Region, Team, User
 
 # ---- vocabularies (English keys in code; both languages on screen) ---------------------------
@@ -282,15 +282,6 @@ def _parse_int(value):
     return number if -MAX_INT - 1 <= number <= MAX_INT else None
 
 
-class _Errors(dict):
-    def add(self, field, message, **params):
-        self.setdefault(field, []).append((message, params))
-
-    def raise_if_any(self):
-        if self:
-            raise ValidationError(dict(self))
-
-
 def _text(data, errors, field, max_len, required=False, multiline=False):
     value = clean_text(data.get(field), max_len, multiline)
     if value is None:
@@ -303,7 +294,7 @@ def _text(data, errors, field, max_len, required=False, multiline=False):
 
 def validate_customer(data, customer=None):
     """Clean and check the customer form; returns a dict of column values or raises ValidationError."""
-    e = _Errors()
+    e = FieldErrors()
     out = {
         "name": _text(data, e, "name", 100, required=True),
         "short_name": _text(data, e, "short_name", 40),
@@ -686,7 +677,7 @@ def set_owner(actor, customer, owner, reason=""):
 # contacts
 
 def validate_contact(customer, data, contact=None):
-    e = _Errors()
+    e = FieldErrors()
     out = {
         "name": _text(data, e, "name", 60, required=True),
         "title": _text(data, e, "title", 60),
@@ -777,7 +768,7 @@ BACKDATE_LIMIT = dt.timedelta(hours=24)
 
 
 def validate_followup(customer, data):
-    e = _Errors()
+    e = FieldErrors()
     ftype = (data.get("type") or "").strip()
     if ftype not in FOLLOWUP_TYPES:
         e.add("type", N_("Choose one of the options."))

@@ -9,8 +9,8 @@ import peewee as pw
 
 from models import audit
 from models.base import db
-from models.customers import Contact, FollowUp, _Errors, _parse_int, save_contact, validate_contact
-from models.errors import N_, NotFound, ValidationError
+from models.customers import Contact, FollowUp, _parse_int, save_contact, validate_contact
+from models.errors import N_, NotFound, ValidationError, FieldErrors
 
 INFLUENCES = ("high", "medium", "low")
 INFLUENCE_LABELS = {"high": N_("High influence"), "medium": N_("Medium influence"), "low": N_("Low influence")}
@@ -137,7 +137,7 @@ def save_node(actor, customer, data, contact=None):
     for f in CONTACT_FIELDS + ("reports_to_id",):
         if f in data:
             base[f] = data[f]
-    e = _Errors()
+    e = FieldErrors()
     tree = _tree_fields(data if any(k in data for k in ("influence", "attitude", "relationship")) or contact is None
                         else {"influence": contact.influence, "attitude": contact.attitude,
                               "relationship": contact.relationship}, e)

@@ -28,3 +28,14 @@ class ValidationError(DomainError):
     def __init__(self, errors):
         super().__init__(N_("Please correct the highlighted fields."))
         self.errors = errors
+
+
+class FieldErrors(dict):
+    """Collects a form's problems field by field while a verb validates, then raises them together."""
+
+    def add(self, field, message, **params):
+        self.setdefault(field, []).append((message, params))
+
+    def raise_if_any(self):
+        if self:
+            raise ValidationError(dict(self))

@@ -12,7 +12,7 @@ from models import audit, clock, hooks, search
 from models.base import BaseModel, JSONField, db, parse_id
 from models.customers import (GRADE_OF_STAGE, Contact, Customer, FollowUp, clean_text,
                               compute_completeness)
-from models.errors import N_, DomainError, NotFound, ValidationError
+from models.errors import N_, DomainError, ValidationError
 from models.notifications import notify
 from models.users import User
 

@@ -15,8 +15,8 @@ import peewee as pw
 
 from models import audit, clock, hooks
 from models.base import BaseModel, db
-from models.customers import BUSINESS_MODELS, Customer, _Errors, _parse_int, clean_text
-from models.errors import N_, DomainError, NotFound, ValidationError
+from models.customers import BUSINESS_MODELS, Customer, _parse_int, clean_text
+from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
 from models.users import Team, User
 
 # ---- stages ---------------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def save_stage_settings(actor, data):
     from models.permissions import require
 
     require(actor, "opportunity.settings")
-    e = _Errors()
+    e = FieldErrors()
     values = {}
     current = all_stage_settings()
     for bm in BUSINESS_MODELS:
@@ -352,7 +352,7 @@ def weighted_value(amount, probability):
 
 def validate_opportunity(data, opportunity=None):
     """The fields of the opportunity form, cleaned; ValidationError naming each bad field."""
-    e = _Errors()
+    e = FieldErrors()
     out = {}
     for field, limit, required in (("name", 100, True), ("product_lines", 200, False), ("next_step", 200, False),
                                    ("competitors", 200, False)):
@@ -451,7 +451,7 @@ def _override(data, default):
     raw = data.get("probability")
     if raw in (None, ""):
         return default, ""
-    e = _Errors()
+    e = FieldErrors()
     probability = _probability(raw, e)
     reason = clean_text(data.get("probability_reason"), 200)
     if reason is None:
@@ -511,7 +511,7 @@ def move_opportunity(actor, opp, stage, data=None):
         raise ValidationError({"stage": [(N_("Choose one of the options."), {})]})
     if stage == opp.stage:
         raise ValidationError({"stage": [(N_("The opportunity is already in this stage."), {})]})
-    e = _Errors()
+    e = FieldErrors()
     lost_reason = ""
     amount = opp.amount
     if stage == "won" and not opp.amount:  # the amount may come with the move (the board's dialog asks for it)
@@ -570,7 +570,7 @@ def set_probability(actor, opp, probability, reason):
         raise DomainError(N_("A closed opportunity keeps its probability: move it to an open stage first."))
     customer = Customer.get_by_id(opp.customer_id)
     default = default_probability(customer.business_model, opp.stage)
-    e = _Errors()
+    e = FieldErrors()
     value = _probability(probability, e)
     reason = clean_text(reason, 200)
     if reason is None:

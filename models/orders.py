@@ -12,7 +12,7 @@ import peewee as pw
 from models import audit, clock
 from models.base import MAX_INT, BaseModel, db
 from models.customers import Customer, change_stage, clean_text
-from models.errors import N_, DomainError, NotFound, ValidationError
+from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.users import User
 
 ORDER_STATUSES = ("draft", "signed", "cancelled")
@@ -124,15 +124,6 @@ class Payment(BaseModel):
 
 # ---- parsing --------------------------------------------------------------------------------------
 
-class _Errors(dict):
-    def add(self, field, message, **params):
-        self.setdefault(field, []).append((message, params))
-
-    def raise_if_any(self):
-        if self:
-            raise ValidationError(dict(self))
-
-
 def parse_decimal(raw, *, lo_exclusive=ZERO, hi=MAX_AMOUNT, places=2, allow_zero=False):
     """A positive decimal from user input ("1,280.50", "¥ 1280", full-width digits) or ValueError
     carrying a readable message."""
@@ -168,7 +159,7 @@ def _decimal_field(e, data, field, **kw):
         return None
 
 
-def _date_field(e, data, field, lo, hi, required=True):
+def date_field(e, data, field, lo, hi, required=True):
     raw = str(data.get(field) or "").strip()
     if not raw:
         if required:
@@ -204,7 +195,7 @@ def _truthy(raw):
 
 
 def validate_product(data, product=None):
-    e = _Errors()
+    e = FieldErrors()
     out = {}
     for field, n, required in (("code", 30, True), ("name_zh", 100, True), ("name_en", 100, True),
                                ("product_line", 40, False), ("unit", 10, False)):
@@ -322,9 +313,9 @@ def get_order(order_id):
 def validate_order(data):
     """Header and lines of an order form. Lines arrive as product_N / quantity_N / unit_price_N /
     unit_cost_N (N = 0..); a row with no product and no numbers is skipped."""
-    e = _Errors()
+    e = FieldErrors()
     today = clock.today()
-    ordered_on = _date_field(e, data, "ordered_on", today - dt.timedelta(days=3 * 366), today + dt.timedelta(days=31))
+    ordered_on = date_field(e, data, "ordered_on", today - dt.timedelta(days=3 * 366), today + dt.timedelta(days=31))
     note = clean_text(data.get("note"), 200)
     if note is None:
         e.add("note", N_("At most %(n)s characters."), n=200)
@@ -496,8 +487,8 @@ def add_payment_due(actor, order, data):
     require(actor, "payment.manage", customer)
     if order.status == "cancelled":
         raise DomainError(N_("This order is cancelled."))
-    e = _Errors()
-    due_on = _date_field(e, data, "due_on", order.ordered_on - dt.timedelta(days=366),
+    e = FieldErrors()
+    due_on = date_field(e, data, "due_on", order.ordered_on - dt.timedelta(days=366),
                          order.ordered_on + dt.timedelta(days=3 * 366))
     amount = _decimal_field(e, data, "amount")
     if amount is not None:
@@ -522,9 +513,9 @@ def record_payment(actor, order, data):
     require(actor, "payment.manage", customer)
     if order.status != "signed":
         raise DomainError(N_("Payments are recorded against signed orders."))
-    e = _Errors()
+    e = FieldErrors()
     today = clock.today()
-    received_on = _date_field(e, data, "received_on", order.ordered_on - dt.timedelta(days=366), today)
+    received_on = date_field(e, data, "received_on", order.ordered_on - dt.timedelta(days=366), today)
     amount = _decimal_field(e, data, "amount")
     method = str(data.get("method") or "").strip()
     if method not in PAYMENT_METHODS:

@@ -14,7 +14,7 @@ import peewee as pw
 from models import audit, clock, hooks
 from models.base import MAX_INT, BaseModel, db
 from models.customers import Customer, clean_text, to_halfwidth
-from models.errors import N_, DomainError, NotFound, ValidationError
+from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.notifications import Notification, notify
 from models.opportunities import Opportunity
 from models.users import Team, User
@@ -161,15 +161,6 @@ class ProjectCost(BaseModel):
 
 # ---- parsing ----------------------------------------------------------------------------------
 
-class _Errors(dict):
-    def add(self, field, message, **params):
-        self.setdefault(field, []).append((message, params))
-
-    def raise_if_any(self):
-        if self:
-            raise ValidationError(dict(self))
-
-
 _AMOUNT_RE = re.compile(r"^\d+(\.\d{1,2})?$")
 _GROUPED_RE = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
 
@@ -304,7 +295,7 @@ def save_criterion(actor, data, criterion=None):
     from models.permissions import require
 
     require(actor, "project.criteria")
-    e = _Errors()
+    e = FieldErrors()
     zh = _text(data, e, "text_zh", 200, required=True)
     en = _text(data, e, "text_en", 200, required=True)
     raw = str(data.get("position") or "").strip()
@@ -351,7 +342,7 @@ def _opportunity_of(customer, raw, e):
 
 
 def validate_project(customer, data, criteria):
-    e = _Errors()
+    e = FieldErrors()
     out = {
         "name": _text(data, e, "name", 100, required=True),
         "description": _text(data, e, "description", 4000, multiline=True),
@@ -447,7 +438,7 @@ def add_member(actor, project, data):
 
     require(actor, "project.manage_team", project)
     _require_approved(project)
-    e = _Errors()
+    e = FieldErrors()
     user = _active_user(data.get("user_id"))
     if user is None:
         e.add("user_id", N_("Choose an active colleague."))
@@ -525,7 +516,7 @@ def _would_cycle(milestone_id, depends_on_ids, project_id):
 
 
 def validate_milestone(project, data, milestone=None):
-    e = _Errors()
+    e = FieldErrors()
     out = {"name": _text(data, e, "name", 100, required=True)}
     owner = _active_user(data.get("owner_id"))
     if owner is None or not ProjectMember.select().where((ProjectMember.project == project.id)
@@ -705,7 +696,7 @@ def add_cost(actor, project, data):
 
     require(actor, "project.work", project)
     _require_approved(project)
-    e = _Errors()
+    e = FieldErrors()
     category, kind = data.get("category"), data.get("kind")
     if category not in COST_CATEGORIES:
         e.add("category", N_("Choose one of the options."))
@@ -771,7 +762,7 @@ def sign_contract(actor, project, data):
 
     require(actor, "project.sign_contract", project)
     _require_approved(project)
-    e = _Errors()
+    e = FieldErrors()
     amount = _amount_field(data, e, "contract_amount", required=True, positive=True)
     today = clock.today()
     signed_on = _date_field(data, e, "contract_signed_on", required=True, hi=today)

@@ -14,8 +14,8 @@ import peewee as pw
 from models import audit, clock, hooks
 from models.base import MAX_INT, BaseModel, db
 from models.customers import Customer
-from models.errors import N_, NotFound, ValidationError
-from models.orders import Order, OrderLine, Product, on_signed
+from models.errors import FieldErrors, N_, NotFound
+from models.orders import Order, OrderLine, Product, date_field, on_signed
 from models.users import User
 
 UNITS = ("day", "week", "month")
@@ -149,15 +149,6 @@ def suggestion_from_dates(dates):
 
 # ---- verbs ----------------------------------------------------------------------------------------
 
-class _Errors(dict):
-    def add(self, field, message, **params):
-        self.setdefault(field, []).append((message, params))
-
-    def raise_if_any(self):
-        if self:
-            raise ValidationError(dict(self))
-
-
 def _int(raw):
     try:
         value = int(str(raw).strip())
@@ -166,25 +157,8 @@ def _int(raw):
     return value if -MAX_INT <= value <= MAX_INT else None
 
 
-def _date(e, data, field, required, lo, hi):
-    raw = str(data.get(field) or "").strip()
-    if not raw:
-        if required:
-            e.add(field, N_("Required."))
-        return None
-    try:
-        value = dt.date.fromisoformat(raw)
-    except ValueError:
-        e.add(field, N_("Enter a date as YYYY-MM-DD."))
-        return None
-    if not lo <= value <= hi:
-        e.add(field, N_("Enter a date between %(lo)s and %(hi)s."), lo=lo.isoformat(), hi=hi.isoformat())
-        return None
-    return value
-
-
 def validate_cycle(customer, data, cycle=None):
-    e = _Errors()
+    e = FieldErrors()
     today = clock.today()
     product = cycle.product if cycle else None
     if cycle is None:
@@ -208,8 +182,9 @@ def validate_cycle(customer, data, cycle=None):
         e.add("every", N_("A cycle must be at least 1 day, week or month; 0 would mean ordering all the time."))
     elif unit in UNITS and every > MAX_EVERY[unit]:
         e.add("every", N_("At most %(n)s %(unit)s."), n=MAX_EVERY[unit], unit=UNIT_LABELS[unit])
-    starts_on = _date(e, data, "starts_on", True, today - dt.timedelta(days=366), today + dt.timedelta(days=3 * 366))
-    ends_on = _date(e, data, "ends_on", False, today - dt.timedelta(days=366), today + dt.timedelta(days=20 * 366))
+    starts_on = date_field(e, data, "starts_on", today - dt.timedelta(days=366), today + dt.timedelta(days=3 * 366))
+    ends_on = date_field(e, data, "ends_on", today - dt.timedelta(days=366), today + dt.timedelta(days=20 * 366),
+                          required=False)
     if starts_on and ends_on and ends_on < starts_on:
         e.add("ends_on", N_("The end must be after the start."))
     remind = _int(data.get("remind_days")) if str(data.get("remind_days") or "").strip() else 7

@@ -13,8 +13,8 @@ import peewee as pw
 
 from models import audit, clock
 from models.base import BaseModel, JSONField, db
-from models.customers import Contact, Customer, _Errors, _parse_int, clean_text
-from models.errors import N_, DomainError, NotFound, ValidationError
+from models.customers import Contact, Customer, _parse_int, clean_text
+from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
 from models.notifications import notify
 from models.users import Team, User
 
@@ -172,7 +172,7 @@ def _hhmm(value):
 def validate_service_settings(data):
     """Form data to settings, or ValidationError per field. `data` maps field names to strings
     (workdays: a list of weekday numbers; holidays: dates separated by commas, spaces or lines)."""
-    e = _Errors()
+    e = FieldErrors()
     out = {}
     days = data.get("workdays") or []
     if isinstance(days, str):
@@ -448,7 +448,7 @@ def _choose(e, data, field, allowed, default=None):
 
 
 def validate_ticket(actor, data):
-    e = _Errors()
+    e = FieldErrors()
     customer, problem = _resolve_customer(actor, data.get("customer_id"))
     if problem:
         e.add("customer_id", problem[0], **problem[1])

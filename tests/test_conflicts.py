@@ -7,10 +7,10 @@ import threading
 import pytest
 
 import models
-from models import clock, conflicts, hooks
+from models import clock, hooks
 from models.audit import AuditEvent
 from models.conflicts import ConflictCase, open_case, rule_case
-from models.customers import Customer, FollowUp, change_stage, log_follow_up, save_contact
+from models.customers import Customer, change_stage, log_follow_up, save_contact
 from models.errors import DomainError, NotFound, ValidationError
 from models.notifications import Notification
 from models.pools import PoolEvent

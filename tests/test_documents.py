@@ -2,13 +2,11 @@
 content, names sanitised for display only, size limits, versions kept, download checked by permission,
 and nothing half-written when a step fails."""
 import io
-import os
 import zipfile
 from pathlib import Path
 
 import pytest
 
-import models
 from models import documents as docs
 from models import projects as pj
 from models.audit import AuditEvent

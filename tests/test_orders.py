@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from models import clock
 from models.audit import AuditEvent
 from models.customers import Customer, StageChange
 from models.errors import DomainError, NotFound, ValidationError

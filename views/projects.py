@@ -16,7 +16,6 @@ from views import customers as customers_view
 from views import htmx as hx
 from views import pools as pools_view
 from views import workbench as workbench_view
-from views.i18n import gettext as _
 from views.i18n import label, locale_code, translate_error
 
 bp = Blueprint("projects", __name__)
