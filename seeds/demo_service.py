@@ -154,6 +154,34 @@ def _rep001_ticket_and_lead(boss, agents, now):
     return customer
 
 
+def _leads_that_became_orders(agents, now):
+    """A few repurchase leads raised some weeks before an order that followed, so the dashboard's
+    conversion (an order within the setting's days after the lead) has something to show."""
+    from models.orders import Order
+
+    today = clock.to_local(now).date()
+    recent = (Order.select(Order.customer, Order.ordered_on)
+              .where((Order.status == "signed") & (Order.ordered_on >= today - dt.timedelta(days=60))
+                     & (Order.ordered_on < today - dt.timedelta(days=5)))
+              .order_by(Order.ordered_on.desc(), Order.id).limit(40))
+    seen = set()
+    for order in recent:
+        if order.customer_id in seen or len(seen) >= 4:
+            continue
+        customer = Customer.get_by_id(order.customer_id)
+        if customer.owner_id is None:
+            continue
+        seen.add(customer.id)
+        raised = dt.datetime.combine(order.ordered_on - dt.timedelta(days=12), dt.time(2, 0))
+        agent = agents[len(seen) % len(agents)]
+        t = sv.log_ticket(agent, {"customer_id": str(customer.id), "category": "consultation", "priority": "normal",
+                                  "channel": "hotline", "description": "客户来电询问现有面料的库存和交期",
+                                  "contact_text": "采购部"}, now=raised - 2 * H)
+        sv.move_ticket(agent, t, "in_progress", "", now=raised - H)
+        sv.move_ticket(agent, t, "resolved", "已答复交期，客户提到库存偏低", now=raised)
+        sv.raise_repurchase_lead(agent, customer, "客户库存偏低，下月要补货，请跟进报价", ticket=t, now=raised)
+
+
 def _care(rng, boss, agents, now):
     keys = list(Customer.select().where((Customer.business_model == "key_account") & Customer.owner.is_null(False))
                 .order_by(Customer.id).limit(8))
@@ -185,6 +213,7 @@ def stage(progress=None):
     _history(rng, customers, agents, now)
     _live(rng, boss, agents, customers, now)
     _rep001_ticket_and_lead(boss, agents, now)
+    _leads_that_became_orders(agents, now)
     _care(rng, boss, agents, now)
     result = sv.sweep(now)
     say(f"demo data: SLA sweep flagged {result['flagged']} and escalated {result['escalated']} tickets")
