@@ -9,6 +9,7 @@ the verbs here; nothing outside this module writes these tables.
 import datetime as dt
 import re
 import unicodedata
+from collections import namedtuple
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import peewee as pw
@@ -47,11 +48,16 @@ CENT = Decimal("0.01")
 
 
 class StageSetting(BaseModel):
-    """An admin's setting for one stage of one business model (absent: the defaults above)."""
+    """An admin's setting for one stage of one business model (absent: the defaults above): its own
+    name in each language (blank: the standard name), default probability, key actions and the
+    criteria an opportunity must meet to enter it."""
     business_model = pw.CharField(max_length=20)
     stage = pw.CharField(max_length=20)
     probability = pw.SmallIntegerField()
     key_actions = pw.CharField(max_length=300, default="")
+    name_zh = pw.CharField(max_length=30, default="")
+    name_en = pw.CharField(max_length=30, default="")
+    entry_criteria = pw.CharField(max_length=300, default="")
     updated_at = pw.DateTimeField()
     updated_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
 
@@ -215,21 +221,37 @@ def rebuild_summaries():
 
 # ---- settings ---------------------------------------------------------------------------------------
 
+class StageConfig(namedtuple("StageConfig", "probability key_actions name_zh name_en entry_criteria")):
+    """One stage as a business model uses it; `name(locale)` is the admin's name or None (standard)."""
+
+    def name(self, locale):
+        own = self.name_zh if str(locale).startswith("zh") else self.name_en
+        return own or None
+
+
+def _default_config(stage):
+    return StageConfig(DEFAULT_PROBABILITY[stage], DEFAULT_KEY_ACTIONS[stage], "", "", "")
+
+
+def _config(row):
+    return StageConfig(row.probability, row.key_actions, row.name_zh, row.name_en, row.entry_criteria)
+
+
 def stage_settings(business_model):
-    """{stage: (probability, key_actions)} for a business model: the admin's rows over the defaults."""
-    out = {s: (DEFAULT_PROBABILITY[s], DEFAULT_KEY_ACTIONS[s]) for s in STAGES}
+    """{stage: StageConfig} for a business model: the admin's rows over the defaults."""
+    out = {s: _default_config(s) for s in STAGES}
     for row in StageSetting.select().where(StageSetting.business_model == business_model):
         if row.stage in out:
-            out[row.stage] = (row.probability, row.key_actions)
+            out[row.stage] = _config(row)
     return out
 
 
 def all_stage_settings():
-    """{business_model: {stage: (probability, key_actions)}} in one query."""
-    out = {bm: {s: (DEFAULT_PROBABILITY[s], DEFAULT_KEY_ACTIONS[s]) for s in STAGES} for bm in BUSINESS_MODELS}
+    """{business_model: {stage: StageConfig}} in one query."""
+    out = {bm: {s: _default_config(s) for s in STAGES} for bm in BUSINESS_MODELS}
     for row in StageSetting.select():
         if row.business_model in out and row.stage in out[row.business_model]:
-            out[row.business_model][row.stage] = (row.probability, row.key_actions)
+            out[row.business_model][row.stage] = _config(row)
     return out
 
 
@@ -241,9 +263,9 @@ def default_probability(business_model, stage):
 
 
 def save_stage_settings(actor, data):
-    """Save every business model's stage probabilities and key actions (form fields
-    `prob-<model>-<stage>`, `actions-<model>-<stage>`); won and lost stay 100 % and 0 %.
-    The audit row lists each change from → to."""
+    """Save every business model's stage names, probabilities, key actions and entry criteria (form
+    fields `name_zh-`, `name_en-`, `prob-`, `actions-`, `criteria-<model>-<stage>`); won and lost stay
+    100 % and 0 %. The audit row lists each change from → to."""
     from models.permissions import require
 
     require(actor, "opportunity.settings")
@@ -253,26 +275,33 @@ def save_stage_settings(actor, data):
     for bm in BUSINESS_MODELS:
         for stage in OPEN_STAGES:
             field = f"prob-{bm}-{stage}"
-            probability = _probability(data.get(field, current[bm][stage][0]), e, field)
-            actions = clean_text(data.get(f"actions-{bm}-{stage}", current[bm][stage][1]), 300)
-            if actions is None:
-                e.add(f"actions-{bm}-{stage}", N_("At most %(n)s characters."), n=300)
-            values[(bm, stage)] = (probability, actions or "")
-        probs = [values[(bm, s)][0] for s in OPEN_STAGES]
+            was = current[bm][stage]
+            probability = _probability(data.get(field, was.probability), e, field)
+            texts = {}
+            for key, attr, limit in (("actions", "key_actions", 300), ("name_zh", "name_zh", 30),
+                                     ("name_en", "name_en", 30), ("criteria", "entry_criteria", 300)):
+                text = clean_text(data.get(f"{key}-{bm}-{stage}", getattr(was, attr)), limit)
+                if text is None:
+                    e.add(f"{key}-{bm}-{stage}", N_("At most %(n)s characters."), n=limit)
+                texts[attr] = text or ""
+            values[(bm, stage)] = StageConfig(probability, texts["key_actions"], texts["name_zh"], texts["name_en"],
+                                              texts["entry_criteria"])
+        probs = [values[(bm, s)].probability for s in OPEN_STAGES]
         if None not in probs and probs != sorted(probs):
             e.add(f"prob-{bm}-{OPEN_STAGES[0]}", N_("Probabilities must not fall from one stage to the next."))
     e.raise_if_any()
     now = clock.now()
     changes = {}
     with db.atomic():
-        for (bm, stage), (probability, actions) in values.items():
-            if (probability, actions) == current[bm][stage]:
+        for (bm, stage), config in values.items():
+            if config == current[bm][stage]:
                 continue
-            changes[f"{bm}.{stage}"] = [list(current[bm][stage]), [probability, actions]]
-            StageSetting.insert(business_model=bm, stage=stage, probability=probability, key_actions=actions,
-                                updated_at=now, updated_by=actor.id).on_conflict(
+            changes[f"{bm}.{stage}"] = [list(current[bm][stage]), list(config)]
+            fields = {"probability": config.probability, "key_actions": config.key_actions, "name_zh": config.name_zh,
+                      "name_en": config.name_en, "entry_criteria": config.entry_criteria}
+            StageSetting.insert(business_model=bm, stage=stage, updated_at=now, updated_by=actor.id, **fields).on_conflict(
                 conflict_target=[StageSetting.business_model, StageSetting.stage],
-                update={StageSetting.probability: probability, StageSetting.key_actions: actions,
+                update={**{getattr(StageSetting, k): v for k, v in fields.items()},
                         StageSetting.updated_at: now, StageSetting.updated_by: actor.id}).execute()
         if changes:
             audit.record("opportunity.settings_saved", actor, None, changes=changes)

@@ -279,6 +279,31 @@ def test_stage_settings_change_the_default_probability_and_are_audited(client, m
     assert o.probability == 75
 
 
+def test_a_business_model_names_its_stages_and_states_entry_criteria(client, make_user, rep, customer):
+    """Stages are configured per business model: own names per language and entry criteria, shown on the
+    opportunity and the customer's tab of that model only; too long a name is refused, nothing saved."""
+    admin = make_user("admin")
+    client.login(admin)
+    named = {"name_zh-project-presentation": "方案汇报", "name_en-project-presentation": "Solution pitch",
+             "criteria-project-presentation": "已确认预算和决策人，客户同意安排汇报"}
+    before = db_state()
+    bad = client.post("/opportunities/settings", {**named, "name_zh-project-presentation": "长" * 31})
+    assert "At most 30 characters." in bad.get_data(as_text=True) and db_state() == before
+    client.post("/opportunities/settings", named)
+    config = opps.stage_settings("project")["presentation"]
+    assert (config.name_zh, config.name_en, config.probability) == ("方案汇报", "Solution pitch", 50)
+    assert opps.stage_settings("consumer")["presentation"].name_zh == ""
+    page = client.get("/opportunities/settings").get_data(as_text=True)
+    assert 'name="name_zh-project-presentation" value="方案汇报"' in page
+    o = opp(rep, customer, stage="presentation")
+    client.login(rep)
+    body = client.get(f"/opportunities/{o.id}").get_data(as_text=True)  # the rep reads English
+    assert "Solution pitch" in body and "已确认预算和决策人" in body
+    assert "Solution pitch" in client.get(f"/customers/{customer.id}?tab=opportunities", htmx=True).get_data(as_text=True)
+    audit_row = AuditEvent.select().where(AuditEvent.kind == "opportunity.settings_saved").get()
+    assert "project.presentation" in audit_row.data["changes"]
+
+
 def test_the_360_tab_lists_the_customers_opportunities_and_creates_one(client, rep, customer):
     client.login(rep)
     body = client.get(f"/customers/{customer.id}?tab=opportunities").get_data(as_text=True)

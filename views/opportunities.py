@@ -202,9 +202,12 @@ def forecast():
 def settings():
     require(current_user, "opportunity.settings")
     errors, saved = {}, None
-    values = {f"prob-{bm}-{s}": p for bm, stages in opps.all_stage_settings().items() for s, (p, _a) in stages.items()}
-    values.update({f"actions-{bm}-{s}": a for bm, stages in opps.all_stage_settings().items()
-                   for s, (_p, a) in stages.items()})
+    values = {}
+    for bm, stages in opps.all_stage_settings().items():
+        for s, config in stages.items():
+            values.update({f"prob-{bm}-{s}": config.probability, f"actions-{bm}-{s}": config.key_actions,
+                           f"name_zh-{bm}-{s}": config.name_zh, f"name_en-{bm}-{s}": config.name_en,
+                           f"criteria-{bm}-{s}": config.entry_criteria})
     if request.method == "POST":
         values.update(_raw())
         try:
@@ -252,7 +255,7 @@ def show(opportunity_id):
     default = opps.default_probability(opp.customer.business_model, opp.stage)
     return render_template("opportunities/show.html", opp=opp, owner=owner, events=_history(opp),
                            dwell=_dwell(opp), default=default, move_form=MoveForm(opp=opp),
-                           key_actions=opps.stage_settings(opp.customer.business_model))
+                           stage_config=opps.stage_settings(opp.customer.business_model))
 
 
 @bp.route("/opportunities/<int:opportunity_id>/edit", methods=["GET", "POST"])
@@ -358,7 +361,7 @@ def _tab_context(customer, user):
     owners = {u.id: u.full_name for u in User.select(User.id, User.full_name)
               .where(User.id.in_({r.owner_id for r in rows if r.owner_id} or {0}))}
     open_rows = [r for r in rows if r.is_open]
-    return {"opps": rows, "owners": owners,
+    return {"opps": rows, "owners": owners, "stage_config": opps.stage_settings(customer.business_model),
             "open_amount": sum((r.amount or Decimal(0) for r in open_rows), Decimal("0.00")),
             "open_weighted": sum((r.weighted or Decimal(0) for r in open_rows), Decimal("0.00"))}
 
