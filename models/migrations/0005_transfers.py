@@ -5,13 +5,13 @@ from models.base import JSONField
 
 
 def up(migrator, db):
-    def stub(name):
+    def existing_table(name):
         class Meta:
             database = db
             table_name = name
         return type(name.title().replace("_", ""), (Model,), {"Meta": Meta})
 
-    User, Team, Customer, Pool = stub("user"), stub("team"), stub("customer"), stub("pool")
+    User, Team, Customer, Pool = (existing_table(name) for name in ("user", "team", "customer", "pool"))
 
     class Transfer(Model):
         kind = CharField(max_length=10, default="request")

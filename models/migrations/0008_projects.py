@@ -7,10 +7,10 @@ from peewee import (BooleanField, CharField, DateField, DateTimeField, DecimalFi
 
 
 def up(migrator, db):
-    def stub(name):
+    def existing_table(name):
         return type(name.title().replace("_", ""), (Model,), {"Meta": type("Meta", (), {"database": db, "table_name": name})})
 
-    User, Customer, Opportunity = stub("user"), stub("customer"), stub("opportunity")
+    User, Customer, Opportunity = (existing_table(name) for name in ("user", "customer", "opportunity"))
 
     class ApprovalCriterion(Model):
         text_zh = CharField(max_length=200)
