@@ -157,6 +157,18 @@ def show(project_id):
     return render_template("projects/show.html", proposed=request.args.get("proposed"), **_context(project))
 
 
+def _section_after(project, template, verb, error_extra=None, saved_extra=None):
+    """Run a verb on the project's form and answer with its section: the form's errors in place, a
+    refusal as a toast, or the saved section."""
+    try:
+        verb(current_user, project, request.form)
+    except ValidationError as exc:
+        return _section(project, template, errors=field_errors(exc), form=request.form, **(error_extra or {}))
+    except DomainError as exc:
+        return hx.toast(translate_error(exc.message, exc.params), 409)
+    return _section(project, template, **(saved_extra or {"saved": True}))
+
+
 def _section(project, template, **extra):
     """The section again for htmx; without JavaScript the whole page (errors shown in place) or, after a
     success, a redirect back to it."""
@@ -202,13 +214,7 @@ def _names(project):
 @bp.post("/projects/<int:project_id>/members")
 def add_member(project_id):
     project = _load(project_id, "project.manage_team")
-    try:
-        pj.add_member(current_user, project, request.form)
-    except ValidationError as exc:
-        return _section(project, "projects/_team.html", errors=field_errors(exc), form=request.form)
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return _section(project, "projects/_team.html", saved=True)
+    return _section_after(project, "projects/_team.html", pj.add_member)
 
 
 @bp.post("/projects/<int:project_id>/members/<int:member_id>/remove")
@@ -235,14 +241,7 @@ def _milestone(project, milestone_id):
 @bp.post("/projects/<int:project_id>/milestones")
 def add_milestone(project_id):
     project = _load(project_id, "project.work")
-    try:
-        pj.save_milestone(current_user, project, request.form)
-    except ValidationError as exc:
-        return _section(project, "projects/_milestones.html", errors=field_errors(exc), form=request.form,
-                        open_form=True)
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return _section(project, "projects/_milestones.html", saved=True)
+    return _section_after(project, "projects/_milestones.html", pj.save_milestone, error_extra={"open_form": True})
 
 
 @bp.route("/projects/<int:project_id>/milestones/<int:milestone_id>/edit", methods=["GET", "POST"])
@@ -282,13 +281,7 @@ def milestone_status(project_id, milestone_id):
 @bp.post("/projects/<int:project_id>/costs")
 def add_cost(project_id):
     project = _load(project_id, "project.work")
-    try:
-        pj.add_cost(current_user, project, request.form)
-    except ValidationError as exc:
-        return _section(project, "projects/_costs.html", errors=field_errors(exc), form=request.form)
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return _section(project, "projects/_costs.html", saved=True)
+    return _section_after(project, "projects/_costs.html", pj.add_cost)
 
 
 @bp.post("/projects/<int:project_id>/costs/<int:cost_id>/remove")
@@ -301,14 +294,8 @@ def remove_cost(project_id, cost_id):
 @bp.post("/projects/<int:project_id>/contract")
 def sign_contract(project_id):
     project = _load(project_id, "project.sign_contract")
-    try:
-        pj.sign_contract(current_user, project, request.form)
-    except ValidationError as exc:
-        return _section(project, "projects/_costs.html", errors=field_errors(exc), form=request.form,
-                        contract_open=True)
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return _section(project, "projects/_costs.html", contract_saved=True)
+    return _section_after(project, "projects/_costs.html", pj.sign_contract, error_extra={"contract_open": True},
+                          saved_extra={"contract_saved": True})
 
 
 # ---- approval criteria (admin) ----------------------------------------------------------------------
