@@ -226,18 +226,37 @@ def start_sweeper(interval=SWEEP_SECONDS):
     threading.Thread(target=loop, name="kehu-sweeper", daemon=True).start()
 
 
-def serve():
-    from waitress import serve as waitress_serve
+def build_server(app, host, port, threads=8):
+    """The waitress server users get (`serve`), also used by the tests that talk to a real server."""
+    from waitress import create_server
 
+    return create_server(app, host=host, port=int(port), threads=threads, ident="kehu")
+
+
+def on_start():
+    """Work the server picks up the moment it starts: leaver hand-overs whose runner died with the
+    previous process resume now, not at the first sweep five minutes later."""
+    import models
+    from models import transfers
+
+    with models.db.connection_context():
+        return transfers.resume_stalled(at_start=True)["resumed"]
+
+
+def serve():
     from seeds import demo as demo_seed
 
     app = create_app()
     setup_database(app, demo=True)
+    resumed = on_start()
+    if resumed:
+        _say(f"resumed {resumed} leaver hand-over job(s)")
     start_sweeper()
     host, port = app.config["HOST"], int(app.config["PORT"])
+    server = build_server(app, host, port)
     print(demo_seed.logins_text(), flush=True)
     _say(f"Kehu CRM on http://{host}:{port}/ (set KEHU_HOST / KEHU_PORT to change)")
-    waitress_serve(app, host=host, port=port, threads=8, ident="kehu")
+    server.run()
 
 
 def run_tests(args):

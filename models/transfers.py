@@ -741,14 +741,21 @@ def _finish_leaver(actor, transfer, now):
     _tell_done(transfer, actor, list(TransferItem.select().where(TransferItem.transfer == transfer.id)), approvers)
 
 
-def resume_stalled(now=None):
-    """Sweep: a job whose runner died (server restart) carries on where it stopped. Idempotent."""
+def resume_stalled(now=None, at_start=False):
+    """Sweep: a job whose runner died carries on where it stopped. Idempotent. When the server starts
+    (`at_start`), every executing job is an orphan of the previous process: each resumes at once in a
+    thread of its own instead of waiting for its heartbeat to go stale and the next sweep."""
     now = now or clock.now()
-    stalled = [t.id for t in Transfer.select(Transfer.id).where(
-        (Transfer.status == "executing")
-        & (Transfer.heartbeat_at.is_null() | (Transfer.heartbeat_at < now - dt.timedelta(seconds=STALLED_SECONDS))))]
+    query = Transfer.select(Transfer.id).where(Transfer.status == "executing")
+    if not at_start:
+        query = query.where(Transfer.heartbeat_at.is_null()
+                            | (Transfer.heartbeat_at < now - dt.timedelta(seconds=STALLED_SECONDS)))
+    stalled = [t.id for t in query]
     for transfer_id in stalled:
-        run_job(transfer_id)
+        if at_start:
+            start_job(transfer_id)
+        else:
+            run_job(transfer_id)
     return {"resumed": len(stalled)}
 
 

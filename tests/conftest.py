@@ -21,6 +21,8 @@ models.base.SQLITE_PRAGMAS["synchronous"] = "off"
 FROZEN = dt.datetime(2026, 11, 24, 2, 0, 0)  # 10:00 in Shanghai
 PASSWORD = "correct-horse-1"
 TEST_CONFIG = {"TESTING": True, "PASSWORD_METHOD": "pbkdf2:sha256:1000", "SECRET_KEY": "test-only-key",
+               # A header waitress cannot send (non-Latin-1) is an error in every test, not a silent repair.
+               "STRICT_HEADERS": True,
                # Throw-away databases: no fsync (the concurrency tests still use a real file and locks).
                "SQLITE_PRAGMAS": {"synchronous": "off"}}
 

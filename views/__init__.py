@@ -33,6 +33,37 @@ def _domain_assets(app):
     return {kind: sorted(p.name for p in static.glob(f"*.{kind}") if p.name not in shared) for kind in ("css", "js")}
 
 
+def _sendable(response):
+    """Every header value must be Latin-1, or waitress answers its own 500 after the view committed.
+    The helpers in views/htmx.py write ASCII; this is the net under them. Under STRICT_HEADERS (the
+    tests) a stray value is an error, so the suite finds its source; in service it is repaired and logged."""
+    import json
+    import logging
+
+    from flask import current_app
+    from werkzeug.urls import iri_to_uri
+
+    bad = hx.unsendable_headers(response)
+    if not bad:
+        return response
+    if current_app.config.get("STRICT_HEADERS"):
+        raise RuntimeError(f"unsendable response headers {bad} on {request.method} {request.path}")
+    logging.getLogger("kehu").warning("repaired unsendable headers %s on %s %s", bad, request.method, request.path)
+    for name in set(bad):
+        value = str(response.headers[name]).replace("\r", " ").replace("\n", " ")
+        if name.lower() in ("location", "hx-redirect", "hx-location", "hx-push-url", "hx-replace-url"):
+            value = iri_to_uri(value)
+        elif name.lower().startswith("hx-trigger"):
+            try:
+                value = json.dumps(json.loads(value))
+            except ValueError:
+                value = json.dumps(value)
+        else:
+            value = value.encode("utf-8").decode("latin-1")
+        response.headers[name] = value
+    return response
+
+
 def init_app(app):
     app.url_map.converters["int"] = _RowIdConverter
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -92,7 +123,7 @@ def init_app(app):
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if "HX-Request" in request.headers or request.args:
             response.vary.add("HX-Request")
-        return response
+        return _sendable(response)
 
     @app.errorhandler(NotFound)
     @app.errorhandler(404)
