@@ -550,7 +550,10 @@ def create_customer(actor, data, check_duplicates=True):
         audit.record("customer.created", actor, customer, stage=stage,
                      owner_id=owner.id if owner else None, owner=owner.full_name if owner else None, **extra)
         search.index_customer(customer.id)
-    return customer
+        if owner is None:  # unowned past marketing's stages: into its home pool, where reps can claim it
+            from models.pools import place_orphan
+            place_orphan(actor, customer.id, now, why="created")
+    return Customer.get_by_id(customer.id)
 
 
 def _initial_owner_and_stage(actor, data):
@@ -642,6 +645,10 @@ def change_stage(actor, customer, stage, reason=""):
         direction = "promoted" if STAGES.index(stage) > STAGES.index(old) else "demoted"
         audit.record("customer.stage_changed", actor, customer, from_stage=old, to_stage=stage,
                      direction=direction, reason=reason)
+        if not customer.owner_id:  # a lead marketing qualified: into its home pool, never nowhere
+            from models.pools import place_orphan
+            if place_orphan(actor, customer.id, now, why="qualified"):
+                customer.pool = Customer.get_by_id(customer.id).pool_id
     return customer
 
 
@@ -671,6 +678,10 @@ def set_owner(actor, customer, owner, reason=""):
         from models import hooks
         hooks.fire("owner_changed", actor, [customer.id], old.id if old else None, owner.id if owner else None,
                    clean_text(reason, 200) or "")
+        if owner is None:
+            from models.pools import place_orphan
+            if place_orphan(actor, customer.id, now, why="unassigned"):
+                customer.pool = Customer.get_by_id(customer.id).pool_id
     return customer
 
 

@@ -37,7 +37,7 @@ def run_sweeps(now=None):
 
     all_models()  # imports every domain module, so their sweeps are registered
     now = now or clock.now()
-    results = {"pools": pools.sweep(now)}
+    results = {"pools": pools.sweep(now), "orphans": pools.repair_orphans(now)}
     for fn in _HANDLERS.get("sweep", []):
         results[f"{fn.__module__.rsplit('.', 1)[-1]}"] = fn(now)
     return results

@@ -777,6 +777,56 @@ def route_inbound_lead(actor, customer, note, now=None):
     return User.get_by_id(target) if target else None
 
 
+# ---- nobody's customers: every file is somewhere someone can see it ---------------------------
+
+MARKETING_ONLY = ("unidentified", "prospect")  # marketing's leads: unowned and in no pool by design
+
+
+def orphans():
+    """Customers past marketing's stages with no owner and in no pool: nobody could see or claim them.
+    The invariant is that there are none; `place_orphan` and the sweep's `repair_orphans` keep it."""
+    return Customer.select().where(Customer.owner.is_null() & Customer.pool.is_null()
+                                   & Customer.stage.not_in(MARKETING_ONLY))
+
+
+def place_orphan(actor, customer_id, now=None, why="placed"):
+    """Inside the caller's transaction: an unowned customer past the marketing stages goes to its home
+    pool (its region's, else an open one), with a ledger row and a timeline row. No-op otherwise."""
+    now = now or clock.now()
+    customer = Customer.get_or_none(Customer.id == customer_id)
+    if customer is None or customer.owner_id or customer.pool_id or customer.stage in MARKETING_ONLY:
+        return None
+    pool = home_pool(customer)
+    if pool is None:
+        return None
+    changed = (Customer.update(pool=pool.id, release_at=None, release_rule="")
+               .where((Customer.id == customer.id) & Customer.owner.is_null() & Customer.pool.is_null())
+               .execute())
+    if not changed:
+        return None
+    rules = rules_mod.in_force(now)
+    _ledger("placed", actor, customer, now, rules, to_pool=pool.id, reason=why, inputs={"stage": customer.stage})
+    audit.record("pool.placed", actor, customer, pool=pool.name_zh, pool_en=pool.name_en, why=why)
+    return pool
+
+
+def repair_orphans(now=None, batch=500):
+    """Sweep: place every orphaned customer (a repair: the verbs place them; this catches the rest,
+    e.g. rows written by an import or by hand). Idempotent."""
+    now = now or clock.now()
+    placed = 0
+    while True:
+        ids = [c.id for c in orphans().select(Customer.id).order_by(Customer.id).limit(batch)]
+        if not ids:
+            break
+        with db.atomic():
+            for customer_id in ids:
+                placed += bool(place_orphan(None, customer_id, now, why="repair"))
+        if len(ids) < batch:
+            break
+    return {"placed": placed}
+
+
 # ---- bulk upkeep (imports, demo data, rule changes) ----------------------------------------
 
 def place_unowned(batch=5000):

@@ -388,7 +388,7 @@ def test_the_sweep_decides_on_each_row_as_it_is_when_its_turn_comes(w, owned, mo
     assert sweep(now, chunk=1)["released"] == 2
     assert fresh(first).owner_id is None and fresh(last).owner_id is None
     assert fresh(followed_up).owner_id == w.rep_a.id and fresh(followed_up).release_at == now + 15 * DAY
-    assert PoolEvent.get(PoolEvent.customer == released_meanwhile.id).kind == "release"
+    assert PoolEvent.get((PoolEvent.customer == released_meanwhile.id) & (PoolEvent.kind != "placed")).kind == "release"
 
 
 def test_a_second_sweep_at_the_same_moment_changes_nothing(w, owned, pooled):
@@ -484,7 +484,7 @@ def test_lock_exempts_and_unlock_recomputes(w, owned):
     assert not fresh(c).locked and fresh(c).release_at == FROZEN + 15 * DAY  # overdue: the next sweep takes it
     assert sweep(clock.now())["released"] == 1
     kinds = [e.kind for e in PoolEvent.select().where(PoolEvent.customer == c.id).order_by(PoolEvent.id)]
-    assert kinds == ["lock", "unlock", "forced_release"]
+    assert kinds == ["placed", "lock", "unlock", "forced_release"]  # the factory creates it unowned, then assigns
 
 
 def test_lock_capacity_is_10_and_dealt_customers_cannot_be_locked(w, owned):
@@ -932,7 +932,7 @@ def test_assign_verb_refuses_another_teams_rep_and_inactive_users(w, pooled, mak
     for rep in (w.rep_b, gone, None, w.service):
         with pytest.raises(DomainError, match="active member of your team"):
             assign_customer(w.mgr_a, c, rep)
-    assert fresh(c).owner_id is None and PoolEvent.select().count() == 0
+    assert fresh(c).owner_id is None and PoolEvent.select().where(PoolEvent.kind != "placed").count() == 0
 
 
 def test_release_route_needs_a_reason(client, w, owned):
@@ -940,7 +940,7 @@ def test_release_route_needs_a_reason(client, w, owned):
     client.login(w.rep_a)
     r = client.post(f"/customers/{c.id}/release", {"reason": "  "}, htmx=True)
     assert r.status_code == 409 and "Say why you release this customer" in body(r)
-    assert fresh(c).owner_id == w.rep_a.id and PoolEvent.select().count() == 0
+    assert fresh(c).owner_id == w.rep_a.id and PoolEvent.select().where(PoolEvent.kind != "placed").count() == 0
     r = client.post(f"/customers/{c.id}/release", {"reason": "客户已转行"}, htmx=True)
     assert r.status_code == 204 and r.headers["HX-Redirect"] == f"/customers/{c.id}"
     c = fresh(c)

@@ -1,6 +1,6 @@
 """Customer files over the web: the list, the 360° page, and the forms for customers, contacts,
 follow-ups and stage changes. Rules live in models/; this module maps requests to verbs."""
-from flask import Blueprint, abort, make_response, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask_login import current_user
 from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringField, TextAreaField
 
@@ -443,8 +443,13 @@ def stage(customer_id):
         change_stage(current_user, customer, request.form.get("stage", ""), request.form.get("reason", ""))
     except DomainError as exc:
         return hx.toast(translate_error(exc.message, exc.params), 409) if request.htmx else abort(409)
-    response = hx.redirect(url_for("customers.show", customer_id=customer.id))
-    return response
+    fresh = get_customer(customer.id)
+    if not can(current_user, "customer.view", fresh):
+        # Marketing qualified its lead: it went to the pool, out of marketing's sight. Say where.
+        pool = fresh.pool.label(locale_code()) if fresh.pool_id else ""
+        flash(_("%(name)s is qualified and went to %(pool)s, where sales can claim it.", name=fresh.name, pool=pool))
+        return hx.redirect(url_for("customers.index"))
+    return hx.redirect(url_for("customers.show", customer_id=customer.id))
 
 
 @bp.route("/<int:customer_id>/contacts/new", methods=["GET", "POST"])
@@ -581,6 +586,12 @@ def _describe_pool_event(kind, d):
     if kind == "pool.lead_routed":
         return _("logged an inbound lead (%(note)s), routed to %(to)s", note=d.get("note", ""),
                  to=d.get("to") or _("the pool"))
+    if kind == "pool.placed":
+        why = {"qualified": _("qualified by marketing with no owner yet"), "created": _("created with no owner"),
+               "unassigned": _("its owner was removed"), "repair": _("found with no owner and in no pool")}
+        return _("placed the customer in %(pool)s: %(why)s",
+                 pool=d.get("pool") if locale_code().startswith("zh") else d.get("pool_en"),
+                 why=why.get(d.get("why"), d.get("why", "")))
     if kind == "pool.stake_lapsed":
         return _("the stake lapsed at %(c)s%% complete (%(t)s%% needed)", c=d.get("completeness"),
                  t=d.get("threshold"))

@@ -368,6 +368,7 @@ LEDGER_LABELS = {
     "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
     "capacity": N_("Capacity adjusted"), "stake": N_("Staked"), "stake_completed": N_("Stake completed"),
     "stake_lapsed": N_("Stake lapsed"), "lead_routed": N_("Inbound lead routed"), "rules_applied": N_("Pool rules"),
+    "placed": N_("Placed in the pool"),
 }
 
 

@@ -1,14 +1,13 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright against the app in a thread."""
+"""Browser fixtures: Debian's Chromium driven by Playwright against the app served by waitress (the
+server `python3 app.py serve` builds, through the same `build_server`) in a thread."""
 import os
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
-
 import models
-from app import create_app
+from app import build_server, create_app
 from tests.conftest import PASSWORD, TEST_CONFIG
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -46,14 +45,14 @@ def e2e_db(template_db, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_server(e2e_db):
-    """The app on a free loopback port, in a daemon thread, on its own database file."""
+    """The app on a free loopback port, served by waitress as in production, on its own database file."""
     app = create_app({**TEST_CONFIG, "DATABASE_URL": e2e_db, "TESTING": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = build_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.task_dispatcher.shutdown(timeout=5)
+    server.close()
 
 
 @pytest.fixture(scope="session")
