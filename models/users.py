@@ -1,5 +1,6 @@
-"""People: regions, teams, users with one primary role, and login throttling."""
+"""People: regions, teams, users with one primary role, login throttling and the server-side sessions."""
 import datetime as dt
+import hashlib
 import re
 import secrets
 
@@ -31,8 +32,10 @@ THROTTLE_QUIET = dt.timedelta(hours=1)
 ADDRESS_FAILURES = 100
 ADDRESS_WINDOW = dt.timedelta(minutes=15)
 PASSWORD_MIN = 8
-# Overridden by the app factory (tests use a cheaper hash).
+# Overridden by the app factory (tests use a cheaper hash; sessions live as long as the session cookie).
 password_method = "scrypt"
+session_lifetime = dt.timedelta(hours=12)
+SESSION_TOUCH = dt.timedelta(minutes=1)  # last_seen_at is written at most this often
 
 
 class Region(BaseModel):
@@ -76,7 +79,10 @@ class User(BaseModel):
         return False
 
     def get_id(self):
-        return str(self.id)
+        # "<user id>:<session token>": the user_loader finds the server-side session, which logout,
+        # a password change and deactivation revoke (see session_user).
+        token = getattr(self, "session_token", None)
+        return f"{self.id}:{token}" if token else str(self.id)
 
     def check_password(self, password):
         return verify_password(self.password_hash, password)
@@ -116,6 +122,21 @@ class AddressThrottle(BaseModel):
     address = pw.CharField(max_length=64, unique=True)
     failures = pw.IntegerField(default=0)
     window_start = pw.DateTimeField(index=True)
+
+
+class UserSession(BaseModel):
+    """One login: the browser's session cookie carries the token, the row only its SHA-256. Revoked by
+    logout (this one), by a password change and by deactivation (all of the user's)."""
+    token_hash = pw.CharField(max_length=64, unique=True)
+    user = pw.ForeignKeyField(User, backref="sessions", on_delete="CASCADE", index=False)
+    created_at = pw.DateTimeField()
+    last_seen_at = pw.DateTimeField()
+    revoked_at = pw.DateTimeField(null=True)
+    address = pw.CharField(max_length=64, default="")
+    agent = pw.CharField(max_length=200, default="")
+
+    class Meta:
+        indexes = ((("user", "revoked_at"), False), (("created_at",), False))
 
 
 # ---- validation ------------------------------------------------------------------------------
@@ -207,6 +228,7 @@ def update_user(actor, user, data):
         if data.get("password"):
             user.password_hash = hash_password(data["password"])
             changes["password"] = ["***", "***"]
+            revoke_sessions(user)  # whoever knew the old password is logged out everywhere
         user.save()
         if "team_id" in changes:
             # Customers follow their owner's team, so the manager's view stays right.
@@ -242,6 +264,8 @@ def set_active(actor, user, active):
                 raise StillOwnsCustomers(user, owned)
         User.update(active=active).where(User.id == user.id).execute()
         user.active = active
+        if not active:
+            revoke_sessions(user)  # so a reactivation does not bring an old cookie back to life
         audit.record("user.activated" if active else "user.deactivated", actor, user_id=user.id)
     return user
 
@@ -385,11 +409,60 @@ def authenticate(username, password, address):
     return user
 
 
+# ---- sessions -----------------------------------------------------------------------------------
+
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user, address="", agent=""):
+    """A new server-side session for a user who just logged in; returns its token (for the cookie)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    with db.atomic():
+        UserSession.create(token_hash=_token_hash(token), user=user.id, created_at=now, last_seen_at=now,
+                           address=(address or "")[:64], agent=(agent or "")[:200])
+    return token
+
+
+def session_user(user_id, token):
+    """The active user of a live session (not revoked, younger than session_lifetime), else None.
+    One indexed query; last_seen_at is written at most once per SESSION_TOUCH, not on every request."""
+    now = clock.now()
+    row = (UserSession.select(UserSession, User).join(User)
+           .where((UserSession.token_hash == _token_hash(token)) & (UserSession.user == user_id)
+                  & UserSession.revoked_at.is_null() & (UserSession.created_at > now - session_lifetime)
+                  & (User.active == True))  # noqa: E712
+           .first())
+    if row is None:
+        return None
+    if now - row.last_seen_at >= SESSION_TOUCH:
+        UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
+    user = row.user
+    user.session_token = token
+    return user
+
+
+def end_session(token):
+    """Logout: revoke this session only."""
+    with db.atomic():
+        UserSession.update(revoked_at=clock.now()).where(
+            (UserSession.token_hash == _token_hash(token)) & UserSession.revoked_at.is_null()).execute()
+
+
+def revoke_sessions(user):
+    """End every session of the user (a password change, a deactivation); call inside the verb's transaction."""
+    return UserSession.update(revoked_at=clock.now()).where(
+        (UserSession.user == user.id) & UserSession.revoked_at.is_null()).execute()
+
+
 def sweep(now):
-    """Forget counters that no longer hold anyone back."""
+    """Forget counters that no longer hold anyone back, and sessions a day past their end."""
     pairs = LoginThrottle.delete().where(LoginThrottle.last_at <= now - THROTTLE_QUIET).execute()
     addresses = AddressThrottle.delete().where(AddressThrottle.window_start <= now - ADDRESS_WINDOW).execute()
-    return {"throttles": pairs + addresses}
+    sessions = UserSession.delete().where(
+        UserSession.created_at <= now - session_lifetime - dt.timedelta(days=1)).execute()
+    return {"throttles": pairs + addresses, "sessions": sessions}
 
 
 hooks.on("sweep", sweep)

@@ -1,7 +1,8 @@
 """Issue 11: login throttling per (username, address) with backoff, counted atomically, unknown users costing
-what known ones cost.
+what known ones cost; sessions that logout, a password change and deactivation end on the server.
 
-Nothing here measures time: password checks are counted."""
+Nothing here measures time: password checks are counted, sessions are proven by the pages a copied
+cookie still opens."""
 import datetime as dt
 import threading
 import time
@@ -178,13 +179,115 @@ def test_an_unknown_username_costs_one_hash_check_like_a_known_one(en_client, ma
     assert len(hash_checks) == before + 1
 
 
-def test_the_sweep_forgets_spent_counters(en_client, make_user):
+# ---- sessions ------------------------------------------------------------------------------------
+
+def copy_of(client):
+    """Another browser holding a copy of this client's session cookie."""
+    thief = new_client(client.app)
+    thief.http.set_cookie("session", client.http.get_cookie("session").value)
+    return thief
+
+
+def test_a_cookie_copied_before_logout_stops_working(en_client, make_user):
+    rep = make_user("sales")
+    en_client.login(rep)
+    elsewhere = new_client(en_client.app)
+    elsewhere.login(rep)  # the rep's other browser
+    thief = copy_of(en_client)
+    assert thief.get("/").status_code == 200
+    assert en_client.post("/logout").status_code == 303
+    r = thief.get("/")
+    assert r.status_code == 302 and r.location.startswith("/login")
+    assert thief.get("/", htmx=True).headers["HX-Redirect"].startswith("/login")
+    assert elsewhere.get("/").status_code == 200  # logout ends this session only
+
+
+def test_the_session_token_is_stored_hashed(en_client, make_user):
+    rep = make_user("sales")
+    en_client.login(rep)
+    app = en_client.app
+    cookie = app.session_interface.get_signing_serializer(app).loads(en_client.http.get_cookie("session").value)
+    user_id, _, token = cookie["_user_id"].partition(":")
+    session = users.UserSession.get(users.UserSession.user == rep.id)
+    assert user_id == str(rep.id) and len(token) >= 40 and session.revoked_at is None
+    assert not users.UserSession.select().where(users.UserSession.token_hash == token).exists()
+    assert session.token_hash == users._token_hash(token)
+
+
+def test_an_admin_password_reset_ends_the_users_sessions(en_client, make_user):
+    admin, rep = make_user("admin"), make_user("sales")
+    rep_browser = new_client(en_client.app)
+    rep_browser.login(rep)
+    en_client.login(admin)
+    r = en_client.post(f"/admin/users/{rep.id}/edit",
+                       data={"username": rep.username, "full_name": rep.full_name, "role": "sales", "team_id": "",
+                             "region_id": "", "language": "en", "email": "", "password": "brand-new-pass"})
+    assert r.status_code == 303
+    r = rep_browser.get("/")
+    assert r.status_code == 302 and r.location.startswith("/login")
+    assert rep_browser.login(rep, password="brand-new-pass").status_code == 303
+
+
+def test_changing_ones_own_password_keeps_this_browser_and_ends_the_others(en_client, make_user):
+    admin = make_user("admin")
+    en_client.login(admin)
+    other = new_client(en_client.app)
+    other.login(admin)
+    thief = copy_of(en_client)
+    r = en_client.post(f"/admin/users/{admin.id}/edit",
+                       data={"username": admin.username, "full_name": admin.full_name, "role": "admin",
+                             "team_id": "", "region_id": "", "language": "en", "email": "",
+                             "password": "brand-new-pass"})
+    assert r.status_code == 303
+    assert en_client.get("/").status_code == 200  # re-issued
+    assert other.get("/").status_code == 302
+    assert thief.get("/").status_code == 302  # the copy holds the old session
+
+
+def test_deactivation_ends_the_sessions_for_good(en_client, make_user):
+    admin, rep = make_user("admin"), make_user("sales")
+    rep_browser = new_client(en_client.app)
+    rep_browser.login(rep)
+    en_client.login(admin)
+    assert en_client.post(f"/admin/users/{rep.id}/active", data={"active": "0"}).status_code == 303
+    assert en_client.post(f"/admin/users/{rep.id}/active", data={"active": "1"}).status_code == 303
+    # Reactivated, the rep logs in afresh: the cookie from before the deactivation stays dead.
+    assert rep_browser.get("/").status_code == 302
+    assert rep_browser.login(rep).status_code == 303 and rep_browser.get("/").status_code == 200
+
+
+def test_a_session_ends_on_the_server_after_its_lifetime(en_client, make_user):
+    rep = make_user("sales")
+    en_client.login(rep)
+    clock.freeze(FROZEN + dt.timedelta(hours=11, minutes=59))
+    assert en_client.get("/").status_code == 200
+    clock.freeze(FROZEN + dt.timedelta(hours=12))
+    assert en_client.get("/").status_code == 302
+
+
+def test_last_seen_is_written_at_most_once_a_minute(en_client, make_user):
+    rep = make_user("sales")
+    en_client.login(rep)
+
+    def last_seen():
+        return users.UserSession.get(users.UserSession.user == rep.id).last_seen_at
+
+    clock.freeze(FROZEN + dt.timedelta(seconds=59))
+    en_client.get("/")
+    assert last_seen() == FROZEN
+    clock.freeze(FROZEN + dt.timedelta(seconds=60))
+    en_client.get("/")
+    en_client.get("/")
+    assert last_seen() == FROZEN + dt.timedelta(seconds=60)
+
+
+def test_the_sweep_forgets_spent_counters_and_old_sessions(en_client, make_user):
     from models import hooks
 
     rep = make_user("sales")
     fail(en_client, rep.username, "10.8.0.1", 2)
     en_client.login(rep)
-    assert hooks.run_sweeps(FROZEN)["users"] == {"throttles": 0}
+    assert hooks.run_sweeps(FROZEN)["users"] == {"throttles": 0, "sessions": 0}
     later = FROZEN + dt.timedelta(days=2)
-    assert hooks.run_sweeps(later)["users"] == {"throttles": 3}  # the pair, two addresses
-    assert hooks.run_sweeps(later)["users"] == {"throttles": 0}
+    assert hooks.run_sweeps(later)["users"] == {"throttles": 3, "sessions": 1}  # the pair, two addresses
+    assert hooks.run_sweeps(later)["users"] == {"throttles": 0, "sessions": 0}

@@ -1,8 +1,14 @@
-"""Issue 11: login throttling per (username, address) with backoff, plus a per-address ceiling."""
-from peewee import CharField, DateTimeField, IntegerField, Model
+"""Issue 11: server-side sessions (revocable by logout, password change, deactivation) and login
+throttling per (username, address) with backoff, plus a per-address ceiling."""
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, Model
 
 
 def up(migrator, db):
+    class User(Model):
+        class Meta:
+            database = db
+            table_name = "user"
+
     class LoginThrottle(Model):
         username = CharField(max_length=80)
         address = CharField(max_length=64)
@@ -24,9 +30,23 @@ def up(migrator, db):
             database = db
             table_name = "address_throttle"
 
-    db.create_tables([LoginThrottle, AddressThrottle])
+    class UserSession(Model):
+        token_hash = CharField(max_length=64, unique=True)
+        user = ForeignKeyField(User, on_delete="CASCADE", index=False, backref="+")
+        created_at = DateTimeField()
+        last_seen_at = DateTimeField()
+        revoked_at = DateTimeField(null=True)
+        address = CharField(max_length=64, default="")
+        agent = CharField(max_length=200, default="")
+
+        class Meta:
+            database = db
+            table_name = "user_session"
+            indexes = ((("user", "revoked_at"), False), (("created_at",), False))
+
+    db.create_tables([LoginThrottle, AddressThrottle, UserSession])
 
 
 def down(migrator, db):
-    for name in ("address_throttle", "login_throttle"):
+    for name in ("user_session", "address_throttle", "login_throttle"):
         migrator.migrate(migrator.drop_table(name))
