@@ -5,6 +5,7 @@ they install what is missing (a virtualenv from pyproject.toml, the npm packages
 Debian's Chromium for the browser tests) and then run inside that virtualenv. The bootstrap
 part uses the standard library only; Flask is imported once we are inside the venv.
 """
+import datetime as dt
 import hashlib
 import os
 import shutil
@@ -159,6 +160,8 @@ def create_app(test_config=None):
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key()
     users_model.password_method = app.config["PASSWORD_METHOD"]
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    users_model.session_lifetime = lifetime if isinstance(lifetime, dt.timedelta) else dt.timedelta(seconds=lifetime)
 
     models.init_db(app.config["DATABASE_URL"], app.config.get("SQLITE_PRAGMAS"))
 

@@ -1,11 +1,13 @@
-"""People: regions, teams, users with one primary role, and login throttling."""
+"""People: regions, teams, users with one primary role, login throttling and the server-side sessions."""
 import datetime as dt
+import hashlib
 import re
+import secrets
 
 import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import audit, clock
+from models import audit, clock, hooks
 from models.base import BaseModel, db, parse_id
 from models.errors import N_, DomainError, ValidationError
 
@@ -18,11 +20,22 @@ ROLE_LABELS = {
     "admin": N_("Sales operations / admin"),
 }
 LANGUAGES = ("zh_CN", "en")
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
+# Failed logins are counted per (username, address): one person's typos lock neither their colleagues
+# behind the same NAT address nor their own account elsewhere. From the 5th failure on, each failure
+# makes that pair wait 1, 2, 4, 8, then 15 minutes; an hour without a failure starts the count again.
 THROTTLE_FAILURES = 5
+THROTTLE_BACKOFF = dt.timedelta(minutes=1)
+THROTTLE_BACKOFF_MAX = dt.timedelta(minutes=15)
+THROTTLE_QUIET = dt.timedelta(hours=1)
+# Password spraying (a few guesses at many accounts) is limited per address, with a ceiling an office
+# of a few hundred reps does not reach with typos: 100 failures per 15 minutes.
+ADDRESS_FAILURES = 100
+ADDRESS_WINDOW = dt.timedelta(minutes=15)
 PASSWORD_MIN = 8
-# Overridden by the app factory (tests use a cheaper hash).
+# Overridden by the app factory (tests use a cheaper hash; sessions live as long as the session cookie).
 password_method = "scrypt"
+session_lifetime = dt.timedelta(hours=12)
+SESSION_TOUCH = dt.timedelta(minutes=1)  # last_seen_at is written at most this often
 
 
 class Region(BaseModel):
@@ -66,10 +79,13 @@ class User(BaseModel):
         return False
 
     def get_id(self):
-        return str(self.id)
+        # "<user id>:<session token>": the user_loader finds the server-side session, which logout,
+        # a password change and deactivation revoke (see session_user).
+        token = getattr(self, "session_token", None)
+        return f"{self.id}:{token}" if token else str(self.id)
 
     def check_password(self, password):
-        return check_password_hash(self.password_hash, password)
+        return verify_password(self.password_hash, password)
 
     def __str__(self):
         return self.full_name
@@ -78,6 +94,7 @@ class User(BaseModel):
 
 
 class LoginAttempt(BaseModel):
+    """Every evaluated login, kept as history (the admin's failed-logins count); throttling reads LoginThrottle."""
     at = pw.DateTimeField()
     username = pw.CharField(max_length=80)
     address = pw.CharField(max_length=64)
@@ -85,6 +102,41 @@ class LoginAttempt(BaseModel):
 
     class Meta:
         indexes = ((("username", "at"), False), (("address", "at"), False))
+
+
+class LoginThrottle(BaseModel):
+    """Failures of one typed username from one address (the username need not exist). `locked_until`
+    is set when the attempt is reserved, before its password is checked; a success deletes the row."""
+    username = pw.CharField(max_length=80)
+    address = pw.CharField(max_length=64)
+    failures = pw.IntegerField(default=0)
+    last_at = pw.DateTimeField()
+    locked_until = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("username", "address"), True), (("last_at",), False))
+
+
+class AddressThrottle(BaseModel):
+    """Attempts from one address in the current window, successes given back: the ceiling against spraying."""
+    address = pw.CharField(max_length=64, unique=True)
+    failures = pw.IntegerField(default=0)
+    window_start = pw.DateTimeField(index=True)
+
+
+class UserSession(BaseModel):
+    """One login: the browser's session cookie carries the token, the row only its SHA-256. Revoked by
+    logout (this one), by a password change and by deactivation (all of the user's)."""
+    token_hash = pw.CharField(max_length=64, unique=True)
+    user = pw.ForeignKeyField(User, backref="sessions", on_delete="CASCADE", index=False)
+    created_at = pw.DateTimeField()
+    last_seen_at = pw.DateTimeField()
+    revoked_at = pw.DateTimeField(null=True)
+    address = pw.CharField(max_length=64, default="")
+    agent = pw.CharField(max_length=200, default="")
+
+    class Meta:
+        indexes = ((("user", "revoked_at"), False), (("created_at",), False))
 
 
 # ---- validation ------------------------------------------------------------------------------
@@ -176,6 +228,7 @@ def update_user(actor, user, data):
         if data.get("password"):
             user.password_hash = hash_password(data["password"])
             changes["password"] = ["***", "***"]
+            revoke_sessions(user)  # whoever knew the old password is logged out everywhere
         user.save()
         if "team_id" in changes:
             # Customers follow their owner's team, so the manager's view stays right.
@@ -211,6 +264,8 @@ def set_active(actor, user, active):
                 raise StillOwnsCustomers(user, owned)
         User.update(active=active).where(User.id == user.id).execute()
         user.active = active
+        if not active:
+            revoke_sessions(user)  # so a reactivation does not bring an old cookie back to life
         audit.record("user.activated" if active else "user.deactivated", actor, user_id=user.id)
     return user
 
@@ -267,34 +322,147 @@ def _int(value):
 
 # ---- authentication ---------------------------------------------------------------------------
 
-def throttled_until(username, address):
-    """When the account or the address may try again, or None if not throttled.
+def verify_password(password_hash, password):
+    """The one place a password is checked against a hash."""
+    return check_password_hash(password_hash, password)
 
-    5 failures within 15 minutes, per account and per address, lock out until the oldest of
-    those failures leaves the window.
-    """
-    since = clock.now() - THROTTLE_WINDOW
-    for cond in (LoginAttempt.username == username.lower(), LoginAttempt.address == address):
-        fails = (LoginAttempt.select(LoginAttempt.at)
-                 .where(cond & (LoginAttempt.at > since) & (LoginAttempt.success == False))  # noqa: E712
-                 .order_by(LoginAttempt.at.desc()).limit(THROTTLE_FAILURES))
-        times = [f.at for f in fails]
-        if len(times) >= THROTTLE_FAILURES:
-            return times[-1] + THROTTLE_WINDOW
-    return None
+
+_dummy_hashes = {}
+
+
+def _dummy_hash():
+    """A hash of a random password made like the real ones: an unknown username is checked against it,
+    so that it costs what a known one costs and the answer time does not tell which usernames exist."""
+    if password_method not in _dummy_hashes:
+        _dummy_hashes[password_method] = generate_password_hash(secrets.token_hex(16), method=password_method)
+    return _dummy_hashes[password_method]
+
+
+class Throttled(DomainError):
+    def __init__(self, message, until):
+        super().__init__(message, time=clock.to_local(until).strftime("%H:%M"))
+        self.until = until
+
+
+def _lock_after(failures, now):
+    """locked_until for the pair's count after this attempt: none below THROTTLE_FAILURES, then
+    exponential backoff capped at THROTTLE_BACKOFF_MAX (an SQL CASE, so the count is read and
+    written by one statement)."""
+    cases, n, delay = [(failures < THROTTLE_FAILURES, None)], THROTTLE_FAILURES, THROTTLE_BACKOFF
+    while delay < THROTTLE_BACKOFF_MAX:
+        cases.append((failures == n, now + delay))
+        n, delay = n + 1, delay * 2
+    return pw.Case(None, cases, now + THROTTLE_BACKOFF_MAX)
+
+
+def _reserve_attempt(username, address, now):
+    """Count this attempt as a failure before its password is checked (a success gives it back).
+
+    Inside one write transaction, one conditional UPDATE per counter both checks and counts, so however
+    many attempts arrive at once, no more than the limit are ever evaluated. Raises Throttled."""
+    pair = (LoginThrottle.username == username) & (LoginThrottle.address == address)
+    with db.atomic():
+        LoginThrottle.insert(username=username, address=address, last_at=now).on_conflict_ignore().execute()
+        AddressThrottle.insert(address=address, window_start=now).on_conflict_ignore().execute()
+        LoginThrottle.update(failures=0, locked_until=None).where(
+            pair & (LoginThrottle.last_at <= now - THROTTLE_QUIET)).execute()
+        AddressThrottle.update(failures=0, window_start=now).where(
+            (AddressThrottle.address == address) & (AddressThrottle.window_start <= now - ADDRESS_WINDOW)).execute()
+        counted = (LoginThrottle
+                   .update(failures=LoginThrottle.failures + 1, last_at=now,
+                           locked_until=_lock_after(LoginThrottle.failures + 1, now))
+                   .where(pair & (LoginThrottle.locked_until.is_null() | (LoginThrottle.locked_until <= now)))
+                   .execute())
+        if not counted:
+            raise Throttled(N_("Too many failed attempts. Try again after %(time)s."),
+                            LoginThrottle.get(pair).locked_until)
+        counted = (AddressThrottle.update(failures=AddressThrottle.failures + 1)
+                   .where((AddressThrottle.address == address) & (AddressThrottle.failures < ADDRESS_FAILURES))
+                   .execute())
+        if not counted:  # the exception rolls the pair's count back too
+            window_start = AddressThrottle.get(AddressThrottle.address == address).window_start
+            raise Throttled(N_("Too many failed attempts from this network. Try again after %(time)s."),
+                            window_start + ADDRESS_WINDOW)
 
 
 def authenticate(username, password, address):
-    """The active user with these credentials, or a DomainError saying why not (throttling first)."""
+    """The active user with these credentials, or a DomainError saying why not (throttling first).
+
+    Unknown usernames, deactivated users and wrong passwords get the same message after the same
+    work: one password hash check each."""
     username = (username or "").strip().lower()[:80]
-    until = throttled_until(username, address)
-    if until is not None:
-        raise DomainError(N_("Too many failed attempts. Try again after %(time)s."),
-                          time=clock.to_local(until).strftime("%H:%M"))
+    address = (address or "?")[:64]
+    now = clock.now()
+    _reserve_attempt(username, address, now)
     user = User.get_or_none(User.username == username)
-    ok = user is not None and user.active and user.check_password(password or "")
+    ok = verify_password(user.password_hash if user is not None else _dummy_hash(), password or "")
+    ok = ok and user is not None and user.active
     with db.atomic():
-        LoginAttempt.create(at=clock.now(), username=username, address=address, success=ok)
+        LoginAttempt.create(at=now, username=username, address=address, success=ok)
+        if ok:
+            LoginThrottle.delete().where((LoginThrottle.username == username)
+                                         & (LoginThrottle.address == address)).execute()
+            AddressThrottle.update(failures=AddressThrottle.failures - 1).where(
+                (AddressThrottle.address == address) & (AddressThrottle.failures > 0)).execute()
     if not ok:
         raise DomainError(N_("Wrong username or password, or the account is deactivated."))
     return user
+
+
+# ---- sessions -----------------------------------------------------------------------------------
+
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user, address="", agent=""):
+    """A new server-side session for a user who just logged in; returns its token (for the cookie)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    with db.atomic():
+        UserSession.create(token_hash=_token_hash(token), user=user.id, created_at=now, last_seen_at=now,
+                           address=(address or "")[:64], agent=(agent or "")[:200])
+    return token
+
+
+def session_user(user_id, token):
+    """The active user of a live session (not revoked, younger than session_lifetime), else None.
+    One indexed query; last_seen_at is written at most once per SESSION_TOUCH, not on every request."""
+    now = clock.now()
+    row = (UserSession.select(UserSession, User).join(User)
+           .where((UserSession.token_hash == _token_hash(token)) & (UserSession.user == user_id)
+                  & UserSession.revoked_at.is_null() & (UserSession.created_at > now - session_lifetime)
+                  & (User.active == True))  # noqa: E712
+           .first())
+    if row is None:
+        return None
+    if now - row.last_seen_at >= SESSION_TOUCH:
+        UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
+    user = row.user
+    user.session_token = token
+    return user
+
+
+def end_session(token):
+    """Logout: revoke this session only."""
+    with db.atomic():
+        UserSession.update(revoked_at=clock.now()).where(
+            (UserSession.token_hash == _token_hash(token)) & UserSession.revoked_at.is_null()).execute()
+
+
+def revoke_sessions(user):
+    """End every session of the user (a password change, a deactivation); call inside the verb's transaction."""
+    return UserSession.update(revoked_at=clock.now()).where(
+        (UserSession.user == user.id) & UserSession.revoked_at.is_null()).execute()
+
+
+def sweep(now):
+    """Forget counters that no longer hold anyone back, and sessions a day past their end."""
+    pairs = LoginThrottle.delete().where(LoginThrottle.last_at <= now - THROTTLE_QUIET).execute()
+    addresses = AddressThrottle.delete().where(AddressThrottle.window_start <= now - ADDRESS_WINDOW).execute()
+    sessions = UserSession.delete().where(
+        UserSession.created_at <= now - session_lifetime - dt.timedelta(days=1)).execute()
+    return {"throttles": pairs + addresses, "sessions": sessions}
+
+
+hooks.on("sweep", sweep)

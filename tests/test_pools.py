@@ -310,6 +310,7 @@ def test_the_pool_view_limit_is_30_distinct_customers_a_day(client, w, pooled, o
     assert client.get(f"/customers/{own.id}").status_code == 200  # own customers do not count
     assert PoolView.select().count() == 30
     at(NEXT_LOCAL_MIDNIGHT)
+    client.login(w.rep_a)  # 14 hours on: the session has ended on the server (12-hour lifetime)
     assert client.get(f"/customers/{customers[30].id}").status_code == 200
 
 

@@ -137,25 +137,25 @@ def _fail(client, username, address, times):
         assert r.status_code == 200
 
 
-def test_five_failures_lock_the_account_even_with_the_right_password(en_client, make_user):
+def test_five_failures_lock_that_username_from_that_address_even_with_the_right_password(en_client, make_user):
     user = make_user("sales")
     for i in range(5):
         clock.freeze(FROZEN + dt.timedelta(minutes=i))
-        _fail(en_client, user.username, f"10.0.0.{i + 1}", 1)  # different addresses: the account counts
-    clock.freeze(FROZEN + dt.timedelta(minutes=5))
-    r = login_as(en_client, user, address="10.0.1.1")
+        _fail(en_client, user.username, "10.0.0.1", 1)
+    r = login_as(en_client, user, address="10.0.0.1")
     assert r.status_code == 200
     body = r.get_data(as_text=True)
     assert THROTTLED in body
-    # Locked until the oldest failure leaves the 15-minute window: 10:15 in Shanghai.
-    assert "10:15" in body
+    # The 5th failure (10:04 in Shanghai) starts a one-minute wait; the backoff doubles from there
+    # (tests/test_auth_security.py has the rest of the rules).
+    assert "10:05" in body
     # The refused attempt is not recorded, so it does not extend the lock.
     assert LoginAttempt.select().count() == 5
 
-    clock.freeze(FROZEN + dt.timedelta(minutes=14, seconds=59))
-    assert THROTTLED in login_as(en_client, user, address="10.0.1.1").get_data(as_text=True)
-    clock.freeze(FROZEN + dt.timedelta(minutes=15, seconds=1))
-    assert login_as(en_client, user, address="10.0.1.1").status_code == 303
+    clock.freeze(FROZEN + dt.timedelta(minutes=4, seconds=59))
+    assert THROTTLED in login_as(en_client, user, address="10.0.0.1").get_data(as_text=True)
+    clock.freeze(FROZEN + dt.timedelta(minutes=5))
+    assert login_as(en_client, user, address="10.0.0.1").status_code == 303
 
 
 def test_four_failures_do_not_lock(en_client, make_user):
@@ -164,25 +164,13 @@ def test_four_failures_do_not_lock(en_client, make_user):
     assert login_as(en_client, user, address="10.0.0.9").status_code == 303
 
 
-def test_old_failures_outside_the_window_do_not_count(en_client, make_user):
+def test_failures_before_a_quiet_hour_do_not_count(en_client, make_user):
     user = make_user("sales")
-    clock.freeze(FROZEN - dt.timedelta(minutes=20))
+    clock.freeze(FROZEN - dt.timedelta(minutes=61))
     _fail(en_client, user.username, "10.0.0.9", 3)
     clock.freeze(FROZEN)
     _fail(en_client, user.username, "10.0.0.9", 2)
     assert login_as(en_client, user, address="10.0.0.9").status_code == 303
-
-
-def test_five_failures_from_one_address_lock_that_address(en_client, make_user):
-    victim = make_user("sales")
-    for n in range(5):
-        _fail(en_client, f"guess{n}", "192.168.5.5", 1)  # five different accounts, one address
-    r = login_as(en_client, victim, address="192.168.5.5")
-    assert r.status_code == 200 and THROTTLED in r.get_data(as_text=True)
-    # The same account from another address is fine: only the address is locked.
-    assert login_as(en_client, victim, address="192.168.5.6").status_code == 303
-    clock.freeze(FROZEN + dt.timedelta(minutes=16))
-    assert login_as(en_client, victim, address="192.168.5.5").status_code == 303
 
 
 # ---- CSRF, login redirects --------------------------------------------------------------------

@@ -5,10 +5,10 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from werkzeug.routing import IntegerConverter
 
-from models.base import MAX_INT
+from models.base import MAX_INT, parse_id
 from models.errors import DomainError, NotFound
 from models.permissions import can
-from models.users import ROLE_LABELS, User
+from models.users import ROLE_LABELS, session_user
 from views import htmx as hx
 from views import i18n
 
@@ -77,12 +77,15 @@ def init_app(app):
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def _load_user(user_id):
+    def _load_user(session_id):
+        # User.get_id() is "<user id>:<token>"; the same id sits in a remember-me cookie, so both
+        # end when the server-side session is revoked. A bare user id (an older cookie) is no session.
+        user_id, _, token = session_id.partition(":")
         try:
-            user = User.get_or_none(User.id == int(user_id))
+            user_id = parse_id(user_id)
         except ValueError:
             return None
-        return user if user is not None and user.active else None
+        return session_user(user_id, token) if token else None
 
     @login_manager.unauthorized_handler
     def _unauthorized():

@@ -13,6 +13,7 @@ from models.settings import save_custom_field
 from models.users import (LANGUAGES, ROLE_LABELS, ROLES, Region, StillOwnsCustomers, Team, User, create_user, save_team,
                           set_active, update_user)
 from views import htmx as hx
+from views.auth import sign_in
 from views.i18n import LANGUAGE_NAMES, label, locale_code, translate_error
 from views.i18n import gettext as _
 
@@ -93,6 +94,9 @@ def user_form(user_id=None):
                 create_user(current_user, _data())
             else:
                 update_user(current_user, user, _data())
+                if user.id == current_user.id and request.form.get("password"):
+                    # A new password ends every session of the user: this browser gets a fresh one.
+                    sign_in(user)
         except ValidationError as exc:
             _apply(form, exc)
         else:

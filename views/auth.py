@@ -6,7 +6,7 @@ from flask_login import current_user, login_user, logout_user
 
 from models import db
 from models.errors import DomainError
-from models.users import LANGUAGES, authenticate, set_language
+from models.users import LANGUAGES, authenticate, end_session, set_language, start_session
 from views import htmx as hx
 from views.i18n import translate_error
 
@@ -42,13 +42,27 @@ def login():
         except DomainError as exc:
             error = translate_error(exc.message, exc.params)
         else:
-            login_user(user)
+            _end_current_session()
+            sign_in(user)
             return hx.redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", error=error, username=username)
 
 
+def sign_in(user):
+    """Start a server-side session for the user and log this browser into it."""
+    user.session_token = start_session(user, request.remote_addr or "?", request.user_agent.string)
+    login_user(user)
+
+
+def _end_current_session():
+    token = getattr(current_user, "session_token", None)
+    if token:
+        end_session(token)
+
+
 @bp.post("/logout")
 def logout():
+    _end_current_session()  # a copy of the cookie taken before now no longer logs anyone in
     logout_user()
     return hx.redirect(url_for("auth.login"))
 

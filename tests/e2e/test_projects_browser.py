@@ -127,7 +127,7 @@ def test_a_milestone_becomes_overdue_and_shows_on_the_owners_workbench(page: Pag
         result = pj.sweep(later)
         assert result["overdue"] == 1
         assert pj.sweep(later)["overdue"] == 0  # idempotent
-        page.reload()
+        log_in(page, rep.username)  # three days on, the 12-hour session has ended on the server
         expect(card).to_contain_text(f"现场勘查 {uid}")
         expect(card.locator("strong.overdue")).to_have_count(1)
         shot(page, output_path, "workbench-overdue-en.png")
