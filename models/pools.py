@@ -567,19 +567,24 @@ def check_stake_completion(customer, now=None):
 # ---- pool views ---------------------------------------------------------------------------
 
 def record_pool_view(actor, customer, now=None):
-    """A rep opening a pool customer's file counts against the daily view limit (once per customer a day)."""
+    """A rep opening a pool customer's file counts against the daily view limit, once per customer a
+    day whichever part of the file is opened. The count and the insert run under the write lock, so
+    the fragments of one page (or two tabs) loading at once cannot slip past the limit together."""
     now = now or clock.now()
     if actor.role not in ("sales", "manager") or customer.owner_id is not None:
         return
-    rules = rules_mod.in_force(now)
     day = clock.to_local(now).date()
-    if PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)
-                               & (PoolView.customer == customer.id)).exists():
+    seen_today = PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)
+                                         & (PoolView.customer == customer.id))
+    if seen_today.exists():
         return
-    seen = PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)).count()
-    if seen >= rules["views_per_day"]:
-        raise DomainError(N_("You have opened %(n)s pool customers today, the daily limit. Again tomorrow."), n=seen)
+    rules = rules_mod.in_force(now)
     with db.atomic():
+        if seen_today.exists():
+            return
+        seen = PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)).count()
+        if seen >= rules["views_per_day"]:
+            raise DomainError(N_("You have opened %(n)s pool customers today, the daily limit. Again tomorrow."), n=seen)
         PoolView.insert(user=actor.id, customer=customer.id, day=day).on_conflict_ignore().execute()
 
 

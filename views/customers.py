@@ -173,9 +173,20 @@ def _custom_fields():
 
 
 def _load(customer_id, action="customer.view"):
+    """The customer the route works on, if the user may (else 404); opening a pool customer's file
+    through any of its routes counts against the daily pool-view limit."""
     customer = get_customer(customer_id)
     require(current_user, action, customer)
+    count_pool_view(customer)
     return customer
+
+
+def count_pool_view(customer):
+    """Every route that shows part of a pool customer's file (the 360 page plain or htmx, its tabs,
+    timeline and follow-up rows, documents, forms, cards) calls this after its permission check: the
+    first of them each day counts one view, the others are free, and over the limit all of them refuse
+    (DomainError: 409, or a toast for htmx)."""
+    pools.record_pool_view(current_user, customer)
 
 
 # ---- list ---------------------------------------------------------------------------------------
@@ -362,8 +373,6 @@ def show(customer_id):
         if page is None:
             raise
         return page
-    if not request.htmx:
-        pools.record_pool_view(current_user, customer)
     extra_tabs = _tabs(customer)
     wanted = request.args.get("tab")
     tab = wanted if wanted in TABS or wanted in extra_tabs else "timeline"
