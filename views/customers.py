@@ -305,7 +305,14 @@ def _duplicates_context(data, customer, form=None):
         needs_reason = not (normalize_name(data.get("name") or "") == customer.name_norm
                             and (normalize_phone(phone) if phone else "") == customer.phone_norm)
     reason_error = " ".join(form.duplicate_reason.errors) if form is not None and form.duplicate_reason.errors else ""
-    return {"dup": dict(matches=matches, needs_reason=needs_reason, blocked=any("credit_code" in m.reasons for m in found),
+    # A conflict case starts from this warning: its link carries what the check ran on, and the
+    # conflict form runs the check again before it shows anything (models.conflicts.disputable).
+    dispute_args = {k: (data.get(k) or "").strip()[:200] for k in ("name", "phone", "credit_code") if data.get(k)}
+    if customer is not None:
+        dispute_args["via"] = customer.id
+        if customer.owner_id == current_user.id:
+            dispute_args["own"] = customer.id
+    return {"dup": dict(matches=matches, dispute_args=dispute_args, needs_reason=needs_reason, blocked=any("credit_code" in m.reasons for m in found),
                         reason=data.get("duplicate_reason") or "", reason_error=reason_error,
                         reason_label=label(CustomerForm.LABELS, "duplicate_reason"))}
 
