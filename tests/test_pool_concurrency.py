@@ -258,3 +258,29 @@ def test_the_database_refuses_a_second_waiting_request_and_the_verb_says_so(make
     req = LockRequest.get((LockRequest.customer == c.id) & (LockRequest.status == "pending"))
     decide_lock(mgr_1, req.id, False, "暂不需要")
     assert request_lock(rep, c, "客户又要求保密").status == "pending"
+
+
+def test_pool_views_at_once_stop_at_the_daily_limit(make_user, make_team, east, pool_customers, monkeypatch):
+    """The fragments of one page, or several tabs, opening pool files at once: the limit holds. (A slow
+    insert widens the window between counting and writing, where a check outside the lock lets all in.)"""
+    import time
+
+    from models.pools import PoolView, record_pool_view
+    from models.rules import save_version
+
+    real_insert = PoolView.insert
+
+    def slow_insert(*args, **kwargs):
+        time.sleep(0.02)
+        return real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(PoolView, "insert", slow_insert)
+
+    region, _ = east
+    admin = make_user("admin")
+    save_version(admin, {"views_per_day": 3}, clock.now(), "")
+    rep = make_user("sales", make_team(region=region))
+    customers = [Customer.get_by_id(i) for i in pool_customers(20)]
+    results = fire([lambda c=c: record_pool_view(rep, c) for c in customers])
+    assert [r[0] for r in results].count("ok") == 3, results
+    assert PoolView.select().where(PoolView.user == rep.id).count() == 3
