@@ -151,27 +151,61 @@ def propose(policy, claimant, owner):
 
 # ---- verbs -----------------------------------------------------------------------------------------
 
-def _customer(value):
+SEEN_KEYS = ("name", "phone", "credit_code")
+
+
+def _id_or_none(value):
     try:
-        pk = parse_id(value)
+        return parse_id(value)
     except (TypeError, ValueError):
-        raise NotFound() from None
-    customer = Customer.get_or_none(Customer.id == pk)
-    if customer is None:
-        raise NotFound()
-    return customer
+        return None
 
 
-def open_case(actor, customer_id, reason, claimant_customer_id=None, now=None):
-    """A rep disputes a customer another rep owns. Refused: one's own customer, an unowned one (claim
-    it instead), a second open case of the same rep on the same customer, a missing reason, and a
-    "own file" that is not the rep's."""
-    from models.permissions import SELLERS, require
+def disputable(actor, customer_id, seen=None, claimant_customer_id=None):
+    """(customer, match): the customer a seller may open a case on, and the masked duplicate match that
+    showed it to them (None when they may open the customer itself).
 
-    now = now or clock.now()
+    A case starts from what the rep may legitimately see: a customer they can open, or one the duplicate
+    check matched for data they have: what they typed (`seen`: name, phone, credit code), a file they can
+    open (`seen["via"]`, as on its ownership card) or their own file of the company (`claimant_customer_id`).
+    The check runs again here, on the server. Anything else is NotFound, exactly like an id that does not
+    exist, so neither the form nor the verb tells anything about customers the rep cannot see."""
+    from models.duplicates import find_matches
+    from models.permissions import SELLERS, can
+
     if actor.role not in SELLERS:
         raise NotFound()
-    customer = _customer(customer_id)
+    pk = _id_or_none(customer_id)
+    customer = Customer.get_or_none(Customer.id == pk) if pk else None
+    if customer is None:
+        raise NotFound()
+    if can(actor, "customer.view", customer):
+        return customer, None
+    seen = seen or {}
+    sources = []
+    typed = {k: str(seen.get(k) or "").strip()[:200] for k in SEEN_KEYS}
+    if any(typed.values()):
+        sources.append((typed, None))
+    for file_id in (_id_or_none(seen.get("via")), _id_or_none(claimant_customer_id)):
+        file = Customer.get_or_none(Customer.id == file_id) if file_id else None
+        if file is not None and file.id != customer.id and can(actor, "customer.view", file):
+            sources.append(({k: getattr(file, k) for k in SEEN_KEYS}, file.id))
+    for data, exclude in sources:
+        for match in find_matches(actor, exclude_id=exclude, **data):
+            if match.id == customer.id:
+                return customer, match
+    raise NotFound()
+
+
+def open_case(actor, customer_id, reason, claimant_customer_id=None, now=None, seen=None):
+    """A rep disputes a customer another rep owns, starting from what they may see (`disputable`: a customer
+    they can open, or the duplicate check's match for `seen` or their own file). Refused: one's own customer,
+    an unowned one (claim it instead), a second open case of the same rep on the same customer, a missing
+    reason, and a "own file" that is not the rep's."""
+    from models.permissions import require
+
+    now = now or clock.now()
+    customer, _match = disputable(actor, customer_id, seen, claimant_customer_id)
     if customer.owner_id is None:
         raise DomainError(N_("Nobody owns this customer: claim it from the pool instead of opening a case."))
     if customer.owner_id == actor.id:

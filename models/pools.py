@@ -93,6 +93,12 @@ class LockRequest(BaseModel):
         indexes = ((("status", "id"), False),)
 
 
+# One waiting request per customer, kept by the database: two requests sent at once cannot both wait
+# (the second insert fails and is told), and so two managers cannot approve two of them.
+LockRequest.add_index(LockRequest.index(LockRequest.customer, unique=True, where=(LockRequest.status == "pending"),
+                                        name="lock_request_one_pending"))
+
+
 class ClaimRefused(DomainError):
     """A claim refused by a named rule; `until` says when it would be allowed (or None)."""
 
@@ -415,28 +421,39 @@ def assign_customer(actor, customer, rep, reason="", now=None):
 # ---- locks ---------------------------------------------------------------------------------
 
 def request_lock(actor, customer, reason, now=None):
+    """The owner (or their manager) asks to lock a customer against forced release, with a reason.
+    One request waits per customer: checked under the write lock and kept by a partial unique index,
+    so ten requests sent at once leave one waiting and nine refusals."""
     from models.permissions import require
 
     require(actor, "customer.edit", customer)
     now = now or clock.now()
     reason = _required_reason(reason, N_("Say why this customer should be locked."))
-    if customer.owner_id is None:
-        raise DomainError(N_("Only owned customers can be locked."))
-    if customer.stage in DEALT_STAGES:
-        raise DomainError(N_("Dealt customers cannot be locked."))
-    if customer.locked:
-        raise DomainError(N_("This customer is already locked."))
-    if LockRequest.select().where((LockRequest.customer == customer.id) & (LockRequest.status == "pending")).exists():
-        raise DomainError(N_("A lock request for this customer is already waiting."))
-    with db.atomic():
-        req = LockRequest.create(customer=customer, requester=actor, reason=reason, created_at=now)
-        audit.record("pool.lock_requested", actor, customer, reason=reason, request_id=req.id)
+    already_waiting = N_("A lock request for this customer is already waiting.")
+    try:
+        with db.atomic():
+            customer = Customer.get_by_id(customer.id)  # as it is now, under the write lock
+            if customer.owner_id is None:
+                raise DomainError(N_("Only owned customers can be locked."))
+            if customer.stage in DEALT_STAGES:
+                raise DomainError(N_("Dealt customers cannot be locked."))
+            if customer.locked:
+                raise DomainError(N_("This customer is already locked."))
+            if LockRequest.select().where((LockRequest.customer == customer.id)
+                                          & (LockRequest.status == "pending")).exists():
+                raise DomainError(already_waiting)
+            req = LockRequest.create(customer=customer, requester=actor, reason=reason, created_at=now)
+            audit.record("pool.lock_requested", actor, customer, reason=reason, request_id=req.id)
+    except pw.IntegrityError:  # another request got in between (PostgreSQL has no BEGIN IMMEDIATE)
+        raise DomainError(already_waiting) from None
     return req
 
 
 def decide_lock(actor, request_id, approve, reason, now=None):
     """A manager approves (within the owner's lock capacity) or rejects a lock request, with a reason.
-    Two managers deciding at once: the first decision stands, the second is told."""
+    Two managers deciding at once: the first decision stands, the second is told. The request's status
+    and the customer's lock flag change by conditional updates whose row counts decide, before the
+    ledger row is written: one approval locks the customer once, with one ledger row."""
     from models.permissions import require
 
     now = now or clock.now()
@@ -450,6 +467,11 @@ def decide_lock(actor, request_id, approve, reason, now=None):
         require(actor, "lock.decide", customer)
         if req.status != "pending":
             raise DomainError(N_("This request was already decided."))
+        updated = (LockRequest.update(status="approved" if approve else "rejected", decided_by=actor.id,
+                                      decided_at=now, decision_reason=reason)
+                   .where((LockRequest.id == req.id) & (LockRequest.status == "pending")).execute())
+        if not updated:
+            raise DomainError(N_("This request was already decided."))
         if approve:
             owner = User.get_by_id(customer.owner_id) if customer.owner_id else None
             if owner is None:
@@ -460,16 +482,13 @@ def decide_lock(actor, request_id, approve, reason, now=None):
             if locks >= rules["lock_capacity"]:
                 raise DomainError(N_("%(name)s already has %(n)s locked customers, the limit."),
                                   name=owner.full_name, n=locks)
-            Customer.update(locked=True).where(Customer.id == customer.id).execute()
+            if not Customer.update(locked=True).where((Customer.id == customer.id)
+                                                      & (Customer.locked == False)).execute():  # noqa: E712
+                raise DomainError(N_("This customer is already locked."))
             customer.locked = True
             refresh_release(customer, rules, now)
             _ledger("lock", actor, customer, now, rules, to_owner=owner.id, reason=reason,
                     inputs={"request_id": req.id, "requested_reason": req.reason})
-        updated = (LockRequest.update(status="approved" if approve else "rejected", decided_by=actor.id,
-                                      decided_at=now, decision_reason=reason)
-                   .where((LockRequest.id == req.id) & (LockRequest.status == "pending")).execute())
-        if not updated:
-            raise DomainError(N_("This request was already decided."))
         audit.record("pool.lock_approved" if approve else "pool.lock_rejected", actor, customer, reason=reason)
         notify(req.requester_id, "lock_decided",
                N_("Your lock request for %(name)s was approved: %(reason)s") if approve else
@@ -548,19 +567,24 @@ def check_stake_completion(customer, now=None):
 # ---- pool views ---------------------------------------------------------------------------
 
 def record_pool_view(actor, customer, now=None):
-    """A rep opening a pool customer's file counts against the daily view limit (once per customer a day)."""
+    """A rep opening a pool customer's file counts against the daily view limit, once per customer a
+    day whichever part of the file is opened. The count and the insert run under the write lock, so
+    the fragments of one page (or two tabs) loading at once cannot slip past the limit together."""
     now = now or clock.now()
     if actor.role not in ("sales", "manager") or customer.owner_id is not None:
         return
-    rules = rules_mod.in_force(now)
     day = clock.to_local(now).date()
-    if PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)
-                               & (PoolView.customer == customer.id)).exists():
+    seen_today = PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)
+                                         & (PoolView.customer == customer.id))
+    if seen_today.exists():
         return
-    seen = PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)).count()
-    if seen >= rules["views_per_day"]:
-        raise DomainError(N_("You have opened %(n)s pool customers today, the daily limit. Again tomorrow."), n=seen)
+    rules = rules_mod.in_force(now)
     with db.atomic():
+        if seen_today.exists():
+            return
+        seen = PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)).count()
+        if seen >= rules["views_per_day"]:
+            raise DomainError(N_("You have opened %(n)s pool customers today, the daily limit. Again tomorrow."), n=seen)
         PoolView.insert(user=actor.id, customer=customer.id, day=day).on_conflict_ignore().execute()
 
 

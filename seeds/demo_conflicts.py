@@ -54,7 +54,8 @@ def stage(progress=None):
     rep5, rep6 = _user("rep005"), _user("rep006")
     disputed = Customer.select().where(Customer.owner == rep6.id).order_by(Customer.id).first()
     if disputed is not None:
-        case = conflicts.open_case(rep5, disputed.id, "展会上客户老板说和我谈过合作，希望由我跟进")
+        case = conflicts.open_case(rep5, disputed.id, "展会上客户老板说和我谈过合作，希望由我跟进",
+                                   seen={"name": disputed.name})  # as typed into a new file: the duplicate check's match
         conflicts.rule_case(manager, case.id, "owner", "客户一直由原负责人有效跟进，展会接触不构成首次有效接触")
 
     # rep002 is away for the rest of the week (at least three days): rep001 acts for them

@@ -2,6 +2,7 @@
 proposal for small customers and key accounts, rulings by the team's manager and by an admin across
 teams, the ledger and timeline rows, notifications, and one ruling when two judges rule at once."""
 import datetime as dt
+import re
 import threading
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 import models
 from models import clock, hooks
 from models.audit import AuditEvent
-from models.conflicts import ConflictCase, open_case, rule_case
+from models import conflicts
+from models.conflicts import ConflictCase, rule_case
 from models.customers import Customer, change_stage, log_follow_up, save_contact
 from models.errors import DomainError, NotFound, ValidationError
 from models.notifications import Notification
@@ -30,6 +32,13 @@ def teams(make_user, make_team):
     Team.update(manager=users["mgr_a"]).where(Team.id == a.id).execute()
     Team.update(manager=users["mgr_b"]).where(Team.id == b.id).execute()
     return users
+
+
+def open_case(actor, customer_id, reason, **kw):
+    """The verb as the duplicate warning's link calls it: the rep typed the disputed company's name."""
+    customer = Customer.get_or_none(Customer.id == customer_id) if customer_id < 2**63 else None
+    kw.setdefault("seen", {"name": customer.name} if customer else None)
+    return conflicts.open_case(actor, customer_id, reason, **kw)
 
 
 def at(days_ago):
@@ -272,14 +281,39 @@ def body(r):
     return r.get_data(as_text=True)
 
 
-def test_open_from_the_form_and_rule_inline_from_the_inbox(client, teams, make_customer):
-    theirs = make_customer(owner=teams["rep_a2"], name="杭州恒达牛仔有限公司")
+def dispute_link(html):
+    import html as html_mod
+    import re
+
+    found = re.search(r'class="dup-dispute" href="([^"]+)"', html)
+    return html_mod.unescape(found.group(1)) if found else None
+
+
+def hidden_fields(html):
+    import html as html_mod
+    import re
+
+    return {k: html_mod.unescape(v) for k, v in re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', html)
+            if k != "csrf_token"}
+
+
+def test_open_from_the_duplicate_warning_and_rule_inline_from_the_inbox(client, teams, make_customer):
+    """The masked-match path end to end: the warning's link, the form (what the warning showed, no more),
+    the case; then the manager rules from the inbox."""
+    theirs = make_customer(owner=teams["rep_a2"], name="杭州恒达牛仔有限公司", phone="0571-8888 6666")
     client.login(teams["rep_a"])
-    r = client.get(f"/conflicts/new?customer={theirs.id}")
-    assert r.status_code == 200 and "杭州恒达牛仔有限公司" in body(r)
-    r = client.post("/conflicts/new", {"customer": theirs.id, "reason": "短"}, htmx=True)
+    r = client.post("/customers/duplicates", {"name": "杭州恒达牛仔(集团)有限公司"}, htmx=True)
+    link = dispute_link(body(r))
+    assert link and f"customer={theirs.id}" in link
+    r = client.get(link)
+    assert r.status_code == 200 and "杭州恒达牛仔有限公司" in body(r) and teams["rep_a2"].full_name in body(r)
+    assert "8888" not in body(r)  # the hidden file's phone is not on the form
+    fields = hidden_fields(body(r))
+    assert fields["customer"] == str(theirs.id) and fields["name"] == "杭州恒达牛仔(集团)有限公司"
+    r = client.post("/conflicts/new", {**fields, "reason": "短"}, htmx=True)
     assert r.status_code == 200 and "at least 10 characters" in body(r)
-    r = client.post("/conflicts/new", {"customer": theirs.id, "reason": REASON})
+    assert hidden_fields(body(r))["name"] == "杭州恒达牛仔(集团)有限公司"  # the re-rendered form keeps the match
+    r = client.post("/conflicts/new", {**fields, "reason": REASON})
     assert r.status_code == 303
     case = ConflictCase.get()
     r = client.get(f"/conflicts/{case.id}")
@@ -320,3 +354,71 @@ def test_duplicate_warning_offers_a_case_against_another_reps_customer(client, t
     client.login(teams["rep_a"])
     r = client.post("/customers/duplicates", {"name": "上海锦绣服饰(集团)有限公司"}, htmx=True)
     assert "/conflicts/new?customer=" in body(r)
+
+
+def test_the_conflict_form_reveals_and_opens_nothing_for_ids_the_rep_cannot_see(client, teams, make_customer, make_user):
+    """GET and POST /conflicts/new for 20 customers the rep cannot open answer exactly as for an id that does
+    not exist, whatever match data comes along unless the duplicate check really matches it (issue 11 point 3)."""
+    import re
+
+    others = [teams["rep_a2"], teams["rep_b"], teams["mgr_b"], make_user("sales", Team.get(Team.name == "华南二组"))]
+    hidden = [make_customer(owner=others[i % 4], name=f"秘密客户{i:02d}号纺织有限公司", phone=f"0755-6600 {1000 + i}")
+              for i in range(20)]
+    mine = make_customer(owner=teams["rep_a"], name="我自己的客户有限公司")
+    client.login(teams["rep_a"])
+
+    def page(r):
+        # the page echoes its own address (the language switch comes back to it) and a CSRF token
+        text = re.sub(r'/conflicts/new\?[^"]*', "", body(r))
+        return re.sub(r'[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+', "TOKEN", text)
+
+    missing = 10**9
+    baseline = {}
+    for htmx in (False, True):
+        r = client.get(f"/conflicts/new?customer={missing}", htmx=htmx)
+        assert r.status_code == 404
+        baseline[("GET", htmx)] = page(r)
+        r = client.post("/conflicts/new", {"customer": missing, "reason": REASON}, htmx=htmx)
+        assert r.status_code == 404
+        baseline[("POST", htmx)] = page(r)
+    before = db_state()
+    for c in hidden:
+        attempts = [{}, {"name": "毫不相干的服装公司"}, {"phone": "010-1234 5678"}, {"via": str(c.id)},
+                    {"via": str(hidden[0].id if c.id != hidden[0].id else hidden[1].id)},
+                    {"claimant_customer_id": str(hidden[2].id)}, {"own": str(mine.id)}]
+        for extra in attempts:
+            for htmx in (False, True):
+                r = client.get(f"/conflicts/new?customer={c.id}&" + "&".join(f"{k}={v}" for k, v in extra.items()),
+                               htmx=htmx)
+                assert r.status_code == 404 and page(r) == baseline[("GET", htmx)], (c.id, extra)
+                r = client.post("/conflicts/new", {"customer": c.id, "reason": REASON, **extra}, htmx=htmx)
+                assert r.status_code == 404 and page(r) == baseline[("POST", htmx)], (c.id, extra)
+                assert c.name not in body(r) and "秘密客户" not in body(r)
+    assert db_state() == before
+    assert ConflictCase.select().count() == 0
+    with pytest.raises(NotFound):
+        conflicts.open_case(teams["rep_a"], hidden[0].id, REASON)
+    with pytest.raises(NotFound):
+        conflicts.open_case(teams["rep_a"], hidden[0].id, REASON, seen={"name": "毫不相干的服装公司"})
+    # what the duplicate check does match opens the form and the case
+    r = client.get(f"/conflicts/new?customer={hidden[3].id}&phone=0755-66001003")
+    assert r.status_code == 200 and hidden[3].name in body(r)
+    assert conflicts.open_case(teams["rep_a"], hidden[3].id, REASON, seen={"phone": "0755 6600 1003"}).status == "open"
+
+
+def test_the_reps_own_file_of_the_company_is_a_match_too(client, teams, make_customer):
+    """From the ownership card of the rep's own file: the look-alike it showed may be disputed, and the form
+    offers that file as the rep's side."""
+    theirs = make_customer(owner=teams["rep_b"], name="广州白鹭洲纺织有限公司", phone="020-3888 1234")
+    own = make_customer(owner=teams["rep_a"], name="白鹭洲纺织(广州)有限公司", phone="+86 20 38881234")
+    client.login(teams["rep_a"])
+    r = client.get(f"/merges/customer/{own.id}/card", htmx=True)
+    found = re.search(r'href="(/conflicts/new\?[^"]+)"', body(r))
+    assert found and f"customer={theirs.id}" in found.group(1)
+    import html as html_mod
+    r = client.get(html_mod.unescape(found.group(1)))
+    assert r.status_code == 200 and f'<option value="{own.id}" selected' in body(r)
+    r = client.post("/conflicts/new", {**hidden_fields(body(r)), "claimant_customer_id": own.id, "reason": REASON})
+    assert r.status_code == 303
+    case = ConflictCase.get()
+    assert case.customer_id == theirs.id and case.claimant_customer_id == own.id

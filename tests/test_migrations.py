@@ -54,3 +54,30 @@ def test_the_migrated_database_works_with_the_verbs(fresh_db):
         assert hits == [(customer.id,)]
     finally:
         clock.freeze(None)
+
+
+def test_0013_keeps_the_oldest_of_several_waiting_lock_requests(fresh_db):
+    """Data from before the partial unique index: duplicates are closed, then the index holds."""
+    import peewee as pw
+
+    from models.base import MIGRATIONS
+    from playhouse.migrations import Runner
+
+    runner = Runner(fresh_db, directory=str(MIGRATIONS))
+    names = [m.name for m in runner.status()]
+    runner.up(target=names[names.index("0013_one_lock_request") - 1])
+    fresh_db.execute_sql("PRAGMA foreign_keys = OFF")  # bare rows: no users or customers needed
+    rows = [(7, "pending"), (7, "pending"), (7, "rejected"), (7, "pending"), (8, "pending"), (9, "approved")]
+    for customer_id, status in rows:
+        fresh_db.execute_sql("INSERT INTO lock_request (customer_id, requester_id, reason, status, created_at, "
+                             "decision_reason) VALUES (?, 1, 'r', ?, '2026-11-01 00:00:00', '')", (customer_id, status))
+    fresh_db.execute_sql("PRAGMA foreign_keys = ON")
+    assert models.migrate() == ["0013_one_lock_request"] + [n for n in names if n > "0013_one_lock_request"]
+    after = fresh_db.execute_sql("SELECT id, customer_id, status, decision_reason FROM lock_request ORDER BY id").fetchall()
+    assert [(r[0], r[1], r[2]) for r in after] == [(1, 7, "pending"), (2, 7, "rejected"), (3, 7, "rejected"),
+                                                   (4, 7, "rejected"), (5, 8, "pending"), (6, 9, "approved")]
+    assert "0013" in after[1][3] and after[2][3] == ""
+    with pytest.raises(pw.IntegrityError):
+        fresh_db.execute_sql("INSERT INTO lock_request (customer_id, requester_id, reason, status, created_at, "
+                             "decision_reason) VALUES (8, 1, 'r', 'pending', '2026-11-01 00:00:00', '')")
+    assert not models.schema_diff()

@@ -12,7 +12,7 @@ from models.delegations import Delegation, create_delegation
 from models.merges import CustomerMerge
 from models.permissions import can, visible
 from models.users import User
-from tests.test_permissions import Action, check_action, db_state, perform, world  # noqa: F401
+from tests.test_permissions import NAMES, Action, check_action, db_state, perform, world  # noqa: F401
 
 REASON = "我三个月前就拜访过这家公司的老板，有拜访记录"
 TOMORROW = (clock.to_local(dt.datetime(2026, 11, 24, 2)).date() + dt.timedelta(days=1)).isoformat()
@@ -20,10 +20,16 @@ TOMORROW = (clock.to_local(dt.datetime(2026, 11, 24, 2)).date() + dt.timedelta(d
 ACTIONS = {
     "conflicts": Action("GET", "/conflicts"),
     "conflicts_open": Action("GET", "/conflicts?status=open"),
-    "conflict_new_form": Action("GET", "/conflicts/new?customer={b_rep}"),
-    "conflict_new": Action("POST", "/conflicts/new", {"customer": "{b_lead}", "reason": REASON}, "conflict.opened",
-                           lambda i: ConflictCase.select().where((ConflictCase.customer == i["b_lead"])
-                                                                 & (ConflictCase.claimant == i["me"]))),
+    # from the duplicate warning: the link carries the name the rep typed, the server checks the match
+    "conflict_new_form": Action("GET", "/conflicts/new?customer={b_rep}&name=" + NAMES["b_rep"]),
+    "conflict_new": Action("POST", "/conflicts/new", {"customer": "{b_lead}", "name": NAMES["b_lead"], "reason": REASON},
+                           "conflict.opened", lambda i: ConflictCase.select().where(
+                               (ConflictCase.customer == i["b_lead"]) & (ConflictCase.claimant == i["me"]))),
+    # a bare id (no match shown to the rep): as if it did not exist, unless the rep may open the customer
+    "conflict_new_form_bare": Action("GET", "/conflicts/new?customer={b_rep}"),
+    "conflict_new_bare": Action("POST", "/conflicts/new", {"customer": "{b_lead}", "reason": REASON},
+                                "conflict.opened", lambda i: ConflictCase.select().where(
+                                    (ConflictCase.customer == i["b_lead"]) & (ConflictCase.claimant == i["me"]))),
     "case_cross": Action("GET", "/conflicts/{case_cross}"),
     "case_team": Action("GET", "/conflicts/{case_team}"),
     "rule_cross": Action("POST", "/conflicts/{case_cross}/rule", {"outcome": "owner", "reason": "客户一直由对方维护"},
@@ -58,6 +64,8 @@ conflicts            Y     Y      Y     Y     Y     -         -       Y
 conflicts_open       Y     Y      Y     Y     Y     -         -       Y
 conflict_new_form    Y     Y      Y     R     -     -         -       -
 conflict_new         Y     Y      Y     R     -     -         -       -
+conflict_new_form_bare -   -      -     R     -     -         -       -
+conflict_new_bare    -     -      -     R     -     -         -       -
 case_cross           Y     -      Y     Y     Y     -         -       Y
 case_team            Y     Y      Y     -     -     -         -       Y
 rule_cross           -     -      -     -     -     -         -       Y
@@ -82,8 +90,10 @@ def own_world(world, make_user):  # noqa: F811
     """The shared world plus a second rep in team A, a cross-team and a same-team case, and a delegation
     rep_a → rep_a2 that runs today (so rep_a2 sees rep_a's customers)."""
     users = dict(world.users, rep_a2=make_user("sales", world.teams["a"]))
-    case_cross = open_case(users["rep_a"], world.customers["b_rep"].id, REASON)
-    case_team = open_case(users["rep_a2"], world.customers["a_rep"].id, REASON)
+    case_cross = open_case(users["rep_a"], world.customers["b_rep"].id, REASON,
+                           seen={"name": world.customers["b_rep"].name})
+    case_team = open_case(users["rep_a2"], world.customers["a_rep"].id, REASON,
+                          seen={"name": world.customers["a_rep"].name})
     deleg = create_delegation(users["rep_a"], {"delegate_id": users["rep_a2"].id, "starts_on": clock.today().isoformat(),
                                                "ends_on": TOMORROW})
     ids = {key: c.id for key, c in world.customers.items()}

@@ -5,6 +5,7 @@ holds, exactly at the limit it lets go. The verbs are driven directly; the route
 HTTP as a browser (htmx) would."""
 import datetime as dt
 import json
+from pathlib import Path
 from dataclasses import dataclass
 
 import pytest
@@ -306,12 +307,55 @@ def test_the_pool_view_limit_is_30_distinct_customers_a_day(client, w, pooled, o
     assert r.status_code == 409 and "30 pool customers today" in body(r)
     assert customers[30].name not in body(r)
     assert client.get(f"/customers/{customers[0].id}").status_code == 200  # seen today already: free
-    assert client.get(f"/customers/{customers[30].id}?tab=contacts", htmx=True).status_code == 200  # tabs do not count
+    assert client.get(f"/customers/{customers[30].id}?tab=contacts", htmx=True).status_code == 409  # nor a tab of it
+    assert client.get(f"/customers/{customers[0].id}?tab=contacts", htmx=True).status_code == 200  # one seen today
     assert client.get(f"/customers/{own.id}").status_code == 200  # own customers do not count
     assert PoolView.select().count() == 30
     at(NEXT_LOCAL_MIDNIGHT)
     client.login(w.rep_a)  # 14 hours on: the session has ended on the server (12-hour lifetime)
     assert client.get(f"/customers/{customers[30].id}").status_code == 200
+
+
+def test_every_route_into_a_pool_file_counts_once_a_day_and_refuses_over_the_limit(app, client, w, pooled):
+    """The 360 page plain or htmx, its tabs, the timeline and follow-up rows, the ownership card, a document
+    and a ticket of a pool customer all open its file: the first counts, the rest are free, and over the
+    limit every one of them refuses without showing the file (issue 11 point 5)."""
+    import io
+
+    from models import documents as docs
+    from models import service as sv
+
+    new_rules(w.admin, views_per_day=3)
+    c1, c2, c3, c4 = (pooled(name=f"公海客户{i}服饰有限公司") for i in range(1, 5))
+    store = Path(app.instance_path) / "documents"
+    doc = {c.id: docs.upload_document(w.admin, store, io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "方案.pdf",
+                                      {"title": "方案", "kind": "proposal"}, customer=c) for c in (c3, c4)}
+    ticket = sv.log_ticket(w.service, {"customer_id": str(c4.id), "category": "fault", "description": "机器不转了，客户很着急"})
+    client.login(w.rep_a)
+
+    def views():
+        return PoolView.select().where(PoolView.user == w.rep_a.id).count()
+
+    fragments = ("?tab=timeline", "?tab=followups", "?tab=contacts", "?tab=documents", "/timeline", "/followups")
+    assert client.get(f"/customers/{c1.id}?tab=timeline", htmx=True).status_code == 200
+    assert views() == 1
+    for path in fragments:
+        assert client.get(f"/customers/{c1.id}{path}", htmx=True).status_code == 200, path
+    assert client.get(f"/customers/{c1.id}").status_code == 200
+    assert client.get(f"/merges/customer/{c1.id}/card", htmx=True).status_code == 200
+    assert views() == 1  # one customer through every fragment: one view
+    assert client.get(f"/customers/{c2.id}/followups", htmx=True).status_code == 200
+    assert client.get(f"/documents/{doc[c3.id].id}/download").status_code == 200
+    assert views() == 3
+    shut = [f"/customers/{c4.id}{p}" for p in ("", "?tab=timeline") + fragments] + [
+        f"/merges/customer/{c4.id}/card", f"/documents/{doc[c4.id].id}/download", f"/service/tickets/{ticket.id}"]
+    for url in shut:
+        for htmx in (False, True):
+            r = client.get(url, htmx=htmx)
+            assert r.status_code == 409, (url, htmx, r.status_code)
+            assert "3 pool customers today" in body(r) and c4.name not in body(r) and "机器不转了" not in body(r)
+    assert views() == 3
+    assert client.get(f"/customers/{c2.id}?tab=contacts", htmx=True).status_code == 200  # seen today: free
 
 
 def test_a_managers_and_a_service_users_views(client, w, pooled):

@@ -6,7 +6,7 @@ from flask_login import current_user
 from models import conflicts
 from models.base import parse_id
 from models.customers import STAGE_LABELS, Customer, get_customer
-from models.duplicates import find_matches
+from models.duplicates import REASON_LABELS, find_matches
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import can, require
 from models.users import Team, User
@@ -93,26 +93,52 @@ def index():
 
 # ---- open ---------------------------------------------------------------------------------------
 
-def _own_files(customer):
-    """The rep's own customers that look like the disputed one: the "my file" the case may name."""
-    matches = find_matches(current_user, name=customer.name, phone=customer.phone, exclude_id=customer.id, limit=10)
-    ids = [m.id for m in matches]
+def _seen():
+    """What the rep's duplicate check ran on, carried by its link and by the form: the name, phone and
+    credit code typed, and `via`, the file whose look-alikes were shown (models.conflicts.disputable)."""
+    seen = {k: request.values.get(k, "").strip()[:200] for k in conflicts.SEEN_KEYS + ("via",)}
+    seen["via"] = seen["via"] or request.values.get("own", "").strip()[:20]  # the rep's own file showed it
+    return seen
+
+
+def _own_files(customer, match, seen):
+    """The rep's own customers that look like the disputed one: the "my file" the case may name. For a
+    customer the rep cannot open only what they entered is looked up, never the hidden file's phone."""
+    data = dict(name=customer.name, phone=customer.phone) if match is None else \
+        {k: seen[k] for k in conflicts.SEEN_KEYS}
+    ids = {m.id for m in find_matches(current_user, exclude_id=customer.id, limit=10, **data)}
+    for value in (seen.get("via"), request.values.get("own")):
+        if value and value.isdigit() and len(value) < 19:
+            ids.add(int(value))
+    ids.discard(customer.id)
     if not ids:
         return []
-    return list(Customer.select(Customer.id, Customer.name).where(Customer.id.in_(ids)
+    return list(Customer.select(Customer.id, Customer.name).where(Customer.id.in_(list(ids))
                                                                   & (Customer.owner == current_user.id)))
+
+
+def _target(customer, match):
+    """What the form says about the disputed customer: for one the rep cannot open, no more than the
+    duplicate warning showed (its name, why it matched, who owns it)."""
+    if match is not None:
+        return {"id": customer.id, "name": match.name, "owner": match.owner,
+                "why": " · ".join(label(REASON_LABELS, r) for r in match.reasons)}
+    owner = User.get_or_none(User.id == customer.owner_id) if customer.owner_id else None
+    return {"id": customer.id, "name": customer.name, "owner": owner.full_name if owner else None, "why": ""}
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    customer = get_customer(request.values.get("customer", ""))
-    if current_user.role not in ("sales", "manager"):
-        raise NotFound()
+    """The form for a case, reached from a duplicate warning or an ownership card (with what the rep's
+    check ran on) or from a customer the rep can open. Any other id is a 404 like a missing one."""
+    seen = _seen()
+    claimant_file = request.values.get("claimant_customer_id") or request.values.get("own") or None
+    customer, match = conflicts.disputable(current_user, request.values.get("customer", ""), seen, claimant_file)
     errors, refusal = {}, None
     if request.method == "POST":
         try:
             case = conflicts.open_case(current_user, customer.id, request.form.get("reason", ""),
-                                       request.form.get("claimant_customer_id") or None)
+                                       request.form.get("claimant_customer_id") or None, seen=seen)
         except ValidationError as exc:
             errors = _errors(exc)
         except DomainError as exc:
@@ -127,12 +153,12 @@ def new():
         refusal = _("Nobody owns this customer: claim it from the pool instead of opening a case.")
     else:
         require(current_user, "conflict.open", customer)
-    owner = User.get_or_none(User.id == customer.owner_id) if customer.owner_id else None
-    own_files = _own_files(customer) if refusal is None else []
+    own_files = _own_files(customer, match, seen) if refusal is None else []
     chosen = request.values.get("claimant_customer_id") or request.values.get("own") or ""
     template = "conflicts/_form.html" if request.htmx and request.method == "POST" else "conflicts/new.html"
-    response = make_response(render_template(template, customer=customer, owner=owner, errors=errors,
+    response = make_response(render_template(template, target=_target(customer, match), errors=errors,
                                              refusal=refusal, own_files=own_files, chosen=str(chosen),
+                                             seen={k: v for k, v in seen.items() if v},
                                              reason=request.form.get("reason", "")))
     if refusal and request.method == "GET":
         response.status_code = 409

@@ -173,9 +173,20 @@ def _custom_fields():
 
 
 def _load(customer_id, action="customer.view"):
+    """The customer the route works on, if the user may (else 404); opening a pool customer's file
+    through any of its routes counts against the daily pool-view limit."""
     customer = get_customer(customer_id)
     require(current_user, action, customer)
+    count_pool_view(customer)
     return customer
+
+
+def count_pool_view(customer):
+    """Every route that shows part of a pool customer's file (the 360 page plain or htmx, its tabs,
+    timeline and follow-up rows, documents, forms, cards) calls this after its permission check: the
+    first of them each day counts one view, the others are free, and over the limit all of them refuse
+    (DomainError: 409, or a toast for htmx)."""
+    pools.record_pool_view(current_user, customer)
 
 
 # ---- list ---------------------------------------------------------------------------------------
@@ -294,7 +305,14 @@ def _duplicates_context(data, customer, form=None):
         needs_reason = not (normalize_name(data.get("name") or "") == customer.name_norm
                             and (normalize_phone(phone) if phone else "") == customer.phone_norm)
     reason_error = " ".join(form.duplicate_reason.errors) if form is not None and form.duplicate_reason.errors else ""
-    return {"dup": dict(matches=matches, needs_reason=needs_reason, blocked=any("credit_code" in m.reasons for m in found),
+    # A conflict case starts from this warning: its link carries what the check ran on, and the
+    # conflict form runs the check again before it shows anything (models.conflicts.disputable).
+    dispute_args = {k: (data.get(k) or "").strip()[:200] for k in ("name", "phone", "credit_code") if data.get(k)}
+    if customer is not None:
+        dispute_args["via"] = customer.id
+        if customer.owner_id == current_user.id:
+            dispute_args["own"] = customer.id
+    return {"dup": dict(matches=matches, dispute_args=dispute_args, needs_reason=needs_reason, blocked=any("credit_code" in m.reasons for m in found),
                         reason=data.get("duplicate_reason") or "", reason_error=reason_error,
                         reason_label=label(CustomerForm.LABELS, "duplicate_reason"))}
 
@@ -362,8 +380,6 @@ def show(customer_id):
         if page is None:
             raise
         return page
-    if not request.htmx:
-        pools.record_pool_view(current_user, customer)
     extra_tabs = _tabs(customer)
     wanted = request.args.get("tab")
     tab = wanted if wanted in TABS or wanted in extra_tabs else "timeline"

@@ -77,6 +77,7 @@ def upload_to_customer(customer_id):
     customer = get_customer(customer_id)
     require(current_user, "customer.view", customer)
     require(current_user, "customer.edit", customer)
+    customers_view.count_pool_view(customer)  # the answer lists the file's documents
     return _upload(("customer", customer), customer=customer)
 
 
@@ -120,6 +121,7 @@ def new_version(document_id):
     document = docs.get_document(document_id)
     require(current_user, "document.view", document)
     require(current_user, "document.edit", document)
+    customers_view.count_pool_view(document.customer)
     target = _target_of(document)
     file = request.files.get("file")
     try:
@@ -136,6 +138,7 @@ def new_version(document_id):
 @bp.get("/documents/<int:document_id>/versions/<int:number>/download")
 def download(document_id, number=None):
     document, version = docs.get_version(current_user, document_id, number)
+    customers_view.count_pool_view(document.customer)  # a pool customer's document is part of its file
     path = docs.path_of(storage(), version)
     if not path.is_file():
         raise NotFound()

@@ -122,6 +122,7 @@ def _display(field, value):
 def customer_card(customer_id):
     customer = get_customer(customer_id)
     require(current_user, "customer.view", customer)
+    customers_view.count_pool_view(customer)
     matches = find_matches(current_user, name=customer.name, phone=customer.phone, credit_code=customer.credit_code,
                            exclude_id=customer.id)
     owners = {m.id: m for m in matches}

@@ -229,6 +229,7 @@ def _ticket_response(ticket, errors=None, form=None, event=None):
 @bp.get("/tickets/<int:ticket_id>")
 def ticket(ticket_id):
     t = sv.load_ticket(current_user, ticket_id)
+    customers_view.count_pool_view(t.customer)  # a rep reading a pool customer's ticket reads its file
     ctx = _ticket_context(t)
     ctx["created"] = request.args.get("created")
     return render_template("service/ticket.html", **ctx)
