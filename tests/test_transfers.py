@@ -694,3 +694,25 @@ def test_the_pool_ledger_and_the_new_owners_notifications_show_the_transfer(clie
     notes = client.get("/notifications").get_data(as_text=True)
     name = Customer.get_by_id(book[0]).name
     assert f"{name} (from {org['a1'].full_name}) was transferred to you, approved by {org['mA'].full_name}" in notes
+
+
+def test_a_job_killed_with_the_server_resumes_when_the_server_starts(org, book):
+    """The process died a moment ago (its heartbeat is fresh, so the sweep would wait for it to go stale):
+    starting the server resumes it at once (issue 11, finding 9)."""
+    import threading
+
+    import app as app_module
+    import models
+
+    draft = prepare_leaver_plan(org["admin"], org["a1"])
+    t = execute_leaver_plan(org["admin"], draft, "离职")
+    Transfer.update(heartbeat_at=FROZEN).where(Transfer.id == t.id).execute()
+    assert resume_stalled(FROZEN) == {"resumed": 0}  # not stale yet: the sweep leaves it
+    models.db.close()
+    before = set(threading.enumerate())
+    assert app_module.on_start() == 1
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout=30)
+    models.db.connect(reuse_if_open=True)
+    assert Transfer.get_by_id(t.id).status == "done"
+    assert Customer.select().where(Customer.owner == org["a1"].id).count() == 0
