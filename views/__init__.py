@@ -33,6 +33,14 @@ def _domain_assets(app):
     return {kind: sorted(p.name for p in static.glob(f"*.{kind}") if p.name not in shared) for kind in ("css", "js")}
 
 
+def _pct(value):
+    """A share in per cent as a whole number 0–100, for the w-N / left-N classes of static/app.css."""
+    try:
+        return min(max(int(round(float(value))), 0), 100)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _sendable(response):
     """Every header value must be Latin-1, or waitress answers its own 500 after the view committed.
     The helpers in views/htmx.py write ASCII; this is the net under them. Under STRICT_HEADERS (the
@@ -68,6 +76,7 @@ def init_app(app):
     app.url_map.converters["int"] = _RowIdConverter
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(can=can, ROLE_LABELS=ROLE_LABELS, DOMAIN_ASSETS=_domain_assets(app))
+    app.jinja_env.filters["pct"] = _pct
     Htmx(app)
     csrf.init_app(app)
     i18n.init_app(app)
