@@ -1,4 +1,4 @@
-// Kehu CRM: the little glue the server-rendered pages need (toasts and error messages).
+// Kehu CRM: the little glue the server-rendered pages need (toasts, error messages, data- behaviours).
 (function () {
   "use strict";
   function showToast(message) {
@@ -29,5 +29,43 @@
   });
   document.addEventListener("htmx:sendError", function () {
     showToast(document.documentElement.lang === "en" ? "The server cannot be reached." : "无法连接服务器。");
+  });
+
+  // What the templates ask for with data- attributes: the content security policy allows no inline
+  // handlers (onchange=, onclick=, hx-on), so these listeners sit on the document and also serve
+  // elements htmx swaps in later.
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (!el.matches) return;
+    if (el.matches("[data-autosubmit]") && el.form) {  // a filter that applies when it changes
+      if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
+    }
+    if (el.matches("[data-check-all]")) {  // one box ticks or clears the boxes it names in its form
+      (el.closest("form") || document).querySelectorAll(el.dataset.checkAll).forEach(function (box) {
+        box.checked = el.checked;
+      });
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var el = evt.target.closest && evt.target.closest("[data-close-dialog], [data-clear-closest], [data-print]");
+    if (!el) return;
+    if (el.hasAttribute("data-close-dialog")) {
+      var dialog = el.closest("dialog");
+      if (dialog) dialog.close();
+    } else if (el.hasAttribute("data-clear-closest")) {  // Cancel on a form htmx put into a slot
+      var slot = el.closest(el.dataset.clearClosest);
+      if (slot) slot.replaceChildren();
+    } else if (el.hasAttribute("data-print")) {
+      window.print();
+    }
+  });
+  // Tabs loaded by htmx (the 360 page): the tab whose content arrived becomes the selected one.
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var tab = evt.detail.elt, list = tab && tab.closest && tab.closest("[role=tablist]");
+    if (!list || tab.getAttribute("role") !== "tab" || !evt.detail.successful) return;
+    list.querySelectorAll("[role=tab]").forEach(function (a) {
+      a.classList.toggle("active", a === tab);
+      a.setAttribute("aria-selected", a === tab ? "true" : "false");
+    });
   });
 })();

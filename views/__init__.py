@@ -12,6 +12,15 @@ from models.users import ROLE_LABELS, session_user
 from views import htmx as hx
 from views import i18n
 
+# No inline script, handler or style attribute anywhere: behaviour lives in static/*.js (delegated
+# listeners on data- attributes), htmx runs with allowEval off (templates/base.html), widths are classes.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "object-src 'none'",
+    "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+])
+# Static files and the pinned /vendor scripts keep their own caching (revalidated, resp. a day).
+ASSET_ENDPOINTS = ("static", "htmx_js", "vendor")
+
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
@@ -31,6 +40,14 @@ def _domain_assets(app):
     static = Path(app.static_folder)
     shared = {"app.css", "app.js", "charts.js"}
     return {kind: sorted(p.name for p in static.glob(f"*.{kind}") if p.name not in shared) for kind in ("css", "js")}
+
+
+def _pct(value):
+    """A share in per cent as a whole number 0–100, for the w-N / left-N classes of static/app.css."""
+    try:
+        return min(max(int(round(float(value))), 0), 100)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _sendable(response):
@@ -68,6 +85,7 @@ def init_app(app):
     app.url_map.converters["int"] = _RowIdConverter
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(can=can, ROLE_LABELS=ROLE_LABELS, DOMAIN_ASSETS=_domain_assets(app))
+    app.jinja_env.filters["pct"] = _pct
     Htmx(app)
     csrf.init_app(app)
     i18n.init_app(app)
@@ -113,7 +131,7 @@ def init_app(app):
     @app.before_request
     def _require_login():
         # Login is required everywhere but the login page and static assets.
-        if request.endpoint in ("auth.login", "static", "htmx_js", "vendor", None):
+        if request.endpoint in ("auth.login", None) + ASSET_ENDPOINTS:
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
@@ -121,6 +139,13 @@ def init_app(app):
 
     @app.after_request
     def _headers(response):
+        # A view with its own policy (document downloads: sandbox) keeps it.
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if not (request.endpoint in ASSET_ENDPOINTS and response.status_code in (200, 206, 304)):
+            # Pages, fragments, exports, redirects and errors hold personal data: no shared cache keeps
+            # them, and the back button after logging out asks the server again.
+            if "no-store" not in (response.headers.get("Cache-Control") or ""):
+                response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

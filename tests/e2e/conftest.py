@@ -71,6 +71,10 @@ def _bind_db(live_server, e2e_db):
 def _fail_on_js_errors(page):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Whatever the content security policy blocks (an inline handler, a style attribute) is reported
+    # on the console, not as a page error.
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error"
+            and "Content Security Policy" in msg.text else None)
     yield
     assert not errors, f"JavaScript errors on the page: {errors}"
 
