@@ -10,7 +10,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, rules as rules_mod
-from models.base import BaseModel, JSONField, db
+from models.base import BaseModel, JSONField, db, fresh
 from models.customers import Customer
 from models.errors import N_, DomainError, NotFound
 from models import notifications as notifications_mod
@@ -355,6 +355,8 @@ def release_customer(actor, customer, reason, now=None, kind="release", rules=No
         customer = Customer.get_by_id(customer.id)
         if customer.owner_id is None:
             raise DomainError(N_("This customer is already in the pool."))
+        if kind == "release":  # the owner who may release is the one it has now, not when the page was read
+            require(actor, "customer.release", customer)
         _release_row(actor, customer, reason or "", now, kind, rules, inputs or {}, home_pool(customer))
     return Customer.get_by_id(customer.id)
 
@@ -392,6 +394,7 @@ def assign_customer(actor, customer, rep, reason="", now=None):
         customer = Customer.get_by_id(customer.id)
         if customer.owner_id is not None:
             raise DomainError(N_("This customer is no longer in the pool."))
+        require(actor, "pool.assign", customer)
         cap = capacity(rep, now, rules)
         if cap["used"] >= cap["total"]:
             raise DomainError(N_("%(name)s's private pool is full (%(used)s of %(total)s)."), name=rep.full_name,
@@ -420,15 +423,18 @@ def request_lock(actor, customer, reason, now=None):
     require(actor, "customer.edit", customer)
     now = now or clock.now()
     reason = _required_reason(reason, N_("Say why this customer should be locked."))
-    if customer.owner_id is None:
-        raise DomainError(N_("Only owned customers can be locked."))
-    if customer.stage in DEALT_STAGES:
-        raise DomainError(N_("Dealt customers cannot be locked."))
-    if customer.locked:
-        raise DomainError(N_("This customer is already locked."))
-    if LockRequest.select().where((LockRequest.customer == customer.id) & (LockRequest.status == "pending")).exists():
-        raise DomainError(N_("A lock request for this customer is already waiting."))
     with db.atomic():
+        customer = fresh(customer)
+        require(actor, "customer.edit", customer)
+        if customer.owner_id is None:
+            raise DomainError(N_("Only owned customers can be locked."))
+        if customer.stage in DEALT_STAGES:
+            raise DomainError(N_("Dealt customers cannot be locked."))
+        if customer.locked:
+            raise DomainError(N_("This customer is already locked."))
+        if LockRequest.select().where((LockRequest.customer == customer.id)
+                                      & (LockRequest.status == "pending")).exists():
+            raise DomainError(N_("A lock request for this customer is already waiting."))
         req = LockRequest.create(customer=customer, requester=actor, reason=reason, created_at=now)
         audit.record("pool.lock_requested", actor, customer, reason=reason, request_id=req.id)
     return req
@@ -486,9 +492,11 @@ def unlock_customer(actor, customer, reason, now=None):
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     reason = clean_text(reason, 300) or ""
-    if not customer.locked:
-        raise DomainError(N_("This customer is not locked."))
     with db.atomic():
+        fresh(customer)  # the release date is computed from the row as it is now
+        require(actor, "lock.decide", customer)
+        if not customer.locked:
+            raise DomainError(N_("This customer is not locked."))
         Customer.update(locked=False).where(Customer.id == customer.id).execute()
         customer.locked = False
         at = refresh_release(customer, rules, now)
@@ -512,6 +520,7 @@ def stake_customer(actor, customer, now=None):
         customer = Customer.get_by_id(customer.id)
         if customer.owner_id is not None or customer.pool_id is None:
             raise DomainError(N_("Only pool customers can be staked."))
+        require(actor, "pool.stake", customer)
         if customer.staked_by_id:
             raise DomainError(N_("This customer is already staked."))
         check_release_holds(actor, customer, rules, now)
@@ -802,17 +811,19 @@ def recompute_releases(now=None, batch=2000):
     rules = rules_mod.in_force(now)
     last = 0
     while True:
-        rows = list(Customer.select(Customer.id, Customer.owner, Customer.locked, Customer.contract_end,
-                                    Customer.claimed_at, Customer.created_at, Customer.stage, Customer.business_model,
-                                    Customer.last_valid_followup_at, Customer.region, Customer.pool)
-                    .where(Customer.owner.is_null(False) & (Customer.id > last)).order_by(Customer.id).limit(batch))
-        if not rows:
-            break
-        values = []
-        for c in rows:
-            at, rule, _ = release_plan(c, rules, now)
-            values.append((at, rule, c.id))
-        with db.atomic():
+        with db.atomic():  # read and write under one lock: a release in between must not get a date back
+            rows = list(Customer.select(Customer.id, Customer.owner, Customer.locked, Customer.contract_end,
+                                        Customer.claimed_at, Customer.created_at, Customer.stage,
+                                        Customer.business_model, Customer.last_valid_followup_at, Customer.region,
+                                        Customer.pool)
+                        .where(Customer.owner.is_null(False) & (Customer.id > last)).order_by(Customer.id)
+                        .limit(batch))
+            if not rows:
+                break
+            values = []
+            for c in rows:
+                at, rule, _ = release_plan(c, rules, now)
+                values.append((at, rule, c.id))
             p = db.param  # the engine's placeholder (? for SQLite, %s for PostgreSQL)
             db.cursor().executemany(f"UPDATE customer SET release_at = {p}, release_rule = {p} WHERE id = {p}",
                                     [(a.isoformat(sep=" ") if a else None, r, i) for a, r, i in values])
