@@ -314,3 +314,116 @@ def test_claims_releases_follow_ups_edits_and_stage_changes_at_once_lose_nothing
             assert (after.owner_id, after.pool_id) == (None, last.to_pool)
         assert PoolEvent.select().where((PoolEvent.customer == c.id) & (PoolEvent.kind == "claim")).count() \
             == (1 if c in in_pool else 0)
+
+
+# ---- the other rows more than one verb writes ----------------------------------------------------------
+
+def pipeline():
+    from models.opportunities import PipelineTotal
+
+    return sorted((p.owner, p.team, p.stage, p.month, p.count, p.amount_fen, p.weighted_fen)
+                  for p in PipelineTotal.select() if p.count or p.amount_fen or p.weighted_fen)
+
+
+def test_a_stale_opportunity_move_keeps_the_owner_a_transfer_gave_it_and_the_totals_right(w, owned):
+    from models import opportunities as opps
+
+    customer = owned(business_model="project")
+    created = opps.create_opportunity(w.rep, customer, {"name": "ERP 项目", "amount": "1000000",
+                                                        "expected_close": "2026-12-20"})
+    stale = opps.Opportunity.get_by_id(created.id)
+    set_owner(w.admin, row(customer), w.rep2, "转给同事")  # the owner_changed hook moves the open deal
+    assert opps.Opportunity.get_by_id(created.id).owner_id == w.rep2.id
+
+    opps.move_opportunity(w.admin, stale, "approach")
+    opps.set_probability(w.admin, opps.Opportunity.get_by_id(created.id), "40", "客户预算已批")
+
+    after = opps.Opportunity.get_by_id(created.id)
+    assert (after.owner_id, after.stage, after.probability) == (w.rep2.id, "approach", 40)
+    kept = pipeline()
+    opps.rebuild_summaries()
+    assert kept == pipeline()
+
+
+def test_a_stale_opportunity_edit_audits_the_values_really_there(w, owned):
+    from models import opportunities as opps
+
+    customer = owned(business_model="project")
+    created = opps.create_opportunity(w.rep, customer, {"name": "ERP 项目", "amount": "1000000",
+                                                        "expected_close": "2026-12-20"})
+    stale = opps.Opportunity.get_by_id(created.id)
+    opps.move_opportunity(w.rep, opps.Opportunity.get_by_id(created.id), "approach")
+
+    opps.update_opportunity(w.rep, stale, {"name": "ERP 二期", "amount": "1000000", "expected_close": "2026-12-20"})
+
+    after = opps.Opportunity.get_by_id(created.id)
+    assert (after.name, after.stage, after.probability) == ("ERP 二期", "approach", 30)
+    assert last_audit("opportunity.updated", customer).data["changes"] == {"name": ["ERP 项目", "ERP 二期"]}
+    kept = pipeline()
+    opps.rebuild_summaries()
+    assert kept == pipeline()
+
+
+@pytest.fixture
+def shop(w, owned):
+    from models.orders import save_product
+
+    product = save_product(w.admin, {"code": "FAB-01", "name_zh": "全棉府绸面料", "name_en": "Cotton poplin",
+                                     "product_line": "面料", "unit": "米", "list_price": "28.50",
+                                     "unit_cost": "19.20", "consumable": "1"})
+    return owned(stage="intent"), product
+
+
+def order_data(product, quantity="10"):
+    from models import clock
+
+    return {"ordered_on": clock.today().isoformat(), "product_0": str(product.id), "quantity_0": quantity,
+            "unit_price_0": "30", "unit_cost_0": ""}
+
+
+def test_a_stale_draft_is_not_signed_twice_nor_edited_once_signed(w, shop):
+    from models.orders import Order, OrderLine, create_order, sign_order, update_order
+
+    customer, product = shop
+    draft = create_order(w.rep, customer, order_data(product))
+    stale, stale_too = Order.get_by_id(draft.id), Order.get_by_id(draft.id)
+    sign_order(w.rep, Order.get_by_id(draft.id))
+
+    with pytest.raises(DomainError):
+        sign_order(w.rep, stale)
+    with pytest.raises(DomainError):
+        update_order(w.rep, stale_too, order_data(product, quantity="99"))
+
+    assert AuditEvent.select().where(AuditEvent.kind == "order.signed").count() == 1
+    assert [ln.quantity for ln in OrderLine.select().where(OrderLine.order == draft.id)] == [10]
+    assert Order.get_by_id(draft.id).status == "signed"
+
+
+def test_a_stale_user_edit_does_not_reactivate_a_deactivated_user(w, make_user):
+    from models.users import User, set_active, update_user
+
+    user = make_user("service")
+    stale = User.get_by_id(user.id)
+    set_active(w.admin, User.get_by_id(user.id), False)
+
+    update_user(w.admin, stale, {"full_name": "新名字", "email": "", "role": "service", "team_id": "",
+                                 "region_id": "", "language": "en"})
+
+    after = User.get_by_id(user.id)
+    assert (after.full_name, after.active) == ("新名字", False)
+
+
+def test_moving_a_stale_tree_node_keeps_the_contacts_other_fields(w, owned):
+    from models.decision_tree import move_node
+
+    customer = owned()
+    boss = save_contact(w.rep, row(customer), {"name": "赵厂长", "title": "厂长"})
+    contact = save_contact(w.rep, row(customer), {"name": "王伟", "title": "采购经理"})
+    stale = Contact.get_by_id(contact.id)
+    save_contact(w.rep, row(customer), {"name": "王伟", "title": "采购总监", "mobile": "13912345678"},
+                 contact=Contact.get_by_id(contact.id))
+
+    move_node(w.rep, row(customer), stale, str(boss.id))
+
+    after = Contact.get_by_id(contact.id)
+    assert (after.reports_to_id, after.title, after.mobile) == (boss.id, "采购总监", "13912345678")
