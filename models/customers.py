@@ -660,6 +660,8 @@ def set_owner(actor, customer, owner, reason=""):
     with db.atomic():
         fresh(customer)  # the owner it really has now: the audit's "from" and the hooks name it
         require(actor, "customer.assign", customer)
+        if owner is not None and not fresh(owner).active:  # deactivated meanwhile; and its team as it is now
+            raise DomainError(N_("Choose an active colleague."))
         old = customer.owner
         if (old.id if old else None) == (owner.id if owner else None):
             return customer

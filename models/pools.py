@@ -395,6 +395,10 @@ def assign_customer(actor, customer, rep, reason="", now=None):
         if customer.owner_id is not None:
             raise DomainError(N_("This customer is no longer in the pool."))
         require(actor, "pool.assign", customer)
+        fresh(rep)  # active and in the team as it is now
+        if not rep.active or rep.role not in ("sales", "manager") or \
+                (actor.role == "manager" and rep.team_id != actor.team_id):
+            raise DomainError(N_("Choose an active member of your team."))
         cap = capacity(rep, now, rules)
         if cap["used"] >= cap["total"]:
             raise DomainError(N_("%(name)s's private pool is full (%(used)s of %(total)s)."), name=rep.full_name,
@@ -632,21 +636,21 @@ def sweep(now=None, batch=500, chunk=100):
     for c in Customer.select().where(Customer.staked_by.is_null(False) & Customer.stake_completed_at.is_null()
                                      & (Customer.stake_due <= now)):
         with db.atomic():
-            fresh = Customer.get_by_id(c.id)
-            if fresh.staked_by_id is None or fresh.stake_completed_at or fresh.stake_due > now:
+            current = Customer.get_by_id(c.id)
+            if current.staked_by_id is None or current.stake_completed_at or current.stake_due > now:
                 continue
-            if check_stake_completion(fresh, now):
+            if check_stake_completion(current, now):
                 continue
             Customer.update(staked_by=None, stake_due=None, staked_at=None).where(Customer.id == c.id).execute()
-            _ledger("stake_lapsed", None, fresh, now, rules, from_owner=fresh.staked_by_id,
-                    inputs={"completeness": fresh.completeness, "threshold": rules["stake_threshold"],
-                            "due": fresh.stake_due.isoformat(sep=" ")})
-            audit.record("pool.stake_lapsed", None, fresh, completeness=fresh.completeness,
+            _ledger("stake_lapsed", None, current, now, rules, from_owner=current.staked_by_id,
+                    inputs={"completeness": current.completeness, "threshold": rules["stake_threshold"],
+                            "due": current.stake_due.isoformat(sep=" ")})
+            audit.record("pool.stake_lapsed", None, current, completeness=current.completeness,
                          threshold=rules["stake_threshold"])
-            notify(fresh.staked_by_id, "stake_lapsed",
-                   N_("Your stake on %(name)s lapsed: %(c)s%% complete, %(t)s%% needed."), fresh.id,
-                   dedupe_key=f"lapsed:{fresh.id}:{fresh.stake_due.isoformat()}", name=fresh.name,
-                   c=fresh.completeness, t=rules["stake_threshold"])
+            notify(current.staked_by_id, "stake_lapsed",
+                   N_("Your stake on %(name)s lapsed: %(c)s%% complete, %(t)s%% needed."), current.id,
+                   dedupe_key=f"lapsed:{current.id}:{current.stake_due.isoformat()}", name=current.name,
+                   c=current.completeness, t=rules["stake_threshold"])
             lapsed += 1
     return {"released": released, "warned": warned, "lapsed": lapsed, "rule_version": rules.version}
 

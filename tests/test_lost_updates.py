@@ -427,3 +427,19 @@ def test_moving_a_stale_tree_node_keeps_the_contacts_other_fields(w, owned):
 
     after = Contact.get_by_id(contact.id)
     assert (after.reports_to_id, after.title, after.mobile) == (boss.id, "采购总监", "13912345678")
+
+
+def test_a_customer_is_not_given_to_a_colleague_deactivated_since_the_page_was_read(w, owned, pooled, make_user):
+    from models.users import User, set_active
+
+    leaver = make_user("sales", w.team)
+    stale, stale_too = User.get_by_id(leaver.id), User.get_by_id(leaver.id)
+    set_active(w.admin, User.get_by_id(leaver.id), False)
+    customer, in_pool = owned(), pooled()
+
+    with pytest.raises(DomainError):
+        set_owner(w.admin, row(customer), stale)
+    with pytest.raises(DomainError):
+        assign_customer(w.mgr, row(in_pool), stale_too)
+
+    assert Customer.select().where(Customer.owner == leaver.id).count() == 0
