@@ -443,3 +443,24 @@ def test_a_customer_is_not_given_to_a_colleague_deactivated_since_the_page_was_r
         assign_customer(w.mgr, row(in_pool), stale_too)
 
     assert Customer.select().where(Customer.owner == leaver.id).count() == 0
+
+
+def test_payments_and_signatures_at_once_are_decided_on_the_rows(w, shop):
+    from models.orders import Order, Payment, PaymentDue, create_order, record_payment, sign_order
+
+    customer, product = shop
+    draft = create_order(w.rep, customer, order_data(product))  # 10 × 30 = 300.00
+    pages = [Order.get_by_id(draft.id) for _ in range(8)]
+
+    signed = fire([lambda o=o: sign_order(w.rep, o).status for o in pages])
+
+    assert sorted(r[0] for r in signed) == ["domain"] * 7 + ["ok"], signed
+    assert AuditEvent.select().where(AuditEvent.kind == "order.signed").count() == 1
+    assert PaymentDue.select().where(PaymentDue.order == draft.id).count() == 1
+    pages = [Order.get_by_id(draft.id) for _ in range(8)]
+    pay = {"received_on": pages[0].ordered_on.isoformat(), "amount": "300", "method": "cash"}
+
+    paid = fire([lambda o=o: record_payment(w.rep, o, pay).id for o in pages])
+
+    assert [r[0] for r in paid].count("ok") == 1, paid
+    assert Payment.select().where(Payment.order == draft.id).count() == 1
