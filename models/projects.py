@@ -474,15 +474,15 @@ def remove_member(actor, project, member_id):
     from models.permissions import require
 
     require(actor, "project.manage_team", project)
-    row = ProjectMember.get_or_none((ProjectMember.id == (_parse_id(member_id) or 0))
-                                    & (ProjectMember.project == project.id))
-    if row is None:
-        raise NotFound()
-    if Milestone.select().where((Milestone.project == project.id) & (Milestone.owner == row.user_id)
-                                & Milestone.status.in_(OPEN_MILESTONE)).exists():
-        raise DomainError(N_("This member owns open milestones: give them to someone else first."))
-    user = User.get_by_id(row.user_id)
-    with db.atomic():
+    with db.atomic():  # checked under the write lock: no milestone is given to the member meanwhile
+        row = ProjectMember.get_or_none((ProjectMember.id == (_parse_id(member_id) or 0))
+                                        & (ProjectMember.project == project.id))
+        if row is None:
+            raise NotFound()
+        if Milestone.select().where((Milestone.project == project.id) & (Milestone.owner == row.user_id)
+                                    & Milestone.status.in_(OPEN_MILESTONE)).exists():
+            raise DomainError(N_("This member owns open milestones: give them to someone else first."))
+        user = User.get_by_id(row.user_id)
         row.delete_instance()
         audit.record("project.member_removed", actor, project.customer_id, project_id=project.id,
                      user_id=user.id, user=user.full_name, role=row.role)
@@ -722,10 +722,11 @@ def remove_cost(actor, project, cost_id):
     from models.permissions import require
 
     require(actor, "project.work", project)
-    cost = ProjectCost.get_or_none((ProjectCost.id == (_parse_id(cost_id) or 0)) & (ProjectCost.project == project.id))
-    if cost is None:
-        raise NotFound()
-    with db.atomic():
+    with db.atomic():  # removed twice at once: the second finds nothing and audits nothing
+        cost = ProjectCost.get_or_none((ProjectCost.id == (_parse_id(cost_id) or 0))
+                                       & (ProjectCost.project == project.id))
+        if cost is None:
+            raise NotFound()
         cost.delete_instance()
         audit.record("project.cost_removed", actor, project.customer_id, project_id=project.id, cost_id=cost.id,
                      category=cost.category, cost_kind=cost.kind, amount=str(cost.amount), note=cost.note)
