@@ -352,7 +352,7 @@ def release_customer(actor, customer, reason, now=None, kind="release", rules=No
         require(actor, "customer.release", customer)
         reason = _required_reason(reason, N_("Say why you release this customer: the next owner will read it."))
     with db.atomic():
-        customer = Customer.get_by_id(customer.id)
+        customer = fresh(customer)  # FOR UPDATE on PostgreSQL
         if customer.owner_id is None:
             raise DomainError(N_("This customer is already in the pool."))
         if kind == "release":  # the owner who may release is the one it has now, not when the page was read
@@ -391,7 +391,7 @@ def assign_customer(actor, customer, rep, reason="", now=None):
             (actor.role == "manager" and rep.team_id != actor.team_id):
         raise DomainError(N_("Choose an active member of your team."))
     with db.atomic():
-        customer = Customer.get_by_id(customer.id)
+        customer = fresh(customer)
         if customer.owner_id is not None:
             raise DomainError(N_("This customer is no longer in the pool."))
         require(actor, "pool.assign", customer)
@@ -521,7 +521,7 @@ def stake_customer(actor, customer, now=None):
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     with db.atomic():
-        customer = Customer.get_by_id(customer.id)
+        customer = fresh(customer)
         if customer.owner_id is not None or customer.pool_id is None:
             raise DomainError(N_("Only pool customers can be staked."))
         require(actor, "pool.stake", customer)
@@ -778,7 +778,7 @@ def route_inbound_lead(actor, customer, note, now=None):
     rules = rules_mod.in_force(now)
     note = _required_reason(note, N_("Say what the customer asked for."))
     with db.atomic():
-        customer = Customer.get_by_id(customer.id)
+        customer = fresh(customer)
         target = customer.owner_id or customer.staked_by_id
         via = "owner" if customer.owner_id else ("staker" if customer.staked_by_id else "pool")
         _ledger("lead_routed", actor, customer, now, rules, to_owner=target, reason=note, inputs={"via": via})
