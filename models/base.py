@@ -30,6 +30,10 @@ class BaseModel(pw.Model):
     class Meta:
         database = db
         legacy_table_names = False
+        # save() writes only the columns set since the row was read (inserts write them all): a verb
+        # that changes the stage cannot write back an owner or pool it read before another verb moved it.
+        # A JSON value changed in place is not noticed: assign a new value.
+        only_save_dirty = True
 
 
 class JSONField(pw.TextField):
@@ -44,6 +48,28 @@ class JSONField(pw.TextField):
 
 def is_sqlite():
     return isinstance(db.obj, pw.SqliteDatabase)
+
+
+def fresh(instance):
+    """Re-read `instance`'s row and make the object current (the row's values, nothing dirty); returns it.
+
+    Call it inside the verb's `db.atomic()` before deciding anything on the row: what a view read before
+    the transaction may be stale by the time the write lock is held. SQLite's BEGIN IMMEDIATE already
+    serialises writers; on PostgreSQL the row is locked (`FOR UPDATE`) until the transaction ends.
+    A row that is gone (deleted, merged away) is NotFound."""
+    from models.errors import NotFound
+
+    model = type(instance)
+    query = model.select().where(model._meta.primary_key == instance._pk)
+    if not is_sqlite():
+        query = query.for_update()
+    row = query.first()
+    if row is None:
+        raise NotFound()
+    instance.__data__ = dict(row.__data__)
+    instance.__rel__ = {}
+    instance._dirty.clear()
+    return instance
 
 
 def init_db(url, pragmas=None):

@@ -7,7 +7,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock
-from models.base import BaseModel, JSONField, db
+from models.base import BaseModel, JSONField, db, fresh
 from models.customers import FollowUp, Customer, _parse_int, clean_text, log_follow_up, parse_date
 from models.errors import N_, DomainError, NotFound, FieldErrors
 from models.notifications import notify
@@ -150,6 +150,9 @@ def record_care(actor, plan, data, now=None):
     customer = Customer.get_by_id(plan.customer_id)
     lead_note = (data.get("lead_note") or "").strip()
     with db.atomic():
+        fresh(plan)  # two agents recording the same visit: the second sees the plan moved on (or ended)
+        if not plan.active or plan.next_due is None:
+            raise DomainError(N_("This care plan has ended."))
         followup = log_follow_up(actor, customer, {**data, "type": data.get("type") or plan.kind})
         due = plan.next_due
         record = CareRecord.create(plan=plan.id, followup=followup.id, due_on=due, done_at=now, done_by=actor.id)
@@ -170,6 +173,9 @@ def end_care_plan(actor, plan, now=None):
     if not plan.active:
         raise DomainError(N_("This care plan has ended."))
     with db.atomic():
+        fresh(plan)
+        if not plan.active:
+            raise DomainError(N_("This care plan has ended."))
         CarePlan.update(active=False, next_due=None).where(CarePlan.id == plan.id).execute()
         audit.record("care.plan_ended", actor, plan.customer_id, plan_id=plan.id)
     plan.active, plan.next_due = False, None

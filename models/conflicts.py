@@ -317,9 +317,13 @@ def rule_case(actor, case_id, outcome, reason, now=None):
                      claimant=claimant.full_name, owner=owner.full_name, proposed=evidence["proposed"])
         if transfer:
             same_team = claimant.team_id is not None and claimant.team_id == customer.team_id
-            Customer.update(owner=claimant.id, team=claimant.team_id, updated_at=now, staked_by=None,
-                            claimed_at=customer.claimed_at if same_team and customer.claimed_at else now,
-                            locked=False).where(Customer.id == customer.id).execute()
+            moved = Customer.update(owner=claimant.id, team=claimant.team_id, updated_at=now, staked_by=None,
+                                    claimed_at=customer.claimed_at if same_team and customer.claimed_at else now,
+                                    locked=False).where((Customer.id == customer.id)
+                                                        & (Customer.owner == case.owner_id)).execute()
+            if not moved:  # PostgreSQL has no BEGIN IMMEDIATE: the owner guard decides there
+                raise DomainError(N_("The customer changed hands since the case was opened: it cannot be given to "
+                                     "the claimant."))
             customer = Customer.get_by_id(customer.id)
             pools.refresh_release(customer, rules, now)
             audit.record("customer.owner_changed", actor, customer, from_owner=owner.full_name,

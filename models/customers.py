@@ -10,7 +10,7 @@ import unicodedata
 import peewee as pw
 
 from models import audit, clock, search
-from models.base import MAX_INT, BaseModel, JSONField, db
+from models.base import MAX_INT, BaseModel, JSONField, db, fresh
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.users import Region, Team, User
 
@@ -585,6 +585,8 @@ def update_customer(actor, customer, data):
     values = validate_customer(data, customer)
     dup_reason, dup_ids = _duplicate_check(actor, values, data, customer)
     with db.atomic():
+        fresh(customer)  # compare with, and audit, what is there now; write only the changed fields
+        require(actor, "customer.edit", customer)
         values["group_id"] = _group_for(values.pop("group_name"))
         changes = {}
         for field in AUDITED_FIELDS:
@@ -594,8 +596,9 @@ def update_customer(actor, customer, data):
             if (old or None) != (new or None):
                 changes[field] = [_plain(old), _plain(new)]
                 setattr(customer, field, new)
-        customer.phone_norm = values["phone_norm"]
-        customer.name_norm = values["name_norm"]
+        for field in ("phone_norm", "name_norm"):
+            if getattr(customer, field) != values[field]:
+                setattr(customer, field, values[field])
         if not changes:
             return customer
         customer.completeness = compute_completeness(customer)
@@ -630,10 +633,12 @@ def change_stage(actor, customer, stage, reason=""):
     reason = clean_text(reason, 200)
     if reason is None:
         raise DomainError(N_("At most %(n)s characters."), n=200)
-    if stage == customer.stage:
-        return customer
     now = clock.now()
     with db.atomic():
+        fresh(customer)
+        require(actor, "customer.change_stage", customer)
+        if stage == customer.stage:
+            return customer
         old = customer.stage
         customer.stage, customer.grade = stage, GRADE_OF_STAGE.get(stage, "")
         customer.stage_changed_at = customer.updated_at = now
@@ -648,7 +653,7 @@ def change_stage(actor, customer, stage, reason=""):
         if not customer.owner_id:  # a lead marketing qualified: into its home pool, never nowhere
             from models.pools import place_orphan
             if place_orphan(actor, customer.id, now, why="qualified"):
-                customer.pool = Customer.get_by_id(customer.id).pool_id
+                fresh(customer)
     return customer
 
 
@@ -659,10 +664,14 @@ def set_owner(actor, customer, owner, reason=""):
     require(actor, "customer.assign", customer)
     if owner is not None and not owner.active:
         raise DomainError(N_("Choose an active colleague."))
-    old = customer.owner
-    if (old.id if old else None) == (owner.id if owner else None):
-        return customer
     with db.atomic():
+        fresh(customer)  # the owner it really has now: the audit's "from" and the hooks name it
+        require(actor, "customer.assign", customer)
+        if owner is not None and not fresh(owner).active:  # deactivated meanwhile; and its team as it is now
+            raise DomainError(N_("Choose an active colleague."))
+        old = customer.owner
+        if (old.id if old else None) == (owner.id if owner else None):
+            return customer
         now = clock.now()
         customer.owner, customer.team = owner, (owner.team_id if owner else None)
         customer.updated_at = now
@@ -681,7 +690,7 @@ def set_owner(actor, customer, owner, reason=""):
         if owner is None:
             from models.pools import place_orphan
             if place_orphan(actor, customer.id, now, why="unassigned"):
-                customer.pool = Customer.get_by_id(customer.id).pool_id
+                fresh(customer)
     return customer
 
 
@@ -743,11 +752,16 @@ def save_contact(actor, customer, data, contact=None):
         raise NotFound()
     values = validate_contact(customer, data, contact)
     with db.atomic():
+        fresh(customer)
+        require(actor, "customer.edit", customer)
         created = contact is None
         changes = {}
         if created:
             contact = Contact.create(customer=customer, created_at=clock.now(), **values)
         else:
+            fresh(contact)  # "from" values as they are now; another edit's fields stay
+            if contact.customer_id != customer.id:
+                raise NotFound()
             for field, new in values.items():
                 column = "reports_to_id" if field == "reports_to" else field
                 if getattr(contact, column) != new:
@@ -826,8 +840,12 @@ def log_follow_up(actor, customer, data):
     require(actor, "followup.create", customer)
     values = validate_followup(customer, data)
     now = clock.now()
-    valid, reasons = followup_validity(customer, values, now)
     with db.atomic():
+        # The row as it is now: whose clock this restarts depends on the owner it has now, and the save
+        # below writes only the follow-up columns, never an owner, pool or release date read earlier.
+        fresh(customer)
+        require(actor, "followup.create", customer)
+        valid, reasons = followup_validity(customer, values, now)
         followup = FollowUp.create(customer=customer, author=actor, created_at=now, is_valid=valid,
                                    invalid_reasons=[[m, p] for m, p in reasons], **values)
         if customer.last_followup_at is None or values["at"] >= customer.last_followup_at:

@@ -8,7 +8,7 @@ this module adds the tree's own columns and the move verb with a readable cycle 
 import peewee as pw
 
 from models import audit
-from models.base import db
+from models.base import db, fresh
 from models.customers import Contact, FollowUp, _parse_int, save_contact, validate_contact
 from models.errors import N_, NotFound, ValidationError, FieldErrors
 
@@ -126,7 +126,15 @@ def _cycle_error(contact, boss):
 
 def save_node(actor, customer, data, contact=None):
     """Add or edit a contact in the tree: the contact's fields (through save_contact) and the tree's
-    (influence, attitude, relationship), all validated before anything is written."""
+    (influence, attitude, relationship), all validated before anything is written. Fields the form does
+    not send keep the values the contact has when the write lock is taken, not the page's copy."""
+    with db.atomic():
+        if contact is not None:
+            fresh(contact)
+        return _save_node(actor, customer, data, contact)
+
+
+def _save_node(actor, customer, data, contact):
     from models.permissions import require
 
     require(actor, "decision_tree.edit", customer)
@@ -161,9 +169,9 @@ def save_node(actor, customer, data, contact=None):
         contact = save_contact(actor, customer, base, contact)
         changes = {k: [getattr(contact, k), v] for k, v in tree.items() if getattr(contact, k) != v}
         if changes:
-            Contact.update(**tree).where(Contact.id == contact.id).execute()
-            for k, v in tree.items():
-                setattr(contact, k, v)
+            Contact.update(**{k: tree[k] for k in changes}).where(Contact.id == contact.id).execute()
+            for k in changes:
+                setattr(contact, k, tree[k])
             audit.record("contact.tree_updated", actor, customer, contact_id=contact.id, name=contact.name,
                          changes=changes)
     return contact
@@ -171,7 +179,12 @@ def save_node(actor, customer, data, contact=None):
 
 def move_node(actor, customer, contact, boss_id):
     """Change whom a contact reports to (None: the top of the tree). A cycle is refused with a message
-    naming both people; nothing is written."""
+    naming both people; nothing is written. The contact's other fields are sent as they are now."""
+    with db.atomic():
+        return _move_node(actor, customer, fresh(contact), boss_id)
+
+
+def _move_node(actor, customer, contact, boss_id):
     from models.permissions import require
 
     require(actor, "decision_tree.edit", customer)

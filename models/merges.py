@@ -9,7 +9,7 @@ then deleted and a CustomerMerge row remembers it, so `survivor_of(id)` answers 
 import peewee as pw
 
 from models import audit, clock, hooks, search
-from models.base import BaseModel, JSONField, db, parse_id
+from models.base import BaseModel, JSONField, db, fresh, parse_id
 from models.customers import (GRADE_OF_STAGE, Contact, Customer, FollowUp, clean_text,
                               compute_completeness)
 from models.errors import N_, DomainError, ValidationError
@@ -143,6 +143,7 @@ def merge_customers(actor, loser_id, survivor_id, take=(), reason="", now=None):
             if count:
                 moved[model._meta.table_name] = moved.get(model._meta.table_name, 0) + count
         CustomerMerge.update(survivor=survivor.id).where(CustomerMerge.survivor == loser.id).execute()
+        fresh(survivor)  # as the hooks left it; the save below writes only the fields the merge changes
 
         taken = {}
         values = {}

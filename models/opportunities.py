@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import peewee as pw
 
 from models import audit, clock, hooks
-from models.base import BaseModel, db
+from models.base import BaseModel, db, fresh
 from models.customers import BUSINESS_MODELS, Customer, _parse_int, clean_text
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
 from models.users import Team, User
@@ -501,11 +501,13 @@ def update_opportunity(actor, opp, data):
 
     require(actor, "opportunity.edit", opp)
     values = validate_opportunity(data, opp)
-    if opp.stage == "won" and values["amount"] is None:
-        raise ValidationError({"amount": [(N_("A won opportunity needs its amount."), {})]})
     changes = {}
-    before = _snapshot(opp)
     with db.atomic():
+        fresh(opp)  # diff, audit and re-tally against the row as it is now (a hook may have moved its owner)
+        require(actor, "opportunity.edit", opp)
+        if opp.stage == "won" and values["amount"] is None:
+            raise ValidationError({"amount": [(N_("A won opportunity needs its amount."), {})]})
+        before = _snapshot(opp)
         for field, new in values.items():
             old = getattr(opp, field)
             if (old.quantize(CENT) if isinstance(old, Decimal) else old) != new:
@@ -538,6 +540,13 @@ def move_opportunity(actor, opp, stage, data=None):
     data = data or {}
     if stage not in STAGES:
         raise ValidationError({"stage": [(N_("Choose one of the options."), {})]})
+    with db.atomic():  # decided on the row as it is now: its stage, amount and owner may have moved
+        fresh(opp)
+        require(actor, "opportunity.edit", opp)
+        return _move_opportunity(actor, opp, stage, data)
+
+
+def _move_opportunity(actor, opp, stage, data):
     if stage == opp.stage:
         raise ValidationError({"stage": [(N_("The opportunity is already in this stage."), {})]})
     e = FieldErrors()
@@ -565,27 +574,26 @@ def move_opportunity(actor, opp, stage, data=None):
     else:
         probability, reason = _override(data, default)
     now = clock.now()
-    with db.atomic():
-        old_stage, old_probability = opp.stage, opp.probability
-        before = _snapshot(opp)
-        dwell = max(0, int((now - opp.stage_changed_at).total_seconds()))
-        opp.stage, opp.probability, opp.probability_reason = stage, probability, reason
-        opp.amount = amount
-        opp.weighted = weighted_value(opp.amount, probability)
-        opp.stage_changed_at = opp.updated_at = now
-        opp.closed_at = now if stage in CLOSED_STAGES else None
-        opp.lost_reason = lost_reason if stage == "lost" else ""
-        opp.is_open = stage in OPEN_STAGES
-        opp.save()
-        _retally(before, opp)
-        _flow(opp.owner_id, opp.team_id, old_stage, stage, dwell)
-        OpportunityStageChange.create(opportunity=opp, from_stage=old_stage, to_stage=stage, at=now, actor=actor,
-                                      owner=opp.owner_id, team=opp.team_id, probability=probability,
-                                      amount=opp.amount, dwell_seconds=dwell, reason=lost_reason or reason)
-        audit.record("opportunity.stage_changed", actor, customer, opportunity_id=opp.id, name=opp.name,
-                     from_stage=old_stage, to_stage=stage, from_probability=old_probability,
-                     probability=probability, amount=_money(opp.amount), weighted=_money(opp.weighted),
-                     reason=reason, lost_reason=lost_reason)
+    old_stage, old_probability = opp.stage, opp.probability
+    before = _snapshot(opp)
+    dwell = max(0, int((now - opp.stage_changed_at).total_seconds()))
+    opp.stage, opp.probability, opp.probability_reason = stage, probability, reason
+    opp.amount = amount
+    opp.weighted = weighted_value(opp.amount, probability)
+    opp.stage_changed_at = opp.updated_at = now
+    opp.closed_at = now if stage in CLOSED_STAGES else None
+    opp.lost_reason = lost_reason if stage == "lost" else ""
+    opp.is_open = stage in OPEN_STAGES
+    opp.save()
+    _retally(before, opp)
+    _flow(opp.owner_id, opp.team_id, old_stage, stage, dwell)
+    OpportunityStageChange.create(opportunity=opp, from_stage=old_stage, to_stage=stage, at=now, actor=actor,
+                                  owner=opp.owner_id, team=opp.team_id, probability=probability,
+                                  amount=opp.amount, dwell_seconds=dwell, reason=lost_reason or reason)
+    audit.record("opportunity.stage_changed", actor, customer, opportunity_id=opp.id, name=opp.name,
+                 from_stage=old_stage, to_stage=stage, from_probability=old_probability,
+                 probability=probability, amount=_money(opp.amount), weighted=_money(opp.weighted),
+                 reason=reason, lost_reason=lost_reason)
     return opp
 
 
@@ -595,6 +603,13 @@ def set_probability(actor, opp, probability, reason):
     from models.permissions import require
 
     require(actor, "opportunity.edit", opp)
+    with db.atomic():
+        fresh(opp)
+        require(actor, "opportunity.edit", opp)
+        return _set_probability(actor, opp, probability, reason)
+
+
+def _set_probability(actor, opp, probability, reason):
     if not opp.is_open:
         raise DomainError(N_("A closed opportunity keeps its probability: move it to an open stage first."))
     customer = Customer.get_by_id(opp.customer_id)
@@ -609,18 +624,17 @@ def set_probability(actor, opp, probability, reason):
     e.raise_if_any()
     if value == opp.probability and (reason or "") == opp.probability_reason:
         return opp
-    with db.atomic():
-        old = opp.probability
-        before = _snapshot(opp)
-        opp.probability = value
-        opp.probability_reason = reason if value != default else ""
-        opp.weighted = weighted_value(opp.amount, value)
-        opp.updated_at = clock.now()
-        opp.save()
-        _retally(before, opp)
-        audit.record("opportunity.probability_changed", actor, customer, opportunity_id=opp.id, name=opp.name,
-                     from_probability=old, probability=value, reason=opp.probability_reason,
-                     weighted=_money(opp.weighted), stage=opp.stage)
+    old = opp.probability
+    before = _snapshot(opp)
+    opp.probability = value
+    opp.probability_reason = reason if value != default else ""
+    opp.weighted = weighted_value(opp.amount, value)
+    opp.updated_at = clock.now()
+    opp.save()
+    _retally(before, opp)
+    audit.record("opportunity.probability_changed", actor, customer, opportunity_id=opp.id, name=opp.name,
+                 from_probability=old, probability=value, reason=opp.probability_reason,
+                 weighted=_money(opp.weighted), stage=opp.stage)
     return opp
 
 

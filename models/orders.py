@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 import peewee as pw
 
 from models import audit, clock
-from models.base import MAX_INT, BaseModel, db
+from models.base import MAX_INT, BaseModel, db, fresh
 from models.customers import Customer, change_stage, clean_text
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.users import User
@@ -231,9 +231,10 @@ def save_product(actor, data, product=None):
             product = Product.create(updated_at=clock.now(), **values)
             audit.record("product.created", actor, None, product_id=product.id, code=product.code)
         else:
+            fresh(product)  # compare with what is there now; write only what changes
             changed = {k: str(v) for k, v in values.items() if getattr(product, k) != v}
-            for k, v in values.items():
-                setattr(product, k, v)
+            for k in changed:
+                setattr(product, k, values[k])
             product.updated_at = clock.now()
             product.save()
             if changed:
@@ -376,6 +377,8 @@ def create_order(actor, customer, data, sign=False):
     require(actor, "order.create", customer)
     values = validate_order(data)
     with db.atomic():
+        fresh(customer)  # the rep is the owner it has now
+        require(actor, "order.create", customer)
         now = clock.now()
         order = Order.create(customer=customer, rep=customer.owner_id or (actor.id if actor.role in ("sales", "manager") else None),
                              ordered_on=values["ordered_on"], note=values["note"], created_by=actor, created_at=now)
@@ -392,13 +395,13 @@ def update_order(actor, order, data):
     """Replace a draft's date, note and lines."""
     from models.permissions import require
 
-    customer = order.customer
-    require(actor, "order.edit", customer)
-    if order.status != "draft":
-        raise DomainError(N_("Only a draft can be changed; this order is %(status)s."),
-                          status=ORDER_STATUS_LABELS[order.status])
+    require(actor, "order.edit", order.customer)
     values = validate_order(data)
     with db.atomic():
+        customer = _current(actor, order, "order.edit")
+        if order.status != "draft":
+            raise DomainError(N_("Only a draft can be changed; this order is %(status)s."),
+                              status=ORDER_STATUS_LABELS[order.status])
         order.ordered_on, order.note = values["ordered_on"], values["note"]
         _write_lines(order, values["lines"])
         order.save()
@@ -411,14 +414,25 @@ def sign_order(actor, order):
     'signed' on the lifecycle ladder, and reorder cycles move on — all in one transaction."""
     from models.permissions import require
 
-    customer = order.customer
-    require(actor, "order.edit", customer)
-    if order.status != "draft":
-        raise DomainError(N_("Only a draft can be signed; this order is %(status)s."),
-                          status=ORDER_STATUS_LABELS[order.status])
-    with db.atomic():
+    require(actor, "order.edit", order.customer)
+    with db.atomic():  # two signatures at once: the second sees a signed order and is refused
+        customer = _current(actor, order, "order.edit")
+        if order.status != "draft":
+            raise DomainError(N_("Only a draft can be signed; this order is %(status)s."),
+                              status=ORDER_STATUS_LABELS[order.status])
         _sign(actor, order, customer)
     return order
+
+
+def _current(actor, order, action):
+    """Re-read `order` inside the verb's transaction and return its customer as it is now, `action`
+    re-checked on it: status, totals and the owner are decided on the rows, not on the page's copy."""
+    from models.permissions import require
+
+    fresh(order)
+    customer = order.customer
+    require(actor, action, customer)
+    return customer
 
 
 def _sign(actor, order, customer):
@@ -443,16 +457,16 @@ def _sign(actor, order, customer):
 def cancel_order(actor, order, reason=""):
     from models.permissions import require
 
-    customer = order.customer
-    require(actor, "order.edit", customer)
-    if order.status == "cancelled":
-        return order
-    if Payment.select().where(Payment.order == order).exists():
-        raise DomainError(N_("Payments were received against this order; it cannot be cancelled."))
+    require(actor, "order.edit", order.customer)
     reason = clean_text(reason, 200)
     if reason is None:
         raise ValidationError({"reason": [(N_("At most %(n)s characters."), {"n": 200})]})
     with db.atomic():
+        customer = _current(actor, order, "order.edit")
+        if order.status == "cancelled":
+            return order
+        if Payment.select().where(Payment.order == order).exists():
+            raise DomainError(N_("Payments were received against this order; it cannot be cancelled."))
         order.status, order.cancelled_at = "cancelled", clock.now()
         order.save()
         PaymentDue.delete().where(PaymentDue.order == order).execute()
@@ -483,21 +497,21 @@ def add_payment_due(actor, order, data):
     """Add an instalment to the order's schedule; the schedule may not exceed the order total."""
     from models.permissions import require
 
-    customer = order.customer
-    require(actor, "payment.manage", customer)
-    if order.status == "cancelled":
-        raise DomainError(N_("This order is cancelled."))
-    e = FieldErrors()
-    due_on = date_field(e, data, "due_on", order.ordered_on - dt.timedelta(days=366),
-                         order.ordered_on + dt.timedelta(days=3 * 366))
-    amount = _decimal_field(e, data, "amount")
-    if amount is not None:
-        room = order.total - scheduled_total(order)
-        if amount > room:
-            e.add("amount", N_("The schedule would exceed the order total; at most %(room)s is left to schedule."),
-                  room=f"{max(room, ZERO):,.2f}")
-    e.raise_if_any()
-    with db.atomic():
+    require(actor, "payment.manage", order.customer)
+    with db.atomic():  # the room left is what the schedule leaves now, not when the page was read
+        customer = _current(actor, order, "payment.manage")
+        if order.status == "cancelled":
+            raise DomainError(N_("This order is cancelled."))
+        e = FieldErrors()
+        due_on = date_field(e, data, "due_on", order.ordered_on - dt.timedelta(days=366),
+                             order.ordered_on + dt.timedelta(days=3 * 366))
+        amount = _decimal_field(e, data, "amount")
+        if amount is not None:
+            room = order.total - scheduled_total(order)
+            if amount > room:
+                e.add("amount", N_("The schedule would exceed the order total; at most %(room)s is left to schedule."),
+                      room=f"{max(room, ZERO):,.2f}")
+        e.raise_if_any()
         due = PaymentDue.create(order=order, customer=customer.id, due_on=due_on, amount=amount)
         audit.record("payment.scheduled", actor, customer, order_id=order.id, due_on=due_on.isoformat(),
                      amount=str(amount))
@@ -509,25 +523,25 @@ def record_payment(actor, order, data):
     payment is marked as a prepayment (the excess is then the customer's credit)."""
     from models.permissions import require
 
-    customer = order.customer
-    require(actor, "payment.manage", customer)
-    if order.status != "signed":
-        raise DomainError(N_("Payments are recorded against signed orders."))
-    e = FieldErrors()
-    today = clock.today()
-    received_on = date_field(e, data, "received_on", order.ordered_on - dt.timedelta(days=366), today)
-    amount = _decimal_field(e, data, "amount")
-    method = str(data.get("method") or "").strip()
-    if method not in PAYMENT_METHODS:
-        e.add("method", N_("Choose one of the options."))
-    prepayment = _truthy(data.get("prepayment"))
-    if amount is not None:
-        left = outstanding(order)
-        if amount > left and not prepayment:
-            e.add("amount", N_("Only %(due)s is outstanding on this order. Mark the payment as a prepayment to "
-                               "accept more."), due=f"{left:,.2f}")
-    e.raise_if_any()
-    with db.atomic():
+    require(actor, "payment.manage", order.customer)
+    with db.atomic():  # what is outstanding now: two payments at once cannot both take the last instalment
+        customer = _current(actor, order, "payment.manage")
+        if order.status != "signed":
+            raise DomainError(N_("Payments are recorded against signed orders."))
+        e = FieldErrors()
+        today = clock.today()
+        received_on = date_field(e, data, "received_on", order.ordered_on - dt.timedelta(days=366), today)
+        amount = _decimal_field(e, data, "amount")
+        method = str(data.get("method") or "").strip()
+        if method not in PAYMENT_METHODS:
+            e.add("method", N_("Choose one of the options."))
+        prepayment = _truthy(data.get("prepayment"))
+        if amount is not None:
+            left = outstanding(order)
+            if amount > left and not prepayment:
+                e.add("amount", N_("Only %(due)s is outstanding on this order. Mark the payment as a prepayment to "
+                                   "accept more."), due=f"{left:,.2f}")
+        e.raise_if_any()
         payment = Payment.create(order=order, customer=customer.id, received_on=received_on, amount=amount,
                                  method=method, prepayment=prepayment, recorded_by=actor, created_at=clock.now())
         audit.record("payment.received", actor, customer, order_id=order.id, amount=str(amount), method=method,

@@ -10,7 +10,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, rules as rules_mod
-from models.base import BaseModel, JSONField, db
+from models.base import BaseModel, JSONField, db, fresh
 from models.customers import Customer
 from models.errors import N_, DomainError, NotFound
 from models import notifications as notifications_mod
@@ -358,9 +358,11 @@ def release_customer(actor, customer, reason, now=None, kind="release", rules=No
         require(actor, "customer.release", customer)
         reason = _required_reason(reason, N_("Say why you release this customer: the next owner will read it."))
     with db.atomic():
-        customer = Customer.get_by_id(customer.id)
+        customer = fresh(customer)  # FOR UPDATE on PostgreSQL
         if customer.owner_id is None:
             raise DomainError(N_("This customer is already in the pool."))
+        if kind == "release":  # the owner who may release is the one it has now, not when the page was read
+            require(actor, "customer.release", customer)
         _release_row(actor, customer, reason or "", now, kind, rules, inputs or {}, home_pool(customer))
     return Customer.get_by_id(customer.id)
 
@@ -395,9 +397,14 @@ def assign_customer(actor, customer, rep, reason="", now=None):
             (actor.role == "manager" and rep.team_id != actor.team_id):
         raise DomainError(N_("Choose an active member of your team."))
     with db.atomic():
-        customer = Customer.get_by_id(customer.id)
+        customer = fresh(customer)
         if customer.owner_id is not None:
             raise DomainError(N_("This customer is no longer in the pool."))
+        require(actor, "pool.assign", customer)
+        fresh(rep)  # active and in the team as it is now
+        if not rep.active or rep.role not in ("sales", "manager") or \
+                (actor.role == "manager" and rep.team_id != actor.team_id):
+            raise DomainError(N_("Choose an active member of your team."))
         cap = capacity(rep, now, rules)
         if cap["used"] >= cap["total"]:
             raise DomainError(N_("%(name)s's private pool is full (%(used)s of %(total)s)."), name=rep.full_name,
@@ -432,7 +439,8 @@ def request_lock(actor, customer, reason, now=None):
     already_waiting = N_("A lock request for this customer is already waiting.")
     try:
         with db.atomic():
-            customer = Customer.get_by_id(customer.id)  # as it is now, under the write lock
+            customer = fresh(customer)  # as it is now, under the write lock
+            require(actor, "customer.edit", customer)
             if customer.owner_id is None:
                 raise DomainError(N_("Only owned customers can be locked."))
             if customer.stage in DEALT_STAGES:
@@ -505,9 +513,11 @@ def unlock_customer(actor, customer, reason, now=None):
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     reason = clean_text(reason, 300) or ""
-    if not customer.locked:
-        raise DomainError(N_("This customer is not locked."))
     with db.atomic():
+        fresh(customer)  # the release date is computed from the row as it is now
+        require(actor, "lock.decide", customer)
+        if not customer.locked:
+            raise DomainError(N_("This customer is not locked."))
         Customer.update(locked=False).where(Customer.id == customer.id).execute()
         customer.locked = False
         at = refresh_release(customer, rules, now)
@@ -528,9 +538,10 @@ def stake_customer(actor, customer, now=None):
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     with db.atomic():
-        customer = Customer.get_by_id(customer.id)
+        customer = fresh(customer)
         if customer.owner_id is not None or customer.pool_id is None:
             raise DomainError(N_("Only pool customers can be staked."))
+        require(actor, "pool.stake", customer)
         if customer.staked_by_id:
             raise DomainError(N_("This customer is already staked."))
         check_release_holds(actor, customer, rules, now)
@@ -647,21 +658,21 @@ def sweep(now=None, batch=500, chunk=100):
     for c in Customer.select().where(Customer.staked_by.is_null(False) & Customer.stake_completed_at.is_null()
                                      & (Customer.stake_due <= now)):
         with db.atomic():
-            fresh = Customer.get_by_id(c.id)
-            if fresh.staked_by_id is None or fresh.stake_completed_at or fresh.stake_due > now:
+            current = Customer.get_by_id(c.id)
+            if current.staked_by_id is None or current.stake_completed_at or current.stake_due > now:
                 continue
-            if check_stake_completion(fresh, now):
+            if check_stake_completion(current, now):
                 continue
             Customer.update(staked_by=None, stake_due=None, staked_at=None).where(Customer.id == c.id).execute()
-            _ledger("stake_lapsed", None, fresh, now, rules, from_owner=fresh.staked_by_id,
-                    inputs={"completeness": fresh.completeness, "threshold": rules["stake_threshold"],
-                            "due": fresh.stake_due.isoformat(sep=" ")})
-            audit.record("pool.stake_lapsed", None, fresh, completeness=fresh.completeness,
+            _ledger("stake_lapsed", None, current, now, rules, from_owner=current.staked_by_id,
+                    inputs={"completeness": current.completeness, "threshold": rules["stake_threshold"],
+                            "due": current.stake_due.isoformat(sep=" ")})
+            audit.record("pool.stake_lapsed", None, current, completeness=current.completeness,
                          threshold=rules["stake_threshold"])
-            notify(fresh.staked_by_id, "stake_lapsed",
-                   N_("Your stake on %(name)s lapsed: %(c)s%% complete, %(t)s%% needed."), fresh.id,
-                   dedupe_key=f"lapsed:{fresh.id}:{fresh.stake_due.isoformat()}", name=fresh.name,
-                   c=fresh.completeness, t=rules["stake_threshold"])
+            notify(current.staked_by_id, "stake_lapsed",
+                   N_("Your stake on %(name)s lapsed: %(c)s%% complete, %(t)s%% needed."), current.id,
+                   dedupe_key=f"lapsed:{current.id}:{current.stake_due.isoformat()}", name=current.name,
+                   c=current.completeness, t=rules["stake_threshold"])
             lapsed += 1
     return {"released": released, "warned": warned, "lapsed": lapsed, "rule_version": rules.version}
 
@@ -789,7 +800,7 @@ def route_inbound_lead(actor, customer, note, now=None):
     rules = rules_mod.in_force(now)
     note = _required_reason(note, N_("Say what the customer asked for."))
     with db.atomic():
-        customer = Customer.get_by_id(customer.id)
+        customer = fresh(customer)
         target = customer.owner_id or customer.staked_by_id
         via = "owner" if customer.owner_id else ("staker" if customer.staked_by_id else "pool")
         _ledger("lead_routed", actor, customer, now, rules, to_owner=target, reason=note, inputs={"via": via})
@@ -876,17 +887,19 @@ def recompute_releases(now=None, batch=2000):
     rules = rules_mod.in_force(now)
     last = 0
     while True:
-        rows = list(Customer.select(Customer.id, Customer.owner, Customer.locked, Customer.contract_end,
-                                    Customer.claimed_at, Customer.created_at, Customer.stage, Customer.business_model,
-                                    Customer.last_valid_followup_at, Customer.region, Customer.pool)
-                    .where(Customer.owner.is_null(False) & (Customer.id > last)).order_by(Customer.id).limit(batch))
-        if not rows:
-            break
-        values = []
-        for c in rows:
-            at, rule, _ = release_plan(c, rules, now)
-            values.append((at, rule, c.id))
-        with db.atomic():
+        with db.atomic():  # read and write under one lock: a release in between must not get a date back
+            rows = list(Customer.select(Customer.id, Customer.owner, Customer.locked, Customer.contract_end,
+                                        Customer.claimed_at, Customer.created_at, Customer.stage,
+                                        Customer.business_model, Customer.last_valid_followup_at, Customer.region,
+                                        Customer.pool)
+                        .where(Customer.owner.is_null(False) & (Customer.id > last)).order_by(Customer.id)
+                        .limit(batch))
+            if not rows:
+                break
+            values = []
+            for c in rows:
+                at, rule, _ = release_plan(c, rules, now)
+                values.append((at, rule, c.id))
             p = db.param  # the engine's placeholder (? for SQLite, %s for PostgreSQL)
             db.cursor().executemany(f"UPDATE customer SET release_at = {p}, release_rule = {p} WHERE id = {p}",
                                     [(a.isoformat(sep=" ") if a else None, r, i) for a, r, i in values])

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 import peewee as pw
 
 from models import audit, clock, hooks
-from models.base import MAX_INT, BaseModel, db
+from models.base import MAX_INT, BaseModel, db, fresh
 from models.customers import Customer, clean_text, to_halfwidth
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.notifications import Notification, notify
@@ -315,6 +315,8 @@ def save_criterion(actor, data, criterion=None):
     now = clock.now()
     with db.atomic():
         created = criterion is None
+        if not created:
+            fresh(criterion)  # the audit's "from" is what is there now
         before = None if created else {"text_zh": criterion.text_zh, "text_en": criterion.text_en,
                                        "active": criterion.active, "position": criterion.position}
         criterion = criterion or ApprovalCriterion(created_at=now)
@@ -407,8 +409,8 @@ def decide_project(actor, project, approve, reason):
         raise ValidationError({"reason": [(N_("Give a reason for the decision."), {})]})
     now = clock.now()
     with db.atomic():
-        fresh = Project.get_by_id(project.id)  # under the write lock: one decision only
-        if fresh.status != "pending":
+        current = Project.get_by_id(project.id)  # under the write lock: one decision only
+        if current.status != "pending":
             raise DomainError(N_("This project has already been decided."))
         status = "approved" if approve else "rejected"
         Project.update(status=status, decided_by=actor.id, decided_at=now, decision_reason=reason, updated_at=now) \
@@ -472,15 +474,15 @@ def remove_member(actor, project, member_id):
     from models.permissions import require
 
     require(actor, "project.manage_team", project)
-    row = ProjectMember.get_or_none((ProjectMember.id == (_parse_id(member_id) or 0))
-                                    & (ProjectMember.project == project.id))
-    if row is None:
-        raise NotFound()
-    if Milestone.select().where((Milestone.project == project.id) & (Milestone.owner == row.user_id)
-                                & Milestone.status.in_(OPEN_MILESTONE)).exists():
-        raise DomainError(N_("This member owns open milestones: give them to someone else first."))
-    user = User.get_by_id(row.user_id)
-    with db.atomic():
+    with db.atomic():  # checked under the write lock: no milestone is given to the member meanwhile
+        row = ProjectMember.get_or_none((ProjectMember.id == (_parse_id(member_id) or 0))
+                                        & (ProjectMember.project == project.id))
+        if row is None:
+            raise NotFound()
+        if Milestone.select().where((Milestone.project == project.id) & (Milestone.owner == row.user_id)
+                                    & Milestone.status.in_(OPEN_MILESTONE)).exists():
+            raise DomainError(N_("This member owns open milestones: give them to someone else first."))
+        user = User.get_by_id(row.user_id)
         row.delete_instance()
         audit.record("project.member_removed", actor, project.customer_id, project_id=project.id,
                      user_id=user.id, user=user.full_name, role=row.role)
@@ -599,6 +601,7 @@ def save_milestone(actor, project, data, milestone=None):
             milestone = Milestone.create(project=project, created_at=now, updated_at=now,
                                          done_at=now if values["status"] == "done" else None, **values)
         else:
+            fresh(milestone)  # diff and audit against the row as it is now; write only what changes
             for field, new in values.items():
                 column = "owner_id" if field == "owner" else field
                 old = getattr(milestone, column)
@@ -635,12 +638,13 @@ def set_milestone_status(actor, milestone, status):
     _require_approved(project)
     if status not in MILESTONE_STATUSES:
         raise DomainError(N_("Choose one of the options."))
-    if status == milestone.status:
-        return milestone
-    if status == "done":
-        _check_dependencies_done([d.depends_on_id for d in milestone.dependencies])
     now = clock.now()
     with db.atomic():
+        fresh(milestone)
+        if status == milestone.status:
+            return milestone
+        if status == "done":  # what it depends on, as it is now
+            _check_dependencies_done([d.depends_on_id for d in milestone.dependencies])
         old = milestone.status
         milestone.status, milestone.updated_at = status, now
         milestone.done_at = now if status == "done" else None
@@ -718,10 +722,11 @@ def remove_cost(actor, project, cost_id):
     from models.permissions import require
 
     require(actor, "project.work", project)
-    cost = ProjectCost.get_or_none((ProjectCost.id == (_parse_id(cost_id) or 0)) & (ProjectCost.project == project.id))
-    if cost is None:
-        raise NotFound()
-    with db.atomic():
+    with db.atomic():  # removed twice at once: the second finds nothing and audits nothing
+        cost = ProjectCost.get_or_none((ProjectCost.id == (_parse_id(cost_id) or 0))
+                                       & (ProjectCost.project == project.id))
+        if cost is None:
+            raise NotFound()
         cost.delete_instance()
         audit.record("project.cost_removed", actor, project.customer_id, project_id=project.id, cost_id=cost.id,
                      category=cost.category, cost_kind=cost.kind, amount=str(cost.amount), note=cost.note)
@@ -773,6 +778,9 @@ def sign_contract(actor, project, data):
     e.raise_if_any()
     now = clock.now()
     with db.atomic():
+        fresh(project)
+        require(actor, "project.sign_contract", project)
+        _require_approved(project)
         customer = Customer.get_by_id(project.customer_id)
         old_end = customer.contract_end
         project.contract_amount, project.contract_signed_on = amount, signed_on

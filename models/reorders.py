@@ -12,7 +12,7 @@ import statistics
 import peewee as pw
 
 from models import audit, clock, hooks
-from models.base import MAX_INT, BaseModel, db
+from models.base import MAX_INT, BaseModel, db, fresh
 from models.customers import Customer
 from models.errors import FieldErrors, N_, NotFound
 from models.orders import Order, OrderLine, Product, date_field, on_signed
@@ -224,13 +224,18 @@ def save_cycle(actor, customer, data, cycle=None):
         raise NotFound()
     v = validate_cycle(customer, data, cycle)
     now = clock.now()
-    nxt = _first_expected(customer.id, v["product"].id, v["every"], v["unit"], v["starts_on"])
-    fields = dict(every=v["every"], unit=v["unit"], starts_on=v["starts_on"], ends_on=v["ends_on"],
-                  remind_days=v["remind_days"], service_user=v["service_user"], next_expected_on=nxt,
-                  remind_on=nxt - dt.timedelta(days=v["remind_days"]), active=True, updated_at=now)
-    if v["ends_on"] and nxt > v["ends_on"]:
-        fields["active"] = False
     with db.atomic():
+        if cycle is not None:
+            fresh(cycle)
+            if cycle.customer_id != customer.id:
+                raise NotFound()
+        # from the orders as they are now: an order signed meanwhile has moved the next date
+        nxt = _first_expected(customer.id, v["product"].id, v["every"], v["unit"], v["starts_on"])
+        fields = dict(every=v["every"], unit=v["unit"], starts_on=v["starts_on"], ends_on=v["ends_on"],
+                      remind_days=v["remind_days"], service_user=v["service_user"], next_expected_on=nxt,
+                      remind_on=nxt - dt.timedelta(days=v["remind_days"]), active=True, updated_at=now)
+        if v["ends_on"] and nxt > v["ends_on"]:
+            fields["active"] = False
         if cycle is None:
             cycle = ReorderCycle.create(customer=customer, product=v["product"], created_by=actor, created_at=now,
                                         suggested=v["suggested"], **fields)
@@ -253,10 +258,11 @@ def end_cycle(actor, cycle):
 
     customer = cycle.customer
     require(actor, "reorder.manage", customer)
-    if not cycle.active:
-        return cycle
     now = clock.now()
     with db.atomic():
+        fresh(cycle)
+        if not cycle.active:
+            return cycle
         cycle.active, cycle.updated_at = False, now
         cycle.save()
         (ReorderTodo.update(status="cancelled", closed_at=now)

@@ -513,6 +513,8 @@ def assign_ticket(actor, ticket, assignee_id, now=None):
     now = now or clock.now()
     with db.atomic():
         ticket = Ticket.get_by_id(ticket.id)
+        if not ticket.is_open:  # closed by someone else meanwhile
+            raise DomainError(N_("Only an open ticket can be assigned."))
         previous = ticket.assignee_id
         ticket.assignee = assignee.id
         if ticket.status == "new":
@@ -633,6 +635,7 @@ def comment_ticket(actor, ticket, body, internal=True, now=None):
         raise ValidationError({"body": [(N_("Required."), {})]})
     now = now or clock.now()
     with db.atomic():
+        ticket = Ticket.get_by_id(ticket.id)  # the first response is decided on the row as it is now
         comment = TicketComment.create(ticket=ticket.id, author=actor.id, at=now, body=text, internal=bool(internal))
         updates = {"updated_at": now}
         if not internal and ticket.responded_at is None and ticket.is_open:
@@ -650,13 +653,13 @@ def rate_ticket(actor, ticket, score, now=None):
     from models.permissions import require
 
     require(actor, "ticket.work", ticket)
-    ticket = get_ticket(ticket.id)
-    if ticket.status not in ("resolved", "closed"):
-        raise DomainError(N_("Ask for satisfaction once the ticket is resolved."))
     value = _parse_int(score)
     if value is None or not 1 <= value <= 5:
         raise ValidationError({"satisfaction": [(N_("A score from 1 to 5."), {})]})
     with db.atomic():
+        ticket = Ticket.get_by_id(ticket.id)  # reopened meanwhile: no score for the old resolution
+        if ticket.status not in ("resolved", "closed"):
+            raise DomainError(N_("Ask for satisfaction once the ticket is resolved."))
         Ticket.update(satisfaction=value, updated_at=now or clock.now()).where(Ticket.id == ticket.id).execute()
         audit.record("service.ticket_rated", actor, ticket.customer_id, ticket_id=ticket.id, score=value)
     ticket.satisfaction = value

@@ -8,7 +8,7 @@ import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import audit, clock, hooks
-from models.base import BaseModel, db, parse_id
+from models.base import BaseModel, db, fresh, parse_id
 from models.errors import N_, DomainError, ValidationError
 
 ROLES = ("sales", "manager", "marketing", "service", "admin")
@@ -217,6 +217,7 @@ def update_user(actor, user, data):
     require(actor, "user.manage")
     _, full_name, email, role, team, region = _validate_user(data, user)
     with db.atomic():
+        fresh(user)  # compare with the row as it is now (deactivated, moved team meanwhile); write only changes
         changes = {}
         for field, value in (("full_name", full_name), ("email", email), ("role", role),
                              ("team_id", team.id if team else None),
@@ -301,7 +302,7 @@ def save_team(actor, data, team=None):
         raise ValidationError(errors)
     with db.atomic():
         created = team is None
-        team = team or Team()
+        team = fresh(team) if team is not None else Team()
         team.name, team.region, team.manager = name, region, manager
         team.save()
         if manager is not None and manager.team_id != team.id:
