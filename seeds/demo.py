@@ -267,11 +267,16 @@ def person(rng):
     return surname, pinyin, surname + given
 
 
+# Brand words the staged scenes use for their own companies (seeds/demo_conflicts.py): a generated file
+# must never take one, or a scene's new file would meet a look-alike it did not plan (and the load fails).
+SCENE_BRANDS = {"锦绣"}
+
+
 def brand(rng):
     """A two-character brand word and its pinyin, e.g. ('恒源', 'hengyuan')."""
     first = rng.choice(BRAND_FIRST)
     second = rng.choice(BRAND_SECOND)
-    while second[0] == first[0]:
+    while second[0] == first[0] or first[0] + second[0] in SCENE_BRANDS:
         second = rng.choice(BRAND_SECOND)
     return first[0] + second[0], first[1] + second[1]
 

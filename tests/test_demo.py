@@ -225,3 +225,13 @@ def test_a_sweep_right_after_loading_releases_nothing():
     result = pools.sweep(FROZEN)
     assert result["released"] == 0
     assert result["lapsed"] == 0
+
+
+def test_generated_companies_never_take_a_scene_brand():
+    """The scenes stage their own look-alikes (上海锦绣服饰…); a generated file with the same brand made the
+    load fail on some days, depending on the clock. The generator leaves the scenes' brands alone."""
+    from seeds.demo import SCENE_BRANDS, Random, company_name
+
+    rng = Random(1)
+    names = {company_name(rng, "上海", "suits")[0] for _ in range(20000)}
+    assert not [n for n in names if any(b in n for b in SCENE_BRANDS)]
