@@ -82,12 +82,14 @@ def test_mixed_verbs_on_the_same_customers_lose_nothing(real_server):
     def manager_loop():
         s, rng = sessions["manager01"], random.Random(7)
         barrier.wait(timeout=60)
-        for i in range(ROUNDS):
-            cid = rng.choice(ids)
+        for i in range(ROUNDS * 2):
             choice = i % 4
+            # assignments come from the pool; edits, stage changes and transfers are on the team's files
+            cid = rng.choice(pooled if choice == 0 else owned)
             if choice == 0:
-                ok("assign", cid, manager["id"], s.post(f"/pools/{cid}/assign", {"rep_id": rng.choice(rep_ids),
-                                                                                 "reason": "并发测试分配"}), (200,))
+                answer = s.post(f"/pools/{cid}/assign", {"rep_id": rng.choice(rep_ids), "reason": "并发测试分配"})
+                if ok("assign?", cid, manager["id"], answer, (200,)) and "Assigned to" in answer.text:
+                    answered["assign"].append((cid, manager["id"]))
             elif choice == 1:
                 page = s.get(f"/customers/{cid}/edit")
                 if page.status_code == 200:
@@ -111,7 +113,10 @@ def test_mixed_verbs_on_the_same_customers_lose_nothing(real_server):
                         "SELECT id FROM transfer_approval WHERE transfer_id = ? AND status = 'pending'", (transfer_id,))]
                     c.close()
                     for aid in approvals:
-                        s.post(f"/transfers/approvals/{aid}", {"decision": "approve", "reason": "同意"}, htmx=True)
+                        answer = s.post(f"/transfers/approvals/{aid}", {"decision": "approve", "reason": "同意"},
+                                        htmx=True)
+                        if answer.status_code >= 500:
+                            errors.append(("transfer", cid, answer.status_code, answer.text[:200]))
 
     def agent_loop(name):
         s, rng = sessions[name], random.Random(name)
@@ -177,7 +182,9 @@ def test_mixed_verbs_on_the_same_customers_lose_nothing(real_server):
     print(f"\nconcurrency: answered {dict((k, len(v)) for k, v in answered.items())}, ledger {dict(counts)}, "
           f"problems {len(problems)}")
     assert not problems, problems[:10]
-    assert answered["claim"] and answered["followup"], "the run proved nothing: no claim or follow-up succeeded"
+    for kind in ("claim", "release", "followup", "edit", "stage"):
+        assert answered[kind], f"the run proved nothing about {kind}: none succeeded ({dict(answered)})"
+    assert counts["transfer"] or counts["assign"], "no transfer or assignment was carried out"
 
 
 def test_fifty_reps_claim_one_customer_in_chinese(real_server):
