@@ -138,6 +138,7 @@ class Links(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.gets, self.forms, self._form = set(), [], None
+        self._select, self._textarea, self._first_option = None, None, False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -158,11 +159,34 @@ class Links(HTMLParser):
         elif tag in ("input", "select", "textarea") and self._form is not None and a.get("name"):
             if a.get("type") in ("submit", "button", "file", "image", "reset"):
                 return
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                self._form["fields"].setdefault(a["name"], "")
+                return
+            if a.get("type") in ("checkbox", "radio"):
+                self._form["fields"][a["name"]] = a.get("value") or "on"
+                return
             self._form["fields"].setdefault(a["name"], a.get("value") or "")
+            if tag == "select":
+                self._select, self._first_option = a["name"], True
+            elif tag == "textarea":
+                self._textarea = a["name"]
+        elif tag == "option" and self._select and self._form is not None:
+            # what the browser would send: the selected option, else the first one
+            if "selected" in a or self._first_option:
+                self._form["fields"][self._select] = a.get("value", "")
+            self._first_option = False
+
+    def handle_data(self, data):
+        if self._textarea and self._form is not None:
+            self._form["fields"][self._textarea] += data
 
     def handle_endtag(self, tag):
         if tag == "form":
             self._form = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
 
 
 def links_of(html):
