@@ -7,6 +7,7 @@ part uses the standard library only; Flask is imported once we are inside the ve
 """
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -112,6 +113,8 @@ def default_config():
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "PASSWORD_METHOD": "scrypt",
+        "SECRET_KEY": "",  # empty: generated into the instance folder
+        "STRICT_HEADERS": False,  # the tests' switch: a header waitress would refuse raises (views._sendable)
         "HOST": "0.0.0.0",
         "PORT": 8000,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
@@ -120,19 +123,34 @@ def default_config():
     }
 
 
-def _env_config():
-    """KEHU_<NAME> environment variables override the defaults (strings parsed as ints/bools)."""
-    out = {}
-    for key, value in os.environ.items():
-        if key.startswith("KEHU_") and key not in ("KEHU_INSTANCE",):
-            name = key[5:]
-            if value.lower() in ("1", "true", "yes", "0", "false", "no") and name != "PORT":
-                out[name] = value.lower() in ("1", "true", "yes")
-            elif value.isdigit():
-                out[name] = int(value)
-            else:
-                out[name] = value
-    return out
+def _env_value(text):
+    """A KEHU_ value as JSON (8000, 0, a list) or a yes / no word in any case (true, False, on, NO); else
+    it stays text."""
+    word = text.strip().lower()
+    if word in ("true", "yes", "on", "false", "no", "off"):
+        return word in ("true", "yes", "on")
+    return json.loads(text)
+
+
+def _env_config(config):
+    """KEHU_<NAME> environment variables override the defaults, read by Flask's `from_prefixed_env`. Its
+    values are decoded, but a setting whose default is text stays exactly as typed (a secret key of
+    digits or `yes` is a string, not an int or a bool); one whose default is a bool or a number must
+    be one, or the app does not start."""
+    config.from_prefixed_env("KEHU", loads=_env_value)
+    for name, default in default_config().items():
+        raw = os.environ.get(f"KEHU_{name}")
+        if raw is None:
+            continue
+        value = config[name]
+        if isinstance(default, str):
+            config[name] = raw
+        elif isinstance(default, bool):
+            if value not in (0, 1):  # True and False are 1 and 0
+                raise ValueError(f"KEHU_{name}={raw!r}: expected 1 or 0 (true / false, yes / no)")
+            config[name] = bool(value)
+        elif isinstance(default, int) and type(value) is not int:
+            raise ValueError(f"KEHU_{name}={raw!r}: expected a whole number")
 
 
 def _secret_key():
@@ -154,7 +172,7 @@ def create_app(test_config=None):
     INSTANCE.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(INSTANCE), static_folder="static", template_folder="templates")
     app.config.update(default_config())
-    app.config.update(_env_config())
+    _env_config(app.config)
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
@@ -271,32 +289,82 @@ def run_tests(args):
     sys.exit(int(code))
 
 
-def main(argv):
-    command = argv[0] if argv else "serve"
-    if command in ("serve", "test") and os.environ.get("KEHU_NO_BOOTSTRAP") != "1":
-        bootstrap(command)
-    if command == "serve":
+# ---- the command line (inside the venv) -------------------------------------------------------
+
+def command_line():
+    """The commands as a Flask CLI group (click): `--help`, an error for an unknown command or option,
+    and for the commands marked so, the app created by `create_app` with an application context."""
+    import click
+    from flask import current_app
+    from flask.cli import AppGroup, routes_command, shell_command
+
+    group = AppGroup("app.py", help="Kehu CRM. Without a command: serve. Settings: KEHU_* variables (README).")
+
+    @group.command("serve", with_appcontext=False)
+    def serve_command():
+        """Migrate, load the demo once and serve (waitress).
+
+        Prints the demo logins; listens on KEHU_HOST:KEHU_PORT (0.0.0.0:8000)."""
         serve()
-    elif command == "test":
-        run_tests(argv[1:])
-    elif command == "migrate":
-        setup_database(create_app())
-    elif command == "demo":
-        setup_database(create_app(), demo=True)
-    elif command == "sweep":
+
+    # Every argument, --help included, goes to pytest.
+    @group.command("test", with_appcontext=False, add_help_option=False,
+                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+    def test_command(pytest_args):
+        """Run the tests; every argument goes to pytest.
+
+        e.g. app.py test -m "not e2e and not server" (app.py test --help is pytest's help)."""
+        run_tests(pytest_args)
+
+    @group.command("migrate")
+    def migrate_command():
+        """Apply pending migrations and load the reference data."""
+        setup_database(current_app)
+
+    @group.command("demo")
+    def demo_command():
+        """Migrate and load the demo data (once)."""
+        setup_database(current_app, demo=True)
+
+    @group.command("sweep")
+    def sweep_command():
+        """Run every registered sweep now.
+
+        Pools, projects, service, ...: the server runs them every 5 minutes."""
         import models
         from models import hooks
-        create_app()
+
         with models.db.connection_context():
-            print(hooks.run_sweeps())
-    elif command == "reindex":
+            click.echo(hooks.run_sweeps())
+
+    @group.command("reindex")
+    def reindex_command():
+        """Rebuild the customer search index from the tables."""
         import models
         from models import search
-        create_app()
+
         with models.db.connection_context():
             search.rebuild()
-    else:
-        sys.exit("usage: python3 app.py [serve | test [pytest args] | migrate | demo | sweep | reindex]")
+
+    group.add_command(routes_command)
+    group.add_command(shell_command)
+    return group
+
+
+def main(argv):
+    """Bootstrap (standard library only), then the click commands inside the venv."""
+    argv = list(argv) or ["serve"]
+    if os.environ.get("KEHU_NO_BOOTSTRAP") != "1":
+        if argv[0] in ("serve", "test"):
+            bootstrap(argv[0])
+        elif not _in_venv() and VENV_PYTHON.exists():
+            os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(ROOT / "app.py"), *argv])
+    try:
+        from flask.cli import ScriptInfo
+    except ImportError:
+        sys.exit("Flask is not installed here: run `python3 app.py serve` (or test) once, it installs what is missing")
+    command_line().main(args=argv, prog_name="app.py", obj=ScriptInfo(create_app=create_app))
 
 
 if __name__ == "__main__":

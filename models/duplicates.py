@@ -12,8 +12,14 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import zhconv
 
 from models.errors import N_
+
+# zhconv's own first load leaves its dictionary file open; loading it by path closes it.
+zhconv.loaddict(str(Path(zhconv.__file__).with_name("zhcdict.json")))
 
 REASON_LABELS = {
     "credit_code": N_("Same credit code"),
@@ -41,11 +47,11 @@ PLACES = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", 
 PLACE_RE = re.compile(r"^(?:%s)(?:省|市|自治区)?" % "|".join(sorted(PLACES, key=len, reverse=True)))
 
 
-# Traditional characters common in company names, as simplified: 華東西裝 and 华东西装 are one company.
-# (A hand table, not a full converter: OpenCC would be a new dependency for a rare case.)
-TRADITIONAL = str.maketrans(
-    "東華國廣裝飾紡織電貿業實進發門爾團閩滬蘇贛陝遼龍灣臺廠製機設備資產貨車務銷購網絡訊軟體藥醫療學館園環樂億萬興達鴻順錦繡綉紳衛羅歐亞縣區鎮鄉號樓與為時過運輸陽風雲豐寶聯會協經濟營優質線紗綢絲紅綠藍黃銀鐵鋼銅長開關間賓蓮馬鳥魚麗總鞵",
-    "东华国广装饰纺织电贸业实进发门尔团闽沪苏赣陕辽龙湾台厂制机设备资产货车务销购网络讯软体药医疗学馆园环乐亿万兴达鸿顺锦绣绣绅卫罗欧亚县区镇乡号楼与为时过运输阳风云丰宝联会协经济营优质线纱绸丝红绿蓝黄银铁钢铜长开关间宾莲马鸟鱼丽总鞋")
+def to_simplified(text):
+    """Traditional characters as simplified, so that 華東國際貿易 and 华东国际贸易 are one company. zhconv
+    converts with MediaWiki's tables, word by word where a character has two simplified forms (乾坤 stays,
+    乾洗 becomes 干洗); "zh-hans" changes the script only, never the vocabulary (軟體 stays 软体)."""
+    return zhconv.convert(text, "zh-hans") if not text.isascii() else text
 
 
 def _is_noise(ch):
@@ -54,7 +60,8 @@ def _is_noise(ch):
 
 def _pieces(name):
     """The name cut into the pieces that survive normalisation, in order."""
-    text = unicodedata.normalize("NFKC", name or "").lower().translate(TRADITIONAL)
+    text = unicodedata.normalize("NFKC", name or "").lower()
+    text = to_simplified(text)
     text = BRACKETS_RE.sub("|", text)
     changed = True
     while changed:

@@ -107,6 +107,50 @@ def test_real_company_names_normalise(raw, expected):
     assert normalize_name(raw) == expected
 
 
+# 200 traditional characters common in company names, each with its simplified form (written out by
+# hand, not taken from the converter).
+TRADITIONAL_PAIRS = """
+華华 東东 國国 際际 貿贸 業业 實实 發发 臺台 灣湾 電电 氣气 機机 廣广 藥药 醫医 療疗 銀银 證证 網网 絡络 軟软 體体 開开 關关
+門门 匯汇 滬沪 間间 閩闽 閣阁 車车 軍军 輸输 運运 達达 連连 進进 遠远 邊边 遼辽 遷迁 選选 週周 過过 還还 適适 貨货 資资 財财
+貢贡 賓宾 賣卖 買买 費费 貴贵 貸贷 賀贺 賬账 贏赢 購购 銷销 鐵铁 鋼钢 銅铜 鋁铝 鋅锌 錫锡 鎮镇 錦锦 鍋锅 鏈链 鑄铸 鍛锻 針针
+釘钉 鈕钮 鏡镜 鐘钟 錶表 紡纺 織织 綢绸 絲丝 紗纱 線线 繡绣 綠绿 紅红 約约 純纯 細细 組组 經经 統统 維维 綜综 緣缘 編编 練练
+縫缝 纖纤 續续 總总 纜缆 級级 紙纸 飾饰 飲饮 飯饭 館馆 裝装 製制 衛卫 設设 計计 訊讯 認认 詢询 譽誉 語语 誠诚 試试 說说 謝谢
+議议 評评 課课 調调 諮咨 護护 讀读 團团 圖图 園园 圓圆 產产 廠厂 廈厦 庫库 廳厅 農农 豐丰 聯联 聰聪 億亿 價价 優优 傳传 儀仪
+僑侨 倉仓 偉伟 備备 興兴 舉举 龍龙 鳳凤 鵬鹏 鴻鸿 濟济 鳥鸟 魚鱼 馬马 騰腾 驛驿 驅驱 陽阳 陸陆 隊队 險险 隨随 頭头 順顺 領领
+頓顿 預预 顧顾 類类 額额 題题 項项 風风 飛飞 雲云 蘇苏 靈灵 寶宝 會会 協协 區区 縣县 鄉乡 號号 樓楼 樂乐 榮荣 樣样 橋桥 檢检
+""".split()
+
+
+def test_two_hundred_traditional_company_name_characters_become_simplified():
+    assert len(TRADITIONAL_PAIRS) == 200 and len({p[0] for p in TRADITIONAL_PAIRS}) == 200
+    wrong = []
+    for traditional, simplified in TRADITIONAL_PAIRS:
+        # Inside a name (a lone character could be read as a legal form or be too short to keep).
+        got = normalize_name(f"{traditional}{traditional}测试有限公司")
+        if got != f"{simplified}{simplified}测试":
+            wrong.append(f"{traditional} → {got}")
+    assert not wrong, wrong
+    assert normalize_name("".join(t for t, _ in TRADITIONAL_PAIRS)) == "".join(s for _, s in TRADITIONAL_PAIRS)
+
+
+@pytest.mark.parametrize("traditional,simplified", [
+    ("華東國際貿易有限公司", "华东国际贸易有限公司"),
+    ("廣州東莞發展實業有限公司", "广州东莞发展实业有限公司"),
+    ("臺灣電氣機械股份有限公司", "台湾电气机械股份有限公司"),
+    ("台灣藥業醫療集團", "台湾药业医疗集团"),
+    ("華夏銀行證券有限責任公司", "华夏银行证券有限责任公司"),
+    ("深圳網絡軟件科技有限公司", "深圳网络软件科技有限公司"),
+    ("東莞製衣廠", "东莞制衣厂"),
+])
+def test_traditional_and_simplified_names_are_one_name(traditional, simplified):
+    assert normalize_name(traditional) == normalize_name(simplified)
+
+
+def test_simplified_names_are_left_as_they_are():
+    for name in ("乾坤服饰", "余姚制衣", "皇后时装", "发达纺织", "台州里程"):
+        assert normalize_name(name + "有限公司") == name
+
+
 @pytest.mark.parametrize("a,b", [
     ("上海锦绣服饰有限公司", "上海锦绣服饰(集团)有限公司"),
     ("上海锦绣服饰有限公司", "上海錦繡服飾有限公司"),
@@ -180,6 +224,15 @@ def test_same_normalised_name(world, make_customer):
     assert [(m.id, m.reasons) for m in matches] == [(c.id, ["name"])]
     assert find_matches(world["rep"], name="上海华东西装（浦东）有限公司")[0].reasons == ["name"]
     assert matches[0].needs_reason
+
+
+def test_a_name_in_traditional_characters_finds_the_simplified_one(world, make_customer):
+    c = make_customer(owner=world["other"], name="华东国际贸易有限公司")
+    assert c.name_norm == "华东国际贸易"
+    matches = find_matches(world["rep"], name="華東國際貿易有限公司")
+    assert [(m.id, m.reasons) for m in matches] == [(c.id, ["name"])]
+    t = make_customer(owner=world["other"], name="臺灣電氣機械股份有限公司")
+    assert [m.id for m in find_matches(world["rep"], name="台湾电气机械有限公司")] == [t.id]
 
 
 @pytest.mark.parametrize("typed", ["华东西装（上海）有限公司", "上海华东西装服饰有限公司", "ＨＤ上海华东西装有限公司"])

@@ -179,11 +179,11 @@ def test_english_user_sees_english(client, make_user, make_customer):
     rep = make_user("sales", language="en")
     make_customer(owner=rep, name="上海衬衫有限公司")
     home = _page(client, rep, "/")
-    assert "Workbench" in home and "Sales rep" in home and "24 Nov 2026" in home
+    assert "Workbench" in home and "Sales rep" in home and "Nov 24, 2026" in home
     assert "工作台" not in home and "2026年11月24日" not in home
     customers = client.get("/customers").get_data(as_text=True)
     assert "Customers" in customers and "New customer" in customers and "1 customer" in customers
-    assert "Target" in customers and "24 Nov 2026" in customers
+    assert "Target" in customers and "Nov 24, 2026" in customers
     assert "新建客户" not in customers and "目标客户" not in customers
 
 
@@ -215,14 +215,23 @@ def test_dates_follow_the_locale(app):
     with app.test_request_context():
         with force_locale("zh_CN"):
             assert fmt_date(day) == "2026年11月24日"
-            assert fmt_datetime(dt.datetime(2026, 11, 24, 2, 5)) == "2026-11-24 10:05"  # UTC stored, Shanghai shown
+            assert fmt_datetime(dt.datetime(2026, 11, 24, 2, 5)) == "2026年11月24日 10:05"  # UTC stored, Shanghai shown
+            assert fmt_datetime(dt.datetime(2026, 11, 24, 17, 5)) == "2026年11月25日 01:05"  # the next business day
+            assert fmt_date(dt.datetime(2026, 11, 24, 17, 5)) == "2026年11月25日"
+        # CLDR's English (the library's, not a hand pattern): month first, 12-hour clock with a narrow space.
         with force_locale("en"):
-            assert fmt_date(day) == "24 Nov 2026"
-            assert fmt_datetime(dt.datetime(2026, 11, 24, 2, 5)) == "24 Nov 2026 10:05"
+            assert fmt_date(day) == "Nov 24, 2026"
+            assert fmt_datetime(dt.datetime(2026, 11, 24, 2, 5)) == "Nov 24, 2026, 10:05\u202fAM"
+
+
+def test_the_babel_timezone_is_the_business_timezone(app):
+    from models import clock
+
+    assert app.config["BABEL_DEFAULT_TIMEZONE"] == clock.BUSINESS_TZ.key
 
 
 def test_money_is_in_yuan_in_both_languages(app):
-    from views.i18n import fmt_money
+    from views.i18n import fmt_money, fmt_number
 
     with app.test_request_context():
         for locale in ("zh_CN", "en"):
@@ -230,3 +239,5 @@ def test_money_is_in_yuan_in_both_languages(app):
                 assert fmt_money(1234.5) == "¥1,234.50"
                 assert fmt_money(1234.5, "CNY") == "¥1,234.50"
                 assert fmt_money(None) == ""
+                assert fmt_money(-5) == "-¥5.00"
+                assert fmt_number(1234567.5) == "1,234,567.5"

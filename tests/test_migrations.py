@@ -81,3 +81,27 @@ def test_0013_keeps_the_oldest_of_several_waiting_lock_requests(fresh_db):
         fresh_db.execute_sql("INSERT INTO lock_request (customer_id, requester_id, reason, status, created_at, "
                              "decision_reason) VALUES (8, 1, 'r', 'pending', '2026-11-01 00:00:00', '')")
     assert not models.schema_diff()
+
+
+def test_0014_recomputes_name_norm_with_the_converter(fresh_db):
+    """Names stored under the old 114-character table: the migration rewrites what the converter reads
+    differently and leaves the rest."""
+    import datetime as dt
+
+    from models.base import MIGRATIONS
+    from models.customers import Customer
+    from playhouse.migrations import Runner
+
+    runner = Runner(fresh_db, directory=str(MIGRATIONS))
+    names = [m.name for m in runner.status()]
+    runner.up(target=names[names.index("0014_name_norm_simplified") - 1])
+    at = dt.datetime(2026, 11, 1)
+    stored = [("華東國際貿易有限公司", "华东国際贸易"),  # as the old table left them: 際 and 氣 unknown to it
+              ("上海华东西装有限公司", "上海华东西装"),
+              ("臺灣電氣機械股份有限公司", "台湾电氣机械")]
+    for name, norm in stored:
+        Customer.insert(name=name, name_norm=norm, created_at=at, updated_at=at, stage_changed_at=at,
+                        touched_at=at).execute()
+    assert "0014_name_norm_simplified" in models.migrate()
+    assert [c.name_norm for c in Customer.select(Customer.name_norm).order_by(Customer.id)] == [
+        "华东国际贸易", "上海华东西装", "台湾电气机械"]

@@ -1251,7 +1251,7 @@ def test_the_360_page_shows_the_release_date_and_the_claim_refusal(client, w, ow
     c = owned(w.rep_a)
     client.login(w.rep_a)
     html = body(client.get(f"/customers/{c.id}"))
-    assert 'id="release-date"' in html and "09 Dec 2026 10:00" in html
+    assert 'id="release-date"' in html and "Dec 9, 2026, 10:00\u202fAM" in html  # CLDR English
     release_customer(w.rep_a, fresh(c), "不做了")
     html = body(client.get(f"/customers/{c.id}"))
     assert 'id="claim-refusal"' in html and "Freshly released" in html

@@ -1,9 +1,10 @@
-"""Two screen languages (简体中文 / English) with Flask-Babel; dates, times and money in the user's locale.
+"""Two screen languages (简体中文 / English) with Flask-Babel; dates, times and money in the user's locale
+(Flask-Babel's formatters: stored naive-UTC times are shown in BABEL_DEFAULT_TIMEZONE, the business time).
 
 English is the source text. The catalogue (views/translations/*.po) is compiled into the
 instance folder at start-up, so no build artefact lives in the repository.
 """
-import datetime as dt
+import functools
 import os
 from pathlib import Path
 
@@ -11,8 +12,7 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import request
-from babel.numbers import format_currency, format_decimal
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _gettext
 from flask_login import current_user
 
@@ -62,34 +62,38 @@ def locale_code():
     return str(get_locale() or "zh_CN")
 
 
+@functools.cache
+def _datetime_pattern(locale):
+    """CLDR's medium date and short time (no seconds), joined by the locale's own medium pattern:
+    2026年11月24日 10:05, Nov 24, 2026, 10:05 AM."""
+    loc = Locale.parse(locale)
+    return (loc.datetime_formats["medium"].replace("{1}", loc.date_formats["medium"].pattern)
+            .replace("{0}", loc.time_formats["short"].pattern))
+
+
 def fmt_datetime(value):
+    """A stored time (naive UTC) in business time, as the locale writes a date and a time of day."""
     if not value:
         return ""
-    local = clock.to_local(value)
-    if locale_code().startswith("zh"):
-        return local.strftime("%Y-%m-%d %H:%M")
-    return local.strftime("%d %b %Y %H:%M")
+    return format_datetime(value, _datetime_pattern(str(get_locale())))
 
 
 def fmt_date(value):
+    """A day as the locale writes it (2026年11月24日, Nov 24, 2026); a stored time is its business day."""
     if not value:
         return ""
-    if isinstance(value, dt.datetime):
-        value = clock.to_local(value).date()
-    if locale_code().startswith("zh"):
-        return f"{value.year}年{value.month}月{value.day}日"
-    return value.strftime("%d %b %Y")
+    return format_date(value, "medium")
 
 
 def fmt_money(value, currency="CNY"):
     if value is None:
         return ""
-    # English CLDR writes "CN¥"; the screens show yuan as ¥ in both languages.
-    return format_currency(value, currency, locale=locale_code()).replace("CN¥", "¥")
+    # English CLDR writes "CN¥" (against the yen); every amount here is yuan, shown as ¥ in both languages.
+    return format_currency(value, currency).replace("CN¥", "¥")
 
 
 def fmt_number(value):
-    return format_decimal(value or 0, locale=locale_code())
+    return format_decimal(value or 0)
 
 
 def fmt_ago(value):

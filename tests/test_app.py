@@ -1,0 +1,103 @@
+"""app.py itself: KEHU_* settings read by Flask's from_prefixed_env (text stays text) and the command
+line (click commands with help and errors)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+import app as app_module
+import models
+from tests.conftest import TEST_CONFIG, Client
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_app(db_path, **config):
+    """An app configured from the environment only (no test mapping over what is being tested)."""
+    return app_module.create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db_path}", **config})
+
+
+# ---- settings -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("secret", ["12345", "yes", "true", "0", "null", "[1, 2]"])
+def test_a_secret_key_of_digits_or_a_word_stays_a_string_and_pages_work(app, db_path, make_user, monkeypatch,
+                                                                        secret):
+    monkeypatch.setenv("KEHU_SECRET_KEY", secret)
+    monkeypatch.setenv("KEHU_PASSWORD_METHOD", TEST_CONFIG["PASSWORD_METHOD"])
+    env_app = _env_app(db_path)
+    assert env_app.config["SECRET_KEY"] == secret
+    user = make_user("sales")
+    client = Client(env_app)
+    assert client.login(user).status_code == 303
+    assert client.get("/").status_code == 200
+
+
+def test_booleans_numbers_and_text_from_the_environment(app, db_path, monkeypatch):
+    env = {"KEHU_STRICT_HEADERS": "1", "KEHU_SESSION_COOKIE_SECURE": "yes", "KEHU_PORT": "8123",
+           "KEHU_HOST": "127.0.0.1", "KEHU_PASSWORD_METHOD": "pbkdf2:sha256:1000",
+           "KEHU_PERMANENT_SESSION_LIFETIME": "3600", "KEHU_NO_BOOTSTRAP": "1"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    config = _env_app(db_path).config
+    assert config["STRICT_HEADERS"] is True and config["SESSION_COOKIE_SECURE"] is True
+    assert config["PORT"] == 8123 and config["PERMANENT_SESSION_LIFETIME"] == 3600
+    assert config["HOST"] == "127.0.0.1" and config["PASSWORD_METHOD"] == "pbkdf2:sha256:1000"
+    for off in ("0", "false", "no", "off", "False"):
+        monkeypatch.setenv("KEHU_SESSION_COOKIE_SECURE", off)
+        assert _env_app(db_path).config["SESSION_COOKIE_SECURE"] is False
+    # The database URL comes from the environment too (a string, whatever it looks like).
+    monkeypatch.setenv("KEHU_DATABASE_URL", f"sqlite:///{db_path}")
+    assert app_module.create_app({"TESTING": True}).config["DATABASE_URL"] == f"sqlite:///{db_path}"
+
+
+@pytest.mark.parametrize("key,value", [("KEHU_PORT", "eighty"), ("KEHU_PORT", "true"), ("KEHU_PORT", "80.5"),
+                                       ("KEHU_SESSION_COOKIE_SECURE", "maybe"), ("KEHU_STRICT_HEADERS", "2")])
+def test_a_setting_of_the_wrong_kind_stops_the_app(app, db_path, monkeypatch, key, value):
+    monkeypatch.setenv(key, value)
+    with pytest.raises(ValueError, match=key):
+        _env_app(db_path)
+
+
+# ---- command line -------------------------------------------------------------------------------
+
+def _run(*args):
+    env = {"PATH": "/usr/bin:/bin", "KEHU_NO_BOOTSTRAP": "1", "KEHU_INSTANCE": str(app_module.INSTANCE)}
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_help_lists_the_commands():
+    result = _run("--help")
+    assert result.returncode == 0, result.stderr
+    for command in ("serve", "test", "migrate", "demo", "sweep", "reindex"):
+        assert f"  {command} " in result.stdout
+
+
+def test_an_unknown_command_fails_with_a_message():
+    result = _run("frobnicate")
+    assert result.returncode != 0
+    assert "No such command 'frobnicate'" in result.stderr
+    assert _run("migrate", "--nonsense").returncode != 0
+
+
+def test_test_passes_its_arguments_to_pytest():
+    result = _run("test", "--version")
+    assert result.returncode == 0 and "pytest" in (result.stdout + result.stderr)
+
+
+def test_migrate_sweep_and_reindex_through_click(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEHU_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+    group = app_module.command_line()
+    try:
+        for command in ("migrate", "reindex", "sweep"):
+            result = runner.invoke(group, [command], obj=ScriptInfo(create_app=app_module.create_app))
+            assert result.exit_code == 0, (command, result.output, result.exception)
+        assert "pools" in result.output  # the sweep prints what each sweep did
+        with models.db.connection_context():
+            assert "customer" in models.db.get_tables() and not models.schema_diff()
+    finally:
+        models.close_db()
