@@ -130,8 +130,9 @@ RULES = {
     # ---- service (issue 7): tickets, SLA settings, care plans, repurchase leads (models/service.py, care.py) ----
     "ticket.create": lambda u, _=None: u.role in ("service", "admin"),
     "ticket.queue": lambda u, _=None: u.role in ("service", "admin"),
-    "ticket.view": lambda u, t: u.role in ("service", "admin") or (
-        u.role in SELLERS and _customer_visible(u, t.customer)),
+    # A customer's tickets (360 tab and side card): service and admins, and the sellers who see the customer.
+    "ticket.list": lambda u, c: u.role in ("service", "admin") or (u.role in SELLERS and _customer_visible(u, c)),
+    "ticket.view": lambda u, t: can(u, "ticket.list", t.customer),
     "ticket.work": lambda u, t: u.role in ("service", "admin"),
     "ticket.reopen": lambda u, t: u.role in ("service", "admin"),
     "service.dashboard": lambda u, _=None: u.role in ("service", "admin"),
@@ -151,6 +152,9 @@ RULES = {
     "opportunity.pipeline": lambda u, _=None: u.role in SELLERS + ("admin", "service"),
     "opportunity.forecast": lambda u, _=None: u.role in SELLERS + ("admin",),
     "opportunity.settings": lambda u, _=None: u.role == "admin",
+    # Narrowing the board, list and forecast by rep or team: within what the user sees anyway.
+    "opportunity.filter_owner": lambda u, _=None: u.role in ("manager", "admin", "service"),
+    "opportunity.filter_team": lambda u, _=None: u.role in ("admin", "service"),
     "decision_tree.view": lambda u, c: _deal_viewer(u, c),
     "decision_tree.edit": lambda u, c: u.role == "admin" or (_works(u, c) and c.owner_id is not None),
     # ---- ownership disputes (issue 5): merges, conflict cases 撞单, delegation 工作代理 ----
@@ -178,6 +182,8 @@ RULES = {
     # decides it. Documents follow what they are attached to: a project, an opportunity or the customer.
     "project.list": lambda u, _=None: True,
     "project.criteria": lambda u, _=None: u.role == "admin",
+    "project.list_team": lambda u, _=None: _leads_team(u, u.team_id),
+    "project.list_all": lambda u, _=None: u.role == "admin",
     "project.propose": lambda u, c: u.role == "admin" or (u.role in SELLERS and c.owner_id is not None
                                                           and _own_or_team(u, c)),
     "project.view": lambda u, p: _project_worker(u, p) or p.requested_by_id == u.id,
@@ -283,27 +289,233 @@ def require(user, action, obj=None):
 
 
 def visible(query, user):
-    """Narrow a Customer query to the rows `user` may see (mirrors customer.view)."""
+    """Narrow a Customer query to the rows `user` may see (`scope("customer", ...)`, the older name)."""
+    return scope("customer", user, query)
+
+
+# ---- list scopes: one per kind, each the SQL twin of the kind's `view` rule ---------------------------
+# `scope(kind, user, query)` narrows a query of that kind to exactly the records `can_open(user, kind, r)`
+# allows, so a list, a count or a search never shows what the record's page would refuse, and nothing a
+# user may open is missing from every list (tests/test_list_scopes.py checks both ways for every kind).
+# Lists add their own filters (status, "mine", pending) on top; they never narrow by role themselves.
+
+def _model(kind):
+    from models.conflicts import ConflictCase
+    from models.customers import Customer
+    from models.opportunities import Opportunity
+    from models.orders import Order
+    from models.pools import LockRequest
+    from models.projects import Project
+    from models.service import Ticket
+    from models.transfers import Transfer, TransferApproval
+
+    return {"customer": Customer, "opportunity": Opportunity, "project": Project, "order": Order,
+            "ticket": Ticket, "transfer": Transfer, "conflict": ConflictCase, "lock_request": LockRequest,
+            "approval": TransferApproval}[kind]
+
+
+# kind -> (the rule that opens one record, what the rule is asked about)
+OPEN_RULES = {
+    "customer": ("customer.view", lambda c: c),
+    "opportunity": ("opportunity.view", lambda o: o),
+    "project": ("project.view", lambda p: p),
+    "order": ("order.view", lambda o: o.customer),
+    "ticket": ("ticket.view", lambda t: t),
+    "transfer": ("transfer.view", lambda t: t),
+    "conflict": ("conflict.view", lambda case: case),
+    "lock_request": ("lock.decide", lambda r: r.customer),  # the inbox row: who decides it
+    "approval": ("transfer.decide", lambda a: a),           # a transfer's side, in the inbox
+}
+
+
+def can_open(user, kind, record):
+    """The single-record rule a scope mirrors."""
+    action, subject = OPEN_RULES[kind]
+    return can(user, action, subject(record))
+
+
+def scope(kind, user, query=None):
+    """Narrow `query` (every row of `kind` when None) to the records `user` may open."""
+    model = _model(kind)
+    if query is None:
+        query = model.select()
+    if user is None or not getattr(user, "active", False):
+        return query.where(model.id == 0)  # as can(): a deactivated user sees nothing
+    cond = _SCOPES[kind](user)
+    if cond is True:
+        return query
+    if cond is False:
+        return query.where(model.id == 0)
+    return query.where(cond)
+
+
+def _either(*conds):
+    """OR of the conditions that are not False (True wins); False when none is left."""
+    out = False
+    for cond in conds:
+        if cond is True:
+            return True
+        if cond is False:
+            continue
+        out = cond if out is False else (out | cond)
+    return out
+
+
+def _own_or_team_where(user):
+    """`_own_or_team` as a Customer condition."""
     from models.customers import Customer
 
-    if user is None or not user.active:
-        return query.where(Customer.id == 0)  # as can(): a deactivated user sees nothing
+    if user.role == "sales" or (user.role == "manager" and user.team_id is None):
+        return Customer.owner == user.id
+    if user.role == "manager":
+        return Customer.team == user.team_id
+    return False
+
+
+def _acts_for_where(user):
+    from models.customers import Customer
+    from models.delegations import acting_for_ids
+
+    absentees = acting_for_ids(user)
+    return Customer.owner.in_(list(absentees)) if absentees else False
+
+
+def _works_where(user):
+    return _either(_own_or_team_where(user), _acts_for_where(user))
+
+
+def _customers(cond):
+    """Customer ids where `cond` holds, for another kind's `customer IN (...)` (False stays False)."""
+    from models.customers import Customer
+
+    if cond is False or cond is True:
+        return cond
+    return Customer.select(Customer.id).where(cond)
+
+
+def _customer_scope(user):
+    from models.customers import Customer
+
     if user.role in ("admin", "service"):
-        return query
+        return True
     if user.role in SELLERS:
-        if user.role == "sales" or user.team_id is None:
-            cond = Customer.owner == user.id
-        else:
-            cond = Customer.team == user.team_id
-        cond = cond | (Customer.staked_by == user.id)
         pools = eligible_pool_ids(user)
-        if pools:
-            cond = cond | (Customer.owner.is_null() & Customer.pool.in_(pools))
-        from models.delegations import acting_for_ids
-        absentees = acting_for_ids(user)
-        if absentees:
-            cond = cond | Customer.owner.in_(list(absentees))
-        return query.where(cond)
+        return _either(_own_or_team_where(user), Customer.staked_by == user.id,
+                       (Customer.owner.is_null() & Customer.pool.in_(pools)) if pools else False,
+                       _acts_for_where(user))
     if user.role == "marketing":
-        return query.where(Customer.stage.in_(MARKETING_STAGES))
-    return query.where(Customer.id == 0)
+        return Customer.stage.in_(MARKETING_STAGES)
+    return False
+
+
+def _opportunity_scope(user):
+    """opportunity.view: the deal's customer is worked by the user (owner, team manager, delegate), or the
+    deal is theirs or their team's; admin and service see all."""
+    from models.opportunities import Opportunity as O
+
+    if user.role in ("admin", "service"):
+        return True
+    works = _customers(_works_where(user))
+    return _either(O.owner == user.id, O.customer.in_(works) if works is not False else False,
+                   (O.team == user.team_id) if _leads_team(user, user.team_id) else False)
+
+
+def pipeline_where(user, owner, team, delegated=False):
+    """The pipeline a user answers for, on a table with owner and team columns (the opportunity summary
+    tables): all for admin and service, a manager's team, a rep's own (a manager without a team: their
+    own); `delegated` adds the absentees the user acts for (their board). False: none."""
+    from models.delegations import acting_for_ids
+
+    if user.role in ("admin", "service"):
+        return True
+    if user.role not in SELLERS:
+        return False
+    cond = (team == user.team_id) if _leads_team(user, user.team_id) else (owner == user.id)
+    absentees = acting_for_ids(user) if delegated else ()
+    return cond | owner.in_(list(absentees)) if absentees else cond
+
+
+def _project_scope(user):
+    from models.projects import Project as P, ProjectMember
+
+    if user.role == "admin":
+        return True
+    own = _customers(_own_or_team_where(user))
+    return _either(P.requested_by == user.id,
+                   P.id.in_(ProjectMember.select(ProjectMember.project).where(ProjectMember.user == user.id)),
+                   P.customer.in_(own) if own is not False else False)
+
+
+def _order_scope(user):
+    from models.orders import Order
+
+    if user.role in ("admin", "service"):
+        return True
+    works = _customers(_works_where(user))
+    return Order.customer.in_(works) if works is not False else False
+
+
+def _ticket_scope(user):
+    from models.service import Ticket
+
+    if user.role in ("admin", "service"):
+        return True
+    if user.role not in SELLERS:
+        return False
+    seen = _customers(_customer_scope(user))
+    return Ticket.customer.in_(seen) if seen is not False else False
+
+
+def _transfer_scope(user):
+    from models.transfers import Transfer as T, TransferApproval, TransferItem
+
+    if user.role == "admin":
+        return True
+    mine = (T.requester == user.id) | (T.from_user == user.id)
+    if user.role == "manager" and user.team_id is not None:
+        sides = TransferApproval.select(TransferApproval.transfer).where(TransferApproval.team == user.team_id)
+        mine = mine | (T.from_team == user.team_id) | T.id.in_(sides)
+    if user.role in SELLERS:
+        mine = mine | T.id.in_(TransferItem.select(TransferItem.transfer).where(TransferItem.to_user == user.id))
+    return mine
+
+
+def _conflict_scope(user):
+    from models.conflicts import ConflictCase as K
+
+    if user.role == "admin":
+        return True
+    cond = (K.claimant == user.id) | (K.owner == user.id)
+    if user.role == "manager" and user.team_id is not None:
+        cond = cond | (K.claimant_team == user.team_id) | (K.owner_team == user.team_id)
+    return cond
+
+
+def _lock_request_scope(user):
+    """lock.decide: the manager of the customer's team (not on their own customer's request), admins."""
+    from models.customers import Customer
+    from models.pools import LockRequest
+
+    if user.role == "admin":
+        return True
+    if not _leads_team(user, user.team_id):
+        return False
+    return LockRequest.customer.in_(Customer.select(Customer.id).where(
+        (Customer.team == user.team_id) & (Customer.owner.is_null() | (Customer.owner != user.id))))
+
+
+def _approval_scope(user):
+    """transfer.decide: a manager their team's side of a transfer not from themselves; admins every side."""
+    from models.transfers import Transfer, TransferApproval
+
+    if user.role == "admin":
+        return True
+    if not _leads_team(user, user.team_id):
+        return False
+    return (TransferApproval.team == user.team_id) & TransferApproval.transfer.in_(
+        Transfer.select(Transfer.id).where(Transfer.from_user.is_null() | (Transfer.from_user != user.id)))
+
+
+_SCOPES = {"customer": _customer_scope, "opportunity": _opportunity_scope, "project": _project_scope,
+           "order": _order_scope, "ticket": _ticket_scope, "transfer": _transfer_scope,
+           "conflict": _conflict_scope, "lock_request": _lock_request_scope, "approval": _approval_scope}

@@ -10,7 +10,7 @@ from models import clock, listing, notifications, pools
 from models.base import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
-from models.permissions import can, require
+from models.permissions import can, require, scope
 from models.users import Region, Team, User
 from views import htmx as hx
 from views.i18n import gettext as _
@@ -164,14 +164,10 @@ def inbound_lead(customer_id):
 # ---- approvals ------------------------------------------------------------------------------
 
 def _pending_locks(user):
-    q = (pools.LockRequest.select(pools.LockRequest, Customer.id, Customer.name, Customer.team, Customer.owner)
-         .join(Customer).where(pools.LockRequest.status == "pending"))
-    if user.role == "manager":
-        # A manager's own requests go to the admins.
-        q = q.where((Customer.team == (user.team_id or 0)) & (Customer.owner != user.id))
-    elif user.role != "admin":
-        q = q.where(Customer.id == 0)
-    return q.order_by(pools.LockRequest.id)
+    """Waiting lock requests the user decides (a manager's own requests go to the admins)."""
+    return scope("lock_request", user, pools.LockRequest.select(
+        pools.LockRequest, Customer.id, Customer.name, Customer.team, Customer.owner)
+        .join(Customer).where(pools.LockRequest.status == "pending")).order_by(pools.LockRequest.id)
 
 
 # Other domains add their own waiting decisions to the approvals inbox (transfers, conflict cases,

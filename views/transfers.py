@@ -8,7 +8,7 @@ from models import clock, pools, transfers
 from models.base import parse_id
 from models.customers import Customer, Industry, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
-from models.permissions import can, require
+from models.permissions import can, require, scope
 from models.transfers import Transfer, TransferApproval, TransferItem
 from models.users import Region, Team, User
 from views import customers as customers_view
@@ -75,23 +75,11 @@ def _errors(exc):
 
 # ---- my requests ----------------------------------------------------------------------------------
 
-def _scope(user):
-    q = Transfer.select().where(Transfer.status != "draft")  # a leaver's plan shows once it is carried out
-    if user.role == "admin":
-        return q
-    mine = (Transfer.requester == user.id) | (Transfer.from_user == user.id)
-    if user.role == "manager" and user.team_id:
-        sides = TransferApproval.select(TransferApproval.transfer).where(TransferApproval.team == user.team_id)
-        mine = mine | (Transfer.from_team == user.team_id) | Transfer.id.in_(sides)
-    received = TransferItem.select(TransferItem.transfer).where(TransferItem.to_user == user.id)
-    return q.where(mine | Transfer.id.in_(received))
-
-
 @bp.get("/")
 def index():
     """The requests I made, gave or received (a manager: the team's too), newest first."""
     before = _id_arg("before")
-    q = _scope(current_user)
+    q = scope("transfer", current_user).where(Transfer.status != "draft")  # a leaver's plan shows once carried out
     if before:
         q = q.where(Transfer.id < before)
     rows = list(q.order_by(Transfer.id.desc()).limit(PAGE + 1))
@@ -279,14 +267,9 @@ def progress(transfer_id):
 # ---- approvals inbox ----------------------------------------------------------------------------
 
 def _pending_approvals(user):
-    q = (TransferApproval.select(TransferApproval, Transfer)
-         .join(Transfer, on=(TransferApproval.transfer == Transfer.id))
-         .where((TransferApproval.status == "pending") & (Transfer.status == "pending")))
-    if user.role == "manager" and user.team_id:
-        q = q.where((TransferApproval.team == user.team_id) & (Transfer.from_user != user.id))
-    elif user.role != "admin":
-        q = q.where(TransferApproval.id == 0)
-    return q
+    return scope("approval", user, TransferApproval.select(TransferApproval, Transfer)
+                 .join(Transfer, on=(TransferApproval.transfer == Transfer.id))
+                 .where((TransferApproval.status == "pending") & (Transfer.status == "pending")))
 
 
 def approval_rows(user):
