@@ -211,7 +211,44 @@ RULES = {
     "leaver.plan": lambda u, rep: rep.id != u.id and (u.role == "admin" or (
         u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id)),
     "leaver.execute": lambda u, rep: u.role == "admin" and rep.id != u.id,
+    "transfer.all_items": lambda u, t: u.role == "admin" or u.id in (t.requester_id, t.from_user_id) or (
+        _leads_team(u, u.team_id) and u.team_id in _transfer_teams(t)),  # a recipient sees only their share
+    # ---- what a role's screens offer: menus, workbench cards, choices and defaults ----
+    # Views and templates ask these by name and never compare roles (tests/test_list_scopes.py greps).
+    "pool.work": lambda u, _=None: u.role in SELLERS,  # claims and stakes, a private pool and its capacity
+    "approvals.inbox": lambda u, _=None: u.role in ("manager", "admin"),
+    "team.lead": lambda u, _=None: u.role == "manager",  # a manager, with or without a team yet
+    "team.leads_one": lambda u, _=None: _leads_team(u, u.team_id),
+    "customer.creates_own": lambda u, _=None: u.role == "sales",  # a rep's new customer is theirs, rep-developed
+    "customer.place_new": lambda u, _=None: u.role in ("manager", "marketing", "admin"),  # stage (and owner) of a new one
+    "customer.any_stage": lambda u, _=None: u.role != "marketing",
+    "customer.choose_owner": lambda u, _=None: u.role in ("manager", "admin"),
+    "customer.choose_any_owner": lambda u, _=None: u.role == "admin",
+    "customer.filter_any_owner": lambda u, _=None: u.role in ("admin", "service", "marketing"),
+    "conflict.dispute": lambda u, _=None: u.role in SELLERS,  # the duplicate warning offers a conflict case
+    "conflict.awaiting": lambda u, _=None: u.role in ("manager", "admin"),  # "waiting for my ruling"
+    "opportunity.choose_owner": lambda u, _=None: u.role in ("manager", "admin"),
+    "opportunity.forecast_teams": lambda u, _=None: u.role == "admin",
+    "delegation.all": lambda u, _=None: u.role == "admin",
+    "delegation.absent": lambda u, _=None: u.role in SELLERS,  # may be away and have a delegate
+    "care.own_plans": lambda u, _=None: u.role == "service",  # the care list starts with one's own plans
+    "order.take": lambda u, _=None: u.role in SELLERS + ("admin",),
+    "reorder.as_service": lambda u, _=None: u.role == "service",  # the calendar of one's serviced customers
+    "reorder.any_team": lambda u, _=None: u.role == "admin",
+    "pool.health_all": lambda u, _=None: u.role == "admin",
+    "capacity.team": lambda u, _=None: u.role in ("manager", "admin"),  # the rep's team beside their capacity
+    "workbench.panel": lambda u, roles: u.role in roles,  # a card registered for these roles
+    "workbench.seller": lambda u, _=None: u.role in SELLERS,
+    "workbench.marketing": lambda u, _=None: u.role == "marketing",
+    "workbench.service": lambda u, _=None: u.role == "service",
+    "workbench.admin": lambda u, _=None: u.role == "admin",
 }
+
+
+def _transfer_teams(transfer):
+    from models.transfers import teams_of
+
+    return teams_of(transfer)
 
 
 def _transfer_involves(user, transfer):

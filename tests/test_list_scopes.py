@@ -196,7 +196,8 @@ def test_list_pages_show_only_records_the_user_may_open(client, world, who):
 
 # ---- views and templates ask can(); they never compare roles ------------------------------------------
 
-ROLE_COMPARISON = re.compile(r"""\.role\s*(==|!=|\bin\b|\bnot\s+in\b)|\brole\s*(==|!=)\s*['"]|\brole\s+(not\s+)?in\s*[\(\[]""")
+ROLE_COMPARISON = re.compile(
+    r"""\.role\s*(==|!=|\bin\b|\bnot\s+in\b)|\.role\.(in_|not_in)\(|\brole\s*(==|!=)\s*['"]|\brole\s+(not\s+)?in\s*[\(\[]""")
 
 
 def role_comparisons(folder, suffixes):
