@@ -743,14 +743,14 @@ def board(user, f, per_column=15):
         if stage in totals:
             totals[stage] = {"count": count or 0, "amount": _from_fen(amount), "weighted": _from_fen(weighted)}
     cards = {s: [] for s in STAGES}
+    scoped = f.apply(Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name, Customer.owner, Customer.team,
+                                        User.id, User.full_name)
+                     .join(Customer, on=(Opportunity.customer == Customer.id))
+                     .switch(Opportunity).join(User, pw.JOIN.LEFT_OUTER, on=(Opportunity.owner == User.id)), user)
     for stage in STAGES:
         # Asked even where the totals are 0: a deal on a customer the user works but owned outside their
         # pipeline (a teammate's, or closed before the customer came to them) is a card, not a total.
-        rows = f.apply(Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name, Customer.owner, Customer.team,
-                                          User.id, User.full_name)
-                       .join(Customer, on=(Opportunity.customer == Customer.id))
-                       .switch(Opportunity).join(User, pw.JOIN.LEFT_OUTER, on=(Opportunity.owner == User.id)), user)
-        rows = rows.where(Opportunity.stage == stage)
+        rows = scoped.where(Opportunity.stage == stage)
         order = (Opportunity.expected_close.desc(), Opportunity.id.desc()) if stage in CLOSED_STAGES else \
             (Opportunity.expected_close, Opportunity.id)
         cards[stage] = list(rows.order_by(*order).limit(per_column))

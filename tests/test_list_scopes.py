@@ -12,7 +12,7 @@ from models import clock
 from models.conflicts import ConflictCase
 from models.customers import Customer
 from models.delegations import Delegation
-from models.opportunities import Opportunity
+from models.opportunities import Opportunity, of_customer
 from models.orders import Order
 from models.permissions import OPEN_RULES, can, can_open, scope
 from models.pools import LockRequest, Pool
@@ -109,18 +109,30 @@ def fresh_users():
     return list(User.select().order_by(User.id))  # new objects: no cached pools or delegations
 
 
+def listed_only_on_the_customer_tab(user, kind, record):
+    """The one gap, kept for the board's speed (permissions._opportunity_scope): a deal on a manager's team
+    customer filed outside the team opens for the manager and is listed on that customer's 360 tab."""
+    return (kind == "opportunity" and can(user, "team.leads_one") and record.customer.team_id == user.team_id
+            and record.team_id != user.team_id and can(user, "opportunity.list", record.customer)
+            and record.id in {o.id for o in of_customer(record.customer)})
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_scope_agrees_with_the_open_rule_for_every_user_and_record(world, kind):
     model = scope(kind, None).model
     records = list(model.select())
     assert len(records) >= 3, kind
-    disagree = []
+    disagree, gap = [], []
     for user in fresh_users():
         shown = {r.id for r in scope(kind, user)}
         for record in records:
             if can_open(user, kind, record) != (record.id in shown):
-                disagree.append((user.username, user.role, record.id, record.id in shown))
+                if record.id not in shown and listed_only_on_the_customer_tab(user, kind, record):
+                    gap.append((user.username, record.id))
+                else:
+                    disagree.append((user.username, user.role, record.id, record.id in shown))
     assert disagree == []
+    assert bool(gap) == (kind == "opportunity")  # the world holds the gap, so the exception stays this narrow
 
 
 @pytest.mark.parametrize("kind", KINDS)
