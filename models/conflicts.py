@@ -363,6 +363,6 @@ def _admin_rules():
 
 
 def awaiting_count(user):
-    if user.role not in ("manager", "admin"):
+    if not permissions.can(user, "conflict.awaiting"):
         return 0
     return cases_for(user, awaiting=True, limit=None).order_by().count()

@@ -348,7 +348,7 @@ def _model(kind):
 
     return {"customer": Customer, "opportunity": Opportunity, "project": Project, "order": Order,
             "ticket": Ticket, "transfer": Transfer, "conflict": ConflictCase, "lock_request": LockRequest,
-            "approval": TransferApproval}[kind]
+            "approval": TransferApproval, "project_decision": Project}[kind]
 
 
 # kind -> (the rule that opens one record, what the rule is asked about)
@@ -362,6 +362,7 @@ OPEN_RULES = {
     "conflict": ("conflict.view", lambda case: case),
     "lock_request": ("lock.decide", lambda r: r.customer),  # the inbox row: who decides it
     "approval": ("transfer.decide", lambda a: a),           # a transfer's side, in the inbox
+    "project_decision": ("project.decide", lambda p: p),     # a proposal, in the inbox
 }
 
 
@@ -579,6 +580,20 @@ def _approval_scope(user):
         Transfer.select(Transfer.id).where(Transfer.from_user.is_null() | (Transfer.from_user != user.id)))
 
 
+def _project_decision_scope(user):
+    """project.decide: the manager of the customer's team, never on their own proposal; admins."""
+    from models.customers import Customer
+    from models.projects import Project
+
+    if user.role == "admin":
+        return True
+    if not _leads_team(user, user.team_id):
+        return False
+    return Project.customer.in_(Customer.select(Customer.id).where(Customer.team == user.team_id)) & (
+        Project.requested_by.is_null() | (Project.requested_by != user.id))
+
+
 _SCOPES = {"customer": _customer_scope, "opportunity": _opportunity_scope, "project": _project_scope,
            "order": _order_scope, "ticket": _ticket_scope, "transfer": _transfer_scope,
-           "conflict": _conflict_scope, "lock_request": _lock_request_scope, "approval": _approval_scope}
+           "conflict": _conflict_scope, "lock_request": _lock_request_scope, "approval": _approval_scope,
+           "project_decision": _project_decision_scope}

@@ -826,20 +826,13 @@ def pending_for(user, limit=200):
     """Pending proposals `user` may decide, oldest first (the approvals inbox)."""
     q = (Project.select(Project, Customer.id, Customer.name, Customer.team, Customer.owner)
          .join(Customer, on=(Project.customer == Customer.id)).where(Project.status == "pending"))
-    if user.role == "manager" and user.team_id:
-        q = q.where((Customer.team == user.team_id) & (Project.requested_by != user.id))
-    elif user.role != "admin":
-        return q.where(Project.id == 0)
-    return q.order_by(Project.id).limit(limit)
+    return permissions.scope("project_decision", user, q).order_by(Project.id).limit(limit)
 
 
 def pending_count(user):
-    if user.role not in ("manager", "admin") or (user.role == "manager" and not user.team_id):
-        return 0
-    q = (Project.select().join(Customer, on=(Project.customer == Customer.id)).where(Project.status == "pending"))
-    if user.role == "manager":
-        q = q.where((Customer.team == user.team_id) & (Project.requested_by != user.id))
-    return q.count()
+    if not permissions.can(user, "approvals.inbox"):
+        return 0  # the header badge asks on every page
+    return permissions.scope("project_decision", user, Project.select().where(Project.status == "pending")).count()
 
 
 def my_milestones(user, today=None, limit=10):
