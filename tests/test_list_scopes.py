@@ -73,6 +73,7 @@ def world(make_user, make_team, make_customer):
         return p
     project("a_rep", "mgr_a"), project("a_rep2", "rep_a2", status="approved"), project("b_rep", "rep_b", member="rep_a")
     project("pool", "rep_b", status="rejected"), project("none_mgr", None, member="service")
+    project("a_rep", None)  # the proposer's account was deleted
 
     for key in owners:
         Order.create(customer=c[key], rep=u[owners[key]] if owners[key] else None, ordered_on=today, created_at=now)
@@ -172,6 +173,18 @@ def test_a_rep_lists_the_deals_on_their_customers_held_by_someone_else(client, w
     client.login(u["rep_b"])
     assert f"/opportunities/{history.id}\"" in client.get("/opportunities/list?status=closed").get_data(as_text=True)
     assert f"/opportunities/{history.id}\"" in client.get("/opportunities").get_data(as_text=True)
+
+
+def test_a_proposal_whose_proposer_is_gone_reaches_the_deciding_managers_inbox(client, world):
+    from models.projects import pending_for
+
+    u, c = world
+    orphan = Project.get((Project.customer == c["a_rep"].id) & Project.requested_by.is_null())
+    mgr_a = User.get_by_id(u["mgr_a"].id)
+    assert can(mgr_a, "project.decide", orphan)
+    assert orphan.id in {p.id for p in pending_for(mgr_a)}
+    client.login(u["mgr_a"])
+    assert f"/projects/{orphan.id}\"" in client.get("/approvals").get_data(as_text=True)
 
 
 # ---- the list pages show only what may be opened ---------------------------------------------------
