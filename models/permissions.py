@@ -236,6 +236,7 @@ RULES = {
     "reorder.as_service": lambda u, _=None: u.role == "service",  # the calendar of one's serviced customers
     "reorder.any_team": lambda u, _=None: u.role == "admin",
     "pool.health_all": lambda u, _=None: u.role == "admin",
+    "pool.any_region": lambda u, _=None: u.role in ("admin", "service", "marketing"),  # every pool in the filters
     "capacity.team": lambda u, _=None: u.role in ("manager", "admin"),  # the rep's team beside their capacity
     "workbench.panel": lambda u, roles: u.role in roles,  # a card registered for these roles
     "workbench.seller": lambda u, _=None: u.role in SELLERS,
