@@ -16,7 +16,7 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, hooks
+from models import audit, clock, hooks, permissions
 from models.base import BaseModel, JSONField, db, parse_id
 from models.customers import STAGES, Contact, Customer, FollowUp, StageChange, clean_text
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -341,23 +341,15 @@ def rule_case(actor, case_id, outcome, reason, now=None):
 
 def cases_for(user, status=None, awaiting=False, before=None, limit=25):
     """The cases a user may see (parties, their team's manager, admins), newest first, keyset on id."""
-    q = ConflictCase.select()
-    if user.role == "admin":
-        if awaiting:
+    q = permissions.scope("conflict", user)  # parties, their teams' managers, admins (conflict.view)
+    if awaiting:
+        if user.role == "admin":
             q = q.where(_admin_rules())
-    elif user.role == "manager" and user.team_id:
-        if awaiting:
+        elif user.role == "manager" and user.team_id:
             q = q.where((ConflictCase.claimant_team == user.team_id) & (ConflictCase.owner_team == user.team_id)
                         & (ConflictCase.claimant != user.id) & (ConflictCase.owner != user.id))
         else:
-            q = q.where((ConflictCase.claimant_team == user.team_id) | (ConflictCase.owner_team == user.team_id)
-                        | (ConflictCase.claimant == user.id) | (ConflictCase.owner == user.id))
-    elif user.role in ("sales", "manager"):
-        if awaiting:
             return ConflictCase.select().where(ConflictCase.id == 0)
-        q = q.where((ConflictCase.claimant == user.id) | (ConflictCase.owner == user.id))
-    else:
-        return ConflictCase.select().where(ConflictCase.id == 0)
     if awaiting:
         status = "open"
     if status in STATUSES:
@@ -375,6 +367,6 @@ def _admin_rules():
 
 
 def awaiting_count(user):
-    if user.role not in ("manager", "admin"):
+    if not permissions.can(user, "conflict.awaiting"):
         return 0
     return cases_for(user, awaiting=True, limit=None).order_by().count()

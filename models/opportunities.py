@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import peewee as pw
 
-from models import audit, clock, hooks
+from models import audit, clock, hooks, permissions
 from models.base import BaseModel, db, fresh
 from models.customers import BUSINESS_MODELS, Customer, _parse_int, clean_text
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
@@ -402,20 +402,6 @@ def validate_opportunity(data, opportunity=None):
 
 # ---- scopes ------------------------------------------------------------------------------------------
 
-def visible(query, user):
-    """Narrow an Opportunity query to the user's pipeline: a rep's own, a manager's team, everything for
-    admin and service (mirrors opportunity.view for opportunities that follow their customer's owner)."""
-    if user is None or not user.active:
-        return query.where(Opportunity.id == 0)
-    if user.role in ("admin", "service"):
-        return query
-    if user.role == "manager" and user.team_id:
-        return query.where(Opportunity.team == user.team_id)
-    if user.role in ("sales", "manager"):
-        return query.where(Opportunity.owner == user.id)
-    return query.where(Opportunity.id == 0)
-
-
 def get_opportunity(opportunity_id):
     pk = _parse_int(opportunity_id)
     row = (Opportunity.select(Opportunity, Customer).join(Customer, on=(Opportunity.customer == Customer.id))
@@ -712,9 +698,9 @@ class Filters:
             year, mon = int(raw[:4]), int(raw[5:])
             if 2000 <= year <= 2100 and 1 <= mon <= 12:
                 month = dt.date(year, mon, 1)
-        if user.role == "sales":
-            owner, team = None, None  # a rep's pipeline is their own
-        if user.role == "manager":
+        if not permissions.can(user, "opportunity.filter_owner"):
+            owner = None  # a rep's pipeline is their own
+        if not permissions.can(user, "opportunity.filter_team"):
             team = None
         return cls(owner, team, month)
 
@@ -734,7 +720,7 @@ class Filters:
         return self.month, _add_months(self.month, 1)
 
     def apply(self, query, user):
-        query = visible(query, user)
+        query = permissions.scope("opportunity", user, query)
         if self.owner:
             query = query.where(Opportunity.owner == self.owner)
         if self.team:
@@ -764,21 +750,21 @@ def board(user, f, per_column=15):
     totals = {s: {"count": 0, "amount": Decimal("0.00"), "weighted": Decimal("0.00")} for s in STAGES}
     q = PipelineTotal.select(PipelineTotal.stage, pw.fn.SUM(PipelineTotal.count), pw.fn.SUM(PipelineTotal.amount_fen),
                              pw.fn.SUM(PipelineTotal.weighted_fen))
-    q = _summary_scope(q, PipelineTotal, user, f)
+    q = _summary_scope(q, PipelineTotal, user, f, delegated=True)  # a delegate's board: the absentees' too
     if f.month:
         q = q.where(PipelineTotal.month == f.month)
     for stage, count, amount, weighted in q.group_by(PipelineTotal.stage).tuples():
         if stage in totals:
             totals[stage] = {"count": count or 0, "amount": _from_fen(amount), "weighted": _from_fen(weighted)}
     cards = {s: [] for s in STAGES}
+    scoped = f.apply(Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name, Customer.owner, Customer.team,
+                                        User.id, User.full_name)
+                     .join(Customer, on=(Opportunity.customer == Customer.id))
+                     .switch(Opportunity).join(User, pw.JOIN.LEFT_OUTER, on=(Opportunity.owner == User.id)), user)
     for stage in STAGES:
-        if not totals[stage]["count"]:
-            continue
-        rows = f.apply(Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name, Customer.owner, Customer.team,
-                                          User.id, User.full_name)
-                       .join(Customer, on=(Opportunity.customer == Customer.id))
-                       .switch(Opportunity).join(User, pw.JOIN.LEFT_OUTER, on=(Opportunity.owner == User.id)), user)
-        rows = rows.where(Opportunity.stage == stage)
+        # Asked even where the totals are 0: a deal on a customer the user works but owned outside their
+        # pipeline (a teammate's, or closed before the customer came to them) is a card, not a total.
+        rows = scoped.where(Opportunity.stage == stage)
         order = (Opportunity.expected_close.desc(), Opportunity.id.desc()) if stage in CLOSED_STAGES else \
             (Opportunity.expected_close, Opportunity.id)
         cards[stage] = list(rows.order_by(*order).limit(per_column))
@@ -792,16 +778,13 @@ def _from_fen(value):
     return (Decimal(value or 0) / 100).quantize(CENT)
 
 
-def _summary_scope(query, model, user, f):
-    """A summary table narrowed like `visible` and the owner / team filters."""
-    if user.role in ("admin", "service"):
-        pass
-    elif user.role == "manager" and user.team_id:
-        query = query.where(model.team == user.team_id)
-    elif user.role in ("sales", "manager"):
-        query = query.where(model.owner == user.id)
-    else:
+def _summary_scope(query, model, user, f, delegated=False):
+    """A summary table narrowed to the user's pipeline (`permissions.pipeline_where`) and the filters."""
+    cond = permissions.pipeline_where(user, model.owner, model.team, delegated=delegated)
+    if cond is False:
         return query.where(model.owner == -1)
+    if cond is not True:
+        query = query.where(cond)
     if f.owner:
         query = query.where(model.owner == f.owner)
     if f.team:
@@ -889,7 +872,7 @@ def forecast(user, team=None, today=None):
         sums += [pw.fn.SUM(pw.Case(None, [(inside, field)], 0))
                  for field in (PipelineTotal.weighted_fen, PipelineTotal.amount_fen, PipelineTotal.count)]
     q = PipelineTotal.select(PipelineTotal.owner, PipelineTotal.team, *sums)
-    q = _summary_scope(q, PipelineTotal, user, Filters(team=team if user.role in ("admin", "service") else None))
+    q = _summary_scope(q, PipelineTotal, user, Filters(team=team if permissions.can(user, "opportunity.filter_team") else None))
     q = q.where((PipelineTotal.month >= start) & (PipelineTotal.month < end) & PipelineTotal.stage.in_(OPEN_STAGES))
     empty = lambda: {k: {"weighted": Decimal("0.00"), "amount": Decimal("0.00"), "count": 0}  # noqa: E731
                      for k, _a, _b in periods}
@@ -932,8 +915,8 @@ def workbench_summary(user, today=None, limit=5):
                                                                        PipelineTotal.weighted_fen)], 0))),
                        PipelineTotal, user, Filters()).where(PipelineTotal.stage.in_(OPEN_STAGES))
     count, weighted, this_month = q.tuples().first() or (0, 0, 0)
-    late = visible(Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name)
-                   .join(Customer, on=(Opportunity.customer == Customer.id)), user).where(
+    late = permissions.scope("opportunity", user, Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name)
+                             .join(Customer, on=(Opportunity.customer == Customer.id))).where(
         (Opportunity.is_open == True) & (Opportunity.expected_close < today))  # noqa: E712
     rows = list(late.order_by(Opportunity.expected_close, Opportunity.id).limit(limit))
     late_count = late.count() if len(rows) == limit else len(rows)

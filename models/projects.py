@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 import peewee as pw
 
-from models import audit, clock, hooks
+from models import audit, clock, hooks, permissions
 from models.base import MAX_INT, BaseModel, db, fresh
 from models.customers import Customer, clean_text, to_halfwidth
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
@@ -818,52 +818,29 @@ def get_project(project_id):
 
 
 def scoped(user, scope):
-    """Projects for a list: 'mine' (proposed by me or on my team), 'team' (my team's customers, managers),
-    'all' (admins); each narrowed to what `user` may see (mirrors project.view)."""
-    q = Project.select(Project, Customer.id, Customer.name, Customer.team, Customer.owner).join(
-        Customer, on=(Project.customer == Customer.id))
-    mine = (Project.requested_by == user.id) | Project.id.in_(
-        ProjectMember.select(ProjectMember.project).where(ProjectMember.user == user.id))
-    if scope == "all" and user.role == "admin":
+    """Projects for a list, narrowed to what `user` may open (`permissions.scope`): 'mine' (proposed by me
+    or on my team), 'team' (my team's customers' projects), 'all' (every project I may open)."""
+    q = permissions.scope("project", user, Project.select(Project, Customer.id, Customer.name, Customer.team,
+                                                          Customer.owner).join(Customer, on=(Project.customer == Customer.id)))
+    if scope == "all" and permissions.can(user, "project.list_all"):
         return q
-    if scope == "team" and user.role == "manager" and user.team_id:
+    if scope == "team" and permissions.can(user, "project.list_team"):
         return q.where(Customer.team == user.team_id)
-    if scope == "team" and user.role == "admin":
-        return q
-    return q.where(mine)
-
-
-def visible_projects(user):
-    """Every project `user` may see (for counts and the 360 tab)."""
-    if user.role == "admin":
-        return Project.select()
-    cond = (Project.requested_by == user.id) | Project.id.in_(
-        ProjectMember.select(ProjectMember.project).where(ProjectMember.user == user.id))
-    if user.role == "sales":
-        cond = cond | (Customer.owner == user.id)
-    elif user.role == "manager":
-        cond = cond | ((Customer.team == user.team_id) if user.team_id else (Customer.owner == user.id))
-    return Project.select().join(Customer, on=(Project.customer == Customer.id)).where(cond)
+    return q.where((Project.requested_by == user.id) | Project.id.in_(
+        ProjectMember.select(ProjectMember.project).where(ProjectMember.user == user.id)))
 
 
 def pending_for(user, limit=200):
     """Pending proposals `user` may decide, oldest first (the approvals inbox)."""
     q = (Project.select(Project, Customer.id, Customer.name, Customer.team, Customer.owner)
          .join(Customer, on=(Project.customer == Customer.id)).where(Project.status == "pending"))
-    if user.role == "manager" and user.team_id:
-        q = q.where((Customer.team == user.team_id) & (Project.requested_by != user.id))
-    elif user.role != "admin":
-        return q.where(Project.id == 0)
-    return q.order_by(Project.id).limit(limit)
+    return permissions.scope("project_decision", user, q).order_by(Project.id).limit(limit)
 
 
 def pending_count(user):
-    if user.role not in ("manager", "admin") or (user.role == "manager" and not user.team_id):
-        return 0
-    q = (Project.select().join(Customer, on=(Project.customer == Customer.id)).where(Project.status == "pending"))
-    if user.role == "manager":
-        q = q.where((Customer.team == user.team_id) & (Project.requested_by != user.id))
-    return q.count()
+    if not permissions.can(user, "approvals.inbox"):
+        return 0  # the header badge asks on every page
+    return permissions.scope("project_decision", user, Project.select().where(Project.status == "pending")).count()
 
 
 def my_milestones(user, today=None, limit=10):

@@ -11,7 +11,7 @@ import statistics
 
 import peewee as pw
 
-from models import audit, clock, hooks
+from models import audit, clock, hooks, permissions
 from models.base import MAX_INT, BaseModel, db, fresh
 from models.customers import Customer
 from models.errors import FieldErrors, N_, NotFound
@@ -361,14 +361,14 @@ def open_todos(user, today=None, limit=20):
     """The user's open reorder to-dos whose reminder day has come (as owning rep or named service
     contact), soonest expected first."""
     today = today or clock.today()
-    cond = (ReorderTodo.rep == user.id) if user.role != "service" else (ReorderTodo.service_user == user.id)
+    cond = (ReorderTodo.service_user if permissions.can(user, "reorder.as_service") else ReorderTodo.rep) == user.id
     return (_todo_query().where(cond & (ReorderTodo.status == "open") & (ReorderTodo.remind_on <= today))
             .order_by(ReorderTodo.expected_on, ReorderTodo.id).limit(limit))
 
 
 def open_todo_count(user, today=None):
     today = today or clock.today()
-    cond = (ReorderTodo.rep == user.id) if user.role != "service" else (ReorderTodo.service_user == user.id)
+    cond = (ReorderTodo.service_user if permissions.can(user, "reorder.as_service") else ReorderTodo.rep) == user.id
     return ReorderTodo.select().where(cond & (ReorderTodo.status == "open") & (ReorderTodo.remind_on <= today)).count()
 
 

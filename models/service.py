@@ -11,7 +11,7 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock
+from models import audit, clock, permissions
 from models.base import BaseModel, JSONField, db
 from models.customers import Contact, Customer, _parse_int, clean_text
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
@@ -703,7 +703,7 @@ def leads_for(user, limit=10):
     """A rep's repurchase leads, newest first (a manager sees the team's)."""
     q = (RepurchaseLead.select(RepurchaseLead, Customer.name.alias("customer_name"))
          .join(Customer, on=(RepurchaseLead.customer == Customer.id)))
-    if user.role == "manager" and user.team_id:
+    if permissions.can(user, "team.leads_one"):
         q = q.where((RepurchaseLead.routed_to == user.id) | (Customer.team == user.team_id))
     else:
         q = q.where(RepurchaseLead.routed_to == user.id)

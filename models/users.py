@@ -90,6 +90,18 @@ class User(BaseModel):
     def __str__(self):
         return self.full_name
 
+    @classmethod
+    def holding(cls, *roles, active=True, fields=()):
+        """Users holding one of `roles` (the active ones unless active=None), for choice lists: owners,
+        managers, service agents. Whether the asker may choose them is permissions' business."""
+        q = cls.select(*fields).where(cls.role.in_(roles))
+        return q if active is None else q.where(cls.active == active)
+
+    @property
+    def sells(self):
+        """A seller (sales rep or manager): owns customers, works the pool, has a private pool."""
+        return self.role in ("sales", "manager")
+
 
 
 

@@ -133,13 +133,13 @@ def test_tables_are_complete():
 
 
 def test_every_opportunity_on_a_users_board_may_be_opened_and_worked(world, deals):  # noqa: F811
-    """visible() (board, list, forecast) never shows an opportunity that can() would refuse; service reads only."""
-    from models.opportunities import get_opportunity, visible
-    from models.permissions import can
+    """scope() (board, list) never shows an opportunity that can() would refuse; service reads only."""
+    from models.opportunities import get_opportunity
+    from models.permissions import can, scope
     from models.users import User
 
     for user in User.select().where(User.active == True):  # noqa: E712
-        for row in visible(Opportunity.select(), user):
+        for row in scope("opportunity", user):
             opp = get_opportunity(row.id)
             assert can(user, "opportunity.view", opp), (user.username, opp.name)
             assert can(user, "opportunity.edit", opp) == (user.role != "service"), (user.username, opp.name)

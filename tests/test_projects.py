@@ -14,7 +14,7 @@ from models.audit import AuditEvent
 from models.customers import Customer
 from models.errors import DomainError, NotFound, ValidationError
 from models.notifications import Notification
-from models.permissions import can
+from models.permissions import can, scope
 from models.users import Team
 from tests.conftest import FROZEN
 
@@ -202,12 +202,12 @@ def test_the_team_sees_the_project_and_others_do_not(project_world):
     project = pj.Project.get_by_id(project.id)
     assert can(engineer, "project.view", project) and can(engineer, "project.work", project)
     assert not can(engineer, "project.manage_team", project)
-    assert project.id in [p.id for p in pj.visible_projects(engineer)]
+    assert project.id in [p.id for p in scope("project", engineer)]
     assert project.id in [p.id for p in pj.scoped(engineer, "mine")]
     assert Notification.get(Notification.kind == "project_member").user_id == engineer.id
     for who in ("rep_b", "mgr_b", "marketing", "rep_a2"):
         assert not can(w.users[who], "project.view", project), who
-        assert project.id not in [p.id for p in pj.visible_projects(w.users[who])], who
+        assert project.id not in [p.id for p in scope("project", w.users[who])], who
     assert can(w.users["mgr_a"], "project.view", project) and can(w.users["admin"], "project.view", project)
     # the role changes in place; an open milestone keeps its owner on the team
     pj.add_member(w.users["mgr_a"], project, {"user_id": str(engineer.id), "role": "consultant"})

@@ -71,11 +71,10 @@ def _data():
 def users():
     q = " ".join((request.args.get("q") or "").split())[:40]
     role = request.args.get("role") if request.args.get("role") in ROLES else ""
-    query = User.select(User, Team).join(Team, on=(User.team == Team.id), join_type=JOIN.LEFT_OUTER)
+    query = (User.holding(role, active=None, fields=(User, Team)) if role else User.select(User, Team)).join(
+        Team, on=(User.team == Team.id), join_type=JOIN.LEFT_OUTER)
     if q:
         query = query.where(User.username.contains(q) | User.full_name.contains(q))
-    if role:
-        query = query.where(User.role == role)
     rows = list(query.order_by(User.active.desc(), User.role, User.username).limit(500))
     return hx.fragment_or_page("admin/_user_rows.html", "admin/users.html", rows=rows, q=q, role=role,
                                roles=[(r, label(ROLE_LABELS, r)) for r in ROLES])
@@ -129,8 +128,7 @@ class TeamForm(Form):
         self.name.label.text, self.region_id.label.text, self.manager_id.label.text = _("Team name"), _("Region"), _("Manager")
         self.region_id.choices = [("", "—")] + [(str(r.id), r.label(locale_code())) for r in Region.select()]
         self.manager_id.choices = [("", "—")] + [
-            (str(u.id), u.full_name) for u in User.select().where((User.role == "manager") & (User.active == True))  # noqa: E712
-            .order_by(User.full_name)]
+            (str(u.id), u.full_name) for u in User.holding("manager").order_by(User.full_name)]
         if formdata is None and team is not None:
             self.name.data = team.name
             self.region_id.data = str(team.region_id or "")
@@ -142,7 +140,7 @@ def teams():
     rows = list(Team.select().order_by(Team.name))
     sizes = dict(User.select(User.team, fn.COUNT(User.id))
                  .where(User.active == True).group_by(User.team).tuples())  # noqa: E712
-    managers = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.role == "manager")}
+    managers = {u.id: u.full_name for u in User.holding("manager", active=None, fields=(User.id, User.full_name))}
     regions = {r.id: r.label(locale_code()) for r in Region.select()}
     return render_template("admin/teams.html", rows=rows, sizes=sizes, managers=managers, regions=regions)
 

@@ -7,7 +7,7 @@ from models import care
 from models import service as sv
 from models.customers import FOLLOWUP_TYPE_LABELS, Contact, Customer, get_customer
 from models.errors import DomainError, ValidationError
-from models.permissions import require
+from models.permissions import can, require
 from models.users import User
 from views import htmx as hx
 from views import workbench
@@ -31,7 +31,7 @@ def index():
          .join(Customer, on=(care.CarePlan.customer == Customer.id))
          .switch(care.CarePlan).join(User, on=(care.CarePlan.service_user == User.id))
          .where(care.CarePlan.active == True))  # noqa: E712
-    if request.args.get("all") != "1" and current_user.role == "service":
+    if request.args.get("all") != "1" and can(current_user, "care.own_plans"):
         q = q.where(care.CarePlan.service_user == current_user.id)
     rows = list(q.order_by(care.CarePlan.next_due, care.CarePlan.id).limit(200).objects())
     return render_template("care/index.html", rows=rows, show_all=request.args.get("all") == "1")

@@ -16,7 +16,7 @@ from models.base import parse_id
 from models.customers import normalize_phone
 from models.duplicates import REASON_LABELS, find_matches, normalize_name
 from models.errors import N_, DomainError, NotFound, ValidationError
-from models.permissions import can, require
+from models.permissions import SELLERS, can, require
 from models.users import Region, Team, User
 from views import htmx as hx
 from views.i18n import gettext as _
@@ -73,13 +73,13 @@ class CustomerForm(Form):
         self.business_model.choices = _choices(BUSINESS_MODELS, BUSINESS_MODEL_LABELS, blank=False)
         self.source.choices = _choices(SOURCES, SOURCE_LABELS, blank=False)
         self.first_channel.choices = _choices(CHANNELS, CHANNEL_LABELS)
-        stages = STAGES if actor is None or actor.role != "marketing" else ("unidentified", "prospect")
+        stages = STAGES if actor is None or can(actor, "customer.any_stage") else ("unidentified", "prospect")
         self.stage.choices = _choices(stages, STAGE_LABELS, blank=False)
-        owners = User.select(User.id, User.full_name).where(User.active == True, User.role.in_(("sales", "manager")))  # noqa: E712
-        if actor is not None and actor.role == "manager":
+        owners = User.holding(*SELLERS, fields=(User.id, User.full_name))
+        if actor is not None and not can(actor, "customer.choose_any_owner"):
             owners = owners.where(User.team == actor.team_id)
         self.owner_id.choices = [("", _("Nobody (unowned)"))] + [(str(u.id), u.full_name) for u in owners.order_by(User.full_name)] \
-            if actor is not None and actor.role in ("admin", "manager") else []
+            if actor is not None and can(actor, "customer.choose_owner") else []
         if formdata is None and customer is not None:
             for name in ("name", "short_name", "credit_code", "city", "address", "phone", "website", "size",
                          "business_model", "source", "first_channel"):
@@ -90,9 +90,9 @@ class CustomerForm(Form):
             self.group_name.data = customer.group.name if customer.group_id else ""
         if formdata is None and customer is None:
             self.business_model.data = "consumer"
-            self.source.data = "rep_developed" if actor is not None and actor.role == "sales" else "website"
-            self.stage.data = "unidentified" if actor is not None and actor.role == "marketing" else "target"
-            if actor is not None and actor.role == "manager":
+            self.source.data = "rep_developed" if actor is not None and can(actor, "customer.creates_own") else "website"
+            self.stage.data = "unidentified" if actor is not None and not can(actor, "customer.any_stage") else "target"
+            if actor is not None and can(actor, "customer.choose_owner") and not can(actor, "customer.choose_any_owner"):
                 self.owner_id.data = str(actor.id)
 
 
@@ -211,14 +211,14 @@ def _filter_options(f):
                    for s in listing.SCOPES if s != "team" or current_user.team_id],
         "owners": [], "teams": [],
     }
-    if current_user.role == "manager" and current_user.team_id:
+    if can(current_user, "team.leads_one"):
         options["owners"] = [("", "—")] + [(str(u.id), u.full_name) for u in
                                            User.select(User.id, User.full_name).where(User.team == current_user.team_id)
                                            .order_by(User.full_name)]
-    elif current_user.role in ("admin", "service", "marketing"):
+    elif can(current_user, "customer.filter_any_owner"):
         options["owners"] = [("", "—")] + [(str(u.id), u.full_name) for u in
-                                           User.select(User.id, User.full_name)
-                                           .where(User.role.in_(("sales", "manager"))).order_by(User.full_name)]
+                                           User.holding(*SELLERS, active=None, fields=(User.id, User.full_name))
+                                           .order_by(User.full_name)]
         options["teams"] = [("", "—")] + [(str(t.id), t.name) for t in Team.select().order_by(Team.name)]
     return options
 
@@ -298,7 +298,7 @@ def _duplicates_context(data, customer, form=None):
         matches.append(dict(id=m.id, name=m.name, can_view=m.can_view, where=where,
                             why=" · ".join(label(REASON_LABELS, r) for r in m.reasons),
                             dispute=m.owner_id is not None and m.owner_id != current_user.id
-                            and current_user.role in ("sales", "manager")))  # a conflict case (撞单)
+                            and can(current_user, "conflict.dispute")))  # a conflict case (撞单)
     needs_reason = any(m.needs_reason for m in found)
     if customer is not None and needs_reason:  # on edit only a changed name or phone asks for a reason
         phone = (data.get("phone") or "").strip()
@@ -627,7 +627,7 @@ def _pool_panel(customer):
             (pools.LockRequest.customer == customer.id) & (pools.LockRequest.status == "pending")).exists()
     elif customer.pool_id:
         panel["pool"] = pools.Pool.get_or_none(pools.Pool.id == customer.pool_id)
-        if current_user.role in ("sales", "manager"):
+        if can(current_user, "pool.work"):
             try:
                 pools.check_claim(current_user, customer, rules_mod.in_force(now), now)
             except pools.ClaimRefused as exc:

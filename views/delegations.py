@@ -19,23 +19,22 @@ PAGE = 50
 
 def _absentees(user):
     """Whom the user may name a delegate for: themselves; a manager their team; an admin every seller."""
-    q = User.select(User.id, User.full_name, User.role, User.team).where(
-        (User.active == True) & User.role.in_(delegations.SELLER_ROLES))  # noqa: E712
-    if user.role == "admin":
+    q = User.holding(*delegations.SELLER_ROLES, fields=(User.id, User.full_name, User.role, User.team))
+    if can(user, "delegation.all"):
         return list(q.order_by(User.full_name))
-    if user.role == "manager" and user.team_id:
+    if can(user, "team.leads_one"):
         return list(q.where(User.team == user.team_id).order_by(User.full_name))
-    return [user] if user.role in delegations.SELLER_ROLES else []
+    return [user] if can(user, "delegation.absent") else []
 
 
 def _page(errors=None, form=None, status=200):
     user = current_user
-    if user.role == "admin":
+    if can(user, "delegation.all"):
         rows = list(delegations.Delegation.select().order_by(delegations.Delegation.starts_on.desc(),
                                                              delegations.Delegation.id.desc()).limit(PAGE))
     else:
         rows = list(delegations.delegations_of(user, PAGE))
-        if user.role == "manager" and user.team_id:
+        if can(user, "team.leads_one"):
             seen = {d.id for d in rows}
             rows += [d for d in delegations.team_delegations(user.team_id, PAGE) if d.id not in seen]
     ids = {d.absentee_id for d in rows} | {d.delegate_id for d in rows}
@@ -44,7 +43,7 @@ def _page(errors=None, form=None, status=200):
     form = form or {"absentee_id": str(user.id), "starts_on": clock.today().isoformat(),
                     "ends_on": clock.today().isoformat()}
     chosen = User.get_or_none(User.id == _int(form.get("absentee_id"))) or user
-    candidates = delegations.candidates(chosen) if chosen.role in delegations.SELLER_ROLES else []
+    candidates = delegations.candidates(chosen) if chosen.sells else []
     context = dict(rows=rows, names=names, absentees=absentees, candidates=candidates, form=form,
                    errors=errors or {}, now=clock.now())
     template = "delegations/_form.html" if request.htmx and request.method == "POST" else "delegations/index.html"

@@ -138,7 +138,7 @@ def customer_card(customer_id):
                              if m.pool is not None else _("A marketing lead, not yet with a rep")),
                          can_merge=can(current_user, "customer.merge"),
                          can_dispute=owner_id is not None and owner_id != current_user.id
-                         and current_user.role in ("sales", "manager")))
+                         and can(current_user, "conflict.dispute")))
     acting_for = None
     if customer.owner_id and customer.owner_id != current_user.id and customer.owner_id in acting_for_ids(current_user):
         acting_for = User.get_or_none(User.id == customer.owner_id)

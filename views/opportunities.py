@@ -13,7 +13,7 @@ from models import opportunities as opps
 from models.base import parse_id
 from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, get_customer
 from models.errors import N_, DomainError, ValidationError
-from models.permissions import can, require
+from models.permissions import SELLERS, can, require
 from models.users import Team, User
 from views import customers as customer_views
 from views import htmx as hx
@@ -46,9 +46,8 @@ class OpportunityForm(Form):
             self[name].label.text = _(text)
         self.stage.choices = [(s, label(opps.STAGE_LABELS, s)) for s in opps.OPEN_STAGES]
         self.owner_id.choices = []
-        if customer is not None and current_user.role in ("manager", "admin"):
-            q = User.select(User.id, User.full_name).where((User.active == True)  # noqa: E712
-                                                           & User.role.in_(("sales", "manager")))
+        if customer is not None and can(current_user, "opportunity.choose_owner"):
+            q = User.holding(*SELLERS, fields=(User.id, User.full_name))
             if customer.team_id:
                 q = q.where(User.team == customer.team_id)
             self.owner_id.choices = [("", _("The customer's owner"))] + [(str(u.id), u.full_name)
@@ -103,15 +102,15 @@ def _load(opportunity_id, action="opportunity.view"):
 
 def _filter_choices(f):
     owners, teams = [], []
-    if current_user.role == "manager" and current_user.team_id:
-        owners = list(User.select(User.id, User.full_name).where(User.team == current_user.team_id)
-                      .order_by(User.full_name).tuples())
-    elif current_user.role in ("admin", "service"):
-        q = User.select(User.id, User.full_name).where(User.role.in_(("sales", "manager")) & (User.active == True))  # noqa: E712
+    if can(current_user, "opportunity.filter_team"):
+        q = User.holding(*SELLERS, fields=(User.id, User.full_name))
         if f.team:
             q = q.where(User.team == f.team)
         owners = list(q.order_by(User.full_name).tuples())
         teams = list(Team.select(Team.id, Team.name).order_by(Team.name).tuples())
+    elif can(current_user, "opportunity.filter_owner") and current_user.team_id:
+        owners = list(User.select(User.id, User.full_name).where(User.team == current_user.team_id)
+                      .order_by(User.full_name).tuples())
     today = clock.today().replace(day=1)
     months = [opps._add_months(today, i) for i in range(-3, 13)]
     return {"owners": owners, "teams": teams, "months": months}
@@ -183,17 +182,18 @@ def stats():
 @bp.get("/opportunities/forecast")
 def forecast():
     require(current_user, "opportunity.forecast")
-    team = request.args.get("team", type=parse_id) if current_user.role in ("admin",) else None
+    by_teams = can(current_user, "opportunity.forecast_teams")
+    team = request.args.get("team", type=parse_id) if by_teams else None
     fc = opps.forecast(current_user, team=team)
-    teams = list(Team.select(Team.id, Team.name).order_by(Team.name).tuples()) if current_user.role == "admin" else []
-    rows = fc["reps"] if current_user.role != "admin" or team else fc["teams"]
+    teams = list(Team.select(Team.id, Team.name).order_by(Team.name).tuples()) if by_teams else []
+    rows = fc["reps"] if not by_teams or team else fc["teams"]
     chart = {"labels": [r["name"] or _("Unassigned") for r in rows][:30],
              "month": [float(r["month"]["weighted"]) for r in rows][:30],
              "quarter": [float(r["quarter"]["weighted"]) for r in rows][:30],
              "names": {"month": _("Next month (weighted)"), "quarter": _("Next quarter (weighted)")}}
     ends = {key: hi - dt.timedelta(days=1) for key, _lo, hi in fc["periods"]}
     return render_template("opportunities/forecast.html", fc=fc, teams=teams, team=team, chart=chart, ends=ends,
-                           by_team=current_user.role == "admin" and not team)
+                           by_team=by_teams and not team)
 
 
 # ---- settings --------------------------------------------------------------------------------------------

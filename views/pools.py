@@ -10,7 +10,7 @@ from models import clock, listing, notifications, pools
 from models.base import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
-from models.permissions import can, require
+from models.permissions import can, require, scope
 from models.users import Region, Team, User
 from views import htmx as hx
 from views.i18n import gettext as _
@@ -43,7 +43,7 @@ def index():
 
 
 def _team_members():
-    if current_user.role != "manager" or not current_user.team_id:
+    if not can(current_user, "team.leads_one"):
         return []
     return list(User.select(User.id, User.full_name).where((User.team == current_user.team_id) & (User.active == True))  # noqa: E712
                 .order_by(User.full_name))
@@ -53,7 +53,7 @@ def _annotate(rows):
     """What the viewer may do with each pool row, and why not (frozen, cooling-off …)."""
     now = clock.now()
     rules = pools.rules_mod.in_force(now)
-    context = pools.claim_context(current_user, rules, now) if current_user.role in ("sales", "manager") else None
+    context = pools.claim_context(current_user, rules, now) if can(current_user, "pool.work") else None
     for row in rows:
         row.refusal = None
         if context is not None and row.owner_id is None:
@@ -164,14 +164,10 @@ def inbound_lead(customer_id):
 # ---- approvals ------------------------------------------------------------------------------
 
 def _pending_locks(user):
-    q = (pools.LockRequest.select(pools.LockRequest, Customer.id, Customer.name, Customer.team, Customer.owner)
-         .join(Customer).where(pools.LockRequest.status == "pending"))
-    if user.role == "manager":
-        # A manager's own requests go to the admins.
-        q = q.where((Customer.team == (user.team_id or 0)) & (Customer.owner != user.id))
-    elif user.role != "admin":
-        q = q.where(Customer.id == 0)
-    return q.order_by(pools.LockRequest.id)
+    """Waiting lock requests the user decides (a manager's own requests go to the admins)."""
+    return scope("lock_request", user, pools.LockRequest.select(
+        pools.LockRequest, Customer.id, Customer.name, Customer.team, Customer.owner)
+        .join(Customer).where(pools.LockRequest.status == "pending")).order_by(pools.LockRequest.id)
 
 
 # Other domains add their own waiting decisions to the approvals inbox (transfers, conflict cases,
@@ -189,13 +185,13 @@ def _sections(user):
 
 
 def pending_count(user):
-    locks = _pending_locks(user).count() if user.role in ("manager", "admin") else 0
+    locks = _pending_locks(user).count() if can(user, "approvals.inbox") else 0
     return locks + sum(section["count"](user) for section in _sections(user))
 
 
 @bp.get("/approvals")
 def approvals():
-    if current_user.role not in ("manager", "admin"):
+    if not can(current_user, "approvals.inbox"):
         raise NotFound()
     rows = list(_pending_locks(current_user).limit(200))
     sections = [dict(section, items=section["rows"](current_user)) for section in _sections(current_user)]
@@ -230,7 +226,7 @@ def _names(req):
 
 @bp.get("/capacity/badge")
 def capacity_badge():
-    if current_user.role not in ("sales", "manager"):
+    if not can(current_user, "pool.work"):
         return ""
     return render_template("pools/_capacity_badge.html", cap=pools.capacity(current_user))
 
@@ -258,7 +254,7 @@ def capacity(user_id=None):
                      .where((Customer.owner == rep.id) & Customer.release_at.is_null(False))
                      .order_by(Customer.release_at).limit(10))
     team = []
-    if current_user.role in ("manager", "admin") and rep.team_id:
+    if can(current_user, "capacity.team") and rep.team_id:
         team = list(User.select().where((User.team == rep.team_id) & (User.active == True)).order_by(User.full_name))  # noqa: E712
     return render_template("pools/capacity.html", rep=rep, cap=cap, events=events, releasing=releasing,
                            team=team, errors=errors, form=request.form)
@@ -339,7 +335,7 @@ def health():
     kinds = ("claim", "release", "forced_release", "assign")
     q = pools.PoolEvent.select(pools.PoolEvent.kind, pools.PoolEvent.at).where(
         pools.PoolEvent.kind.in_(kinds) & (pools.PoolEvent.at >= start))
-    if current_user.role == "manager":
+    if not can(current_user, "pool.health_all"):  # a manager: their team's
         members = [u.id for u in User.select(User.id).where(User.team == current_user.team_id)]
         q = q.where(pools.PoolEvent.to_owner.in_(members) | pools.PoolEvent.from_owner.in_(members))
     series = {k: [0] * weeks for k in kinds}

@@ -10,7 +10,7 @@ from models.base import parse_id
 from models.customers import get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.opportunities import Opportunity
-from models.permissions import can, require
+from models.permissions import can, require, scope
 from models.users import User
 from views import customers as customers_view
 from views import htmx as hx
@@ -36,10 +36,10 @@ def _load(project_id, action="project.view"):
 
 def _scopes(user):
     scopes = [("mine", N_("Mine"))]
-    if user.role in ("manager", "admin"):
-        scopes.append(("team", N_("My team") if user.role == "manager" else N_("Every team")))
-    if user.role == "admin":
-        scopes = [("mine", N_("Mine")), ("all", N_("All projects"))]
+    if can(user, "project.list_team"):
+        scopes.append(("team", N_("My team")))
+    if can(user, "project.list_all"):
+        scopes.append(("all", N_("All projects")))
     return scopes
 
 
@@ -49,7 +49,7 @@ def index():
     scopes = _scopes(current_user)
     scope = request.args.get("scope")
     if scope not in [s for s, _t in scopes]:
-        scope = "all" if current_user.role == "admin" else ("team" if current_user.role == "manager" else "mine")
+        scope = scopes[-1][0]  # the widest the user has
     status = request.args.get("status") if request.args.get("status") in pj.STATUSES else ""
     q = pj.scoped(current_user, scope)
     if status:
@@ -332,7 +332,7 @@ def criterion_edit(criterion_id):
 # ---- on other pages: 360 tab, workbench, approvals inbox --------------------------------------------
 
 def _customer_tab(customer, user):
-    rows = list(pj.visible_projects(user).where(pj.Project.customer == customer.id)
+    rows = list(scope("project", user).where(pj.Project.customer == customer.id)
                 .order_by(pj.Project.id.desc()).limit(50))
     _annotate_rows(rows)
     return {"projects": rows, "can_propose": can(user, "project.propose", customer) and pj.is_project_type(customer)}

@@ -33,8 +33,7 @@ def _customer(customer_id, action):
 
 
 def _service_users():
-    return list(User.select(User.id, User.full_name).where((User.role == "service") & (User.active == True))  # noqa: E712
-                .order_by(User.full_name))
+    return list(User.holding("service", fields=(User.id, User.full_name)).order_by(User.full_name))
 
 
 def _candidates(customer, cycles):
@@ -166,7 +165,7 @@ def _todo_panel(user):
 
 
 def _team_rep_ids(user):
-    if user.role == "manager" and user.team_id:
+    if can(user, "team.leads_one"):
         return [u for (u,) in User.select(User.id).where(User.team == user.team_id).tuples()]
     return [user.id]
 
@@ -174,7 +173,7 @@ def _team_rep_ids(user):
 def _churn_panel(user):
     risks = list(rm.churn_risks(_team_rep_ids(user), limit=10))
     names = {}
-    if user.role == "manager":
+    if can(user, "team.lead"):
         names = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_({t.rep_id for t in risks}))}
     return {"risks": risks, "names": names, "loc": locale_code()}
 
@@ -187,17 +186,17 @@ workbench.register_panel(("sales", "manager"), "reorders/_churn_panel.html", _ch
 
 def _scope(user):
     """(title, rep ids, service user id or None, teams to choose from, chosen team)."""
-    if user.role == "service":
+    if can(user, "reorder.as_service"):
         return None, [], user.id, [], None
-    if user.role == "sales":
+    if not can(user, "team.lead") and not can(user, "reorder.any_team"):
         return "mine", [user.id], None, [], None
     teams = []
-    team_id = user.team_id if user.role == "manager" else None
-    if user.role == "admin":
+    team_id = user.team_id if can(user, "team.lead") else None
+    if can(user, "reorder.any_team"):
         teams = list(Team.select().order_by(Team.name))
         team_id = request.args.get("team", type=parse_id) or (teams[0].id if teams else None)
     scope = request.args.get("scope", "team")
-    if user.role == "manager" and (scope == "mine" or not team_id):
+    if can(user, "team.lead") and (scope == "mine" or not team_id):
         return "mine", [user.id], None, [], None
     ids = [u for (u,) in User.select(User.id).where(User.team == team_id).tuples()] if team_id else []
     return "team", ids, None, teams, team_id

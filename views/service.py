@@ -12,7 +12,7 @@ from models import service as sv
 from models.base import parse_id
 from models.customers import Contact, Customer, get_customer
 from models.errors import N_, DomainError, ValidationError
-from models.permissions import can, require, visible
+from models.permissions import can, require, scope, visible
 from models.users import User
 from views import customers as customers_view
 from views import htmx as hx
@@ -343,7 +343,7 @@ class QueueFilters:
 def queue_page(user, f, after=None, size=PAGE):
     """One page of the queue, newest first, keyset-paginated on the ticket id."""
     T = sv.Ticket
-    q = f.apply(_with_customer(T.select(*_list_columns())))
+    q = f.apply(scope("ticket", user, _with_customer(T.select(*_list_columns()))))
     if after:
         q = q.where(sv.Ticket.id < after)
     rows = list(q.order_by(sv.Ticket.id.desc()).limit(size + 1))
@@ -510,7 +510,7 @@ SIDE_OPEN_LIMIT = 20
 
 
 def side_panel(customer, user):
-    if not (user.role in ("service", "admin") or (user.role in ("sales", "manager") and can(user, "customer.view", customer))):
+    if not can(user, "ticket.list", customer):
         return None
     T = sv.Ticket
     # One query: the open tickets and the last rated one (an open ticket has no score: rating needs a
@@ -550,7 +550,7 @@ def tab_context(customer, user):
 
 customers_view.EXTRA_TABS["service"] = customers_view.Tab(
     label=N_("Service"), template="service/_tab.html", context=tab_context,
-    visible=lambda user, customer: user.role in ("service", "admin", "sales", "manager"), order=60)
+    visible=lambda user, customer: can(user, "ticket.list", customer), order=60)
 
 
 # ---- timeline sentences for the service events ------------------------------------------------

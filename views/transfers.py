@@ -8,7 +8,7 @@ from models import clock, pools, transfers
 from models.base import parse_id
 from models.customers import Customer, Industry, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
-from models.permissions import can, require
+from models.permissions import SELLERS, can, require, scope
 from models.transfers import Transfer, TransferApproval, TransferItem
 from models.users import Region, Team, User
 from views import customers as customers_view
@@ -75,23 +75,11 @@ def _errors(exc):
 
 # ---- my requests ----------------------------------------------------------------------------------
 
-def _scope(user):
-    q = Transfer.select().where(Transfer.status != "draft")  # a leaver's plan shows once it is carried out
-    if user.role == "admin":
-        return q
-    mine = (Transfer.requester == user.id) | (Transfer.from_user == user.id)
-    if user.role == "manager" and user.team_id:
-        sides = TransferApproval.select(TransferApproval.transfer).where(TransferApproval.team == user.team_id)
-        mine = mine | (Transfer.from_team == user.team_id) | Transfer.id.in_(sides)
-    received = TransferItem.select(TransferItem.transfer).where(TransferItem.to_user == user.id)
-    return q.where(mine | Transfer.id.in_(received))
-
-
 @bp.get("/")
 def index():
     """The requests I made, gave or received (a manager: the team's too), newest first."""
     before = _id_arg("before")
-    q = _scope(current_user)
+    q = scope("transfer", current_user).where(Transfer.status != "draft")  # a leaver's plan shows once carried out
     if before:
         q = q.where(Transfer.id < before)
     rows = list(q.order_by(Transfer.id.desc()).limit(PAGE + 1))
@@ -103,14 +91,8 @@ def index():
 
 def _requestable_reps():
     """Whose customers the user may ask to move: their own, a manager's team, everyone for an admin."""
-    if current_user.role == "sales":
-        return [current_user]
-    q = User.select().where((User.active == True) & User.role.in_(("sales", "manager")))  # noqa: E712
-    if current_user.role == "manager":
-        q = q.where((User.team == current_user.team_id) if current_user.team_id else (User.id == current_user.id))
-    elif current_user.role != "admin":
-        return []
-    return list(q.order_by(User.full_name).limit(500))
+    return [rep for rep in User.holding(*SELLERS).order_by(User.full_name)
+            if can(current_user, "transfer.request_for", rep)][:500]
 
 
 def _annotate(rows):
@@ -164,7 +146,7 @@ def _form_context(from_user, customer=None, errors=None, form=None):
     busy = dict(transfers._busy([c.id for c in rows]))  # already in an open transfer: not offered again
     return dict(from_user=from_user, customer=customer, rows=rows, total=total, errors=errors or {}, form=form,
                 chosen=chosen, busy=busy, choices=_target_choices(from_user), row_choices=_target_choices(from_user, team_only=True),
-                cap=pools.capacity(from_user) if from_user.role in ("sales", "manager") else None)
+                cap=pools.capacity(from_user) if from_user.sells else None)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -228,8 +210,7 @@ def show(transfer_id):
     mine = [_approval_row(a, transfer) for a in approvals
             if a.status == "pending" and transfer.status == "pending" and can(current_user, "transfer.decide", a)]
     # The parties see the whole list; a recipient only the customers they may see (their own share).
-    parties = current_user.role == "admin" or current_user.id in (transfer.requester_id, transfer.from_user_id) or (
-        current_user.role == "manager" and current_user.team_id in transfers.teams_of(transfer))
+    parties = can(current_user, "transfer.all_items", transfer)
     context = dict(t=transfer, items=items, next=items[-1].id if more else None, approvals=approvals, names=names,
                    parties=parties,
                    teams=teams, pool_names=_pool_names(), mine=mine, recipients=_recipient_capacity(transfer))
@@ -279,14 +260,9 @@ def progress(transfer_id):
 # ---- approvals inbox ----------------------------------------------------------------------------
 
 def _pending_approvals(user):
-    q = (TransferApproval.select(TransferApproval, Transfer)
-         .join(Transfer, on=(TransferApproval.transfer == Transfer.id))
-         .where((TransferApproval.status == "pending") & (Transfer.status == "pending")))
-    if user.role == "manager" and user.team_id:
-        q = q.where((TransferApproval.team == user.team_id) & (Transfer.from_user != user.id))
-    elif user.role != "admin":
-        q = q.where(TransferApproval.id == 0)
-    return q
+    return scope("approval", user, TransferApproval.select(TransferApproval, Transfer)
+                 .join(Transfer, on=(TransferApproval.transfer == Transfer.id))
+                 .where((TransferApproval.status == "pending") & (Transfer.status == "pending")))
 
 
 def approval_rows(user):
@@ -300,7 +276,7 @@ def approval_rows(user):
 
 
 def approval_count(user):
-    if user.role not in ("manager", "admin"):
+    if not can(user, "approvals.inbox"):
         return 0
     return _pending_approvals(user).count()
 

@@ -5,6 +5,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from models import notifications, pools
+from models.permissions import can
 from models import workbench as wb
 from models.customers import Customer
 from models.users import User
@@ -25,7 +26,7 @@ def register_panel(roles, template, context, order=100):
 def _panels(user):
     shown = []
     for roles, template, context, _order in sorted(PANELS, key=lambda p: p[3]):
-        if user.role in roles:
+        if can(user, "workbench.panel", roles):
             ctx = context(user)
             if ctx is not None:
                 shown.append((template, ctx))
@@ -45,26 +46,26 @@ def _cached(key, seconds, compute):
 @bp.get("/")
 def home():
     u = current_user
-    ctx = {"role": u.role, "panels": _panels(u)}
-    if u.role in ("sales", "manager"):
+    ctx = {"panels": _panels(u)}
+    if can(u, "workbench.seller"):
         ctx.update(due=list(wb.rep_due(u)), due_count=wb.rep_due_count(u), stalest=list(wb.rep_stalest(u)),
                    my_stages=wb.stage_counts(Customer.select().where(Customer.owner == u.id)),
                    cap=pools.capacity(u), releasing=list(wb.rep_releasing(u)), stakes=list(wb.rep_stakes(u)),
                    notes=list(notifications.latest(u, limit=8)))
-    if u.role == "manager" and u.team_id:
+    if can(u, "team.leads_one"):
         upcoming, released = wb.team_releases(u.team_id)
         names = {x.id: x.full_name for x in User.select(User.id, User.full_name).where(User.team == u.team_id)}
         ctx.update(team_upcoming=upcoming, team_released=released, member_names=names,
                    lock_requests=list(pools_view._pending_locks(u).limit(10)))
         ctx.update(team=wb.team_activity(u.team_id),
                    team_stages=wb.stage_counts(Customer.select().where(Customer.team == u.team_id)))
-    if u.role == "marketing":
+    if can(u, "workbench.marketing"):
         ctx.update(leads=list(wb.newest_leads()),
                    lead_stages=_cached("lead_stages", 60, lambda: wb.stage_counts(
                        Customer.select().where(Customer.stage.in_(("unidentified", "prospect"))))))
-    if u.role == "service":
+    if can(u, "workbench.service"):
         ctx.update(recent=list(wb.my_recent_followups(u)))
-    if u.role == "admin":
+    if can(u, "workbench.admin"):
         ctx.update(counts=wb.admin_counts(),
                    all_stages=_cached("all_stages", 60, lambda: wb.stage_counts(Customer.select())),
                    events=list(wb.recent_events()))
