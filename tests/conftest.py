@@ -177,3 +177,15 @@ def real_server(tmp_path_factory):
     server = RealServer(tmp_path_factory.mktemp("real-server")).start()
     yield server
     server.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The real-server figures (requests, status counts, ledger checks) at the end of every run."""
+    from tests.live import FIGURES, TOTALS
+
+    if FIGURES:
+        terminalreporter.section("real server (waitress, demo data)")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+        for run, (sent, errors) in TOTALS.items():
+            terminalreporter.write_line(f"{run}: {sent} requests in all, {errors} answered 500")

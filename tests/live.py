@@ -18,6 +18,22 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "kehu2026!"
+FIGURES = []  # what the real-server runs measured, printed at the end of every test run (conftest)
+
+
+TOTALS = {}  # run -> [requests, 500s]
+
+
+def tally(run, requests_sent, server_errors):
+    totals = TOTALS.setdefault(run, [0, 0])
+    totals[0] += requests_sent
+    totals[1] += server_errors
+
+
+def report(line):
+    """Keep a figure of a real-server run for the summary at the end of the run (no -s needed)."""
+    FIGURES.append(line)
+    print("\n" + line)
 
 
 def free_port():

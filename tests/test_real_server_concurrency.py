@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from tests.live import report
+
 pytestmark = pytest.mark.server
 
 ROUNDS = 12
@@ -179,7 +181,7 @@ def test_mixed_verbs_on_the_same_customers_lose_nothing(real_server):
     if saved != len(answered["followup"]):
         problems.append(("follow-ups answered", len(answered["followup"]), "saved", saved))
     conn.close()
-    print(f"\nconcurrency: answered {dict((k, len(v)) for k, v in answered.items())}, ledger {dict(counts)}, "
+    report(f"concurrency: answered {dict((k, len(v)) for k, v in answered.items())}, ledger {dict(counts)}, "
           f"problems {len(problems)}")
     assert not problems, problems[:10]
     for kind in ("claim", "release", "followup", "edit", "stage"):
@@ -218,7 +220,7 @@ def test_fifty_reps_claim_one_customer_in_chinese(real_server):
     claims = conn.execute("SELECT count(*) FROM pool_event WHERE customer_id = ? AND kind = 'claim'", (cid,)).fetchone()[0]
     owner = conn.execute("SELECT owner_id FROM customer WHERE id = ?", (cid,)).fetchone()[0]
     conn.close()
-    print(f"\n50 claims in zh_CN: statuses {dict(statuses)}, claim rows {claims}")
+    report(f"50 claims in zh_CN: statuses {dict(statuses)}, claim rows {claims}")
     assert claims == 1 and owner is not None
 
 

@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from tests.live import links_of
+from tests.live import links_of, report, tally
 
 pytestmark = pytest.mark.server
 
@@ -117,7 +117,8 @@ def test_crawl_every_get_route(real_server, url_rules, role, language, record_pr
                         queue.append(link)
                         pattern_of.setdefault(link, url)
     record_property("requests", sum(statuses.values()))
-    print(f"\ncrawl {role}/{language}: {sum(statuses.values())} requests, statuses {dict(statuses)}")
+    tally("crawl", sum(statuses.values()), sum(n for code, n in statuses.items() if code >= 500))
+    report(f"crawl {role}/{language}: {sum(statuses.values())} requests, statuses {dict(statuses)}")
     assert not failures, f"{len(failures)} failures, first: {failures[:5]}\n{real_server.tail()}"
     assert statuses[200] > 50, statuses  # the crawl reached real pages, not only redirects to the login
 

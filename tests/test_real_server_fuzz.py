@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.live import links_of
+from tests.live import links_of, report, tally
 from tests.test_real_server_crawl import TABLE_OF, route_urls
 
 pytestmark = pytest.mark.server
@@ -146,7 +146,8 @@ def test_hostile_input_on_every_post_route(real_server, role):
                 statuses[response.status_code] += 1
                 if response.status_code >= 500:
                     failures.append((response.status_code, action, name, response.text[:160]))
-    print(f"\nfuzz {role}: {sent} requests to {len(targets)} targets ({len(forms)} forms), statuses {dict(statuses)}")
+    tally("fuzz", sent, sum(n for code, n in statuses.items() if code >= 500))
+    report(f"fuzz {role}: {sent} requests to {len(targets)} targets ({len(forms)} forms), statuses {dict(statuses)}")
     assert not failures, f"{len(failures)} × 500, first: {failures[:5]}\n{real_server.tail()}"
     conn = real_server.db()
     problems = invariants(conn, max_customer)
