@@ -106,9 +106,7 @@ def all_models():
     import importlib
     import pkgutil
 
-    import models
-
-    for info in pkgutil.iter_modules(models.__path__):  # importing a domain module registers its tables
+    for info in pkgutil.iter_modules([str(Path(__file__).resolve().parent)]):  # importing a domain module registers its tables
         if not info.ispkg and info.name not in ("base", "registry"):
             importlib.import_module(f"models.{info.name}")
 

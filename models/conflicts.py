@@ -16,7 +16,7 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, hooks
+from models import audit, clock, hooks, ledger
 from models.base import BaseModel, JSONField, db, parse_id
 from models.customers import STAGES, Contact, Customer, FollowUp, StageChange, clean_text
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -309,7 +309,7 @@ def rule_case(actor, case_id, outcome, reason, now=None):
         ConflictCase.update(status="closed", outcome=outcome, ruled_by=actor.id, ruled_at=now, ruling_reason=text,
                             evidence=evidence).where(ConflictCase.id == case.id).execute()
         transfer = outcome == "claimant"
-        pools._ledger("conflict_ruled", actor, customer, now, rules, subject=claimant.id, from_owner=owner.id,
+        ledger.record("conflict_ruled", actor, customer, now, rules, subject=claimant.id, from_owner=owner.id,
                       to_owner=claimant.id if transfer else owner.id, reason=text,
                       inputs={"case_id": case.id, "outcome": outcome, "policy": evidence["policy"],
                               "proposed": evidence["proposed"], "followed_proposal": outcome == evidence["proposed"]})

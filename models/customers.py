@@ -143,6 +143,20 @@ class Customer(BaseModel):
         return [t for t in self.tags.split(",") if t]
 
 
+class Pool(BaseModel):
+    """A public pool (公海), e.g. one per region. A pool without a region is open to every rep.
+
+    Defined here, right after Customer, because `Customer.pool` points at it (the deferred foreign key
+    resolves as this class is created); the pool verbs live in models/pools.py, which re-exports it."""
+    name_zh = pw.CharField(max_length=40)
+    name_en = pw.CharField(max_length=40)
+    region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
+    active = pw.BooleanField(default=True)
+
+    def label(self, locale):
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
 class Contact(BaseModel):
     customer = pw.ForeignKeyField(Customer, backref="contacts", on_delete="CASCADE")
     name = pw.CharField(max_length=60)
@@ -884,8 +898,3 @@ def followups_of(customer, before_id=None, limit=20):
     if before_id:
         q = q.where(FollowUp.id < before_id)
     return q.order_by(FollowUp.at.desc(), FollowUp.id.desc()).limit(limit)
-
-
-# Customer.pool is a deferred foreign key to models.pools.Pool; importing it here resolves the
-# column for every caller, whichever module it imported first.
-from models import pools as _pools  # noqa: E402,F401

@@ -11,7 +11,7 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock
+from models import audit, clock, ledger
 from models.base import BaseModel, db, parse_id
 from models.customers import Customer, clean_text, parse_date
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -98,6 +98,9 @@ def acting_for_data(actor, customer):
         return {}
     name = User.select(User.full_name).where(User.id == owner_id).scalar()
     return {"acting_for": owner_id, "acting_for_name": name}
+
+
+audit.annotate(acting_for_data)
 
 
 # ---- the paused release clock ------------------------------------------------------------------
@@ -189,7 +192,6 @@ def create_delegation(actor, data, now=None):
     range that ends before it starts, starts in the past or is longer than 90 days, and any overlap with
     another delegation of the absentee or of the delegate being away then. Pushes the absentee's release
     dates by the paused time and writes the ledger."""
-    from models import pools
     from models.permissions import require
 
     now = now or clock.now()
@@ -246,7 +248,7 @@ def create_delegation(actor, data, now=None):
         forget_pauses()
         moved = _refresh_releases(absentee.id, now)
         rules = _rules(now)
-        pools._ledger("delegation_started", actor, None, now, rules, subject=absentee.id, from_owner=absentee.id,
+        ledger.record("delegation_started", actor, None, now, rules, subject=absentee.id, from_owner=absentee.id,
                       to_owner=delegate.id, reason=reason or "",
                       inputs={"delegation_id": delegation.id, "starts_on": starts_on.isoformat(),
                               "ends_on": ends_on.isoformat(), "days": delegation.days, "release_dates_pushed": moved,
@@ -268,7 +270,6 @@ def create_delegation(actor, data, now=None):
 
 def cancel_delegation(actor, delegation_id, now=None):
     """End a delegation early (or call off one that has not started): the clocks resume from now."""
-    from models import pools
     from models.permissions import require
 
     now = now or clock.now()
@@ -287,7 +288,7 @@ def cancel_delegation(actor, delegation_id, now=None):
         delegation.cancelled_at, delegation.cancelled_by = now, actor.id
         forget_pauses()
         moved = _refresh_releases(delegation.absentee_id, now)
-        pools._ledger("delegation_ended", actor, None, now, _rules(now), subject=delegation.absentee_id,
+        ledger.record("delegation_ended", actor, None, now, _rules(now), subject=delegation.absentee_id,
                       from_owner=delegation.absentee_id, to_owner=delegation.delegate_id, reason="cancelled",
                       inputs={"delegation_id": delegation.id, "release_dates_recomputed": moved})
         audit.record("delegation.cancelled", actor, None, delegation_id=delegation.id,

@@ -160,9 +160,8 @@ def _similar_ids(name_norm, core, exclude_id):
 
 def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None, limit=5):
     """Customers that look like the one being entered, most certain first (at most `limit`)."""
-    from models.customers import Contact, Customer, normalize_phone
+    from models.customers import Contact, Customer, Pool, normalize_phone
     from models.permissions import can
-    from models.pools import Pool
     from models.users import User
 
     reasons, scores = {}, {}

@@ -5,21 +5,30 @@ a function here instead of being imported by the verb that moves customers:
 
     hooks.on("owner_changed", fn)   # fn(actor, customer_ids, from_owner_id, to_owner_id, reason)
     hooks.on("customer_merged", fn) # fn(actor, loser_id, survivor_id), before the loser is deleted
-    hooks.on("sweep", fn)           # fn(now) -> dict: a domain's idempotent time rules, run after the
-                                    # pool sweep by the server every few minutes and by `app.py sweep`
+    hooks.on("sweep", fn)           # fn(now) -> dict: a domain's idempotent time rules, run by the
+                                    # server every few minutes and by `app.py sweep`; the pool sweep
+                                    # registers with first=True so it runs before the others
 
 `fire` calls them in registration order; an exception aborts the whole transaction.
 """
 _HANDLERS = {}
+_FIRST = {}  # event -> how many handlers at the front were registered with first=True
+_NAMES = {}  # sweep handler -> its key in run_sweeps' results (default: its module's name)
 EVENTS = ("owner_changed", "customer_merged", "sweep")
 
 
-def on(event, fn):
+def on(event, fn, first=False, name=None):
     if event not in EVENTS:
         raise KeyError(event)
     handlers = _HANDLERS.setdefault(event, [])
     if fn not in handlers:
-        handlers.append(fn)
+        if first:
+            handlers.insert(_FIRST.get(event, 0), fn)
+            _FIRST[event] = _FIRST.get(event, 0) + 1
+        else:
+            handlers.append(fn)
+    if name:
+        _NAMES[fn] = name
     return fn
 
 
@@ -31,13 +40,13 @@ def fire(event, *args, **kwargs):
 
 
 def run_sweeps(now=None):
-    """The pool sweep, then every domain's registered sweep; {name: result}."""
-    from models import clock, pools
+    """Every domain's registered sweep, the pool sweep first; {name: result}."""
+    from models import clock
     from models.base import all_models
 
     all_models()  # imports every domain module, so their sweeps are registered
     now = now or clock.now()
-    results = {"pools": pools.sweep(now), "orphans": pools.repair_orphans(now)}
+    results = {}
     for fn in _HANDLERS.get("sweep", []):
-        results[f"{fn.__module__.rsplit('.', 1)[-1]}"] = fn(now)
+        results[_NAMES.get(fn) or fn.__module__.rsplit(".", 1)[-1]] = fn(now)
     return results

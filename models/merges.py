@@ -8,7 +8,7 @@ then deleted and a CustomerMerge row remembers it, so `survivor_of(id)` answers 
 """
 import peewee as pw
 
-from models import audit, clock, hooks, search
+from models import audit, clock, hooks, ledger, search
 from models.base import BaseModel, JSONField, db, fresh, parse_id
 from models.customers import (GRADE_OF_STAGE, Contact, Customer, FollowUp, clean_text,
                               compute_completeness)
@@ -176,7 +176,7 @@ def merge_customers(actor, loser_id, survivor_id, take=(), reason="", now=None):
         audit.record("customer.merged", actor, survivor, loser_id=loser.id, loser_name=loser.name,
                      loser_credit_code=loser.credit_code, loser_owner=owner_name, moved=moved, fields=taken,
                      reason=reason, merge_id=record.id, **counts)
-        pools._ledger("merge", actor, survivor, now, rules_mod.in_force(now), from_owner=loser.owner_id,
+        ledger.record("merge", actor, survivor, now, rules_mod.in_force(now), from_owner=loser.owner_id,
                       to_owner=survivor.owner_id, reason=reason or "",
                       inputs={"loser_id": loser.id, "loser_name": loser.name, "moved": moved, "fields": sorted(taken)})
         Customer.delete().where(Customer.id == loser.id).execute()

@@ -12,7 +12,7 @@ SELLERS = ("sales", "manager")
 
 def eligible_pool_ids(user):
     """The public pools a rep or manager may browse and claim from: their region's and the open ones."""
-    from models.pools import Pool
+    from models.customers import Pool
 
     if user.role not in SELLERS:
         return []

@@ -9,52 +9,15 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, hooks, rules as rules_mod
+from models import audit, clock, hooks, ledger, rules as rules_mod
 from models.base import BaseModel, JSONField, db, fresh
-from models.customers import Customer
+from models.customers import Customer, Pool
 from models.errors import N_, DomainError, NotFound
-from models import notifications as notifications_mod
+from models.ledger import PoolEvent
+from models.notifications import Notification, notify
 from models.users import Region, Team, User
 
 DEALT_STAGES = ("signed", "long_term")
-
-
-def notify(*args, **kwargs):
-    """models.notifications.notify, looked up at call time: notifications imports customers, which imports
-    this module, so `from models.notifications import notify` fails when notifications is imported first
-    (`python app.py migrate` did)."""
-    return notifications_mod.notify(*args, **kwargs)
-
-
-class Pool(BaseModel):
-    """A public pool (公海), e.g. one per region. A pool without a region is open to every rep."""
-    name_zh = pw.CharField(max_length=40)
-    name_en = pw.CharField(max_length=40)
-    region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
-    active = pw.BooleanField(default=True)
-
-    def label(self, locale):
-        return self.name_zh if locale.startswith("zh") else self.name_en
-
-
-class PoolEvent(BaseModel):
-    """The ledger: claims, releases, assignments, locks, capacity changes and stakes. Append-only."""
-    at = pw.DateTimeField()
-    kind = pw.CharField(max_length=30)
-    actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
-    customer = pw.ForeignKeyField(Customer, null=True, on_delete="CASCADE", index=False)
-    subject = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="subject_events")
-    from_owner = pw.IntegerField(null=True)
-    to_owner = pw.IntegerField(null=True)
-    from_pool = pw.IntegerField(null=True)
-    to_pool = pw.IntegerField(null=True)
-    rule_version = pw.IntegerField(default=0)
-    inputs = JSONField(default=dict)
-    reason = pw.CharField(max_length=300, default="")
-
-    class Meta:
-        indexes = ((("customer", "id"), False), (("actor", "kind", "at"), False), (("kind", "at"), False),
-                   (("subject", "kind", "at"), False), (("from_owner", "at"), False), (("to_owner", "at"), False))
 
 
 class CapacityAdjustment(BaseModel):
@@ -184,7 +147,7 @@ def adjust_capacity(actor, user, delta, days, reason, now=None):
     with db.atomic():
         adj = CapacityAdjustment.create(user=user, delta=delta, starts_at=now, ends_at=now + dt.timedelta(days=days),
                                         reason=reason, actor=actor, created_at=now)
-        _ledger("capacity", actor, None, now, rules, subject=user.id, reason=reason,
+        ledger.record("capacity", actor, None, now, rules, subject=user.id, reason=reason,
                 inputs={"delta": delta, "days": days, "ends_at": adj.ends_at.isoformat(sep=" ")})
         notify(user.id, "capacity", N_("Your capacity changes by %(delta)s for %(days)s days: %(reason)s"),
                delta=f"{delta:+d}", days=days, reason=reason)
@@ -334,13 +297,13 @@ def claim_customer(actor, customer_id, now=None):
             from_pool = customer.pool_id
             customer = Customer.get_by_id(customer.id)
             at = refresh_release(customer, rules, now)
-            _ledger("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
+            ledger.record("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
                     inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": customer.release_rule})
             audit.record("pool.claimed", actor, customer, pool_id=from_pool, owner=actor.full_name)
             hooks.fire("owner_changed", actor, [customer.id], None, actor.id, "")
     except ClaimRefused as exc:
         with db.atomic():
-            _ledger("claim_refused", actor, customer if "customer" in locals() and customer else None, now, rules,
+            ledger.record("claim_refused", actor, customer if "customer" in locals() and customer else None, now, rules,
                     inputs={"rule": exc.rule, "until": exc.until.isoformat(sep=" ") if exc.until else None})
         raise
     return customer
@@ -374,7 +337,7 @@ def _release_row(actor, customer, reason, now, kind, rules, inputs, pool):
                      released_from=old_owner, released_team=old_team, release_at=None,
                      release_rule="", locked=False, updated_at=now)
      .where(Customer.id == customer.id).execute())
-    _ledger(kind, actor, customer, now, rules, from_owner=old_owner, to_pool=pool.id if pool else None,
+    ledger.record(kind, actor, customer, now, rules, from_owner=old_owner, to_pool=pool.id if pool else None,
             reason=reason, inputs=inputs)
     audit.record("pool.released" if kind == "release" else "pool.forced_release", actor, customer,
                  pool=pool.name_zh if pool else "", pool_en=pool.name_en if pool else "",
@@ -417,7 +380,7 @@ def assign_customer(actor, customer, rep, reason="", now=None):
         customer = Customer.get_by_id(customer.id)
         refresh_release(customer, rules, now)
         reason = clean_text(reason, 300) or ""
-        _ledger("assign", actor, customer, now, rules, to_owner=rep.id, from_pool=from_pool, reason=reason)
+        ledger.record("assign", actor, customer, now, rules, to_owner=rep.id, from_pool=from_pool, reason=reason)
         audit.record("pool.assigned", actor, customer, owner=rep.full_name, owner_id=rep.id, reason=reason)
         hooks.fire("owner_changed", actor, [customer.id], None, rep.id, reason)
         notify(rep.id, "assigned", N_("%(manager)s assigned %(name)s to you."), customer.id,
@@ -495,7 +458,7 @@ def decide_lock(actor, request_id, approve, reason, now=None):
                 raise DomainError(N_("This customer is already locked."))
             customer.locked = True
             refresh_release(customer, rules, now)
-            _ledger("lock", actor, customer, now, rules, to_owner=owner.id, reason=reason,
+            ledger.record("lock", actor, customer, now, rules, to_owner=owner.id, reason=reason,
                     inputs={"request_id": req.id, "requested_reason": req.reason})
         audit.record("pool.lock_approved" if approve else "pool.lock_rejected", actor, customer, reason=reason)
         notify(req.requester_id, "lock_decided",
@@ -521,7 +484,7 @@ def unlock_customer(actor, customer, reason, now=None):
         Customer.update(locked=False).where(Customer.id == customer.id).execute()
         customer.locked = False
         at = refresh_release(customer, rules, now)
-        _ledger("unlock", actor, customer, now, rules, reason=reason,
+        ledger.record("unlock", actor, customer, now, rules, reason=reason,
                 inputs={"release_at": at.isoformat(sep=" ") if at else None})
         audit.record("pool.unlocked", actor, customer, reason=reason)
     return customer
@@ -553,7 +516,7 @@ def stake_customer(actor, customer, now=None):
                    .where((Customer.id == customer.id) & Customer.staked_by.is_null()).execute())
         if not changed:
             raise DomainError(N_("This customer is already staked."))
-        _ledger("stake", actor, customer, now, rules, to_owner=actor.id,
+        ledger.record("stake", actor, customer, now, rules, to_owner=actor.id,
                 inputs={"due": due.isoformat(sep=" "), "threshold": rules["stake_threshold"],
                         "completeness": customer.completeness})
         audit.record("pool.staked", actor, customer, due=due.isoformat(sep=" "), threshold=rules["stake_threshold"])
@@ -570,7 +533,7 @@ def check_stake_completion(customer, now=None):
         return False
     Customer.update(stake_completed_at=now).where(Customer.id == customer.id).execute()
     customer.stake_completed_at = now
-    _ledger("stake_completed", None, customer, now, rules, to_owner=customer.staked_by_id,
+    ledger.record("stake_completed", None, customer, now, rules, to_owner=customer.staked_by_id,
             inputs={"completeness": customer.completeness, "threshold": rules["stake_threshold"]})
     return True
 
@@ -664,7 +627,7 @@ def sweep(now=None, batch=500, chunk=100):
             if check_stake_completion(current, now):
                 continue
             Customer.update(staked_by=None, stake_due=None, staked_at=None).where(Customer.id == c.id).execute()
-            _ledger("stake_lapsed", None, current, now, rules, from_owner=current.staked_by_id,
+            ledger.record("stake_lapsed", None, current, now, rules, from_owner=current.staked_by_id,
                     inputs={"completeness": current.completeness, "threshold": rules["stake_threshold"],
                             "due": current.stake_due.isoformat(sep=" ")})
             audit.record("pool.stake_lapsed", None, current, completeness=current.completeness,
@@ -703,7 +666,7 @@ def _release_rows(plans, now, rules):
                       "params": {"name": c.name, "why": why}, "dedupe_key": f"released:{c.id}:{now.isoformat()}"})
     PoolEvent.insert_many(ledger).execute()
     audit.AuditEvent.insert_many(events).execute()
-    notifications_mod.Notification.insert_many(notes).on_conflict_ignore().execute()
+    Notification.insert_many(notes).on_conflict_ignore().execute()
     by_owner = {}
     for c, _rule, _inputs, _pool in plans:
         by_owner.setdefault(c.owner_id, []).append(c.id)
@@ -739,7 +702,7 @@ def _refresh_stale(rules, now, batch):
         with db.atomic():
             if not PoolEvent.select().where((PoolEvent.kind == "rules_applied")
                                             & (PoolEvent.rule_version == rules.version)).exists():
-                _ledger("rules_applied", None, None, now, rules, inputs={"customers": count})
+                ledger.record("rules_applied", None, None, now, rules, inputs={"customers": count})
 
 
 def _release_reason(rule, inputs):
@@ -780,13 +743,6 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200):
 
 # ---- ledger -------------------------------------------------------------------------------------
 
-def _ledger(kind, actor, customer, now, rules, subject=None, from_owner=None, to_owner=None, from_pool=None,
-            to_pool=None, reason="", inputs=None):
-    return PoolEvent.create(at=now, kind=kind, actor=getattr(actor, "id", actor), customer=getattr(customer, "id", customer),
-                            subject=subject, from_owner=from_owner, to_owner=to_owner, from_pool=from_pool,
-                            to_pool=to_pool, rule_version=rules.version, inputs=inputs or {}, reason=reason or "")
-
-
 # ---- inbound leads ----------------------------------------------------------------------
 
 def route_inbound_lead(actor, customer, note, now=None):
@@ -803,7 +759,7 @@ def route_inbound_lead(actor, customer, note, now=None):
         customer = fresh(customer)
         target = customer.owner_id or customer.staked_by_id
         via = "owner" if customer.owner_id else ("staker" if customer.staked_by_id else "pool")
-        _ledger("lead_routed", actor, customer, now, rules, to_owner=target, reason=note, inputs={"via": via})
+        ledger.record("lead_routed", actor, customer, now, rules, to_owner=target, reason=note, inputs={"via": via})
         audit.record("pool.lead_routed", actor, customer, via=via, note=note,
                      to=User.get_by_id(target).full_name if target else None)
         if target:
@@ -840,7 +796,7 @@ def place_orphan(actor, customer_id, now=None, why="placed"):
     if not changed:
         return None
     rules = rules_mod.in_force(now)
-    _ledger("placed", actor, customer, now, rules, to_pool=pool.id, reason=why, inputs={"stage": customer.stage})
+    ledger.record("placed", actor, customer, now, rules, to_pool=pool.id, reason=why, inputs={"stage": customer.stage})
     audit.record("pool.placed", actor, customer, pool=pool.name_zh, pool_en=pool.name_en, why=why)
     return pool
 
@@ -904,3 +860,8 @@ def recompute_releases(now=None, batch=2000):
             db.cursor().executemany(f"UPDATE customer SET release_at = {p}, release_rule = {p} WHERE id = {p}",
                                     [(a.isoformat(sep=" ") if a else None, r, i) for a, r, i in values])
         last = rows[-1].id
+
+
+# The pool sweep runs before every other domain's (they see this sweep's releases), then the orphan repair.
+hooks.on("sweep", sweep, first=True, name="pools")
+hooks.on("sweep", repair_orphans, first=True, name="orphans")

@@ -96,7 +96,7 @@ class Rules:
         if not per_pool:
             return None
         if self._region_pools is None:
-            from models.pools import Pool
+            from models.customers import Pool
             self._region_pools = {p.region_id: p.id for p in Pool.select(Pool.id, Pool.region)}
         pool_id = customer.pool_id if getattr(customer, "pool_id", None) else self._region_pools.get(customer.region_id)
         return (per_pool.get(str(pool_id)) or {}).get(key)
