@@ -9,7 +9,7 @@ import unicodedata
 
 import peewee as pw
 
-from models import audit, clock, search
+from models import audit, clock, hooks, search
 from models.base import MAX_INT, BaseModel, JSONField, db, fresh
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.users import Region, Team, User
@@ -565,8 +565,7 @@ def create_customer(actor, data, check_duplicates=True):
                      owner_id=owner.id if owner else None, owner=owner.full_name if owner else None, **extra)
         search.index_customer(customer.id)
         if owner is None:  # unowned past marketing's stages: into its home pool, where reps can claim it
-            from models.pools import place_orphan
-            place_orphan(actor, customer.id, now, why="created")
+            hooks.fire("customer_unowned", actor, customer.id, now, "created")
     return Customer.get_by_id(customer.id)
 
 
@@ -621,14 +620,8 @@ def update_customer(actor, customer, data):
         extra = {"duplicate_reason": dup_reason, "duplicate_ids": dup_ids} if dup_ids else {}
         audit.record("customer.updated", actor, customer, changes=changes, **extra)
         search.index_customer(customer.id)
-        _check_stake(customer)
+        hooks.fire("customer_edited", customer)  # a stake completes when the file is complete enough
     return customer
-
-
-def _check_stake(customer):
-    if customer.staked_by_id:
-        from models.pools import check_stake_completion
-        check_stake_completion(customer)
 
 
 def _plain(value):
@@ -659,15 +652,13 @@ def change_stage(actor, customer, stage, reason=""):
         customer.save()
         StageChange.create(customer=customer, from_stage=old, to_stage=stage, at=now, actor=actor)
         if customer.owner_id:
-            from models.pools import refresh_release
-            refresh_release(customer, now=now)
+            hooks.fire("customer_changed", customer, now)
         direction = "promoted" if STAGES.index(stage) > STAGES.index(old) else "demoted"
         audit.record("customer.stage_changed", actor, customer, from_stage=old, to_stage=stage,
                      direction=direction, reason=reason)
         if not customer.owner_id:  # a lead marketing qualified: into its home pool, never nowhere
-            from models.pools import place_orphan
-            if place_orphan(actor, customer.id, now, why="qualified"):
-                fresh(customer)
+            hooks.fire("customer_unowned", actor, customer.id, now, "qualified")
+            fresh(customer)
     return customer
 
 
@@ -692,19 +683,16 @@ def set_owner(actor, customer, owner, reason=""):
         if owner is not None:
             customer.pool, customer.claimed_at = None, now
         customer.save()
-        from models.pools import refresh_release
-        refresh_release(customer, now=now)
+        hooks.fire("customer_changed", customer, now)
         audit.record("customer.owner_changed", actor, customer,
                      from_owner=old.full_name if old else None, to_owner=owner.full_name if owner else None,
                      from_owner_id=old.id if old else None, to_owner_id=owner.id if owner else None,
                      reason=clean_text(reason, 200) or "")
-        from models import hooks
         hooks.fire("owner_changed", actor, [customer.id], old.id if old else None, owner.id if owner else None,
                    clean_text(reason, 200) or "")
         if owner is None:
-            from models.pools import place_orphan
-            if place_orphan(actor, customer.id, now, why="unassigned"):
-                fresh(customer)
+            hooks.fire("customer_unowned", actor, customer.id, now, "unassigned")
+            fresh(customer)
     return customer
 
 
@@ -797,7 +785,7 @@ def save_contact(actor, customer, data, contact=None):
             audit.record("contact.updated", actor, customer, contact_id=contact.id, name=contact.name,
                          changes={k: [_plain(a), _plain(b)] for k, (a, b) in changes.items()})
         search.index_customer(customer.id)
-        _check_stake(customer)
+        hooks.fire("customer_edited", customer)
     return contact
 
 
@@ -873,8 +861,7 @@ def log_follow_up(actor, customer, data):
             customer.last_valid_followup_at = values["at"]
         customer.save()
         if owners_clock:
-            from models.pools import refresh_release
-            refresh_release(customer, now=now)
+            hooks.fire("customer_changed", customer, now)
         audit.record("followup.logged", actor, customer, followup_id=followup.id, type=values["type"],
                      at=values["at"].isoformat(sep=" "), excerpt=values["content"][:80], valid=valid)
     return followup

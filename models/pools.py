@@ -865,3 +865,21 @@ def recompute_releases(now=None, batch=2000):
 # The pool sweep runs before every other domain's (they see this sweep's releases), then the orphan repair.
 hooks.on("sweep", sweep, first=True, name="pools")
 hooks.on("sweep", repair_orphans, first=True, name="orphans")
+
+
+def _release_inputs_changed(customer, now):
+    refresh_release(customer, now=now)
+
+
+def _file_edited(customer):
+    if customer.staked_by_id:
+        check_stake_completion(customer)
+
+
+def _left_unowned(actor, customer_id, now, why):
+    place_orphan(actor, customer_id, now, why=why)
+
+
+hooks.on("customer_changed", _release_inputs_changed)
+hooks.on("customer_edited", _file_edited)
+hooks.on("customer_unowned", _left_unowned)

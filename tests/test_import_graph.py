@@ -18,7 +18,6 @@ WEB_ALLOWED = ("werkzeug.security",)
 UPWARD = {
     ("models.customers", "models.duplicates"),
     ("models.customers", "models.permissions"),
-    ("models.customers", "models.pools"),
     ("models.customers", "models.rules"),
     ("models.permissions", "models.delegations"),
     ("models.permissions", "models.projects"),
