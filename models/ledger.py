@@ -3,8 +3,8 @@ locks, capacity, stakes, transfers, merges, rulings, delegations), written by th
 import peewee as pw
 
 from models.base import BaseModel, JSONField
-from models.customers import Customer
-from models.users import User
+from models.customer_tables import Customer
+from models.user_tables import User
 
 
 class PoolEvent(BaseModel):

@@ -12,7 +12,7 @@ SELLERS = ("sales", "manager")
 
 def eligible_pool_ids(user):
     """The public pools a rep or manager may browse and claim from: their region's and the open ones."""
-    from models.customers import Pool
+    from models.customer_tables import Pool
 
     if user.role not in SELLERS:
         return []
@@ -41,7 +41,7 @@ def _own_or_team(user, c):
 
 def _acts_for(user, c):
     """A delegate (工作代理) works the absentee's customers while the delegation runs (models/delegations.py)."""
-    from models.delegations import acting_for_ids
+    from models.delegation_tables import acting_for_ids
 
     return c.owner_id is not None and c.owner_id in acting_for_ids(user)
 
@@ -210,13 +210,11 @@ RULES = {
 
 def _transfer_involves(user, transfer):
     """Admins; the requester, the giver and every recipient; the managers of the teams involved."""
-    from models.transfers import recipients_of, teams_of
-
     if user.role == "admin" or user.id in (transfer.requester_id, transfer.from_user_id):
         return True
-    if user.role == "manager" and user.team_id is not None and user.team_id in teams_of(transfer):
+    if user.role == "manager" and user.team_id is not None and user.team_id in transfer.teams():
         return True
-    return user.role in SELLERS and user.id in recipients_of(transfer)
+    return user.role in SELLERS and user.id in transfer.recipients()
 
 
 def _transfer_decider(user, approval):
@@ -225,16 +223,12 @@ def _transfer_decider(user, approval):
         return True
     if user.role != "manager" or user.team_id is None or approval.team_id != user.team_id:
         return False
-    from models.transfers import Transfer
-
-    transfer = Transfer.get_or_none(Transfer.id == approval.transfer_id)
+    transfer = approval.transfer_or_none()
     return transfer is not None and transfer.from_user_id != user.id
 
 
 def _project_role(user, project):
-    from models.projects import member_role
-
-    return member_role(project, user)
+    return project.member_role(user)
 
 
 def _project_worker(user, project):
@@ -260,7 +254,7 @@ def _leads_team(user, team_id):
 
 def _leads_team_of(user, other_id):
     """A service manager (Team.manager of a service team) acts for the agents of that team."""
-    from models.users import Team, User
+    from models.user_tables import Team, User
 
     if not user.team_id:
         return False
@@ -284,7 +278,7 @@ def require(user, action, obj=None):
 
 def visible(query, user):
     """Narrow a Customer query to the rows `user` may see (mirrors customer.view)."""
-    from models.customers import Customer
+    from models.customer_tables import Customer
 
     if user is None or not user.active:
         return query.where(Customer.id == 0)  # as can(): a deactivated user sees nothing
@@ -299,7 +293,7 @@ def visible(query, user):
         pools = eligible_pool_ids(user)
         if pools:
             cond = cond | (Customer.owner.is_null() & Customer.pool.in_(pools))
-        from models.delegations import acting_for_ids
+        from models.delegation_tables import acting_for_ids
         absentees = acting_for_ids(user)
         if absentees:
             cond = cond | Customer.owner.in_(list(absentees))

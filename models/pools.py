@@ -10,12 +10,12 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, ledger, rules as rules_mod
-from models.base import BaseModel, JSONField, db, fresh
+from models.base import BaseModel, db, fresh
 from models.customers import Customer, Pool
 from models.errors import N_, DomainError, NotFound
 from models.ledger import PoolEvent
 from models.notifications import Notification, notify
-from models.users import Region, Team, User
+from models.users import Team, User
 
 DEALT_STAGES = ("signed", "long_term")
 
@@ -179,7 +179,7 @@ def release_plan(customer, rules, now):
     if customer.stage not in DEALT_STAGES:
         m = rules.no_deal_days(customer)
         candidates.append((start + dt.timedelta(days=m), "no_deal", {"claimed_at": start.isoformat(sep=" "), "days": m}))
-    from models.delegations import release_pause
+    from models.delegation_tables import release_pause
     for i, (at, rule, inputs) in enumerate(candidates):  # a delegation (工作代理) stops the clocks while it runs
         pushed, paused, delegation_ids = release_pause(rules, customer.owner_id, fu_from if rule == "no_followup" else start, at)
         if delegation_ids:

@@ -88,6 +88,10 @@ class Project(BaseModel):
         """The contract amount once signed, else the budget as an estimate."""
         return self.contract_amount if self.contract_amount is not None else self.budget
 
+    def member_role(self, user):
+        """The user's role in the team, or None (models/permissions.py asks the row it is given)."""
+        return member_role(self, user)
+
 
 class ProjectAnswer(BaseModel):
     """The proposal's answer to one criterion, with the criterion's wording as it was then."""

@@ -36,7 +36,7 @@ def normalize_query(q):
 
 def document(customer_id):
     """The searchable text of one customer, from the tables (the source of truth)."""
-    from models.customers import Contact, Customer
+    from models.customer_tables import Contact, Customer
 
     c = (Customer.select(Customer.name, Customer.short_name, Customer.credit_code, Customer.phone,
                          Customer.phone_norm).where(Customer.id == customer_id).first())
@@ -64,7 +64,7 @@ def index_customer(customer_id):
 
 def rebuild():
     """Rebuild the whole index from the tables (after bulk loads)."""
-    from models.customers import Contact, Customer
+    from models.customer_tables import Contact, Customer
 
     if not is_sqlite():
         return

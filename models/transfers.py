@@ -54,6 +54,13 @@ class Transfer(BaseModel):
         indexes = ((("status", "id"), False), (("requester", "id"), False), (("from_user", "status"), False),
                    (("from_team", "status"), False))
 
+    # models/permissions.py asks these of the row it is given, so it never imports this module.
+    def teams(self):
+        return teams_of(self)
+
+    def recipients(self):
+        return recipients_of(self)
+
 
 class TransferItem(BaseModel):
     """One customer of a transfer and where it goes: a rep (to_user) or a pool (to_pool)."""
@@ -83,6 +90,10 @@ class TransferApproval(BaseModel):
 
     class Meta:
         indexes = ((("transfer", "side", "team"), False), (("status", "team", "id"), False), (("team", "transfer"), False))
+
+    def transfer_or_none(self):
+        """Its transfer, or None when it is gone (asked by models/permissions.py)."""
+        return Transfer.get_or_none(Transfer.id == self.transfer_id)
 
 
 class CapacityRefused(DomainError):

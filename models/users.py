@@ -5,21 +5,14 @@ import re
 import secrets
 
 import peewee as pw
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from models import audit, clock, hooks
 from models.base import BaseModel, db, fresh, parse_id
 from models.errors import N_, DomainError, ValidationError
+from models.user_tables import (  # noqa: F401  the tables and the vocabulary, re-exported
+    LANGUAGES, ROLE_LABELS, ROLES, Region, Team, User, verify_password)
 
-ROLES = ("sales", "manager", "marketing", "service", "admin")
-ROLE_LABELS = {
-    "sales": N_("Sales rep"),
-    "manager": N_("Sales manager"),
-    "marketing": N_("Marketing"),
-    "service": N_("Service"),
-    "admin": N_("Sales operations / admin"),
-}
-LANGUAGES = ("zh_CN", "en")
 # Failed logins are counted per (username, address): one person's typos lock neither their colleagues
 # behind the same NAT address nor their own account elsewhere. From the 5th failure on, each failure
 # makes that pair wait 1, 2, 4, 8, then 15 minutes; an hour without a failure starts the count again.
@@ -36,61 +29,6 @@ PASSWORD_MIN = 8
 password_method = "scrypt"
 session_lifetime = dt.timedelta(hours=12)
 SESSION_TOUCH = dt.timedelta(minutes=1)  # last_seen_at is written at most this often
-
-
-class Region(BaseModel):
-    code = pw.CharField(max_length=20, unique=True)
-    name_zh = pw.CharField(max_length=40)
-    name_en = pw.CharField(max_length=40)
-
-    def label(self, locale):
-        return self.name_zh if locale.startswith("zh") else self.name_en
-
-
-class Team(BaseModel):
-    name = pw.CharField(max_length=60, unique=True)
-    region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
-    manager = pw.DeferredForeignKey("User", null=True, on_delete="SET NULL")
-
-
-class User(BaseModel):
-    username = pw.CharField(max_length=40, unique=True)
-    full_name = pw.CharField(max_length=60)
-    email = pw.CharField(max_length=120, default="")
-    password_hash = pw.CharField(max_length=255)
-    role = pw.CharField(max_length=20, index=True)
-    team = pw.ForeignKeyField(Team, null=True, backref="members", on_delete="SET NULL")
-    region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
-    language = pw.CharField(max_length=10, default="zh_CN")
-    active = pw.BooleanField(default=True)
-    created_at = pw.DateTimeField()
-
-    # Flask-Login protocol, kept here so the view layer needs no wrapper class.
-    @property
-    def is_authenticated(self):
-        return True
-
-    @property
-    def is_active(self):
-        return self.active
-
-    @property
-    def is_anonymous(self):
-        return False
-
-    def get_id(self):
-        # "<user id>:<session token>": the user_loader finds the server-side session, which logout,
-        # a password change and deactivation revoke (see session_user).
-        token = getattr(self, "session_token", None)
-        return f"{self.id}:{token}" if token else str(self.id)
-
-    def check_password(self, password):
-        return verify_password(self.password_hash, password)
-
-    def __str__(self):
-        return self.full_name
-
-
 
 
 class LoginAttempt(BaseModel):
@@ -322,11 +260,6 @@ def _int(value):
 
 
 # ---- authentication ---------------------------------------------------------------------------
-
-def verify_password(password_hash, password):
-    """The one place a password is checked against a hash."""
-    return check_password_hash(password_hash, password)
-
 
 _dummy_hashes = {}
 
