@@ -10,6 +10,7 @@ import peewee as pw
 from playhouse import db_url
 from playhouse.migrations import Runner
 from playhouse.schema_diff import diff_models
+from models.errors import NotFound
 
 db = pw.DatabaseProxy()
 
@@ -57,8 +58,6 @@ def fresh(instance):
     the transaction may be stale by the time the write lock is held. SQLite's BEGIN IMMEDIATE already
     serialises writers; on PostgreSQL the row is locked (`FOR UPDATE`) until the transaction ends.
     A row that is gone (deleted, merged away) is NotFound."""
-    from models.errors import NotFound
-
     model = type(instance)
     query = model.select().where(model._meta.primary_key == instance._pk)
     if not is_sqlite():

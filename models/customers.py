@@ -7,7 +7,7 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, hooks, search
+from models import audit, clock, hooks, rules, search
 from models.base import db, fresh
 from models.customer_tables import (  # noqa: F401  the tables, vocabularies and parsers, re-exported
     BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, CREDIT_CODE_CHARS, CREDIT_CODE_WEIGHTS,
@@ -16,7 +16,9 @@ from models.customer_tables import (  # noqa: F401  the tables, vocabularies and
     MARKETING_STAGES, MOBILE_RE, Pool, SERVICE_RE, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES,
     STAGE_LABELS, StageChange, URL_RE, _CONTROL_RE, _choice, _parse_int, _text, clean_text,
     credit_code_check_char, credit_code_error, normalize_phone, parse_date, phone_error, to_halfwidth)
+from models.duplicates import find_matches, normalize_name
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
+from models.permissions import require
 from models.user_tables import Region, User
 
 
@@ -84,7 +86,6 @@ def validate_customer(data, customer=None):
 
     out["custom"] = validate_custom_fields(data, e)
     e.raise_if_any()
-    from models.duplicates import normalize_name
     out["name_norm"] = normalize_name(out["name"])
     return out
 
@@ -93,8 +94,6 @@ def _duplicate_check(actor, values, data, customer=None):
     """Near matches (same phone, same or similar name) need a reason to save; returns (reason, ids).
 
     On edit only a changed name or phone is checked: an untouched file is not asked again."""
-    from models.duplicates import find_matches
-
     if customer is not None and values["name_norm"] == customer.name_norm \
             and values["phone_norm"] == customer.phone_norm:
         return "", []
@@ -224,8 +223,6 @@ def create_customer(actor, data, check_duplicates=True):
 
     A customer with the same phone or the same or a similar name needs `duplicate_reason` in `data`
     (recorded in the audit row); `check_duplicates=False` is for bulk loads and test factories."""
-    from models.permissions import require
-
     require(actor, "customer.create")
     values = validate_customer(data)
     dup_reason, dup_ids = _duplicate_check(actor, values, data) if check_duplicates else ("", [])
@@ -276,8 +273,6 @@ def _initial_owner_and_stage(actor, data):
 def update_customer(actor, customer, data):
     """Edit the static fields; the audit row lists every changed field from → to.
     Editing is never a follow-up: it does not touch the follow-up clock."""
-    from models.permissions import require
-
     require(actor, "customer.edit", customer)
     values = validate_customer(data, customer)
     dup_reason, dup_ids = _duplicate_check(actor, values, data, customer)
@@ -314,8 +309,6 @@ def _plain(value):
 
 def change_stage(actor, customer, stage, reason=""):
     """Promote or demote a customer on the lifecycle ladder; records the change with time and actor."""
-    from models.permissions import require
-
     require(actor, "customer.change_stage", customer)
     if stage not in STAGES:
         raise DomainError(N_("Unknown stage."))
@@ -348,8 +341,6 @@ def change_stage(actor, customer, stage, reason=""):
 
 def set_owner(actor, customer, owner, reason=""):
     """Assign the customer to an owner (or none). Used by admins here; pools and transfers build on it."""
-    from models.permissions import require
-
     require(actor, "customer.assign", customer)
     if owner is not None and not owner.active:
         raise DomainError(N_("Choose an active colleague."))
@@ -431,8 +422,6 @@ def _would_cycle(contact, boss):
 
 def save_contact(actor, customer, data, contact=None):
     """Add or edit a contact; refreshes completeness and the search index."""
-    from models.permissions import require
-
     require(actor, "customer.edit", customer)
     if contact is not None and contact.customer_id != customer.id:
         raise NotFound()
@@ -521,8 +510,6 @@ def validate_followup(customer, data):
 
 def log_follow_up(actor, customer, data):
     """Record a follow-up: updates the customer's last follow-up and next date, audit and timeline."""
-    from models.permissions import require
-
     require(actor, "followup.create", customer)
     values = validate_followup(customer, data)
     now = clock.now()
@@ -553,8 +540,6 @@ def log_follow_up(actor, customer, data):
 
 def followup_validity(customer, values, now=None):
     """Whether a (validated) follow-up counts as valid under the rules in force, and why not."""
-    from models import rules
-
     now = now or clock.now()
     contact = Contact.get_or_none(Contact.id == values["contact"]) if values.get("contact") else None
     return rules.followup_validity(rules.in_force(now), customer, values["type"], values["content"],

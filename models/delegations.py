@@ -7,7 +7,7 @@ The absentee's release clocks stand still for the range: `release_pause` pushes 
 time it overlaps a delegation, so the release date is right before, during and after the absence
 without any sweep, and the delegation ends by itself at its end date.
 """
-from models import audit, clock, ledger
+from models import audit, clock, ledger, pools, rules as rules_mod
 from models.base import db, parse_id
 from models.customers import Customer, clean_text, parse_date
 from models.delegation_tables import (  # noqa: F401  the tables and reads, re-exported
@@ -15,6 +15,7 @@ from models.delegation_tables import (  # noqa: F401  the tables and reads, re-e
     release_pause)
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.notifications import notify
+from models.permissions import require
 from models.users import User
 
 
@@ -56,8 +57,6 @@ def create_delegation(actor, data, now=None):
     range that ends before it starts, starts in the past or is longer than 90 days, and any overlap with
     another delegation of the absentee or of the delegate being away then. Pushes the absentee's release
     dates by the paused time and writes the ledger."""
-    from models.permissions import require
-
     now = now or clock.now()
     errors = {}
     absentee = _user_of(data.get("absentee_id") or getattr(actor, "id", None), "absentee_id", errors)
@@ -134,8 +133,6 @@ def create_delegation(actor, data, now=None):
 
 def cancel_delegation(actor, delegation_id, now=None):
     """End a delegation early (or call off one that has not started): the clocks resume from now."""
-    from models.permissions import require
-
     now = now or clock.now()
     try:
         delegation = Delegation.get_or_none(Delegation.id == parse_id(delegation_id))
@@ -164,14 +161,11 @@ def cancel_delegation(actor, delegation_id, now=None):
 
 
 def _rules(now):
-    from models import rules as rules_mod
     return rules_mod.in_force(now)
 
 
 def _refresh_releases(owner_id, now):
     """Recompute the release dates of one owner's customers (a private pool: tens of rows)."""
-    from models import pools
-
     rules = _rules(now)
     count = 0
     for customer in Customer.select().where(Customer.owner == owner_id):

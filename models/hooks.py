@@ -18,6 +18,9 @@ imported by the verb that changes customers: a lower module never imports a high
 
 `fire` calls them in registration order; an exception aborts the whole transaction.
 """
+from models import clock
+from models.base import all_models
+
 _HANDLERS = {}
 _FIRST = {}  # event -> how many handlers at the front were registered with first=True
 _NAMES = {}  # sweep handler -> its key in run_sweeps' results (default: its module's name)
@@ -55,17 +58,12 @@ def _load_domains():
     imported (a script that imports only models.customers still gets its release dates and pools)."""
     global _loaded
     if not _loaded:
-        from models.base import all_models
-
         all_models()
         _loaded = True
 
 
 def run_sweeps(now=None):
     """Every domain's registered sweep, the pool sweep first; {name: result}."""
-    from models import clock
-    from models.base import all_models
-
     all_models()  # imports every domain module, so their sweeps are registered
     now = now or clock.now()
     results = {}

@@ -11,10 +11,12 @@ import peewee as pw
 
 from models import audit, clock, hooks, ledger, rules as rules_mod
 from models.base import BaseModel, db, fresh
-from models.customers import Customer, Pool
-from models.errors import N_, DomainError, NotFound
+from models.customers import Customer, Pool, clean_text
+from models.delegation_tables import release_pause
+from models.errors import DomainError, N_, NotFound, ValidationError
 from models.ledger import PoolEvent
 from models.notifications import Notification, notify
+from models.permissions import require
 from models.users import Team, User
 
 DEALT_STAGES = ("signed", "long_term")
@@ -119,9 +121,6 @@ def capacity(user, now=None, rules=None):
 def adjust_capacity(actor, user, delta, days, reason, now=None):
     """A manager's penalty (negative) or reward (positive) for `days` days. Never releases customers;
     going over capacity only freezes claims."""
-    from models.permissions import require
-    from models.customers import clean_text
-
     require(actor, "capacity.adjust", user)
     now = now or clock.now()
     reason = clean_text(reason, 200)
@@ -141,7 +140,6 @@ def adjust_capacity(actor, user, delta, days, reason, now=None):
     if not reason:
         errors["reason"] = [(N_("Say why."), {})]
     if errors:
-        from models.errors import ValidationError
         raise ValidationError(errors)
     rules = rules_mod.in_force(now)
     with db.atomic():
@@ -179,7 +177,6 @@ def release_plan(customer, rules, now):
     if customer.stage not in DEALT_STAGES:
         m = rules.no_deal_days(customer)
         candidates.append((start + dt.timedelta(days=m), "no_deal", {"claimed_at": start.isoformat(sep=" "), "days": m}))
-    from models.delegation_tables import release_pause
     for i, (at, rule, inputs) in enumerate(candidates):  # a delegation (工作代理) stops the clocks while it runs
         pushed, paused, delegation_ids = release_pause(rules, customer.owner_id, fu_from if rule == "no_followup" else start, at)
         if delegation_ids:
@@ -258,8 +255,6 @@ def check_release_holds(actor, customer, rules, now):
 
 def _required_reason(text, message):
     """A reason the verb cannot go without (cleaned, at most 300 characters), or `message` as the error."""
-    from models.customers import clean_text
-
     value = clean_text(text, 300)
     if not value:
         raise DomainError(message)
@@ -313,8 +308,6 @@ def claim_customer(actor, customer_id, now=None):
 
 def release_customer(actor, customer, reason, now=None, kind="release", rules=None, inputs=None):
     """Put an owned customer back into its pool with its full history. Manual releases need a reason."""
-    from models.permissions import require
-
     now = now or clock.now()
     rules = rules or rules_mod.in_force(now)
     if kind == "release":
@@ -350,9 +343,6 @@ def _release_row(actor, customer, reason, now, kind, rules, inputs, pool):
 
 def assign_customer(actor, customer, rep, reason="", now=None):
     """A manager gives a pool customer to a member of the team (capacity still applies)."""
-    from models.customers import clean_text
-    from models.permissions import require
-
     require(actor, "pool.assign", customer)
     now = now or clock.now()
     rules = rules_mod.in_force(now)
@@ -394,8 +384,6 @@ def request_lock(actor, customer, reason, now=None):
     """The owner (or their manager) asks to lock a customer against forced release, with a reason.
     One request waits per customer: checked under the write lock and kept by a partial unique index,
     so ten requests sent at once leave one waiting and nine refusals."""
-    from models.permissions import require
-
     require(actor, "customer.edit", customer)
     now = now or clock.now()
     reason = _required_reason(reason, N_("Say why this customer should be locked."))
@@ -425,8 +413,6 @@ def decide_lock(actor, request_id, approve, reason, now=None):
     Two managers deciding at once: the first decision stands, the second is told. The request's status
     and the customer's lock flag change by conditional updates whose row counts decide, before the
     ledger row is written: one approval locks the customer once, with one ledger row."""
-    from models.permissions import require
-
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     reason = _required_reason(reason, N_("Give a reason for the decision."))
@@ -469,9 +455,6 @@ def decide_lock(actor, request_id, approve, reason, now=None):
 
 
 def unlock_customer(actor, customer, reason, now=None):
-    from models.customers import clean_text
-    from models.permissions import require
-
     require(actor, "lock.decide", customer)
     now = now or clock.now()
     rules = rules_mod.in_force(now)
@@ -495,8 +478,6 @@ def unlock_customer(actor, customer, reason, now=None):
 def stake_customer(actor, customer, now=None):
     """Stake a pool customer: it stays in the pool but is reserved to the staker, who must bring
     it to the completeness threshold within D days or the stake lapses."""
-    from models.permissions import require
-
     require(actor, "pool.stake", customer)
     now = now or clock.now()
     rules = rules_mod.in_force(now)
@@ -749,8 +730,6 @@ def route_inbound_lead(actor, customer, note, now=None):
     """An inbound enquiry (call, web form, event) from a known customer goes to whoever holds it:
     the owner, else the staker (占坑 reserves the customer's leads), else the pool's team via a
     notification to nobody but the ledger. Returns the user it was routed to (or None)."""
-    from models.permissions import require
-
     require(actor, "lead.route", customer)
     now = now or clock.now()
     rules = rules_mod.in_force(now)

@@ -65,12 +65,8 @@ class User(BaseModel):
         return f"{self.id}:{token}" if token else str(self.id)
 
     def check_password(self, password):
-        return verify_password(self.password_hash, password)
+        # the check models.users.verify_password makes at sign-in (not called from there: it sits above)
+        return check_password_hash(self.password_hash, password)
 
     def __str__(self):
         return self.full_name
-
-
-def verify_password(password_hash, password):
-    """The one place a password is checked against a hash."""
-    return check_password_hash(password_hash, password)

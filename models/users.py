@@ -5,13 +5,15 @@ import re
 import secrets
 
 import peewee as pw
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import audit, clock, hooks
 from models.base import BaseModel, db, fresh, parse_id
+from models.customers import Customer
 from models.errors import N_, DomainError, ValidationError
+from models.permissions import require
 from models.user_tables import (  # noqa: F401  the tables and the vocabulary, re-exported
-    LANGUAGES, ROLE_LABELS, ROLES, Region, Team, User, verify_password)
+    LANGUAGES, ROLE_LABELS, ROLES, Region, Team, User)
 
 # Failed logins are counted per (username, address): one person's typos lock neither their colleagues
 # behind the same NAT address nor their own account elsewhere. From the 5th failure on, each failure
@@ -133,8 +135,6 @@ def hash_password(password):
 
 def create_user(actor, data):
     """Create a user (admin only). Validates every field; writes the audit row."""
-    from models.permissions import require
-
     require(actor, "user.manage")
     username, full_name, email, role, team, region = _validate_user(data)
     with db.atomic():
@@ -150,8 +150,6 @@ def create_user(actor, data):
 
 def update_user(actor, user, data):
     """Edit name, e-mail, role, team, region, language; a non-empty password resets it."""
-    from models.permissions import require
-
     require(actor, "user.manage")
     _, full_name, email, role, team, region = _validate_user(data, user)
     with db.atomic():
@@ -171,7 +169,6 @@ def update_user(actor, user, data):
         user.save()
         if "team_id" in changes:
             # Customers follow their owner's team, so the manager's view stays right.
-            from models.customers import Customer
             Customer.update(team=user.team_id).where(Customer.owner == user.id).execute()
         if changes:
             audit.record("user.updated", actor, user_id=user.id, changes=changes)
@@ -190,14 +187,11 @@ class StillOwnsCustomers(DomainError):
 def set_active(actor, user, active):
     """Deactivate (cannot log in, keeps history) or reactivate a user. No customer is ever left owned by
     a deactivated user: while they own any, deactivation is refused (models/transfers.py hands them over)."""
-    from models.permissions import require
-
     require(actor, "user.manage")
     if user.id == actor.id and not active:
         raise DomainError(N_("You cannot deactivate yourself."))
     with db.atomic():
         if not active:  # counted under the write lock: no claim slips in between
-            from models.customers import Customer
             owned = Customer.select().where(Customer.owner == user.id).count()
             if owned:
                 raise StillOwnsCustomers(user, owned)
@@ -218,8 +212,6 @@ def set_language(user, language):
 
 def save_team(actor, data, team=None):
     """Create or edit a team: unique name, optional region and manager (a manager-role user)."""
-    from models.permissions import require
-
     require(actor, "team.manage")
     errors = {}
     name = (data.get("name") or "").strip()
@@ -246,7 +238,6 @@ def save_team(actor, data, team=None):
         if manager is not None and manager.team_id != team.id:
             User.update(team=team).where(User.id == manager.id).execute()
             # Customers follow their owner's team (as in update_user).
-            from models.customers import Customer
             Customer.update(team=team.id).where(Customer.owner == manager.id).execute()
         audit.record("team.created" if created else "team.updated", actor, team_id=team.id, name=name)
     return team
@@ -260,6 +251,11 @@ def _int(value):
 
 
 # ---- authentication ---------------------------------------------------------------------------
+
+def verify_password(password_hash, password):
+    """The one place a password is checked against a hash."""
+    return check_password_hash(password_hash, password)
+
 
 _dummy_hashes = {}
 
