@@ -19,11 +19,23 @@ class AuditEvent(BaseModel):
         indexes = ((("customer", "id"), False), (("actor", "id"), False), (("kind", "id"), False))
 
 
+# Functions (actor, customer) -> dict whose keys join a customer's audit row written by that actor:
+# models/delegations.py adds `acting_for`, so a delegate's rows say whom they acted for.
+_ANNOTATORS = []
+
+
+def annotate(fn):
+    """Register `fn(actor, customer) -> dict`, asked for every audit row with an actor and a customer."""
+    if fn not in _ANNOTATORS:
+        _ANNOTATORS.append(fn)
+    return fn
+
+
 def record(kind, actor=None, customer=None, **data):
     """Append one audit row. Call inside the verb's transaction."""
     if actor is not None and customer is not None and "acting_for" not in data:
-        from models.delegations import acting_for_data  # a delegate's rows say whom they acted for
-        data.update(acting_for_data(actor, customer))
+        for fn in _ANNOTATORS:
+            data.update(fn(actor, customer))
     return AuditEvent.create(
         at=clock.now(),
         actor=getattr(actor, "id", actor),

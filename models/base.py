@@ -10,6 +10,7 @@ import peewee as pw
 from playhouse import db_url
 from playhouse.migrations import Runner
 from playhouse.schema_diff import diff_models
+from models.errors import NotFound
 
 db = pw.DatabaseProxy()
 
@@ -57,8 +58,6 @@ def fresh(instance):
     the transaction may be stale by the time the write lock is held. SQLite's BEGIN IMMEDIATE already
     serialises writers; on PostgreSQL the row is locked (`FOR UPDATE`) until the transaction ends.
     A row that is gone (deleted, merged away) is NotFound."""
-    from models.errors import NotFound
-
     model = type(instance)
     query = model.select().where(model._meta.primary_key == instance._pk)
     if not is_sqlite():
@@ -106,9 +105,7 @@ def all_models():
     import importlib
     import pkgutil
 
-    import models
-
-    for info in pkgutil.iter_modules(models.__path__):  # importing a domain module registers its tables
+    for info in pkgutil.iter_modules([str(Path(__file__).resolve().parent)]):  # importing a domain module registers its tables
         if not info.ispkg and info.name not in ("base", "registry"):
             importlib.import_module(f"models.{info.name}")
 

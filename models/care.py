@@ -6,11 +6,12 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock
+from models import audit, clock, hooks
 from models.base import BaseModel, JSONField, db, fresh
 from models.customers import FollowUp, Customer, _parse_int, clean_text, log_follow_up, parse_date
 from models.errors import N_, DomainError, NotFound, FieldErrors
 from models.notifications import notify
+from models.permissions import require
 from models.service import raise_repurchase_lead, service_level
 from models.users import User
 
@@ -108,8 +109,6 @@ def validate_plan(data, today):
 
 def create_care_plan(actor, customer, data, now=None):
     """A care plan for a key account (service.service_level == key): who cares, how often."""
-    from models.permissions import require
-
     require(actor, "care.plan", customer)
     if service_level(customer) != "key":
         raise DomainError(N_("Care plans are for key accounts; %(name)s is not one."), name=customer.name)
@@ -140,8 +139,6 @@ def next_due_after(plan, due, today):
 def record_care(actor, plan, data, now=None):
     """Record a care visit or call: logged as a follow-up on the customer (timeline, last contact),
     the plan moves to its next due date, and an optional repurchase note raises a lead for the rep."""
-    from models.permissions import require
-
     require(actor, "care.record", plan)
     if not plan.active or plan.next_due is None:
         raise DomainError(N_("This care plan has ended."))
@@ -167,8 +164,6 @@ def record_care(actor, plan, data, now=None):
 
 
 def end_care_plan(actor, plan, now=None):
-    from models.permissions import require
-
     require(actor, "care.record", plan)
     if not plan.active:
         raise DomainError(N_("This care plan has ended."))
@@ -183,8 +178,6 @@ def end_care_plan(actor, plan, now=None):
 
 
 def load_plan(actor, plan_id, action="care.record"):
-    from models.permissions import require
-
     pk = _parse_int(plan_id)
     plan = CarePlan.get_or_none(CarePlan.id == pk) if pk and pk > 0 else None
     if plan is None:
@@ -231,8 +224,6 @@ def sweep(now=None, batch=1000):
 
 
 def _register():
-    from models import hooks
-
     hooks.on("sweep", sweep)
 
 

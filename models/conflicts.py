@@ -16,11 +16,13 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, hooks, permissions
+from models import audit, clock, hooks, ledger, permissions, pools, rules as rules_mod
 from models.base import BaseModel, JSONField, db, parse_id
 from models.customers import STAGES, Contact, Customer, FollowUp, StageChange, clean_text
+from models.duplicates import find_matches
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.notifications import notify
+from models.permissions import SELLERS, can, require
 from models.users import Team, User
 
 KEY_ACCOUNT_SIZES = ("large", "xlarge")
@@ -170,9 +172,6 @@ def disputable(actor, customer_id, seen=None, claimant_customer_id=None):
     open (`seen["via"]`, as on its ownership card) or their own file of the company (`claimant_customer_id`).
     The check runs again here, on the server. Anything else is NotFound, exactly like an id that does not
     exist, so neither the form nor the verb tells anything about customers the rep cannot see."""
-    from models.duplicates import find_matches
-    from models.permissions import SELLERS, can
-
     if actor.role not in SELLERS:
         raise NotFound()
     pk = _id_or_none(customer_id)
@@ -202,8 +201,6 @@ def open_case(actor, customer_id, reason, claimant_customer_id=None, now=None, s
     they can open, or the duplicate check's match for `seen` or their own file). Refused: one's own customer,
     an unowned one (claim it instead), a second open case of the same rep on the same customer, a missing
     reason, and a "own file" that is not the rep's."""
-    from models.permissions import require
-
     now = now or clock.now()
     customer, _match = disputable(actor, customer_id, seen, claimant_customer_id)
     if customer.owner_id is None:
@@ -261,8 +258,6 @@ def _judges(case):
 
 
 def get_case(actor, case_id):
-    from models.permissions import require
-
     try:
         case = ConflictCase.get_or_none(ConflictCase.id == parse_id(case_id))
     except (TypeError, ValueError):
@@ -276,10 +271,6 @@ def get_case(actor, case_id):
 def rule_case(actor, case_id, outcome, reason, now=None):
     """Rule an open case with a reason: the owner keeps the customer, or it passes to the claimant.
     Runs under the write lock and re-reads the case, so two judges ruling at once rule it once."""
-    from models import pools
-    from models import rules as rules_mod
-    from models.permissions import require
-
     now = now or clock.now()
     case = get_case(actor, case_id)
     require(actor, "conflict.rule", case)
@@ -309,7 +300,7 @@ def rule_case(actor, case_id, outcome, reason, now=None):
         ConflictCase.update(status="closed", outcome=outcome, ruled_by=actor.id, ruled_at=now, ruling_reason=text,
                             evidence=evidence).where(ConflictCase.id == case.id).execute()
         transfer = outcome == "claimant"
-        pools._ledger("conflict_ruled", actor, customer, now, rules, subject=claimant.id, from_owner=owner.id,
+        ledger.record("conflict_ruled", actor, customer, now, rules, subject=claimant.id, from_owner=owner.id,
                       to_owner=claimant.id if transfer else owner.id, reason=text,
                       inputs={"case_id": case.id, "outcome": outcome, "policy": evidence["policy"],
                               "proposed": evidence["proposed"], "followed_proposal": outcome == evidence["proposed"]})

@@ -4,292 +4,22 @@ Every write goes through a verb here: it checks permission, validates, writes in
 transaction together with its audit rows and the search index, and returns the record.
 """
 import datetime as dt
-import re
-import unicodedata
 
 import peewee as pw
 
-from models import audit, clock, search
-from models.base import MAX_INT, BaseModel, JSONField, db, fresh
+from models import audit, clock, hooks, rules, search
+from models.base import db, fresh
+from models.customer_tables import (  # noqa: F401  the tables, vocabularies and parsers, re-exported
+    BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, CREDIT_CODE_CHARS, CREDIT_CODE_WEIGHTS,
+    Contact, CustomField, Customer, CustomerGroup, DECISION_ROLES, DECISION_ROLE_LABELS, EMAIL_RE,
+    FOLLOWUP_TYPES, FOLLOWUP_TYPE_LABELS, FollowUp, GRADES, GRADE_OF_STAGE, Industry, LANDLINE_RE,
+    MARKETING_STAGES, MOBILE_RE, Pool, SERVICE_RE, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES,
+    STAGE_LABELS, StageChange, URL_RE, _CONTROL_RE, _choice, _parse_int, _text, clean_text,
+    credit_code_check_char, credit_code_error, normalize_phone, parse_date, phone_error, to_halfwidth)
+from models.duplicates import find_matches, normalize_name
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
-from models.users import Region, Team, User
-
-# ---- vocabularies (English keys in code; both languages on screen) ---------------------------
-
-STAGES = ("unidentified", "prospect", "target", "intent", "signed", "long_term")
-STAGE_LABELS = {
-    "unidentified": N_("Unidentified"), "prospect": N_("Prospect"), "target": N_("Target"),
-    "intent": N_("Intent"), "signed": N_("Signed"), "long_term": N_("Long-term"),
-}
-MARKETING_STAGES = ("unidentified", "prospect")
-GRADE_OF_STAGE = {"prospect": "D", "target": "C", "intent": "B", "signed": "A", "long_term": "A"}
-GRADES = ("A", "B", "C", "D")
-
-BUSINESS_MODELS = ("consumer", "industrial", "project", "key_account")
-BUSINESS_MODEL_LABELS = {
-    "consumer": N_("Consumer goods"), "industrial": N_("Industrial goods"),
-    "project": N_("Project sales"), "key_account": N_("Key account"),
-}
-SOURCES = ("media", "website", "event", "referral", "rep_developed", "inbound_call", "import")
-SOURCE_LABELS = {
-    "media": N_("Media"), "website": N_("Website"), "event": N_("Event"), "referral": N_("Referral"),
-    "rep_developed": N_("Rep-developed"), "inbound_call": N_("Inbound call"), "import": N_("Import"),
-}
-CHANNELS = ("phone", "fax", "email", "sms", "visit", "media")
-CHANNEL_LABELS = {
-    "phone": N_("Phone"), "fax": N_("Fax"), "email": N_("E-mail"), "sms": N_("SMS"),
-    "visit": N_("Visit"), "media": N_("Media"),
-}
-SIZES = ("micro", "small", "medium", "large", "xlarge")
-SIZE_LABELS = {
-    "micro": N_("Under 20 staff"), "small": N_("20–99 staff"), "medium": N_("100–499 staff"),
-    "large": N_("500–999 staff"), "xlarge": N_("1,000+ staff"),
-}
-DECISION_ROLES = ("decision_maker", "buyer", "user", "consumer", "influencer")
-DECISION_ROLE_LABELS = {
-    "decision_maker": N_("Decision maker"), "buyer": N_("Buyer"), "user": N_("User"),
-    "consumer": N_("Consumer"), "influencer": N_("Influencer"),
-}
-FOLLOWUP_TYPES = ("visit", "call", "meeting", "email", "sms", "wechat", "other")
-FOLLOWUP_TYPE_LABELS = {
-    "visit": N_("Visit"), "call": N_("Call"), "meeting": N_("Meeting"), "email": N_("E-mail"),
-    "sms": N_("SMS"), "wechat": N_("WeChat"), "other": N_("Other"),
-}
-
-
-class Industry(BaseModel):
-    """The configurable industry list (西装, 牛仔, 衬衫 …)."""
-    code = pw.CharField(max_length=30, unique=True)
-    name_zh = pw.CharField(max_length=40)
-    name_en = pw.CharField(max_length=40)
-    active = pw.BooleanField(default=True)
-
-    def label(self, locale):
-        return self.name_zh if locale.startswith("zh") else self.name_en
-
-
-class CustomerGroup(BaseModel):
-    """A group (集团): one owner, several legal entities."""
-    name = pw.CharField(max_length=100, unique=True)
-
-
-class Customer(BaseModel):
-    name = pw.CharField(max_length=100)
-    name_norm = pw.CharField(max_length=100, default="", index=True)  # models.duplicates.normalize_name
-    short_name = pw.CharField(max_length=40, default="")
-    credit_code = pw.CharField(max_length=18, null=True, unique=True)
-    industry = pw.ForeignKeyField(Industry, null=True, on_delete="SET NULL")
-    region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
-    city = pw.CharField(max_length=40, default="")
-    address = pw.CharField(max_length=200, default="")
-    phone = pw.CharField(max_length=30, default="")
-    phone_norm = pw.CharField(max_length=20, default="", index=True)
-    website = pw.CharField(max_length=200, default="")
-    size = pw.CharField(max_length=10, default="")
-    business_model = pw.CharField(max_length=20, default="consumer")
-    source = pw.CharField(max_length=20, default="rep_developed")
-    first_channel = pw.CharField(max_length=10, default="")
-    tags = pw.CharField(max_length=200, default="")
-    custom = JSONField(default=dict)
-    group = pw.ForeignKeyField(CustomerGroup, null=True, backref="customers", on_delete="SET NULL")
-    owner = pw.ForeignKeyField(User, null=True, backref="customers", on_delete="SET NULL", index=False)
-    team = pw.ForeignKeyField(Team, null=True, on_delete="SET NULL", index=False)
-    stage = pw.CharField(max_length=20, default="target")
-    grade = pw.CharField(max_length=1, default="")
-    completeness = pw.SmallIntegerField(default=0)
-    created_at = pw.DateTimeField()
-    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False,
-                                    backref="created_customers")
-    updated_at = pw.DateTimeField()
-    stage_changed_at = pw.DateTimeField()
-    last_followup_at = pw.DateTimeField(null=True)
-    touched_at = pw.DateTimeField()  # last follow-up, or creation: the "last activity" sort key
-    next_followup_on = pw.DateField(null=True)
-    # pools (models/pools.py): where an unowned customer sits, and the clocks of an owned one
-    pool = pw.DeferredForeignKey("Pool", null=True, on_delete="SET NULL", index=False)
-    claimed_at = pw.DateTimeField(null=True)
-    last_valid_followup_at = pw.DateTimeField(null=True)
-    release_at = pw.DateTimeField(null=True, index=True)
-    release_rule = pw.CharField(max_length=20, default="")
-    locked = pw.BooleanField(default=False)
-    contract_end = pw.DateField(null=True)
-    released_at = pw.DateTimeField(null=True)
-    released_from = pw.IntegerField(null=True)  # the former owner (cooling-off)
-    released_team = pw.IntegerField(null=True)
-    staked_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="stakes")
-    staked_at = pw.DateTimeField(null=True)
-    stake_due = pw.DateTimeField(null=True)
-    stake_completed_at = pw.DateTimeField(null=True)
-
-    class Meta:
-        indexes = (
-            # scope x sort, each ending in id for keyset pagination
-            (("owner", "id"), False), (("owner", "name", "id"), False),
-            (("owner", "touched_at", "id"), False), (("owner", "next_followup_on"), False),
-            (("team", "id"), False), (("team", "name", "id"), False), (("team", "touched_at", "id"), False),
-            (("stage", "id"), False), (("stage", "name", "id"), False), (("stage", "touched_at", "id"), False),
-            (("name", "id"), False), (("touched_at", "id"), False),
-            (("region", "id"), False), (("industry", "id"), False), (("city", "id"), False),
-            (("owner", "release_at"), False), (("pool", "id"), False), (("pool", "name", "id"), False),
-            (("pool", "touched_at", "id"), False), (("staked_by", "stake_due"), False),
-            (("stage", "region", "id"), False), (("release_rule", "contract_end"), False),
-        )
-
-    @property
-    def grade_label(self):
-        return self.grade or "–"
-
-    def tag_list(self):
-        return [t for t in self.tags.split(",") if t]
-
-
-class Contact(BaseModel):
-    customer = pw.ForeignKeyField(Customer, backref="contacts", on_delete="CASCADE")
-    name = pw.CharField(max_length=60)
-    title = pw.CharField(max_length=60, default="")
-    department = pw.CharField(max_length=60, default="")
-    mobile = pw.CharField(max_length=30, default="")
-    phone = pw.CharField(max_length=30, default="")
-    phone_norm = pw.CharField(max_length=20, default="", index=True)
-    mobile_norm = pw.CharField(max_length=20, default="", index=True)
-    email = pw.CharField(max_length=120, default="")
-    wechat = pw.CharField(max_length=60, default="")
-    decision_role = pw.CharField(max_length=20, default="")
-    reports_to = pw.ForeignKeyField("self", null=True, backref="reports", on_delete="SET NULL")
-    active = pw.BooleanField(default=True)  # False: left the company; history stays
-    created_at = pw.DateTimeField()
-    # decision-maker tree (models/decision_tree.py): influence high/medium/low, attitude to us, 0–5
-    influence = pw.CharField(max_length=10, default="")
-    attitude = pw.CharField(max_length=10, default="")
-    relationship = pw.SmallIntegerField(default=0)
-
-
-class FollowUp(BaseModel):
-    customer = pw.ForeignKeyField(Customer, backref="followups", on_delete="CASCADE", index=False)
-    author = pw.ForeignKeyField(User, backref="followups", on_delete="SET NULL", null=True, index=False)
-    type = pw.CharField(max_length=10)
-    at = pw.DateTimeField()  # when it happened
-    contact = pw.ForeignKeyField(Contact, null=True, on_delete="SET NULL", backref="followups")
-    content = pw.TextField()
-    outcome = pw.CharField(max_length=200, default="")
-    next_step = pw.CharField(max_length=200, default="")
-    next_date = pw.DateField(null=True)
-    created_at = pw.DateTimeField()
-    is_valid = pw.BooleanField(default=False)  # counts as a valid follow-up (有效跟进) under the rules
-    invalid_reasons = JSONField(default=list)
-
-    class Meta:
-        indexes = ((("customer", "at"), False), (("author", "at"), False))
-
-
-class StageChange(BaseModel):
-    """Every promotion and demotion, for conversion rates and dwell time per stage."""
-    customer = pw.ForeignKeyField(Customer, backref="stage_changes", on_delete="CASCADE")
-    from_stage = pw.CharField(max_length=20, null=True)
-    to_stage = pw.CharField(max_length=20)
-    at = pw.DateTimeField(index=True)
-    actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
-
-
-# ---- validation rules -----------------------------------------------------------------------
-
-CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def credit_code_check_char(first17):
-    """GB 32100-2015: check character = 31 - (Σ value × 3^i mod 31) mod 31, over 31 symbols."""
-    total = sum(CREDIT_CODE_CHARS.index(ch) * w for ch, w in zip(first17, CREDIT_CODE_WEIGHTS))
-    return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
-
-
-def credit_code_error(code):
-    """None if `code` is a valid unified social credit code, else a message."""
-    if len(code) != 18:
-        return N_("A unified social credit code has 18 characters.")
-    bad = [ch for ch in code if ch not in CREDIT_CODE_CHARS]
-    if bad:
-        return N_("Only digits and the capital letters A–Y except I, O, S, V, Z are allowed.")
-    if not code[2:8].isdigit():
-        return N_("Characters 3–8 must be the administrative division code (digits).")
-    if credit_code_check_char(code[:17]) != code[17]:
-        return N_("The check character (the 18th) does not match: please check the code.")
-    return None
-
-
-def to_halfwidth(text):
-    return unicodedata.normalize("NFKC", text or "")
-
-
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE_RE = re.compile(r"^0\d{2,3}\d{7,8}$")
-SERVICE_RE = re.compile(r"^[48]00\d{7}$")
-
-
-def normalize_phone(raw):
-    """Digits only, without +86/0086 and extension: the form used for matching duplicates."""
-    text = to_halfwidth(raw).strip()
-    text = re.split(r"(?:ext\.?|转|#|x)", text, maxsplit=1, flags=re.I)[0]
-    digits = re.sub(r"[\s\-()（）.+]", "", text)
-    international = text.lstrip("(（").startswith("+86") or digits.startswith("0086")
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and (international or len(digits) == 13):
-        digits = digits[2:]
-    if international and digits and not (MOBILE_RE.match(digits) or digits.startswith(("0", "400", "800"))):
-        digits = "0" + digits  # +86 21 6234 5678: dialled from abroad, the area code drops its leading 0
-    return digits
-
-
-def phone_error(raw, mobile_only=False):
-    text = to_halfwidth(raw).strip()
-    if re.search(r"[^\d\s\-()（）.+#转extEXT]", text):
-        return N_("Use digits, spaces, dashes and an optional +86; an extension after 转 or ext.")
-    digits = normalize_phone(text)
-    if MOBILE_RE.match(digits):
-        return None
-    if mobile_only:
-        return N_("A mobile number has 11 digits starting with 1 (e.g. 138 0013 8000).")
-    if LANDLINE_RE.match(digits) or SERVICE_RE.match(digits):
-        return None
-    return N_("Enter a mobile number (11 digits) or a landline with its area code (e.g. 021-6234 5678).")
-
-
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
-URL_RE = re.compile(r"^(https?://)?([a-z0-9-]+\.)+[a-z]{2,}(:\d{1,5})?(/\S*)?$", re.I)
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(value, max_len, multiline=False):
-    """Trim, drop control and bidi-override characters; None if longer than `max_len`."""
-    text = _CONTROL_RE.sub("", str(value or ""))
-    if not multiline:
-        text = " ".join(text.split())
-    text = text.strip()
-    return text if len(text) <= max_len else None
-
-
-def _choice(value, allowed):
-    return value if value in allowed else None
-
-
-def _parse_int(value):
-    """An int the database can hold (64-bit), else None: a huge number is junk, not an OverflowError."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if -MAX_INT - 1 <= number <= MAX_INT else None
-
-
-def _text(data, errors, field, max_len, required=False, multiline=False):
-    value = clean_text(data.get(field), max_len, multiline)
-    if value is None:
-        errors.add(field, N_("At most %(n)s characters."), n=max_len)
-        return ""
-    if required and not value:
-        errors.add(field, N_("Required."))
-    return value
+from models.permissions import require
+from models.user_tables import Region, User
 
 
 def validate_customer(data, customer=None):
@@ -356,7 +86,6 @@ def validate_customer(data, customer=None):
 
     out["custom"] = validate_custom_fields(data, e)
     e.raise_if_any()
-    from models.duplicates import normalize_name
     out["name_norm"] = normalize_name(out["name"])
     return out
 
@@ -365,8 +94,6 @@ def _duplicate_check(actor, values, data, customer=None):
     """Near matches (same phone, same or similar name) need a reason to save; returns (reason, ids).
 
     On edit only a changed name or phone is checked: an untouched file is not asked again."""
-    from models.duplicates import find_matches
-
     if customer is not None and values["name_norm"] == customer.name_norm \
             and values["phone_norm"] == customer.phone_norm:
         return "", []
@@ -415,36 +142,6 @@ def validate_custom_fields(data, e):
             continue
         values[field.key] = raw
     return values
-
-
-def parse_date(raw, lo=dt.date(1900, 1, 1), hi=dt.date(2100, 12, 31)):
-    """A date from YYYY-MM-DD within a sane range, or ValueError with a readable message."""
-    try:
-        value = dt.date.fromisoformat(str(raw).strip())
-    except ValueError:
-        raise ValueError(N_("Enter a date as YYYY-MM-DD.")) from None
-    if not lo <= value <= hi:
-        raise ValueError(N_("Enter a date between 1900 and 2100."))
-    return value
-
-
-class CustomField(BaseModel):
-    """An admin-defined profile field shown on every customer form."""
-    key = pw.CharField(max_length=30, unique=True)
-    label_zh = pw.CharField(max_length=40)
-    label_en = pw.CharField(max_length=40)
-    kind = pw.CharField(max_length=10, default="text")  # text, number, date, choice
-    choices = pw.CharField(max_length=400, default="")  # comma-separated, for kind=choice
-    required = pw.BooleanField(default=False)
-    weight = pw.SmallIntegerField(default=0)  # counts toward completeness when > 0
-    active = pw.BooleanField(default=True)
-    position = pw.SmallIntegerField(default=0)
-
-    def choice_list(self):
-        return [c.strip() for c in self.choices.split(",") if c.strip()]
-
-    def label(self, locale):
-        return self.label_zh if locale.startswith("zh") else self.label_en
 
 
 # ---- completeness ---------------------------------------------------------------------------
@@ -526,8 +223,6 @@ def create_customer(actor, data, check_duplicates=True):
 
     A customer with the same phone or the same or a similar name needs `duplicate_reason` in `data`
     (recorded in the audit row); `check_duplicates=False` is for bulk loads and test factories."""
-    from models.permissions import require
-
     require(actor, "customer.create")
     values = validate_customer(data)
     dup_reason, dup_ids = _duplicate_check(actor, values, data) if check_duplicates else ("", [])
@@ -551,8 +246,7 @@ def create_customer(actor, data, check_duplicates=True):
                      owner_id=owner.id if owner else None, owner=owner.full_name if owner else None, **extra)
         search.index_customer(customer.id)
         if owner is None:  # unowned past marketing's stages: into its home pool, where reps can claim it
-            from models.pools import place_orphan
-            place_orphan(actor, customer.id, now, why="created")
+            hooks.fire("customer_unowned", actor, customer.id, now, "created")
     return Customer.get_by_id(customer.id)
 
 
@@ -579,8 +273,6 @@ def _initial_owner_and_stage(actor, data):
 def update_customer(actor, customer, data):
     """Edit the static fields; the audit row lists every changed field from → to.
     Editing is never a follow-up: it does not touch the follow-up clock."""
-    from models.permissions import require
-
     require(actor, "customer.edit", customer)
     values = validate_customer(data, customer)
     dup_reason, dup_ids = _duplicate_check(actor, values, data, customer)
@@ -607,14 +299,8 @@ def update_customer(actor, customer, data):
         extra = {"duplicate_reason": dup_reason, "duplicate_ids": dup_ids} if dup_ids else {}
         audit.record("customer.updated", actor, customer, changes=changes, **extra)
         search.index_customer(customer.id)
-        _check_stake(customer)
+        hooks.fire("customer_edited", customer)  # a stake completes when the file is complete enough
     return customer
-
-
-def _check_stake(customer):
-    if customer.staked_by_id:
-        from models.pools import check_stake_completion
-        check_stake_completion(customer)
 
 
 def _plain(value):
@@ -623,8 +309,6 @@ def _plain(value):
 
 def change_stage(actor, customer, stage, reason=""):
     """Promote or demote a customer on the lifecycle ladder; records the change with time and actor."""
-    from models.permissions import require
-
     require(actor, "customer.change_stage", customer)
     if stage not in STAGES:
         raise DomainError(N_("Unknown stage."))
@@ -645,22 +329,18 @@ def change_stage(actor, customer, stage, reason=""):
         customer.save()
         StageChange.create(customer=customer, from_stage=old, to_stage=stage, at=now, actor=actor)
         if customer.owner_id:
-            from models.pools import refresh_release
-            refresh_release(customer, now=now)
+            hooks.fire("customer_changed", customer, now)
         direction = "promoted" if STAGES.index(stage) > STAGES.index(old) else "demoted"
         audit.record("customer.stage_changed", actor, customer, from_stage=old, to_stage=stage,
                      direction=direction, reason=reason)
         if not customer.owner_id:  # a lead marketing qualified: into its home pool, never nowhere
-            from models.pools import place_orphan
-            if place_orphan(actor, customer.id, now, why="qualified"):
-                fresh(customer)
+            hooks.fire("customer_unowned", actor, customer.id, now, "qualified")
+            fresh(customer)
     return customer
 
 
 def set_owner(actor, customer, owner, reason=""):
     """Assign the customer to an owner (or none). Used by admins here; pools and transfers build on it."""
-    from models.permissions import require
-
     require(actor, "customer.assign", customer)
     if owner is not None and not owner.active:
         raise DomainError(N_("Choose an active colleague."))
@@ -678,19 +358,16 @@ def set_owner(actor, customer, owner, reason=""):
         if owner is not None:
             customer.pool, customer.claimed_at = None, now
         customer.save()
-        from models.pools import refresh_release
-        refresh_release(customer, now=now)
+        hooks.fire("customer_changed", customer, now)
         audit.record("customer.owner_changed", actor, customer,
                      from_owner=old.full_name if old else None, to_owner=owner.full_name if owner else None,
                      from_owner_id=old.id if old else None, to_owner_id=owner.id if owner else None,
                      reason=clean_text(reason, 200) or "")
-        from models import hooks
         hooks.fire("owner_changed", actor, [customer.id], old.id if old else None, owner.id if owner else None,
                    clean_text(reason, 200) or "")
         if owner is None:
-            from models.pools import place_orphan
-            if place_orphan(actor, customer.id, now, why="unassigned"):
-                fresh(customer)
+            hooks.fire("customer_unowned", actor, customer.id, now, "unassigned")
+            fresh(customer)
     return customer
 
 
@@ -745,8 +422,6 @@ def _would_cycle(contact, boss):
 
 def save_contact(actor, customer, data, contact=None):
     """Add or edit a contact; refreshes completeness and the search index."""
-    from models.permissions import require
-
     require(actor, "customer.edit", customer)
     if contact is not None and contact.customer_id != customer.id:
         raise NotFound()
@@ -783,7 +458,7 @@ def save_contact(actor, customer, data, contact=None):
             audit.record("contact.updated", actor, customer, contact_id=contact.id, name=contact.name,
                          changes={k: [_plain(a), _plain(b)] for k, (a, b) in changes.items()})
         search.index_customer(customer.id)
-        _check_stake(customer)
+        hooks.fire("customer_edited", customer)
     return contact
 
 
@@ -835,8 +510,6 @@ def validate_followup(customer, data):
 
 def log_follow_up(actor, customer, data):
     """Record a follow-up: updates the customer's last follow-up and next date, audit and timeline."""
-    from models.permissions import require
-
     require(actor, "followup.create", customer)
     values = validate_followup(customer, data)
     now = clock.now()
@@ -859,8 +532,7 @@ def log_follow_up(actor, customer, data):
             customer.last_valid_followup_at = values["at"]
         customer.save()
         if owners_clock:
-            from models.pools import refresh_release
-            refresh_release(customer, now=now)
+            hooks.fire("customer_changed", customer, now)
         audit.record("followup.logged", actor, customer, followup_id=followup.id, type=values["type"],
                      at=values["at"].isoformat(sep=" "), excerpt=values["content"][:80], valid=valid)
     return followup
@@ -868,8 +540,6 @@ def log_follow_up(actor, customer, data):
 
 def followup_validity(customer, values, now=None):
     """Whether a (validated) follow-up counts as valid under the rules in force, and why not."""
-    from models import rules
-
     now = now or clock.now()
     contact = Contact.get_or_none(Contact.id == values["contact"]) if values.get("contact") else None
     return rules.followup_validity(rules.in_force(now), customer, values["type"], values["content"],
@@ -884,8 +554,3 @@ def followups_of(customer, before_id=None, limit=20):
     if before_id:
         q = q.where(FollowUp.id < before_id)
     return q.order_by(FollowUp.at.desc(), FollowUp.id.desc()).limit(limit)
-
-
-# Customer.pool is a deferred foreign key to models.pools.Pool; importing it here resolves the
-# column for every caller, whichever module it imported first.
-from models import pools as _pools  # noqa: E402,F401

@@ -11,6 +11,7 @@ from models import audit
 from models.base import db, fresh
 from models.customers import Contact, FollowUp, _parse_int, save_contact, validate_contact
 from models.errors import N_, NotFound, ValidationError, FieldErrors
+from models.permissions import require
 
 INFLUENCES = ("high", "medium", "low")
 INFLUENCE_LABELS = {"high": N_("High influence"), "medium": N_("Medium influence"), "low": N_("Low influence")}
@@ -135,8 +136,6 @@ def save_node(actor, customer, data, contact=None):
 
 
 def _save_node(actor, customer, data, contact):
-    from models.permissions import require
-
     require(actor, "decision_tree.edit", customer)
     if contact is not None and contact.customer_id != customer.id:
         raise NotFound()
@@ -185,8 +184,6 @@ def move_node(actor, customer, contact, boss_id):
 
 
 def _move_node(actor, customer, contact, boss_id):
-    from models.permissions import require
-
     require(actor, "decision_tree.edit", customer)
     if contact.customer_id != customer.id:
         raise NotFound()

@@ -23,7 +23,8 @@ from models.base import BaseModel, db
 from models.customers import Customer, clean_text
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.opportunities import Opportunity
-from models.projects import Project
+from models.permissions import require
+from models.projects import Project, _parse_id
 from models.users import User
 
 KINDS = ("proposal", "quotation", "contract", "other")
@@ -282,8 +283,6 @@ def _target(customer=None, project=None, opportunity=None):
 def upload_document(actor, storage, stream, filename, data, customer=None, project=None, opportunity=None,
                     max_bytes=MAX_BYTES):
     """A new document (version 1) on a customer, a project or an opportunity."""
-    from models.permissions import require
-
     customer, project, opportunity, (action, obj) = _target(customer, project, opportunity)
     require(actor, action, obj)
     if project is not None and project.status != "approved":
@@ -310,8 +309,6 @@ def upload_document(actor, storage, stream, filename, data, customer=None, proje
 
 def upload_version(actor, storage, document, stream, filename, data, max_bytes=MAX_BYTES):
     """A new version of a document; the earlier versions stay downloadable."""
-    from models.permissions import require
-
     require(actor, "document.edit", document)
     meta = _validate_meta(data, with_title=False)
     if stream is None or not filename:
@@ -335,8 +332,6 @@ def upload_version(actor, storage, document, stream, filename, data, max_bytes=M
 
 
 def get_document(document_id):
-    from models.projects import _parse_id
-
     pk = _parse_id(document_id)
     document = Document.get_or_none(Document.id == pk) if pk else None
     if document is None:
@@ -346,9 +341,6 @@ def get_document(document_id):
 
 def get_version(actor, document_id, number=None):
     """A version the actor may download (the latest without a number), else NotFound."""
-    from models.permissions import require
-    from models.projects import _parse_id
-
     document = get_document(document_id)
     require(actor, "document.view", document)
     q = DocumentVersion.select().where(DocumentVersion.document == document.id)

@@ -128,7 +128,7 @@ class Match:
 
 
 def _clean_code(code):
-    from models.customers import to_halfwidth
+    from models.customer_tables import to_halfwidth
 
     return to_halfwidth(code or "").strip().upper().replace(" ", "")
 
@@ -139,7 +139,7 @@ def _similar_ids(name_norm, core, exclude_id):
 
     from models import search
     from models.base import is_sqlite
-    from models.customers import Customer
+    from models.customer_tables import Customer
 
     if not core or not search.usable(core):
         return {}
@@ -167,10 +167,9 @@ def _similar_ids(name_norm, core, exclude_id):
 
 def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None, limit=5):
     """Customers that look like the one being entered, most certain first (at most `limit`)."""
-    from models.customers import Contact, Customer, normalize_phone
+    from models.customer_tables import Contact, Customer, Pool, normalize_phone
     from models.permissions import can
-    from models.pools import Pool
-    from models.users import User
+    from models.user_tables import User
 
     reasons, scores = {}, {}
 

@@ -1,43 +1,72 @@
 """Domain events other domains react to, inside the same transaction as the verb that fired them.
 
-A domain that keeps per-customer rows with an owner of their own (open opportunities, say) registers
-a function here instead of being imported by the verb that moves customers:
+A domain that keeps per-customer rows with an owner of their own (open opportunities, say), or that
+derives something from a customer (the pool's release date), registers a function here instead of being
+imported by the verb that changes customers: a lower module never imports a higher one.
 
     hooks.on("owner_changed", fn)   # fn(actor, customer_ids, from_owner_id, to_owner_id, reason)
     hooks.on("customer_merged", fn) # fn(actor, loser_id, survivor_id), before the loser is deleted
-    hooks.on("sweep", fn)           # fn(now) -> dict: a domain's idempotent time rules, run after the
-                                    # pool sweep by the server every few minutes and by `app.py sweep`
+    hooks.on("customer_changed", fn) # fn(customer, now): the stage, owner or owner's follow-up clock of
+                                     # an owned customer changed (models/pools.py recomputes the release date)
+    hooks.on("customer_edited", fn) # fn(customer): its fields or a contact were saved
+                                    # (models/pools.py completes a stake once the file is complete enough)
+    hooks.on("customer_unowned", fn) # fn(actor, customer_id, now, why): a customer verb left it with no
+                                     # owner (models/pools.py places it in its home pool)
+    hooks.on("sweep", fn)           # fn(now) -> dict: a domain's idempotent time rules, run by the
+                                    # server every few minutes and by `app.py sweep`; the pool sweep
+                                    # registers with first=True so it runs before the others
 
 `fire` calls them in registration order; an exception aborts the whole transaction.
 """
+from models import clock
+from models.base import all_models
+
 _HANDLERS = {}
-EVENTS = ("owner_changed", "customer_merged", "sweep")
+_FIRST = {}  # event -> how many handlers at the front were registered with first=True
+_NAMES = {}  # sweep handler -> its key in run_sweeps' results (default: its module's name)
+EVENTS = ("owner_changed", "customer_merged", "customer_changed", "customer_edited", "customer_unowned", "sweep")
 
 
-def on(event, fn):
+def on(event, fn, first=False, name=None):
     if event not in EVENTS:
         raise KeyError(event)
     handlers = _HANDLERS.setdefault(event, [])
     if fn not in handlers:
-        handlers.append(fn)
+        if first:
+            handlers.insert(_FIRST.get(event, 0), fn)
+            _FIRST[event] = _FIRST.get(event, 0) + 1
+        else:
+            handlers.append(fn)
+    if name:
+        _NAMES[fn] = name
     return fn
 
 
 def fire(event, *args, **kwargs):
     if event not in EVENTS:
         raise KeyError(event)
+    _load_domains()
     for fn in _HANDLERS.get(event, []):
         fn(*args, **kwargs)
 
 
-def run_sweeps(now=None):
-    """The pool sweep, then every domain's registered sweep; {name: result}."""
-    from models import clock, pools
-    from models.base import all_models
+_loaded = False
 
+
+def _load_domains():
+    """Import every domain module once, so each handler is registered whichever modules the caller
+    imported (a script that imports only models.customers still gets its release dates and pools)."""
+    global _loaded
+    if not _loaded:
+        all_models()
+        _loaded = True
+
+
+def run_sweeps(now=None):
+    """Every domain's registered sweep, the pool sweep first; {name: result}."""
     all_models()  # imports every domain module, so their sweeps are registered
     now = now or clock.now()
-    results = {"pools": pools.sweep(now), "orphans": pools.repair_orphans(now)}
+    results = {}
     for fn in _HANDLERS.get("sweep", []):
-        results[f"{fn.__module__.rsplit('.', 1)[-1]}"] = fn(now)
+        results[_NAMES.get(fn) or fn.__module__.rsplit(".", 1)[-1]] = fn(now)
     return results

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import peewee as pw
 
-from models import search
+from models import clock, search
 from models.base import MAX_INT
 from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, parse_date
 from models.permissions import visible
@@ -103,8 +103,6 @@ def default_scope(user):
 
 def filtered(user, f):
     """The visible, filtered customer query (unordered)."""
-    from models import clock
-
     q = visible(Customer.select(), user)
     if f.scope == "mine":
         q = q.where(Customer.owner == user.id)

@@ -8,13 +8,14 @@ then deleted and a CustomerMerge row remembers it, so `survivor_of(id)` answers 
 """
 import peewee as pw
 
-from models import audit, clock, hooks, search
-from models.base import BaseModel, JSONField, db, fresh, parse_id
+from models import audit, clock, hooks, ledger, pools, rules as rules_mod, search
+from models.base import BaseModel, JSONField, all_models, db, fresh, parse_id
 from models.customers import (GRADE_OF_STAGE, Contact, Customer, FollowUp, clean_text,
                               compute_completeness)
 from models.errors import N_, DomainError, ValidationError
 from models.notifications import notify
 from models.users import User
+from models.permissions import require
 
 # The fields an admin may take from the loser on the compare screen (column name, label).
 MERGE_FIELDS = (
@@ -72,8 +73,6 @@ def merge_record(customer_id):
 
 def customer_references():
     """(model, field) for every foreign key to Customer in every domain's tables."""
-    from models.base import all_models
-
     all_models()
     refs = []
     for field, model in Customer._meta.backrefs.items():
@@ -118,10 +117,6 @@ def merge_customers(actor, loser_id, survivor_id, take=(), reason="", now=None):
     4. the loser is deleted; a CustomerMerge row, an audit row on the survivor's timeline and a ledger
        row say what happened and how many rows moved; the loser's owner is told.
     Refused with a message: merging a customer into itself, or a customer that no longer exists."""
-    from models import pools
-    from models import rules as rules_mod
-    from models.permissions import require
-
     require(actor, "customer.merge")
     now = now or clock.now()
     reason = clean_text(reason, 300)
@@ -176,7 +171,7 @@ def merge_customers(actor, loser_id, survivor_id, take=(), reason="", now=None):
         audit.record("customer.merged", actor, survivor, loser_id=loser.id, loser_name=loser.name,
                      loser_credit_code=loser.credit_code, loser_owner=owner_name, moved=moved, fields=taken,
                      reason=reason, merge_id=record.id, **counts)
-        pools._ledger("merge", actor, survivor, now, rules_mod.in_force(now), from_owner=loser.owner_id,
+        ledger.record("merge", actor, survivor, now, rules_mod.in_force(now), from_owner=loser.owner_id,
                       to_owner=survivor.owner_id, reason=reason or "",
                       inputs={"loser_id": loser.id, "loser_name": loser.name, "moved": moved, "fields": sorted(taken)})
         Customer.delete().where(Customer.id == loser.id).execute()

@@ -6,8 +6,8 @@ import peewee as pw
 
 from models import clock
 from models.base import BaseModel, JSONField, db
-from models.customers import Customer
-from models.users import User
+from models.customer_tables import Customer
+from models.user_tables import User
 
 
 class Notification(BaseModel):

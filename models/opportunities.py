@@ -18,6 +18,7 @@ from models import audit, clock, hooks, permissions
 from models.base import BaseModel, db, fresh
 from models.customers import BUSINESS_MODELS, Customer, _parse_int, clean_text
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
+from models.permissions import require
 from models.users import Team, User
 
 # ---- stages ---------------------------------------------------------------------------------------
@@ -266,8 +267,6 @@ def save_stage_settings(actor, data):
     """Save every business model's stage names, probabilities, key actions and entry criteria (form
     fields `name_zh-`, `name_en-`, `prob-`, `actions-`, `criteria-<model>-<stage>`); won and lost stay
     100 % and 0 %. The audit row lists each change from → to."""
-    from models.permissions import require
-
     require(actor, "opportunity.settings")
     e = FieldErrors()
     values = {}
@@ -435,8 +434,6 @@ def _owner_for(actor, customer, data):
 def create_opportunity(actor, customer, data):
     """Open an opportunity on a customer. The stage's default probability applies unless the rep
     gives another with a reason."""
-    from models.permissions import require
-
     require(actor, "opportunity.create", customer)
     values = validate_opportunity(data)
     stage = data.get("stage") or OPEN_STAGES[0]
@@ -483,8 +480,6 @@ def _money(value):
 
 def update_opportunity(actor, opp, data):
     """Edit name, amount, close date, product lines, next step, competitors; the weighted value follows."""
-    from models.permissions import require
-
     require(actor, "opportunity.edit", opp)
     values = validate_opportunity(data, opp)
     changes = {}
@@ -520,8 +515,6 @@ def move_opportunity(actor, opp, stage, data=None):
     """Move to another stage. The stage's default probability applies, unless `data` carries another
     `probability` with a `probability_reason`. Won needs an amount, lost a `lost_reason`. The change is
     recorded with the time spent in the stage it leaves."""
-    from models.permissions import require
-
     require(actor, "opportunity.edit", opp)
     data = data or {}
     if stage not in STAGES:
@@ -586,8 +579,6 @@ def _move_opportunity(actor, opp, stage, data):
 def set_probability(actor, opp, probability, reason):
     """The rep's own probability for an open opportunity, with a reason (kept and shown); giving the
     stage's default back clears the override."""
-    from models.permissions import require
-
     require(actor, "opportunity.edit", opp)
     with db.atomic():
         fresh(opp)

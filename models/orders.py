@@ -13,6 +13,7 @@ from models import audit, clock
 from models.base import MAX_INT, BaseModel, db, fresh
 from models.customers import Customer, change_stage, clean_text
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
+from models.permissions import require
 from models.users import User
 
 ORDER_STATUSES = ("draft", "signed", "cancelled")
@@ -222,8 +223,6 @@ def validate_product(data, product=None):
 
 def save_product(actor, data, product=None):
     """Create or update a product of the list (admins)."""
-    from models.permissions import require
-
     require(actor, "product.manage")
     values = validate_product(data, product)
     with db.atomic():
@@ -245,8 +244,6 @@ def save_product(actor, data, product=None):
 def import_products(actor, rows):
     """Create or update products from imported rows (dicts keyed by PRODUCT_FIELDS), all or nothing.
     Returns (created, updated); a ValidationError names the row numbers (1 = first data row) and fields."""
-    from models.permissions import require
-
     require(actor, "product.manage")
     problems, planned, seen = {}, [], set()
     for number, row in enumerate(rows, start=1):
@@ -372,8 +369,6 @@ def _write_lines(order, lines):
 
 def create_order(actor, customer, data, sign=False):
     """An order on a customer, as a draft or signed at once."""
-    from models.permissions import require
-
     require(actor, "order.create", customer)
     values = validate_order(data)
     with db.atomic():
@@ -393,8 +388,6 @@ def create_order(actor, customer, data, sign=False):
 
 def update_order(actor, order, data):
     """Replace a draft's date, note and lines."""
-    from models.permissions import require
-
     require(actor, "order.edit", order.customer)
     values = validate_order(data)
     with db.atomic():
@@ -412,8 +405,6 @@ def update_order(actor, order, data):
 def sign_order(actor, order):
     """Sign a draft: its payment schedule is completed, a first signed order moves the customer to
     'signed' on the lifecycle ladder, and reorder cycles move on — all in one transaction."""
-    from models.permissions import require
-
     require(actor, "order.edit", order.customer)
     with db.atomic():  # two signatures at once: the second sees a signed order and is refused
         customer = _current(actor, order, "order.edit")
@@ -427,8 +418,6 @@ def sign_order(actor, order):
 def _current(actor, order, action):
     """Re-read `order` inside the verb's transaction and return its customer as it is now, `action`
     re-checked on it: status, totals and the owner are decided on the rows, not on the page's copy."""
-    from models.permissions import require
-
     fresh(order)
     customer = order.customer
     require(actor, action, customer)
@@ -455,8 +444,6 @@ def _sign(actor, order, customer):
 
 
 def cancel_order(actor, order, reason=""):
-    from models.permissions import require
-
     require(actor, "order.edit", order.customer)
     reason = clean_text(reason, 200)
     if reason is None:
@@ -495,8 +482,6 @@ def outstanding(order):
 
 def add_payment_due(actor, order, data):
     """Add an instalment to the order's schedule; the schedule may not exceed the order total."""
-    from models.permissions import require
-
     require(actor, "payment.manage", order.customer)
     with db.atomic():  # the room left is what the schedule leaves now, not when the page was read
         customer = _current(actor, order, "payment.manage")
@@ -521,8 +506,6 @@ def add_payment_due(actor, order, data):
 def record_payment(actor, order, data):
     """Money received against a signed order. More than what is outstanding is refused unless the
     payment is marked as a prepayment (the excess is then the customer's credit)."""
-    from models.permissions import require
-
     require(actor, "payment.manage", order.customer)
     with db.atomic():  # what is outstanding now: two payments at once cannot both take the last instalment
         customer = _current(actor, order, "payment.manage")

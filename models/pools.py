@@ -9,52 +9,17 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, hooks, rules as rules_mod
-from models.base import BaseModel, JSONField, db, fresh
-from models.customers import Customer
-from models.errors import N_, DomainError, NotFound
-from models import notifications as notifications_mod
-from models.users import Region, Team, User
+from models import audit, clock, hooks, ledger, rules as rules_mod
+from models.base import BaseModel, db, fresh
+from models.customers import Customer, Pool, clean_text
+from models.delegation_tables import release_pause
+from models.errors import DomainError, N_, NotFound, ValidationError
+from models.ledger import PoolEvent
+from models.notifications import Notification, notify
+from models.permissions import require
+from models.users import Team, User
 
 DEALT_STAGES = ("signed", "long_term")
-
-
-def notify(*args, **kwargs):
-    """models.notifications.notify, looked up at call time: notifications imports customers, which imports
-    this module, so `from models.notifications import notify` fails when notifications is imported first
-    (`python app.py migrate` did)."""
-    return notifications_mod.notify(*args, **kwargs)
-
-
-class Pool(BaseModel):
-    """A public pool (公海), e.g. one per region. A pool without a region is open to every rep."""
-    name_zh = pw.CharField(max_length=40)
-    name_en = pw.CharField(max_length=40)
-    region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
-    active = pw.BooleanField(default=True)
-
-    def label(self, locale):
-        return self.name_zh if locale.startswith("zh") else self.name_en
-
-
-class PoolEvent(BaseModel):
-    """The ledger: claims, releases, assignments, locks, capacity changes and stakes. Append-only."""
-    at = pw.DateTimeField()
-    kind = pw.CharField(max_length=30)
-    actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
-    customer = pw.ForeignKeyField(Customer, null=True, on_delete="CASCADE", index=False)
-    subject = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="subject_events")
-    from_owner = pw.IntegerField(null=True)
-    to_owner = pw.IntegerField(null=True)
-    from_pool = pw.IntegerField(null=True)
-    to_pool = pw.IntegerField(null=True)
-    rule_version = pw.IntegerField(default=0)
-    inputs = JSONField(default=dict)
-    reason = pw.CharField(max_length=300, default="")
-
-    class Meta:
-        indexes = ((("customer", "id"), False), (("actor", "kind", "at"), False), (("kind", "at"), False),
-                   (("subject", "kind", "at"), False), (("from_owner", "at"), False), (("to_owner", "at"), False))
 
 
 class CapacityAdjustment(BaseModel):
@@ -158,9 +123,6 @@ def capacity(user, now=None, rules=None):
 def adjust_capacity(actor, user, delta, days, reason, now=None):
     """A manager's penalty (negative) or reward (positive) for `days` days. Never releases customers;
     going over capacity only freezes claims."""
-    from models.permissions import require
-    from models.customers import clean_text
-
     require(actor, "capacity.adjust", user)
     now = now or clock.now()
     reason = clean_text(reason, 200)
@@ -180,13 +142,12 @@ def adjust_capacity(actor, user, delta, days, reason, now=None):
     if not reason:
         errors["reason"] = [(N_("Say why."), {})]
     if errors:
-        from models.errors import ValidationError
         raise ValidationError(errors)
     rules = rules_mod.in_force(now)
     with db.atomic():
         adj = CapacityAdjustment.create(user=user, delta=delta, starts_at=now, ends_at=now + dt.timedelta(days=days),
                                         reason=reason, actor=actor, created_at=now)
-        _ledger("capacity", actor, None, now, rules, subject=user.id, reason=reason,
+        ledger.record("capacity", actor, None, now, rules, subject=user.id, reason=reason,
                 inputs={"delta": delta, "days": days, "ends_at": adj.ends_at.isoformat(sep=" ")})
         notify(user.id, "capacity", N_("Your capacity changes by %(delta)s for %(days)s days: %(reason)s"),
                delta=f"{delta:+d}", days=days, reason=reason)
@@ -218,7 +179,6 @@ def release_plan(customer, rules, now):
     if customer.stage not in DEALT_STAGES:
         m = rules.no_deal_days(customer)
         candidates.append((start + dt.timedelta(days=m), "no_deal", {"claimed_at": start.isoformat(sep=" "), "days": m}))
-    from models.delegations import release_pause
     for i, (at, rule, inputs) in enumerate(candidates):  # a delegation (工作代理) stops the clocks while it runs
         pushed, paused, delegation_ids = release_pause(rules, customer.owner_id, fu_from if rule == "no_followup" else start, at)
         if delegation_ids:
@@ -297,8 +257,6 @@ def check_release_holds(actor, customer, rules, now):
 
 def _required_reason(text, message):
     """A reason the verb cannot go without (cleaned, at most 300 characters), or `message` as the error."""
-    from models.customers import clean_text
-
     value = clean_text(text, 300)
     if not value:
         raise DomainError(message)
@@ -336,13 +294,13 @@ def claim_customer(actor, customer_id, now=None):
             from_pool = customer.pool_id
             customer = Customer.get_by_id(customer.id)
             at = refresh_release(customer, rules, now)
-            _ledger("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
+            ledger.record("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
                     inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": customer.release_rule})
             audit.record("pool.claimed", actor, customer, pool_id=from_pool, owner=actor.full_name)
             hooks.fire("owner_changed", actor, [customer.id], None, actor.id, "")
     except ClaimRefused as exc:
         with db.atomic():
-            _ledger("claim_refused", actor, customer if "customer" in locals() and customer else None, now, rules,
+            ledger.record("claim_refused", actor, customer if "customer" in locals() and customer else None, now, rules,
                     inputs={"rule": exc.rule, "until": exc.until.isoformat(sep=" ") if exc.until else None})
         raise
     return customer
@@ -352,8 +310,6 @@ def claim_customer(actor, customer_id, now=None):
 
 def release_customer(actor, customer, reason, now=None, kind="release", rules=None, inputs=None):
     """Put an owned customer back into its pool with its full history. Manual releases need a reason."""
-    from models.permissions import require
-
     now = now or clock.now()
     rules = rules or rules_mod.in_force(now)
     if kind == "release":
@@ -376,7 +332,7 @@ def _release_row(actor, customer, reason, now, kind, rules, inputs, pool):
                      released_from=old_owner, released_team=old_team, release_at=None,
                      release_rule="", locked=False, updated_at=now)
      .where(Customer.id == customer.id).execute())
-    _ledger(kind, actor, customer, now, rules, from_owner=old_owner, to_pool=pool.id if pool else None,
+    ledger.record(kind, actor, customer, now, rules, from_owner=old_owner, to_pool=pool.id if pool else None,
             reason=reason, inputs=inputs)
     audit.record("pool.released" if kind == "release" else "pool.forced_release", actor, customer,
                  pool=pool.name_zh if pool else "", pool_en=pool.name_en if pool else "",
@@ -389,9 +345,6 @@ def _release_row(actor, customer, reason, now, kind, rules, inputs, pool):
 
 def assign_customer(actor, customer, rep, reason="", now=None):
     """A manager gives a pool customer to a member of the team (capacity still applies)."""
-    from models.customers import clean_text
-    from models.permissions import require
-
     require(actor, "pool.assign", customer)
     now = now or clock.now()
     rules = rules_mod.in_force(now)
@@ -419,7 +372,7 @@ def assign_customer(actor, customer, rep, reason="", now=None):
         customer = Customer.get_by_id(customer.id)
         refresh_release(customer, rules, now)
         reason = clean_text(reason, 300) or ""
-        _ledger("assign", actor, customer, now, rules, to_owner=rep.id, from_pool=from_pool, reason=reason)
+        ledger.record("assign", actor, customer, now, rules, to_owner=rep.id, from_pool=from_pool, reason=reason)
         audit.record("pool.assigned", actor, customer, owner=rep.full_name, owner_id=rep.id, reason=reason)
         hooks.fire("owner_changed", actor, [customer.id], None, rep.id, reason)
         notify(rep.id, "assigned", N_("%(manager)s assigned %(name)s to you."), customer.id,
@@ -433,8 +386,6 @@ def request_lock(actor, customer, reason, now=None):
     """The owner (or their manager) asks to lock a customer against forced release, with a reason.
     One request waits per customer: checked under the write lock and kept by a partial unique index,
     so ten requests sent at once leave one waiting and nine refusals."""
-    from models.permissions import require
-
     require(actor, "customer.edit", customer)
     now = now or clock.now()
     reason = _required_reason(reason, N_("Say why this customer should be locked."))
@@ -464,8 +415,6 @@ def decide_lock(actor, request_id, approve, reason, now=None):
     Two managers deciding at once: the first decision stands, the second is told. The request's status
     and the customer's lock flag change by conditional updates whose row counts decide, before the
     ledger row is written: one approval locks the customer once, with one ledger row."""
-    from models.permissions import require
-
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     reason = _required_reason(reason, N_("Give a reason for the decision."))
@@ -497,7 +446,7 @@ def decide_lock(actor, request_id, approve, reason, now=None):
                 raise DomainError(N_("This customer is already locked."))
             customer.locked = True
             refresh_release(customer, rules, now)
-            _ledger("lock", actor, customer, now, rules, to_owner=owner.id, reason=reason,
+            ledger.record("lock", actor, customer, now, rules, to_owner=owner.id, reason=reason,
                     inputs={"request_id": req.id, "requested_reason": req.reason})
         audit.record("pool.lock_approved" if approve else "pool.lock_rejected", actor, customer, reason=reason)
         notify(req.requester_id, "lock_decided",
@@ -508,9 +457,6 @@ def decide_lock(actor, request_id, approve, reason, now=None):
 
 
 def unlock_customer(actor, customer, reason, now=None):
-    from models.customers import clean_text
-    from models.permissions import require
-
     require(actor, "lock.decide", customer)
     now = now or clock.now()
     rules = rules_mod.in_force(now)
@@ -523,7 +469,7 @@ def unlock_customer(actor, customer, reason, now=None):
         Customer.update(locked=False).where(Customer.id == customer.id).execute()
         customer.locked = False
         at = refresh_release(customer, rules, now)
-        _ledger("unlock", actor, customer, now, rules, reason=reason,
+        ledger.record("unlock", actor, customer, now, rules, reason=reason,
                 inputs={"release_at": at.isoformat(sep=" ") if at else None})
         audit.record("pool.unlocked", actor, customer, reason=reason)
     return customer
@@ -534,8 +480,6 @@ def unlock_customer(actor, customer, reason, now=None):
 def stake_customer(actor, customer, now=None):
     """Stake a pool customer: it stays in the pool but is reserved to the staker, who must bring
     it to the completeness threshold within D days or the stake lapses."""
-    from models.permissions import require
-
     require(actor, "pool.stake", customer)
     now = now or clock.now()
     rules = rules_mod.in_force(now)
@@ -555,7 +499,7 @@ def stake_customer(actor, customer, now=None):
                    .where((Customer.id == customer.id) & Customer.staked_by.is_null()).execute())
         if not changed:
             raise DomainError(N_("This customer is already staked."))
-        _ledger("stake", actor, customer, now, rules, to_owner=actor.id,
+        ledger.record("stake", actor, customer, now, rules, to_owner=actor.id,
                 inputs={"due": due.isoformat(sep=" "), "threshold": rules["stake_threshold"],
                         "completeness": customer.completeness})
         audit.record("pool.staked", actor, customer, due=due.isoformat(sep=" "), threshold=rules["stake_threshold"])
@@ -572,7 +516,7 @@ def check_stake_completion(customer, now=None):
         return False
     Customer.update(stake_completed_at=now).where(Customer.id == customer.id).execute()
     customer.stake_completed_at = now
-    _ledger("stake_completed", None, customer, now, rules, to_owner=customer.staked_by_id,
+    ledger.record("stake_completed", None, customer, now, rules, to_owner=customer.staked_by_id,
             inputs={"completeness": customer.completeness, "threshold": rules["stake_threshold"]})
     return True
 
@@ -666,7 +610,7 @@ def sweep(now=None, batch=500, chunk=100):
             if check_stake_completion(current, now):
                 continue
             Customer.update(staked_by=None, stake_due=None, staked_at=None).where(Customer.id == c.id).execute()
-            _ledger("stake_lapsed", None, current, now, rules, from_owner=current.staked_by_id,
+            ledger.record("stake_lapsed", None, current, now, rules, from_owner=current.staked_by_id,
                     inputs={"completeness": current.completeness, "threshold": rules["stake_threshold"],
                             "due": current.stake_due.isoformat(sep=" ")})
             audit.record("pool.stake_lapsed", None, current, completeness=current.completeness,
@@ -705,7 +649,7 @@ def _release_rows(plans, now, rules):
                       "params": {"name": c.name, "why": why}, "dedupe_key": f"released:{c.id}:{now.isoformat()}"})
     PoolEvent.insert_many(ledger).execute()
     audit.AuditEvent.insert_many(events).execute()
-    notifications_mod.Notification.insert_many(notes).on_conflict_ignore().execute()
+    Notification.insert_many(notes).on_conflict_ignore().execute()
     by_owner = {}
     for c, _rule, _inputs, _pool in plans:
         by_owner.setdefault(c.owner_id, []).append(c.id)
@@ -741,7 +685,7 @@ def _refresh_stale(rules, now, batch):
         with db.atomic():
             if not PoolEvent.select().where((PoolEvent.kind == "rules_applied")
                                             & (PoolEvent.rule_version == rules.version)).exists():
-                _ledger("rules_applied", None, None, now, rules, inputs={"customers": count})
+                ledger.record("rules_applied", None, None, now, rules, inputs={"customers": count})
 
 
 def _release_reason(rule, inputs):
@@ -782,21 +726,12 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200):
 
 # ---- ledger -------------------------------------------------------------------------------------
 
-def _ledger(kind, actor, customer, now, rules, subject=None, from_owner=None, to_owner=None, from_pool=None,
-            to_pool=None, reason="", inputs=None):
-    return PoolEvent.create(at=now, kind=kind, actor=getattr(actor, "id", actor), customer=getattr(customer, "id", customer),
-                            subject=subject, from_owner=from_owner, to_owner=to_owner, from_pool=from_pool,
-                            to_pool=to_pool, rule_version=rules.version, inputs=inputs or {}, reason=reason or "")
-
-
 # ---- inbound leads ----------------------------------------------------------------------
 
 def route_inbound_lead(actor, customer, note, now=None):
     """An inbound enquiry (call, web form, event) from a known customer goes to whoever holds it:
     the owner, else the staker (占坑 reserves the customer's leads), else the pool's team via a
     notification to nobody but the ledger. Returns the user it was routed to (or None)."""
-    from models.permissions import require
-
     require(actor, "lead.route", customer)
     now = now or clock.now()
     rules = rules_mod.in_force(now)
@@ -805,7 +740,7 @@ def route_inbound_lead(actor, customer, note, now=None):
         customer = fresh(customer)
         target = customer.owner_id or customer.staked_by_id
         via = "owner" if customer.owner_id else ("staker" if customer.staked_by_id else "pool")
-        _ledger("lead_routed", actor, customer, now, rules, to_owner=target, reason=note, inputs={"via": via})
+        ledger.record("lead_routed", actor, customer, now, rules, to_owner=target, reason=note, inputs={"via": via})
         audit.record("pool.lead_routed", actor, customer, via=via, note=note,
                      to=User.get_by_id(target).full_name if target else None)
         if target:
@@ -842,7 +777,7 @@ def place_orphan(actor, customer_id, now=None, why="placed"):
     if not changed:
         return None
     rules = rules_mod.in_force(now)
-    _ledger("placed", actor, customer, now, rules, to_pool=pool.id, reason=why, inputs={"stage": customer.stage})
+    ledger.record("placed", actor, customer, now, rules, to_pool=pool.id, reason=why, inputs={"stage": customer.stage})
     audit.record("pool.placed", actor, customer, pool=pool.name_zh, pool_en=pool.name_en, why=why)
     return pool
 
@@ -906,3 +841,26 @@ def recompute_releases(now=None, batch=2000):
             db.cursor().executemany(f"UPDATE customer SET release_at = {p}, release_rule = {p} WHERE id = {p}",
                                     [(a.isoformat(sep=" ") if a else None, r, i) for a, r, i in values])
         last = rows[-1].id
+
+
+# The pool sweep runs before every other domain's (they see this sweep's releases), then the orphan repair.
+hooks.on("sweep", sweep, first=True, name="pools")
+hooks.on("sweep", repair_orphans, first=True, name="orphans")
+
+
+def _release_inputs_changed(customer, now):
+    refresh_release(customer, now=now)
+
+
+def _file_edited(customer):
+    if customer.staked_by_id:
+        check_stake_completion(customer)
+
+
+def _left_unowned(actor, customer_id, now, why):
+    place_orphan(actor, customer_id, now, why=why)
+
+
+hooks.on("customer_changed", _release_inputs_changed)
+hooks.on("customer_edited", _file_edited)
+hooks.on("customer_unowned", _left_unowned)

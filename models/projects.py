@@ -17,6 +17,8 @@ from models.customers import Customer, clean_text, to_halfwidth
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.notifications import Notification, notify
 from models.opportunities import Opportunity
+from models.permissions import require
+from models.pools import refresh_release
 from models.users import Team, User
 
 STATUSES = ("pending", "approved", "rejected")
@@ -87,6 +89,10 @@ class Project(BaseModel):
     def revenue(self):
         """The contract amount once signed, else the budget as an estimate."""
         return self.contract_amount if self.contract_amount is not None else self.budget
+
+    def member_role(self, user):
+        """The user's role in the team, or None (models/permissions.py asks the row it is given)."""
+        return member_role(self, user)
 
 
 class ProjectAnswer(BaseModel):
@@ -292,8 +298,6 @@ def ensure_default_criteria():
 
 def save_criterion(actor, data, criterion=None):
     """Create or edit an approval criterion. Proposals keep the wording they answered."""
-    from models.permissions import require
-
     require(actor, "project.criteria")
     e = FieldErrors()
     zh = _text(data, e, "text_zh", 200, required=True)
@@ -369,8 +373,6 @@ def validate_project(customer, data, criteria):
 def propose_project(actor, customer, data):
     """A rep proposes a project (立项申请) for a project-type customer, answering every active criterion.
     The proposer joins the team as sales rep; the team's manager is asked to decide."""
-    from models.permissions import require
-
     require(actor, "project.propose", customer)
     if not is_project_type(customer):
         raise DomainError(N_("Projects are for project-sales customers; change the business model first."))
@@ -398,8 +400,6 @@ def propose_project(actor, customer, data):
 def decide_project(actor, project, approve, reason):
     """The manager of the customer's team (never the proposer) or an admin approves or rejects a
     pending project with a reason; the proposer is told."""
-    from models.permissions import require
-
     customer = Customer.get_by_id(project.customer_id)
     require(actor, "project.decide", project)
     reason = clean_text(reason, 300)
@@ -436,8 +436,6 @@ def _require_approved(project):
 
 def add_member(actor, project, data):
     """Add a user to the project team with a role (or change the role of a member)."""
-    from models.permissions import require
-
     require(actor, "project.manage_team", project)
     _require_approved(project)
     e = FieldErrors()
@@ -471,8 +469,6 @@ def add_member(actor, project, data):
 
 
 def remove_member(actor, project, member_id):
-    from models.permissions import require
-
     require(actor, "project.manage_team", project)
     with db.atomic():  # checked under the write lock: no milestone is given to the member meanwhile
         row = ProjectMember.get_or_none((ProjectMember.id == (_parse_id(member_id) or 0))
@@ -585,8 +581,6 @@ def _check_dependencies_done(depends_on_ids, e=None):
 def save_milestone(actor, project, data, milestone=None):
     """Add or edit a milestone. Dependencies stay inside the project and never form a cycle; a
     milestone is done only after what it depends on."""
-    from models.permissions import require
-
     require(actor, "project.work", project)
     _require_approved(project)
     if milestone is not None and milestone.project_id != project.id:
@@ -631,8 +625,6 @@ def save_milestone(actor, project, data, milestone=None):
 
 def set_milestone_status(actor, milestone, status):
     """Move a milestone on (planned → in progress → done, or cancelled)."""
-    from models.permissions import require
-
     project = Project.get_by_id(milestone.project_id)
     require(actor, "project.work", project)
     _require_approved(project)
@@ -696,8 +688,6 @@ def timeline(milestones, today=None):
 
 def add_cost(actor, project, data):
     """A planned or actual cost line in one of the categories."""
-    from models.permissions import require
-
     require(actor, "project.work", project)
     _require_approved(project)
     e = FieldErrors()
@@ -719,8 +709,6 @@ def add_cost(actor, project, data):
 
 
 def remove_cost(actor, project, cost_id):
-    from models.permissions import require
-
     require(actor, "project.work", project)
     with db.atomic():  # removed twice at once: the second finds nothing and audits nothing
         cost = ProjectCost.get_or_none((ProjectCost.id == (_parse_id(cost_id) or 0))
@@ -762,9 +750,6 @@ def profitability(project):
 def sign_contract(actor, project, data):
     """Record the signed contract: its amount becomes the project's revenue and its dates the customer's
     contract dates, which exempt the customer from forced release (pools) until the end + grace."""
-    from models.permissions import require
-    from models.pools import refresh_release
-
     require(actor, "project.sign_contract", project)
     _require_approved(project)
     e = FieldErrors()

@@ -16,6 +16,7 @@ from models.base import MAX_INT, BaseModel, db, fresh
 from models.customers import Customer
 from models.errors import FieldErrors, N_, NotFound
 from models.orders import Order, OrderLine, Product, date_field, on_signed
+from models.permissions import require
 from models.users import User
 
 UNITS = ("day", "week", "month")
@@ -217,8 +218,6 @@ def _first_expected(customer_id, product_id, every, unit, starts_on):
 def save_cycle(actor, customer, data, cycle=None):
     """Accept (or edit) a reorder cycle. An edit cancels the open to-do of the old schedule; a to-do
     due already appears at once."""
-    from models.permissions import require
-
     require(actor, "reorder.manage", customer)
     if cycle is not None and cycle.customer_id != customer.id:
         raise NotFound()
@@ -254,8 +253,6 @@ def save_cycle(actor, customer, data, cycle=None):
 
 
 def end_cycle(actor, cycle):
-    from models.permissions import require
-
     customer = cycle.customer
     require(actor, "reorder.manage", customer)
     now = clock.now()

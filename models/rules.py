@@ -11,8 +11,10 @@ import peewee as pw
 
 from models import audit, clock
 from models.base import BaseModel, JSONField, db
+from models.customer_tables import BUSINESS_MODELS, FOLLOWUP_TYPES, Pool
 from models.errors import N_, ValidationError
-from models.users import User
+from models.permissions import require
+from models.user_tables import User
 
 DEFAULTS = {
     "capacity": {"sales": 50, "manager": 50},   # private capacity per role
@@ -96,7 +98,6 @@ class Rules:
         if not per_pool:
             return None
         if self._region_pools is None:
-            from models.pools import Pool
             self._region_pools = {p.region_id: p.id for p in Pool.select(Pool.id, Pool.region)}
         pool_id = customer.pool_id if getattr(customer, "pool_id", None) else self._region_pools.get(customer.region_id)
         return (per_pool.get(str(pool_id)) or {}).get(key)
@@ -147,7 +148,6 @@ def validate_settings(data):
     types = data.get("valid_types")
     if isinstance(types, str):
         types = [t for t in re.split(r"[,，\s]+", types) if t]
-    from models.customers import FOLLOWUP_TYPES
     types = [t for t in (types or DEFAULTS["valid_types"]) if t in FOLLOWUP_TYPES]
     if not types:
         errors["valid_types"] = [(N_("Choose at least one follow-up type."), {})]
@@ -155,7 +155,6 @@ def validate_settings(data):
     models_ = data.get("key_person_models")
     if isinstance(models_, str):
         models_ = [m for m in re.split(r"[,，\s]+", models_) if m]
-    from models.customers import BUSINESS_MODELS
     out["key_person_models"] = [m for m in (models_ if models_ is not None else DEFAULTS["key_person_models"])
                                 if m in BUSINESS_MODELS]
     phrases = data.get("stock_phrases", "\n".join(DEFAULTS["stock_phrases"]))
@@ -184,8 +183,6 @@ def validate_settings(data):
 
 def save_version(actor, settings, effective_from, note=""):
     """Store a new rule version taking effect at `effective_from` (not in the past)."""
-    from models.permissions import require
-
     require(actor, "settings.manage")
     if effective_from < clock.now() - dt.timedelta(minutes=5):
         raise ValidationError({"effective_from": [(N_("The start cannot be in the past."), {})]})

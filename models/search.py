@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from models.base import db, is_sqlite
+from models.customer_tables import Contact, Customer
 
 CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 TABLE = "customer_fts"
@@ -36,8 +37,6 @@ def normalize_query(q):
 
 def document(customer_id):
     """The searchable text of one customer, from the tables (the source of truth)."""
-    from models.customers import Contact, Customer
-
     c = (Customer.select(Customer.name, Customer.short_name, Customer.credit_code, Customer.phone,
                          Customer.phone_norm).where(Customer.id == customer_id).first())
     if c is None:
@@ -64,8 +63,6 @@ def index_customer(customer_id):
 
 def rebuild():
     """Rebuild the whole index from the tables (after bulk loads)."""
-    from models.customers import Contact, Customer
-
     if not is_sqlite():
         return
     db.execute_sql(f"DELETE FROM {TABLE}")

@@ -11,11 +11,12 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, permissions
+from models import audit, clock, hooks, permissions, pools
 from models.base import BaseModel, JSONField, db
 from models.customers import Contact, Customer, _parse_int, clean_text
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
 from models.notifications import notify
+from models.permissions import can, require
 from models.users import Team, User
 
 # ---- vocabularies -----------------------------------------------------------------------------
@@ -238,8 +239,6 @@ def validate_service_settings(data):
 def save_service_settings(actor, data):
     """The admin's SLA table, working hours and windows; takes effect for tickets logged from now on
     (existing deadlines stay: the customer was promised them)."""
-    from models.permissions import require
-
     require(actor, "service.settings")
     values = validate_service_settings(data)
     with db.atomic():
@@ -373,8 +372,6 @@ def get_ticket(ticket_id):
 
 
 def load_ticket(actor, ticket_id, action="ticket.view"):
-    from models.permissions import require
-
     ticket = get_ticket(ticket_id)
     require(actor, action, ticket)
     return ticket
@@ -405,8 +402,6 @@ def service_agents():
 
 def _resolve_customer(actor, customer_id):
     """The customer picked on the form; a merged-away one names its survivor, a vanished one says so."""
-    from models.permissions import can
-
     pk = _parse_int(customer_id) if customer_id not in (None, "") else None
     if not pk or pk <= 0:
         return None, (N_("Find the customer first: type part of the name, phone or credit code."), {})
@@ -482,8 +477,6 @@ def validate_ticket(actor, data):
 def log_ticket(actor, data, now=None):
     """Log a ticket: the customer's service level and the priority fix the SLA deadlines in working
     hours from now. Service staff (and admins) log tickets for any customer they see."""
-    from models.permissions import can
-
     if not can(actor, "ticket.create"):
         raise NotFound()
     customer, values = validate_ticket(actor, data)
@@ -501,8 +494,6 @@ def log_ticket(actor, data, now=None):
 
 def assign_ticket(actor, ticket, assignee_id, now=None):
     """Give an open ticket to a service agent (new → assigned; reassigning keeps the status)."""
-    from models.permissions import require
-
     require(actor, "ticket.work", ticket)
     if not ticket.is_open:
         raise DomainError(N_("Only an open ticket can be assigned."))
@@ -532,8 +523,6 @@ def assign_ticket(actor, ticket, assignee_id, now=None):
 def move_ticket(actor, ticket, to, note="", now=None):
     """One step of the status flow (TRANSITIONS); anything else is refused with the allowed moves.
     Resolving needs the resolution text; the first move to the customer counts as the response."""
-    from models.permissions import require
-
     require(actor, "ticket.work", ticket)
     ticket = get_ticket(ticket.id)  # the caller's copy may be stale
     now = now or clock.now()
@@ -584,8 +573,6 @@ def move_ticket(actor, ticket, to, note="", now=None):
 def reopen_ticket(actor, ticket, reason, now=None):
     """The customer calls back about a closed ticket: within the reopen window (admin setting, days
     after closing) service staff reopen it, and the resolution clock starts again from now."""
-    from models.permissions import can, require
-
     require(actor, "ticket.view", ticket)
     if not can(actor, "ticket.reopen", ticket):
         raise DomainError(N_("Only service staff can reopen a ticket."))
@@ -625,8 +612,6 @@ def reopen_ticket(actor, ticket, reason, now=None):
 
 def comment_ticket(actor, ticket, body, internal=True, now=None):
     """A comment: internal, or customer-facing (a customer-facing one is the first response if none yet)."""
-    from models.permissions import require
-
     require(actor, "ticket.work", ticket)
     text = clean_text(body, 4000, multiline=True)
     if text is None:
@@ -650,8 +635,6 @@ def comment_ticket(actor, ticket, body, internal=True, now=None):
 
 def rate_ticket(actor, ticket, score, now=None):
     """The customer's satisfaction score (1–5), asked when the ticket is resolved or closed."""
-    from models.permissions import require
-
     require(actor, "ticket.work", ticket)
     value = _parse_int(score)
     if value is None or not 1 <= value <= 5:
@@ -676,9 +659,6 @@ def _mark_breach(ticket, kind):
 def raise_repurchase_lead(actor, customer, note, ticket=None, care_plan=None, now=None):
     """A repurchase lead from service: routed like an inbound lead (models.pools.route_inbound_lead)
     to the owner, else the staker, else the customer's pool, and shown on the rep's workbench."""
-    from models import pools
-    from models.permissions import require
-
     require(actor, "repurchase.raise", customer)
     text = clean_text(note, 300)
     if text is None:
@@ -807,8 +787,6 @@ def sweep(now=None, batch=1000):
 
 
 def _register():
-    from models import hooks
-
     hooks.on("sweep", sweep)
 
 

@@ -5,6 +5,7 @@ from models import audit
 from models.base import db
 from models.customers import CustomField, clean_text
 from models.errors import N_, ValidationError
+from models.permissions import require
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
 KINDS = ("text", "number", "date", "choice")
@@ -12,8 +13,6 @@ KINDS = ("text", "number", "date", "choice")
 
 def save_custom_field(actor, data, field=None):
     """Create or edit a custom field; the key is fixed once created (stored values refer to it)."""
-    from models.permissions import require
-
     require(actor, "settings.manage")
     errors = {}
     key = (data.get("key") or "").strip().lower() if field is None else field.key

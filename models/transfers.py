@@ -15,11 +15,12 @@ import peewee as pw
 
 from models import audit, clock, hooks, pools
 from models import rules as rules_mod
-from models.base import BaseModel, JSONField, db
+from models.base import BaseModel, JSONField, db, parse_id
 from models.customers import Customer, clean_text
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.notifications import notify
-from models.users import Team, User
+from models.permissions import require
+from models.users import Team, User, set_active
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,13 @@ class Transfer(BaseModel):
         indexes = ((("status", "id"), False), (("requester", "id"), False), (("from_user", "status"), False),
                    (("from_team", "status"), False))
 
+    # models/permissions.py asks these of the row it is given, so it never imports this module.
+    def teams(self):
+        return teams_of(self)
+
+    def recipients(self):
+        return recipients_of(self)
+
 
 class TransferItem(BaseModel):
     """One customer of a transfer and where it goes: a rep (to_user) or a pool (to_pool)."""
@@ -83,6 +91,10 @@ class TransferApproval(BaseModel):
 
     class Meta:
         indexes = ((("transfer", "side", "team"), False), (("status", "team", "id"), False), (("team", "transfer"), False))
+
+    def transfer_or_none(self):
+        """Its transfer, or None when it is gone (asked by models/permissions.py)."""
+        return Transfer.get_or_none(Transfer.id == self.transfer_id)
 
 
 class CapacityRefused(DomainError):
@@ -118,8 +130,6 @@ def recipients_for(actor, from_user):
 
 def _target(actor, value, from_user):
     """('user', User) or ('pool', Pool) from a form value 'u:<id>' / 'p:<id>', else None."""
-    from models.base import parse_id
-
     kind, _, raw = str(value or "").partition(":")
     try:
         pk = parse_id(raw)
@@ -141,8 +151,6 @@ def request_transfer(actor, from_user, moves, reason, now=None):
     rep ('u:<id>') or a pool ('p:<id>'). Every customer must still be the giver's and in no other open
     transfer. Writes the request, the sides that must approve, an audit row on each customer's
     timeline, and tells the approving managers."""
-    from models.permissions import require
-
     require(actor, "transfer.request_for", from_user)
     now = now or clock.now()
     errors = {}
@@ -256,8 +264,6 @@ def decide_transfer(actor, approval_id, approve, reason, override_reason="", now
     """Approve or reject one side of a transfer, with a reason. The last approval carries the move out
     in the same transaction; a refusal (capacity, a customer that changed owner) writes nothing.
     Two managers deciding at once: the first decision stands, the second is told."""
-    from models.permissions import require
-
     now = now or clock.now()
     reason = pools._required_reason(reason, N_("Give a reason for the decision."))
     override_reason = clean_text(override_reason, 300) or ""
@@ -479,8 +485,6 @@ def team_reps(leaver):
 def prepare_leaver_plan(actor, leaver, now=None):
     """The draft hand-over of everything `leaver` owns: a proposal for each customer not yet in it
     (those no longer theirs are dropped). Re-running it keeps the choices made by hand."""
-    from models.permissions import require
-
     require(actor, "leaver.plan", leaver)
     now = now or clock.now()
     with db.atomic():
@@ -564,8 +568,6 @@ def propose(leaver, customer_ids, draft, now):
 
 
 def _draft_for(actor, transfer):
-    from models.permissions import require
-
     leaver = User.get_by_id(transfer.from_user_id)
     require(actor, "leaver.plan", leaver)
     if transfer.kind != "leaver" or transfer.status != "draft":
@@ -632,8 +634,6 @@ def plan_summary(transfer, now=None):
 def execute_leaver_plan(actor, transfer, reason, override_reason="", now=None):
     """The admin approves the hand-over: one approved transfer, carried out by a job (start_job) that
     commits in chunks and deactivates the leaver when nothing is left in their name."""
-    from models.permissions import require
-
     now = now or clock.now()
     reason = pools._required_reason(reason, N_("Say why: the new owners read it."))
     override_reason = clean_text(override_reason, 300) or ""
@@ -725,8 +725,6 @@ def _fail(transfer_id, message, params):
 
 def _finish_leaver(actor, transfer, now):
     """The last step, in the last chunk's transaction: nothing left in the leaver's name, then deactivate."""
-    from models.users import set_active
-
     leaver = User.get_by_id(transfer.from_user_id)
     left = Customer.select().where(Customer.owner == leaver.id).count()
     if left:

@@ -9,17 +9,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import audit, clock, hooks
 from models.base import BaseModel, db, fresh, parse_id
+from models.customers import Customer
 from models.errors import N_, DomainError, ValidationError
+from models.permissions import require
+from models.user_tables import (  # noqa: F401  the tables and the vocabulary, re-exported
+    LANGUAGES, ROLE_LABELS, ROLES, Region, Team, User)
 
-ROLES = ("sales", "manager", "marketing", "service", "admin")
-ROLE_LABELS = {
-    "sales": N_("Sales rep"),
-    "manager": N_("Sales manager"),
-    "marketing": N_("Marketing"),
-    "service": N_("Service"),
-    "admin": N_("Sales operations / admin"),
-}
-LANGUAGES = ("zh_CN", "en")
 # Failed logins are counted per (username, address): one person's typos lock neither their colleagues
 # behind the same NAT address nor their own account elsewhere. From the 5th failure on, each failure
 # makes that pair wait 1, 2, 4, 8, then 15 minutes; an hour without a failure starts the count again.
@@ -36,73 +31,6 @@ PASSWORD_MIN = 8
 password_method = "scrypt"
 session_lifetime = dt.timedelta(hours=12)
 SESSION_TOUCH = dt.timedelta(minutes=1)  # last_seen_at is written at most this often
-
-
-class Region(BaseModel):
-    code = pw.CharField(max_length=20, unique=True)
-    name_zh = pw.CharField(max_length=40)
-    name_en = pw.CharField(max_length=40)
-
-    def label(self, locale):
-        return self.name_zh if locale.startswith("zh") else self.name_en
-
-
-class Team(BaseModel):
-    name = pw.CharField(max_length=60, unique=True)
-    region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
-    manager = pw.DeferredForeignKey("User", null=True, on_delete="SET NULL")
-
-
-class User(BaseModel):
-    username = pw.CharField(max_length=40, unique=True)
-    full_name = pw.CharField(max_length=60)
-    email = pw.CharField(max_length=120, default="")
-    password_hash = pw.CharField(max_length=255)
-    role = pw.CharField(max_length=20, index=True)
-    team = pw.ForeignKeyField(Team, null=True, backref="members", on_delete="SET NULL")
-    region = pw.ForeignKeyField(Region, null=True, on_delete="SET NULL")
-    language = pw.CharField(max_length=10, default="zh_CN")
-    active = pw.BooleanField(default=True)
-    created_at = pw.DateTimeField()
-
-    # Flask-Login protocol, kept here so the view layer needs no wrapper class.
-    @property
-    def is_authenticated(self):
-        return True
-
-    @property
-    def is_active(self):
-        return self.active
-
-    @property
-    def is_anonymous(self):
-        return False
-
-    def get_id(self):
-        # "<user id>:<session token>": the user_loader finds the server-side session, which logout,
-        # a password change and deactivation revoke (see session_user).
-        token = getattr(self, "session_token", None)
-        return f"{self.id}:{token}" if token else str(self.id)
-
-    def check_password(self, password):
-        return verify_password(self.password_hash, password)
-
-    def __str__(self):
-        return self.full_name
-
-    @classmethod
-    def holding(cls, *roles, active=True, fields=()):
-        """Users holding one of `roles` (the active ones unless active=None), for choice lists: owners,
-        managers, service agents. Whether the asker may choose them is permissions' business."""
-        q = cls.select(*fields).where(cls.role.in_(roles))
-        return q if active is None else q.where(cls.active == active)
-
-    @property
-    def sells(self):
-        """A seller (sales rep or manager): owns customers, works the pool, has a private pool."""
-        return self.role in ("sales", "manager")
-
-
 
 
 class LoginAttempt(BaseModel):
@@ -207,8 +135,6 @@ def hash_password(password):
 
 def create_user(actor, data):
     """Create a user (admin only). Validates every field; writes the audit row."""
-    from models.permissions import require
-
     require(actor, "user.manage")
     username, full_name, email, role, team, region = _validate_user(data)
     with db.atomic():
@@ -224,8 +150,6 @@ def create_user(actor, data):
 
 def update_user(actor, user, data):
     """Edit name, e-mail, role, team, region, language; a non-empty password resets it."""
-    from models.permissions import require
-
     require(actor, "user.manage")
     _, full_name, email, role, team, region = _validate_user(data, user)
     with db.atomic():
@@ -245,7 +169,6 @@ def update_user(actor, user, data):
         user.save()
         if "team_id" in changes:
             # Customers follow their owner's team, so the manager's view stays right.
-            from models.customers import Customer
             Customer.update(team=user.team_id).where(Customer.owner == user.id).execute()
         if changes:
             audit.record("user.updated", actor, user_id=user.id, changes=changes)
@@ -264,14 +187,11 @@ class StillOwnsCustomers(DomainError):
 def set_active(actor, user, active):
     """Deactivate (cannot log in, keeps history) or reactivate a user. No customer is ever left owned by
     a deactivated user: while they own any, deactivation is refused (models/transfers.py hands them over)."""
-    from models.permissions import require
-
     require(actor, "user.manage")
     if user.id == actor.id and not active:
         raise DomainError(N_("You cannot deactivate yourself."))
     with db.atomic():
         if not active:  # counted under the write lock: no claim slips in between
-            from models.customers import Customer
             owned = Customer.select().where(Customer.owner == user.id).count()
             if owned:
                 raise StillOwnsCustomers(user, owned)
@@ -292,8 +212,6 @@ def set_language(user, language):
 
 def save_team(actor, data, team=None):
     """Create or edit a team: unique name, optional region and manager (a manager-role user)."""
-    from models.permissions import require
-
     require(actor, "team.manage")
     errors = {}
     name = (data.get("name") or "").strip()
@@ -320,7 +238,6 @@ def save_team(actor, data, team=None):
         if manager is not None and manager.team_id != team.id:
             User.update(team=team).where(User.id == manager.id).execute()
             # Customers follow their owner's team (as in update_user).
-            from models.customers import Customer
             Customer.update(team=team.id).where(Customer.owner == manager.id).execute()
         audit.record("team.created" if created else "team.updated", actor, team_id=team.id, name=name)
     return team

@@ -6,6 +6,7 @@ import peewee as pw
 from models import clock
 from models.audit import AuditEvent
 from models.customers import STAGES, Customer, FollowUp
+from models.pools import PoolEvent
 from models.users import LoginAttempt, Team, User
 
 ROWS = 10
@@ -100,8 +101,6 @@ def rep_stakes(user, limit=ROWS):
 
 def team_releases(team_id, days=7):
     """The team's customers going back to the pool within `days` days, and those released in the last `days`."""
-    from models.pools import PoolEvent
-
     now = clock.now()
     upcoming = list(Customer.select(Customer.id, Customer.name, Customer.owner, Customer.release_at, Customer.release_rule)
                     .where((Customer.team == team_id) & Customer.release_at.is_null(False)

@@ -338,8 +338,11 @@ TABS = ("timeline", "followups", "contacts")
 # EXTRA_TABS[key] = Tab(...): a tab after the built-in ones, with its own partial and context;
 # SIDE_PANELS: cards in the side column, each a template and a context function (customer, user) -> dict
 # (return None to show nothing).
+# GONE_PAGES: functions (customer_id) -> response or None, asked in turn when a customer id is not found
+# (views/merges.py answers for a merged-away id).
 EXTRA_TABS = {}
 SIDE_PANELS = []
+GONE_PAGES = []
 
 
 class Tab:
@@ -375,11 +378,11 @@ def show(customer_id):
     try:
         customer = _load(customer_id)
     except NotFound:
-        from views.merges import merged_away  # a merged-away id says where it went instead of a bare 404
-        page = merged_away(customer_id)
-        if page is None:
-            raise
-        return page
+        for gone_page in GONE_PAGES:  # a merged-away id says where it went instead of a bare 404
+            page = gone_page(customer_id)
+            if page is not None:
+                return page
+        raise
     extra_tabs = _tabs(customer)
     wanted = request.args.get("tab")
     tab = wanted if wanted in TABS or wanted in extra_tabs else "timeline"

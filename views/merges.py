@@ -194,3 +194,4 @@ def _describe_merge(e):
 
 
 customers_view.EVENT_DESCRIBERS["customer.merged"] = _describe_merge
+customers_view.GONE_PAGES.append(merged_away)
