@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
 from werkzeug.routing import IntegerConverter
 
+from models import clock
 from models.base import MAX_INT, parse_id
 from models.errors import DomainError, NotFound
 from models.permissions import can
@@ -84,7 +85,8 @@ def _sendable(response):
 def init_app(app):
     app.url_map.converters["int"] = _RowIdConverter
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(can=can, ROLE_LABELS=ROLE_LABELS, DOMAIN_ASSETS=_domain_assets(app))
+    app.jinja_env.globals.update(can=can, ROLE_LABELS=ROLE_LABELS, DOMAIN_ASSETS=_domain_assets(app),
+                                 today=clock.today, now=clock.now, local_now=lambda: clock.to_local(clock.now()))
     app.jinja_env.filters["pct"] = _pct
     Htmx(app)
     csrf.init_app(app)
@@ -127,6 +129,9 @@ def init_app(app):
         module = importlib.import_module(f"views.{name}")
         if hasattr(module, "bp"):
             app.register_blueprint(module.bp)
+    from views import extend
+
+    extend.init_app(app)  # what the modules just imported registered for templates
 
     @app.before_request
     def _require_login():

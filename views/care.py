@@ -9,8 +9,8 @@ from models.customers import FOLLOWUP_TYPE_LABELS, Contact, Customer, get_custom
 from models.errors import DomainError, ValidationError
 from models.permissions import can, require
 from models.users import User
+from views import extend
 from views import htmx as hx
-from views import workbench
 from views.i18n import translate_error
 
 bp = Blueprint("care", __name__, url_prefix="/care")
@@ -95,14 +95,10 @@ def end(plan_id):
     return hx.redirect(url_for("customers.show", customer_id=plan.customer_id, tab="service"))
 
 
+@extend.workbench_panel("care/_wb_upcoming.html", roles=("service",), order=30)
 def workbench_care(user):
     rows = list(care.upcoming(user))
     return {"rows": rows}
 
 
-workbench.register_panel(("service",), "care/_wb_upcoming.html", workbench_care, order=30)
-
-
-@bp.record_once
-def _globals(state):
-    state.app.jinja_env.globals.update(CARE_KIND_LABELS=care.KIND_LABELS)
+extend.template_globals(CARE_KIND_LABELS=care.KIND_LABELS)

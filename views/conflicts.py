@@ -11,8 +11,7 @@ from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import can, require
 from models.users import Team, User
 from views import htmx as hx
-from views import customers as customers_view
-from views import pools as pools_view
+from views import extend
 from views.i18n import gettext as _
 from views.i18n import label, translate_error
 
@@ -69,10 +68,8 @@ def evidence_value(key, value):
     return value
 
 
-@bp.app_context_processor
-def _helpers():
-    return {"conflict_why": why_text, "evidence_value": evidence_value, "EVIDENCE_ROWS": EVIDENCE_ROWS,
-            "POLICY_LABELS": conflicts.POLICY_LABELS, "OUTCOME_LABELS": conflicts.OUTCOME_LABELS}
+extend.template_globals(conflict_why=why_text, evidence_value=evidence_value, EVIDENCE_ROWS=EVIDENCE_ROWS,
+                        POLICY_LABELS=conflicts.POLICY_LABELS, OUTCOME_LABELS=conflicts.OUTCOME_LABELS)
 
 
 # ---- list ---------------------------------------------------------------------------------------
@@ -218,6 +215,8 @@ def rule(case_id):
 
 # ---- the approvals inbox -------------------------------------------------------------------------
 
+@extend.approvals_section("conflicts", N_("Conflict cases"), "conflicts/_approvals.html",
+                          count=conflicts.awaiting_count, order=30)
 def _awaiting_rows(user):
     """The open cases waiting for this user's ruling, with the names each row shows (read in bulk)."""
     cases = list(conflicts.cases_for(user, awaiting=True, limit=50))
@@ -225,10 +224,7 @@ def _awaiting_rows(user):
     return [dict(case=c, names=names, customers=customers) for c in cases]
 
 
-pools_view.register_approvals("conflicts", N_("Conflict cases"), "conflicts/_approvals.html", _awaiting_rows,
-                              conflicts.awaiting_count, order=30)
-
-
+@extend.timeline("conflict.")
 def _describe_conflict(e):
     d = e.data or {}
     if e.kind == "conflict.opened":
@@ -238,6 +234,3 @@ def _describe_conflict(e):
         return _("ruled conflict case #%(id)s: %(outcome)s — %(reason)s", id=d.get("case_id"),
                  outcome=_(conflicts.OUTCOME_LABELS.get(d.get("outcome"), "")), reason=d.get("reason", ""))
     return None
-
-
-customers_view.EVENT_DESCRIBERS["conflict."] = _describe_conflict

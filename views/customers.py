@@ -4,8 +4,7 @@ from flask import Blueprint, abort, flash, make_response, render_template, reque
 from flask_login import current_user
 from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringField, TextAreaField
 
-from models import audit, clock, db, listing, pools
-from models import rules as rules_mod
+from models import audit, db, listing, pools
 from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS,
                               DECISION_ROLE_LABELS, DECISION_ROLES, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES,
                               SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS, STAGES,
@@ -18,6 +17,7 @@ from models.duplicates import REASON_LABELS, find_matches, normalize_name
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import SELLERS, can, require
 from models.users import Region, Team, User
+from views import extend
 from views import htmx as hx
 from views.i18n import gettext as _
 from views.i18n import label, locale_code, translate_error
@@ -332,45 +332,7 @@ def duplicates():
 
 # ---- the 360 page ----------------------------------------------------------------------------
 
-TABS = ("timeline", "followups", "contacts")
-
-# Other domains add to the 360 page without editing it (registered when their blueprint is imported):
-# EXTRA_TABS[key] = Tab(...): a tab after the built-in ones, with its own partial and context;
-# SIDE_PANELS: cards in the side column, each a template and a context function (customer, user) -> dict
-# (return None to show nothing).
-# GONE_PAGES: functions (customer_id) -> response or None, asked in turn when a customer id is not found
-# (views/merges.py answers for a merged-away id).
-EXTRA_TABS = {}
-SIDE_PANELS = []
-GONE_PAGES = []
-
-
-class Tab:
-    def __init__(self, label, template, context=None, visible=None, order=100):
-        self.label, self.template, self.order = label, template, order  # label: an N_() message
-        self.context = context or (lambda customer, user: {})
-        self.visible = visible or (lambda user, customer: True)
-
-
-@bp.app_template_filter("tab_label")
-def _tab_label(item):
-    key, tab = item
-    return key, _(tab.label)
-
-
-def _tabs(customer):
-    extra = sorted(((k, t) for k, t in EXTRA_TABS.items() if t.visible(current_user, customer)),
-                   key=lambda kt: kt[1].order)
-    return [k for k, _t in extra]
-
-
-def _side_panels(customer):
-    shown = []
-    for template, context in SIDE_PANELS:
-        ctx = context(customer, current_user)
-        if ctx is not None:
-            shown.append((template, ctx))
-    return shown
+TABS = ("timeline", "followups", "contacts")  # then the tabs other domains register (views.extend)
 
 
 @bp.get("/<int:customer_id>")
@@ -378,23 +340,23 @@ def show(customer_id):
     try:
         customer = _load(customer_id)
     except NotFound:
-        for gone_page in GONE_PAGES:  # a merged-away id says where it went instead of a bare 404
+        for gone_page in extend.gone_pages():  # a merged-away id says where it went instead of a bare 404
             page = gone_page(customer_id)
             if page is not None:
                 return page
         raise
-    extra_tabs = _tabs(customer)
+    extra_tabs = extend.customer_tabs(current_user, customer)
     wanted = request.args.get("tab")
-    tab = wanted if wanted in TABS or wanted in extra_tabs else "timeline"
+    tab = wanted if wanted in TABS or wanted in {t.key for t in extra_tabs} else "timeline"
     contacts = list(Contact.select().where(Contact.customer == customer).order_by(Contact.active.desc(), Contact.id))
     context = dict(customer=customer, tab=tab, contacts=contacts, **_tab_context(customer, tab))
-    context.update(extra_tabs=[(k, EXTRA_TABS[k]) for k in extra_tabs],
-                   tab_template=EXTRA_TABS[tab].template if tab in EXTRA_TABS else f"customers/_tab_{tab}.html")
+    context.update(extra_tabs=extra_tabs, tab_template=f"customers/_tab_{tab}.html" if tab in TABS
+                   else extend.customer_tab_named(tab).template)
     if request.htmx and request.args.get("tab"):
         return render_template(context["tab_template"], **context)
     owner = User.get_or_none(User.id == customer.owner_id) if customer.owner_id else None
     parts = completeness_parts(customer, [c for c in contacts if c.active])
-    context.update(pool_panel=_pool_panel(customer), side_panels=_side_panels(customer))
+    context.update(side_panels=extend.side_cards(customer, current_user))
     loc = locale_code()
     context.update(
         owner=owner, parts=parts, stage_choices=_choices(STAGES, STAGE_LABELS, blank=False),
@@ -412,9 +374,9 @@ def _tab_context(customer, tab):
         return {"events": _timeline_page(customer)}
     if tab == "followups":
         return {"followups": _followup_page(customer)}
-    if tab in EXTRA_TABS:
-        return EXTRA_TABS[tab].context(customer, current_user)
-    return {}
+    if tab in TABS:
+        return {}
+    return extend.customer_tab_named(tab).context(customer, current_user)
 
 
 def _timeline_page(customer, before=None):
@@ -540,8 +502,9 @@ def completeness_label(name):
     return COMPLETENESS_LABELS.get(name) or field_label(name)
 
 
-def describe_event(e):
-    """One audit row as a sentence in the user's language."""
+@extend.timeline("customer.", "followup.", "contact.")
+def describe(e):
+    """The customer file's own audit rows as sentences (views.extend.describe_event asks every domain)."""
     d = e.data or {}
     if e.kind == "customer.created":
         return _("created the customer file (stage: %(stage)s)", stage=label(STAGE_LABELS, d.get("stage")))
@@ -562,82 +525,7 @@ def describe_event(e):
     if e.kind == "contact.updated":
         fields = ", ".join(_(field_label(k)) for k in d.get("changes", {}))
         return _("updated the contact %(name)s: %(fields)s", name=d.get("name", ""), fields=fields)
-    if e.kind.startswith("pool."):
-        return _describe_pool_event(e.kind, d)
-    for prefix, describe in EVENT_DESCRIBERS.items():  # other domains' audit rows
-        if e.kind.startswith(prefix):
-            return describe(e) or e.kind
-    return e.kind
-
-
-# Other domains describe their own audit rows on the timeline: EVENT_DESCRIBERS["opportunity."] = fn(event) -> str.
-EVENT_DESCRIBERS = {}
-
-
-def _describe_pool_event(kind, d):
-    if kind == "pool.claimed":
-        return _("claimed the customer from the public pool")
-    if kind == "pool.assigned":
-        return _("assigned the customer from the pool to %(name)s", name=d.get("owner", "")) + \
-            (" — " + d["reason"] if d.get("reason") else "")
-    if kind in ("pool.released", "pool.forced_release"):
-        pool = d.get("pool") if locale_code().startswith("zh") else d.get("pool_en")
-        inputs = d.get("inputs") or {}
-        if kind == "pool.forced_release" and inputs.get("rule") == "no_followup":
-            return _("released to %(pool)s because no valid follow-up since %(since)s (rule v%(v)s: %(n)s days)",
-                     pool=pool, since=(inputs.get("since") or "")[:10], v=d.get("rule_version", 0), n=inputs.get("days"))
-        if kind == "pool.forced_release" and inputs.get("rule") == "no_deal":
-            return _("released to %(pool)s because no deal since the claim on %(since)s (rule v%(v)s: %(n)s days)",
-                     pool=pool, since=(inputs.get("claimed_at") or "")[:10], v=d.get("rule_version", 0),
-                     n=inputs.get("days"))
-        return _("released the customer to %(pool)s: %(reason)s", pool=pool, reason=d.get("reason", ""))
-    if kind == "pool.lock_requested":
-        return _("asked to lock the customer: %(reason)s", reason=d.get("reason", ""))
-    if kind == "pool.lock_approved":
-        return _("approved the lock: %(reason)s", reason=d.get("reason", ""))
-    if kind == "pool.lock_rejected":
-        return _("rejected the lock: %(reason)s", reason=d.get("reason", ""))
-    if kind == "pool.unlocked":
-        return _("unlocked the customer") + (" — " + d["reason"] if d.get("reason") else "")
-    if kind == "pool.staked":
-        return _("staked the customer (to be %(t)s%% complete by %(due)s)", t=d.get("threshold"),
-                 due=(d.get("due") or "")[:10])
-    if kind == "pool.lead_routed":
-        return _("logged an inbound lead (%(note)s), routed to %(to)s", note=d.get("note", ""),
-                 to=d.get("to") or _("the pool"))
-    if kind == "pool.placed":
-        why = {"qualified": _("qualified by marketing with no owner yet"), "created": _("created with no owner"),
-               "unassigned": _("its owner was removed"), "repair": _("found with no owner and in no pool")}
-        return _("placed the customer in %(pool)s: %(why)s",
-                 pool=d.get("pool") if locale_code().startswith("zh") else d.get("pool_en"),
-                 why=why.get(d.get("why"), d.get("why", "")))
-    if kind == "pool.stake_lapsed":
-        return _("the stake lapsed at %(c)s%% complete (%(t)s%% needed)", c=d.get("completeness"),
-                 t=d.get("threshold"))
-    return kind
-
-
-def _pool_panel(customer):
-    """What the 360 page says about pools: the release clock of an owned customer, or the pool state."""
-    now = clock.now()
-    panel = {"pool": None, "refusal": None, "plan": None, "lock_pending": False, "staker": None}
-    if customer.owner_id:
-        rules_now = rules_mod.in_force(now)
-        at, rule, inputs = pools.release_plan(customer, rules_now, now)
-        panel["plan"] = {"at": customer.release_at, "rule": customer.release_rule or rule, "inputs": inputs,
-                         "version": rules_now.version}
-        panel["lock_pending"] = pools.LockRequest.select().where(
-            (pools.LockRequest.customer == customer.id) & (pools.LockRequest.status == "pending")).exists()
-    elif customer.pool_id:
-        panel["pool"] = pools.Pool.get_or_none(pools.Pool.id == customer.pool_id)
-        if can(current_user, "pool.work"):
-            try:
-                pools.check_claim(current_user, customer, rules_mod.in_force(now), now)
-            except pools.ClaimRefused as exc:
-                panel["refusal"] = translate_error(exc.message, exc.params)
-    if customer.staked_by_id:
-        panel["staker"] = User.get_or_none(User.id == customer.staked_by_id)
-    return panel
+    return None
 
 
 @bp.post("/<int:customer_id>/followups/check")
@@ -664,11 +552,7 @@ def _type_labels(params):
             "types": ", ".join(label(FOLLOWUP_TYPE_LABELS, t) for t in str(params.get("types", "")).split(", ") if t)}
 
 
-@bp.record_once
-def _template_globals(state):
-    """Vocabularies and helpers every template (and imported macro) may use."""
-    state.app.jinja_env.globals.update(STAGE_LABELS=STAGE_LABELS, STAGES=STAGES, BUSINESS_MODEL_LABELS=BUSINESS_MODEL_LABELS,
-                SOURCE_LABELS=SOURCE_LABELS, CHANNEL_LABELS=CHANNEL_LABELS, SIZE_LABELS=SIZE_LABELS,
-                DECISION_ROLE_LABELS=DECISION_ROLE_LABELS, FOLLOWUP_TYPE_LABELS=FOLLOWUP_TYPE_LABELS,
-                can=can, today=clock.today, now=clock.now, describe_event=describe_event, field_label=field_label,
-                completeness_label=completeness_label, local_now=lambda: clock.to_local(clock.now()))
+extend.template_globals(
+    STAGE_LABELS=STAGE_LABELS, STAGES=STAGES, BUSINESS_MODEL_LABELS=BUSINESS_MODEL_LABELS, SOURCE_LABELS=SOURCE_LABELS,
+    CHANNEL_LABELS=CHANNEL_LABELS, SIZE_LABELS=SIZE_LABELS, DECISION_ROLE_LABELS=DECISION_ROLE_LABELS,
+    FOLLOWUP_TYPE_LABELS=FOLLOWUP_TYPE_LABELS, field_label=field_label, completeness_label=completeness_label)

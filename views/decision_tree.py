@@ -8,7 +8,7 @@ from models import decision_tree as tree
 from models.customers import DECISION_ROLE_LABELS, DECISION_ROLES, Contact, get_customer
 from models.errors import N_, ValidationError
 from models.permissions import can, require
-from views import customers as customer_views
+from views import extend
 from views.i18n import gettext as _
 from views.i18n import label, translate_error
 
@@ -83,6 +83,8 @@ def _texts(customer):
             "edit_label": _("Edit"), "base": url_for("decision_tree.page", customer_id=customer.id) + "/nodes/"}
 
 
+@extend.customer_tab("tree", N_("Decision tree"), "decision_tree/_tab.html", order=25,
+                     visible=lambda user, customer: can(user, "decision_tree.view", customer))
 def tree_context(customer, user, error=None, error_node=None):
     roots, nodes, warns = tree.build(customer)
     return {"roots": roots, "node_count": len(nodes),
@@ -150,21 +152,12 @@ def move(customer_id, contact_id):
     return _tree_response(customer)
 
 
-customer_views.EXTRA_TABS["tree"] = customer_views.Tab(
-    label=N_("Decision tree"), template="decision_tree/_tab.html", context=tree_context,
-    visible=lambda user, customer: can(user, "decision_tree.view", customer), order=25)
-
-
+@extend.timeline("contact.tree_updated")
 def describe(e):
     d = e.data or {}
     fields = ", ".join(_(NodeForm.LABELS.get(k, k)) for k in d.get("changes", {}))
     return _("updated %(name)s in the decision tree: %(fields)s", name=d.get("name", ""), fields=fields)
 
 
-customer_views.EVENT_DESCRIBERS["contact.tree_updated"] = describe
-
-
-@bp.record_once
-def _globals(state):
-    state.app.jinja_env.globals.update(INFLUENCE_LABELS=tree.INFLUENCE_LABELS, ATTITUDE_LABELS=tree.ATTITUDE_LABELS,
-                                       RELATIONSHIP_LABELS=tree.RELATIONSHIP_LABELS)
+extend.template_globals(INFLUENCE_LABELS=tree.INFLUENCE_LABELS, ATTITUDE_LABELS=tree.ATTITUDE_LABELS,
+                        RELATIONSHIP_LABELS=tree.RELATIONSHIP_LABELS)

@@ -9,8 +9,8 @@ from models.customers import Customer
 from models.errors import DomainError, NotFound, ValidationError
 from models.permissions import can, require, visible
 from models.users import User
+from views import extend
 from views import htmx as hx
-from views import workbench
 from views.i18n import translate_error
 
 bp = Blueprint("delegations", __name__, url_prefix="/delegations")
@@ -111,6 +111,7 @@ def customers(delegation_id):
 
 # ---- the workbench banner -----------------------------------------------------------------------
 
+@extend.workbench_panel("delegations/_banner.html", roles=("sales", "manager"), order=5)
 def _banner(user):
     ids = delegations.acting_for_ids(user)
     if not ids:
@@ -121,6 +122,3 @@ def _banner(user):
                                                       & delegations._active_where(now)))
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_(list(ids)))}
     return {"rows": rows, "names": names}
-
-
-workbench.register_panel(("sales", "manager"), "delegations/_banner.html", _banner, order=5)

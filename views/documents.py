@@ -12,6 +12,7 @@ from models.errors import N_, DomainError, NotFound, ValidationError
 from models.opportunities import Opportunity
 from models.permissions import can, require
 from views import customers as customers_view
+from views import extend
 from views import htmx as hx
 from views.i18n import translate_error
 
@@ -149,21 +150,12 @@ def download(document_id, number=None):
     return response
 
 
+@extend.customer_tab("documents", N_("Documents"), "documents/_tab.html", order=45)
 def _customer_tab(customer, user):
     documents = [d for d in docs.documents_of(customer=customer) if can(user, "document.view", d)]
     return {"documents": documents, "doc_target": ("customer", customer.id),
             "can_upload": can(user, "customer.edit", customer),
             "limit_mb": max_bytes() // (1024 * 1024), "errors": {}, "form": {}}
-
-
-customers_view.EXTRA_TABS["documents"] = customers_view.Tab(
-    label=N_("Documents"), template="documents/_tab.html", context=_customer_tab, order=45)
-
-
-@bp.record_once
-def _template_globals(state):
-    state.app.jinja_env.globals.update(DOCUMENT_KIND_LABELS=docs.KIND_LABELS, DOCUMENT_KINDS=docs.KINDS)
-    state.app.jinja_env.filters["filesize"] = filesize
 
 
 def filesize(n):
@@ -175,3 +167,7 @@ def filesize(n):
     if n < 1024 * 1024:
         return f"{n / 1024:.0f} KB"
     return f"{n / (1024 * 1024):.1f} MB"
+
+
+extend.template_globals(DOCUMENT_KIND_LABELS=docs.KIND_LABELS, DOCUMENT_KINDS=docs.KINDS)
+extend.template_filters(filesize=filesize)

@@ -13,6 +13,7 @@ from models.errors import N_, DomainError, ValidationError
 from models.permissions import can, require
 from models.users import User
 from views import customers as customers_view
+from views import extend
 from views import htmx as hx
 from views.i18n import gettext as _
 from views.i18n import label, locale_code, translate_error
@@ -159,11 +160,9 @@ def customer_card(customer_id):
                            can_dispute_this=can(current_user, "conflict.open", customer))
 
 
+@extend.side_card("merges/_side_panel.html", order=20)
 def _side_panel(customer, user):
     return {"customer_id": customer.id}
-
-
-customers_view.SIDE_PANELS.append(("merges/_side_panel.html", _side_panel))
 
 
 def merged_away(customer_id):
@@ -179,11 +178,14 @@ def merged_away(customer_id):
     return response
 
 
-@bp.app_template_global("merge_field_label")
 def _merge_field_label(name):
     return _(dict(merges.MERGE_FIELDS).get(name, name))
 
 
+extend.template_globals(merge_field_label=_merge_field_label)
+
+
+@extend.timeline("customer.merged")
 def _describe_merge(e):
     d = e.data or {}
     text = _("merged %(name)s into this customer: %(contacts)s contacts, %(followups)s follow-ups moved",
@@ -193,5 +195,4 @@ def _describe_merge(e):
     return text + (" — " + d["reason"] if d.get("reason") else "")
 
 
-customers_view.EVENT_DESCRIBERS["customer.merged"] = _describe_merge
-customers_view.GONE_PAGES.append(merged_away)
+extend.gone_page(merged_away)

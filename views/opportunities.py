@@ -15,7 +15,7 @@ from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, get_custome
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import SELLERS, can, require
 from models.users import Team, User
-from views import customers as customer_views
+from views import extend
 from views import htmx as hx
 from views.i18n import gettext as _
 from views.i18n import label, translate_error
@@ -356,6 +356,8 @@ def new(customer_id):
 
 # ---- the 360 tab -------------------------------------------------------------------------------------
 
+@extend.customer_tab("opportunities", N_("Opportunities"), "opportunities/_tab.html", order=20,
+                     visible=lambda user, customer: can(user, "opportunity.list", customer))
 def _tab_context(customer, user):
     rows = list(opps.of_customer(customer))
     owners = {u.id: u.full_name for u in User.select(User.id, User.full_name)
@@ -366,24 +368,17 @@ def _tab_context(customer, user):
             "open_weighted": sum((r.weighted or Decimal(0) for r in open_rows), Decimal("0.00"))}
 
 
-customer_views.EXTRA_TABS["opportunities"] = customer_views.Tab(
-    label=N_("Opportunities"), template="opportunities/_tab.html", context=_tab_context,
-    visible=lambda user, customer: can(user, "opportunity.list", customer), order=20)
-
-
+@extend.workbench_panel("opportunities/_wb_panel.html", roles=("sales", "manager"), order=15)
 def _workbench_panel(user):
     if not can(user, "opportunity.pipeline"):
         return None
     return opps.workbench_summary(user)
 
 
-from views import workbench as _workbench  # noqa: E402
-
-_workbench.register_panel(("sales", "manager"), "opportunities/_wb_panel.html", _workbench_panel, order=15)
-
 
 # ---- timeline sentences -----------------------------------------------------------------------------
 
+@extend.timeline("opportunity.")
 def describe(e):
     """An opportunity audit row as a sentence (the 360 timeline)."""
     from views.i18n import fmt_money
@@ -414,11 +409,5 @@ def describe(e):
     return None
 
 
-customer_views.EVENT_DESCRIBERS["opportunity."] = describe
-
-
-@bp.record_once
-def _globals(state):
-    state.app.jinja_env.globals.update(OPP_STAGE_LABELS=opps.STAGE_LABELS, OPP_STAGES=opps.STAGES,
-                                       OPP_OPEN_STAGES=opps.OPEN_STAGES)
-    state.app.jinja_env.filters["yuan"] = yuan
+extend.template_globals(OPP_STAGE_LABELS=opps.STAGE_LABELS, OPP_STAGES=opps.STAGES, OPP_OPEN_STAGES=opps.OPEN_STAGES)
+extend.template_filters(yuan=yuan)

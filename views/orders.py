@@ -16,7 +16,7 @@ from models.errors import N_, DomainError, ValidationError
 from models.orders import (MAX_LINES, ORDER_STATUS_LABELS, PAYMENT_METHOD_LABELS, PAYMENT_METHODS, Order,
                            OrderLine, Payment, PaymentDue, Product)
 from models.permissions import can, require
-from views import customers as customers_view
+from views import extend
 from views import htmx as hx
 from views.i18n import label, locale_code, translate_error
 
@@ -68,22 +68,19 @@ def _order_rows(customer_id, before=None):
     return {"rows": rows, "next": nxt}
 
 
+@extend.customer_tab("orders", N_("Orders"), "orders/_tab.html", order=30,
+                     visible=lambda user, customer: can(user, "order.view", customer))
 def _tab_context(customer, user):
     return {"figures": om.customer_figures(customer.id), "orders": _order_rows(customer.id)}
 
 
+@extend.side_card("orders/_figures_panel.html", order=30)
 def _figures_panel(customer, user):
     if not can(user, "order.view", customer):
         return None
     if not Order.select().where(Order.customer == customer.id).exists():
         return None
     return {"customer": customer, "f": om.customer_figures(customer.id)}
-
-
-customers_view.EXTRA_TABS["orders"] = customers_view.Tab(
-    label=N_("Orders"), template="orders/_tab.html", context=_tab_context, order=30,
-    visible=lambda user, customer: can(user, "order.view", customer))
-customers_view.SIDE_PANELS.append(("orders/_figures_panel.html", _figures_panel))
 
 
 def _parse_before(raw):
@@ -254,7 +251,4 @@ def cancel(order_id):
     return hx.redirect(url_for("orders.show", order_id=order.id))
 
 
-@bp.record_once
-def _template_globals(state):
-    state.app.jinja_env.globals.update(ORDER_STATUS_LABELS=ORDER_STATUS_LABELS,
-                                       PAYMENT_METHOD_LABELS=PAYMENT_METHOD_LABELS)
+extend.template_globals(ORDER_STATUS_LABELS=ORDER_STATUS_LABELS, PAYMENT_METHOD_LABELS=PAYMENT_METHOD_LABELS)

@@ -7,11 +7,13 @@ from flask_login import current_user
 from peewee import fn
 
 from models import clock, listing, notifications, pools
+from models import rules as rules_mod
 from models.base import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import can, require, scope
 from models.users import Region, Team, User
+from views import extend
 from views import htmx as hx
 from views.i18n import gettext as _
 from views.i18n import locale_code, translate_error
@@ -170,23 +172,10 @@ def _pending_locks(user):
         .join(Customer).where(pools.LockRequest.status == "pending")).order_by(pools.LockRequest.id)
 
 
-# Other domains add their own waiting decisions to the approvals inbox (transfers, conflict cases,
-# projects ...): register_approvals(key, title, template, rows(user) -> list, count(user) -> int, order).
-# The inbox shows each section with its rows (template gets `rows`), the header badge sums the counts.
-APPROVAL_SECTIONS = []
-
-
-def register_approvals(key, title, template, rows, count, order=100):
-    APPROVAL_SECTIONS.append(dict(key=key, title=title, template=template, rows=rows, count=count, order=order))
-
-
-def _sections(user):
-    return sorted(APPROVAL_SECTIONS, key=lambda s: s["order"])
-
-
 def pending_count(user):
     locks = _pending_locks(user).count() if can(user, "approvals.inbox") else 0
-    return locks + sum(section["count"](user) for section in _sections(user))
+    # The other domains' sections (transfers, conflict cases, projects ...) register with views.extend.
+    return locks + sum(section["count"](user) for section in extend.approvals_sections())
 
 
 @bp.get("/approvals")
@@ -194,7 +183,7 @@ def approvals():
     if not can(current_user, "approvals.inbox"):
         raise NotFound()
     rows = list(_pending_locks(current_user).limit(200))
-    sections = [dict(section, items=section["rows"](current_user)) for section in _sections(current_user)]
+    sections = [dict(section, items=section["rows"](current_user)) for section in extend.approvals_sections()]
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
              .where(User.id.in_({r.requester_id for r in rows} | {r.customer.owner_id for r in rows}))}
     return render_template("pools/approvals.html", rows=rows, names=names, sections=sections)
@@ -364,15 +353,8 @@ LEDGER_LABELS = {
     "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
     "capacity": N_("Capacity adjusted"), "stake": N_("Staked"), "stake_completed": N_("Stake completed"),
     "stake_lapsed": N_("Stake lapsed"), "lead_routed": N_("Inbound lead routed"), "rules_applied": N_("Pool rules"),
-    "placed": N_("Placed in the pool"),
+    "placed": N_("Placed in the pool"), "transfer": N_("Transferred"),
 }
-
-
-@bp.record_once
-def _template_globals(state):
-    state.app.jinja_env.globals.update(pool_pending_count=pending_count, RELEASE_RULE_LABELS=RELEASE_RULE_LABELS,
-                                       LEDGER_LABELS=LEDGER_LABELS, dt_days=lambda n: dt.timedelta(days=n),
-                                       mask=mask)
 
 
 def mask(value):
@@ -385,3 +367,78 @@ def mask(value):
         return name[:1] + "***@" + domain
     digits = value.replace(" ", "").replace("-", "")
     return digits[:3] + "****" + digits[-4:] if len(digits) > 7 else "****"
+
+
+extend.template_globals(pool_pending_count=pending_count, RELEASE_RULE_LABELS=RELEASE_RULE_LABELS,
+                        LEDGER_LABELS=LEDGER_LABELS, dt_days=lambda n: dt.timedelta(days=n), mask=mask)
+
+
+# ---- on the 360 page: the pool card and the pool's timeline sentences ------------------------------
+
+@extend.side_card("pools/_pool_panel.html", order=0)
+def pool_panel(customer, user):
+    """What the 360 page says about pools: the release clock of an owned customer, or the pool state."""
+    now = clock.now()
+    panel = {"pool": None, "refusal": None, "plan": None, "lock_pending": False, "staker": None}
+    if customer.owner_id:
+        rules_now = rules_mod.in_force(now)
+        at, rule, inputs = pools.release_plan(customer, rules_now, now)
+        panel["plan"] = {"at": customer.release_at, "rule": customer.release_rule or rule, "inputs": inputs,
+                         "version": rules_now.version}
+        panel["lock_pending"] = pools.LockRequest.select().where(
+            (pools.LockRequest.customer == customer.id) & (pools.LockRequest.status == "pending")).exists()
+    elif customer.pool_id:
+        panel["pool"] = pools.Pool.get_or_none(pools.Pool.id == customer.pool_id)
+        if can(user, "pool.work"):
+            try:
+                pools.check_claim(user, customer, rules_mod.in_force(now), now)
+            except pools.ClaimRefused as exc:
+                panel["refusal"] = translate_error(exc.message, exc.params)
+    if customer.staked_by_id:
+        panel["staker"] = User.get_or_none(User.id == customer.staked_by_id)
+    return panel
+
+
+@extend.timeline("pool.")
+def describe(e):
+    kind, d = e.kind, e.data or {}
+    if kind == "pool.claimed":
+        return _("claimed the customer from the public pool")
+    if kind == "pool.assigned":
+        return _("assigned the customer from the pool to %(name)s", name=d.get("owner", "")) + \
+            (" — " + d["reason"] if d.get("reason") else "")
+    if kind in ("pool.released", "pool.forced_release"):
+        pool = d.get("pool") if locale_code().startswith("zh") else d.get("pool_en")
+        inputs = d.get("inputs") or {}
+        if kind == "pool.forced_release" and inputs.get("rule") == "no_followup":
+            return _("released to %(pool)s because no valid follow-up since %(since)s (rule v%(v)s: %(n)s days)",
+                     pool=pool, since=(inputs.get("since") or "")[:10], v=d.get("rule_version", 0), n=inputs.get("days"))
+        if kind == "pool.forced_release" and inputs.get("rule") == "no_deal":
+            return _("released to %(pool)s because no deal since the claim on %(since)s (rule v%(v)s: %(n)s days)",
+                     pool=pool, since=(inputs.get("claimed_at") or "")[:10], v=d.get("rule_version", 0),
+                     n=inputs.get("days"))
+        return _("released the customer to %(pool)s: %(reason)s", pool=pool, reason=d.get("reason", ""))
+    if kind == "pool.lock_requested":
+        return _("asked to lock the customer: %(reason)s", reason=d.get("reason", ""))
+    if kind == "pool.lock_approved":
+        return _("approved the lock: %(reason)s", reason=d.get("reason", ""))
+    if kind == "pool.lock_rejected":
+        return _("rejected the lock: %(reason)s", reason=d.get("reason", ""))
+    if kind == "pool.unlocked":
+        return _("unlocked the customer") + (" — " + d["reason"] if d.get("reason") else "")
+    if kind == "pool.staked":
+        return _("staked the customer (to be %(t)s%% complete by %(due)s)", t=d.get("threshold"),
+                 due=(d.get("due") or "")[:10])
+    if kind == "pool.lead_routed":
+        return _("logged an inbound lead (%(note)s), routed to %(to)s", note=d.get("note", ""),
+                 to=d.get("to") or _("the pool"))
+    if kind == "pool.placed":
+        why = {"qualified": _("qualified by marketing with no owner yet"), "created": _("created with no owner"),
+               "unassigned": _("its owner was removed"), "repair": _("found with no owner and in no pool")}
+        return _("placed the customer in %(pool)s: %(why)s",
+                 pool=d.get("pool") if locale_code().startswith("zh") else d.get("pool_en"),
+                 why=why.get(d.get("why"), d.get("why", "")))
+    if kind == "pool.stake_lapsed":
+        return _("the stake lapsed at %(c)s%% complete (%(t)s%% needed)", c=d.get("completeness"),
+                 t=d.get("threshold"))
+    return kind

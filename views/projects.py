@@ -12,10 +12,8 @@ from models.errors import N_, DomainError, NotFound, ValidationError
 from models.opportunities import Opportunity
 from models.permissions import can, require, scope
 from models.users import User
-from views import customers as customers_view
+from views import extend
 from views import htmx as hx
-from views import pools as pools_view
-from views import workbench as workbench_view
 from views.i18n import label, locale_code, translate_error
 
 bp = Blueprint("projects", __name__)
@@ -331,6 +329,10 @@ def criterion_edit(criterion_id):
 
 # ---- on other pages: 360 tab, workbench, approvals inbox --------------------------------------------
 
+# project-sales customers only (no query on every 360 page); a customer whose business model changed
+# later keeps its projects in the project list
+@extend.customer_tab("projects", N_("Projects"), "projects/_tab.html", order=40,
+                     visible=lambda user, customer: pj.is_project_type(customer))
 def _customer_tab(customer, user):
     rows = list(scope("project", user).where(pj.Project.customer == customer.id)
                 .order_by(pj.Project.id.desc()).limit(50))
@@ -338,13 +340,8 @@ def _customer_tab(customer, user):
     return {"projects": rows, "can_propose": can(user, "project.propose", customer) and pj.is_project_type(customer)}
 
 
-customers_view.EXTRA_TABS["projects"] = customers_view.Tab(
-    label=N_("Projects"), template="projects/_tab.html", context=_customer_tab,
-    # project-sales customers only (no query on every 360 page); a customer whose business model changed
-    # later keeps its projects in the project list
-    visible=lambda user, customer: pj.is_project_type(customer), order=40)
-
-
+@extend.workbench_panel("projects/_workbench.html", roles=("sales", "manager", "service", "admin", "marketing"),
+                        order=15)
 def _workbench_panel(user):
     mine = pj.my_milestones(user)
     flagged = pj.managed_overdue(user)
@@ -353,13 +350,8 @@ def _workbench_panel(user):
     return {"mine": mine, "flagged": flagged, "today": clock.today()}
 
 
-workbench_view.register_panel(("sales", "manager", "service", "admin", "marketing"),
-                              "projects/_workbench.html", _workbench_panel, order=15)
-
-pools_view.register_approvals("projects", N_("Project approvals (立项)"), "projects/_approvals.html",
-                              rows=lambda user: _inbox_rows(user), count=pj.pending_count, order=20)
-
-
+@extend.approvals_section("projects", N_("Project approvals (立项)"), "projects/_approvals.html",
+                          count=pj.pending_count, order=20)
 def _inbox_rows(user):
     rows = list(pj.pending_for(user))
     ids = {p.requested_by_id for p in rows} - {None}
@@ -378,11 +370,9 @@ def _inbox_rows(user):
     return [{"p": p, "names": names} for p in rows]
 
 
-@bp.record_once
-def _template_globals(state):
-    state.app.jinja_env.globals.update(
-        PROJECT_STATUS_LABELS=pj.STATUS_LABELS, TEAM_ROLE_LABELS=pj.TEAM_ROLE_LABELS, TEAM_ROLES=pj.TEAM_ROLES,
-        MILESTONE_STATUS_LABELS=pj.MILESTONE_STATUS_LABELS, MILESTONE_STATUSES=pj.MILESTONE_STATUSES,
-        COST_CATEGORY_LABELS=pj.COST_CATEGORY_LABELS, COST_CATEGORIES=pj.COST_CATEGORIES,
-        COST_KIND_LABELS=pj.COST_KIND_LABELS, choice_options=lambda keys, labels: [(k, label(labels, k)) for k in keys],
-        member_options=lambda members: [(m.user_id, m.user.full_name) for m in members])
+extend.template_globals(
+    PROJECT_STATUS_LABELS=pj.STATUS_LABELS, TEAM_ROLE_LABELS=pj.TEAM_ROLE_LABELS, TEAM_ROLES=pj.TEAM_ROLES,
+    MILESTONE_STATUS_LABELS=pj.MILESTONE_STATUS_LABELS, MILESTONE_STATUSES=pj.MILESTONE_STATUSES,
+    COST_CATEGORY_LABELS=pj.COST_CATEGORY_LABELS, COST_CATEGORIES=pj.COST_CATEGORIES,
+    COST_KIND_LABELS=pj.COST_KIND_LABELS, choice_options=lambda keys, labels: [(k, label(labels, k)) for k in keys],
+    member_options=lambda members: [(m.user_id, m.user.full_name) for m in members])

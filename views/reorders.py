@@ -14,9 +14,8 @@ from models.errors import N_, DomainError, ValidationError
 from models.orders import Product
 from models.permissions import can, require
 from models.users import Team, User
-from views import customers as customers_view
+from views import extend
 from views import htmx as hx
-from views import workbench
 from views.i18n import label, locale_code, translate_error
 
 bp = Blueprint("reorders", __name__)
@@ -53,12 +52,15 @@ def _suggested_values(s):
             "remind_days": str(s["remind_days"]), "suggested": "1"}
 
 
+@extend.customer_tab("reorders", N_("Reorder cycles"), "reorders/_tab.html", order=31,
+                     visible=lambda user, customer: can(user, "order.view", customer))
 def _tab_context(customer, user):
     cycles = rm.customer_status(customer.id)
     # The keys join the 360 page's own context: no `today` (a template global) or other shared names.
     return {"cycles": cycles, "candidates": _candidates(customer, cycles), "loc": locale_code()}
 
 
+@extend.side_card("reorders/_status_panel.html", order=10)
 def _status_panel(customer, user):
     if not can(user, "order.view", customer):
         return None
@@ -67,12 +69,6 @@ def _status_panel(customer, user):
         return None
     return {"customer": customer, "cycles": cycles[:5], "more": max(0, len(cycles) - 5),
             "churn": any(c.open_todo and c.open_todo.flagged_at for c in cycles), "loc": locale_code()}
-
-
-customers_view.EXTRA_TABS["reorders"] = customers_view.Tab(
-    label=N_("Reorder cycles"), template="reorders/_tab.html", context=_tab_context, order=31,
-    visible=lambda user, customer: can(user, "order.view", customer))
-customers_view.SIDE_PANELS.insert(0, ("reorders/_status_panel.html", _status_panel))
 
 
 # ---- accepting and editing a cycle -----------------------------------------------------------------
@@ -157,6 +153,7 @@ def end(cycle_id):
 
 # ---- workbench ------------------------------------------------------------------------------------
 
+@extend.workbench_panel("reorders/_todo_panel.html", roles=("sales", "manager", "service"), order=20)
 def _todo_panel(user):
     today = clock.today()
     todos = list(rm.open_todos(user, today, limit=15))
@@ -170,16 +167,13 @@ def _team_rep_ids(user):
     return [user.id]
 
 
+@extend.workbench_panel("reorders/_churn_panel.html", roles=("sales", "manager"), order=21)
 def _churn_panel(user):
     risks = list(rm.churn_risks(_team_rep_ids(user), limit=10))
     names = {}
     if can(user, "team.lead"):
         names = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_({t.rep_id for t in risks}))}
     return {"risks": risks, "names": names, "loc": locale_code()}
-
-
-workbench.register_panel(("sales", "manager", "service"), "reorders/_todo_panel.html", _todo_panel, order=20)
-workbench.register_panel(("sales", "manager"), "reorders/_churn_panel.html", _churn_panel, order=21)
 
 
 # ---- calendar and adherence -----------------------------------------------------------------------
@@ -228,6 +222,4 @@ def calendar():
                            adherence_days=rm.ADHERENCE_DAYS)
 
 
-@bp.record_once
-def _template_globals(state):
-    state.app.jinja_env.globals.update(REORDER_UNIT_LABELS=rm.UNIT_LABELS)
+extend.template_globals(REORDER_UNIT_LABELS=rm.UNIT_LABELS)

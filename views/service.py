@@ -15,8 +15,8 @@ from models.errors import N_, DomainError, ValidationError
 from models.permissions import can, require, scope, visible
 from models.users import User
 from views import customers as customers_view
+from views import extend
 from views import htmx as hx
-from views import workbench
 from views.i18n import gettext as _
 from views.i18n import fmt_datetime, label, translate_error
 
@@ -463,11 +463,13 @@ def settings():
 
 # ---- workbench and 360 cards -------------------------------------------------------------------
 
+@extend.workbench_panel("service/_wb_quick.html", roles=("service",), order=10)
 def workbench_quick(user):
     """The service agent's first card: log a ticket in a few keystrokes."""
     return {"quick": quick_form_context()}
 
 
+@extend.workbench_panel("service/_wb_mine.html", roles=("service",), order=11)
 def workbench_mine(user):
     """My open tickets, the most urgent SLA first."""
     T = sv.Ticket
@@ -479,6 +481,7 @@ def workbench_mine(user):
     return {"mine": mine, "mine_count": mine_count}
 
 
+@extend.workbench_panel("service/_wb_waiting.html", roles=("service",), order=12)
 def workbench_waiting(user):
     """New tickets nobody has taken yet, the earliest response deadline first."""
     T = sv.Ticket
@@ -488,11 +491,7 @@ def workbench_waiting(user):
     return {"waiting": waiting}
 
 
-workbench.register_panel(("service",), "service/_wb_quick.html", workbench_quick, order=10)
-workbench.register_panel(("service",), "service/_wb_mine.html", workbench_mine, order=11)
-workbench.register_panel(("service",), "service/_wb_waiting.html", workbench_waiting, order=12)
-
-
+@extend.workbench_panel("service/_wb_leads.html", roles=("sales", "manager"), order=20)
 def workbench_leads(user):
     """Repurchase leads from service for the rep (a manager: the team's), with their source."""
     rows = list(sv.leads_for(user))
@@ -503,12 +502,10 @@ def workbench_leads(user):
     return {"rows": rows, "names": names}
 
 
-workbench.register_panel(("sales", "manager"), "service/_wb_leads.html", workbench_leads, order=20)
-
-
 SIDE_OPEN_LIMIT = 20
 
 
+@extend.side_card("service/_side.html", order=40)
 def side_panel(customer, user):
     if not can(user, "ticket.list", customer):
         return None
@@ -534,9 +531,8 @@ def side_panel(customer, user):
             "customer": customer}
 
 
-customers_view.SIDE_PANELS.append(("service/_side.html", side_panel))
-
-
+@extend.customer_tab("service", N_("Service"), "service/_tab.html", order=60,
+                     visible=lambda user, customer: can(user, "ticket.list", customer))
 def tab_context(customer, user):
     T = sv.Ticket
     rows = list(T.select(T).where(T.customer == customer.id).order_by(T.id.desc()).limit(50))
@@ -548,13 +544,9 @@ def tab_context(customer, user):
                           .order_by(sv.RepurchaseLead.id.desc()).limit(20))}
 
 
-customers_view.EXTRA_TABS["service"] = customers_view.Tab(
-    label=N_("Service"), template="service/_tab.html", context=tab_context,
-    visible=lambda user, customer: can(user, "ticket.list", customer), order=60)
-
-
 # ---- timeline sentences for the service events ------------------------------------------------
 
+@extend.timeline("service.", "care.")
 def describe(e):
     d = e.data or {}
     k = e.kind
@@ -587,18 +579,8 @@ def describe(e):
     return None
 
 
-customers_view.EVENT_DESCRIBERS["service."] = describe
-customers_view.EVENT_DESCRIBERS["care."] = describe
-
-
-@bp.app_context_processor
-def _service_labels():
-    return {"service_labels": labels}
-
-
-@bp.record_once
-def _globals(state):
-    state.app.jinja_env.globals.update(
-        TICKET_STATUS_LABELS=sv.STATUS_LABELS, TICKET_PRIORITY_LABELS=sv.PRIORITY_LABELS,
-        TICKET_CATEGORY_LABELS=sv.CATEGORY_LABELS, TICKET_CHANNEL_LABELS=sv.CHANNEL_LABELS,
-        SERVICE_LEVEL_LABELS=sv.LEVEL_LABELS, LEAD_SOURCE_LABELS=sv.SOURCE_LABELS)
+extend.template_globals(
+    service_labels=labels,
+    TICKET_STATUS_LABELS=sv.STATUS_LABELS, TICKET_PRIORITY_LABELS=sv.PRIORITY_LABELS,
+    TICKET_CATEGORY_LABELS=sv.CATEGORY_LABELS, TICKET_CHANNEL_LABELS=sv.CHANNEL_LABELS,
+    SERVICE_LEVEL_LABELS=sv.LEVEL_LABELS, LEAD_SOURCE_LABELS=sv.SOURCE_LABELS)

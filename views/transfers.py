@@ -11,9 +11,8 @@ from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import SELLERS, can, require, scope
 from models.transfers import Transfer, TransferApproval, TransferItem
 from models.users import Region, Team, User
-from views import customers as customers_view
+from views import extend
 from views import htmx as hx
-from views import pools as pools_view
 from views.i18n import gettext as _
 from views.i18n import locale_code, translate_error
 
@@ -265,6 +264,13 @@ def _pending_approvals(user):
                  .where((TransferApproval.status == "pending") & (Transfer.status == "pending")))
 
 
+def approval_count(user):
+    if not can(user, "approvals.inbox"):
+        return 0
+    return _pending_approvals(user).count()
+
+
+@extend.approvals_section("transfers", N_("Transfers"), "transfers/_approvals.html", count=approval_count, order=10)
 def approval_rows(user):
     rows = list(_pending_approvals(user).order_by(TransferApproval.id).limit(200))
     transfers_ = [a.transfer for a in rows]
@@ -273,12 +279,6 @@ def approval_rows(user):
     for a in rows:
         a.team_name = teams.get(a.team_id, "")
     return rows
-
-
-def approval_count(user):
-    if not can(user, "approvals.inbox"):
-        return 0
-    return _pending_approvals(user).count()
 
 
 def _approval_row(approval, transfer=None, error=None, capacity=False, message=None):
@@ -434,6 +434,7 @@ def leaver_execute(user_id):
 
 # ---- on other pages ------------------------------------------------------------------------------
 
+@extend.side_card("transfers/_side_panel.html", order=50)
 def _side_panel(customer, user):
     """The 360 page: a transfer waiting for this customer, or the way to ask for one."""
     open_ = transfers.open_transfer_of(customer.id)
@@ -445,10 +446,6 @@ def _side_panel(customer, user):
     return {"open": open_, "may": may and open_ is None, "customer": customer}
 
 
-customers_view.SIDE_PANELS.append(("transfers/_side_panel.html", _side_panel))
-pools_view.register_approvals("transfers", N_("Transfers"), "transfers/_approvals.html", approval_rows,
-                              approval_count, order=10)
-pools_view.LEDGER_LABELS.setdefault("transfer", N_("Transferred"))
 
 
 def describe_transfer_event(kind, d):
@@ -476,10 +473,10 @@ def describe_transfer_event(kind, d):
     return None
 
 
-customers_view.EVENT_DESCRIBERS["transfer."] = lambda e: describe_transfer_event(e.kind, e.data or {})
+@extend.timeline("transfer.")
+def _describe(e):
+    return describe_transfer_event(e.kind, e.data or {})
 
 
-@bp.record_once
-def _template_globals(state):
-    state.app.jinja_env.globals.update(TRANSFER_STATUS_LABELS=STATUS_LABELS, TRANSFER_SIDE_LABELS=SIDE_LABELS,
-                                       TRANSFER_APPROVAL_LABELS=APPROVAL_LABELS)
+extend.template_globals(TRANSFER_STATUS_LABELS=STATUS_LABELS, TRANSFER_SIDE_LABELS=SIDE_LABELS,
+                        TRANSFER_APPROVAL_LABELS=APPROVAL_LABELS)

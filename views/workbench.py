@@ -9,29 +9,11 @@ from models.permissions import can
 from models import workbench as wb
 from models.customers import Customer
 from models.users import User
+from views import extend
 from views import pools as pools_view
 
 bp = Blueprint("workbench", __name__)
 _cache = {}
-
-# Other domains add cards to the workbench without editing it: (roles, template, context(user) -> dict
-# or None to show nothing, order). Registered when their blueprint module is imported.
-PANELS = []
-
-
-def register_panel(roles, template, context, order=100):
-    PANELS.append((tuple(roles), template, context, order))
-
-
-def _panels(user):
-    shown = []
-    for roles, template, context, _order in sorted(PANELS, key=lambda p: p[3]):
-        if can(user, "workbench.panel", roles):
-            ctx = context(user)
-            if ctx is not None:
-                shown.append((template, ctx))
-    return shown
-
 
 def _cached(key, seconds, compute):
     """A short-lived per-process cache for expensive whole-table counts (admin only)."""
@@ -46,7 +28,7 @@ def _cached(key, seconds, compute):
 @bp.get("/")
 def home():
     u = current_user
-    ctx = {"panels": _panels(u)}
+    ctx = {"panels": extend.workbench_panels(u)}  # the other domains' cards (views.extend)
     if can(u, "workbench.seller"):
         ctx.update(due=list(wb.rep_due(u)), due_count=wb.rep_due_count(u), stalest=list(wb.rep_stalest(u)),
                    my_stages=wb.stage_counts(Customer.select().where(Customer.owner == u.id)),
