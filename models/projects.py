@@ -13,6 +13,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, permissions
 from models.base import MAX_INT, BaseModel, db, fresh
+from models.customer_tables import _text  # the one text-field parser (length, required)
 from models.customers import Customer, clean_text, to_halfwidth
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.notifications import Notification, notify
@@ -226,16 +227,6 @@ def _amount_field(data, e, name, required=False, positive=False):
     except ValueError as exc:
         e.add(name, str(exc.args[0]))
         return None
-
-
-def _text(data, e, name, max_len, required=False, multiline=False):
-    value = clean_text(data.get(name), max_len, multiline)
-    if value is None:
-        e.add(name, N_("At most %(n)s characters."), n=max_len)
-        return ""
-    if required and not value:
-        e.add(name, N_("Required."))
-    return value
 
 
 def _parse_id(value):
