@@ -122,6 +122,13 @@ def client(app):
     return Client(app)
 
 
+@pytest.fixture
+def en_client(client):
+    """A client whose anonymous pages (the login form) are in English, whatever the catalogue holds."""
+    client.http.set_cookie("lang", "en")
+    return client
+
+
 _seq = itertools.count(1)
 
 

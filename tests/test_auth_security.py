@@ -16,15 +16,9 @@ from models.users import LoginAttempt, User
 from tests.conftest import FROZEN, PASSWORD, Client
 from tests.test_pool_concurrency import fire
 
-WRONG = "Wrong username or password"
-THROTTLED = "Too many failed attempts"
+from tests.test_users import THROTTLED, WRONG  # noqa: E402  the login messages, spelled once
+
 NETWORK = "Too many failed attempts from this network"
-
-
-@pytest.fixture
-def en_client(client):
-    client.http.set_cookie("lang", "en")
-    return client
 
 
 def new_client(app):

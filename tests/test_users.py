@@ -15,11 +15,6 @@ WRONG = "Wrong username or password"
 THROTTLED = "Too many failed attempts"
 
 
-@pytest.fixture
-def en_client(client):
-    """A client whose anonymous pages (the login form) are in English, whatever the catalogue holds."""
-    client.http.set_cookie("lang", "en")
-    return client
 
 
 def login_as(client, user, password=PASSWORD, address=None, next_url=None):
