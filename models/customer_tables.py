@@ -127,7 +127,7 @@ class Customer(BaseModel):
             (("stage", "id"), False), (("stage", "name", "id"), False), (("stage", "touched_at", "id"), False),
             (("name", "id"), False), (("touched_at", "id"), False),
             (("region", "id"), False), (("industry", "id"), False), (("city", "id"), False),
-            (("owner", "release_at"), False), (("pool", "id"), False), (("pool", "name", "id"), False),
+            (("owner", "release_at"), False), (("team", "release_at"), False), (("pool", "id"), False), (("pool", "name", "id"), False),
             (("pool", "touched_at", "id"), False), (("staked_by", "stake_due"), False),
             (("stage", "region", "id"), False), (("release_rule", "contract_end"), False),
         )

@@ -24,7 +24,8 @@ class PoolEvent(BaseModel):
 
     class Meta:
         indexes = ((("customer", "id"), False), (("actor", "kind", "at"), False), (("kind", "at"), False),
-                   (("subject", "kind", "at"), False), (("from_owner", "at"), False), (("to_owner", "at"), False))
+                   (("subject", "kind", "at"), False), (("from_owner", "at"), False), (("from_owner", "kind", "at"), False),
+                   (("to_owner", "at"), False))
 
 
 def record(kind, actor, customer, now, rules=None, subject=None, from_owner=None, to_owner=None, from_pool=None,

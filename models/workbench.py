@@ -107,8 +107,11 @@ def team_releases(team_id, days=7):
                            & (Customer.release_at <= now + dt.timedelta(days=days)))
                     .order_by(Customer.release_at).limit(50))
     members = [u.id for u in User.select(User.id).where(User.team == team_id)]
+    # The 50 newest events first, from the index alone; only then their customers (not a join on every match).
+    newest = (PoolEvent.select(PoolEvent.id)
+              .where(PoolEvent.kind.in_(("release", "forced_release")) & PoolEvent.from_owner.in_(members)
+                     & (PoolEvent.at >= now - dt.timedelta(days=days)))
+              .order_by(PoolEvent.id.desc()).limit(50))
     released = list(PoolEvent.select(PoolEvent, Customer.id, Customer.name).join(Customer, on=(PoolEvent.customer == Customer.id))
-                    .where(PoolEvent.kind.in_(("release", "forced_release")) & PoolEvent.from_owner.in_(members)
-                           & (PoolEvent.at >= now - dt.timedelta(days=days)))
-                    .order_by(PoolEvent.id.desc()).limit(50)) if members else []
+                    .where(PoolEvent.id.in_(newest)).order_by(PoolEvent.id.desc())) if members else []
     return upcoming, released

@@ -6,14 +6,17 @@ instance folder at start-up, so no build artefact lives in the repository.
 """
 import functools
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import request
-from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, get_locale
-from flask_babel import gettext as _gettext
+from flask.globals import _cv_app
+from flask_babel import Babel, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
 from models import clock
@@ -23,13 +26,48 @@ SOURCE = Path(__file__).resolve().parent / "translations"
 LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 
 
+class _Speech:
+    """What this request speaks: the locale Flask-Babel chose, its catalogue, its code and the time zone.
+
+    Flask-Babel looks these up through `g` on every call (three context-local lookups, then the catalogue by
+    the locale's name): ~800 lookups for a list page. They are computed once per request instead and kept
+    in Flask-Babel's own per-request namespace, next to the locale they belong to; `force_locale()` puts
+    another locale object there, which makes them stale and they are computed again.
+    """
+    __slots__ = ("locale", "translations", "code", "tz")
+
+    def __init__(self, locale):
+        self.locale = locale
+        self.translations = get_translations()
+        self.code = str(locale) if locale else "zh_CN"
+        self.tz = get_timezone()
+
+
+def _speech():
+    app_ctx = _cv_app.get(None)
+    space = app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None
+    if space is not None:
+        kept = space.__dict__.get("kehu_speech")
+        if kept is not None and kept.locale is space.__dict__.get("babel_locale"):
+            return kept
+    speech = _Speech(get_locale())
+    if app_ctx is not None:
+        app_ctx.g._flask_babel.kehu_speech = speech  # get_locale() made the namespace
+    return speech
+
+
 def gettext(message, **params):
-    return _gettext(message, **params)
+    text = _speech().translations.ugettext(message)
+    return text % params if params else text
+
+
+def _ngettext(singular, plural, n):
+    return _speech().translations.ungettext(singular, plural, n)
 
 
 def translate_error(message, params=None):
     """A domain error's message (English source) in the user's language."""
-    text = _gettext(message)
+    text = _speech().translations.ugettext(message)
     return text % params if params else text
 
 
@@ -59,7 +97,7 @@ def select_locale():
 
 
 def locale_code():
-    return str(get_locale() or "zh_CN")
+    return _speech().code
 
 
 @functools.cache
@@ -75,25 +113,29 @@ def fmt_datetime(value):
     """A stored time (naive UTC) in business time, as the locale writes a date and a time of day."""
     if not value:
         return ""
-    return format_datetime(value, _datetime_pattern(str(get_locale())))
+    speech = _speech()
+    return babel_dates.format_datetime(value, _datetime_pattern(speech.code), tzinfo=speech.tz, locale=speech.locale)
 
 
 def fmt_date(value):
     """A day as the locale writes it (2026年11月24日, Nov 24, 2026); a stored time is its business day."""
     if not value:
         return ""
-    return format_date(value, "medium")
+    speech = _speech()
+    if isinstance(value, datetime):  # naive UTC, as stored
+        value = speech.tz.normalize(value.replace(tzinfo=timezone.utc).astimezone(speech.tz))
+    return babel_dates.format_date(value, "medium", locale=speech.locale)
 
 
 def fmt_money(value, currency="CNY"):
     if value is None:
         return ""
     # English CLDR writes "CN¥" (against the yen); every amount here is yuan, shown as ¥ in both languages.
-    return format_currency(value, currency).replace("CN¥", "¥")
+    return babel_numbers.format_currency(value, currency, locale=_speech().locale).replace("CN¥", "¥")
 
 
 def fmt_number(value):
-    return format_decimal(value or 0)
+    return babel_numbers.format_decimal(value or 0, locale=_speech().locale)
 
 
 def fmt_ago(value):
@@ -111,7 +153,7 @@ def fmt_ago(value):
 def label(vocabulary, key):
     """A vocabulary key (e.g. a stage) as its translated label."""
     text = vocabulary.get(key)
-    return _gettext(text) if text else (key or "")
+    return _speech().translations.ugettext(text) if text else (key or "")
 
 
 def init_app(app):
@@ -119,6 +161,11 @@ def init_app(app):
     _compile(target)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(target)
     Babel(app, locale_selector=select_locale)
+    # The template's _() and ngettext() read this request's catalogue once (see _Speech).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda message: _speech().translations.ugettext(message), ngettext=_ngettext, newstyle=True,
+        pgettext=lambda context, message: _speech().translations.upgettext(context, message),
+        npgettext=lambda context, s, p, n: _speech().translations.unpgettext(context, s, p, n))
     app.jinja_env.filters.update(datetime=fmt_datetime, date=fmt_date, money=fmt_money, number=fmt_number,
                                  ago=fmt_ago)
     app.jinja_env.globals.update(label=label, locale_code=locale_code, LANGUAGE_NAMES=LANGUAGE_NAMES,
