@@ -41,7 +41,9 @@ def _digest(*paths):
 def _ensure_venv(dev):
     stamp = VENV / (".installed-dev" if dev else ".installed")
     want = _digest(ROOT / "pyproject.toml")
-    if stamp.exists() and stamp.read_text() == want and VENV_PYTHON.exists():
+    # The test install has everything serve needs: serve after test installs nothing.
+    stamps = [stamp] if dev else [stamp, VENV / ".installed-dev"]
+    if VENV_PYTHON.exists() and any(s.exists() and s.read_text() == want for s in stamps):
         return
     if not VENV_PYTHON.exists():
         _say("creating the virtualenv in .venv")
@@ -82,9 +84,13 @@ def _ensure_chromium():
 
 def _apt_install(*packages):
     sudo = [] if os.geteuid() == 0 else ["sudo"]
-    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True)
-    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", *packages], check=True,
-                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # Only what the packages need (no recommends: avahi, samba, printer tools...), and apt's progress kept
+    # out of the log; shown only when apt fails.
+    for step in (["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", *packages]):
+        done = subprocess.run(sudo + ["apt-get", *step], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"apt-get {step[0]} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
 def _in_venv():
@@ -268,16 +274,25 @@ def serve():
     from seeds import demo as demo_seed
 
     app = create_app()
+    host, port = app.config["HOST"], int(app.config["PORT"])
+    try:  # the port first: a busy one is said at once, before minutes of demo loading
+        server = build_server(app, host, port)
+    except OSError as exc:
+        sys.exit(f"[kehu] cannot listen on {host}:{port}: {exc.strerror or exc}. Another program (or another Kehu) "
+                 f"uses the port: stop it, or choose another port, e.g. KEHU_PORT={port + 1} python3 app.py serve")
     setup_database(app, demo=True)
     resumed = on_start()
     if resumed:
         _say(f"resumed {resumed} leaver hand-over job(s)")
     start_sweeper()
-    host, port = app.config["HOST"], int(app.config["PORT"])
-    server = build_server(app, host, port)
+    pid_file = INSTANCE / "server.pid"  # restore refuses to run under a live server
+    pid_file.write_text(str(os.getpid()))
     print(demo_seed.logins_text(), flush=True)
     _say(f"Kehu CRM on http://{host}:{port}/ (set KEHU_HOST / KEHU_PORT to change)")
-    server.run()
+    try:
+        server.run()
+    finally:
+        pid_file.unlink(missing_ok=True)
 
 
 def run_tests(args):
@@ -346,6 +361,49 @@ def command_line():
 
         with models.db.connection_context():
             search.rebuild()
+
+    @group.command("backup")
+    @click.argument("path", required=False, type=click.Path(file_okay=False))
+    def backup_command(path):
+        """Back up the database and the documents while the server runs.
+
+        PATH: a new or empty folder (default: instance/backups/kehu-<time>)."""
+        import models
+        from models import backup, clock
+
+        now = clock.to_local(clock.now())
+        folder = Path(path) if path else backup.default_folder(INSTANCE, now)
+        try:
+            with models.db.connection_context():
+                manifest = backup.backup(current_app.config["DATABASE_URL"], folder,
+                                         Path(current_app.instance_path) / "documents", now)
+        except backup.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"backup in {folder}: {manifest['engine']} database {manifest['database_bytes']:,} bytes "
+                   f"({manifest['database_seconds']} s), {manifest['documents']} document file(s), "
+                   f"{manifest['seconds']} s in all")
+
+    @group.command("restore")
+    @click.argument("path", type=click.Path(file_okay=False))
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def restore_command(path, yes):
+        """Replace the database with a backup and add its documents (stop the server first)."""
+        import models
+        from models import backup, clock
+
+        url = current_app.config["DATABASE_URL"]
+        if not yes:
+            click.confirm(f"Replace the database at {url} with the backup in {path}?", abort=True)
+        models.close_db()
+        if getattr(models.db.obj, "close_all", None):
+            models.db.obj.close_all()
+        try:
+            summary = backup.restore(url, path, Path(current_app.instance_path) / "documents", INSTANCE,
+                                     clock.to_local(clock.now()))
+        except backup.BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        kept = f"; the database it replaced is kept as {summary['kept']}" if summary["kept"] else ""
+        click.echo(f"restored {summary['database']}, {summary['documents']} document file(s) added{kept}")
 
     group.add_command(routes_command)
     group.add_command(shell_command)

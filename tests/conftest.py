@@ -1,14 +1,19 @@
 """Fixtures: an app on a fresh temp-file database per test, a frozen clock, and factories."""
 import datetime as dt
+import hashlib
 import itertools
 import os
 import re
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from jinja2 import BytecodeCache
 
-os.environ.setdefault("KEHU_INSTANCE", "/tmp/kehu-test-instance")
+# The tests' instance folder is this checkout's own: two checkouts testing at once do not share one.
+_CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:10]
+os.environ.setdefault("KEHU_INSTANCE", str(Path(tempfile.gettempdir()) / f"kehu-test-{_CHECKOUT}"))
 
 import models  # noqa: E402
 from app import create_app  # noqa: E402

@@ -101,3 +101,19 @@ def test_migrate_sweep_and_reindex_through_click(tmp_path, monkeypatch):
             assert "customer" in models.db.get_tables() and not models.schema_diff()
     finally:
         models.close_db()
+
+
+def test_serve_on_a_busy_port_says_so_and_how_to_choose_another(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {"PATH": "/usr/bin:/bin", "KEHU_NO_BOOTSTRAP": "1", "KEHU_INSTANCE": str(tmp_path),
+               "KEHU_HOST": "127.0.0.1", "KEHU_PORT": str(port)}
+        result = subprocess.run([sys.executable, str(ROOT / "app.py"), "serve"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and f"KEHU_PORT={port + 1}" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "kehu.db").exists()  # nothing loaded first
