@@ -134,15 +134,39 @@ def cases(s):
     ]
 
 
-def timed(client, url, htmx, runs):
+def measure(client, url, htmx, runs, warm=2):
+    """The one timing loop: `runs` GETs of `url` after `warm` untimed ones. Returns wall ms, CPU ms (this
+    thread's: on a shared machine it leaves out the time spent waiting for a core), the statuses, and the
+    statements and queries of one more request."""
     headers = {"HX-Request": "true"} if htmx else {}
-    times, statuses = [], {}
+    for _ in range(warm):
+        client.get(url, headers=headers)
+    wall, cpu, statuses = [], [], {}
     for _ in range(runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         response = client.get(url, headers=headers)
-        times.append((time.perf_counter() - started) * 1000)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.thread_time() - started_cpu) * 1000)
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-    return times, statuses
+    with QueryLog() as log:
+        client.get(url, headers=headers)
+    return {"wall": wall, "cpu": cpu, "statuses": statuses, "queries": list(log.queries)}
+
+
+def timed(client, url, htmx, runs):
+    m = measure(client, url, htmx, runs, warm=0)
+    return m["wall"], m["statuses"]
+
+
+def page_cases(clients):
+    """This part's timed requests as (label, user, url, htmx), deep pages followed with `clients`."""
+    out = []
+    for label, user, url, htmx in cases(samples()):
+        if isinstance(url, tuple):
+            url = deep_url(clients[user], url[1])
+            label += f" ({DEEP_PAGES} next)"
+        out.append((label, user, url, htmx))
+    return out
 
 
 def cell(text, width):
@@ -209,14 +233,10 @@ def main(argv=None):
 
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False, "TESTING": True,
                       "SECRET_KEY": "benchmark"})
-    s = samples()
     clients = {u: login(app, u) for u in USERS}
     rows, failures, logged = [], [], []
-    for label, user, url, htmx in cases(s):
+    for label, user, url, htmx in page_cases(clients):
         client = clients[user]
-        if isinstance(url, tuple):
-            url = deep_url(client, url[1])
-            label += f" ({DEEP_PAGES} next)"
         times, statuses = timed(client, url, htmx, args.runs)
         rows.append(row(label, times, statuses))
         if set(statuses) != {200}:

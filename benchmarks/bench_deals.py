@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import models.customers  # noqa: E402,F401  (import order: customers before the views' notifications)
-from bench import QueryLog, login, percentile, print_plans, print_table, row  # noqa: E402
+from bench import QueryLog, login, measure, percentile, print_plans, print_table, row  # noqa: E402
 
 from app import create_app  # noqa: E402
 from models import db  # noqa: E402
@@ -39,19 +39,10 @@ CPU = {}  # label -> CPU milliseconds of this process per request (the machine i
 
 
 def timed(client, url, htmx, runs, label):
-    """Wall time per request (as bench.timed) and, alongside, this process's CPU time per request."""
-    import time
-
-    headers = {"HX-Request": "true"} if htmx else {}
-    times, cpu, statuses = [], [], {}
-    for _ in range(runs):
-        started, started_cpu = time.perf_counter(), time.process_time()
-        response = client.get(url, headers=headers)
-        times.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
-        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-    CPU[label] = cpu
-    return times, statuses
+    """Wall time per request (as bench.timed) and, alongside, this thread's CPU time per request."""
+    m = measure(client, url, htmx, runs, warm=0)
+    CPU[label] = m["cpu"]
+    return m["wall"], m["statuses"]
 
 
 def deep(client, url, pages):
@@ -65,20 +56,10 @@ def deep(client, url, pages):
     return url
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--plans", type=int, default=2, help="slowest statements shown per request")
-    parser.add_argument("--writes", action="store_true", help="also time board moves (writes to --db)")
-    args = parser.parse_args(argv)
-    app = make_app(args.db)
-    init_db(f"sqlite:///{args.db}")
+def page_cases(clients):
+    """The opportunity pages as (label, user, url, htmx), the deep list page followed with `clients`."""
     with db.connection_context():
         tree_customer = Customer.get(Customer.name == TREE_CUSTOMER_NAME).id
-        counts = (Opportunity.select().where(Opportunity.stage.not_in(("won", "lost"))).count(),
-                  Opportunity.select().count(), Customer.select().count())
-    print(f"{counts[2]:,} customers, {counts[1]:,} opportunities ({counts[0]:,} open)")
     month = "2026-12"
     cases = []
     for user in USERS:
@@ -94,19 +75,34 @@ def main(argv=None):
               ("rep001", "decision tree, 60 contacts (fragment)", f"/customers/{tree_customer}/tree", True),
               ("rep001", "decision tree, 60 contacts (page)", f"/customers/{tree_customer}/tree", False),
               ("rep001", "360 opportunities tab", f"/customers/{tree_customer}?tab=opportunities", True)]
+    return [(f"{user}: {what}", user, deep(clients[user], "/opportunities/list", 20) if url == "DEEP" else url, htmx)
+            for user, what, url, htmx in cases]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--plans", type=int, default=2, help="slowest statements shown per request")
+    parser.add_argument("--writes", action="store_true", help="also time board moves (writes to --db)")
+    args = parser.parse_args(argv)
+    app = make_app(args.db)
+    init_db(f"sqlite:///{args.db}")
+    with db.connection_context():
+        counts = (Opportunity.select().where(Opportunity.stage.not_in(("won", "lost"))).count(),
+                  Opportunity.select().count(), Customer.select().count())
+    print(f"{counts[2]:,} customers, {counts[1]:,} opportunities ({counts[0]:,} open)")
     clients = {u: login(app, u) for u in USERS}
     rows, logged = [], []
-    for user, what, url, htmx in cases:
+    for label, user, url, htmx in page_cases(clients):
         client = clients[user]
-        if url == "DEEP":
-            url = deep(client, "/opportunities/list", 20)
         client.get(url, headers={"HX-Request": "true"} if htmx else {})  # warm
-        times, statuses = timed(client, url, htmx, args.runs, f"{user}: {what}")
-        rows.append(row(f"{user}: {what}", times, statuses))
+        times, statuses = timed(client, url, htmx, args.runs, label)
+        rows.append(row(label, times, statuses))
         with QueryLog() as log:
             client.get(url, headers={"HX-Request": "true"} if htmx else {})
-        logged.append((f"{user}: {what}", url, log.queries))
-        print(f"  {user}: {what} done", file=sys.stderr, flush=True)
+        logged.append((label, url, log.queries))
+        print(f"  {label} done", file=sys.stderr, flush=True)
     if args.writes:
         if Path(args.db).resolve() == Path("/work/bench/big.db"):
             sys.exit("refusing to write to big.db")

@@ -31,6 +31,32 @@ from models.orders import Order  # noqa: E402
 from models.users import User  # noqa: E402
 
 
+USERS = ("rep001", "manager01")
+
+
+def page_cases(clients):
+    """The order and reorder pages as (label, user, url, htmx)."""
+    with db.connection_context():
+        rep = User.get(User.username == "rep001")
+        busiest = [c for (c,) in db.execute_sql(
+            'SELECT o.customer_id FROM "order" o JOIN customer c ON c.id = o.customer_id WHERE c.owner_id = ? '
+            'GROUP BY o.customer_id ORDER BY COUNT(*) DESC LIMIT 3', (rep.id,))]
+        order_id = Order.select(Order.id).where(Order.customer == busiest[0]).order_by(Order.id.desc()).scalar()
+    month = clock.today().strftime("%Y-%m")
+    cases = []
+    for cid in busiest:
+        cases.append((f"360 page with orders #{cid} (rep001)", "rep001", f"/customers/{cid}", False))
+        cases.append((f"Orders tab #{cid} (rep001)", "rep001", f"/customers/{cid}?tab=orders", True))
+    return cases + [
+        ("Reorder tab (rep001)", "rep001", f"/customers/{busiest[0]}?tab=reorders", True),
+        ("Order page (rep001)", "rep001", f"/orders/{order_id}", False),
+        ("Reorder calendar, mine (rep001)", "rep001", f"/reorders/calendar?month={month}", False),
+        ("Reorder calendar, team (manager01)", "manager01", f"/reorders/calendar?month={month}&scope=team", False),
+        ("Workbench with to-dos (rep001)", "rep001", "/", False),
+        ("Workbench with to-dos (manager01)", "manager01", "/", False),
+    ]
+
+
 def sweep_figures(fresh):
     out = []
     with db.connection_context():
@@ -64,30 +90,12 @@ def main(argv=None):
     cycles, sweeps = sweep_figures(args.fresh)  # first, so the workbench has its to-dos
 
     with db.connection_context():
-        rep = User.get(User.username == "rep001")
         counts = {k: db.execute_sql(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
                   for k, t in (("orders", "order"), ("lines", "order_line"), ("cycles", "reorder_cycle"),
                                ("to-dos", "reorder_todo"))}
-        busiest = [c for (c,) in db.execute_sql(
-            'SELECT o.customer_id FROM "order" o JOIN customer c ON c.id = o.customer_id WHERE c.owner_id = ? '
-            'GROUP BY o.customer_id ORDER BY COUNT(*) DESC LIMIT 3', (rep.id,))]
-        order_id = Order.select(Order.id).where(Order.customer == busiest[0]).order_by(Order.id.desc()).scalar()
-    month = clock.today().strftime("%Y-%m")
-    cases = []
-    for cid in busiest:
-        cases.append((f"360 page with orders #{cid} (rep001)", "rep001", f"/customers/{cid}", False))
-        cases.append((f"Orders tab #{cid} (rep001)", "rep001", f"/customers/{cid}?tab=orders", True))
-    cases += [
-        ("Reorder tab (rep001)", "rep001", f"/customers/{busiest[0]}?tab=reorders", True),
-        ("Order page (rep001)", "rep001", f"/orders/{order_id}", False),
-        ("Reorder calendar, mine (rep001)", "rep001", f"/reorders/calendar?month={month}", False),
-        ("Reorder calendar, team (manager01)", "manager01", f"/reorders/calendar?month={month}&scope=team", False),
-        ("Workbench with to-dos (rep001)", "rep001", "/", False),
-        ("Workbench with to-dos (manager01)", "manager01", "/", False),
-    ]
-    clients = {u: login(app, u) for u in ("rep001", "manager01")}
+    clients = {u: login(app, u) for u in USERS}
     rows, failures, logged = [], [], []
-    for label, user, url, htmx in cases:
+    for label, user, url, htmx in page_cases(clients):
         client = clients[user]
         times, statuses = timed(client, url, htmx, args.runs)
         rows.append(row(label, times, statuses))

@@ -25,6 +25,33 @@ from models import projects as pj  # noqa: E402
 from models.users import User  # noqa: E402
 
 
+USERS = ("rep001", "manager01", "admin")
+
+
+def page_cases(clients):
+    """The project pages as (label, user, url, htmx)."""
+    with db.connection_context():
+        rep = User.get(User.username == "rep001")
+        mine = pj.Project.select().where((pj.Project.requested_by == rep.id) & (pj.Project.status == "approved")) \
+            .order_by(pj.Project.id).first()
+        total = pj.Project.select().count()
+        deep = pj.Project.select(pj.Project.id).order_by(pj.Project.id.desc()).offset(total // 2).scalar()
+    if mine is None:
+        sys.exit("rep001 has no approved project: run benchmarks/generate_projects.py first")
+    return [
+        ("project page (rep001, own)", "rep001", f"/projects/{mine.id}", False),
+        ("project page (manager01)", "manager01", f"/projects/{mine.id}", False),
+        ("project list: mine (rep001)", "rep001", "/projects", False),
+        ("project list: team (manager01)", "manager01", "/projects?scope=team", False),
+        ("project list: all (admin)", "admin", "/projects?scope=all", False),
+        ("project list: all, deep page (admin)", "admin", f"/projects?scope=all&after={deep}", True),
+        ("project list: approved only (admin)", "admin", "/projects?scope=all&status=approved", True),
+        ("customer 360: Projects tab (rep001)", "rep001", f"/customers/{mine.customer_id}?tab=projects", True),
+        ("workbench (rep001, milestones card)", "rep001", "/", False),
+        ("approvals inbox (manager01)", "manager01", "/approvals", False),
+    ]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -38,29 +65,11 @@ def main(argv=None):
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False, "TESTING": True,
                       "SECRET_KEY": "benchmark"})
     with db.connection_context():
-        rep = User.get(User.username == "rep001")
-        mine = pj.Project.select().where((pj.Project.requested_by == rep.id) & (pj.Project.status == "approved")) \
-            .order_by(pj.Project.id).first()
         total = pj.Project.select().count()
         milestones = pj.Milestone.select().count()
-        deep = pj.Project.select(pj.Project.id).order_by(pj.Project.id.desc()).offset(total // 2).scalar()
-    if mine is None:
-        sys.exit("rep001 has no approved project: run benchmarks/generate_projects.py first")
-    clients = {u: login(app, u) for u in ("rep001", "manager01", "admin")}
-    cases = [
-        ("project page (rep001, own)", "rep001", f"/projects/{mine.id}", False),
-        ("project page (manager01)", "manager01", f"/projects/{mine.id}", False),
-        ("project list: mine (rep001)", "rep001", "/projects", False),
-        ("project list: team (manager01)", "manager01", "/projects?scope=team", False),
-        ("project list: all (admin)", "admin", "/projects?scope=all", False),
-        ("project list: all, deep page (admin)", "admin", f"/projects?scope=all&after={deep}", True),
-        ("project list: approved only (admin)", "admin", "/projects?scope=all&status=approved", True),
-        ("customer 360: Projects tab (rep001)", "rep001", f"/customers/{mine.customer_id}?tab=projects", True),
-        ("workbench (rep001, milestones card)", "rep001", "/", False),
-        ("approvals inbox (manager01)", "manager01", "/approvals", False),
-    ]
+    clients = {u: login(app, u) for u in USERS}
     rows, logged, failures = [], [], []
-    for label, user, url, htmx in cases:
+    for label, user, url, htmx in page_cases(clients):
         client = clients[user]
         times, statuses = timed(client, url, htmx, args.runs)
         rows.append(row(label, times, statuses))

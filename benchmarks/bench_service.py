@@ -53,6 +53,37 @@ def samples():
     return {"agent": agent, "mine": mine, "customer": cid, "name": name, "ticket": ticket}
 
 
+USERS = (AGENT, "admin")
+
+
+def page_cases(clients, s=None):
+    """The queue, workbench, ticket and lookup pages as (label, user, url, htmx), deep pages followed."""
+    s = s or samples()
+    name = s["name"]
+    pages = [
+        ("queue: open tickets", AGENT, "/service/", True),
+        ("queue: open, mine", AGENT, "/service/?mine=1", True),
+        ("queue: all statuses", AGENT, "/service/?status=all", True),
+        ("queue: all, mine", AGENT, "/service/?status=all&mine=1", True),
+        ("queue: closed, fault, urgent", AGENT, "/service/?status=closed&category=fault&priority=urgent", True),
+        ("queue: breached (any status)", AGENT, "/service/?status=all&breached=1", True),
+        ("queue: open, breached, complaint", AGENT, "/service/?breached=1&category=complaint", True),
+        ("queue: waiting for customer, agent", "admin", f"/service/?status=waiting&assignee={s['agent']}", True),
+        ("queue: unassigned new", AGENT, "/service/?status=new&assignee=none", True),
+        ("queue: all, deep", AGENT, ("deep", "/service/?status=all"), True),
+        ("queue: all, mine, deep", AGENT, ("deep", "/service/?status=all&mine=1"), True),
+        ("queue: closed, consultation, deep", AGENT, ("deep", "/service/?status=closed&category=consultation"), True),
+        ("service workbench", AGENT, "/", False),
+        ("ticket page", AGENT, f"/service/tickets/{s['ticket']}", False),
+        ("service dashboard (not a goal)", AGENT, "/service/dashboard", False),
+    ]
+    pages += [(f"lookup: '{name[:k]}'", AGENT, f"/service/lookup?q={name[:k]}", True) for k in (2, 3, 4)]
+    pages.append(("pick the customer", AGENT, f"/service/pick/{s['customer']}", True))
+    return [(label + (f" ({DEEP} older)" if isinstance(url, tuple) else ""), user,
+             deep_queue(clients[user], url[1]) if isinstance(url, tuple) else url, htmx)
+            for label, user, url, htmx in pages]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -65,33 +96,12 @@ def main(argv=None):
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False, "TESTING": True,
                       "SECRET_KEY": "benchmark"})
     s = samples()
-    agent, admin = login(app, AGENT), login(app, "admin")
+    clients = {u: login(app, u) for u in USERS}
+    agent = clients[AGENT]
     print(f"  {AGENT} has {s['mine']:,} tickets; customer {s['customer']} {s['name']}", file=sys.stderr)
-    name = s["name"]
-    pages = [
-        ("queue: open tickets", agent, "/service/", True),
-        ("queue: open, mine", agent, "/service/?mine=1", True),
-        ("queue: all statuses", agent, "/service/?status=all", True),
-        ("queue: all, mine", agent, "/service/?status=all&mine=1", True),
-        ("queue: closed, fault, urgent", agent, "/service/?status=closed&category=fault&priority=urgent", True),
-        ("queue: breached (any status)", agent, "/service/?status=all&breached=1", True),
-        ("queue: open, breached, complaint", agent, "/service/?breached=1&category=complaint", True),
-        ("queue: waiting for customer, agent", admin, f"/service/?status=waiting&assignee={s['agent']}", True),
-        ("queue: unassigned new", agent, "/service/?status=new&assignee=none", True),
-        ("queue: all, deep", agent, ("deep", "/service/?status=all"), True),
-        ("queue: all, mine, deep", agent, ("deep", "/service/?status=all&mine=1"), True),
-        ("queue: closed, consultation, deep", agent, ("deep", "/service/?status=closed&category=consultation"), True),
-        ("service workbench", agent, "/", False),
-        ("ticket page", agent, f"/service/tickets/{s['ticket']}", False),
-        ("service dashboard (not a goal)", agent, "/service/dashboard", False),
-    ]
-    typing = [(f"lookup: '{name[:k]}'", agent, f"/service/lookup?q={name[:k]}", True) for k in (2, 3, 4)]
-    typing.append(("pick the customer", agent, f"/service/pick/{s['customer']}", True))
     rows, failures, logged = [], [], []
-    for label, client, url, htmx in pages + typing:
-        if isinstance(url, tuple):
-            url = deep_queue(client, url[1])
-            label += f" ({DEEP} older)"
+    for label, user, url, htmx in page_cases(clients, s):
+        client = clients[user]
         times, statuses = timed(client, url, htmx, args.runs)
         rows.append(row(label, times, statuses))
         if set(statuses) != {200}:

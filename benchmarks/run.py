@@ -1,0 +1,128 @@
+"""One benchmark run for every main page: each part's pages (bench.py's lists, search, pool, 360 and
+workbenches; bench_deals, bench_orders, bench_projects, bench_service) timed by one loop, with wall and
+CPU median / p95 and statements per request, compared with a committed baseline.
+
+    .venv/bin/python benchmarks/run.py --db main=/work/bench/big.db --db deals=/work/bench/deals.db \\
+        --db orders=/work/bench/orders.db --db projects=/work/bench/projects.db --db service=/work/bench/service.db \\
+        [--runs 30] [--baseline benchmarks/baseline.json] [--save-baseline]
+
+A part runs when its database is given (build them with the generate scripts). CPU is this thread's time
+per request, so a loaded machine inflates it far less than wall time; the comparison uses it: a page
+more than 20 % slower in CPU median than the baseline, or with more statements, is flagged, and the run
+exits 1. `--save-baseline` writes the figures as the new baseline (commit it with the change that
+explains it). The per-part scripts still time what is not a page (sweeps, verbs, POSTs).
+"""
+import argparse
+import importlib
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import bench  # noqa: E402  (imports the app and the demo seeds)
+
+PARTS = {"main": "bench", "deals": "bench_deals", "orders": "bench_orders", "projects": "bench_projects",
+         "service": "bench_service"}
+BASELINE = HERE / "baseline.json"
+SLOWER = 1.20  # flag a page whose CPU median grew by more than this factor
+
+
+def run_part(part, path, runs, progress):
+    from app import create_app
+
+    module = importlib.import_module(PARTS[part])
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False, "TESTING": True,
+                      "SECRET_KEY": "benchmark"})
+    clients = {user: bench.login(app, user) for user in module.USERS}
+    results = []
+    for label, user, url, htmx in module.page_cases(clients):
+        m = bench.measure(clients[user], url, htmx, runs)
+        result = {"part": part, "label": label, "user": user, "url": url,
+                  "wall_median": statistics.median(m["wall"]), "wall_p95": bench.percentile(m["wall"], 95),
+                  "cpu_median": statistics.median(m["cpu"]), "cpu_p95": bench.percentile(m["cpu"], 95),
+                  "statements": len(m["queries"]), "statuses": {str(k): v for k, v in m["statuses"].items()}}
+        results.append(result)
+        progress(result)
+    return results
+
+
+def compare(results, baseline):
+    """(result, reason) for each page slower than the baseline or with more statements."""
+    before = {(b["part"], b["label"]): b for b in baseline.get("pages", [])}
+    flagged = []
+    for r in results:
+        b = before.get((r["part"], r["label"]))
+        if b is None:
+            continue
+        if r["cpu_median"] > b["cpu_median"] * SLOWER:
+            flagged.append((r, f"CPU {b['cpu_median']:.1f} → {r['cpu_median']:.1f} ms"))
+        if r["statements"] > b["statements"]:
+            flagged.append((r, f"statements {b['statements']} → {r['statements']}"))
+    return flagged
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", action="append", default=[], metavar="PART=PATH",
+                        help=f"a part's database; parts: {', '.join(PARTS)}")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--baseline", default=str(BASELINE))
+    parser.add_argument("--save-baseline", action="store_true")
+    args = parser.parse_args(argv)
+    dbs = {}
+    for item in args.db:
+        part, _, path = item.partition("=")
+        if part not in PARTS or not path:
+            parser.error(f"--db takes PART=PATH with PART one of {', '.join(PARTS)}")
+        if not Path(path).exists():
+            parser.error(f"{path} does not exist: build it with the part's generate script")
+        dbs[part] = Path(path).resolve()
+    if not dbs:
+        parser.error("give at least one --db PART=PATH")
+
+    load = os.getloadavg()
+    started = time.monotonic()
+
+    def progress(r):
+        print(f"  {bench.cell(r['part'] + ': ' + r['label'], 62)} cpu {r['cpu_median']:6.1f}  "
+              f"wall {r['wall_median']:6.1f} ms", file=sys.stderr, flush=True)
+
+    results = []
+    for part, path in dbs.items():
+        results += run_part(part, path, args.runs, progress)
+
+    print(f"\n{args.runs} runs per page; load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+          f"on {os.cpu_count()} cores; {time.monotonic() - started:.0f} s\n")
+    print(f"{'page':<62} {'cpu med':>8} {'cpu p95':>8} {'wall med':>9} {'wall p95':>9} {'stmts':>6}  status")
+    for r in results:
+        codes = " ".join(f"{k}×{v}" for k, v in sorted(r["statuses"].items()))
+        print(f"{bench.cell(r['part'] + ': ' + r['label'], 62)} {r['cpu_median']:8.1f} {r['cpu_p95']:8.1f} "
+              f"{r['wall_median']:9.1f} {r['wall_p95']:9.1f} {r['statements']:6d}  {codes}")
+    failures = [r for r in results if set(r["statuses"]) != {"200"}]
+    flagged = []
+    baseline_path = Path(args.baseline)
+    if baseline_path.exists() and not args.save_baseline:
+        flagged = compare(results, json.loads(baseline_path.read_text()))
+        print(f"\nagainst {baseline_path}: " + ("no page slower (CPU within 20 %) and none with more statements"
+                                               if not flagged else f"{len(flagged)} finding(s)"))
+        for r, reason in flagged:
+            print(f"  SLOWER  {r['part']}: {r['label']}: {reason}")
+    if args.save_baseline:
+        pages = [{k: r[k] for k in ("part", "label", "cpu_median", "cpu_p95", "wall_median", "wall_p95", "statements")}
+                 for r in results]
+        baseline_path.write_text(json.dumps({"runs": args.runs, "load": load[:3], "pages": pages}, indent=1,
+                                            ensure_ascii=False) + "\n")
+        print(f"\nbaseline written to {baseline_path}")
+    for r in failures:
+        print(f"  FAILED  {r['part']}: {r['label']}: {r['url']} -> {r['statuses']}")
+    return 1 if failures or flagged else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
