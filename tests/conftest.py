@@ -70,11 +70,27 @@ class _SharedBytecodeCache(BytecodeCache):
 _BYTECODE = _SharedBytecodeCache()
 
 
+_SHARED = {}
+
+
+def _shared_app(url):
+    """One application for every test (building one compiles ~150 URL rules: ~0.1 s, a third of a fast
+    test), pointed at each test's own database, its settings put back as they were created."""
+    if "app" not in _SHARED:
+        application = create_app({**TEST_CONFIG, "DATABASE_URL": url})
+        application.jinja_env.bytecode_cache = _BYTECODE
+        _SHARED.update(app=application, config=dict(application.config))
+    application = _SHARED["app"]
+    application.config.clear()
+    application.config.update({**_SHARED["config"], "DATABASE_URL": url})
+    models.init_db(url, application.config.get("SQLITE_PRAGMAS"))
+    return application
+
+
 @pytest.fixture
 def app(db_path):
     clock.freeze(FROZEN)
-    application = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{db_path}"})
-    application.jinja_env.bytecode_cache = _BYTECODE
+    application = _shared_app(f"sqlite:///{db_path}")
     models.db.connect(reuse_if_open=True)
     yield application
     # The invariant every verb keeps, checked after every test: no customer where nobody can see it.
