@@ -8,7 +8,7 @@ from peewee import fn
 
 from models import clock, listing, notifications, pools
 from models import rules as rules_mod
-from models.base import parse_id
+from models.fields import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import can, require, scope
