@@ -118,14 +118,15 @@ def validate_customer(data, customer=None):
 
 
 def check_customer_field(field, data, customer=None):
-    """The problems of one field of the customer form on its own, for the inline check while the user
-    types: [(message, params)], empty when it passes or is no field of the form."""
+    """One field of the customer form on its own, for the inline check while the user types: a
+    ValidationError naming that field alone if it does not pass (nothing for a name the form lacks)."""
     e = FieldErrors()
     if field in PROFILE_CHECKS:
         PROFILE_CHECKS[field](field, data, e, customer)
     elif field.startswith("custom_"):
         validate_custom_fields(data, e)
-    return e.get(field, [])
+    if e.get(field):
+        raise ValidationError({field: e[field]})
 
 
 def _duplicate_check(actor, values, data, customer=None):

@@ -18,7 +18,7 @@ from models.permissions import SELLERS, can, require
 from models.users import Region, Team, User
 from views import extend
 from views import htmx as hx
-from views.forms import field_errors
+from views.forms import error_line, field_errors
 from views.i18n import gettext as _
 from views.i18n import label, locale_code, translate_error
 
@@ -242,7 +242,11 @@ def check_field(field):
     customer = None
     if request.form.get("customer_id"):
         customer = _load(request.form["customer_id"], "customer.edit")
-    message = " ".join(translate_error(m, p) for m, p in check_customer_field(field, _raw(request.form), customer))
+    message = ""
+    try:
+        check_customer_field(field, _raw(request.form), customer)
+    except ValidationError as exc:
+        message = error_line(exc)
     return render_template("_field_error.html", field_id=field, message=message)
 
 

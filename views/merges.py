@@ -4,7 +4,7 @@ from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
 from models import clock, merges
-from models.fields import parse_id
+from models.fields import id_or_none
 from models.conflicts import ConflictCase
 from models.customers import Customer, get_customer
 from models.delegations import acting_for_ids
@@ -23,10 +23,7 @@ bp = Blueprint("merges", __name__, url_prefix="/merges")
 
 
 def _id_arg(name):
-    try:
-        return parse_id(request.values.get(name, ""))
-    except (TypeError, ValueError):
-        return None
+    return id_or_none(request.values.get(name, ""))
 
 
 # ---- the admin's duplicates list and the compare screen --------------------------------------------

@@ -15,6 +15,7 @@ from models.permissions import can, require, scope
 from models.users import Region, Team, User
 from views import extend
 from views import htmx as hx
+from views.forms import field_errors
 from views.i18n import gettext as _
 from views.i18n import locale_code, translate_error
 
@@ -232,7 +233,7 @@ def capacity(user_id=None):
             pools.adjust_capacity(current_user, rep, request.form.get("delta"), request.form.get("days"),
                                   request.form.get("reason"))
         except ValidationError as exc:
-            errors = {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+            errors = field_errors(exc, joined=True)
         else:
             return hx.redirect(url_for("pools.capacity", user_id=rep.id))
     cap = pools.capacity(rep)

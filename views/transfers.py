@@ -5,7 +5,7 @@ from flask_login import current_user
 from peewee import fn
 
 from models import clock, pools, transfers
-from models.fields import parse_id
+from models.fields import id_or_none, parse_id
 from models.customers import Customer, Industry, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import SELLERS, can, require, scope
@@ -31,17 +31,11 @@ APPROVAL_LABELS = {"pending": N_("Waiting"), "approved": N_("Approved"), "reject
 
 
 def _id_arg(name):
-    try:
-        return parse_id(request.args.get(name) or request.form.get(name) or "")
-    except ValueError:
-        return None
+    return id_or_none(request.args.get(name) or request.form.get(name))
 
 
 def _query_id(name):
-    try:
-        return parse_id(request.args.get(name) or "")
-    except ValueError:
-        return None
+    return id_or_none(request.args.get(name))
 
 
 def _load(transfer_id):
