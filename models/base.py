@@ -93,17 +93,6 @@ def init_db(url, pragmas=None):
     return database
 
 
-MAX_INT = 2**63 - 1  # SQLite integers are 64-bit: binding a bigger Python int raises OverflowError
-
-
-def parse_id(value):
-    """A row id from user input, else ValueError (fits request.args.get(name, type=parse_id))."""
-    number = int(value)
-    if not 0 < number <= MAX_INT:
-        raise ValueError(f"not a row id: {value!r}")
-    return number
-
-
 def close_db():
     if not db.is_closed():
         db.close()

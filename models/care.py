@@ -8,7 +8,8 @@ import peewee as pw
 
 from models import audit, clock, hooks
 from models.base import BaseModel, JSONField, db, fresh
-from models.customers import FollowUp, Customer, _parse_int, clean_text, log_follow_up, parse_date
+from models.customers import FollowUp, Customer, log_follow_up
+from models.fields import clean_text, int_or_none, parse_date
 from models.errors import N_, DomainError, NotFound, FieldErrors
 from models.notifications import notify
 from models.permissions import require
@@ -78,13 +79,13 @@ def validate_plan(data, today):
     kind = data.get("kind") or "visit"
     if kind not in KINDS:
         e.add("kind", N_("Choose one of the options."))
-    user = User.get_or_none((User.id == (_parse_int(data.get("service_user_id")) or 0))
+    user = User.get_or_none((User.id == (int_or_none(data.get("service_user_id")) or 0))
                             & (User.role == "service") & (User.active == True))  # noqa: E712
     if user is None:
         e.add("service_user_id", N_("Choose a service agent."))
     every = None
     if str(data.get("every_days") or "").strip():
-        every = _parse_int(str(data["every_days"]).strip())
+        every = int_or_none(str(data["every_days"]).strip())
         if every is None or not 1 <= every <= 365:
             e.add("every_days", N_("Every 1 to 365 days."))
             every = None
@@ -178,7 +179,7 @@ def end_care_plan(actor, plan, now=None):
 
 
 def load_plan(actor, plan_id, action="care.record"):
-    pk = _parse_int(plan_id)
+    pk = int_or_none(plan_id)
     plan = CarePlan.get_or_none(CarePlan.id == pk) if pk and pk > 0 else None
     if plan is None:
         raise NotFound()

@@ -17,8 +17,9 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, ledger, permissions, pools, rules as rules_mod
-from models.base import BaseModel, JSONField, db, parse_id
-from models.customers import STAGES, Contact, Customer, FollowUp, StageChange, clean_text
+from models.base import BaseModel, JSONField, db
+from models.customers import STAGES, Contact, Customer, FollowUp, StageChange
+from models.fields import clean_text, id_or_none, parse_id
 from models.duplicates import find_matches
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.notifications import notify
@@ -156,13 +157,6 @@ def propose(policy, claimant, owner):
 SEEN_KEYS = ("name", "phone", "credit_code")
 
 
-def _id_or_none(value):
-    try:
-        return parse_id(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def disputable(actor, customer_id, seen=None, claimant_customer_id=None):
     """(customer, match): the customer a seller may open a case on, and the masked duplicate match that
     showed it to them (None when they may open the customer itself).
@@ -174,7 +168,7 @@ def disputable(actor, customer_id, seen=None, claimant_customer_id=None):
     exist, so neither the form nor the verb tells anything about customers the rep cannot see."""
     if actor.role not in SELLERS:
         raise NotFound()
-    pk = _id_or_none(customer_id)
+    pk = id_or_none(customer_id)
     customer = Customer.get_or_none(Customer.id == pk) if pk else None
     if customer is None:
         raise NotFound()
@@ -185,7 +179,7 @@ def disputable(actor, customer_id, seen=None, claimant_customer_id=None):
     typed = {k: str(seen.get(k) or "").strip()[:200] for k in SEEN_KEYS}
     if any(typed.values()):
         sources.append((typed, None))
-    for file_id in (_id_or_none(seen.get("via")), _id_or_none(claimant_customer_id)):
+    for file_id in (id_or_none(seen.get("via")), id_or_none(claimant_customer_id)):
         file = Customer.get_or_none(Customer.id == file_id) if file_id else None
         if file is not None and file.id != customer.id and can(actor, "customer.view", file):
             sources.append(({k: getattr(file, k) for k in SEEN_KEYS}, file.id))

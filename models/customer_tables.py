@@ -1,13 +1,11 @@
-"""Customer tables, their vocabularies and the field parsers every domain shares (text, phones, dates,
-credit codes). Lower floors (permissions, search, the ledger, notifications) read these; the verbs that
-write them live in models/customers.py, which re-exports every name here."""
-import datetime as dt
-import re
-import unicodedata
+"""Customer tables and their vocabularies (the field parsers are models/fields.py). Lower floors
+(permissions, search, the ledger, notifications) read these; the verbs that write them live in
+models/customers.py, which re-exports every name here."""
+from typing import NamedTuple
 
 import peewee as pw
 
-from models.base import MAX_INT, BaseModel, JSONField
+from models.base import BaseModel, JSONField
 from models.errors import N_
 from models.user_tables import Region, Team, User
 
@@ -53,6 +51,31 @@ FOLLOWUP_TYPE_LABELS = {
     "sms": N_("SMS"), "wechat": N_("WeChat"), "other": N_("Other"),
 }
 
+
+
+class ProfileField(NamedTuple):
+    column: str  # the Customer column
+    form: str  # the form's input (a group is typed by its name)
+    label: str
+    kind: str  # "text" or "choice"
+
+
+def _profile(column, label, kind="text", form=None):
+    return ProfileField(column, form or column, label, kind)
+
+
+# The customer's editable profile, spelled once: the form (views/customers.CustomerForm), its checks
+# (customers.validate_customer, one per field), the audit diff (customers.AUDITED_FIELDS) and the merge
+# compare screen (merges.MERGE_FIELDS) all read this list.
+PROFILE_FIELDS = (
+    _profile("name", N_("Company name")), _profile("short_name", N_("Short name")),
+    _profile("credit_code", N_("Unified social credit code")), _profile("industry_id", N_("Industry"), "choice"),
+    _profile("region_id", N_("Region"), "choice"), _profile("city", N_("City")), _profile("address", N_("Address")),
+    _profile("phone", N_("Phone")), _profile("website", N_("Website")), _profile("size", N_("Size"), "choice"),
+    _profile("business_model", N_("Business model"), "choice"), _profile("source", N_("Source"), "choice"),
+    _profile("first_channel", N_("First-contact channel"), "choice"), _profile("tags", N_("Tags")),
+    _profile("group_id", N_("Group (集团)"), form="group_name"),
+)
 
 class Industry(BaseModel):
     """The configurable industry list (西装, 牛仔, 衬衫 …)."""
@@ -200,118 +223,6 @@ class StageChange(BaseModel):
     to_stage = pw.CharField(max_length=20)
     at = pw.DateTimeField(index=True)
     actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
-
-
-# ---- validation rules -----------------------------------------------------------------------
-
-CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def credit_code_check_char(first17):
-    """GB 32100-2015: check character = 31 - (Σ value × 3^i mod 31) mod 31, over 31 symbols."""
-    total = sum(CREDIT_CODE_CHARS.index(ch) * w for ch, w in zip(first17, CREDIT_CODE_WEIGHTS))
-    return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
-
-
-def credit_code_error(code):
-    """None if `code` is a valid unified social credit code, else a message."""
-    if len(code) != 18:
-        return N_("A unified social credit code has 18 characters.")
-    bad = [ch for ch in code if ch not in CREDIT_CODE_CHARS]
-    if bad:
-        return N_("Only digits and the capital letters A–Y except I, O, S, V, Z are allowed.")
-    if not code[2:8].isdigit():
-        return N_("Characters 3–8 must be the administrative division code (digits).")
-    if credit_code_check_char(code[:17]) != code[17]:
-        return N_("The check character (the 18th) does not match: please check the code.")
-    return None
-
-
-def to_halfwidth(text):
-    return unicodedata.normalize("NFKC", text or "")
-
-
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE_RE = re.compile(r"^0\d{2,3}\d{7,8}$")
-SERVICE_RE = re.compile(r"^[48]00\d{7}$")
-
-
-def normalize_phone(raw):
-    """Digits only, without +86/0086 and extension: the form used for matching duplicates."""
-    text = to_halfwidth(raw).strip()
-    text = re.split(r"(?:ext\.?|转|#|x)", text, maxsplit=1, flags=re.I)[0]
-    digits = re.sub(r"[\s\-()（）.+]", "", text)
-    international = text.lstrip("(（").startswith("+86") or digits.startswith("0086")
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and (international or len(digits) == 13):
-        digits = digits[2:]
-    if international and digits and not (MOBILE_RE.match(digits) or digits.startswith(("0", "400", "800"))):
-        digits = "0" + digits  # +86 21 6234 5678: dialled from abroad, the area code drops its leading 0
-    return digits
-
-
-def phone_error(raw, mobile_only=False):
-    text = to_halfwidth(raw).strip()
-    if re.search(r"[^\d\s\-()（）.+#转extEXT]", text):
-        return N_("Use digits, spaces, dashes and an optional +86; an extension after 转 or ext.")
-    digits = normalize_phone(text)
-    if MOBILE_RE.match(digits):
-        return None
-    if mobile_only:
-        return N_("A mobile number has 11 digits starting with 1 (e.g. 138 0013 8000).")
-    if LANDLINE_RE.match(digits) or SERVICE_RE.match(digits):
-        return None
-    return N_("Enter a mobile number (11 digits) or a landline with its area code (e.g. 021-6234 5678).")
-
-
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
-URL_RE = re.compile(r"^(https?://)?([a-z0-9-]+\.)+[a-z]{2,}(:\d{1,5})?(/\S*)?$", re.I)
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(value, max_len, multiline=False):
-    """Trim, drop control and bidi-override characters; None if longer than `max_len`."""
-    text = _CONTROL_RE.sub("", str(value or ""))
-    if not multiline:
-        text = " ".join(text.split())
-    text = text.strip()
-    return text if len(text) <= max_len else None
-
-
-def _choice(value, allowed):
-    return value if value in allowed else None
-
-
-def _parse_int(value):
-    """An int the database can hold (64-bit), else None: a huge number is junk, not an OverflowError."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if -MAX_INT - 1 <= number <= MAX_INT else None
-
-
-def _text(data, errors, field, max_len, required=False, multiline=False):
-    value = clean_text(data.get(field), max_len, multiline)
-    if value is None:
-        errors.add(field, N_("At most %(n)s characters."), n=max_len)
-        return ""
-    if required and not value:
-        errors.add(field, N_("Required."))
-    return value
-
-
-def parse_date(raw, lo=dt.date(1900, 1, 1), hi=dt.date(2100, 12, 31)):
-    """A date from YYYY-MM-DD within a sane range, or ValueError with a readable message."""
-    try:
-        value = dt.date.fromisoformat(str(raw).strip())
-    except ValueError:
-        raise ValueError(N_("Enter a date as YYYY-MM-DD.")) from None
-    if not lo <= value <= hi:
-        raise ValueError(N_("Enter a date between 1900 and 2100."))
-    return value
 
 
 class CustomField(BaseModel):

@@ -9,33 +9,38 @@ import peewee as pw
 
 from models import audit, clock, hooks, rules, search
 from models.base import db, fresh
-from models.customer_tables import (  # noqa: F401  the tables, vocabularies and parsers, re-exported
-    BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, CREDIT_CODE_CHARS, CREDIT_CODE_WEIGHTS,
-    Contact, CustomField, Customer, CustomerGroup, DECISION_ROLES, DECISION_ROLE_LABELS, EMAIL_RE,
-    FOLLOWUP_TYPES, FOLLOWUP_TYPE_LABELS, FollowUp, GRADES, GRADE_OF_STAGE, Industry, LANDLINE_RE,
-    MARKETING_STAGES, MOBILE_RE, Pool, SERVICE_RE, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES,
-    STAGE_LABELS, StageChange, URL_RE, _CONTROL_RE, _choice, _parse_int, _text, clean_text,
-    credit_code_check_char, credit_code_error, normalize_phone, parse_date, phone_error, to_halfwidth)
+from models.customer_tables import (  # noqa: F401  the tables and vocabularies, re-exported
+    BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, Contact, CustomField, Customer, CustomerGroup,
+    DECISION_ROLES, DECISION_ROLE_LABELS, FOLLOWUP_TYPES, FOLLOWUP_TYPE_LABELS, FollowUp, GRADES, GRADE_OF_STAGE,
+    Industry, MARKETING_STAGES, PROFILE_FIELDS, Pool, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES, STAGE_LABELS,
+    StageChange)
+from models.fields import (EMAIL_RE, URL_RE, FieldError, clean_text, credit_code_error, int_or_none, normalize_phone, parse_choice,
+                           parse_date, parse_datetime, phone_error, text_field, to_halfwidth)
 from models.duplicates import find_matches, normalize_name
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.permissions import require
 from models.user_tables import Region, User
 
 
-def validate_customer(data, customer=None):
-    """Clean and check the customer form; returns a dict of column values or raises ValidationError."""
-    e = FieldErrors()
-    out = {
-        "name": _text(data, e, "name", 100, required=True),
-        "short_name": _text(data, e, "short_name", 40),
-        "city": _text(data, e, "city", 40),
-        "address": _text(data, e, "address", 200),
-        "tags": ",".join(t for t in (_text(data, e, "tags", 200).replace("，", ",").split(",")) if t.strip()),
-    }
-    out["tags"] = ",".join(t.strip() for t in out["tags"].split(",") if t.strip())
-    if out["name"] and len(out["name"]) < 2:
-        e.add("name", N_("At least %(n)s characters."), n=2)
+def _text_check(limit, required=False):
+    def check(field, data, e, customer):
+        return {field: text_field(data, e, field, limit, required=required)}
+    return check
 
+
+def _check_name(field, data, e, customer):
+    name = text_field(data, e, "name", 100, required=True)
+    if name and len(name) < 2:
+        e.add("name", N_("At least %(n)s characters."), n=2)
+    return {"name": name}
+
+
+def _check_tags(field, data, e, customer):
+    tags = ",".join(t for t in (text_field(data, e, "tags", 200).replace("，", ",").split(",")) if t.strip())
+    return {"tags": ",".join(t.strip() for t in tags.split(",") if t.strip())}
+
+
+def _check_credit_code(field, data, e, customer):
     code = to_halfwidth(data.get("credit_code") or "").strip().upper().replace(" ", "")
     if code:
         msg = credit_code_error(code)
@@ -47,47 +52,81 @@ def validate_customer(data, customer=None):
                 clash = clash.where(Customer.id != customer.id)
             if clash.exists():
                 e.add("credit_code", N_("Another customer already has this credit code."))
-    out["credit_code"] = code or None
+    return {"credit_code": code or None}
 
-    phone = _text(data, e, "phone", 30)
+
+def _check_phone(field, data, e, customer):
+    phone = text_field(data, e, "phone", 30)
     if phone:
         msg = phone_error(phone)
         if msg:
             e.add("phone", msg)
-    out["phone"], out["phone_norm"] = phone, normalize_phone(phone) if phone else ""
+    return {"phone": phone, "phone_norm": normalize_phone(phone) if phone else ""}
 
-    website = _text(data, e, "website", 200)
+
+def _check_website(field, data, e, customer):
+    website = text_field(data, e, "website", 200)
     if website and not URL_RE.match(website):
         e.add("website", N_("Not a web address (e.g. www.example.com)."))
-    out["website"] = website
+    return {"website": website}
 
-    for field, allowed, required in (("business_model", BUSINESS_MODELS, True), ("source", SOURCES, True),
-                                     ("first_channel", CHANNELS, False), ("size", SIZES, False)):
+
+def _choice_check(allowed, required=False):
+    def check(field, data, e, customer):
         value = (data.get(field) or "").strip()
         if not value and not required:
-            out[field] = ""
-        elif _choice(value, allowed) is None:
+            return {field: ""}
+        if parse_choice(value, allowed) is None:
             e.add(field, N_("Choose one of the options."))
-        else:
-            out[field] = value
+            return {}
+        return {field: value}
+    return check
 
-    for field, model in (("industry_id", Industry), ("region_id", Region)):
+
+def _row_check(model):
+    def check(field, data, e, customer):
         raw = data.get(field)
         if raw in (None, ""):
-            out[field] = None
-            continue
-        pk = _parse_int(raw)
+            return {field: None}
+        pk = int_or_none(raw)
         if pk is None or not model.select().where(model.id == pk).exists():
             e.add(field, N_("Choose one of the options."))
-        out[field] = pk
+        return {field: pk}
+    return check
 
-    group_name = _text(data, e, "group_name", 100)
-    out["group_name"] = group_name
 
+# One check per field of PROFILE_FIELDS (by its form name): what it reads, the columns it gives.
+PROFILE_CHECKS = {
+    "name": _check_name, "short_name": _text_check(40), "credit_code": _check_credit_code,
+    "industry_id": _row_check(Industry), "region_id": _row_check(Region), "city": _text_check(40),
+    "address": _text_check(200), "phone": _check_phone, "website": _check_website, "size": _choice_check(SIZES),
+    "business_model": _choice_check(BUSINESS_MODELS, required=True), "source": _choice_check(SOURCES, required=True),
+    "first_channel": _choice_check(CHANNELS), "tags": _check_tags, "group_name": _text_check(100),
+}
+
+
+def validate_customer(data, customer=None):
+    """Clean and check the customer form; returns a dict of column values or raises ValidationError."""
+    e = FieldErrors()
+    out = {}
+    for field in PROFILE_FIELDS:
+        out.update(PROFILE_CHECKS[field.form](field.form, data, e, customer))
     out["custom"] = validate_custom_fields(data, e)
     e.raise_if_any()
     out["name_norm"] = normalize_name(out["name"])
     return out
+
+
+def check_customer_field(field, data, customer=None):
+    """One field of the customer form on its own, for the inline check while the user types: a
+    ValidationError naming that field alone if it does not pass (nothing for a name the form lacks)."""
+    e = FieldErrors()
+    if field in PROFILE_CHECKS:
+        PROFILE_CHECKS[field](field, data, e, customer)
+    elif field.startswith("custom_"):
+        validate_custom_fields(data, e)
+    if e.get(field):
+        raise ValidationError({field: e[field]})
 
 
 def _duplicate_check(actor, values, data, customer=None):
@@ -192,7 +231,7 @@ def compute_completeness(customer, contacts=None):
 
 def get_customer(customer_id):
     """The customer by id, or NotFound (permission is the caller's: use permissions.visible)."""
-    pk = _parse_int(customer_id)
+    pk = int_or_none(customer_id)
     customer = Customer.get_or_none(Customer.id == pk) if pk else None
     if customer is None:
         raise NotFound()
@@ -205,9 +244,7 @@ def owned_by(user):
 
 # ---- verbs --------------------------------------------------------------------------------------
 
-AUDITED_FIELDS = ("name", "short_name", "credit_code", "industry_id", "region_id", "city", "address", "phone",
-                  "website", "size", "business_model", "source", "first_channel", "tags", "group_id",
-                  "custom")
+AUDITED_FIELDS = tuple(f.column for f in PROFILE_FIELDS) + ("custom",)
 
 
 def _group_for(name):
@@ -257,7 +294,7 @@ def _initial_owner_and_stage(actor, data):
         stage = data.get("stage") if data.get("stage") in MARKETING_STAGES else "unidentified"
         return None, stage
     stage = data.get("stage") if data.get("stage") in STAGES else "target"
-    owner_id = _parse_int(data.get("owner_id"))
+    owner_id = int_or_none(data.get("owner_id"))
     if owner_id:
         owner = User.get_or_none((User.id == owner_id) & (User.active == True)  # noqa: E712
                                  & User.role.in_(("sales", "manager")))
@@ -376,18 +413,18 @@ def set_owner(actor, customer, owner, reason=""):
 def validate_contact(customer, data, contact=None):
     e = FieldErrors()
     out = {
-        "name": _text(data, e, "name", 60, required=True),
-        "title": _text(data, e, "title", 60),
-        "department": _text(data, e, "department", 60),
-        "wechat": _text(data, e, "wechat", 60),
+        "name": text_field(data, e, "name", 60, required=True),
+        "title": text_field(data, e, "title", 60),
+        "department": text_field(data, e, "department", 60),
+        "wechat": text_field(data, e, "wechat", 60),
     }
-    mobile = _text(data, e, "mobile", 30)
+    mobile = text_field(data, e, "mobile", 30)
     if mobile and phone_error(mobile, mobile_only=True):
         e.add("mobile", phone_error(mobile, mobile_only=True))
-    phone = _text(data, e, "phone", 30)
+    phone = text_field(data, e, "phone", 30)
     if phone and phone_error(phone):
         e.add("phone", phone_error(phone))
-    email = _text(data, e, "email", 120)
+    email = text_field(data, e, "email", 120)
     if email and not EMAIL_RE.match(email):
         e.add("email", N_("Not a valid e-mail address."))
     role = (data.get("decision_role") or "").strip()
@@ -395,7 +432,7 @@ def validate_contact(customer, data, contact=None):
         e.add("decision_role", N_("Choose one of the options."))
     reports_to = None
     if data.get("reports_to_id"):
-        boss = Contact.get_or_none((Contact.id == _parse_int(data["reports_to_id"]) or 0)
+        boss = Contact.get_or_none((Contact.id == int_or_none(data["reports_to_id"]) or 0)
                                    & (Contact.customer == customer))
         if boss is None:
             e.add("reports_to_id", N_("Choose a contact of this customer."))
@@ -467,20 +504,20 @@ def save_contact(actor, customer, data, contact=None):
 BACKDATE_LIMIT = dt.timedelta(hours=24)
 
 
-def validate_followup(customer, data):
+def validate_followup(customer, data, draft=False):
+    """The follow-up form, cleaned; `draft=True` (the check while the rep types) does not yet ask for content."""
     e = FieldErrors()
     ftype = (data.get("type") or "").strip()
     if ftype not in FOLLOWUP_TYPES:
         e.add("type", N_("Choose one of the options."))
-    content = _text(data, e, "content", 4000, required=True, multiline=True)
-    outcome = _text(data, e, "outcome", 200)
-    next_step = _text(data, e, "next_step", 200)
+    content = text_field(data, e, "content", 4000, required=not draft, multiline=True)
+    outcome = text_field(data, e, "outcome", 200)
+    next_step = text_field(data, e, "next_step", 200)
     at = clock.now()
     if data.get("at"):
         try:
-            local = dt.datetime.fromisoformat(str(data["at"]).strip())
-            at = clock.from_local(local.replace(tzinfo=None, second=0, microsecond=0))
-        except (ValueError, OverflowError):
+            at = clock.from_local(parse_datetime(data["at"]).replace(tzinfo=None, second=0, microsecond=0))
+        except (FieldError, OverflowError):
             e.add("at", N_("Enter a date and time."))
         else:
             if at > clock.now() + dt.timedelta(minutes=5):
@@ -491,13 +528,13 @@ def validate_followup(customer, data):
     if data.get("next_date"):
         try:
             next_date = parse_date(data["next_date"], lo=clock.today(), hi=clock.today() + dt.timedelta(days=730))
-        except ValueError:
+        except FieldError:
             e.add("next_date", N_("Enter a date from today up to two years ahead."))
     if next_step and not next_date:
         e.add("next_date", N_("When is the next step?"))
     contact_id = None
     if data.get("contact_id"):
-        contact = Contact.get_or_none((Contact.id == (_parse_int(data["contact_id"]) or 0))
+        contact = Contact.get_or_none((Contact.id == (int_or_none(data["contact_id"]) or 0))
                                       & (Contact.customer == customer) & (Contact.active == True))  # noqa: E712
         if contact is None:
             e.add("contact_id", N_("Choose a contact of this customer."))

@@ -9,7 +9,8 @@ import peewee as pw
 
 from models import audit
 from models.base import db, fresh
-from models.customers import Contact, FollowUp, _parse_int, save_contact, validate_contact
+from models.customers import Contact, FollowUp, save_contact, validate_contact
+from models.fields import int_or_none
 from models.errors import N_, NotFound, ValidationError, FieldErrors
 from models.permissions import require
 
@@ -103,7 +104,7 @@ def _tree_fields(data, e, contact=None):
     if attitude and attitude not in ATTITUDES:
         e.add("attitude", N_("Choose one of the options."))
     raw = str(data.get("relationship") or "0").strip()
-    relationship = _parse_int(raw)
+    relationship = int_or_none(raw)
     if relationship is None or relationship not in RELATIONSHIPS:
         e.add("relationship", N_("Choose one of the options."))
         relationship = 0
@@ -149,7 +150,7 @@ def _save_node(actor, customer, data, contact):
                         else {"influence": contact.influence, "attitude": contact.attitude,
                               "relationship": contact.relationship}, e)
     if contact is not None and base.get("reports_to_id"):
-        boss = Contact.get_or_none((Contact.id == (_parse_int(base["reports_to_id"]) or 0))
+        boss = Contact.get_or_none((Contact.id == (int_or_none(base["reports_to_id"]) or 0))
                                    & (Contact.customer == customer))
         if boss is not None:
             problem = _cycle_error(contact, boss)
@@ -189,7 +190,7 @@ def _move_node(actor, customer, contact, boss_id):
         raise NotFound()
     boss = None
     if boss_id not in (None, ""):
-        boss = Contact.get_or_none((Contact.id == (_parse_int(boss_id) or 0)) & (Contact.customer == customer))
+        boss = Contact.get_or_none((Contact.id == (int_or_none(boss_id) or 0)) & (Contact.customer == customer))
         if boss is None:
             raise ValidationError({"reports_to_id": [(N_("Choose a contact of this customer."), {})]})
         problem = _cycle_error(contact, boss)

@@ -8,12 +8,13 @@ time it overlaps a delegation, so the release date is right before, during and a
 without any sweep, and the delegation ends by itself at its end date.
 """
 from models import audit, clock, ledger, pools, rules as rules_mod
-from models.base import db, parse_id
-from models.customers import Customer, clean_text, parse_date
+from models.base import db
+from models.customers import Customer
+from models.fields import clean_text, id_or_none, parse_date, parse_id, take
 from models.delegation_tables import (  # noqa: F401  the tables and reads, re-exported
     MAX_DAYS, SELLER_ROLES, Delegation, _active_where, acting_for_data, acting_for_ids, forget_pauses,
     release_pause)
-from models.errors import N_, DomainError, NotFound, ValidationError
+from models.errors import N_, DomainError, FieldErrors, NotFound, ValidationError
 from models.notifications import notify
 from models.permissions import require
 from models.users import User
@@ -22,23 +23,14 @@ from models.users import User
 # ---- verbs ----------------------------------------------------------------------------------------
 
 def _user_of(value, field, errors):
-    try:
-        pk = parse_id(value)
-    except (TypeError, ValueError):
+    pk = id_or_none(value)
+    if pk is None:
         errors[field] = [(N_("Choose a colleague."), {})]
         return None
     user = User.get_or_none(User.id == pk)
     if user is None:
         errors[field] = [(N_("Choose a colleague."), {})]
     return user
-
-
-def _date(value, field, errors):
-    try:
-        return parse_date(value or "")
-    except ValueError as exc:
-        errors[field] = [(str(exc), {})]
-        return None
 
 
 def overlapping(absentee_id, starts_on, ends_on, role="absentee", exclude_id=None):
@@ -58,13 +50,13 @@ def create_delegation(actor, data, now=None):
     another delegation of the absentee or of the delegate being away then. Pushes the absentee's release
     dates by the paused time and writes the ledger."""
     now = now or clock.now()
-    errors = {}
+    errors = FieldErrors()
     absentee = _user_of(data.get("absentee_id") or getattr(actor, "id", None), "absentee_id", errors)
     if absentee is not None:
         require(actor, "delegation.create", absentee)
     delegate = _user_of(data.get("delegate_id"), "delegate_id", errors)
-    starts_on = _date(data.get("starts_on"), "starts_on", errors)
-    ends_on = _date(data.get("ends_on"), "ends_on", errors)
+    starts_on = take(errors, "starts_on", parse_date, data.get("starts_on") or "")
+    ends_on = take(errors, "ends_on", parse_date, data.get("ends_on") or "")
     reason = clean_text(data.get("reason"), 200)
     if reason is None:
         errors["reason"] = [(N_("At most %(n)s characters."), {"n": 200})]

@@ -20,11 +20,12 @@ import peewee as pw
 
 from models import audit, clock
 from models.base import BaseModel, db
-from models.customers import Customer, clean_text
+from models.customers import Customer
+from models.fields import clean_text, id_or_none
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.opportunities import Opportunity
 from models.permissions import require
-from models.projects import Project, _parse_id
+from models.projects import Project
 from models.users import User
 
 KINDS = ("proposal", "quotation", "contract", "other")
@@ -332,7 +333,7 @@ def upload_version(actor, storage, document, stream, filename, data, max_bytes=M
 
 
 def get_document(document_id):
-    pk = _parse_id(document_id)
+    pk = id_or_none(document_id)
     document = Document.get_or_none(Document.id == pk) if pk else None
     if document is None:
         raise NotFound()
@@ -347,7 +348,7 @@ def get_version(actor, document_id, number=None):
     if number is None:
         q = q.order_by(DocumentVersion.number.desc())
     else:
-        q = q.where(DocumentVersion.number == (_parse_id(number) or 0))
+        q = q.where(DocumentVersion.number == (id_or_none(number) or 0))
     version = q.first()
     if version is None:
         raise NotFound()

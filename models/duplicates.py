@@ -17,6 +17,7 @@ from pathlib import Path
 import zhconv
 
 from models.errors import N_
+from models.fields import normalize_phone, to_halfwidth
 
 # zhconv's own first load leaves its dictionary file open; loading it by path closes it.
 zhconv.loaddict(str(Path(zhconv.__file__).with_name("zhcdict.json")))
@@ -128,7 +129,6 @@ class Match:
 
 
 def _clean_code(code):
-    from models.customer_tables import to_halfwidth
 
     return to_halfwidth(code or "").strip().upper().replace(" ", "")
 
@@ -167,7 +167,7 @@ def _similar_ids(name_norm, core, exclude_id):
 
 def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None, limit=5):
     """Customers that look like the one being entered, most certain first (at most `limit`)."""
-    from models.customer_tables import Contact, Customer, Pool, normalize_phone
+    from models.customer_tables import Contact, Customer, Pool
     from models.permissions import can
     from models.user_tables import User
 

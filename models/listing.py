@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import peewee as pw
 
 from models import clock, search
-from models.base import MAX_INT
-from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, parse_date
+from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer
+from models.fields import MAX_INT, id_or_none, parse_date
 from models.permissions import visible
 from models.users import User
 
@@ -61,11 +61,7 @@ class Filters:
         f.source = args.get("source") if args.get("source") in SOURCES else ""
         f.city = " ".join((args.get("city") or "").split())[:40]
         for name in ("region", "industry", "owner", "team", "pool"):
-            try:
-                value = int(args.get(name) or 0)
-            except ValueError:
-                value = 0
-            setattr(f, name, value if 0 < value <= MAX_INT else 0)  # an id SQLite can hold, else no filter
+            setattr(f, name, id_or_none(args.get(name)) or 0)  # an id SQLite can hold, else no filter
         for name in ("created_from", "created_to", "followup_from", "followup_to"):
             raw = args.get(name)
             if raw:

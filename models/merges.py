@@ -9,22 +9,17 @@ then deleted and a CustomerMerge row remembers it, so `survivor_of(id)` answers 
 import peewee as pw
 
 from models import audit, clock, hooks, ledger, pools, rules as rules_mod, search
-from models.base import BaseModel, JSONField, all_models, db, fresh, parse_id
-from models.customers import (GRADE_OF_STAGE, Contact, Customer, FollowUp, clean_text,
+from models.base import BaseModel, JSONField, all_models, db, fresh
+from models.customers import (GRADE_OF_STAGE, PROFILE_FIELDS, Contact, Customer, FollowUp,
                               compute_completeness)
 from models.errors import N_, DomainError, ValidationError
+from models.fields import clean_text, parse_id
 from models.notifications import notify
 from models.users import User
 from models.permissions import require
 
 # The fields an admin may take from the loser on the compare screen (column name, label).
-MERGE_FIELDS = (
-    ("name", N_("Company name")), ("short_name", N_("Short name")), ("credit_code", N_("Unified social credit code")),
-    ("industry_id", N_("Industry")), ("region_id", N_("Region")), ("city", N_("City")), ("address", N_("Address")),
-    ("phone", N_("Phone")), ("website", N_("Website")), ("size", N_("Size")), ("business_model", N_("Business model")),
-    ("source", N_("Source")), ("first_channel", N_("First-contact channel")), ("tags", N_("Tags")),
-    ("group_id", N_("Group (集团)")),
-)
+MERGE_FIELDS = tuple((f.column, f.label) for f in PROFILE_FIELDS)
 FIELD_NAMES = tuple(f for f, _ in MERGE_FIELDS)
 # What the compare screen calls the rows that move (other domains' tables show their table name).
 TABLE_LABELS = {

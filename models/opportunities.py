@@ -10,13 +10,14 @@ import datetime as dt
 import re
 import unicodedata
 from collections import namedtuple
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 import peewee as pw
 
 from models import audit, clock, hooks, permissions
 from models.base import BaseModel, db, fresh
-from models.customers import BUSINESS_MODELS, Customer, _parse_int, clean_text
+from models.customers import BUSINESS_MODELS, Customer
+from models.fields import FieldError, clean_text, int_or_none, parse_date, parse_yuan, take, text_field
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
 from models.permissions import require
 from models.users import Team, User
@@ -309,37 +310,6 @@ def save_stage_settings(actor, data):
 
 # ---- parsing ------------------------------------------------------------------------------------------
 
-_AMOUNT_RE = re.compile(r"^\d+(\.\d{1,2})?$")
-
-
-def parse_amount(raw):
-    """A yuan amount from what people type: 300000, 300,000.50, ¥30万, 1.5万. Decimal or ValueError."""
-    text = unicodedata.normalize("NFKC", str(raw or "")).strip().replace(" ", "")
-    text = text.lstrip("¥￥").replace("元", "")
-    if not text:
-        return None
-    scale = Decimal(1)
-    if text.endswith("万"):
-        scale, text = Decimal(10000), text[:-1]
-    elif text.endswith("亿"):
-        scale, text = Decimal(100000000), text[:-1]
-    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):
-        text = text.replace(",", "")
-    if text.count(".") > 1 or "," in text:
-        raise ValueError(N_("Use one decimal point, e.g. 300000.50 (thousands may be separated by commas)."))
-    if not re.fullmatch(r"\d+(\.\d+)?", text):
-        raise ValueError(N_("Enter an amount in yuan: digits only, e.g. 300000 or 30万."))
-    try:
-        value = (Decimal(text) * scale)
-    except InvalidOperation:
-        raise ValueError(N_("Enter an amount in yuan: digits only, e.g. 300000 or 30万.")) from None
-    if value > MAX_AMOUNT:
-        raise ValueError(N_("That amount is too large."))
-    if value != value.quantize(CENT):
-        raise ValueError(N_("At most two decimals (fen)."))
-    return value.quantize(CENT)
-
-
 def _probability(raw, e, field="probability"):
     text = unicodedata.normalize("NFKC", str(raw if raw is not None else "")).strip().rstrip("%").strip()
     if not re.fullmatch(r"\d{1,12}", text):
@@ -359,10 +329,8 @@ def close_date_range():
 
 def _close_date(raw, e):
     lo, hi = close_date_range()
-    try:
-        value = dt.date.fromisoformat(str(raw or "").strip())
-    except ValueError:
-        e.add("expected_close", N_("Enter a date as YYYY-MM-DD."))
+    value = take(e, "expected_close", parse_date, raw or "", dt.date.min, dt.date.max)
+    if value is None:
         return None
     if not lo <= value <= hi:
         e.add("expected_close", N_("Enter an expected close date between %(lo)s and %(hi)s."),
@@ -384,16 +352,8 @@ def validate_opportunity(data, opportunity=None):
     out = {}
     for field, limit, required in (("name", 100, True), ("product_lines", 200, False), ("next_step", 200, False),
                                    ("competitors", 200, False)):
-        value = clean_text(data.get(field), limit)
-        if value is None:
-            e.add(field, N_("At most %(n)s characters."), n=limit)
-        elif required and not value:
-            e.add(field, N_("Required."))
-        out[field] = value or ""
-    try:
-        out["amount"] = parse_amount(data.get("amount"))
-    except ValueError as exc:
-        e.add("amount", str(exc))
+        out[field] = text_field(data, e, field, limit, required=required)
+    out["amount"] = take(e, "amount", parse_yuan, data.get("amount"), hi=MAX_AMOUNT)
     out["expected_close"] = _close_date(data.get("expected_close"), e)
     e.raise_if_any()
     return out
@@ -402,7 +362,7 @@ def validate_opportunity(data, opportunity=None):
 # ---- scopes ------------------------------------------------------------------------------------------
 
 def get_opportunity(opportunity_id):
-    pk = _parse_int(opportunity_id)
+    pk = int_or_none(opportunity_id)
     row = (Opportunity.select(Opportunity, Customer).join(Customer, on=(Opportunity.customer == Customer.id))
            .where(Opportunity.id == pk).first()) if pk else None
     if row is None:
@@ -421,7 +381,7 @@ def of_customer(customer):
 def _owner_for(actor, customer, data):
     """The rep working the deal: the customer's owner by default; a manager or admin may name another
     active seller of the customer's team."""
-    owner_id = _parse_int(data.get("owner_id")) if data.get("owner_id") else None
+    owner_id = int_or_none(data.get("owner_id")) if data.get("owner_id") else None
     if owner_id is None or actor.role not in ("manager", "admin"):
         return User.get_or_none(User.id == customer.owner_id) if customer.owner_id else actor
     owner = User.get_or_none((User.id == owner_id) & (User.active == True)  # noqa: E712
@@ -533,9 +493,9 @@ def _move_opportunity(actor, opp, stage, data):
     amount = opp.amount
     if stage == "won" and not opp.amount:  # the amount may come with the move (the board's dialog asks for it)
         try:
-            amount = parse_amount(data.get("amount"))
-        except ValueError as exc:
-            e.add("amount", str(exc))
+            amount = parse_yuan(data.get("amount"), hi=MAX_AMOUNT)
+        except FieldError as exc:
+            e.add("amount", exc.message, **exc.params)
         else:
             if not amount:
                 e.add("amount", N_("A won opportunity needs its amount: enter it first."))
@@ -681,8 +641,8 @@ class Filters:
 
     @classmethod
     def parse(cls, args, user):
-        owner = _parse_int(args.get("owner")) if args.get("owner") else None
-        team = _parse_int(args.get("team")) if args.get("team") else None
+        owner = int_or_none(args.get("owner")) if args.get("owner") else None
+        team = int_or_none(args.get("team")) if args.get("team") else None
         month = None
         raw = (args.get("month") or "").strip()
         if re.fullmatch(r"\d{4}-\d{2}", raw):
@@ -797,7 +757,7 @@ def page(user, f, stage=None, status="open", after=None, limit=50):
     if after:
         try:
             day, pk = after.split("_", 1)
-            day, pk = dt.date.fromisoformat(day), _parse_int(pk)
+            day, pk = dt.date.fromisoformat(day), int_or_none(pk)
         except ValueError:
             day = pk = None
         if pk is None:

@@ -5,13 +5,14 @@ Money is stored as decimals with two places (yuan). An order's `total` and `cost
 with its lines by the verbs, so lists and sums never add up lines.
 """
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import peewee as pw
 
 from models import audit, clock
-from models.base import MAX_INT, BaseModel, db, fresh
-from models.customers import Customer, change_stage, clean_text
+from models.base import BaseModel, db, fresh
+from models.customers import Customer, change_stage
+from models.fields import clean_text, date_field, id_or_none, parse_bool, parse_decimal, take
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.permissions import require
 from models.users import User
@@ -123,76 +124,10 @@ class Payment(BaseModel):
         indexes = ((("order", "received_on"), False), (("customer", "received_on"), False))
 
 
-# ---- parsing --------------------------------------------------------------------------------------
-
-def parse_decimal(raw, *, lo_exclusive=ZERO, hi=MAX_AMOUNT, places=2, allow_zero=False):
-    """A positive decimal from user input ("1,280.50", "¥ 1280", full-width digits) or ValueError
-    carrying a readable message."""
-    text = str(raw if raw is not None else "").strip()
-    text = text.translate({0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF0E: ".", 0xFF0C: ","})
-    text = text.replace(",", "").replace("¥", "").replace("￥", "").replace(" ", "")
-    if not text:
-        raise ValueError(N_("Required."))
-    if len(text) > 30:
-        raise ValueError(N_("Enter a number such as 1280.50."))
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(N_("Enter a number such as 1280.50.")) from None
-    if not value.is_finite():
-        raise ValueError(N_("Enter a number such as 1280.50."))
-    if value < 0:
-        raise ValueError(N_("Must not be negative."))
-    if value == 0 and not allow_zero:
-        raise ValueError(N_("Must be more than zero."))
-    if value > hi:
-        raise ValueError(N_("That number is too large."))
-    if value != value.quantize(Decimal(1).scaleb(-places)):
-        raise ValueError(N_("At most two decimal places."))
-    return value.quantize(Decimal(1).scaleb(-places))
-
-
-def _decimal_field(e, data, field, **kw):
-    try:
-        return parse_decimal(data.get(field), **kw)
-    except ValueError as exc:
-        e.add(field, exc.args[0])
-        return None
-
-
-def date_field(e, data, field, lo, hi, required=True):
-    raw = str(data.get(field) or "").strip()
-    if not raw:
-        if required:
-            e.add(field, N_("Required."))
-        return None
-    try:
-        value = dt.date.fromisoformat(raw)
-    except ValueError:
-        e.add(field, N_("Enter a date as YYYY-MM-DD."))
-        return None
-    if not lo <= value <= hi:
-        e.add(field, N_("Enter a date between %(lo)s and %(hi)s."), lo=lo.isoformat(), hi=hi.isoformat())
-        return None
-    return value
-
-
-def _int_id(raw):
-    try:
-        value = int(str(raw).strip())
-    except (TypeError, ValueError):
-        return None
-    return value if 0 < value <= MAX_INT else None
-
-
 # ---- products ------------------------------------------------------------------------------------
 
 PRODUCT_FIELDS = ("code", "name_zh", "name_en", "product_line", "unit", "list_price", "unit_cost", "consumable",
                   "active")
-
-
-def _truthy(raw):
-    return str(raw or "").strip().lower() in ("1", "y", "yes", "true", "on", "是", "x")
 
 
 def validate_product(data, product=None):
@@ -213,10 +148,10 @@ def validate_product(data, product=None):
             clash = clash.where(Product.id != product.id)
         if clash.exists():
             e.add("code", N_("Another product has this code."))
-    out["list_price"] = _decimal_field(e, data, "list_price")
-    out["unit_cost"] = _decimal_field(e, data, "unit_cost", allow_zero=True)
-    out["consumable"] = _truthy(data.get("consumable"))
-    out["active"] = _truthy(data.get("active")) if "active" in data else (product.active if product else True)
+    out["list_price"] = take(e, "list_price", parse_decimal, data.get("list_price"))
+    out["unit_cost"] = take(e, "unit_cost", parse_decimal, data.get("unit_cost"), allow_zero=True)
+    out["consumable"] = parse_bool(data.get("consumable"))
+    out["active"] = parse_bool(data.get("active")) if "active" in data else (product.active if product else True)
     e.raise_if_any()
     return out
 
@@ -301,7 +236,7 @@ def on_signed(fn):
 
 
 def get_order(order_id):
-    pk = _int_id(order_id)
+    pk = id_or_none(order_id)
     order = Order.get_or_none(Order.id == pk) if pk else None
     if order is None:
         raise NotFound()
@@ -313,7 +248,8 @@ def validate_order(data):
     unit_cost_N (N = 0..); a row with no product and no numbers is skipped."""
     e = FieldErrors()
     today = clock.today()
-    ordered_on = date_field(e, data, "ordered_on", today - dt.timedelta(days=3 * 366), today + dt.timedelta(days=31))
+    ordered_on = date_field(e, data, "ordered_on", today - dt.timedelta(days=3 * 366), today + dt.timedelta(days=31),
+                            required=True)
     note = clean_text(data.get("note"), 200)
     if note is None:
         e.add("note", N_("At most %(n)s characters."), n=200)
@@ -322,27 +258,19 @@ def validate_order(data):
         keys = [f"{k}_{i}" for k in ("product", "quantity", "unit_price", "unit_cost")]
         if not any(str(data.get(k) or "").strip() for k in keys):
             continue
-        pid = _int_id(data.get(keys[0]))
+        pid = id_or_none(data.get(keys[0]))
         product = Product.get_or_none((Product.id == pid) & (Product.active == True)) if pid else None  # noqa: E712
         if product is None:
             e.add(keys[0], N_("Choose a product from the list."))
-        quantity = _decimal_field(e, data, keys[1], hi=MAX_QUANTITY)
+        quantity = take(e, keys[1], parse_decimal, data.get(keys[1]), hi=MAX_QUANTITY)
         price_raw = data.get(keys[2])
         if product is not None and not str(price_raw or "").strip():
             price_raw = product.list_price
-        price = None
-        try:
-            price = parse_decimal(price_raw)
-        except ValueError as exc:
-            e.add(keys[2], exc.args[0])
+        price = take(e, keys[2], parse_decimal, price_raw)
         cost_raw = data.get(keys[3])
         if product is not None and not str(cost_raw or "").strip():
             cost_raw = product.unit_cost
-        cost = None
-        try:
-            cost = parse_decimal(cost_raw, allow_zero=True)
-        except ValueError as exc:
-            e.add(keys[3], exc.args[0])
+        cost = take(e, keys[3], parse_decimal, cost_raw, allow_zero=True)
         if product is not None and quantity is not None and price is not None and cost is not None:
             amount = (quantity * price).quantize(CENT)
             if amount > MAX_AMOUNT:
@@ -489,8 +417,8 @@ def add_payment_due(actor, order, data):
             raise DomainError(N_("This order is cancelled."))
         e = FieldErrors()
         due_on = date_field(e, data, "due_on", order.ordered_on - dt.timedelta(days=366),
-                             order.ordered_on + dt.timedelta(days=3 * 366))
-        amount = _decimal_field(e, data, "amount")
+                             order.ordered_on + dt.timedelta(days=3 * 366), required=True)
+        amount = take(e, "amount", parse_decimal, data.get("amount"))
         if amount is not None:
             room = order.total - scheduled_total(order)
             if amount > room:
@@ -513,12 +441,12 @@ def record_payment(actor, order, data):
             raise DomainError(N_("Payments are recorded against signed orders."))
         e = FieldErrors()
         today = clock.today()
-        received_on = date_field(e, data, "received_on", order.ordered_on - dt.timedelta(days=366), today)
-        amount = _decimal_field(e, data, "amount")
+        received_on = date_field(e, data, "received_on", order.ordered_on - dt.timedelta(days=366), today, required=True)
+        amount = take(e, "amount", parse_decimal, data.get("amount"))
         method = str(data.get("method") or "").strip()
         if method not in PAYMENT_METHODS:
             e.add("method", N_("Choose one of the options."))
-        prepayment = _truthy(data.get("prepayment"))
+        prepayment = parse_bool(data.get("prepayment"))
         if amount is not None:
             left = outstanding(order)
             if amount > left and not prepayment:

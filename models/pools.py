@@ -11,7 +11,8 @@ import peewee as pw
 
 from models import audit, clock, hooks, ledger, rules as rules_mod
 from models.base import BaseModel, db, fresh
-from models.customers import Customer, Pool, clean_text
+from models.customers import Customer, Pool
+from models.fields import FieldError, clean_text, parse_int
 from models.delegation_tables import release_pause
 from models.errors import DomainError, N_, NotFound, ValidationError
 from models.ledger import PoolEvent
@@ -134,11 +135,9 @@ def adjust_capacity(actor, user, delta, days, reason, now=None):
     except (TypeError, ValueError):
         errors["delta"] = [(N_("A whole number from -500 to 500, not 0."), {})]
     try:
-        days = int(days)
-        if not 1 <= days <= 3650:
-            raise ValueError
-    except (TypeError, ValueError):
-        errors["days"] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": 1, "hi": 3650})]
+        days = parse_int(days, 1, 3650)
+    except FieldError as exc:
+        errors["days"] = [(exc.message, exc.params)]
     if not reason:
         errors["reason"] = [(N_("Say why."), {})]
     if errors:

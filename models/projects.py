@@ -6,15 +6,14 @@ the manager of the customer's team (or an admin) approves or rejects it with a r
 project has a team whose members all see it; its milestones are reminded and flagged by `sweep(now)`.
 """
 import datetime as dt
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import peewee as pw
 
 from models import audit, clock, hooks, permissions
-from models.base import MAX_INT, BaseModel, db, fresh
-from models.customer_tables import _text  # the one text-field parser (length, required)
-from models.customers import Customer, clean_text, to_halfwidth
+from models.base import BaseModel, db, fresh
+from models.customers import Customer
+from models.fields import clean_text, date_field, id_or_none, parse_int, parse_money, take, text_field
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.notifications import Notification, notify
 from models.opportunities import Opportunity
@@ -168,77 +167,8 @@ class ProjectCost(BaseModel):
 
 # ---- parsing ----------------------------------------------------------------------------------
 
-_AMOUNT_RE = re.compile(r"^\d+(\.\d{1,2})?$")
-_GROUPED_RE = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
-
-
-def parse_amount(raw, required=False, positive=False):
-    """Yuan as Decimal from '12500', '12,500.00', '¥12 500' (None when empty and optional).
-    Letters, two decimal separators, more than two decimals or a negative amount: ValueError(message)."""
-    text = to_halfwidth(str(raw if raw is not None else "")).strip()
-    text = re.sub(r"[\s¥￥]", "", text)
-    if not text:
-        if required:
-            raise ValueError(N_("Required."))
-        return None
-    if "," in text:  # thousands separators only where they belong: 1,200,000.50
-        if not _GROUPED_RE.match(text):
-            raise ValueError(N_("Enter an amount in yuan, e.g. 12500 or 12,500.50."))
-        text = text.replace(",", "")
-    if not _AMOUNT_RE.match(text):
-        raise ValueError(N_("Enter an amount in yuan, e.g. 12500 or 12,500.50."))
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(N_("Enter an amount in yuan, e.g. 12500 or 12,500.50.")) from None
-    if value >= MAX_AMOUNT:
-        raise ValueError(N_("That amount is too large."))
-    if positive and value <= 0:
-        raise ValueError(N_("Enter an amount above zero."))
-    return value
-
-
-def parse_day(raw, required=False, lo=DATE_MIN, hi=DATE_MAX):
-    text = str(raw or "").strip()
-    if not text:
-        if required:
-            raise ValueError(N_("Required."))
-        return None
-    try:
-        value = dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(N_("Enter a date as YYYY-MM-DD.")) from None
-    if not lo <= value <= hi:
-        raise ValueError(N_("Enter a date between %(lo)s and %(hi)s."))
-    return value
-
-
-def _date_field(data, e, name, required=False, lo=DATE_MIN, hi=DATE_MAX):
-    try:
-        return parse_day(data.get(name), required, lo, hi)
-    except ValueError as exc:
-        e.add(name, str(exc.args[0]), lo=lo.isoformat(), hi=hi.isoformat())
-        return None
-
-
-def _amount_field(data, e, name, required=False, positive=False):
-    try:
-        return parse_amount(data.get(name), required, positive)
-    except ValueError as exc:
-        e.add(name, str(exc.args[0]))
-        return None
-
-
-def _parse_id(value):
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number <= MAX_INT else None
-
-
 def _active_user(raw):
-    pk = _parse_id(raw)
+    pk = id_or_none(raw)
     return User.get_or_none((User.id == pk) & (User.active == True)) if pk else None  # noqa: E712
 
 
@@ -291,20 +221,14 @@ def save_criterion(actor, data, criterion=None):
     """Create or edit an approval criterion. Proposals keep the wording they answered."""
     require(actor, "project.criteria")
     e = FieldErrors()
-    zh = _text(data, e, "text_zh", 200, required=True)
-    en = _text(data, e, "text_en", 200, required=True)
+    zh = text_field(data, e, "text_zh", 200, required=True)
+    en = text_field(data, e, "text_en", 200, required=True)
     raw = str(data.get("position") or "").strip()
     if not raw:  # after the last one
         position = criterion.position if criterion is not None else min(
             999, (ApprovalCriterion.select(pw.fn.MAX(ApprovalCriterion.position)).scalar() or 0) + 10)
     else:
-        try:
-            position = int(raw)
-            if not 0 <= position <= 999:
-                raise ValueError
-        except ValueError:
-            e.add("position", N_("A whole number from %(lo)s to %(hi)s."), lo=0, hi=999)
-            position = 0
+        position = take(e, "position", parse_int, raw, 0, 999) or 0
     e.raise_if_any()
     active = data.get("active") in (True, "1", "on", "true", "y")
     now = clock.now()
@@ -330,7 +254,7 @@ def save_criterion(actor, data, criterion=None):
 def _opportunity_of(customer, raw, e):
     if not str(raw or "").strip():
         return None
-    pk = _parse_id(raw)
+    pk = id_or_none(raw)
     row = Opportunity.get_or_none((Opportunity.id == pk) & (Opportunity.customer == customer.id)) if pk else None
     if row is None:
         e.add("opportunity_id", N_("Choose an opportunity of this customer."))
@@ -341,11 +265,11 @@ def _opportunity_of(customer, raw, e):
 def validate_project(customer, data, criteria):
     e = FieldErrors()
     out = {
-        "name": _text(data, e, "name", 100, required=True),
-        "description": _text(data, e, "description", 4000, multiline=True),
-        "budget": _amount_field(data, e, "budget"),
-        "expected_start": _date_field(data, e, "expected_start"),
-        "expected_end": _date_field(data, e, "expected_end"),
+        "name": text_field(data, e, "name", 100, required=True),
+        "description": text_field(data, e, "description", 4000, multiline=True),
+        "budget": take(e, "budget", parse_money, data.get("budget"), hi=MAX_AMOUNT),
+        "expected_start": date_field(e, data, "expected_start", DATE_MIN, DATE_MAX),
+        "expected_end": date_field(e, data, "expected_end", DATE_MIN, DATE_MAX),
     }
     if out["expected_start"] and out["expected_end"] and out["expected_end"] < out["expected_start"]:
         e.add("expected_end", N_("The end cannot be before the start."))
@@ -355,7 +279,7 @@ def validate_project(customer, data, criteria):
         raw = str(data.get(f"answer_{c.id}") or "").strip().lower()
         if raw not in ("yes", "no"):
             e.add(f"answer_{c.id}", N_("Answer yes or no."))
-        note = _text(data, e, f"note_{c.id}", 300)
+        note = text_field(data, e, f"note_{c.id}", 300)
         answers.append((c, raw == "yes", note))
     e.raise_if_any()
     return out, answers
@@ -462,7 +386,7 @@ def add_member(actor, project, data):
 def remove_member(actor, project, member_id):
     require(actor, "project.manage_team", project)
     with db.atomic():  # checked under the write lock: no milestone is given to the member meanwhile
-        row = ProjectMember.get_or_none((ProjectMember.id == (_parse_id(member_id) or 0))
+        row = ProjectMember.get_or_none((ProjectMember.id == (id_or_none(member_id) or 0))
                                         & (ProjectMember.project == project.id))
         if row is None:
             raise NotFound()
@@ -506,26 +430,23 @@ def _would_cycle(milestone_id, depends_on_ids, project_id):
 
 def validate_milestone(project, data, milestone=None):
     e = FieldErrors()
-    out = {"name": _text(data, e, "name", 100, required=True)}
+    out = {"name": text_field(data, e, "name", 100, required=True)}
     owner = _active_user(data.get("owner_id"))
     if owner is None or not ProjectMember.select().where((ProjectMember.project == project.id)
                                                          & (ProjectMember.user == owner.id)).exists():
         e.add("owner_id", N_("Choose a member of the project team."))
     out["owner"] = owner.id if owner else None
-    out["start_on"] = _date_field(data, e, "start_on")
-    out["due_on"] = _date_field(data, e, "due_on", required=True)
+    out["start_on"] = date_field(e, data, "start_on", DATE_MIN, DATE_MAX)
+    out["due_on"] = date_field(e, data, "due_on", DATE_MIN, DATE_MAX, required=True)
     if out["start_on"] and out["due_on"] and out["due_on"] < out["start_on"]:
         e.add("due_on", N_("The due date cannot be before the start."))
     status = data.get("status") or "planned"
     if status not in MILESTONE_STATUSES:
         e.add("status", N_("Choose one of the options."))
     out["status"] = status
-    try:
-        remind = int(str(data.get("remind_days", DEFAULT_REMIND_DAYS)).strip() or DEFAULT_REMIND_DAYS)
-        if not 0 <= remind <= MAX_REMIND_DAYS:
-            raise ValueError
-    except ValueError:
-        e.add("remind_days", N_("A whole number from %(lo)s to %(hi)s."), lo=0, hi=MAX_REMIND_DAYS)
+    remind = take(e, "remind_days", parse_int, str(data.get("remind_days", DEFAULT_REMIND_DAYS)).strip()
+                  or DEFAULT_REMIND_DAYS, 0, MAX_REMIND_DAYS)
+    if remind is None:
         remind = DEFAULT_REMIND_DAYS
     out["remind_days"] = remind
     raw = data.getlist("depends_on") if hasattr(data, "getlist") else data.get("depends_on") or []
@@ -535,7 +456,7 @@ def validate_milestone(project, data, milestone=None):
     for value in raw:
         if str(value).strip() == "":
             continue
-        pk = _parse_id(value)
+        pk = id_or_none(value)
         if pk is None:
             e.add("depends_on", N_("Choose milestones of this project."))
             break
@@ -687,9 +608,9 @@ def add_cost(actor, project, data):
         e.add("category", N_("Choose one of the options."))
     if kind not in COST_KINDS:
         e.add("kind", N_("Choose one of the options."))
-    amount = _amount_field(data, e, "amount", required=True, positive=True)
-    spent_on = _date_field(data, e, "spent_on")
-    note = _text(data, e, "note", 200)
+    amount = take(e, "amount", parse_money, data.get("amount"), required=True, positive=True, hi=MAX_AMOUNT)
+    spent_on = date_field(e, data, "spent_on", DATE_MIN, DATE_MAX)
+    note = text_field(data, e, "note", 200)
     e.raise_if_any()
     with db.atomic():
         cost = ProjectCost.create(project=project, category=category, kind=kind, amount=amount, spent_on=spent_on,
@@ -702,7 +623,7 @@ def add_cost(actor, project, data):
 def remove_cost(actor, project, cost_id):
     require(actor, "project.work", project)
     with db.atomic():  # removed twice at once: the second finds nothing and audits nothing
-        cost = ProjectCost.get_or_none((ProjectCost.id == (_parse_id(cost_id) or 0))
+        cost = ProjectCost.get_or_none((ProjectCost.id == (id_or_none(cost_id) or 0))
                                        & (ProjectCost.project == project.id))
         if cost is None:
             raise NotFound()
@@ -744,11 +665,11 @@ def sign_contract(actor, project, data):
     require(actor, "project.sign_contract", project)
     _require_approved(project)
     e = FieldErrors()
-    amount = _amount_field(data, e, "contract_amount", required=True, positive=True)
+    amount = take(e, "contract_amount", parse_money, data.get("contract_amount"), required=True, positive=True, hi=MAX_AMOUNT)
     today = clock.today()
-    signed_on = _date_field(data, e, "contract_signed_on", required=True, hi=today)
-    start = _date_field(data, e, "contract_start", required=True)
-    end = _date_field(data, e, "contract_end", required=True)
+    signed_on = date_field(e, data, "contract_signed_on", DATE_MIN, today, required=True)
+    start = date_field(e, data, "contract_start", DATE_MIN, DATE_MAX, required=True)
+    end = date_field(e, data, "contract_end", DATE_MIN, DATE_MAX, required=True)
     if start and end and end < start:
         e.add("contract_end", N_("The end cannot be before the start."))
     e.raise_if_any()
@@ -786,7 +707,7 @@ def _plain(value):
 # ---- lists ------------------------------------------------------------------------------------
 
 def get_project(project_id):
-    pk = _parse_id(project_id)
+    pk = id_or_none(project_id)
     project = Project.get_or_none(Project.id == pk) if pk else None
     if project is None:
         raise NotFound()

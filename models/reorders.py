@@ -12,10 +12,11 @@ import statistics
 import peewee as pw
 
 from models import audit, clock, hooks, permissions
-from models.base import MAX_INT, BaseModel, db, fresh
+from models.base import BaseModel, db, fresh
+from models.fields import date_field, int_or_none
 from models.customers import Customer
 from models.errors import FieldErrors, N_, NotFound
-from models.orders import Order, OrderLine, Product, date_field, on_signed
+from models.orders import Order, OrderLine, Product, on_signed
 from models.permissions import require
 from models.users import User
 
@@ -150,20 +151,12 @@ def suggestion_from_dates(dates):
 
 # ---- verbs ----------------------------------------------------------------------------------------
 
-def _int(raw):
-    try:
-        value = int(str(raw).strip())
-    except (TypeError, ValueError):
-        return None
-    return value if -MAX_INT <= value <= MAX_INT else None
-
-
 def validate_cycle(customer, data, cycle=None):
     e = FieldErrors()
     today = clock.today()
     product = cycle.product if cycle else None
     if cycle is None:
-        pid = _int(data.get("product_id"))
+        pid = int_or_none(data.get("product_id"))
         product = Product.get_or_none(Product.id == pid) if pid and pid > 0 else None
         if product is None or not product.active:
             e.add("product_id", N_("Choose a product from the list."))
@@ -176,19 +169,20 @@ def validate_cycle(customer, data, cycle=None):
     unit = str(data.get("unit") or "").strip()
     if unit not in UNITS:
         e.add("unit", N_("Choose one of the options."))
-    every = _int(data.get("every"))
+    every = int_or_none(data.get("every"))
     if every is None:
         e.add("every", N_("Enter a whole number."))
     elif every <= 0:
         e.add("every", N_("A cycle must be at least 1 day, week or month; 0 would mean ordering all the time."))
     elif unit in UNITS and every > MAX_EVERY[unit]:
         e.add("every", N_("At most %(n)s %(unit)s."), n=MAX_EVERY[unit], unit=UNIT_LABELS[unit])
-    starts_on = date_field(e, data, "starts_on", today - dt.timedelta(days=366), today + dt.timedelta(days=3 * 366))
+    starts_on = date_field(e, data, "starts_on", today - dt.timedelta(days=366), today + dt.timedelta(days=3 * 366),
+                          required=True)
     ends_on = date_field(e, data, "ends_on", today - dt.timedelta(days=366), today + dt.timedelta(days=20 * 366),
                           required=False)
     if starts_on and ends_on and ends_on < starts_on:
         e.add("ends_on", N_("The end must be after the start."))
-    remind = _int(data.get("remind_days")) if str(data.get("remind_days") or "").strip() else 7
+    remind = int_or_none(data.get("remind_days")) if str(data.get("remind_days") or "").strip() else 7
     if remind is None:
         e.add("remind_days", N_("Enter a whole number."))
     elif not 0 <= remind <= MAX_REMIND_DAYS:
@@ -196,7 +190,7 @@ def validate_cycle(customer, data, cycle=None):
     elif every and every > 0 and unit in UNITS and remind >= round(every * UNIT_DAYS[unit]):
         e.add("remind_days", N_("Remind fewer days ahead than the cycle is long."))
     service_user = None
-    sid = _int(data.get("service_user_id")) if str(data.get("service_user_id") or "").strip() else None
+    sid = int_or_none(data.get("service_user_id")) if str(data.get("service_user_id") or "").strip() else None
     if str(data.get("service_user_id") or "").strip():
         service_user = User.get_or_none((User.id == (sid or 0)) & (User.role == "service") & (User.active == True))  # noqa: E712
         if service_user is None:
@@ -456,7 +450,7 @@ def adherence(rep_ids, today=None, days=ADHERENCE_DAYS):
 
 
 def get_cycle(cycle_id):
-    pk = _int(cycle_id)
+    pk = int_or_none(cycle_id)
     cycle = ReorderCycle.get_or_none(ReorderCycle.id == pk) if pk and pk > 0 else None
     if cycle is None:
         raise NotFound()

@@ -12,7 +12,8 @@ import peewee as pw
 from models import audit, clock
 from models.base import BaseModel, JSONField, db
 from models.customer_tables import BUSINESS_MODELS, FOLLOWUP_TYPES, Pool
-from models.errors import N_, ValidationError
+from models.errors import N_, FieldErrors, ValidationError
+from models.fields import parse_int, take
 from models.permissions import require
 from models.user_tables import User
 
@@ -116,25 +117,15 @@ def in_force(now=None):
 
 def validate_settings(data):
     """Form data (strings) to a settings dict, or ValidationError naming each bad field."""
-    errors, out = {}, {}
+    errors, out = FieldErrors(), {}
     for name, (lo, hi) in NUMBERS.items():
-        raw = str(data.get(name, DEFAULTS[name])).strip()
-        try:
-            value = int(raw)
-            if not lo <= value <= hi:
-                raise ValueError
+        value = take(errors, name, parse_int, data.get(name, DEFAULTS[name]), lo, hi)
+        if value is not None:
             out[name] = value
-        except ValueError:
-            errors[name] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": lo, "hi": hi})]
     capacity = {}
     for role in ("sales", "manager"):
-        raw = str(data.get(f"capacity_{role}", DEFAULTS["capacity"][role])).strip()
-        try:
-            capacity[role] = int(raw)
-            if not 0 <= capacity[role] <= 10000:
-                raise ValueError
-        except ValueError:
-            errors[f"capacity_{role}"] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": 0, "hi": 10000})]
+        capacity[role] = take(errors, f"capacity_{role}", parse_int, data.get(f"capacity_{role}", DEFAULTS["capacity"][role]),
+                              0, 10000)
     out["capacity"] = capacity
     out["dealt_count"] = str(data.get("dealt_count", "1")) in ("1", "on", "true", "True")
     warnings = re.split(r"[,，\s]+", str(data.get("warning_days", "3,1")).strip())
@@ -168,12 +159,8 @@ def validate_settings(data):
         if not match or not str(raw).strip():
             continue
         lo, hi = NUMBERS[match.group(2)]
-        try:
-            value = int(str(raw).strip())
-            if not lo <= value <= hi:
-                raise ValueError
-        except ValueError:
-            errors[key] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": lo, "hi": hi})]
+        value = take(errors, key, parse_int, raw, lo, hi)
+        if value is None:
             continue
         out["pools"].setdefault(match.group(1), {})[match.group(2)] = value
     if errors:

@@ -13,7 +13,8 @@ import peewee as pw
 
 from models import audit, clock, hooks, permissions, pools
 from models.base import BaseModel, JSONField, db
-from models.customers import Contact, Customer, _parse_int, clean_text
+from models.customers import Contact, Customer
+from models.fields import DATE_MAX, FieldError, clean_text, int_or_none, parse_date, parse_int, take
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
 from models.notifications import notify
 from models.permissions import can, require
@@ -198,10 +199,8 @@ def validate_service_settings(data):
     raw = clean_text(str(data.get("holidays") or "").replace(",", " ").replace("，", " "), 4000, multiline=True)
     for token in (raw or "").split():
         try:
-            day = dt.date.fromisoformat(token)
-            if not 2000 <= day.year <= 2100:
-                raise ValueError
-        except ValueError:
+            day = parse_date(token, dt.date(2000, 1, 1), DATE_MAX)
+        except FieldError:
             e.add("holidays", N_("Not a date: %(value)s (use 2026-10-01)."), value=token[:20])
             break
         holidays.append(day.isoformat())
@@ -209,10 +208,7 @@ def validate_service_settings(data):
         e.add("holidays", N_("At most %(n)s characters."), n=4000)
     out["holidays"] = sorted(set(holidays))
     for name, lo, hi in (("reopen_days", 0, 365), ("lead_conversion_days", 1, 730)):
-        value = _parse_int(data.get(name))
-        if value is None or not lo <= value <= hi:
-            e.add(name, N_("A whole number from %(lo)s to %(hi)s."), lo=lo, hi=hi)
-        out[name] = value
+        out[name] = take(e, name, parse_int, data.get(name), lo, hi)
     sla = {}
     for level in LEVELS:
         sla[level] = {}
@@ -364,7 +360,7 @@ def countdown(ticket, now=None, calendar=None):
 # ---- reading ----------------------------------------------------------------------------------
 
 def get_ticket(ticket_id):
-    pk = _parse_int(ticket_id)
+    pk = int_or_none(ticket_id)
     ticket = Ticket.get_or_none(Ticket.id == pk) if pk and pk > 0 else None
     if ticket is None:
         raise NotFound()
@@ -402,7 +398,7 @@ def service_agents():
 
 def _resolve_customer(actor, customer_id):
     """The customer picked on the form; a merged-away one names its survivor, a vanished one says so."""
-    pk = _parse_int(customer_id) if customer_id not in (None, "") else None
+    pk = int_or_none(customer_id) if customer_id not in (None, "") else None
     if not pk or pk <= 0:
         return None, (N_("Find the customer first: type part of the name, phone or credit code."), {})
     customer = Customer.get_or_none(Customer.id == pk)
@@ -464,7 +460,7 @@ def validate_ticket(actor, data):
     values["contact_text"] = contact_text or ""
     values["contact"] = None
     if data.get("contact_id") and customer is not None:
-        contact = Contact.get_or_none((Contact.id == (_parse_int(data["contact_id"]) or 0))
+        contact = Contact.get_or_none((Contact.id == (int_or_none(data["contact_id"]) or 0))
                                       & (Contact.customer == customer.id))
         if contact is None:
             e.add("contact_id", N_("Choose a contact of this customer."))
@@ -497,7 +493,7 @@ def assign_ticket(actor, ticket, assignee_id, now=None):
     require(actor, "ticket.work", ticket)
     if not ticket.is_open:
         raise DomainError(N_("Only an open ticket can be assigned."))
-    assignee = User.get_or_none((User.id == (_parse_int(assignee_id) or 0)) & (User.active == True)  # noqa: E712
+    assignee = User.get_or_none((User.id == (int_or_none(assignee_id) or 0)) & (User.active == True)  # noqa: E712
                                 & (User.role.in_(("service", "admin"))))
     if assignee is None:
         raise ValidationError({"assignee_id": [(N_("Choose a service agent."), {})]})
@@ -636,7 +632,7 @@ def comment_ticket(actor, ticket, body, internal=True, now=None):
 def rate_ticket(actor, ticket, score, now=None):
     """The customer's satisfaction score (1–5), asked when the ticket is resolved or closed."""
     require(actor, "ticket.work", ticket)
-    value = _parse_int(score)
+    value = int_or_none(score)
     if value is None or not 1 <= value <= 5:
         raise ValidationError({"satisfaction": [(N_("A score from 1 to 5."), {})]})
     with db.atomic():

@@ -3,7 +3,8 @@ import re
 
 from models import audit
 from models.base import db
-from models.customers import CustomField, clean_text
+from models.customers import CustomField
+from models.fields import FieldError, clean_text, parse_int
 from models.errors import N_, ValidationError
 from models.permissions import require
 
@@ -37,11 +38,9 @@ def save_custom_field(actor, data, field=None):
     numbers = {}
     for name, lo, hi in (("weight", 0, 50), ("position", 0, 999)):
         try:
-            numbers[name] = int(data.get(name) or 0)
-            if not lo <= numbers[name] <= hi:
-                raise ValueError
-        except (TypeError, ValueError):
-            errors[name] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": lo, "hi": hi})]
+            numbers[name] = parse_int(data.get(name) or 0, lo, hi)
+        except FieldError as exc:
+            errors[name] = [(exc.message, exc.params)]
     if errors:
         raise ValidationError(errors)
     with db.atomic():

@@ -15,8 +15,9 @@ import peewee as pw
 
 from models import audit, clock, hooks, pools
 from models import rules as rules_mod
-from models.base import BaseModel, JSONField, db, parse_id
-from models.customers import Customer, clean_text
+from models.base import BaseModel, JSONField, db
+from models.customers import Customer
+from models.fields import clean_text, parse_id
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.notifications import notify
 from models.permissions import require

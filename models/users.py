@@ -8,8 +8,9 @@ import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import audit, clock, hooks
-from models.base import BaseModel, db, fresh, parse_id
+from models.base import BaseModel, db, fresh
 from models.customers import Customer
+from models.fields import id_or_none, parse_id
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import require
 from models.user_tables import (  # noqa: F401  the tables and the vocabulary, re-exported
@@ -221,11 +222,11 @@ def save_team(actor, data, team=None):
         errors["name"] = [(N_("A team with this name exists."), {})]
     region = manager = None
     if data.get("region_id"):
-        region = Region.get_or_none(Region.id == _int(data["region_id"]))
+        region = Region.get_or_none(Region.id == (id_or_none(data["region_id"]) or 0))
         if region is None:
             errors["region_id"] = [(N_("Choose a region."), {})]
     if data.get("manager_id"):
-        manager = User.get_or_none((User.id == _int(data["manager_id"])) & (User.role == "manager"))
+        manager = User.get_or_none((User.id == (id_or_none(data["manager_id"]) or 0)) & (User.role == "manager"))
         if manager is None:
             errors["manager_id"] = [(N_("Choose a user with the manager role."), {})]
     if errors:
@@ -241,13 +242,6 @@ def save_team(actor, data, team=None):
             Customer.update(team=team.id).where(Customer.owner == manager.id).execute()
         audit.record("team.created" if created else "team.updated", actor, team_id=team.id, name=name)
     return team
-
-
-def _int(value):
-    try:
-        return parse_id(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 # ---- authentication ---------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from seeds import demo_scenes
 from models.audit import AuditEvent
 from models.duplicates import normalize_name
 from models.customers import (GRADE_OF_STAGE, STAGES, Contact, Customer, CustomerGroup, FollowUp, Industry,
-                              StageChange, compute_completeness, credit_code_check_char, normalize_phone)
+                              StageChange, compute_completeness)
+from models.fields import credit_code_check_char, normalize_phone
 from models.pools import Pool, PoolEvent
 from models.users import Region, Team, User, hash_password
 

@@ -172,7 +172,7 @@ def make_user(app):
 
 
 def valid_credit_code(seed):
-    from models.customers import credit_code_check_char
+    from models.fields import credit_code_check_char
 
     body = f"91310000{seed:09d}"[:17]
     return body + credit_code_check_char(body)

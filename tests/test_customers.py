@@ -8,9 +8,9 @@ import pytest
 from models import clock, db
 from models.audit import AuditEvent
 from models.base import all_models
-from models.customers import (EMAIL_RE, URL_RE, Contact, CustomField, Customer, CustomerGroup, FollowUp, StageChange,
-                              change_stage, credit_code_check_char, credit_code_error, log_follow_up, normalize_phone,
-                              phone_error, save_contact, validate_contact, validate_customer)
+from models.customers import (Contact, CustomField, Customer, CustomerGroup, FollowUp, StageChange, change_stage,
+                              log_follow_up, save_contact, validate_contact, validate_customer)
+from models.fields import EMAIL_RE, URL_RE, credit_code_check_char, credit_code_error, normalize_phone, phone_error
 from models.errors import DomainError, NotFound, ValidationError
 from tests.conftest import FROZEN, valid_credit_code
 

@@ -14,7 +14,8 @@ from app import create_app
 from models import clock, pools
 from models import rules as rules_mod
 from models.base import all_models
-from models.customers import Customer, credit_code_error
+from models.customers import Customer
+from models.fields import credit_code_error
 from models.users import Team, User
 from seeds import demo as demo_seed
 from tests.conftest import FROZEN, TEST_CONFIG

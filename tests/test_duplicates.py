@@ -5,7 +5,8 @@ import pytest
 
 from models import db
 from models.audit import AuditEvent
-from models.customers import Customer, create_customer, normalize_phone, save_contact, update_customer
+from models.customers import Customer, create_customer, save_contact, update_customer
+from models.fields import normalize_phone
 from models.duplicates import find_matches, name_core, normalize_name, similarity
 from models.errors import ValidationError
 from models.pools import Pool

@@ -12,6 +12,7 @@ from models import clock, hooks
 from models import opportunities as opps
 from models.audit import AuditEvent
 from models.errors import NotFound, ValidationError
+from models.fields import parse_yuan
 from models.opportunities import Opportunity, OpportunityStageChange
 from tests.test_permissions import db_state
 
@@ -155,7 +156,7 @@ def test_bad_input_gets_a_clear_message_and_writes_nothing(rep, customer, field,
     ("３０００", "3000.00"), ("1,234,567", "1234567.00"), ("2亿", "200000000.00"),
 ])
 def test_amounts_as_people_type_them(raw, expected):
-    assert opps.parse_amount(raw) == Decimal(expected)
+    assert parse_yuan(raw) == Decimal(expected)
 
 
 def test_stage_statistics_give_conversion_and_average_dwell(rep, customer):

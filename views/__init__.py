@@ -6,7 +6,7 @@ from htmx_flask import Htmx
 from werkzeug.routing import IntegerConverter
 
 from models import clock
-from models.base import MAX_INT, parse_id
+from models.fields import MAX_INT, parse_id
 from models.errors import DomainError, NotFound
 from models.permissions import can
 from models.users import ROLE_LABELS, session_user

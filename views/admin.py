@@ -5,7 +5,7 @@ from wtforms import BooleanField, Form, IntegerField, PasswordField, SelectField
 
 from peewee import JOIN, fn
 from models.audit import AuditEvent
-from models.base import parse_id
+from models.fields import parse_id
 from models.customers import CustomField
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import require
@@ -14,6 +14,7 @@ from models.users import (LANGUAGES, ROLE_LABELS, ROLES, Region, StillOwnsCustom
                           set_active, update_user)
 from views import htmx as hx
 from views.auth import sign_in
+from views.forms import field_errors
 from views.i18n import LANGUAGE_NAMES, label, locale_code, translate_error
 from views.i18n import gettext as _
 
@@ -23,15 +24,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.before_request
 def _admins_only():
     require(current_user, "user.manage")
-
-
-def _apply(form, exc):
-    for name, problems in exc.errors.items():
-        messages = [translate_error(m, p) for m, p in problems]
-        if name in form._fields:
-            form[name].errors = messages
-        else:
-            form.form_errors.extend(messages)
 
 
 class UserForm(Form):
@@ -97,7 +89,7 @@ def user_form(user_id=None):
                     # A new password ends every session of the user: this browser gets a fresh one.
                     sign_in(user)
         except ValidationError as exc:
-            _apply(form, exc)
+            field_errors(exc, form)
         else:
             return hx.redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)
@@ -156,7 +148,7 @@ def team_form(team_id=None):
         try:
             save_team(current_user, _data(), team)
         except ValidationError as exc:
-            _apply(form, exc)
+            field_errors(exc, form)
         else:
             return hx.redirect(url_for("admin.teams"))
     members = list(User.select().where(User.team == team.id).order_by(User.role, User.full_name)) if team else []
@@ -205,7 +197,7 @@ def field_form(field_id=None):
         try:
             save_custom_field(current_user, data, field)
         except ValidationError as exc:
-            _apply(form, exc)
+            field_errors(exc, form)
         else:
             return hx.redirect(url_for("admin.fields"))
     return render_template("admin/field_form.html", form=form, field=field)

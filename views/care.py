@@ -11,13 +11,10 @@ from models.permissions import can, require
 from models.users import User
 from views import extend
 from views import htmx as hx
+from views.forms import field_errors
 from views.i18n import translate_error
 
 bp = Blueprint("care", __name__, url_prefix="/care")
-
-
-def _errors(exc):
-    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
 
 
 def _form():
@@ -49,7 +46,7 @@ def new(customer_id):
         try:
             care.create_care_plan(current_user, customer, data)
         except ValidationError as exc:
-            errors = _errors(exc)
+            errors = field_errors(exc, joined=True)
         except DomainError as exc:
             refusal = translate_error(exc.message, exc.params)
         else:
@@ -71,7 +68,7 @@ def record(plan_id):
         try:
             care.record_care(current_user, plan, data)
         except ValidationError as exc:
-            errors = _errors(exc)
+            errors = field_errors(exc, joined=True)
         except DomainError as exc:
             refusal = translate_error(exc.message, exc.params)
         else:

@@ -4,7 +4,7 @@ from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
 from models import conflicts
-from models.base import parse_id
+from models.fields import parse_id
 from models.customers import STAGE_LABELS, Customer, get_customer
 from models.duplicates import REASON_LABELS, find_matches
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -12,6 +12,7 @@ from models.permissions import can, require
 from models.users import Team, User
 from views import htmx as hx
 from views import extend
+from views.forms import field_errors
 from views.i18n import gettext as _
 from views.i18n import label, translate_error
 
@@ -26,10 +27,6 @@ EVIDENCE_ROWS = (
     ("invalid", N_("Invalid follow-ups")),
 )
 SIDE_LABELS = {"claimant": N_("claimant"), "owner": N_("owner")}
-
-
-def _errors(exc):
-    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
 
 
 def _names(cases):
@@ -137,7 +134,7 @@ def new():
             case = conflicts.open_case(current_user, customer.id, request.form.get("reason", ""),
                                        request.form.get("claimant_customer_id") or None, seen=seen)
         except ValidationError as exc:
-            errors = _errors(exc)
+            errors = field_errors(exc, joined=True)
         except DomainError as exc:
             if isinstance(exc, NotFound):
                 raise
@@ -198,7 +195,7 @@ def rule(case_id):
     try:
         case = conflicts.rule_case(current_user, case.id, request.form.get("outcome", ""), request.form.get("reason", ""))
     except ValidationError as exc:
-        errors = _errors(exc)
+        errors = field_errors(exc, joined=True)
     except DomainError as exc:
         error = translate_error(exc.message, exc.params)
         case = conflicts.ConflictCase.get_by_id(case.id)

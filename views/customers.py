@@ -7,18 +7,18 @@ from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringFiel
 from models import audit, db, listing, pools
 from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS,
                               DECISION_ROLE_LABELS, DECISION_ROLES, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES,
-                              SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS, STAGES,
-                              Contact, CustomField, CustomerGroup, Industry, change_stage,
+                              PROFILE_FIELDS, SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS, STAGES,
+                              Contact, CustomField, CustomerGroup, Industry, change_stage, check_customer_field,
                               completeness_parts, create_customer, followup_validity, followups_of, get_customer, log_follow_up,
-                              save_contact, update_customer, validate_customer)
-from models.base import parse_id
-from models.customers import normalize_phone
+                              save_contact, update_customer)
+from models.fields import normalize_phone, parse_id
 from models.duplicates import REASON_LABELS, find_matches, normalize_name
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import SELLERS, can, require
 from models.users import Region, Team, User
 from views import extend
 from views import htmx as hx
+from views.forms import error_line, field_errors
 from views.i18n import gettext as _
 from views.i18n import label, locale_code, translate_error
 
@@ -32,34 +32,18 @@ def _choices(keys, labels, blank=True):
     return out + [(k, label(labels, k)) for k in keys]
 
 
-class CustomerForm(Form):
-    name = StringField()
-    short_name = StringField()
-    credit_code = StringField()
-    industry_id = SelectField()
-    region_id = SelectField()
-    city = StringField()
-    address = StringField()
-    phone = StringField()
-    website = StringField()
-    size = SelectField()
-    business_model = SelectField()
-    source = SelectField()
-    first_channel = SelectField()
-    tags = StringField()
-    group_name = StringField()
+# The profile's inputs come from the one field list (models.customer_tables.PROFILE_FIELDS).
+_ProfileForm = type("_ProfileForm", (Form,), {f.form: SelectField() if f.kind == "choice" else StringField()
+                                              for f in PROFILE_FIELDS})
+
+
+class CustomerForm(_ProfileForm):
     owner_id = SelectField()
     stage = SelectField()
     duplicate_reason = StringField()
 
-    LABELS = {
-        "name": N_("Company name"), "short_name": N_("Short name"), "credit_code": N_("Unified social credit code"),
-        "industry_id": N_("Industry"), "region_id": N_("Region"), "city": N_("City"), "address": N_("Address"),
-        "phone": N_("Phone"), "website": N_("Website"), "size": N_("Size"), "business_model": N_("Business model"),
-        "source": N_("Source"), "first_channel": N_("First-contact channel"), "tags": N_("Tags"),
-        "group_name": N_("Group (集团)"), "owner_id": N_("Owner"), "stage": N_("Stage"),
-        "duplicate_reason": N_("Why is this a different customer?"),
-    }
+    LABELS = {**{f.form: f.label for f in PROFILE_FIELDS}, "owner_id": N_("Owner"), "stage": N_("Stage"),
+              "duplicate_reason": N_("Why is this a different customer?")}
 
     def __init__(self, formdata=None, customer=None, actor=None):
         super().__init__(formdata)
@@ -81,9 +65,9 @@ class CustomerForm(Form):
         self.owner_id.choices = [("", _("Nobody (unowned)"))] + [(str(u.id), u.full_name) for u in owners.order_by(User.full_name)] \
             if actor is not None and can(actor, "customer.choose_owner") else []
         if formdata is None and customer is not None:
-            for name in ("name", "short_name", "credit_code", "city", "address", "phone", "website", "size",
-                         "business_model", "source", "first_channel"):
-                self[name].data = getattr(customer, name) or ""
+            for f in PROFILE_FIELDS:
+                if f.column not in ("industry_id", "region_id", "tags", "group_id"):  # those four below
+                    self[f.form].data = getattr(customer, f.column) or ""
             self.industry_id.data = str(customer.industry_id or "")
             self.region_id.data = str(customer.region_id or "")
             self.tags.data = "，".join(customer.tag_list()) if loc.startswith("zh") else ", ".join(customer.tag_list())
@@ -149,19 +133,6 @@ class FollowUpForm(Form):
             .where((Contact.customer == customer) & (Contact.active == True))]  # noqa: E712
         if formdata is None:
             self.type.data = "call"
-
-
-def _apply_errors(form, exc):
-    """Domain validation errors onto the WTForms fields (translated)."""
-    form.custom_errors = {}
-    for name, problems in exc.errors.items():
-        messages = [translate_error(msg, params) for msg, params in problems]
-        if name.startswith("custom_"):
-            form.custom_errors[name] = messages
-        elif name in form._fields:
-            form[name].errors = messages
-        else:
-            form.form_errors.extend(messages)
 
 
 def _raw(form_data):
@@ -234,7 +205,7 @@ def new():
             with db.atomic():
                 customer = create_customer(current_user, _raw(request.form))
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            field_errors(exc, form)
         else:
             return hx.redirect(url_for("customers.show", customer_id=customer.id, created=1))
     return _form_response(form, None)
@@ -248,7 +219,7 @@ def edit(customer_id):
         try:
             update_customer(current_user, customer, _raw(request.form))
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            field_errors(exc, form)
         else:
             return hx.redirect(url_for("customers.show", customer_id=customer.id))
     return _form_response(form, customer)
@@ -271,14 +242,11 @@ def check_field(field):
     customer = None
     if request.form.get("customer_id"):
         customer = _load(request.form["customer_id"], "customer.edit")
-    data = {"name": "占位名称", "business_model": "consumer", "source": "website"}
-    data.update(_raw(request.form))
     message = ""
     try:
-        validate_customer(data, customer)
+        check_customer_field(field, _raw(request.form), customer)
     except ValidationError as exc:
-        problems = exc.errors.get(field, [])
-        message = " ".join(translate_error(m, p) for m, p in problems)
+        message = error_line(exc)
     return render_template("_field_error.html", field_id=field, message=message)
 
 
@@ -450,7 +418,7 @@ def contact_form(customer_id, contact_id=None):
         try:
             save_contact(current_user, customer, data, contact)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            field_errors(exc, form)
         else:
             if request.htmx:
                 response = make_response(render_template(
@@ -474,7 +442,7 @@ def followup_new(customer_id):
     try:
         log_follow_up(current_user, customer, _raw(request.form))
     except ValidationError as exc:
-        _apply_errors(form, exc)
+        field_errors(exc, form)
         return render_template("customers/_followup_form.html", customer=customer, followup_form=form)
     if not request.htmx:
         return hx.redirect(url_for("customers.show", customer_id=customer.id, tab="followups"))
@@ -484,7 +452,7 @@ def followup_new(customer_id):
 
 
 FIELD_LABELS = {**CustomerForm.LABELS, **{k: v for k, v in ContactForm.LABELS.items() if k not in CustomerForm.LABELS},
-                "group_id": N_("Group (集团)"), "custom": N_("More about the customer"), "active": N_("Still at the company"),
+                **{f.column: f.label for f in PROFILE_FIELDS}, "custom": N_("More about the customer"), "active": N_("Still at the company"),
                 "reports_to": N_("Reports to")}
 COMPLETENESS_LABELS = {"contacts": N_("At least one contact"), "decision_maker": N_("A decision maker among the contacts"),
                        "key_contact_phone": N_("A phone number for the decision maker or buyer"), "group": N_("Group (集团)"),
@@ -535,7 +503,7 @@ def followup_check(customer_id):
     data = _raw(request.form)
     try:
         from models.customers import validate_followup
-        values = validate_followup(customer, {**data, "content": data.get("content") or "-"})
+        values = validate_followup(customer, data, draft=True)
     except ValidationError:
         return render_template("customers/_followup_validity.html", valid=None, reasons=[])
     values["content"] = data.get("content") or ""

@@ -9,6 +9,7 @@ from models.customers import DECISION_ROLE_LABELS, DECISION_ROLES, Contact, get_
 from models.errors import N_, ValidationError
 from models.permissions import can, require
 from views import extend
+from views.forms import error_line, field_errors
 from views.i18n import gettext as _
 from views.i18n import label, translate_error
 
@@ -125,12 +126,7 @@ def node_form(customer_id, contact_id=None):
         try:
             tree.save_node(current_user, customer, {k: v for k, v in request.form.items() if k != "csrf_token"}, contact)
         except ValidationError as exc:
-            for name, problems in exc.errors.items():
-                messages = [translate_error(m, p) for m, p in problems]
-                if name in form._fields:
-                    form[name].errors = messages
-                else:
-                    form.form_errors.extend(messages)
+            field_errors(exc, form)
         else:
             return _tree_response(customer)
     return render_template("decision_tree/_node_form.html", customer=customer, contact=contact, form=form)
@@ -147,7 +143,7 @@ def move(customer_id, contact_id):
     try:
         tree.move_node(current_user, customer, contact, request.form.get("reports_to_id") or None)
     except ValidationError as exc:
-        message = " ".join(translate_error(m, p) for v in exc.errors.values() for m, p in v)
+        message = error_line(exc)
         return _tree_response(customer, changed=False, error=message, error_node=contact.id)
     return _tree_response(customer)
 

@@ -4,13 +4,14 @@ from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
 from models import clock, delegations
-from models.base import parse_id
+from models.fields import id_or_none
 from models.customers import Customer
 from models.errors import DomainError, NotFound, ValidationError
 from models.permissions import can, require, visible
 from models.users import User
 from views import extend
 from views import htmx as hx
+from views.forms import field_errors
 from views.i18n import translate_error
 
 bp = Blueprint("delegations", __name__, url_prefix="/delegations")
@@ -42,19 +43,12 @@ def _page(errors=None, form=None, status=200):
     absentees = _absentees(user)
     form = form or {"absentee_id": str(user.id), "starts_on": clock.today().isoformat(),
                     "ends_on": clock.today().isoformat()}
-    chosen = User.get_or_none(User.id == _int(form.get("absentee_id"))) or user
+    chosen = User.get_or_none(User.id == id_or_none(form.get("absentee_id"))) or user
     candidates = delegations.candidates(chosen) if chosen.sells else []
     context = dict(rows=rows, names=names, absentees=absentees, candidates=candidates, form=form,
                    errors=errors or {}, now=clock.now())
     template = "delegations/_form.html" if request.htmx and request.method == "POST" else "delegations/index.html"
     return make_response(render_template(template, **context), status)
-
-
-def _int(value):
-    try:
-        return parse_id(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @bp.get("")
@@ -70,7 +64,7 @@ def new():
     try:
         delegations.create_delegation(current_user, data)
     except ValidationError as exc:
-        errors = {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+        errors = field_errors(exc, joined=True)
         return _page(errors, data)
     return hx.redirect(url_for("delegations.index", saved=1))
 
@@ -99,7 +93,7 @@ def customers(delegation_id):
                                 Customer.next_followup_on, Customer.owner, Customer.team, Customer.staked_by,
                                 Customer.pool)
                 .where(Customer.owner == absentee.id), current_user)
-    after = request.args.get("after", type=_int)
+    after = request.args.get("after", type=id_or_none)
     if after:
         q = q.where(Customer.id > after)
     rows = list(q.order_by(Customer.id).limit(PAGE + 1))

@@ -14,6 +14,7 @@ from models.permissions import can, require
 from views import customers as customers_view
 from views import extend
 from views import htmx as hx
+from views.forms import error_line, field_errors
 from views.i18n import translate_error
 
 bp = Blueprint("documents", __name__)
@@ -26,10 +27,6 @@ def storage():
 
 def max_bytes():
     return int(current_app.config.get("DOCUMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
-
-
-def _errors(exc):
-    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
 
 
 def _list(target, **extra):
@@ -56,7 +53,7 @@ def _upload(target, **where):
         docs.upload_document(current_user, storage(), file.stream if file else None, file.filename if file else "",
                              request.form, max_bytes=max_bytes(), **where)
     except ValidationError as exc:
-        return _list(target, errors=_errors(exc), form=request.form)
+        return _list(target, errors=field_errors(exc, joined=True), form=request.form)
     except DomainError as exc:
         return _list(target, errors={"file": translate_error(exc.message, exc.params)}, form=request.form)
     if not request.htmx:
@@ -129,7 +126,7 @@ def new_version(document_id):
         docs.upload_version(current_user, storage(), document, file.stream if file else None,
                             file.filename if file else "", request.form, max_bytes=max_bytes())
     except ValidationError as exc:
-        return _list(target, version_errors={document.id: _errors(exc).get("file") or " ".join(_errors(exc).values())})
+        return _list(target, version_errors={document.id: field_errors(exc, joined=True).get("file") or error_line(exc)})
     if not request.htmx:
         return hx.redirect(_back(target))
     return _list(target, saved=True)

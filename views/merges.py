@@ -4,7 +4,7 @@ from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
 from models import clock, merges
-from models.base import parse_id
+from models.fields import id_or_none
 from models.conflicts import ConflictCase
 from models.customers import Customer, get_customer
 from models.delegations import acting_for_ids
@@ -15,6 +15,7 @@ from models.users import User
 from views import customers as customers_view
 from views import extend
 from views import htmx as hx
+from views.forms import error_line
 from views.i18n import gettext as _
 from views.i18n import label, locale_code, translate_error
 
@@ -22,10 +23,7 @@ bp = Blueprint("merges", __name__, url_prefix="/merges")
 
 
 def _id_arg(name):
-    try:
-        return parse_id(request.values.get(name, ""))
-    except (TypeError, ValueError):
-        return None
+    return id_or_none(request.values.get(name, ""))
 
 
 # ---- the admin's duplicates list and the compare screen --------------------------------------------
@@ -54,7 +52,7 @@ def new():
             record = merges.merge_customers(current_user, request.form.get("loser"), request.form.get("survivor"),
                                             take=request.form.getlist("take"), reason=request.form.get("reason", ""))
         except ValidationError as exc:
-            error = " ".join(translate_error(m, p) for problems in exc.errors.values() for m, p in problems)
+            error = error_line(exc)
         except DomainError as exc:
             error = translate_error(exc.message, exc.params)
         else:

@@ -10,13 +10,14 @@ from wtforms import DateField, Form, SelectField, StringField
 
 from models import audit, clock
 from models import opportunities as opps
-from models.base import parse_id
+from models.fields import parse_id
 from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, get_customer
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import SELLERS, can, require
 from models.users import Team, User
 from views import extend
 from views import htmx as hx
+from views.forms import error_line, field_errors
 from views.i18n import gettext as _
 from views.i18n import label, translate_error
 
@@ -77,15 +78,6 @@ class MoveForm(Form):
         for name, text in self.LABELS.items():
             self[name].label.text = _(text)
         self.stage.choices = [(s, label(opps.STAGE_LABELS, s)) for s in opps.STAGES if opp is None or s != opp.stage]
-
-
-def _apply_errors(form, exc):
-    for name, problems in exc.errors.items():
-        messages = [translate_error(m, p) for m, p in problems]
-        if name in form._fields:
-            form[name].errors = list(form[name].errors or []) + messages
-        else:
-            form.form_errors.extend(messages)
 
 
 def _raw():
@@ -213,7 +205,7 @@ def settings():
         try:
             saved = opps.save_stage_settings(current_user, _raw())
         except ValidationError as exc:
-            errors = {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+            errors = field_errors(exc, joined=True)
     return render_template("opportunities/settings.html", values=values, errors=errors, saved=saved,
                            models=[(bm, label(BUSINESS_MODEL_LABELS, bm)) for bm in BUSINESS_MODELS])
 
@@ -266,7 +258,7 @@ def edit(opportunity_id):
         try:
             opps.update_opportunity(current_user, opp, _raw())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            field_errors(exc, form)
         else:
             return hx.redirect(url_for("opportunities.show", opportunity_id=opp.id))
     template = "opportunities/_form.html" if request.htmx else "opportunities/form.html"
@@ -289,7 +281,7 @@ def move(opportunity_id):
     try:
         opps.move_opportunity(current_user, opp, request.form.get("stage", ""), _raw())
     except ValidationError as exc:
-        _apply_errors(form, exc)
+        field_errors(exc, form)
         if origin == "page":
             return render_template("opportunities/_move_inline.html", opp=opp, move_form=form)
         response = _move_form(opp, form, origin, f)
@@ -321,7 +313,7 @@ def probability(opportunity_id):
     try:
         opps.set_probability(current_user, opp, request.form.get("probability"), request.form.get("probability_reason"))
     except ValidationError as exc:
-        error = " ".join(translate_error(m, p) for v in exc.errors.values() for m, p in v)
+        error = error_line(exc)
     except DomainError as exc:
         error = translate_error(exc.message, exc.params)
     if error is None:
@@ -340,7 +332,7 @@ def new(customer_id):
         try:
             opps.create_opportunity(current_user, customer, _raw())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            field_errors(exc, form)
         else:
             if request.htmx:
                 response = make_response(render_template("opportunities/_tab.html", customer=customer,

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from models import clock
 from models import orders as om
-from models.base import parse_id
+from models.fields import parse_id
 from models.customers import get_customer
 from models.errors import N_, DomainError, ValidationError
 from models.orders import (MAX_LINES, ORDER_STATUS_LABELS, PAYMENT_METHOD_LABELS, PAYMENT_METHODS, Order,
@@ -18,15 +18,11 @@ from models.orders import (MAX_LINES, ORDER_STATUS_LABELS, PAYMENT_METHOD_LABELS
 from models.permissions import can, require
 from views import extend
 from views import htmx as hx
+from views.forms import error_line, field_errors
 from views.i18n import label, locale_code, translate_error
 
 bp = Blueprint("orders", __name__)
 PAGE = 20
-
-
-def _errors(exc):
-    """{field: [translated message, ...]} from a ValidationError."""
-    return {name: [translate_error(m, p) for m, p in problems] for name, problems in exc.errors.items()}
 
 
 def _customer(customer_id, action):
@@ -133,7 +129,7 @@ def new(customer_id):
     try:
         order = om.create_order(current_user, customer, values, sign=request.form.get("action") == "sign")
     except ValidationError as exc:
-        return _form_page(customer, None, values, _errors(exc))
+        return _form_page(customer, None, values, field_errors(exc))
     return hx.redirect(url_for("orders.show", order_id=order.id, saved=1))
 
 
@@ -155,7 +151,7 @@ def edit(order_id):
         if request.form.get("action") == "sign":
             om.sign_order(current_user, order)
     except ValidationError as exc:
-        return _form_page(customer, order, values, _errors(exc))
+        return _form_page(customer, order, values, field_errors(exc))
     except DomainError as exc:
         return _form_page(customer, order, values, {"lines": [translate_error(exc.message, exc.params)]})
     return hx.redirect(url_for("orders.show", order_id=order.id, saved=1))
@@ -205,7 +201,7 @@ def add_due(order_id):
     try:
         om.add_payment_due(current_user, order, values)
     except ValidationError as exc:
-        return _payments_fragment(order, due_values=values, due_errors=_errors(exc))
+        return _payments_fragment(order, due_values=values, due_errors=field_errors(exc))
     except DomainError as exc:
         return _payments_fragment(order, due_values=values, due_errors={"form": [translate_error(exc.message, exc.params)]})
     if not request.htmx:
@@ -220,7 +216,7 @@ def add_payment(order_id):
     try:
         om.record_payment(current_user, order, values)
     except ValidationError as exc:
-        return _payments_fragment(order, pay_values=values, pay_errors=_errors(exc))
+        return _payments_fragment(order, pay_values=values, pay_errors=field_errors(exc))
     except DomainError as exc:
         return _payments_fragment(order, pay_values=values, pay_errors={"form": [translate_error(exc.message, exc.params)]})
     if not request.htmx:
@@ -244,7 +240,7 @@ def cancel(order_id):
     try:
         om.cancel_order(current_user, order, request.form.get("reason", ""))
     except ValidationError as exc:
-        message = " ".join(m for ms in _errors(exc).values() for m in ms)
+        message = error_line(exc)
         return hx.toast(message, 409) if request.htmx else abort(409)
     except DomainError as exc:
         return hx.toast(translate_error(exc.message, exc.params), 409) if request.htmx else abort(409)

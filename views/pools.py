@@ -8,13 +8,14 @@ from peewee import fn
 
 from models import clock, listing, notifications, pools
 from models import rules as rules_mod
-from models.base import parse_id
+from models.fields import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import can, require, scope
 from models.users import Region, Team, User
 from views import extend
 from views import htmx as hx
+from views.forms import field_errors
 from views.i18n import gettext as _
 from views.i18n import locale_code, translate_error
 
@@ -232,7 +233,7 @@ def capacity(user_id=None):
             pools.adjust_capacity(current_user, rep, request.form.get("delta"), request.form.get("days"),
                                   request.form.get("reason"))
         except ValidationError as exc:
-            errors = {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+            errors = field_errors(exc, joined=True)
         else:
             return hx.redirect(url_for("pools.capacity", user_id=rep.id))
     cap = pools.capacity(rep)

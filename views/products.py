@@ -10,6 +10,7 @@ from models.errors import N_, DomainError, NotFound, ValidationError
 from models.orders import PRODUCT_FIELDS, Product, import_products, save_product
 from models.permissions import require
 from views import htmx as hx
+from views.forms import field_errors
 from views.i18n import gettext as _
 from views.i18n import locale_code, translate_error
 
@@ -19,10 +20,6 @@ MAX_ROWS = 5000
 LABELS = {"code": N_("Code"), "name_zh": N_("Name (Chinese)"), "name_en": N_("Name (English)"),
           "product_line": N_("Product line"), "unit": N_("Unit"), "list_price": N_("List price (¥)"),
           "unit_cost": N_("Unit cost (¥)"), "consumable": N_("Consumable"), "active": N_("Active")}
-
-
-def _errors(exc):
-    return {name: [translate_error(m, p) for m, p in problems] for name, problems in exc.errors.items()}
 
 
 @bp.get("")
@@ -66,7 +63,7 @@ def form(product_id=None):
     try:
         save_product(current_user, values, product)
     except ValidationError as exc:
-        return _form(product, values, _errors(exc))
+        return _form(product, values, field_errors(exc))
     return hx.redirect(url_for("products.index"))
 
 

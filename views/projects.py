@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from models import clock
 from models import projects as pj
-from models.base import parse_id
+from models.fields import parse_id
 from models.customers import get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.opportunities import Opportunity
@@ -14,14 +14,11 @@ from models.permissions import can, require, scope
 from models.users import User
 from views import extend
 from views import htmx as hx
+from views.forms import field_errors
 from views.i18n import label, locale_code, translate_error
 
 bp = Blueprint("projects", __name__)
 PAGE = 25
-
-
-def field_errors(exc):
-    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
 
 
 def _load(project_id, action="project.view"):
@@ -101,7 +98,7 @@ def new(customer_id):
         try:
             project = pj.propose_project(current_user, customer, request.form)
         except ValidationError as exc:
-            errors = field_errors(exc)
+            errors = field_errors(exc, joined=True)
         except DomainError as exc:
             errors = {"_": translate_error(exc.message, exc.params)}
         else:
@@ -161,7 +158,7 @@ def _section_after(project, template, verb, error_extra=None, saved_extra=None):
     try:
         verb(current_user, project, request.form)
     except ValidationError as exc:
-        return _section(project, template, errors=field_errors(exc), form=request.form, **(error_extra or {}))
+        return _section(project, template, errors=field_errors(exc, joined=True), form=request.form, **(error_extra or {}))
     except DomainError as exc:
         return hx.toast(translate_error(exc.message, exc.params), 409)
     return _section(project, template, **(saved_extra or {"saved": True}))
@@ -189,7 +186,7 @@ def decide(project_id):
     try:
         pj.decide_project(current_user, project, approve, request.form.get("reason", ""))
     except ValidationError as exc:
-        error = field_errors(exc).get("reason")
+        error = field_errors(exc, joined=True).get("reason")
     except DomainError as exc:
         error = translate_error(exc.message, exc.params)
     project = pj.get_project(project.id)
@@ -251,7 +248,7 @@ def edit_milestone(project_id, milestone_id):
         try:
             pj.save_milestone(current_user, project, request.form, milestone)
         except ValidationError as exc:
-            errors, form = field_errors(exc), request.form
+            errors, form = field_errors(exc, joined=True), request.form
         except DomainError as exc:
             return hx.toast(translate_error(exc.message, exc.params), 409)
         else:
@@ -306,7 +303,7 @@ def criteria():
         try:
             pj.save_criterion(current_user, request.form)
         except ValidationError as exc:
-            errors, form = field_errors(exc), request.form
+            errors, form = field_errors(exc, joined=True), request.form
         else:
             return hx.redirect(url_for("projects.criteria", saved=1))
     rows = list(pj.ApprovalCriterion.select().order_by(pj.ApprovalCriterion.position, pj.ApprovalCriterion.id))
@@ -323,7 +320,7 @@ def criterion_edit(criterion_id):
     try:
         row = pj.save_criterion(current_user, request.form, row)
     except ValidationError as exc:
-        return render_template("projects/_criterion_row.html", c=row, errors=field_errors(exc), form=request.form)
+        return render_template("projects/_criterion_row.html", c=row, errors=field_errors(exc, joined=True), form=request.form)
     return render_template("projects/_criterion_row.html", c=row, errors={}, form={}, saved=True)
 
 

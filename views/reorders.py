@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from models import clock
 from models import reorders as rm
-from models.base import parse_id
+from models.fields import parse_id
 from models.customers import get_customer
 from models.errors import N_, DomainError, ValidationError
 from models.orders import Product
@@ -16,13 +16,10 @@ from models.permissions import can, require
 from models.users import Team, User
 from views import extend
 from views import htmx as hx
+from views.forms import field_errors
 from views.i18n import label, locale_code, translate_error
 
 bp = Blueprint("reorders", __name__)
-
-
-def _errors(exc):
-    return {name: [translate_error(m, p) for m, p in problems] for name, problems in exc.errors.items()}
 
 
 def _customer(customer_id, action):
@@ -104,7 +101,7 @@ def create(customer_id):
     except ValidationError as exc:
         pid = request.form.get("product_id", type=parse_id) if values.get("fixed") else None
         product = Product.get_or_none(Product.id == pid) if pid else None
-        return _form(customer, None, product, values, _errors(exc))
+        return _form(customer, None, product, values, field_errors(exc))
     return _tab_response(customer, saved=True)
 
 
@@ -137,7 +134,7 @@ def edit(cycle_id):
     try:
         rm.save_cycle(current_user, customer, values, cycle)
     except ValidationError as exc:
-        return _form(customer, cycle, cycle.product, values, _errors(exc))
+        return _form(customer, cycle, cycle.product, values, field_errors(exc))
     return _tab_response(customer, saved=True)
 
 

@@ -1,19 +1,18 @@
 """Pool rules (admin): edit the settings, preview their effect on the real data, save a version
 that takes effect from a stated time; and search the pool ledger."""
-import datetime as dt
 
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
 from models import clock, rules
-from models.base import parse_id
+from models.fields import FieldError, parse_datetime, parse_id
 from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES, Customer
 from models.errors import N_, ValidationError
 from models.permissions import require
 from models.pools import PoolEvent, preview_rules
 from models.users import Team, User
 from views import htmx as hx
-from views.i18n import translate_error
+from views.forms import field_errors
 
 bp = Blueprint("rules", __name__, url_prefix="/admin")
 
@@ -57,18 +56,14 @@ def _effective(form):
     if not raw:
         return clock.now()
     try:
-        value = clock.from_local(dt.datetime.fromisoformat(raw))
-    except ValueError:
-        raise ValidationError({"effective_from": [(N_("Enter a date and time."), {})]}) from None
+        value = clock.from_local(parse_datetime(raw))
+    except FieldError as exc:
+        raise ValidationError({"effective_from": [(exc.message, exc.params)]}) from None
     except OverflowError:  # e.g. 0001-01-01 or 9999-12-31T23:59-05:00: out of range once moved to UTC
         value = None
     if value is None or not 1900 <= value.year <= 2100:
         raise ValidationError({"effective_from": [(N_("Enter a date between 1900 and 2100."), {})]})
     return value
-
-
-def _errors(exc):
-    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
 
 
 @bp.route("/rules", methods=["GET", "POST"])
@@ -84,7 +79,7 @@ def edit():
             effective = _effective(request.form)
             rules.save_version(current_user, settings, effective, request.form.get("note", ""))
         except ValidationError as exc:
-            errors = _errors(exc)
+            errors = field_errors(exc, joined=True)
         else:
             return hx.redirect(url_for("rules.edit", saved=1))
     versions = list(rules.RuleVersion.select().order_by(rules.RuleVersion.version.desc()).limit(20))
@@ -103,7 +98,7 @@ def preview():
         settings = _parse(request.form)
         effective = _effective(request.form)
     except ValidationError as exc:
-        return render_template("rules/_preview.html", errors=_errors(exc), result=None)
+        return render_template("rules/_preview.html", errors=field_errors(exc, joined=True), result=None)
     result = preview_rules(settings, effective)
     teams = {t.id: t.name for t in Team.select()}
     owners = {u.id: u.full_name for u in User.select(User.id, User.full_name)

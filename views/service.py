@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from models import clock, search
 from models import service as sv
-from models.base import parse_id
+from models.fields import id_or_none, int_or_none, parse_id
 from models.customers import Contact, Customer, get_customer
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import can, require, scope, visible
@@ -17,16 +17,13 @@ from models.users import User
 from views import customers as customers_view
 from views import extend
 from views import htmx as hx
+from views.forms import field_errors
 from views.i18n import gettext as _
 from views.i18n import fmt_datetime, label, translate_error
 
 bp = Blueprint("service", __name__, url_prefix="/service")
 PAGE = 50
 LOOKUP_LIMIT = 8
-
-
-def _errors(exc):
-    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
 
 
 def _fmt_left(c):
@@ -152,13 +149,13 @@ def new_ticket():
     try:
         ticket = sv.log_ticket(current_user, data)
     except ValidationError as exc:
-        errors = _errors(exc)
+        errors = field_errors(exc, joined=True)
         customer = None
         survivor_id = next((p.get("survivor_id") for m, p in exc.errors.get("customer_id", []) if p.get("survivor_id")), None)
         if survivor_id:
             customer = Customer.get_or_none(Customer.id == survivor_id)
         elif "customer_id" not in exc.errors:
-            customer = Customer.get_or_none(Customer.id == (sv._parse_int(data.get("customer_id")) or 0))
+            customer = Customer.get_or_none(Customer.id == (int_or_none(data.get("customer_id")) or 0))
         data.pop("customer_id", None)
         ctx = quick_form_context(data, errors, customer)
         if request.htmx:
@@ -243,7 +240,7 @@ def _act(ticket_id, fn, action="ticket.work", event="ticketChanged"):
     try:
         fn(t, form)
     except ValidationError as exc:
-        return _ticket_response(t, _errors(exc), form)
+        return _ticket_response(t, field_errors(exc, joined=True), form)
     except DomainError as exc:
         message = translate_error(exc.message, _status_params(exc.params))
         if request.htmx:
@@ -308,7 +305,7 @@ class QueueFilters:
         self.priority = args.get("priority") if args.get("priority") in sv.PRIORITIES else ""
         self.category = args.get("category") if args.get("category") in sv.CATEGORIES else ""
         raw = args.get("assignee", "")
-        self.assignee = raw if raw == "none" else (str(sv._parse_int(raw)) if sv._parse_int(raw) and sv._parse_int(raw) > 0 else "")
+        self.assignee = raw if raw == "none" else str(id_or_none(raw) or "")
         self.breached = args.get("breached") == "1"
         self.mine = args.get("mine") == "1"
         self.user = user
@@ -451,7 +448,7 @@ def settings():
         try:
             sv.save_service_settings(current_user, data)
         except ValidationError as exc:
-            errors = _errors(exc)
+            errors = field_errors(exc, joined=True)
             values = {**data, "workdays": data["workdays"]}
         else:
             values, saved = settings_form_values(sv.service_settings()), True

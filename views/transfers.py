@@ -5,7 +5,7 @@ from flask_login import current_user
 from peewee import fn
 
 from models import clock, pools, transfers
-from models.base import parse_id
+from models.fields import id_or_none, parse_id
 from models.customers import Customer, Industry, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import SELLERS, can, require, scope
@@ -13,6 +13,7 @@ from models.transfers import Transfer, TransferApproval, TransferItem
 from models.users import Region, Team, User
 from views import extend
 from views import htmx as hx
+from views.forms import field_errors
 from views.i18n import gettext as _
 from views.i18n import locale_code, translate_error
 
@@ -30,17 +31,11 @@ APPROVAL_LABELS = {"pending": N_("Waiting"), "approved": N_("Approved"), "reject
 
 
 def _id_arg(name):
-    try:
-        return parse_id(request.args.get(name) or request.form.get(name) or "")
-    except ValueError:
-        return None
+    return id_or_none(request.args.get(name) or request.form.get(name))
 
 
 def _query_id(name):
-    try:
-        return parse_id(request.args.get(name) or "")
-    except ValueError:
-        return None
+    return id_or_none(request.args.get(name))
 
 
 def _load(transfer_id):
@@ -66,10 +61,6 @@ def _names(ids):
 def _pool_names():
     loc = locale_code()
     return {p.id: p.label(loc) for p in pools.Pool.select()}
-
-
-def _errors(exc):
-    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
 
 
 # ---- my requests ----------------------------------------------------------------------------------
@@ -183,7 +174,7 @@ def new():
     try:
         transfer = transfers.request_transfer(current_user, from_user, moves, form.get("reason", ""))
     except ValidationError as exc:
-        context = _form_context(from_user, customer, _errors(exc), form)
+        context = _form_context(from_user, customer, field_errors(exc, joined=True), form)
         return render_template("transfers/_form.html" if request.htmx else "transfers/new.html", **context)
     return hx.redirect(url_for("transfers.show", transfer_id=transfer.id))
 

@@ -16,7 +16,8 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import Page, expect
 
 from models import clock
-from models.customers import CREDIT_CODE_CHARS, Customer, credit_code_check_char
+from models.customers import Customer
+from models.fields import CREDIT_CODE_CHARS, credit_code_check_char
 from models.users import Team, User, hash_password
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import assert_not_reloaded, mark_page, shot
