@@ -4,10 +4,10 @@ from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
 from models import conflicts
-from models.base import parse_id
 from models.customers import STAGE_LABELS, Customer, get_customer
 from models.duplicates import REASON_LABELS, find_matches
 from models.errors import N_, DomainError, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.permissions import can, require
 from models.users import Team, User
 from views import htmx as hx
@@ -79,12 +79,11 @@ def index():
     require(current_user, "conflict.list")
     status = request.args.get("status") if request.args.get("status") in conflicts.STATUSES else None
     awaiting = request.args.get("awaiting") == "1"
-    before = request.args.get("before", type=parse_id)
-    cases = list(conflicts.cases_for(current_user, status=status, awaiting=awaiting, before=before, limit=26))
-    more = len(cases) > 25
-    cases = cases[:25]
+    found = keyset_page(conflicts.cases_for(current_user, status=status, awaiting=awaiting, limit=None),
+                        [conflicts.ConflictCase.id], after=request.args.get("before"), limit=25, descending=True)
+    cases = found.rows
     context = dict(cases=cases, names=_names(cases), customers=_customers(cases), status=status, awaiting=awaiting,
-                   next_before=cases[-1].id if more else None)
+                   next_before=found.next)
     return hx.fragment_or_page("conflicts/_rows.html", "conflicts/index.html", **context)
 
 

@@ -11,7 +11,6 @@ from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LA
                               Contact, CustomField, CustomerGroup, Industry, change_stage,
                               completeness_parts, create_customer, followup_validity, followups_of, get_customer, log_follow_up,
                               save_contact, update_customer, validate_customer)
-from models.base import parse_id
 from models.customers import normalize_phone
 from models.duplicates import REASON_LABELS, find_matches, normalize_name
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -380,39 +379,34 @@ def _tab_context(customer, tab):
 
 
 def _timeline_page(customer, before=None):
-    events = list(audit.timeline(customer.id, before_id=before, limit=21))
-    more = len(events) > 20
-    events = events[:20]
+    found = audit.timeline(customer.id, before=before, limit=20)
+    events = found.rows
     actors = {u.id: u.full_name for u in User.select(User.id, User.full_name)
               .where(User.id.in_({e.actor_id for e in events if e.actor_id}))}
     for e in events:
         e.actor_name = actors.get(e.actor_id, "")
         if (e.data or {}).get("acting_for_name"):  # a delegate's row (工作代理)
             e.actor_name = _("%(who)s, acting for %(name)s", who=e.actor_name, name=e.data["acting_for_name"])
-    return {"rows": events, "next": events[-1].id if more else None}
+    return {"rows": events, "next": found.next}
 
 
 def _followup_page(customer, before=None):
-    rows = list(followups_of(customer, before_id=before, limit=21))
-    more = len(rows) > 20
-    rows = rows[:20]
-    return {"rows": rows, "next": rows[-1].id if more else None}
+    found = followups_of(customer, before=before, limit=20)
+    return {"rows": found.rows, "next": found.next}
 
 
 @bp.get("/<int:customer_id>/timeline")
 def timeline(customer_id):
     customer = _load(customer_id)
-    before = request.args.get("before", type=parse_id)
     return render_template("customers/_timeline_rows.html", customer=customer,
-                           events=_timeline_page(customer, before))
+                           events=_timeline_page(customer, request.args.get("before")))
 
 
 @bp.get("/<int:customer_id>/followups")
 def followups(customer_id):
     customer = _load(customer_id)
-    before = request.args.get("before", type=parse_id)
     return render_template("customers/_followup_rows.html", customer=customer,
-                           followups=_followup_page(customer, before))
+                           followups=_followup_page(customer, request.args.get("before")))
 
 
 # ---- stage, contacts, follow-ups -------------------------------------------------------------

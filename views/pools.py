@@ -4,15 +4,14 @@ import datetime as dt
 
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
-from peewee import fn
 
-from models import clock, listing, notifications, pools
+from models import clock, listing, notifications, pool_reports, pools
 from models import rules as rules_mod
 from models.base import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import can, require, scope
-from models.users import Region, Team, User
+from models.users import User
 from views import extend
 from views import htmx as hx
 from views.i18n import gettext as _
@@ -274,76 +273,15 @@ def notifications_badge():
 @bp.get("/pools/ranking")
 def ranking():
     """Reps, teams and regions by stakes completed and stake → signed conversion."""
-    stakes = (pools.PoolEvent.select(pools.PoolEvent.actor, fn.COUNT(pools.PoolEvent.id))
-              .where(pools.PoolEvent.kind == "stake").group_by(pools.PoolEvent.actor).tuples())
-    completed = (pools.PoolEvent.select(pools.PoolEvent.to_owner, fn.COUNT(pools.PoolEvent.id))
-                 .where(pools.PoolEvent.kind == "stake_completed").group_by(pools.PoolEvent.to_owner).tuples())
-    staked_customers = (pools.PoolEvent.select(pools.PoolEvent.actor, pools.PoolEvent.customer)
-                        .where(pools.PoolEvent.kind == "stake"))
-    signed = {}
-    pairs = list(staked_customers.tuples())
-    if pairs:
-        won = {c.id: c.owner_id for c in Customer.select(Customer.id, Customer.owner)
-               .where(Customer.id.in_({p[1] for p in pairs}) & Customer.stage.in_(pools.DEALT_STAGES))}
-        for actor, cid in pairs:
-            if won.get(cid) == actor:
-                signed[actor] = signed.get(actor, 0) + 1
-    stakes, completed = dict(stakes), dict(completed)
-    leads = {}
-    for to_owner, inputs in (pools.PoolEvent.select(pools.PoolEvent.to_owner, pools.PoolEvent.inputs)
-                             .where(pools.PoolEvent.kind == "lead_routed").tuples()):
-        if to_owner and (inputs or {}).get("via") == "staker":
-            leads[to_owner] = leads.get(to_owner, 0) + 1
-    users = {u.id: u for u in User.select().where(User.id.in_(set(stakes) | set(completed)))}
-    teams = {t.id: t for t in Team.select()}
-    regions = {r.id: r.label(locale_code()) for r in Region.select()}
-    reps, by_team, by_region = [], {}, {}
-    for uid, u in users.items():
-        row = {"name": u.full_name, "stakes": stakes.get(uid, 0), "completed": completed.get(uid, 0),
-               "leads": leads.get(uid, 0), "signed": signed.get(uid, 0)}
-        reps.append(row)
-        for key, bucket in ((teams[u.team_id].name if u.team_id in teams else "—", by_team),
-                            (regions.get(u.region_id, "—"), by_region)):
-            agg = bucket.setdefault(key, {"name": key, "stakes": 0, "completed": 0, "leads": 0, "signed": 0})
-            for k in ("stakes", "completed", "leads", "signed"):
-                agg[k] += row[k]
-
-    def order(rows):
-        return sorted(rows, key=lambda r: (-r["completed"], -r["signed"], r["name"]))
-    return render_template("pools/ranking.html", reps=order(reps)[:50], teams=order(by_team.values()),
-                           regions=order(by_region.values()))
+    return render_template("pools/ranking.html", **pool_reports.ranking(locale_code()))
 
 
 @bp.get("/pools/health")
 def health():
     require(current_user, "pool.health")
-    weeks = 12
-    today = clock.today()
-    start_day = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
-    start = clock.local_day_start(start_day)
-    kinds = ("claim", "release", "forced_release", "assign")
-    q = pools.PoolEvent.select(pools.PoolEvent.kind, pools.PoolEvent.at).where(
-        pools.PoolEvent.kind.in_(kinds) & (pools.PoolEvent.at >= start))
-    if not can(current_user, "pool.health_all"):  # a manager: their team's
-        members = [u.id for u in User.select(User.id).where(User.team == current_user.team_id)]
-        q = q.where(pools.PoolEvent.to_owner.in_(members) | pools.PoolEvent.from_owner.in_(members))
-    series = {k: [0] * weeks for k in kinds}
-    for kind, at in q.tuples():
-        index = (clock.to_local(at).date() - start_day).days // 7
-        if 0 <= index < weeks:
-            series[kind][index] += 1
-    labels = [(start_day + dt.timedelta(days=7 * i)).isoformat() for i in range(weeks)]
-    sizes = dict(Customer.select(Customer.pool, fn.COUNT(Customer.id)).where(Customer.pool.is_null(False))
-                 .group_by(Customer.pool).tuples())
-    released = {c for (c,) in pools.PoolEvent.select(pools.PoolEvent.customer)
-                .where(pools.PoolEvent.kind.in_(("release", "forced_release")) & (pools.PoolEvent.at >= start)).tuples()}
-    reclaimed = {c for (c,) in pools.PoolEvent.select(pools.PoolEvent.customer)
-                 .where((pools.PoolEvent.kind.in_(("claim", "assign"))) & (pools.PoolEvent.at >= start)
-                        & pools.PoolEvent.customer.in_(released)).tuples()} if released else set()
-    signed = Customer.select().where(Customer.id.in_(reclaimed) & Customer.stage.in_(pools.DEALT_STAGES)).count() \
-        if reclaimed else 0
-    return render_template("pools/health.html", labels=labels, series=series, sizes=sizes,
-                           pools_=list(pools.Pool.select()), funnel=(len(released), len(reclaimed), signed))
+    h = pool_reports.health(current_user)
+    return render_template("pools/health.html", labels=h["labels"], series=h["series"], sizes=h["sizes"],
+                           pools_=h["pools"], funnel=h["funnel"])
 
 
 RELEASE_RULE_LABELS = {"no_followup": N_("no valid follow-up"), "no_deal": N_("no deal since the claim"),

@@ -6,9 +6,9 @@ from flask_login import current_user
 
 from models import clock
 from models import projects as pj
-from models.base import parse_id
 from models.customers import get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.opportunities import Opportunity
 from models.permissions import can, require, scope
 from models.users import User
@@ -52,15 +52,10 @@ def index():
     q = pj.scoped(current_user, scope)
     if status:
         q = q.where(pj.Project.status == status)
-    after = request.args.get("after", type=parse_id)
-    if after:
-        q = q.where(pj.Project.id < after)
-    rows = list(q.order_by(pj.Project.id.desc()).limit(PAGE + 1))
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    found = keyset_page(q, [pj.Project.id], after=request.args.get("after"), limit=PAGE, descending=True)
+    rows = found.rows
     _annotate_rows(rows)
-    context = dict(rows=rows, scopes=scopes, scope=scope, status=status,
-                   next_after=rows[-1].id if more else None)
+    context = dict(rows=rows, scopes=scopes, scope=scope, status=status, next_after=found.next)
     return hx.fragment_or_page("projects/_list_rows.html", "projects/index.html", **context)
 
 
