@@ -10,6 +10,7 @@ from models import rules as rules_mod
 from models.base import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.permissions import can, require, scope
 from models.users import User
 from views import extend
@@ -252,8 +253,9 @@ def capacity(user_id=None):
 
 @bp.get("/notifications")
 def notifications_page():
-    rows = list(notifications.latest(current_user, limit=50, before=request.args.get("before", type=parse_id)))
-    return render_template("pools/notifications.html", rows=rows)
+    found = keyset_page(notifications.latest(current_user, limit=None), [notifications.Notification.id],
+                        after=request.args.get("before"), limit=50, descending=True)
+    return render_template("pools/notifications.html", rows=found.rows, next=found.next)
 
 
 @bp.post("/notifications/read")
