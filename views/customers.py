@@ -447,15 +447,12 @@ def contact_form(customer_id, contact_id=None):
             _apply_errors(form, exc)
         else:
             if request.htmx:
-                response = make_response(render_template(
-                    "customers/_tab_contacts.html", customer=customer,
+                return hx.fragment(
+                    "customers/_tab_contacts.html", "customerChanged", target="#tab-body", customer=customer,
                     contacts=list(Contact.select().where(Contact.customer == customer)
                                   .order_by(Contact.active.desc(), Contact.id)),
                     contact_form=ContactForm(customer), saved=True,
-                    followup_form=FollowUpForm(customer) if can(current_user, "followup.create", customer) else None))
-                response.headers["HX-Retarget"] = "#tab-body"
-                response.headers["HX-Reswap"] = "innerHTML"
-                return hx.trigger(response, "customerChanged")
+                    followup_form=FollowUpForm(customer) if can(current_user, "followup.create", customer) else None)
             return hx.redirect(url_for("customers.show", customer_id=customer.id, tab="contacts"))
     template = "customers/_contact_form.html" if request.htmx else "customers/contact_page.html"
     return render_template(template, customer=customer, contact=contact, contact_form=form)

@@ -129,11 +129,8 @@ def _on_file(customer_id, permission, verb):
     """A pool verb run from the customer's own page with the reason typed there; back to the page."""
     customer = get_customer(customer_id)
     require(current_user, permission, customer)
-    try:
-        verb(current_user, customer, request.form.get("reason", ""))
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return hx.run_verb(lambda: verb(current_user, customer, request.form.get("reason", "")), invalid=None,
+                       done=lambda _result: hx.redirect(url_for("customers.show", customer_id=customer.id)))
 
 
 @bp.post("/customers/<int:customer_id>/release")
@@ -155,12 +152,12 @@ def unlock(customer_id):
 def inbound_lead(customer_id):
     customer = get_customer(customer_id)
     require(current_user, "lead.route", customer)
-    try:
-        target = pools.route_inbound_lead(current_user, customer, request.form.get("note", ""))
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    message = _("Routed to %(name)s.", name=target.full_name) if target else _("Nobody holds this customer: the lead stays with the pool.")
-    return hx.trigger(hx.toast(message), "customerChanged")
+
+    def routed(target):
+        message = _("Routed to %(name)s.", name=target.full_name) if target else _("Nobody holds this customer: the lead stays with the pool.")
+        return hx.trigger(hx.toast(message), "customerChanged")
+    return hx.run_verb(lambda: pools.route_inbound_lead(current_user, customer, request.form.get("note", "")),
+                       invalid=None, done=routed)
 
 
 # ---- approvals ------------------------------------------------------------------------------

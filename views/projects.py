@@ -153,13 +153,10 @@ def show(project_id):
 def _section_after(project, template, verb, error_extra=None, saved_extra=None):
     """Run a verb on the project's form and answer with its section: the form's errors in place, a
     refusal as a toast, or the saved section."""
-    try:
-        verb(current_user, project, request.form)
-    except ValidationError as exc:
-        return _section(project, template, errors=field_errors(exc), form=request.form, **(error_extra or {}))
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return _section(project, template, **(saved_extra or {"saved": True}))
+    return hx.run_verb(
+        lambda: verb(current_user, project, request.form),
+        invalid=lambda exc: _section(project, template, errors=field_errors(exc), form=request.form, **(error_extra or {})),
+        done=lambda _result: _section(project, template, **(saved_extra or {"saved": True})))
 
 
 def _section(project, template, **extra):

@@ -229,17 +229,13 @@ def _act(ticket_id, fn, action="ticket.work", event="ticketChanged"):
     if action:
         require(current_user, action, t)
     form = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    try:
-        fn(t, form)
-    except ValidationError as exc:
-        return _ticket_response(t, _errors(exc), form)
-    except DomainError as exc:
-        message = translate_error(exc.message, _status_params(exc.params))
-        if request.htmx:
-            return hx.toast(message, 409)
+
+    def refused(message):  # without JavaScript: the ticket page with the reason
         return render_template("service/ticket.html", **_ticket_context(sv.Ticket.get_by_id(t.id),
                                                                          {"action": message}, form)), 409
-    return _ticket_response(t, event=event)
+    return hx.run_verb(lambda: fn(t, form), invalid=lambda exc: _ticket_response(t, _errors(exc), form),
+                       refused=refused, message=lambda exc: translate_error(exc.message, _status_params(exc.params)),
+                       done=lambda _result: _ticket_response(t, event=event))
 
 
 def _status_params(params):
