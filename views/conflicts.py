@@ -189,10 +189,10 @@ def show(case_id):
 
 @bp.post("/<int:case_id>/rule")
 def rule(case_id):
-    """A ruling with its reason; from the inbox (htmx, the row is replaced) or from the case page."""
+    """A ruling with its reason. One answer for htmx: the case's inbox row (its errors, or the ruling)
+    with `approvalsChanged`; the case page posts without htmx and gets the page again or a redirect."""
     case = conflicts.get_case(current_user, case_id)
     require(current_user, "conflict.rule", case)
-    inbox = request.form.get("from") == "inbox"
     errors, error = {}, None
     try:
         case = conflicts.rule_case(current_user, case.id, request.form.get("outcome", ""), request.form.get("reason", ""))
@@ -201,7 +201,7 @@ def rule(case_id):
     except DomainError as exc:
         error = translate_error(exc.message, exc.params)
         case = conflicts.ConflictCase.get_by_id(case.id)
-    if inbox:
+    if request.htmx:
         response = make_response(render_template("conflicts/_approval_row.html", case=case, names=_names([case]),
                                                  customers=_customers([case]), errors=errors, error=error,
                                                  reason=request.form.get("reason", "")))

@@ -75,22 +75,22 @@ def _row_response(customer, message=None, ok=False):
 
 @bp.post("/pools/<int:customer_id>/claim")
 def claim(customer_id):
+    """One answer wherever the button sits: the pool row as it is now, with the claim's message (the
+    customer's page picks the message out of it), `capacityChanged`, and `ownerChanged` on success (the
+    customer's page draws itself again on it). Without htmx a success goes to the customer's page."""
     customer = get_customer(customer_id)
     # A taken customer the user may not see is a 404 too: its row would show another team's file.
     require(current_user, "pool.claim_attempt", customer)
-    from_file = request.htmx.target == "claim-result"  # the claim button on the customer's own page
     try:
         customer = pools.claim_customer(current_user, customer.id)
     except pools.ClaimRefused as exc:
-        if from_file:
-            return render_template("pools/_claim_result.html", message=translate_error(exc.message, exc.params))
         response = _row_response(customer, translate_error(exc.message, exc.params))
         # A capacity changed since the page loaded (a penalty, a claim in another tab): show it as it is now.
         return hx.trigger(response, "capacityChanged") if exc.rule == "capacity" else response
-    if from_file or not request.htmx:
+    if not request.htmx:
         return hx.redirect(url_for("customers.show", customer_id=customer.id))
     response = _row_response(customer, _("Claimed: %(name)s is now in your private pool.", name=customer.name), ok=True)
-    return hx.trigger(response, "capacityChanged")
+    return hx.trigger(hx.trigger(response, "capacityChanged"), "ownerChanged")
 
 
 @bp.post("/pools/<int:customer_id>/stake")

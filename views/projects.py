@@ -174,9 +174,11 @@ def _section(project, template, **extra):
 
 @bp.post("/projects/<int:project_id>/decide")
 def decide(project_id):
+    """One answer for htmx: the project's approval row with the decision or the reason it was refused,
+    and `approvalsChanged` + `projectDecided` once decided. The project page takes the error out of it
+    and draws itself again on `projectDecided`. Without htmx: the page with the error, or a redirect."""
     project = _load(project_id, "project.decide")
     approve = request.form.get("decision") == "approve"
-    inbox = request.form.get("from") == "inbox"
     error = None
     try:
         pj.decide_project(current_user, project, approve, request.form.get("reason", ""))
@@ -185,13 +187,13 @@ def decide(project_id):
     except DomainError as exc:
         error = translate_error(exc.message, exc.params)
     project = pj.get_project(project.id)
-    if inbox:
-        response = make_response(render_template("projects/_approval_row.html", p=project, error=error,
-                                                 names=_names(project)))
-        return hx.trigger(response, "approvalsChanged") if error is None else response
-    if error is None:
-        return hx.trigger(hx.redirect(url_for("projects.show", project_id=project.id)), "approvalsChanged")
-    return _section(project, "projects/_decision.html", decision_error=error, form=request.form)
+    if not request.htmx:
+        if error is None:
+            return hx.redirect(url_for("projects.show", project_id=project.id))
+        return render_template("projects/show.html", **_context(project, decision_error=error, form=request.form))
+    response = make_response(render_template("projects/_approval_row.html", p=project, error=error,
+                                             names=_names(project)))
+    return hx.trigger(hx.trigger(response, "approvalsChanged"), "projectDecided") if error is None else response
 
 
 def _names(project):
