@@ -1,6 +1,7 @@
 """Service over the web: the quick ticket form (customer found as one types), the ticket page and its
 status moves, the queue, the service dashboard, the SLA settings, and the service cards on the
-workbench and the 360 page. Rules live in models/service.py."""
+workbench and the 360 page. Rules live in models/service.py, the queue and dashboard figures in
+models/service_reports.py."""
 import datetime as dt
 
 import peewee as pw
