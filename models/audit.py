@@ -6,6 +6,7 @@ import peewee as pw
 
 from models import clock
 from models.base import BaseModel, JSONField
+from models.keyset import keyset_page
 
 
 class AuditEvent(BaseModel):
@@ -45,9 +46,7 @@ def record(kind, actor=None, customer=None, **data):
     )
 
 
-def timeline(customer_id, before_id=None, limit=20):
-    """Newest-first events of a customer, keyset-paginated on id."""
-    q = AuditEvent.select().where(AuditEvent.customer == customer_id)
-    if before_id:
-        q = q.where(AuditEvent.id < before_id)
-    return q.order_by(AuditEvent.id.desc()).limit(limit)
+def timeline(customer_id, before=None, limit=20):
+    """A page of a customer's events, newest first, keyset-paginated on id (`before`: a page's `next`)."""
+    return keyset_page(AuditEvent.select().where(AuditEvent.customer == customer_id), [AuditEvent.id],
+                       after=before, limit=limit, descending=True)

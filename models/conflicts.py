@@ -324,8 +324,9 @@ def rule_case(actor, case_id, outcome, reason, now=None):
 
 # ---- lists -------------------------------------------------------------------------------------------
 
-def cases_for(user, status=None, awaiting=False, before=None, limit=25):
-    """The cases a user may see (parties, their team's manager, admins), newest first, keyset on id."""
+def cases_for(user, status=None, awaiting=False, limit=25):
+    """The cases a user may see (parties, their team's manager, admins), newest first (the list pages
+    it with models.keyset on id)."""
     q = permissions.scope("conflict", user)  # parties, their teams' managers, admins (conflict.view)
     if awaiting:
         if user.role == "admin":
@@ -339,8 +340,6 @@ def cases_for(user, status=None, awaiting=False, before=None, limit=25):
         status = "open"
     if status in STATUSES:
         q = q.where(ConflictCase.status == status)
-    if before:
-        q = q.where(ConflictCase.id < before)
     return q.order_by(ConflictCase.id.desc()).limit(limit)
 
 

@@ -18,6 +18,7 @@ from models.fields import (EMAIL_RE, URL_RE, FieldError, clean_text, credit_code
                            parse_date, parse_datetime, phone_error, text_field, to_halfwidth)
 from models.duplicates import find_matches, normalize_name
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.permissions import require
 from models.user_tables import Region, User
 
@@ -583,11 +584,10 @@ def followup_validity(customer, values, now=None):
                                    values["at"], contact, now)
 
 
-def followups_of(customer, before_id=None, limit=20):
+def followups_of(customer, before=None, limit=20):
+    """A page of a customer's follow-ups, latest first, keyset on (at, id); the cursor is the edge row's id."""
     q = (FollowUp.select(FollowUp, User, Contact)
          .join(User, pw.JOIN.LEFT_OUTER, on=(FollowUp.author == User.id))
          .switch(FollowUp).join(Contact, pw.JOIN.LEFT_OUTER, on=(FollowUp.contact == Contact.id))
          .where(FollowUp.customer == customer))
-    if before_id:
-        q = q.where(FollowUp.id < before_id)
-    return q.order_by(FollowUp.at.desc(), FollowUp.id.desc()).limit(limit)
+    return keyset_page(q, [FollowUp.at, FollowUp.id], after=before, limit=limit, descending=True, cursor_by_id=True)

@@ -3,16 +3,15 @@
 No OFFSET and no full COUNT(*): a page is "rows after this (sort value, id)"; the total is
 counted only up to a cap. Every filter is applied on top of permissions.visible().
 """
-import base64
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 
 import peewee as pw
 
 from models import clock, search
 from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer
-from models.fields import MAX_INT, id_or_none, parse_date
+from models.fields import id_or_none, parse_date
+from models.keyset import keyset_page
 from models.permissions import visible
 from models.users import User
 
@@ -140,27 +139,6 @@ def filtered(user, f):
     return q
 
 
-def encode_cursor(values):
-    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(token):
-    """[sort value, id] or None for anything malformed."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        values = json.loads(raw)
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(values, list) or len(values) != 2 or not isinstance(values[1], int):
-        return None
-    if values[0] is not None and not isinstance(values[0], (str, int)):
-        return None
-    if any(isinstance(v, int) and not -MAX_INT - 1 <= v <= MAX_INT for v in values):
-        return None  # SQLite integers are 64-bit: a bigger one would raise OverflowError
-    return values
-
-
 @dataclass
 class Page:
     rows: list
@@ -170,57 +148,23 @@ class Page:
     total_capped: bool = False
 
 
-def _sort_value(customer, sort):
-    column = SORTS[sort]
-    if column is None:
-        return None
-    value = getattr(customer, column.name)
-    return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
-
-
 def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
     """One page of the list in the filter's order, after or before a cursor."""
     column = SORTS[f.sort]
-    query = filtered(user, f)
-    descending = f.direction == "desc"
-    cursor = decode_cursor(after or before or "") if (after or before) else None
-    backwards = bool(before) and cursor is not None
-    # Walking backwards flips the order; the page is reversed afterwards.
-    walk_desc = descending != backwards
-    if cursor is not None:
-        value, pk = cursor
-        if column is None:
-            cond = Customer.id < pk if walk_desc else Customer.id > pk
-        else:
-            key, at = pw.Tuple(column, Customer.id), pw.Tuple(value, pk)
-            cond = key < at if walk_desc else key > at
-        query = query.where(cond)
-    order = [] if column is None else [column.desc() if walk_desc else column.asc()]
-    order.append(Customer.id.desc() if walk_desc else Customer.id.asc())
-    rows = list(query.order_by(*order).limit(size + 1)
-                .select(Customer.id, Customer.name, Customer.short_name, Customer.stage, Customer.grade,
-                        Customer.city, Customer.region, Customer.industry, Customer.owner, Customer.team,
-                        Customer.business_model, Customer.created_at, Customer.last_followup_at,
-                        Customer.touched_at, Customer.next_followup_on, Customer.completeness, Customer.release_at,
-                        Customer.release_rule, Customer.locked, Customer.pool, Customer.released_at,
-                        Customer.released_from, Customer.released_team, Customer.staked_by, Customer.stake_due))
-    more = len(rows) > size
-    rows = rows[:size]
-    if backwards:
-        rows.reverse()
-    result = Page(rows=rows)
-    if rows:
-        first, last = rows[0], rows[-1]
-        has_next = more if not backwards else True
-        has_prev = (cursor is not None) if not backwards else more
-        if has_next:
-            result.next_cursor = encode_cursor([_sort_value(last, f.sort), last.id])
-        if has_prev:
-            result.prev_cursor = encode_cursor([_sort_value(first, f.sort), first.id])
+    fields = [Customer.id] if column is None else [column, Customer.id]
+    query = filtered(user, f).select(
+        Customer.id, Customer.name, Customer.short_name, Customer.stage, Customer.grade, Customer.city,
+        Customer.region, Customer.industry, Customer.owner, Customer.team, Customer.business_model,
+        Customer.created_at, Customer.last_followup_at, Customer.touched_at, Customer.next_followup_on,
+        Customer.completeness, Customer.release_at, Customer.release_rule, Customer.locked, Customer.pool,
+        Customer.released_at, Customer.released_from, Customer.released_team, Customer.staked_by, Customer.stake_due)
+    found = keyset_page(query, fields, after=after, before=before, limit=size, descending=f.direction == "desc")
+    rows, more = found.rows, found.more
+    result = Page(rows=rows, next_cursor=found.next, prev_cursor=found.prev)
     if count and f.q:
         # Search as you type says "these, and more": counting a common term's matches would list
         # them all a second time.
-        result.total, result.total_capped = len(rows), more or cursor is not None
+        result.total, result.total_capped = len(rows), more or found.from_cursor
     elif count:
         capped = filtered(user, f).select(pw.SQL("1")).limit(COUNT_CAP + 1)
         total = Customer.select(pw.fn.COUNT(pw.SQL("*"))).from_(capped.alias("capped")).scalar()

@@ -14,6 +14,7 @@ from models.customers import (GRADE_OF_STAGE, PROFILE_FIELDS, Contact, Customer,
                               compute_completeness)
 from models.errors import N_, DomainError, ValidationError
 from models.fields import clean_text, parse_id
+from models.keyset import keyset_page
 from models.notifications import notify
 from models.users import User
 from models.permissions import require
@@ -217,11 +218,8 @@ def _plain(value):
     return value if isinstance(value, (str, int, float, type(None))) else str(value)
 
 
-def recent(limit=20, before=None):
-    q = CustomerMerge.select()
-    if before:
-        q = q.where(CustomerMerge.id < before)
-    return q.order_by(CustomerMerge.id.desc()).limit(limit)
+def recent(limit=20):
+    return CustomerMerge.select().order_by(CustomerMerge.id.desc()).limit(limit)
 
 
 # ---- the admin's duplicates list ---------------------------------------------------------------
@@ -230,21 +228,21 @@ PAIR_KINDS = ("phone", "name")
 
 
 def duplicate_groups(kind, after=None, limit=30):
-    """Groups of customers sharing a normalised phone or name, by key, keyset-paginated on the key.
+    """Groups of customers sharing a normalised phone or name, by key, keyset-paginated on the key:
+    ([(key, count, members)], the next page's cursor or None).
     Walks the (phone_norm) / (name_norm) index: GROUP BY over a covering index, no table scan.
     (Credit codes are unique in the table: two files with one code cannot exist.)"""
     column = Customer.phone_norm if kind == "phone" else Customer.name_norm
     q = (Customer.select(column.alias("key"), pw.fn.COUNT(Customer.id).alias("n"))
          .where(column != "").group_by(column).having(pw.fn.COUNT(Customer.id) > 1))
-    if after:
-        q = q.where(column > after)
-    keys = [(r.key, r.n) for r in q.order_by(column).limit(limit).objects()]
+    found = keyset_page(q.objects(), [column], after=after, limit=limit, values=lambda r: [r.key])
+    keys = [(r.key, r.n) for r in found.rows]
     if not keys:
-        return []
+        return [], None
     members = {}
     for c in (Customer.select(Customer.id, Customer.name, Customer.owner, Customer.pool, Customer.credit_code,
                               Customer.stage, Customer.created_at, column.alias("key"))
               .where(column.in_([k for k, _ in keys])).order_by(Customer.id).objects()):
         members.setdefault(c.key, []).append(c)
-    return [(key, n, members.get(key, [])) for key, n in keys]
+    return [(key, n, members.get(key, [])) for key, n in keys], found.next
 

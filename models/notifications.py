@@ -36,11 +36,9 @@ def unread_count(user):
     return Notification.select().where((Notification.user == user.id) & Notification.read_at.is_null()).count()
 
 
-def latest(user, limit=30, before=None):
-    q = Notification.select().where(Notification.user == user.id)
-    if before:
-        q = q.where(Notification.id < before)
-    return q.order_by(Notification.id.desc()).limit(limit)
+def latest(user, limit=30):
+    """A user's notifications, newest first (the notifications page pages it with models.keyset)."""
+    return Notification.select().where(Notification.user == user.id).order_by(Notification.id.desc()).limit(limit)
 
 
 def mark_all_read(user):

@@ -19,6 +19,7 @@ from models.base import BaseModel, db, fresh
 from models.customers import BUSINESS_MODELS, Customer
 from models.fields import FieldError, clean_text, int_or_none, parse_date, parse_yuan, take, text_field
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
+from models.keyset import keyset_page
 from models.permissions import require
 from models.users import Team, User
 
@@ -754,22 +755,8 @@ def page(user, f, stage=None, status="open", after=None, limit=50):
         q = q.where(Opportunity.is_open == True)  # noqa: E712
     elif status == "closed":
         q = q.where(Opportunity.is_open == False)  # noqa: E712
-    if after:
-        try:
-            day, pk = after.split("_", 1)
-            day, pk = dt.date.fromisoformat(day), int_or_none(pk)
-        except ValueError:
-            day = pk = None
-        if pk is None:
-            day = None
-        if day is not None:
-            q = q.where((Opportunity.expected_close > day)
-                        | ((Opportunity.expected_close == day) & (Opportunity.id > pk)))
-    rows = list(q.order_by(Opportunity.expected_close, Opportunity.id).limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = f"{rows[-1].expected_close.isoformat()}_{rows[-1].id}" if more and rows else None
-    return rows, cursor
+    found = keyset_page(q, [Opportunity.expected_close, Opportunity.id], after=after, limit=limit)
+    return found.rows, found.next
 
 
 def stage_statistics(user, f):

@@ -14,6 +14,7 @@ from models.base import BaseModel, db, fresh
 from models.customers import Customer, change_stage
 from models.fields import clean_text, date_field, id_or_none, parse_bool, parse_decimal, take
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.permissions import require
 from models.users import User
 
@@ -529,9 +530,6 @@ def customer_figures(customer_id, today=None):
 
 
 def orders_of(customer_id, before=None, limit=20):
-    """A customer's orders newest first, keyset-paginated on (ordered_on, id)."""
-    q = Order.select().where(Order.customer == customer_id)
-    if before:
-        day, pk = before
-        q = q.where((Order.ordered_on < day) | ((Order.ordered_on == day) & (Order.id < pk)))
-    return q.order_by(Order.ordered_on.desc(), Order.id.desc()).limit(limit)
+    """A page of a customer's orders newest first, keyset-paginated on (ordered_on, id)."""
+    return keyset_page(Order.select().where(Order.customer == customer_id), [Order.ordered_on, Order.id],
+                       after=before, limit=limit, descending=True)

@@ -59,6 +59,23 @@
       window.print();
     }
   });
+  // data-reload-on="eventName ...": the page is drawn again as a whole when one of those events comes
+  // (a verb answers with events, never with a shape chosen by where it was called from: the customer's
+  // page reloads on ownerChanged, since a new owner changes what every part of it may show).
+  var reloadEvents = {};
+  function watchReloads() {
+    document.querySelectorAll("[data-reload-on]").forEach(function (el) {
+      el.dataset.reloadOn.split(/\s+/).forEach(function (name) {
+        if (!name || reloadEvents[name]) return;
+        reloadEvents[name] = true;
+        document.addEventListener(name, function () {
+          if (document.querySelector("[data-reload-on~='" + name + "']")) window.location.reload();
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", watchReloads);
+  document.addEventListener("htmx:afterSettle", watchReloads);
   // Tabs loaded by htmx (the 360 page): the tab whose content arrived becomes the selected one.
   document.addEventListener("htmx:afterRequest", function (evt) {
     var tab = evt.detail.elt, list = tab && tab.closest && tab.closest("[role=tablist]");

@@ -8,6 +8,7 @@ from models.audit import AuditEvent
 from models.fields import parse_id
 from models.customers import CustomField
 from models.errors import N_, DomainError, ValidationError
+from models.keyset import keyset_page
 from models.permissions import require
 from models.settings import save_custom_field
 from models.users import (LANGUAGES, ROLE_LABELS, ROLES, Region, StillOwnsCustomers, Team, User, create_user, save_team,
@@ -207,16 +208,12 @@ def field_form(field_id=None):
 def audit_log():
     require(current_user, "audit.view")
     kind = " ".join((request.args.get("kind") or "").split())[:40]
-    before = request.args.get("before", type=parse_id)
     query = AuditEvent.select()
     if kind:
         query = query.where(AuditEvent.kind.startswith(kind))
-    if before:
-        query = query.where(AuditEvent.id < before)
-    rows = list(query.order_by(AuditEvent.id.desc()).limit(51))
-    more = len(rows) > 50
-    rows = rows[:50]
+    found = keyset_page(query, [AuditEvent.id], after=request.args.get("before"), limit=50, descending=True)
+    rows = found.rows
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
              .where(User.id.in_({r.actor_id for r in rows if r.actor_id}))}
     return render_template("admin/audit.html", rows=rows, names=names, kind=kind,
-                           next=rows[-1].id if more and rows else None)
+                           next=found.next)

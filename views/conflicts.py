@@ -8,6 +8,7 @@ from models.fields import parse_id
 from models.customers import STAGE_LABELS, Customer, get_customer
 from models.duplicates import REASON_LABELS, find_matches
 from models.errors import N_, DomainError, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.permissions import can, require
 from models.users import Team, User
 from views import htmx as hx
@@ -76,12 +77,11 @@ def index():
     require(current_user, "conflict.list")
     status = request.args.get("status") if request.args.get("status") in conflicts.STATUSES else None
     awaiting = request.args.get("awaiting") == "1"
-    before = request.args.get("before", type=parse_id)
-    cases = list(conflicts.cases_for(current_user, status=status, awaiting=awaiting, before=before, limit=26))
-    more = len(cases) > 25
-    cases = cases[:25]
+    found = keyset_page(conflicts.cases_for(current_user, status=status, awaiting=awaiting, limit=None),
+                        [conflicts.ConflictCase.id], after=request.args.get("before"), limit=25, descending=True)
+    cases = found.rows
     context = dict(cases=cases, names=_names(cases), customers=_customers(cases), status=status, awaiting=awaiting,
-                   next_before=cases[-1].id if more else None)
+                   next_before=found.next)
     return hx.fragment_or_page("conflicts/_rows.html", "conflicts/index.html", **context)
 
 
@@ -187,10 +187,10 @@ def show(case_id):
 
 @bp.post("/<int:case_id>/rule")
 def rule(case_id):
-    """A ruling with its reason; from the inbox (htmx, the row is replaced) or from the case page."""
+    """A ruling with its reason. One answer for htmx: the case's inbox row (its errors, or the ruling)
+    with `approvalsChanged`; the case page posts without htmx and gets the page again or a redirect."""
     case = conflicts.get_case(current_user, case_id)
     require(current_user, "conflict.rule", case)
-    inbox = request.form.get("from") == "inbox"
     errors, error = {}, None
     try:
         case = conflicts.rule_case(current_user, case.id, request.form.get("outcome", ""), request.form.get("reason", ""))
@@ -199,7 +199,7 @@ def rule(case_id):
     except DomainError as exc:
         error = translate_error(exc.message, exc.params)
         case = conflicts.ConflictCase.get_by_id(case.id)
-    if inbox:
+    if request.htmx:
         response = make_response(render_template("conflicts/_approval_row.html", case=case, names=_names([case]),
                                                  customers=_customers([case]), errors=errors, error=error,
                                                  reason=request.form.get("reason", "")))

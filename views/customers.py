@@ -348,39 +348,34 @@ def _tab_context(customer, tab):
 
 
 def _timeline_page(customer, before=None):
-    events = list(audit.timeline(customer.id, before_id=before, limit=21))
-    more = len(events) > 20
-    events = events[:20]
+    found = audit.timeline(customer.id, before=before, limit=20)
+    events = found.rows
     actors = {u.id: u.full_name for u in User.select(User.id, User.full_name)
               .where(User.id.in_({e.actor_id for e in events if e.actor_id}))}
     for e in events:
         e.actor_name = actors.get(e.actor_id, "")
         if (e.data or {}).get("acting_for_name"):  # a delegate's row (工作代理)
             e.actor_name = _("%(who)s, acting for %(name)s", who=e.actor_name, name=e.data["acting_for_name"])
-    return {"rows": events, "next": events[-1].id if more else None}
+    return {"rows": events, "next": found.next}
 
 
 def _followup_page(customer, before=None):
-    rows = list(followups_of(customer, before_id=before, limit=21))
-    more = len(rows) > 20
-    rows = rows[:20]
-    return {"rows": rows, "next": rows[-1].id if more else None}
+    found = followups_of(customer, before=before, limit=20)
+    return {"rows": found.rows, "next": found.next}
 
 
 @bp.get("/<int:customer_id>/timeline")
 def timeline(customer_id):
     customer = _load(customer_id)
-    before = request.args.get("before", type=parse_id)
     return render_template("customers/_timeline_rows.html", customer=customer,
-                           events=_timeline_page(customer, before))
+                           events=_timeline_page(customer, request.args.get("before")))
 
 
 @bp.get("/<int:customer_id>/followups")
 def followups(customer_id):
     customer = _load(customer_id)
-    before = request.args.get("before", type=parse_id)
     return render_template("customers/_followup_rows.html", customer=customer,
-                           followups=_followup_page(customer, before))
+                           followups=_followup_page(customer, request.args.get("before")))
 
 
 # ---- stage, contacts, follow-ups -------------------------------------------------------------
@@ -421,15 +416,12 @@ def contact_form(customer_id, contact_id=None):
             field_errors(exc, form)
         else:
             if request.htmx:
-                response = make_response(render_template(
-                    "customers/_tab_contacts.html", customer=customer,
+                return hx.fragment(
+                    "customers/_tab_contacts.html", "customerChanged", target="#tab-body", customer=customer,
                     contacts=list(Contact.select().where(Contact.customer == customer)
                                   .order_by(Contact.active.desc(), Contact.id)),
                     contact_form=ContactForm(customer), saved=True,
-                    followup_form=FollowUpForm(customer) if can(current_user, "followup.create", customer) else None))
-                response.headers["HX-Retarget"] = "#tab-body"
-                response.headers["HX-Reswap"] = "innerHTML"
-                return hx.trigger(response, "customerChanged")
+                    followup_form=FollowUpForm(customer) if can(current_user, "followup.create", customer) else None)
             return hx.redirect(url_for("customers.show", customer_id=customer.id, tab="contacts"))
     template = "customers/_contact_form.html" if request.htmx else "customers/contact_page.html"
     return render_template(template, customer=customer, contact=contact, contact_form=form)

@@ -1,6 +1,6 @@
 """The decision-maker tree over the web: a tab of the 360 page and a printable page; nodes are added,
 edited and moved in place (htmx swaps the whole tree, so its warnings follow every change)."""
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from wtforms import Form, SelectField, StringField
 
@@ -10,6 +10,7 @@ from models.errors import N_, ValidationError
 from models.permissions import can, require
 from views import extend
 from views.forms import error_line, field_errors
+from views import htmx as hx
 from views.i18n import gettext as _
 from views.i18n import label, translate_error
 
@@ -99,11 +100,8 @@ def _tree_response(customer, changed=True, **extra):
     if changed and can(current_user, "followup.create", customer):
         from views.customers import FollowUpForm
         followup_form = FollowUpForm(customer)
-    response = make_response(render_template("decision_tree/_tree.html", customer=customer, oob_followup_form=followup_form,
-                                             **tree_context(customer, current_user, **extra)))
-    response.headers["HX-Retarget"] = "#decision-tree"
-    response.headers["HX-Reswap"] = "outerHTML"
-    return response
+    return hx.fragment("decision_tree/_tree.html", target="#decision-tree", swap="outerHTML", customer=customer,
+                       oob_followup_form=followup_form, **tree_context(customer, current_user, **extra))
 
 
 @bp.get("/<int:customer_id>/tree")

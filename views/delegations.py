@@ -7,6 +7,7 @@ from models import clock, delegations
 from models.fields import id_or_none
 from models.customers import Customer
 from models.errors import DomainError, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.permissions import can, require, visible
 from models.users import User
 from views import extend
@@ -84,7 +85,7 @@ def cancel(delegation_id):
 @bp.get("/<int:delegation_id>/customers")
 def customers(delegation_id):
     """The absentee's customers, for the delegate while the delegation runs (and for whoever sees them
-    anyway): soonest release first, keyset-paginated on (release_at, id)."""
+    anyway), keyset-paginated on id."""
     d = delegations.Delegation.get_or_none(delegations.Delegation.id == delegation_id)
     if d is None or not (current_user.id in (d.delegate_id, d.absentee_id) or can(current_user, "delegation.cancel", d)):
         raise NotFound()
@@ -93,14 +94,9 @@ def customers(delegation_id):
                                 Customer.next_followup_on, Customer.owner, Customer.team, Customer.staked_by,
                                 Customer.pool)
                 .where(Customer.owner == absentee.id), current_user)
-    after = request.args.get("after", type=id_or_none)
-    if after:
-        q = q.where(Customer.id > after)
-    rows = list(q.order_by(Customer.id).limit(PAGE + 1))
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    found = keyset_page(q, [Customer.id], after=request.args.get("after"), limit=PAGE)
     return hx.fragment_or_page("delegations/_customers.html", "delegations/customers.html", d=d, absentee=absentee,
-                               rows=rows, next_after=rows[-1].id if more else None, state=d.state())
+                               rows=found.rows, next_after=found.next, state=d.state())
 
 
 # ---- the workbench banner -----------------------------------------------------------------------

@@ -32,12 +32,12 @@ def _id_arg(name):
 def index():
     require(current_user, "customer.merge")
     kind = request.args.get("kind") if request.args.get("kind") in merges.PAIR_KINDS else "phone"
-    after = (request.args.get("after") or "")[:100] or None
-    groups = merges.duplicate_groups(kind, after=after)
+    after = request.args.get("after")
+    groups, next_after = merges.duplicate_groups(kind, after=after)
     owners = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(
         User.id.in_({c.owner_id for _k, _n, members in groups for c in members if c.owner_id}))}
     context = dict(kind=kind, groups=groups, owners=owners, after=after,
-                   next_after=groups[-1][0] if len(groups) == 30 else None, recent=list(merges.recent(10)))
+                   next_after=next_after, recent=list(merges.recent(10)))
     return hx.fragment_or_page("merges/_groups.html", "merges/index.html", **context)
 
 

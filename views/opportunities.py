@@ -270,7 +270,7 @@ def move(opportunity_id):
     """GET: the move form (a dialog on the board). POST: the move; from the board (`from=board`) the
     answer is the board with its new totals, or the form with its errors retargeted into the dialog."""
     opp = _load(opportunity_id, "opportunity.edit")
-    origin = request.values.get("from") if request.values.get("from") in ("board", "tab", "page") else "page"
+    origin = "board" if request.values.get("from") == "board" else "page"
     f = opps.Filters.parse(request.values, current_user)
     if request.method == "GET":
         form = MoveForm(opp=opp)
@@ -285,18 +285,9 @@ def move(opportunity_id):
         if origin == "page":
             return render_template("opportunities/_move_inline.html", opp=opp, move_form=form)
         response = _move_form(opp, form, origin, f)
-        if request.htmx:
-            response.headers["HX-Retarget"] = "#move-dialog-body"
-            response.headers["HX-Reswap"] = "innerHTML"
-        return response
+        return hx.retarget(response, "#move-dialog-body") if request.htmx else response
     if origin == "board" and request.htmx:
         return _board_response(f)
-    if origin == "tab" and request.htmx:
-        response = make_response(render_template("opportunities/_tab.html", customer=opp.customer,
-                                                 **_tab_context(opp.customer, current_user)))
-        response.headers["HX-Retarget"] = "#tab-body"
-        response.headers["HX-Reswap"] = "innerHTML"
-        return hx.trigger(response, "opportunityMoved")
     return hx.redirect(url_for("opportunities.show", opportunity_id=opp.id))
 
 
@@ -335,11 +326,8 @@ def new(customer_id):
             field_errors(exc, form)
         else:
             if request.htmx:
-                response = make_response(render_template("opportunities/_tab.html", customer=customer,
-                                                         **_tab_context(customer, current_user), saved=True))
-                response.headers["HX-Retarget"] = "#tab-body"
-                response.headers["HX-Reswap"] = "innerHTML"
-                return hx.trigger(response, "customerChanged")
+                return hx.fragment("opportunities/_tab.html", "customerChanged", target="#tab-body", customer=customer,
+                                   **_tab_context(customer, current_user), saved=True)
             return hx.redirect(url_for("customers.show", customer_id=customer.id, tab="opportunities"))
     template = "opportunities/_form.html" if request.htmx else "opportunities/form.html"
     return render_template(template, form=form, opp=None, customer=customer,

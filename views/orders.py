@@ -1,6 +1,5 @@
 """Orders and payments over the web: the order form, the order page with its payment schedule and
 payments, and the customer's Orders tab and figures card on the 360 page."""
-import datetime as dt
 from decimal import Decimal
 
 import peewee as pw
@@ -48,9 +47,8 @@ def product_choices():
 # ---- the 360 page: Orders tab and figures card ------------------------------------------------------
 
 def _order_rows(customer_id, before=None):
-    rows = list(om.orders_of(customer_id, before=before, limit=PAGE + 1))
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    found = om.orders_of(customer_id, before=before, limit=PAGE)
+    rows = found.rows
     ids = [o.id for o in rows]
     due, paid = {}, {}
     if ids:  # two grouped queries for the page, not two per order
@@ -60,8 +58,7 @@ def _order_rows(customer_id, before=None):
                     .where(Payment.order.in_(ids)).group_by(Payment.order).tuples())
     for o in rows:
         o.open_amount = max(om.ZERO, Decimal(str(due.get(o.id) or 0)) - Decimal(str(paid.get(o.id) or 0)))
-    nxt = f"{rows[-1].ordered_on.isoformat()}_{rows[-1].id}" if more else None
-    return {"rows": rows, "next": nxt}
+    return {"rows": rows, "next": found.next}
 
 
 @extend.customer_tab("orders", N_("Orders"), "orders/_tab.html", order=30,
@@ -79,21 +76,11 @@ def _figures_panel(customer, user):
     return {"customer": customer, "f": om.customer_figures(customer.id)}
 
 
-def _parse_before(raw):
-    if not raw:
-        return None
-    try:
-        day, pk = raw.split("_", 1)
-        return dt.date.fromisoformat(day), parse_id(pk)
-    except ValueError:
-        abort(400)
-
-
 @bp.get("/customers/<int:customer_id>/orders")
 def rows(customer_id):
     customer = _customer(customer_id, "order.view")
     return render_template("orders/_rows.html", customer=customer,
-                           orders=_order_rows(customer.id, _parse_before(request.args.get("before"))))
+                           orders=_order_rows(customer.id, request.args.get("before")))
 
 
 # ---- the order form -----------------------------------------------------------------------------------

@@ -4,15 +4,15 @@ import datetime as dt
 
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
-from peewee import fn
 
-from models import clock, listing, notifications, pools
+from models import clock, listing, notifications, pool_reports, pools
 from models import rules as rules_mod
 from models.fields import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.permissions import can, require, scope
-from models.users import Region, Team, User
+from models.users import User
 from views import extend
 from views import htmx as hx
 from views.forms import field_errors
@@ -76,22 +76,22 @@ def _row_response(customer, message=None, ok=False):
 
 @bp.post("/pools/<int:customer_id>/claim")
 def claim(customer_id):
+    """One answer wherever the button sits: the pool row as it is now, with the claim's message (the
+    customer's page picks the message out of it), `capacityChanged`, and `ownerChanged` on success (the
+    customer's page draws itself again on it). Without htmx a success goes to the customer's page."""
     customer = get_customer(customer_id)
     # A taken customer the user may not see is a 404 too: its row would show another team's file.
     require(current_user, "pool.claim_attempt", customer)
-    from_file = request.htmx.target == "claim-result"  # the claim button on the customer's own page
     try:
         customer = pools.claim_customer(current_user, customer.id)
     except pools.ClaimRefused as exc:
-        if from_file:
-            return render_template("pools/_claim_result.html", message=translate_error(exc.message, exc.params))
         response = _row_response(customer, translate_error(exc.message, exc.params))
         # A capacity changed since the page loaded (a penalty, a claim in another tab): show it as it is now.
         return hx.trigger(response, "capacityChanged") if exc.rule == "capacity" else response
-    if from_file or not request.htmx:
+    if not request.htmx:
         return hx.redirect(url_for("customers.show", customer_id=customer.id))
     response = _row_response(customer, _("Claimed: %(name)s is now in your private pool.", name=customer.name), ok=True)
-    return hx.trigger(response, "capacityChanged")
+    return hx.trigger(hx.trigger(response, "capacityChanged"), "ownerChanged")
 
 
 @bp.post("/pools/<int:customer_id>/stake")
@@ -130,11 +130,8 @@ def _on_file(customer_id, permission, verb):
     """A pool verb run from the customer's own page with the reason typed there; back to the page."""
     customer = get_customer(customer_id)
     require(current_user, permission, customer)
-    try:
-        verb(current_user, customer, request.form.get("reason", ""))
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return hx.run_verb(lambda: verb(current_user, customer, request.form.get("reason", "")), invalid=None,
+                       done=lambda _result: hx.redirect(url_for("customers.show", customer_id=customer.id)))
 
 
 @bp.post("/customers/<int:customer_id>/release")
@@ -156,12 +153,12 @@ def unlock(customer_id):
 def inbound_lead(customer_id):
     customer = get_customer(customer_id)
     require(current_user, "lead.route", customer)
-    try:
-        target = pools.route_inbound_lead(current_user, customer, request.form.get("note", ""))
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    message = _("Routed to %(name)s.", name=target.full_name) if target else _("Nobody holds this customer: the lead stays with the pool.")
-    return hx.trigger(hx.toast(message), "customerChanged")
+
+    def routed(target):
+        message = _("Routed to %(name)s.", name=target.full_name) if target else _("Nobody holds this customer: the lead stays with the pool.")
+        return hx.trigger(hx.toast(message), "customerChanged")
+    return hx.run_verb(lambda: pools.route_inbound_lead(current_user, customer, request.form.get("note", "")),
+                       invalid=None, done=routed)
 
 
 # ---- approvals ------------------------------------------------------------------------------
@@ -254,8 +251,9 @@ def capacity(user_id=None):
 
 @bp.get("/notifications")
 def notifications_page():
-    rows = list(notifications.latest(current_user, limit=50, before=request.args.get("before", type=parse_id)))
-    return render_template("pools/notifications.html", rows=rows)
+    found = keyset_page(notifications.latest(current_user, limit=None), [notifications.Notification.id],
+                        after=request.args.get("before"), limit=50, descending=True)
+    return render_template("pools/notifications.html", rows=found.rows, next=found.next)
 
 
 @bp.post("/notifications/read")
@@ -275,76 +273,15 @@ def notifications_badge():
 @bp.get("/pools/ranking")
 def ranking():
     """Reps, teams and regions by stakes completed and stake → signed conversion."""
-    stakes = (pools.PoolEvent.select(pools.PoolEvent.actor, fn.COUNT(pools.PoolEvent.id))
-              .where(pools.PoolEvent.kind == "stake").group_by(pools.PoolEvent.actor).tuples())
-    completed = (pools.PoolEvent.select(pools.PoolEvent.to_owner, fn.COUNT(pools.PoolEvent.id))
-                 .where(pools.PoolEvent.kind == "stake_completed").group_by(pools.PoolEvent.to_owner).tuples())
-    staked_customers = (pools.PoolEvent.select(pools.PoolEvent.actor, pools.PoolEvent.customer)
-                        .where(pools.PoolEvent.kind == "stake"))
-    signed = {}
-    pairs = list(staked_customers.tuples())
-    if pairs:
-        won = {c.id: c.owner_id for c in Customer.select(Customer.id, Customer.owner)
-               .where(Customer.id.in_({p[1] for p in pairs}) & Customer.stage.in_(pools.DEALT_STAGES))}
-        for actor, cid in pairs:
-            if won.get(cid) == actor:
-                signed[actor] = signed.get(actor, 0) + 1
-    stakes, completed = dict(stakes), dict(completed)
-    leads = {}
-    for to_owner, inputs in (pools.PoolEvent.select(pools.PoolEvent.to_owner, pools.PoolEvent.inputs)
-                             .where(pools.PoolEvent.kind == "lead_routed").tuples()):
-        if to_owner and (inputs or {}).get("via") == "staker":
-            leads[to_owner] = leads.get(to_owner, 0) + 1
-    users = {u.id: u for u in User.select().where(User.id.in_(set(stakes) | set(completed)))}
-    teams = {t.id: t for t in Team.select()}
-    regions = {r.id: r.label(locale_code()) for r in Region.select()}
-    reps, by_team, by_region = [], {}, {}
-    for uid, u in users.items():
-        row = {"name": u.full_name, "stakes": stakes.get(uid, 0), "completed": completed.get(uid, 0),
-               "leads": leads.get(uid, 0), "signed": signed.get(uid, 0)}
-        reps.append(row)
-        for key, bucket in ((teams[u.team_id].name if u.team_id in teams else "—", by_team),
-                            (regions.get(u.region_id, "—"), by_region)):
-            agg = bucket.setdefault(key, {"name": key, "stakes": 0, "completed": 0, "leads": 0, "signed": 0})
-            for k in ("stakes", "completed", "leads", "signed"):
-                agg[k] += row[k]
-
-    def order(rows):
-        return sorted(rows, key=lambda r: (-r["completed"], -r["signed"], r["name"]))
-    return render_template("pools/ranking.html", reps=order(reps)[:50], teams=order(by_team.values()),
-                           regions=order(by_region.values()))
+    return render_template("pools/ranking.html", **pool_reports.ranking(locale_code()))
 
 
 @bp.get("/pools/health")
 def health():
     require(current_user, "pool.health")
-    weeks = 12
-    today = clock.today()
-    start_day = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
-    start = clock.local_day_start(start_day)
-    kinds = ("claim", "release", "forced_release", "assign")
-    q = pools.PoolEvent.select(pools.PoolEvent.kind, pools.PoolEvent.at).where(
-        pools.PoolEvent.kind.in_(kinds) & (pools.PoolEvent.at >= start))
-    if not can(current_user, "pool.health_all"):  # a manager: their team's
-        members = [u.id for u in User.select(User.id).where(User.team == current_user.team_id)]
-        q = q.where(pools.PoolEvent.to_owner.in_(members) | pools.PoolEvent.from_owner.in_(members))
-    series = {k: [0] * weeks for k in kinds}
-    for kind, at in q.tuples():
-        index = (clock.to_local(at).date() - start_day).days // 7
-        if 0 <= index < weeks:
-            series[kind][index] += 1
-    labels = [(start_day + dt.timedelta(days=7 * i)).isoformat() for i in range(weeks)]
-    sizes = dict(Customer.select(Customer.pool, fn.COUNT(Customer.id)).where(Customer.pool.is_null(False))
-                 .group_by(Customer.pool).tuples())
-    released = {c for (c,) in pools.PoolEvent.select(pools.PoolEvent.customer)
-                .where(pools.PoolEvent.kind.in_(("release", "forced_release")) & (pools.PoolEvent.at >= start)).tuples()}
-    reclaimed = {c for (c,) in pools.PoolEvent.select(pools.PoolEvent.customer)
-                 .where((pools.PoolEvent.kind.in_(("claim", "assign"))) & (pools.PoolEvent.at >= start)
-                        & pools.PoolEvent.customer.in_(released)).tuples()} if released else set()
-    signed = Customer.select().where(Customer.id.in_(reclaimed) & Customer.stage.in_(pools.DEALT_STAGES)).count() \
-        if reclaimed else 0
-    return render_template("pools/health.html", labels=labels, series=series, sizes=sizes,
-                           pools_=list(pools.Pool.select()), funnel=(len(released), len(reclaimed), signed))
+    h = pool_reports.health(current_user)
+    return render_template("pools/health.html", labels=h["labels"], series=h["series"], sizes=h["sizes"],
+                           pools_=h["pools"], funnel=h["funnel"])
 
 
 RELEASE_RULE_LABELS = {"no_followup": N_("no valid follow-up"), "no_deal": N_("no deal since the claim"),

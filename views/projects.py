@@ -9,6 +9,7 @@ from models import projects as pj
 from models.fields import parse_id
 from models.customers import get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.opportunities import Opportunity
 from models.permissions import can, require, scope
 from models.users import User
@@ -49,15 +50,10 @@ def index():
     q = pj.scoped(current_user, scope)
     if status:
         q = q.where(pj.Project.status == status)
-    after = request.args.get("after", type=parse_id)
-    if after:
-        q = q.where(pj.Project.id < after)
-    rows = list(q.order_by(pj.Project.id.desc()).limit(PAGE + 1))
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    found = keyset_page(q, [pj.Project.id], after=request.args.get("after"), limit=PAGE, descending=True)
+    rows = found.rows
     _annotate_rows(rows)
-    context = dict(rows=rows, scopes=scopes, scope=scope, status=status,
-                   next_after=rows[-1].id if more else None)
+    context = dict(rows=rows, scopes=scopes, scope=scope, status=status, next_after=found.next)
     return hx.fragment_or_page("projects/_list_rows.html", "projects/index.html", **context)
 
 
@@ -155,13 +151,10 @@ def show(project_id):
 def _section_after(project, template, verb, error_extra=None, saved_extra=None):
     """Run a verb on the project's form and answer with its section: the form's errors in place, a
     refusal as a toast, or the saved section."""
-    try:
-        verb(current_user, project, request.form)
-    except ValidationError as exc:
-        return _section(project, template, errors=field_errors(exc, joined=True), form=request.form, **(error_extra or {}))
-    except DomainError as exc:
-        return hx.toast(translate_error(exc.message, exc.params), 409)
-    return _section(project, template, **(saved_extra or {"saved": True}))
+    return hx.run_verb(
+        lambda: verb(current_user, project, request.form),
+        invalid=lambda exc: _section(project, template, errors=field_errors(exc, joined=True), form=request.form, **(error_extra or {})),
+        done=lambda _result: _section(project, template, **(saved_extra or {"saved": True})))
 
 
 def _section(project, template, **extra):
@@ -179,9 +172,11 @@ def _section(project, template, **extra):
 
 @bp.post("/projects/<int:project_id>/decide")
 def decide(project_id):
+    """One answer for htmx: the project's approval row with the decision or the reason it was refused,
+    and `approvalsChanged` + `projectDecided` once decided. The project page takes the error out of it
+    and draws itself again on `projectDecided`. Without htmx: the page with the error, or a redirect."""
     project = _load(project_id, "project.decide")
     approve = request.form.get("decision") == "approve"
-    inbox = request.form.get("from") == "inbox"
     error = None
     try:
         pj.decide_project(current_user, project, approve, request.form.get("reason", ""))
@@ -190,13 +185,13 @@ def decide(project_id):
     except DomainError as exc:
         error = translate_error(exc.message, exc.params)
     project = pj.get_project(project.id)
-    if inbox:
-        response = make_response(render_template("projects/_approval_row.html", p=project, error=error,
-                                                 names=_names(project)))
-        return hx.trigger(response, "approvalsChanged") if error is None else response
-    if error is None:
-        return hx.trigger(hx.redirect(url_for("projects.show", project_id=project.id)), "approvalsChanged")
-    return _section(project, "projects/_decision.html", decision_error=error, form=request.form)
+    if not request.htmx:
+        if error is None:
+            return hx.redirect(url_for("projects.show", project_id=project.id))
+        return render_template("projects/show.html", **_context(project, decision_error=error, form=request.form))
+    response = make_response(render_template("projects/_approval_row.html", p=project, error=error,
+                                             names=_names(project)))
+    return hx.trigger(hx.trigger(response, "approvalsChanged"), "projectDecided") if error is None else response
 
 
 def _names(project):

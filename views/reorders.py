@@ -109,10 +109,8 @@ def _tab_response(customer, saved=False):
     context = _tab_context(customer, current_user)
     if not request.htmx:
         return hx.redirect(url_for("customers.show", customer_id=customer.id, tab="reorders"))
-    response = make_response(render_template("reorders/_tab.html", customer=customer, saved=saved, **context))
-    response.headers["HX-Retarget"] = "#tab-body"
-    response.headers["HX-Reswap"] = "innerHTML"
-    return hx.trigger(response, "customerChanged")
+    return hx.fragment("reorders/_tab.html", "customerChanged", target="#tab-body", customer=customer, saved=saved,
+                       **context)
 
 
 def _cycle(cycle_id):

@@ -8,6 +8,7 @@ from models import clock, rules
 from models.fields import FieldError, parse_datetime, parse_id
 from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES, Customer
 from models.errors import N_, ValidationError
+from models.keyset import keyset_page
 from models.permissions import require
 from models.pools import PoolEvent, preview_rules
 from models.users import Team, User
@@ -112,7 +113,6 @@ def ledger():
     require(current_user, "audit.view")
     kind = request.args.get("kind") or ""
     q = " ".join((request.args.get("q") or "").split())[:60]
-    before = request.args.get("before", type=parse_id)
     query = PoolEvent.select()
     if kind:
         query = query.where(PoolEvent.kind == kind)
@@ -124,10 +124,5 @@ def ledger():
             users = [u.id for u in User.select(User.id).where(User.full_name.contains(q) | (User.username == q))]
             query = query.where(PoolEvent.customer.in_(ids) | PoolEvent.actor.in_(users)
                                 | PoolEvent.from_owner.in_(users) | PoolEvent.to_owner.in_(users))
-    if before:
-        query = query.where(PoolEvent.id < before)
-    events = list(query.order_by(PoolEvent.id.desc()).limit(51))
-    more = len(events) > 50
-    events = events[:50]
-    return render_template("rules/ledger.html", events=events, kind=kind, q=q,
-                           next=events[-1].id if more and events else None)
+    found = keyset_page(query, [PoolEvent.id], after=request.args.get("before"), limit=50, descending=True)
+    return render_template("rules/ledger.html", events=found.rows, kind=kind, q=q, next=found.next)

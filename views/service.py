@@ -1,6 +1,7 @@
 """Service over the web: the quick ticket form (customer found as one types), the ticket page and its
 status moves, the queue, the service dashboard, the SLA settings, and the service cards on the
-workbench and the 360 page. Rules live in models/service.py."""
+workbench and the 360 page. Rules live in models/service.py, the queue and dashboard figures in
+models/service_reports.py."""
 import datetime as dt
 
 import peewee as pw
@@ -12,7 +13,9 @@ from models import service as sv
 from models.fields import id_or_none, int_or_none, parse_id
 from models.customers import Contact, Customer, get_customer
 from models.errors import N_, DomainError, ValidationError
-from models.permissions import can, require, scope, visible
+from models.permissions import can, require, visible
+from models.service_reports import (QueueFilters, compliance, list_columns, open_figures, queue_page,
+                                    satisfaction_trend, week_start, with_customer)
 from models.users import User
 from views import customers as customers_view
 from views import extend
@@ -22,7 +25,6 @@ from views.i18n import gettext as _
 from views.i18n import fmt_datetime, label, translate_error
 
 bp = Blueprint("service", __name__, url_prefix="/service")
-PAGE = 50
 LOOKUP_LIMIT = 8
 
 
@@ -86,12 +88,6 @@ def _annotate(tickets, calendar=None, now=None):
     return tickets
 
 
-def _list_columns():
-    T = sv.Ticket
-    return (T.id, T.customer, T.category, T.priority, T.status, T.assignee, T.created_at, T.respond_by, T.resolve_by,
-            T.responded_at, T.breached, T.description)
-
-
 def _calendar():
     """The working calendar, read once per request."""
     from flask import g, has_request_context
@@ -102,11 +98,6 @@ def _calendar():
     if cal is None:
         cal = g._service_calendar = sv.WorkingCalendar()
     return cal
-
-
-def _with_customer(query):
-    return query.select_extend(Customer.name.alias("customer_name")).join(
-        Customer, on=(sv.Ticket.customer == Customer.id)).objects()
 
 
 # ---- the quick form ----------------------------------------------------------------------------
@@ -237,17 +228,13 @@ def _act(ticket_id, fn, action="ticket.work", event="ticketChanged"):
     if action:
         require(current_user, action, t)
     form = {k: v for k, v in request.form.items() if k != "csrf_token"}
-    try:
-        fn(t, form)
-    except ValidationError as exc:
-        return _ticket_response(t, field_errors(exc, joined=True), form)
-    except DomainError as exc:
-        message = translate_error(exc.message, _status_params(exc.params))
-        if request.htmx:
-            return hx.toast(message, 409)
+
+    def refused(message):  # without JavaScript: the ticket page with the reason
         return render_template("service/ticket.html", **_ticket_context(sv.Ticket.get_by_id(t.id),
                                                                          {"action": message}, form)), 409
-    return _ticket_response(t, event=event)
+    return hx.run_verb(lambda: fn(t, form), invalid=lambda exc: _ticket_response(t, field_errors(exc, joined=True), form),
+                       refused=refused, message=lambda exc: translate_error(exc.message, _status_params(exc.params)),
+                       done=lambda _result: _ticket_response(t, event=event))
 
 
 def _status_params(params):
@@ -295,65 +282,11 @@ def lead(ticket_id):
 
 # ---- the queue ---------------------------------------------------------------------------------
 
-class QueueFilters:
-    FIELDS = ("status", "priority", "category", "assignee", "breached", "mine")
-
-    def __init__(self, args, user):
-        self.status = args.get("status", "open")
-        if self.status not in ("open", "all", *sv.STATUSES):
-            self.status = "open"
-        self.priority = args.get("priority") if args.get("priority") in sv.PRIORITIES else ""
-        self.category = args.get("category") if args.get("category") in sv.CATEGORIES else ""
-        raw = args.get("assignee", "")
-        self.assignee = raw if raw == "none" else str(id_or_none(raw) or "")
-        self.breached = args.get("breached") == "1"
-        self.mine = args.get("mine") == "1"
-        self.user = user
-
-    def apply(self, q):
-        T = sv.Ticket
-        if self.status == "open":
-            q = q.where(T.status.in_(sv.OPEN_STATUSES))
-        elif self.status != "all":
-            q = q.where(T.status == self.status)
-        if self.priority:
-            q = q.where(T.priority == self.priority)
-        if self.category:
-            q = q.where(T.category == self.category)
-        if self.mine:
-            q = q.where(T.assignee == self.user.id)
-        elif self.assignee == "none":
-            q = q.where(T.assignee.is_null())
-        elif self.assignee:
-            q = q.where(T.assignee == int(self.assignee))
-        if self.breached:
-            q = q.where(T.breached == True)  # noqa: E712
-        return q
-
-    def args(self, **override):
-        out = {"status": self.status, "priority": self.priority, "category": self.category,
-               "assignee": self.assignee, "breached": "1" if self.breached else "", "mine": "1" if self.mine else ""}
-        out.update(override)
-        return {k: v for k, v in out.items() if v}
-
-
-def queue_page(user, f, after=None, size=PAGE):
-    """One page of the queue, newest first, keyset-paginated on the ticket id."""
-    T = sv.Ticket
-    q = f.apply(scope("ticket", user, _with_customer(T.select(*_list_columns()))))
-    if after:
-        q = q.where(sv.Ticket.id < after)
-    rows = list(q.order_by(sv.Ticket.id.desc()).limit(size + 1))
-    more = len(rows) > size
-    rows = rows[:size]
-    return {"rows": rows, "next": rows[-1].id if more else None}
-
-
 @bp.get("/")
 def queue():
     require(current_user, "ticket.queue")
     f = QueueFilters(request.args, current_user)
-    page = queue_page(current_user, f, after=request.args.get("after", type=parse_id))
+    page = queue_page(current_user, f, after=request.args.get("after"))
     _annotate(page["rows"])
     ctx = dict(f=f, page=page, agents=list(sv.service_agents()), after=request.args.get("after"))
     return hx.fragment_or_page("service/_queue.html", "service/queue.html", **ctx)
@@ -361,60 +294,13 @@ def queue():
 
 # ---- dashboard ---------------------------------------------------------------------------------
 
-def _week_start(day):
-    return day - dt.timedelta(days=day.weekday())
-
-
-def compliance(since, until=None):
-    """Per category: tickets resolved in [since, until) and how many met every SLA deadline."""
-    T = sv.Ticket
-    q = (T.select(T.category, pw.fn.COUNT(T.id), pw.fn.SUM(pw.Case(None, [(T.breached == False, 1)], 0)))  # noqa: E712
-         .where(T.resolved_at >= since))
-    if until:
-        q = q.where(T.resolved_at < until)
-    rows = {cat: (n, ok or 0) for cat, n, ok in q.group_by(T.category).tuples()}
-    out = []
-    total = [0, 0]
-    for cat in sv.CATEGORIES:
-        n, ok = rows.get(cat, (0, 0))
-        total[0] += n
-        total[1] += ok
-        out.append({"category": cat, "n": n, "ok": ok, "rate": round(100 * ok / n) if n else None})
-    out.append({"category": "", "n": total[0], "ok": total[1], "rate": round(100 * total[1] / total[0]) if total[0] else None})
-    return out
-
-
-def satisfaction_trend(weeks=12):
-    """Average satisfaction per business week (Monday to Sunday, Shanghai), aggregated in SQL."""
-    T = sv.Ticket
-    start_day = _week_start(clock.today()) - dt.timedelta(weeks=weeks - 1)
-    since = clock.local_day_start(start_day)
-    offset = f"{int(clock.to_local(clock.now()).utcoffset().total_seconds() // 3600):+d} hours"
-    # the local date, then back to its Monday ('-6 days' then forward to weekday 1)
-    week = pw.fn.date(T.resolved_at, offset, "-6 days", "weekday 1").coerce(False)
-    rows = (T.select(week.alias("week"), pw.fn.AVG(T.satisfaction), pw.fn.COUNT(T.id))
-            .where((T.resolved_at >= since) & T.satisfaction.is_null(False)).group_by(week).tuples())
-    buckets = {str(w): (avg, n) for w, avg, n in rows}
-    labels, values, counts = [], [], []
-    for i in range(weeks):
-        day = (start_day + dt.timedelta(weeks=i)).isoformat()
-        avg, n = buckets.get(day, (None, 0))
-        labels.append(day)
-        values.append(round(avg, 2) if avg is not None else None)
-        counts.append(n)
-    return {"labels": labels, "scores": values, "counts": counts}
-
-
 @bp.get("/dashboard")
 def dashboard():
     require(current_user, "service.dashboard")
     today = clock.today()
-    week = clock.local_day_start(_week_start(today))
+    week = clock.local_day_start(week_start(today))
     month = clock.local_day_start(today.replace(day=1))
-    T = sv.Ticket
-    open_counts = dict(T.select(T.status, pw.fn.COUNT(T.id)).where(T.status.in_(sv.OPEN_STATUSES))
-                       .group_by(T.status).tuples())
-    breached_open = T.select().where(T.status.in_(sv.OPEN_STATUSES) & (T.breached == True)).count()  # noqa: E712
+    open_counts, breached_open = open_figures()
     conversion = sv.lead_conversion(since=clock.now() - dt.timedelta(days=365))
     return render_template("service/dashboard.html", week=compliance(week), month=compliance(month),
                            trend=satisfaction_trend(), open_counts=open_counts, breached_open=breached_open,
@@ -470,7 +356,7 @@ def workbench_quick(user):
 def workbench_mine(user):
     """My open tickets, the most urgent SLA first."""
     T = sv.Ticket
-    mine = list(_with_customer(T.select(*_list_columns())).where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES))
+    mine = list(with_customer(T.select(*list_columns())).where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES))
                 .order_by(T.resolve_by, T.id).limit(10))
     mine_count = T.select().where((T.assignee == user.id) & T.status.in_(sv.OPEN_STATUSES)).count() if len(mine) == 10 \
         else len(mine)
@@ -482,7 +368,7 @@ def workbench_mine(user):
 def workbench_waiting(user):
     """New tickets nobody has taken yet, the earliest response deadline first."""
     T = sv.Ticket
-    waiting = list(_with_customer(T.select(*_list_columns())).where((T.status == "new") & T.assignee.is_null())
+    waiting = list(with_customer(T.select(*list_columns())).where((T.status == "new") & T.assignee.is_null())
                    .order_by(T.respond_by, T.id).limit(10))
     _annotate(waiting)
     return {"waiting": waiting}

@@ -8,6 +8,7 @@ from models import clock, pools, transfers
 from models.fields import id_or_none, parse_id
 from models.customers import Customer, Industry, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
+from models.keyset import keyset_page
 from models.permissions import SELLERS, can, require, scope
 from models.transfers import Transfer, TransferApproval, TransferItem
 from models.users import Region, Team, User
@@ -68,14 +69,11 @@ def _pool_names():
 @bp.get("/")
 def index():
     """The requests I made, gave or received (a manager: the team's too), newest first."""
-    before = _id_arg("before")
     q = scope("transfer", current_user).where(Transfer.status != "draft")  # a leaver's plan shows once carried out
-    if before:
-        q = q.where(Transfer.id < before)
-    rows = list(q.order_by(Transfer.id.desc()).limit(PAGE + 1))
-    more, rows = len(rows) > PAGE, rows[:PAGE]
+    found = keyset_page(q, [Transfer.id], after=request.args.get("before"), limit=PAGE, descending=True)
+    rows = found.rows
     _annotate(rows)
-    return render_template("transfers/index.html", rows=rows, next=rows[-1].id if more else None,
+    return render_template("transfers/index.html", rows=rows, next=found.next,
                            reps=_requestable_reps())
 
 
@@ -189,10 +187,8 @@ def show(transfer_id):
     q = (TransferItem.select(TransferItem, Customer.id, Customer.name, Customer.stage, Customer.owner, Customer.team,
                              Customer.pool, Customer.staked_by)
          .join(Customer, on=(TransferItem.customer == Customer.id)).where(TransferItem.transfer == transfer.id))
-    if after:
-        q = q.where(TransferItem.id > after)
-    items = list(q.order_by(TransferItem.id).limit(ITEMS_PAGE + 1))
-    more, items = len(items) > ITEMS_PAGE, items[:ITEMS_PAGE]
+    found = keyset_page(q, [TransferItem.id], after=request.args.get("after"), limit=ITEMS_PAGE)
+    items = found.rows
     approvals = list(TransferApproval.select().where(TransferApproval.transfer == transfer.id).order_by(TransferApproval.id))
     names = _names({i.to_user_id for i in items} | {i.from_owner for i in items} | {a.decided_by_id for a in approvals}
                    | {transfer.decided_by_id})
@@ -201,7 +197,7 @@ def show(transfer_id):
             if a.status == "pending" and transfer.status == "pending" and can(current_user, "transfer.decide", a)]
     # The parties see the whole list; a recipient only the customers they may see (their own share).
     parties = can(current_user, "transfer.all_items", transfer)
-    context = dict(t=transfer, items=items, next=items[-1].id if more else None, approvals=approvals, names=names,
+    context = dict(t=transfer, items=items, next=found.next, approvals=approvals, names=names,
                    parties=parties,
                    teams=teams, pool_names=_pool_names(), mine=mine, recipients=_recipient_capacity(transfer))
     if request.htmx and after:
@@ -317,12 +313,10 @@ def _plan_context(leaver, draft, after=None):
                              Customer.city)
          .join(Customer, on=(TransferItem.customer == Customer.id))
          .where((TransferItem.transfer == draft.id) & (TransferItem.done == False)))  # noqa: E712
-    if after:
-        q = q.where(TransferItem.id > after)
-    items = list(q.order_by(TransferItem.id).limit(PLAN_PAGE + 1))
-    more, items = len(items) > PLAN_PAGE, items[:PLAN_PAGE]
+    found = keyset_page(q, [TransferItem.id], after=after, limit=PLAN_PAGE)
+    items = found.rows
     loc = locale_code()
-    return dict(leaver=leaver, draft=draft, items=items, next=items[-1].id if more else None,
+    return dict(leaver=leaver, draft=draft, items=items, next=found.next,
                 choices=_plan_choices(leaver), summary=transfers.plan_summary(draft),
                 regions={r.id: r.label(loc) for r in Region.select()},
                 industries={i.id: i.label(loc) for i in Industry.select()}, pool_names=_pool_names(),
@@ -369,7 +363,7 @@ def leaver_items(user_id):
     draft = transfers.leaver_draft(leaver_)
     if draft is None or draft.status != "draft":
         raise NotFound()
-    return render_template("transfers/_plan_rows.html", **_plan_context(leaver_, draft, _id_arg("after")))
+    return render_template("transfers/_plan_rows.html", **_plan_context(leaver_, draft, request.args.get("after")))
 
 
 @bp.post("/leaver/items/<int:item_id>")

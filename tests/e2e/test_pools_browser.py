@@ -171,6 +171,46 @@ def test_claim_at_capacity_is_refused_with_the_reason(page: Page, login, output_
     shot(page, output_path, "pool-at-capacity.png")
 
 
+# ---- b2. claim from the customer's own page -----------------------------------------------------
+
+def test_rep_claims_from_the_customers_page_and_the_page_redraws(page: Page, login, output_path):
+    """The claim answers one shape wherever its button sits (the pool row and its events): the customer's
+    page takes the message out of it and draws itself again on ownerChanged; a claim that lost the race
+    says why in place."""
+    region, pool = region_and_pool("east")
+    team, _ = team_with_manager(region)
+    rep, boss = user("sales", team), admin()
+    target = pool_customer(boss, _uid(), region, pool)
+
+    login(rep.username)
+    page.goto(f"/customers/{target.id}")
+    panel = page.locator("#pool-panel")
+    mark_page(page)
+    with page.expect_response(re.compile(rf"/pools/{target.id}/claim$")) as claim:
+        panel.get_by_role("button", name="Claim").click()
+    assert claim.value.status == 200
+    expect(page.locator("#customer-owner")).to_have_text(rep.full_name)
+    expect(page.locator("#pool-panel #release-date")).to_contain_text("Goes back to the pool on")
+    expect(panel.get_by_role("button", name="Claim")).to_have_count(0)
+    assert not page.evaluate("window.__noReload === true"), "the page should have been drawn again"
+    shot(page, output_path, "claimed-from-the-file.png")
+
+    # Another one, refused because a penalty filled the pool while the page was open: the reason shows
+    # where the button was, and the page stays as it is.
+    other = pool_customer(boss, _uid(), region, pool)
+    page.goto(f"/customers/{other.id}")
+    adjust_capacity(boss, rep, -49, 30, "占用客户不跟进，扣减容量")
+    mark_page(page)
+    with page.expect_response(re.compile(rf"/pools/{other.id}/claim$")):
+        panel.get_by_role("button", name="Claim").click()
+    expect(page.locator("#claim-result [role=status]")).to_have_text(
+        "Your private pool is full (1 of 1). Release a customer first.")
+    expect(page.locator("#claim-result tr, #claim-result td")).to_have_count(0)  # the message, not the row
+    expect(page.locator("#capacity-badge b")).to_have_text(badge_text(1, 1))  # capacityChanged
+    assert_not_reloaded(page)
+    assert Customer.get_by_id(other.id).owner_id is None
+
+
 # ---- c. the admin previews and saves a rule change -------------------------------------------
 
 @pytest.fixture

@@ -92,6 +92,40 @@ def test_a_manager_approves_a_proposed_project_from_the_inbox(page: Page, browse
     shot(page, output_path, "project-approved-en.png")
 
 
+def test_a_manager_decides_on_the_project_page_and_the_page_redraws(page: Page, output_path):
+    """The decision answers one shape (the approval row and its events) wherever it is taken: the project
+    page shows the row's error where the reason goes, and draws itself again on projectDecided."""
+    region, _pool = region_and_pool("east")
+    team, manager = team_with_manager(region)
+    rep = user("sales", team)
+    uid = _uid()
+    project = pj.propose_project(rep, project_customer(uid, region, rep),
+                                 {"name": f"ERP 上线 {uid}", "budget": "500000",
+                                  **{f"answer_{c.id}": "yes" for c in pj.active_criteria()}})
+    log_in(page, manager.username)
+    page.goto(f"/projects/{project.id}")
+    form = page.locator("#decide-form")
+    mark_page(page)
+    form.get_by_label("Reason for the decision").fill(" ")
+    form.evaluate("f => f.querySelector('#decision-reason').removeAttribute('required')")
+    with page.expect_response(re.compile(rf"/projects/{project.id}/decide$")) as refused:
+        form.get_by_role("button", name="Approve").click()
+    assert refused.value.status == 200
+    expect(page.locator("#err-decision-reason")).to_contain_text("Give a reason")
+    expect(page.locator("#err-decision-reason tr, #err-decision-reason td")).to_have_count(0)
+    assert_not_reloaded(page)
+    assert pj.Project.get_by_id(project.id).status == "pending"
+
+    form.get_by_label("Reason for the decision").fill("预算明确，同意立项")
+    with page.expect_response(re.compile(rf"/projects/{project.id}/decide$")):
+        form.get_by_role("button", name="Approve").click()
+    expect(page.locator("#decision-result")).to_contain_text("预算明确，同意立项")
+    expect(page.locator("#decide-form")).to_have_count(0)
+    assert not page.evaluate("window.__noReload === true"), "the page should have been drawn again"
+    shot(page, output_path, "decided-on-the-page-en.png")
+    assert pj.Project.get_by_id(project.id).status == "approved"
+
+
 def test_a_milestone_becomes_overdue_and_shows_on_the_owners_workbench(page: Page, output_path):
     region, _pool = region_and_pool("east")
     team, manager = team_with_manager(region)
