@@ -36,15 +36,17 @@ class _Speech:
     """
     __slots__ = ("locale", "translations", "code", "tz")
 
-    def __init__(self, locale):
+    def __init__(self, locale, in_app=True):
         self.locale = locale
-        self.translations = get_translations()
+        self.translations = get_translations()  # outside an app: the source text (NullTranslations)
         self.code = str(locale) if locale else "zh_CN"
-        self.tz = get_timezone()
+        self.tz = get_timezone() if in_app else None
 
 
 def _speech():
     app_ctx = _cv_app.get(None)
+    if app_ctx is None:
+        return _Speech(None, in_app=False)
     space = app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None
     if space is not None:
         kept = space.__dict__.get("kehu_speech")
