@@ -35,6 +35,10 @@ SKIP_LABELS = {
     "deactivated": N_("deactivated"), "absent": N_("absent (delegation)"), "full": N_("private pool full"),
     "excluded": N_("had it already"),
 }
+RESPONSE_LABELS = {
+    "accepted": N_("accepted"), "followup": N_("accepted by a follow-up"), "sent_back": N_("sent back"),
+    "rerouted": N_("re-routed"),
+}
 RR_RULES = ("region", "industry", "round_robin")
 
 ROUTING_DEFAULTS = {
