@@ -297,16 +297,18 @@ def _lead_fields(data, e):
 
 
 def _contact_values(data, e):
-    """The enquirer as a contact (name, mobile, e-mail), checked by the contact rules; None if no name."""
+    """The enquirer as a contact (name, mobile, e-mail), checked by the contact rules; None if none given.
+    Without a name the number or address stands in for it."""
     name = clean_text(data.get("contact_name"), 60)
     if name is None:
         e.add("contact_name", N_("At most %(n)s characters."), n=60)
         return None
+    mobile, email = str(data.get("contact_mobile") or ""), str(data.get("contact_email") or "")
+    name = name or clean_text(mobile, 60) or clean_text(email, 60)
     if not name:
         return None
     try:
-        return customers.validate_contact(None, {"name": name, "mobile": data.get("contact_mobile") or "",
-                                                 "email": data.get("contact_email") or ""})
+        return customers.validate_contact(None, {"name": name, "mobile": mobile, "email": email})
     except ValidationError as exc:
         for field, problems in exc.errors.items():
             for message, params in problems:
@@ -315,8 +317,9 @@ def _contact_values(data, e):
 
 
 def lead_matches(actor, data, exclude_id=None):
-    return find_matches(actor, name=data.get("name"), phone=data.get("phone"), credit_code=data.get("credit_code"),
-                        exclude_id=exclude_id)
+    """Existing customers like the lead: its credit code, its phone (else the enquirer's mobile), its name."""
+    return find_matches(actor, name=data.get("name"), phone=data.get("phone") or data.get("contact_mobile"),
+                        credit_code=data.get("credit_code"), exclude_id=exclude_id)
 
 
 def intake_lead(actor, data, web_source=None, now=None, auto_attach=False):

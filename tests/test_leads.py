@@ -60,7 +60,7 @@ def test_intake_keeps_source_campaign_channel_and_shows_duplicates_first(w):
     again = intake(w, name="杭州新客户服饰有限公司", customer_id=str(c.id))  # attach to the match
     assert again.customer_id == c.id and not again.new_customer and Customer.select().count() == before
     with pytest.raises(ValidationError):  # an id the check did not show is refused
-        intake(w, name="完全不同的名字有限公司", customer_id=str(c.id))
+        intake(w, name="完全不同的名字有限公司", customer_id=str(c.id), contact_mobile="")
 
 
 def test_a_rep_enters_a_lead_for_marketing_not_for_themselves(w):

@@ -23,7 +23,7 @@ from views.i18n import translate_error
 bp = Blueprint("leads", __name__)
 PAGE = 50
 TABS = ("queue", "routed", "prospect", "junk", "accepted", "all")
-MAX_WEB_BODY = 16 * 1024
+MAX_WEB_BODY = 32 * 1024  # above the longest valid post (every field at its limit), far below a flood's
 
 
 def _int(value):
