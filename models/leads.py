@@ -25,6 +25,7 @@ from models.permissions import can, require
 from models.service import WorkingCalendar
 from models.user_tables import Team, User
 
+ROTATION_ROLES = ("sales", "manager")  # who may take part in the round-robin
 INTAKE_SOURCES = ("website", "event", "referral", "media", "inbound_call", "rep_developed")
 NOTE_MAX = 2000
 RULE_LABELS = {
@@ -106,7 +107,7 @@ def validate_routing(data):
         e.add("warning_hours", N_("The reminder must come before the deadline."))
     roles = data.get("roles") or []
     roles = [roles] if isinstance(roles, str) else list(roles)
-    out["roles"] = [r for r in roles if r in ("sales", "manager")]
+    out["roles"] = [r for r in roles if r in ROTATION_ROLES]
     if not out["roles"]:
         e.add("roles", N_("Choose at least one role."))
     reps = {u.id for u in User.holding("sales", "manager", fields=(User.id,))}

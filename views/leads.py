@@ -232,7 +232,7 @@ def _routing_page(form=None, errors=None, preview=None, status=200):
     industries = list(Industry.select().where(Industry.active == True).order_by(Industry.id))  # noqa: E712
     return make_response(render_template(
         "leads/routing.html", rs=rs, versions=versions, form=form, errors=errors or {}, preview=preview,
-        industries=industries, reps=_reps(), names=_names({v.created_by_id for v in versions})), status)
+        industries=industries, reps=_reps(), rotation_roles=leads.ROTATION_ROLES, names=_names({v.created_by_id for v in versions})), status)
 
 
 def _routing_form():
