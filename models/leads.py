@@ -85,9 +85,7 @@ class RoutingRules:
 
 
 def routing_in_force(now=None):
-    now = now or clock.now()
-    row = (RoutingVersion.select().where(RoutingVersion.effective_from <= now)
-           .order_by(RoutingVersion.effective_from.desc(), RoutingVersion.version.desc()).first())
+    row = pool_rules.version_in_force(RoutingVersion, now or clock.now())
     return RoutingRules(row.settings, row.version) if row else RoutingRules({}, 0)
 
 
@@ -132,16 +130,10 @@ def validate_routing(data):
 
 
 def save_routing(actor, settings, effective_from, note=""):
+    """A new version of the routing rule (admins), like the pool rules' versions."""
     require(actor, "routing.manage")
-    if effective_from < clock.now() - dt.timedelta(minutes=5):
-        raise ValidationError({"effective_from": [(N_("The start cannot be in the past."), {})]})
-    with db.atomic():
-        last = RoutingVersion.select(pw.fn.MAX(RoutingVersion.version)).scalar() or 0
-        row = RoutingVersion.create(version=last + 1, effective_from=effective_from, settings=settings,
-                                    note=clean_text(note, 200) or "", created_by=actor, created_at=clock.now())
-        audit.record("lead.routing_saved", actor, version=row.version,
-                     effective_from=effective_from.isoformat(sep=" "), note=row.note)
-    return row
+    return pool_rules.store_version(RoutingVersion, actor, settings, effective_from, clean_text(note, 200) or "",
+                                    "lead.routing_saved")
 
 
 # ---- choosing the rep ------------------------------------------------------------------------

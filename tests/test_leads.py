@@ -244,3 +244,23 @@ def test_response_times_per_rep_and_team(w):
     assert rows[b.routed_to_id]["late"] == 1
     teams = {r["key"]: r for r in leads.response_times(local(2026, 11, 1), local(2026, 12, 1), by="team")}
     assert teams[w["team_a"].id]["routed"] == 2
+
+
+def test_routing_versions_take_effect_from_their_start_and_the_preview_writes_nothing(w):
+    from tests.test_permissions import db_state
+
+    start = clock.now() + dt.timedelta(days=1)
+    leads.save_routing(w["admin"], {**leads.ROUTING_DEFAULTS, "response_hours": 8}, start, "短一点")
+    with pytest.raises(ValidationError):
+        leads.save_routing(w["admin"], leads.ROUTING_DEFAULTS, clock.now() - dt.timedelta(hours=1))
+    assert qualify(w, intake(w)).due_at == local(2026, 11, 26, 16, 0)  # still the 24 hours in force today
+    waiting = intake(w, name="预览客户服饰有限公司")
+    before = db_state()
+    rows = leads.preview_routing({**leads.ROUTING_DEFAULTS, "use_region": False})
+    assert db_state() == before
+    row = next(r for r in rows if r["lead"].id == waiting.id)
+    assert (row["old_rule"], row["new_rule"]) == ("region", "round_robin")
+    clock.freeze(start)
+    lead = qualify(w, waiting)
+    assert lead.due_at == leads.calendar().add(start, 8)
+    assert LeadRouting.get_by_id(lead.routing_id).rule_version == 1
