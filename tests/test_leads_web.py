@@ -140,3 +140,14 @@ def test_bulk_judging_and_the_reps_answer(client, w):
     assert client.get(f"/customers/{Lead.get_by_id(ids[1]).customer_id}").status_code == 404
     client.login(w["mkt"])
     assert "明年才有预算" in client.get("/").get_data(as_text=True)
+
+
+def test_the_customer_page_puts_a_marketing_lead_into_the_queue(client, w, make_customer):
+    old = make_customer(name="老线索服饰有限公司", stage="unidentified")
+    client.login(w["mkt"])
+    page = client.get(f"/customers/{old.id}").get_data(as_text=True)
+    assert 'id="lead-card-queue"' in page
+    r = client.post("/leads/new", {"customer_id": str(old.id), "name": old.name, "source": old.source})
+    assert r.status_code == 303 and Lead.get().customer_id == old.id and Customer.select().count() == 1
+    page = client.get(f"/customers/{old.id}").get_data(as_text=True)
+    assert 'id="lead-card-queue"' not in page and f"/leads/{Lead.get().id}" in page

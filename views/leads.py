@@ -10,7 +10,7 @@ from flask_login import current_user
 from models import clock, leads
 from models.base import parse_id
 from models.campaigns import active_campaigns, roi
-from models.customers import CHANNELS, SOURCE_LABELS, SOURCES, Customer, Industry
+from models.customers import CHANNELS, MARKETING_STAGES, SOURCE_LABELS, SOURCES, Customer, Industry
 from models.errors import DomainError, NotFound, ValidationError
 from models.lead_tables import LEAD_STATUS_LABELS, QUEUE_STATUSES, Campaign, Lead, LeadRouting, LeadSource, RoutingVersion
 from models.permissions import can, require, scope
@@ -381,6 +381,19 @@ def _rep_panel(user):
     if not rows:
         return None
     return {"rows": rows, "left": {r.id: leads.countdown(r) for r in rows}, "names": _names({r.routed_to_id for r in rows})}
+
+
+@extend.side_card("leads/_side_card.html", order=15)
+def _lead_card(customer, user):
+    """The 360 page: the customer's leads the user may open; marketing may put a lead it holds into the queue."""
+    rows = list(scope("lead", user, Lead.select(Lead.id, Lead.status, Lead.source, Lead.created_at, Lead.routed_to,
+                                                Lead.created_by, Lead.team))
+                .where(Lead.customer == customer.id).order_by(Lead.id.desc()).limit(3))
+    offer = can(user, "lead.queue") and customer.stage in MARKETING_STAGES and not customer.owner_id and not any(
+        r.status in QUEUE_STATUSES + ("routed",) for r in rows)
+    if not rows and not offer:
+        return None
+    return {"rows": rows, "offer": offer, "customer": customer}
 
 
 def _hours_left(minutes):
