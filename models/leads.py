@@ -598,6 +598,7 @@ def route_lead(actor, lead, now=None, to_user=None, reason="", exclude=()):
         fresh(lead)
         if lead.status not in ("qualified", "routed", "sent_back", "new"):
             raise DomainError(N_("This lead is no longer waiting to be routed."))
+        require(actor, "lead.reroute" if lead.status == "routed" or to_user is not None else "lead.judge", lead)
         customer = Customer.get_by_id(lead.customer_id)
         previous = lead.routed_to_id
         if previous and lead.status == "routed":
@@ -614,6 +615,8 @@ def route_lead(actor, lead, now=None, to_user=None, reason="", exclude=()):
         else:
             rep, rule, skipped, steps = plan_route(customer, rs, now, exclude=exclude)
         owner_before = customer.owner_id
+        if rep is None and previous and lead.status == "routed":  # the silent rep keeps it until someone is found
+            raise DomainError(N_("No rep is available by the rule: choose one by hand."))
         if rep is not None and owner_before and owner_before != rep.id and not (lead.made_owner and owner_before == previous):
             raise DomainError(N_("%(name)s belongs to another rep: the lead goes to its owner, or transfer the customer first."),
                               name=customer.name)

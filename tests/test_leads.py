@@ -264,3 +264,15 @@ def test_routing_versions_take_effect_from_their_start_and_the_preview_writes_no
     lead = qualify(w, waiting)
     assert lead.due_at == leads.calendar().add(start, 8)
     assert LeadRouting.get_by_id(lead.routing_id).rule_version == 1
+
+
+def test_a_reroute_finding_nobody_leaves_the_lead_with_its_rep_and_says_so(w):
+    from models.errors import DomainError
+
+    lead = qualify(w, intake(w))
+    for rep in ("a1", "a2", "b1"):
+        if w[rep].id != lead.routed_to_id:
+            User.update(active=False).where(User.id == w[rep].id).execute()
+    with pytest.raises(DomainError):
+        leads.route_lead(User.get_by_id(w["mgr"].id), lead, reason="没回应")
+    assert Lead.get_by_id(lead.id).routed_to_id == lead.routed_to_id
