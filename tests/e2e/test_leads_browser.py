@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from models import clock, leads
 from models.customers import Customer
+from models.lead_tables import Campaign
 from models.users import Region, Team, User, hash_password
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in, shot
@@ -29,9 +30,12 @@ def test_marketing_qualifies_the_rep_accepts_one_and_sends_one_back(page: Page, 
     team = Team.create(name=f"E2E 线索{_uid()}组", region=region)
     rep, marketing = _user("sales", team, region), _user("marketing")
     uid = _uid()
+    campaign = Campaign.create(name=f"E2E 展会{uid}", channel="exhibition", source="event", starts_on=clock.today(),
+                               ends_on=clock.today(), budget=10000, cost=6000, created_at=clock.now())
     names = [f"线索验收{uid}甲服饰有限公司", f"线索验收{uid}乙服饰有限公司"]
     first, second = (leads.intake_lead(marketing, {"name": n, "source": "event", "region_id": str(region.id),
                                                    "contact_name": "周经理", "note": "展会上要了报价单",
+                                                   "campaign_id": str(campaign.id),
                                                    "duplicate_reason": "e2e"}) for n in names)
 
     log_in(page, marketing.username)
@@ -76,3 +80,8 @@ def test_marketing_qualifies_the_rep_accepts_one_and_sends_one_back(page: Page, 
     log_in(page, marketing.username)
     expect(page.locator("#wb-lead-sent-back")).to_contain_text("明年三月才有预算")
     shot(page, output_path, "4-marketing-workbench-sent-back.png")
+    page.goto("/campaigns/")
+    row = page.locator("#roi-table tr", has_text=campaign.name)
+    expect(row).to_contain_text("3,000.00")  # cost per lead: 6,000 over two leads
+    expect(page.locator("#roi-chart svg.funnel-chart")).to_be_visible()
+    shot(page, output_path, "5-campaign-roi.png")
