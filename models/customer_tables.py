@@ -109,6 +109,7 @@ class Customer(BaseModel):
     business_model = pw.CharField(max_length=20, default="consumer")
     source = pw.CharField(max_length=20, default="rep_developed")
     first_channel = pw.CharField(max_length=10, default="")
+    campaign_id = pw.IntegerField(null=True)  # the campaign that brought it (models/campaigns.py), for life
     tags = pw.CharField(max_length=200, default="")
     custom = JSONField(default=dict)
     group = pw.ForeignKeyField(CustomerGroup, null=True, backref="customers", on_delete="SET NULL")

@@ -255,16 +255,17 @@ def _group_for(name):
     return group.id
 
 
-def create_customer(actor, data, check_duplicates=True):
+def create_customer(actor, data, check_duplicates=True, as_lead=False):
     """Create a customer file. Sales own what they create (stage target); marketing's start
     unowned as unidentified leads; managers and admins may name an owner and a stage.
 
     A customer with the same phone or the same or a similar name needs `duplicate_reason` in `data`
-    (recorded in the audit row); `check_duplicates=False` is for bulk loads and test factories."""
+    (recorded in the audit row); `check_duplicates=False` is for bulk loads and test factories.
+    `as_lead`: a lead for marketing's queue (models/leads.py), unowned and unidentified whoever enters it."""
     require(actor, "customer.create")
     values = validate_customer(data)
     dup_reason, dup_ids = _duplicate_check(actor, values, data) if check_duplicates else ("", [])
-    owner_id, stage = _initial_owner_and_stage(actor, data)
+    owner_id, stage = (None, "unidentified") if as_lead else _initial_owner_and_stage(actor, data)
     now = clock.now()
     with db.atomic():
         values["group_id"] = _group_for(values.pop("group_name"))

@@ -213,6 +213,26 @@ RULES = {
     "leaver.execute": lambda u, rep: u.role == "admin" and rep.id != u.id,
     "transfer.all_items": lambda u, t: u.role == "admin" or u.id in (t.requester_id, t.from_user_id) or (
         _leads_team(u, u.team_id) and u.team_id in t.teams()),  # a recipient sees only their share
+    # ---- leads and campaigns (issue 14; models/leads.py, models/campaigns.py) ----
+    # Marketing and reps enter leads; marketing (and admins) judge, route and override; the rep a lead is
+    # routed to (or their delegate) accepts or sends it back; the rep's team manager re-routes; admins keep
+    # the routing rule. A seller sees the leads they entered, were given, or (a manager) their team's.
+    "lead.intake": lambda u, _=None: u.role in ("marketing", "sales", "manager", "admin"),
+    "lead.queue": lambda u, _=None: u.role in ("marketing", "admin"),
+    "lead.view": lambda u, lead: _lead_viewer(u, lead),
+    "lead.judge": lambda u, lead: u.role in ("marketing", "admin"),
+    "lead.respond": lambda u, lead: u.role in SELLERS and lead.status == "routed" and lead.routed_to_id is not None and (
+        lead.routed_to_id == u.id or lead.routed_to_id in _absentees(u)),
+    "lead.reroute": lambda u, lead: lead.status in ("new", "qualified", "sent_back", "routed") and (
+        u.role in ("marketing", "admin") or (lead.status == "routed" and _leads_team(u, lead.team_id)
+                                            and lead.routed_to_id != u.id)),
+    "lead.mine": lambda u, _=None: u.role in SELLERS,
+    "lead.report": lambda u, _=None: u.role in ("marketing", "manager", "admin"),
+    "routing.view": lambda u, _=None: u.role in ("marketing", "admin"),
+    "routing.manage": lambda u, _=None: u.role == "admin",
+    "lead_source.manage": lambda u, _=None: u.role in ("marketing", "admin"),
+    "campaign.view": lambda u, _=None: u.role in ("marketing", "manager", "admin"),
+    "campaign.manage": lambda u, _=None: u.role in ("marketing", "admin"),
     # ---- what a role's screens offer: menus, workbench cards, choices and defaults ----
     # Views and templates ask these by name and never compare roles (tests/test_list_scopes.py greps).
     "pool.work": lambda u, _=None: u.role in SELLERS,  # claims and stakes, a private pool and its capacity
@@ -295,6 +315,23 @@ def _document_rule(user, document, on_project, on_opportunity, on_customer):
     return can(user, on_customer, document.customer)
 
 
+def _absentees(user):
+    from models.delegation_tables import acting_for_ids
+
+    return acting_for_ids(user)
+
+
+def _lead_viewer(user, lead):
+    """Marketing and admins; the seller who entered it, the rep it is routed to and their delegate, and
+    the manager of that rep's team."""
+    if user.role in ("marketing", "admin"):
+        return True
+    if user.role not in SELLERS:
+        return False
+    return lead.created_by_id == user.id or (lead.routed_to_id is not None and (
+        lead.routed_to_id == user.id or lead.routed_to_id in _absentees(user))) or _leads_team(user, lead.team_id)
+
+
 def _deal_viewer(user, c):
     return user.role in ("admin", "service") or _works(user, c)
 
@@ -348,8 +385,9 @@ def _model(kind):
     Ticket = _table("Ticket")
     Transfer = _table("Transfer")
     TransferApproval = _table("TransferApproval")
+    Lead = _table("Lead")
 
-    return {"customer": Customer, "opportunity": Opportunity, "project": Project, "order": Order,
+    return {"lead": Lead, "customer": Customer, "opportunity": Opportunity, "project": Project, "order": Order,
             "ticket": Ticket, "transfer": Transfer, "conflict": ConflictCase, "lock_request": LockRequest,
             "approval": TransferApproval, "project_decision": Project}[kind]
 
@@ -366,6 +404,7 @@ OPEN_RULES = {
     "lock_request": ("lock.decide", lambda r: r.customer),  # the inbox row: who decides it
     "approval": ("transfer.decide", lambda a: a),           # a transfer's side, in the inbox
     "project_decision": ("project.decide", lambda p: p),     # a proposal, in the inbox
+    "lead": ("lead.view", lambda lead: lead),
 }
 
 
@@ -601,7 +640,22 @@ def _project_decision_scope(user):
         Project.requested_by.is_null() | (Project.requested_by != user.id))
 
 
-_SCOPES = {"customer": _customer_scope, "opportunity": _opportunity_scope, "project": _project_scope,
+def _lead_scope(user):
+    """lead.view: marketing and admins all; a seller what they entered, were given or act for; a manager
+    their team's."""
+    L = _table("Lead")
+
+    if user.role in ("marketing", "admin"):
+        return True
+    if user.role not in SELLERS:
+        return False
+    absentees = list(_absentees(user))
+    return _either(L.created_by == user.id, L.routed_to == user.id,
+                   L.routed_to.in_(absentees) if absentees else False,
+                   (L.team == user.team_id) if _leads_team(user, user.team_id) else False)
+
+
+_SCOPES = {"lead": _lead_scope, "customer": _customer_scope, "opportunity": _opportunity_scope, "project": _project_scope,
            "order": _order_scope, "ticket": _ticket_scope, "transfer": _transfer_scope,
            "conflict": _conflict_scope, "lock_request": _lock_request_scope, "approval": _approval_scope,
            "project_decision": _project_decision_scope}

@@ -107,11 +107,16 @@ class Rules:
         return f"v{self.version}"
 
 
+def version_in_force(model, now):
+    """The row of a versioned-settings table (RuleVersion, the lead routing's RoutingVersion) in force at
+    `now`: the latest effective time not after it, the highest version among equals; None if none."""
+    return (model.select().where(model.effective_from <= now)
+            .order_by(model.effective_from.desc(), model.version.desc()).first())
+
+
 def in_force(now=None):
     """The Rules in force at `now` (defaults if no version was ever saved)."""
-    now = now or clock.now()
-    row = (RuleVersion.select().where(RuleVersion.effective_from <= now)
-           .order_by(RuleVersion.effective_from.desc(), RuleVersion.version.desc()).first())
+    row = version_in_force(RuleVersion, now or clock.now())
     return Rules(row.settings, row.version) if row else Rules({}, 0)
 
 
@@ -171,13 +176,19 @@ def validate_settings(data):
 def save_version(actor, settings, effective_from, note=""):
     """Store a new rule version taking effect at `effective_from` (not in the past)."""
     require(actor, "settings.manage")
+    return store_version(RuleVersion, actor, settings, effective_from, note, "rules.saved")
+
+
+def store_version(model, actor, settings, effective_from, note, audit_kind):
+    """A new version of a versioned-settings table, numbered after the last, taking effect at
+    `effective_from` (not in the past), audited as `audit_kind`. The caller checked permission."""
     if effective_from < clock.now() - dt.timedelta(minutes=5):
         raise ValidationError({"effective_from": [(N_("The start cannot be in the past."), {})]})
     with db.atomic():
-        last = RuleVersion.select(pw.fn.MAX(RuleVersion.version)).scalar() or 0
-        row = RuleVersion.create(version=last + 1, effective_from=effective_from, settings=settings,
-                                 note=(note or "")[:200], created_by=actor, created_at=clock.now())
-        audit.record("rules.saved", actor, version=row.version, effective_from=effective_from.isoformat(sep=" "),
+        last = model.select(pw.fn.MAX(model.version)).scalar() or 0
+        row = model.create(version=last + 1, effective_from=effective_from, settings=settings,
+                           note=(note or "")[:200], created_by=actor, created_at=clock.now())
+        audit.record(audit_kind, actor, version=row.version, effective_from=effective_from.isoformat(sep=" "),
                      note=row.note)
     return row
 

@@ -33,6 +33,7 @@ FORWARD_LOOKING = {
     ("milestone", "start_on"), ("milestone", "due_on"), ("project", "expected_start"), ("project", "expected_end"),
     ("project", "contract_end"),  # planned milestones and project dates (seeds/demo_projects.py)
     ("opportunity", "expected_close"), ("pipeline_total", "month"),  # expected close dates (seeds/demo_deals.py)
+    ("lead", "due_at"), ("lead", "warn_at"), ("lead_routing", "due_at"), ("campaign", "ends_on"),  # demo_leads
 }
 
 
@@ -236,3 +237,22 @@ def test_generated_companies_never_take_a_scene_brand():
     rng = Random(1)
     names = {company_name(rng, "上海", "suits")[0] for _ in range(20000)}
     assert not [n for n in names if any(b in n for b in SCENE_BRANDS)]
+
+
+def test_leads_in_every_state_with_campaigns_late_reps_and_escalations():
+    """seeds/demo_leads.py: months of leads in every state, reps who answered late, escalated leads, and
+    campaigns whose chain reaches signed customers and revenue."""
+    from models.campaigns import roi
+    from models.lead_tables import Lead, LeadRouting
+
+    counts = dict(Lead.select(Lead.status, pw.fn.COUNT(Lead.id)).group_by(Lead.status).tuples())
+    print("leads by status", counts)
+    assert {"new", "junk", "prospect", "routed", "accepted", "sent_back"} <= set(counts)
+    first = Lead.select(pw.fn.MIN(Lead.created_at)).scalar()
+    assert FROZEN - first > dt.timedelta(days=120)
+    assert Lead.select().where((Lead.status == "routed") & Lead.escalated_at.is_null(False)).count() >= 1
+    late = LeadRouting.select().where(LeadRouting.late == True).count()  # noqa: E712
+    assert late and LeadRouting.select().where(LeadRouting.late == False).count() > late  # noqa: E712
+    rows = [r for r in roi() if r.get("campaign")]
+    assert len(rows) == 5 and any(r["signed"] and r["revenue"] > 0 for r in rows)
+    assert user("rep001").id in {lead.routed_to_id for lead in Lead.select().where(Lead.status == "routed")}

@@ -12,6 +12,7 @@ from models import clock
 from models.conflicts import ConflictCase
 from models.customers import Customer
 from models.delegations import Delegation
+from models.lead_tables import Lead
 from models.opportunities import Opportunity, of_customer
 from models.orders import Order
 from models.permissions import OPEN_RULES, can, can_open, scope
@@ -103,6 +104,15 @@ def world(make_user, make_team, make_customer):
     for key, by, status in (("a_rep", "rep_a", "pending"), ("a_mgr", "mgr_a", "pending"), ("b_rep", "rep_b", "approved"),
                             ("none_mgr", "mgr_none", "pending")):
         LockRequest.create(customer=c[key], requester=u[by], reason="重点客户", status=status, created_at=now)
+
+    # leads (issue 14): in the queue, entered by a rep, routed to rep_a (rep_b acts for them), to rep_b, to a
+    # manager of team A, and to the deactivated rep
+    def lead(key, by, to=None, status="routed"):
+        to_user = u[to] if to else None
+        return Lead.create(customer=c[key], source="event", created_at=now, created_by=u[by], status=status if to else "new",
+                           routed_to=to_user, team=to_user.team_id if to_user else None, routed_at=now if to else None)
+    lead("lead", "marketing"), lead("lead", "rep_a2"), lead("a_rep", "marketing", "rep_a"), lead("b_rep", "marketing", "rep_b")
+    lead("a_mgr", "marketing", "mgr_a", status="accepted"), lead("gone", "marketing", "gone")
     return u, c
 
 

@@ -135,8 +135,9 @@ def init_app(app):
 
     @app.before_request
     def _require_login():
-        # Login is required everywhere but the login page and static assets.
-        if request.endpoint in ("auth.login", None) + ASSET_ENDPOINTS:
+        # Login is required everywhere but the login page, static assets and the website's lead form
+        # (views/leads.py: its own token per source, CSRF-exempt there only).
+        if request.endpoint in ("auth.login", "leads.web_form", None) + ASSET_ENDPOINTS:
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()

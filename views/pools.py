@@ -292,6 +292,7 @@ LEDGER_LABELS = {
     "capacity": N_("Capacity adjusted"), "stake": N_("Staked"), "stake_completed": N_("Stake completed"),
     "stake_lapsed": N_("Stake lapsed"), "lead_routed": N_("Inbound lead routed"), "rules_applied": N_("Pool rules"),
     "placed": N_("Placed in the pool"), "transfer": N_("Transferred"),
+    "lead_escalated": N_("Lead escalated"), "lead_sent_back": N_("Lead sent back"),  # models/leads.py
 }
 
 
