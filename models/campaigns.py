@@ -8,7 +8,8 @@ import peewee as pw
 
 from models import audit, clock
 from models.base import db, fresh
-from models.customer_tables import SOURCES, Customer, _text, parse_date
+from models.customer_tables import SOURCES, Customer
+from models.fields import parse_date, text_field
 from models.errors import FieldErrors, N_
 from models.lead_tables import CAMPAIGN_CHANNELS, Campaign, Lead
 from models.orders import Order, parse_decimal
@@ -20,7 +21,7 @@ CENT = Decimal("0.01")
 
 def validate_campaign(data, campaign=None):
     e = FieldErrors()
-    out = {"name": _text(data, e, "name", 100, required=True), "note": _text(data, e, "note", 300)}
+    out = {"name": text_field(data, e, "name", 100, required=True), "note": text_field(data, e, "note", 300)}
     channel = (data.get("channel") or "").strip()
     if channel not in CAMPAIGN_CHANNELS:
         e.add("channel", N_("Choose one of the options."))

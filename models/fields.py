@@ -223,6 +223,14 @@ def parse_date(raw, lo=DATE_MIN, hi=DATE_MAX):
     return value
 
 
+def date_or_none(raw, lo=DATE_MIN, hi=DATE_MAX):
+    """A date from YYYY-MM-DD, or None for empty or bad input (a filter that is simply not applied)."""
+    try:
+        return parse_date(raw, lo, hi) if not blank(raw) else None
+    except FieldError:
+        return None
+
+
 def parse_datetime(raw):
     """A date and time from ISO text (2026-11-24T10:05, an offset kept if typed)."""
     try:

@@ -13,10 +13,11 @@ from models import audit, clock, customers, hooks, ledger, pools, search
 from models import rules as pool_rules
 from models.base import db, fresh
 from models.customer_tables import (CHANNELS, GRADE_OF_STAGE, MARKETING_STAGES, SOURCES, Contact, Customer,
-                                    Industry, StageChange, _parse_int, _text, clean_text)
+                                    Industry, StageChange)
 from models.delegation_tables import Delegation, _active_where
 from models.duplicates import find_matches
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
+from models.fields import clean_text, int_or_none, text_field
 from models.lead_tables import (  # noqa: F401  re-exported: models.leads.Lead etc.
     CAMPAIGN_CHANNELS, CAMPAIGN_CHANNEL_LABELS, LEAD_STATUSES, LEAD_STATUS_LABELS, QUEUE_STATUSES, Campaign,
     IntakeThrottle, Lead, LeadRouting, LeadSource, RoutingVersion)
@@ -119,7 +120,7 @@ def validate_routing(data):
             continue
         values = data.getlist(key) if hasattr(data, "getlist") else data[key]
         values = [values] if isinstance(values, str) else values
-        ids = [_parse_int(v) for v in values if str(v).strip()]
+        ids = [int_or_none(v) for v in values if str(v).strip()]
         if any(i not in reps for i in ids):
             e.add(key, N_("Choose active reps."))
             continue
@@ -300,10 +301,10 @@ def _lead_fields(data, e):
         channel = ""
     campaign = None
     if data.get("campaign_id"):
-        campaign = Campaign.get_or_none(Campaign.id == (_parse_int(data.get("campaign_id")) or 0))
+        campaign = Campaign.get_or_none(Campaign.id == (int_or_none(data.get("campaign_id")) or 0))
         if campaign is None:
             e.add("campaign_id", N_("Choose one of the options."))
-    note = _text(data, e, "note", NOTE_MAX, multiline=True)
+    note = text_field(data, e, "note", NOTE_MAX, multiline=True)
     return source, channel, campaign, note
 
 
@@ -346,7 +347,7 @@ def intake_lead(actor, data, web_source=None, now=None, auto_attach=False):
     contact = _contact_values(data, e)
     attach_to = None
     if data.get("customer_id"):
-        pk = _parse_int(data.get("customer_id"))
+        pk = int_or_none(data.get("customer_id"))
         ids = {m.id for m in lead_matches(actor, data)}
         if pk not in ids:  # only a match the check shows again, never any id
             e.add("customer_id", N_("Choose one of the customers found."))
@@ -406,16 +407,16 @@ def save_source(actor, data, source=None):
     """Create a web-form source (returns (row, token): the token is shown once) or edit one."""
     require(actor, "lead_source.manage")
     e = FieldErrors()
-    name = _text(data, e, "name", 60, required=True)
+    name = text_field(data, e, "name", 60, required=True)
     kind = (data.get("source") or "website").strip()
     if kind not in INTAKE_SOURCES:
         e.add("source", N_("Choose one of the options."))
-    per_hour = _parse_int(data.get("per_hour") or 60)
+    per_hour = int_or_none(data.get("per_hour") or 60)
     if per_hour is None or not 1 <= per_hour <= 10000:
         e.add("per_hour", N_("A whole number from %(lo)s to %(hi)s."), lo=1, hi=10000)
     campaign = None
     if data.get("campaign_id"):
-        campaign = Campaign.get_or_none(Campaign.id == (_parse_int(data.get("campaign_id")) or 0))
+        campaign = Campaign.get_or_none(Campaign.id == (int_or_none(data.get("campaign_id")) or 0))
         if campaign is None:
             e.add("campaign_id", N_("Choose one of the options."))
     clash = LeadSource.select().where(LeadSource.name == name)
@@ -498,7 +499,7 @@ def web_intake(token, data, address, now=None):
 # ---- qualification ------------------------------------------------------------------------------
 
 def get_lead(user, lead_id, action="lead.view"):
-    lead = Lead.get_or_none(Lead.id == (_parse_int(lead_id) or 0))
+    lead = Lead.get_or_none(Lead.id == (int_or_none(lead_id) or 0))
     if lead is None:
         raise NotFound()
     require(user, action, lead)

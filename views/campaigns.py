@@ -8,23 +8,18 @@ from flask_login import current_user
 from models import campaigns as cm
 from models import clock
 from models.customers import SOURCES
+from models.fields import date_or_none
 from models.errors import NotFound, ValidationError
 from models.lead_tables import CAMPAIGN_CHANNEL_LABELS, CAMPAIGN_CHANNELS, Campaign
 from models.permissions import require
 from views import extend
 from views import htmx as hx
-from views.i18n import translate_error
+from views.forms import field_errors
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 STEPS = ("leads", "qualified", "accepted", "signed")
 CHART = {"width": 640, "label": 170, "bar": 9, "gap": 1, "group_gap": 12, "top": 28}
 
-
-def _date(raw):
-    try:
-        return dt.date.fromisoformat(str(raw or "").strip()) if raw else None
-    except ValueError:
-        return None
 
 
 def funnel_chart(rows, limit=12):
@@ -50,8 +45,8 @@ def funnel_chart(rows, limit=12):
 def index():
     require(current_user, "campaign.view")
     by = "source" if request.args.get("by") == "source" else "campaign"
-    until = _date(request.args.get("until"))
-    since = _date(request.args.get("since"))
+    until = date_or_none(request.args.get("until"))
+    since = date_or_none(request.args.get("since"))
     if since is None and until is None:
         until = clock.today()
         since = until - dt.timedelta(days=364)
@@ -76,7 +71,7 @@ def _save(campaign):
     try:
         cm.save_campaign(current_user, form, campaign)
     except ValidationError as exc:
-        errors = {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+        errors = field_errors(exc, joined=True)
         return _form_page(campaign, form, errors)
     return hx.redirect(url_for("campaigns.index", saved=1))
 

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, make_response, render_template, request, u
 from flask_login import current_user
 
 from models import clock, leads
-from models.base import parse_id
+from models.fields import date_or_none, id_or_none
 from models.campaigns import active_campaigns, roi
 from models.customers import CHANNELS, MARKETING_STAGES, SOURCE_LABELS, SOURCES, Customer, Industry
 from models.errors import DomainError, NotFound, ValidationError
@@ -19,22 +19,13 @@ from views import csrf, extend
 from views import htmx as hx
 from views.i18n import gettext as _
 from views.i18n import translate_error
+from views.forms import field_errors
+from views.rules import effective_from
 
 bp = Blueprint("leads", __name__)
 PAGE = 50
 TABS = ("queue", "routed", "prospect", "junk", "accepted", "all")
 MAX_WEB_BODY = 32 * 1024  # above the longest valid post (every field at its limit), far below a flood's
-
-
-def _int(value):
-    try:
-        return parse_id(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _errors(exc):
-    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
 
 
 def _form(names=None):
@@ -67,7 +58,7 @@ def index():
     require(current_user, "lead.queue")
     tab = request.args.get("tab") if request.args.get("tab") in TABS else "queue"
     q = (request.args.get("q") or "").strip()
-    before = _int(request.args.get("before"))
+    before = id_or_none(request.args.get("before"))
     query = _queue_query(current_user, tab, q)
     if before:
         query = query.where(Lead.id < before)
@@ -89,7 +80,7 @@ def _names(ids):
 @bp.post("/leads/bulk")
 def bulk():
     require(current_user, "lead.queue")
-    ids = [i for i in (_int(v) for v in request.form.getlist("lead_id")) if i]
+    ids = [i for i in (id_or_none(v) for v in request.form.getlist("lead_id")) if i]
     if not ids:
         return hx.toast(_("Tick the leads first."), 409)
     result = leads.bulk_judge(current_user, ids, request.form.get("verdict", ""), request.form.get("reason", ""),
@@ -132,7 +123,7 @@ def create():
     except leads.DuplicatesFound as exc:
         return _intake_page(form, {"duplicates": translate_error(exc.message, exc.params)}, exc.matches)
     except ValidationError as exc:
-        return _intake_page(form, _errors(exc))
+        return _intake_page(form, field_errors(exc, joined=True))
     target = url_for("leads.show", lead_id=lead.id) if can(current_user, "lead.view", lead) else url_for("leads.new", saved=1)
     return hx.redirect(target)
 
@@ -165,7 +156,7 @@ def _act(lead_id, action, verb):
     try:
         verb(lead)
     except ValidationError as exc:
-        return _lead_page(lead, _errors(exc), _form(), 200)
+        return _lead_page(lead, field_errors(exc, joined=True), _form(), 200)
     except NotFound:
         raise
     except DomainError as exc:
@@ -191,7 +182,7 @@ def restore(lead_id):
 def route(lead_id):
     """By hand (marketing's override, a manager's re-route) when a rep is chosen, else by the rule."""
     def verb(lead):
-        rep_id = _int(request.form.get("to_user_id"))
+        rep_id = id_or_none(request.form.get("to_user_id"))
         rep = User.get_or_none(User.id == rep_id) if rep_id else None
         if rep_id and rep is None:
             raise ValidationError({"to_user_id": [("Choose an active colleague.", {})]})
@@ -254,8 +245,8 @@ def routing_preview():
     try:
         settings = leads.validate_routing(form)
     except ValidationError as exc:
-        return _routing_page(form, _errors(exc)) if not request.htmx else make_response(
-            render_template("leads/_preview.html", preview=None, errors=_errors(exc)))
+        return _routing_page(form, field_errors(exc, joined=True)) if not request.htmx else make_response(
+            render_template("leads/_preview.html", preview=None, errors=field_errors(exc, joined=True)))
     rows = leads.preview_routing(settings)
     if request.htmx:
         return render_template("leads/_preview.html", preview=rows, errors={})
@@ -268,13 +259,10 @@ def routing_save():
     form = _routing_form()
     try:
         settings = leads.validate_routing(form)
-        try:
-            start = clock.from_local(dt.datetime.fromisoformat(str(form.get("effective_from") or "").strip()))
-        except ValueError:
-            raise ValidationError({"effective_from": [("Enter a date and time.", {})]}) from None
+        start = effective_from(form)  # the pool rules' reading: empty is now, 1900–2100, never a 500
         leads.save_routing(current_user, settings, start, form.get("note", ""))
     except ValidationError as exc:
-        return _routing_page(form, _errors(exc))
+        return _routing_page(form, field_errors(exc, joined=True))
     return hx.redirect(url_for("leads.routing", saved=1))
 
 
@@ -300,7 +288,7 @@ def source_new():
     try:
         _row, token = leads.save_source(current_user, form)
     except ValidationError as exc:
-        return _sources_page(errors=_errors(exc), form=form)
+        return _sources_page(errors=field_errors(exc, joined=True), form=form)
     return _sources_page(token=token)
 
 
@@ -334,7 +322,7 @@ def web_form():
         token = data.get("token") or request.headers.get("X-Lead-Token") or ""
         lead = leads.web_intake(str(token)[:200], data, request.remote_addr)
     except leads.IntakeRefused as exc:
-        return answer(exc.status, error=translate_error(exc.message, exc.params), errors=_errors(exc) if exc.errors else {})
+        return answer(exc.status, error=translate_error(exc.message, exc.params), errors=field_errors(exc, joined=True) if exc.errors else {})
     except Exception:  # never a 500 to a website: log it, say try again, nothing was saved (one transaction)
         logging.getLogger("kehu").exception("web lead intake failed")
         return answer(503, error=_("Something went wrong on our side. Nothing was saved; please try again."))
@@ -346,18 +334,12 @@ def web_form():
 @bp.get("/leads/response-times")
 def response_times():
     require(current_user, "lead.report")
-    until = _date(request.args.get("until")) or clock.today()
-    since = _date(request.args.get("since")) or until - dt.timedelta(days=89)
+    until = date_or_none(request.args.get("until")) or clock.today()
+    since = date_or_none(request.args.get("since")) or until - dt.timedelta(days=89)
     start, end = clock.local_day_start(since), clock.local_day_start(until + dt.timedelta(days=1))
     return render_template("leads/response_times.html", since=since, until=until,
                            reps=leads.response_times(start, end, "rep"), teams=leads.response_times(start, end, "team"))
 
-
-def _date(raw):
-    try:
-        return dt.date.fromisoformat(str(raw or "").strip()) if raw else None
-    except ValueError:
-        return None
 
 
 # ---- the workbench cards and what templates may name -------------------------------------------

@@ -52,7 +52,7 @@ def _parse(form):
     return rules.validate_settings(data)
 
 
-def _effective(form):
+def effective_from(form):
     raw = (form.get("effective_from") or "").strip()
     if not raw:
         return clock.now()
@@ -77,7 +77,7 @@ def edit():
         values = {k: v for k, v in request.form.items()}
         try:
             settings = _parse(request.form)
-            effective = _effective(request.form)
+            effective = effective_from(request.form)
             rules.save_version(current_user, settings, effective, request.form.get("note", ""))
         except ValidationError as exc:
             errors = field_errors(exc, joined=True)
@@ -97,7 +97,7 @@ def preview():
     require(current_user, "settings.manage")
     try:
         settings = _parse(request.form)
-        effective = _effective(request.form)
+        effective = effective_from(request.form)
     except ValidationError as exc:
         return render_template("rules/_preview.html", errors=field_errors(exc, joined=True), result=None)
     result = preview_rules(settings, effective)
