@@ -44,8 +44,8 @@ def demo(real_server):
 
 
 def enter(page: Page, base, username, language, width):
-    """Log in through the real form at `width` and switch the screen language to `language`."""
-    page.set_viewport_size({"width": width, "height": 900})
+    """Log in through the real form, switch the screen language to `language`, then narrow the window to `width`."""
+    page.set_viewport_size({"width": DESKTOP, "height": 900})
     page.goto(f"{base}/login?lang=en")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
@@ -53,8 +53,9 @@ def enter(page: Page, base, username, language, width):
     page.wait_for_url(f"{base}/")
     want = "en" if language == "en" else "zh-CN"
     if page.evaluate("document.documentElement.lang") != want:
-        page.locator(f"button[name=language][value={language}]").click()
+        page.locator(f".topbar button[name=language][value={language}]").click()
         expect(page.locator("html")).to_have_attribute("lang", want)
+    page.set_viewport_size({"width": width, "height": 900})
 
 
 def widths(page: Page, base, urls, label):
