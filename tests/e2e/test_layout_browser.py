@@ -98,7 +98,7 @@ def main_pages(role, ids):
                   "/merges", "/products", "/approvals", "/service/settings", "/opportunities/settings"],
         "service": ["/", "/service/", f"/service/tickets/{ids['any_ticket']}", "/service/tickets/new",
                     "/service/dashboard", "/care/", "/customers"],
-        "marketing": ["/", "/customers", "/customers/new", "/pools"],
+        "marketing": ["/", "/customers", "/customers/new"],
     }[role]
 
 
