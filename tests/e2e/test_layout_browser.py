@@ -186,26 +186,27 @@ def test_the_menu_button_opens_and_closes_the_navigation_by_mouse_and_keyboard(p
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_top_bar_keeps_one_row_of_badges_on_a_phone(page: Page, demo, language):
+@pytest.mark.parametrize("username", ["rep001", "manager01"])  # the manager's bar also has the approvals badge
+def test_the_top_bar_keeps_its_badges_on_one_row_at_every_width(page: Page, demo, username, language):
     base, _ids = demo
-    enter(page, base, "rep001", language, PHONE)
-    badge = page.locator("#capacity-badge")
-    expect(badge).to_be_visible()
-    expect(badge.locator("b")).to_have_text(re.compile(r"^\d+ / \d+$"))
-    bar = page.locator(".topbar").bounding_box()
-    search = page.locator(".topsearch input").bounding_box()
-    assert search["x"] >= 0 and search["x"] + search["width"] <= PHONE
-    first_row = page.locator(".topbar-right > :visible, .topbar-right form > :visible, .menu-toggle, .brand").all()
-    for element in first_row:
-        box = element.bounding_box()
-        if box is None or box["width"] == 0:
-            continue
-        assert box["height"] <= 42, f"{element.evaluate('e => e.outerHTML.slice(0, 80)')} wraps: {box}"
-        assert box["y"] + box["height"] <= search["y"], f"{element.evaluate('e => e.outerHTML.slice(0, 80)')} is not on the first row"
-        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE + 0.5, f"{element.evaluate('e => e.outerHTML.slice(0, 80)')}: {box}"
-    assert bar["height"] <= 100
-    # the page starts below the bar, not under it
-    assert page.locator("main h1").bounding_box()["y"] >= bar["height"]
+    enter(page, base, username, language, PHONE)
+    expect(page.locator("#capacity-badge b")).to_have_text(re.compile(r"^\d+ / \d+$"))
+    expect(page.locator("#notification-badge")).to_be_visible()
+    for width in (PHONE, 768, 901, 1024, 1280, DESKTOP):
+        page.set_viewport_size({"width": width, "height": 900})
+        bar = page.locator(".topbar").bounding_box()
+        search = page.locator(".topsearch input").bounding_box()
+        assert search["width"] >= 140 and search["x"] >= 0 and search["x"] + search["width"] <= width, (width, search)
+        for element in page.locator(".topbar-right :visible, .menu-toggle:visible, .brand").all():
+            box, html = element.bounding_box(), element.evaluate("e => e.outerHTML.slice(0, 80)")
+            if not box or not box["width"]:
+                continue
+            assert box["height"] <= 42, f"{width} px: {html} wraps: {box}"
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, f"{width} px: {html} is off the screen: {box}"
+            if width <= 900:  # two rows: menu, name and badges, then the search
+                assert box["y"] + box["height"] <= search["y"], f"{width} px: {html} is not on the first row"
+        assert bar["height"] <= 100
+        assert page.locator("main h1").bounding_box()["y"] >= bar["height"]  # the page starts below the bar
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -227,7 +228,7 @@ def test_the_workbench_is_a_dense_grid_of_readable_cards(page: Page, demo, role,
         .map(e => e.innerText.trim().slice(0, 20))""")
     assert not narrow, narrow
     height = page.evaluate("document.documentElement.scrollHeight")
-    assert height < 3000, f"the {role} workbench is {height} px tall at {DESKTOP} px"
+    assert height < 3200, f"the {role} workbench is {height} px tall at {DESKTOP} px (3,100–3,700 before issue 13)"
     HEIGHTS[(role, language)] = height
 
 
