@@ -165,6 +165,11 @@ def test_the_menu_button_opens_and_closes_the_navigation_by_mouse_and_keyboard(p
     expect(button).to_have_attribute("aria-expanded", "true")
     expect(nav).to_be_visible()
     expect(nav.get_by_role("link", name="Workbench")).to_be_focused()  # the first link
+    menu = nav.bounding_box()
+    for control in (page.get_by_role("button", name="Log out"), page.get_by_role("button", name="简体中文")):
+        expect(control).to_be_visible()  # the language and Log out show at the top of the open menu
+        box = control.bounding_box()
+        assert box["x"] + box["width"] <= menu["width"] and menu["y"] <= box["y"] < nav.get_by_role("link", name="Workbench").bounding_box()["y"]
     shot(page, output_path, f"menu-open-en-{PHONE}.png")
     page.keyboard.press("Escape")
     expect(nav).to_be_hidden()
