@@ -76,6 +76,31 @@
   }
   document.addEventListener("DOMContentLoaded", watchReloads);
   document.addEventListener("htmx:afterSettle", watchReloads);
+
+  // The narrow-screen menu (base.html): a disclosure button that shows the side navigation it controls.
+  // It opens on the first link; Escape or a click elsewhere closes it (Escape gives the button the focus).
+  function setMenu(button, open) {
+    var nav = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (nav) nav.classList.toggle("open", open);
+    if (open && nav && nav.querySelector("a")) nav.querySelector("a").focus();
+  }
+  document.addEventListener("click", function (evt) {
+    var button = document.querySelector("[data-menu-toggle]");
+    if (!button) return;
+    if (button.contains(evt.target)) {
+      setMenu(button, button.getAttribute("aria-expanded") !== "true");
+    } else if (button.getAttribute("aria-expanded") === "true"
+               && !document.getElementById(button.getAttribute("aria-controls")).contains(evt.target)) {
+      setMenu(button, false);
+    }
+  });
+  document.addEventListener("keydown", function (evt) {
+    var button = document.querySelector("[data-menu-toggle][aria-expanded=true]");
+    if (evt.key !== "Escape" || !button) return;
+    setMenu(button, false);
+    button.focus();
+  });
   // Tabs loaded by htmx (the 360 page): the tab whose content arrived becomes the selected one.
   document.addEventListener("htmx:afterRequest", function (evt) {
     var tab = evt.detail.elt, list = tab && tab.closest && tab.closest("[role=tablist]");

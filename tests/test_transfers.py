@@ -716,3 +716,31 @@ def test_a_job_killed_with_the_server_resumes_when_the_server_starts(org, book):
     models.db.connect(reuse_if_open=True)
     assert Transfer.get_by_id(t.id).status == "done"
     assert Customer.select().where(Customer.owner == org["a1"].id).count() == 0
+
+
+def test_the_workbench_shows_the_transfers_waiting_for_this_manager_in_a_fixed_number_of_queries(client, org, book, make_customer):
+    from playhouse.test_utils import count_queries
+
+    t = ask(org, book, f"u:{org['a2'].id}")
+    client.login(org["mA"])
+    home = client.get("/").get_data(as_text=True)
+    card = home.split('id="wb-transfer-approvals"')[1].split("</section>")[0]
+    assert f'href="/transfers/{t.id}"' in card and 'href="/approvals"' in card and '<span class="count">1</span>' in card
+    with count_queries() as one:
+        client.get("/")
+    for _ in range(7):  # more than the card lists: the count says how many, the inbox has them all
+        ask(org, [make_customer(owner=org["a1"]).id], f"u:{org['a2'].id}")
+    with count_queries() as eight:
+        card = client.get("/").get_data(as_text=True).split('id="wb-transfer-approvals"')[1].split("</section>")[0]
+    assert card.count('<li id="wb-transfer-') == 5 and '<span class="count">8</span>' in card and "(+3)" in card
+    assert eight.count == one.count
+    client.login(org["mB"])  # the other team's manager has nothing of it to decide
+    card = client.get("/").get_data(as_text=True).split('id="wb-transfer-approvals"')[1].split("</section>")[0]
+    assert f'href="/transfers/{t.id}"' not in card and "No transfer waits for your decision." in card
+    client.login(org["a1"])  # a rep decides no transfer: no card
+    assert 'id="wb-transfer-approvals"' not in client.get("/").get_data(as_text=True)
+    client.login(org["admin"])
+    assert f'href="/transfers/{t.id}"' in client.get("/").get_data(as_text=True)
+    decide_transfer(org["mA"], side(t, "giving").id, True, "同意")
+    client.login(org["mA"])
+    assert f'href="/transfers/{t.id}"' not in client.get("/").get_data(as_text=True)

@@ -268,6 +268,21 @@ def approval_rows(user):
     return rows
 
 
+WORKBENCH_ROWS = 5
+
+
+@extend.workbench_panel("transfers/_wb_waiting.html", roles=("manager", "admin"), order=3)
+def workbench_waiting(user):
+    """The transfers waiting for this user's decision, on the workbench itself (oldest first), not only
+    behind the header badge; deciding stays in the inbox, where the reason is asked."""
+    if not can(user, "approvals.inbox"):
+        return None
+    pending = _pending_approvals(user)
+    rows = list(pending.order_by(TransferApproval.id).limit(WORKBENCH_ROWS))
+    _annotate([a.transfer for a in rows])
+    return {"rows": rows, "count": pending.count()}
+
+
 def _approval_row(approval, transfer=None, error=None, capacity=False, message=None):
     approval.transfer = transfer or Transfer.get_by_id(approval.transfer_id)
     _annotate([approval.transfer])
