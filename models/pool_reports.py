@@ -40,7 +40,8 @@ def ranking(locale, top=50):
     leads = {}
     for to_owner, inputs in (PoolEvent.select(PoolEvent.to_owner, PoolEvent.inputs)
                              .where(PoolEvent.kind == "lead_routed").tuples()):
-        if to_owner and (inputs or {}).get("via") == "staker":
+        inputs = inputs if isinstance(inputs, dict) else {}
+        if to_owner and (inputs.get("via") or inputs.get("rule")) == "staker":  # pools' inbound route, the lead rules
             leads[to_owner] = leads.get(to_owner, 0) + 1
     users = {u.id: u for u in User.select().where(User.id.in_(set(stakes) | set(completed)))}
     teams = {t.id: t for t in Team.select()}
