@@ -255,13 +255,13 @@ def build_server(app, host, port, threads=8):
 
 
 def on_start():
-    """Work the server picks up the moment it starts: leaver hand-overs whose runner died with the
-    previous process resume now, not at the first sweep five minutes later."""
+    """Work the server picks up the moment it starts: leaver hand-overs and customer imports whose runner
+    died with the previous process resume now, not at the first sweep five minutes later."""
     import models
-    from models import transfers
+    from models import imports, transfers
 
     with models.db.connection_context():
-        return transfers.resume_stalled(at_start=True)["resumed"]
+        return transfers.resume_stalled(at_start=True)["resumed"] + imports.resume_stalled(at_start=True)["resumed"]
 
 
 def serve():
@@ -271,7 +271,7 @@ def serve():
     setup_database(app, demo=True)
     resumed = on_start()
     if resumed:
-        _say(f"resumed {resumed} leaver hand-over job(s)")
+        _say(f"resumed {resumed} background job(s) (hand-overs, imports)")
     start_sweeper()
     host, port = app.config["HOST"], int(app.config["PORT"])
     server = build_server(app, host, port)

@@ -28,9 +28,10 @@ class Sheet:
     encoding: str = ""  # the text encoding of a CSV file as detected (or chosen)
     delimiter: str = ","
 
-    def rows(self, limit=MAX_ROWS + HEADER_SEARCH):
+    def rows(self, limit=None):
         """Every row as a list of cell values (str, int, float, datetime; "" for empty), the header
         included; DomainError as soon as the sheet is found bad (a formula, too many rows or columns)."""
+        limit = limit or MAX_ROWS + HEADER_SEARCH
         source = self._xlsx_rows() if self.kind == "xlsx" else self._csv_rows()
         for number, row in enumerate(source, start=1):
             if number > limit:

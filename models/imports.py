@@ -529,8 +529,34 @@ def run_job(job_id, chunk=CHUNK):
 
 def _fail(job_id, message, params):
     with db.atomic():
-        ImportJob.update(state="failed", error={"message": message, "params": params}).where(
-            (ImportJob.id == job_id) & ImportJob.state.in_(RUNNING)).execute()
+        job = ImportJob.select(ImportJob.state).where(ImportJob.id == job_id).first()
+        if job is None or job.state not in RUNNING:
+            return
+        ImportJob.update(state="failed", error={"message": message, "params": params, "phase": job.state}).where(
+            (ImportJob.id == job_id) & (ImportJob.state == job.state)).execute()
+
+
+def retry_job(actor, job):
+    """A stopped job goes on: the import after its last committed chunk, the check from the top."""
+    require(actor, "import.view", job)
+    phase = (job.error or {}).get("phase")
+    with db.atomic():
+        changed = ImportJob.update(state=phase, error={}, heartbeat_at=clock.now()).where(
+            (ImportJob.id == job.id) & (ImportJob.state == "failed")).execute() if phase in RUNNING else 0
+        if not changed:
+            raise DomainError(N_("This import is not stopped."))
+    return ImportJob.get_by_id(job.id)
+
+
+def reopen_mapping(actor, job):
+    """Back from the dry run to the column mapping (an import that ran cannot go back)."""
+    require(actor, "import.view", job)
+    with db.atomic():
+        changed = ImportJob.update(state="mapping", summary={}, done=0, total=0).where(
+            (ImportJob.id == job.id) & (ImportJob.state == "checked")).execute()
+        if not changed:
+            raise DomainError(N_("This import is already running or finished."))
+    return ImportJob.get_by_id(job.id)
 
 
 def _data_rows(job, skip=0):
