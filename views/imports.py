@@ -42,8 +42,8 @@ def problem_text(target_labels, problems):
     labels = dict(target_labels)
     out = []
     for name, message, params in problems:
-        text = translate_error(message, {**params, "reason": _(CLASS_LABELS[params["reason"]])}
-                               if params.get("reason") in CLASS_LABELS else params)
+        reason = CLASS_LABELS.get(params.get("reason"))
+        text = translate_error(message, {**params, "reason": _(reason)} if reason else params)
         label = labels.get(name) or (_(CLASS_LABELS[name]) if name in CLASS_LABELS else "")
         out.append(f"{label}: {text}" if label else text)
     return "; ".join(out)
