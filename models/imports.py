@@ -499,9 +499,10 @@ class _Superseded(Exception):
     """Another runner moved the job on (or it was reset): this one stops, its chunk rolled back."""
 
 
-def run_job(job_id, chunk=CHUNK):
+def run_job(job_id, chunk=None):
     """Run the dry run or the import of a job to its end; safe to call twice (the second runner stops at
     its first chunk) and after a crash (the import carries on after the last committed chunk)."""
+    chunk = chunk or CHUNK
     opened = db.is_closed()
     if opened:
         db.connect()
