@@ -432,3 +432,15 @@ def test_an_import_job_is_seen_by_its_uploader_and_admins_only(client, people, m
     assert client.get(f"/imports/{job.id}/rejected.csv").status_code == 404
     client.login(people["admin"])
     assert client.get(f"/imports/{job.id}").status_code == 200
+
+
+def test_an_upload_over_the_limits_gets_a_message_and_nothing_is_kept(client, people, monkeypatch):
+    client.login(people["marketing"])
+    r = client.post("/imports", {"file": (io.BytesIO(b"x" * (17 * 1024 * 1024)), "big.csv")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 413 and "That upload is too large" in body(r)  # over MAX_CONTENT_LENGTH: the 413 page
+    monkeypatch.setattr(import_files, "MAX_BYTES", 1000)
+    monkeypatch.setattr("views.imports.MAX_BYTES", 1000)
+    r = upload(client, csv_bytes([["华东西装有限公司"]] * 100))
+    assert r.status_code == 200 and "The file is larger than 0 MB" in body(r)
+    assert ImportJob.select().count() == 0
