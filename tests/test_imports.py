@@ -415,7 +415,7 @@ def test_a_second_runner_stops_without_writing_twice(client, people, sync_jobs):
     assert Customer.select().where(Customer.name.in_(names)).count() == 3
 
 
-def test_progress_polls_while_running_and_refreshes_the_page_at_the_end(client, people):
+def test_progress_polls_while_running_and_refreshes_the_page_at_the_end(client, people, sync_jobs):
     job = _checked_job(client, people, ["进度条服饰有限公司"])
     ImportJob.update(state="importing", total=10, done=4).where(ImportJob.id == job.id).execute()
     r = client.get(f"/imports/{job.id}/progress", htmx=True)
@@ -425,7 +425,7 @@ def test_progress_polls_while_running_and_refreshes_the_page_at_the_end(client, 
     assert r.headers["HX-Refresh"] == "true" and "every 1s" not in body(r)
 
 
-def test_an_import_job_is_seen_by_its_uploader_and_admins_only(client, people, make_user):
+def test_an_import_job_is_seen_by_its_uploader_and_admins_only(client, people, make_user, sync_jobs):
     job = _checked_job(client, people, ["别人的导入服饰有限公司"])
     client.login(make_user("marketing"))
     assert client.get(f"/imports/{job.id}").status_code == 404
