@@ -444,3 +444,12 @@ def test_an_upload_over_the_limits_gets_a_message_and_nothing_is_kept(client, pe
     r = upload(client, csv_bytes([["华东西装有限公司"]] * 100))
     assert r.status_code == 200 and "The file is larger than 0 MB" in body(r)
     assert ImportJob.select().count() == 0
+
+
+def test_marketing_finds_the_import_on_its_workbench_and_in_the_menu(client, people):
+    client.login(people["marketing"])
+    page = body(client.get("/"))
+    assert 'id="import-panel"' in page and 'href="/imports"' in page
+    client.login(people["rep"])
+    page = body(client.get("/"))
+    assert 'id="import-panel"' not in page and 'href="/imports"' not in page
