@@ -103,7 +103,8 @@ def bulk_insert(model, rows, new_ids=False):
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     marks = ", ".join([db.param] * len(fields))
     sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    db.cursor().executemany(sql, [tuple(f.db_value(row[f.name]) for f in fields) for row in rows])
+    converters = [(f.name, f.db_value) for f in fields]
+    db.cursor().executemany(sql, [tuple(convert(row[name]) for name, convert in converters) for row in rows])
     return ids
 
 

@@ -33,11 +33,12 @@ def stage(say):
     region = Region.select().order_by(Region.id).first()
     rows = [[name, "", phone, city, region.name_zh, person, mobile, "西装"] for name, phone, city, person, mobile in SHOW]
     known = list(Customer.select().where(Customer.owner.is_null(False)).order_by(Customer.id).limit(2))
-    leads = list(Customer.select().where(Customer.stage == "unidentified").order_by(Customer.id).limit(1))
+    leads = list(Customer.select().where((Customer.stage == "unidentified") & ((Customer.phone == "") | (Customer.city == "")))
+                 .order_by(Customer.id).limit(1))
     if known:
         rows.append([known[0].name, known[0].credit_code or "", "", "", "", "", "", ""])  # a rep's customer: skipped
     if leads:
-        rows.append([leads[0].name, "", "0571-86009999", "", "", "", "", ""])  # a lead: its empty phone filled in
+        rows.append([leads[0].name, "", "0571-86009999", "杭州", "", "", "", ""])  # a lead: its empty fields filled in
     rows.append(["电话写错服饰有限公司", "", "12345", "杭州", "", "", "", ""])
     rows.append(["", "", "021-62345678", "上海", "", "", "", ""])
     job = imports.create_job(marketing, "2026秋季展会名单.csv", _sheet(rows))
