@@ -5,6 +5,7 @@ each export is audited, and a per-role row limit that admins set caps it."""
 import datetime as dt
 
 import peewee as pw
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from models import audit, clock
 from models.base import BaseModel, db
@@ -72,7 +73,7 @@ def safe_cell(value):
         return ""
     if isinstance(value, (int, float, dt.date)) and not isinstance(value, bool):
         return value
-    text = str(value)
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))  # control characters a workbook cannot hold
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -430,6 +430,10 @@ def check_job(actor, job, data):
     encoding = data.get("encoding") or ""
     if job.kind != "csv" or encoding not in ("", "utf-8", "gb18030"):
         encoding = ""
+    try:
+        encoding = sheet_of(job, encoding).encoding  # a chosen encoding must fit the bytes; "" detects again
+    except DomainError as exc:
+        e.add("encoding", exc.message, **exc.params)
     lookups = Lookups.load()
     allowed = {key for key, _ in targets(lookups)}
     mapping, used = {}, {}
@@ -454,7 +458,7 @@ def check_job(actor, job, data):
         e.add("business_model", N_("Choose one of the options."))
     e.raise_if_any()
     with db.atomic():
-        changed = (ImportJob.update(header_row=header_row, encoding=encoding or job.encoding, mapping=mapping,
+        changed = (ImportJob.update(header_row=header_row, encoding=encoding, mapping=mapping,
                                     options={**job.options, "business_model": business_model}, state="checking",
                                     done=0, total=0, summary={}, error={}, heartbeat_at=clock.now())
                    .where((ImportJob.id == job.id) & ImportJob.state.in_(("mapping", "checked", "failed")))

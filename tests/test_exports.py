@@ -64,7 +64,7 @@ def test_the_current_filters_apply_and_the_export_is_audited(client, book):
 
 def test_formula_injection_is_neutralised_in_csv_and_xlsx(client, book):
     for value, safe in (("=1+1", "'=1+1"), ("+86", "'+86"), ("-2", "'-2"), ("@A1", "'@A1"), ("\tx", "'\tx"),
-                        ("\rx", "'\rx"), ("正常", "正常"), (5, 5), (None, "")):
+                        ("\rx", "'\rx"), ("正常", "正常"), (5, 5), (None, ""), ("a\x01b", "ab")):
         assert safe_cell(value) == safe
     client.login(book["rep"])
     rows = read_csv(client.get("/exports/customers.csv?scope=mine"))

@@ -453,3 +453,12 @@ def test_marketing_finds_the_import_on_its_workbench_and_in_the_menu(client, peo
     client.login(people["rep"])
     page = body(client.get("/"))
     assert 'id="import-panel"' not in page and 'href="/imports"' not in page
+
+
+def test_a_chosen_encoding_that_does_not_fit_is_said_on_the_mapping_form(client, people):
+    client.login(people["marketing"])
+    upload(client, csv_bytes([["华东西装有限公司", "", "021-62345678"]], "gbk"))
+    job = last_job()
+    assert job.encoding == "gb18030"
+    r = client.post(f"/imports/{job.id}/mapping", {"col_0": "name", "encoding": "utf-8", "action": "check"}, htmx=True)
+    assert "The file is not UTF-8 text" in body(r) and ImportJob.get_by_id(job.id).state == "mapping"
