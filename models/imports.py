@@ -24,9 +24,9 @@ from models.base import BaseModel, JSONField, bulk_insert, db, is_sqlite
 from models.customers import (BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, GRADE_OF_STAGE,
                               MARKETING_STAGES, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES, Contact,
                               CustomField, Customer, CustomerGroup, Industry, StageChange, clean_text,
-                              compute_completeness, credit_code_error, normalize_phone, to_halfwidth,
+                              compute_completeness, credit_code_error, to_halfwidth,
                               validate_contact, validate_customer)
-from models.duplicates import REASON_ORDER, normalize_name
+from models.duplicates import REASON_ORDER
 from models.errors import N_, DomainError, FieldErrors, NotFound, ValidationError
 from models.import_files import HEADER_SEARCH, cell_date, cell_text, first_rows, open_sheet
 from models.permissions import can, require
