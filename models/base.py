@@ -85,6 +85,11 @@ def init_db(url, pragmas=None):
     return database
 
 
+# Fields whose Python values the driver takes as they are (ints, text, dates), so bulk_insert skips their
+# db_value; a subclass (JSONField, a foreign key to a row object) is converted as usual.
+_AS_IS = (pw.CharField, pw.IntegerField, pw.SmallIntegerField, pw.BooleanField, pw.DateTimeField, pw.DateField)
+
+
 def bulk_insert(model, rows, new_ids=False):
     """Insert many rows (dicts with the same keys) with one prepared statement, inside the caller's
     transaction: for bulk loads such as an import, where building each INSERT costs more than running it.
@@ -103,8 +108,14 @@ def bulk_insert(model, rows, new_ids=False):
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     marks = ", ".join([db.param] * len(fields))
     sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    converters = [(f.name, f.db_value) for f in fields]
-    db.cursor().executemany(sql, [tuple(convert(row[name]) for name, convert in converters) for row in rows])
+    plain = [type(f) in _AS_IS for f in fields]
+    if all(plain):
+        params = [tuple(row[f.name] for f in fields) for row in rows]
+    else:
+        converters = [(f.name, None if as_is else f.db_value) for f, as_is in zip(fields, plain)]
+        params = [tuple(row[name] if convert is None else convert(row[name]) for name, convert in converters)
+                  for row in rows]
+    db.cursor().executemany(sql, params)
     return ids
 
 
