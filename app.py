@@ -261,13 +261,13 @@ def build_server(app, host, port, threads=8):
 
 
 def on_start():
-    """Work the server picks up the moment it starts: leaver hand-overs whose runner died with the
-    previous process resume now, not at the first sweep five minutes later."""
+    """Work the server picks up the moment it starts: leaver hand-overs and customer imports whose runner
+    died with the previous process resume now, not at the first sweep five minutes later."""
     import models
-    from models import transfers
+    from models import imports, transfers
 
     with models.db.connection_context():
-        return transfers.resume_stalled(at_start=True)["resumed"]
+        return transfers.resume_stalled(at_start=True)["resumed"] + imports.resume_stalled(at_start=True)["resumed"]
 
 
 def serve():
@@ -283,7 +283,7 @@ def serve():
     setup_database(app, demo=True)
     resumed = on_start()
     if resumed:
-        _say(f"resumed {resumed} leaver hand-over job(s)")
+        _say(f"resumed {resumed} background job(s) (hand-overs, imports)")
     start_sweeper()
     pid_file = INSTANCE / "server.pid"  # restore refuses to run under a live server
     pid_file.write_text(str(os.getpid()))

@@ -106,13 +106,14 @@ PROFILE_CHECKS = {
 }
 
 
-def validate_customer(data, customer=None):
-    """Clean and check the customer form; returns a dict of column values or raises ValidationError."""
+def validate_customer(data, customer=None, custom_fields=None):
+    """Clean and check the customer form; returns a dict of column values or raises ValidationError.
+    `custom_fields`: the active custom fields when the caller read them already (an import, once per job)."""
     e = FieldErrors()
     out = {}
     for field in PROFILE_FIELDS:
         out.update(PROFILE_CHECKS[field.form](field.form, data, e, customer))
-    out["custom"] = validate_custom_fields(data, e)
+    out["custom"] = validate_custom_fields(data, e, custom_fields)
     e.raise_if_any()
     out["name_norm"] = normalize_name(out["name"])
     return out
@@ -152,10 +153,12 @@ def _duplicate_check(actor, values, data, customer=None):
     return reason, [m.id for m in matches]
 
 
-def validate_custom_fields(data, e):
+def validate_custom_fields(data, e, fields=None):
     """Admin-defined profile fields (custom_<key> in the form) checked by their kind."""
     values = {}
-    for field in CustomField.select().where(CustomField.active == True).order_by(CustomField.position):  # noqa: E712
+    if fields is None:
+        fields = CustomField.select().where(CustomField.active == True).order_by(CustomField.position)  # noqa: E712
+    for field in fields:
         name = "custom_" + field.key
         raw = clean_text(data.get(name), 200)
         if raw is None:
@@ -200,8 +203,9 @@ COMPLETENESS_WEIGHTS = {
 }
 
 
-def completeness_parts(customer, contacts=None):
-    """(field, weight, filled) for the customer's business model; the view shows what is missing."""
+def completeness_parts(customer, contacts=None, weighted_fields=None):
+    """(field, weight, filled) for the customer's business model; the view shows what is missing.
+    `weighted_fields`: the active custom fields with a weight, when the caller read them already."""
     if contacts is None:
         contacts = list(customer.contacts.where(Contact.active == True)) if customer.id else []  # noqa: E712
     weights = COMPLETENESS_WEIGHTS.get(customer.business_model, COMPLETENESS_WEIGHTS["consumer"])
@@ -217,13 +221,15 @@ def completeness_parts(customer, contacts=None):
                                  for c in contacts),
     }
     parts = [(f, w, filled.get(f, False)) for f, w in weights.items()]
-    for field in CustomField.select().where((CustomField.active == True) & (CustomField.weight > 0)):  # noqa: E712
+    if weighted_fields is None:
+        weighted_fields = CustomField.select().where((CustomField.active == True) & (CustomField.weight > 0))  # noqa: E712
+    for field in weighted_fields:
         parts.append(("custom_" + field.key, field.weight, bool((customer.custom or {}).get(field.key))))
     return parts
 
 
-def compute_completeness(customer, contacts=None):
-    parts = completeness_parts(customer, contacts)
+def compute_completeness(customer, contacts=None, weighted_fields=None):
+    parts = completeness_parts(customer, contacts, weighted_fields)
     total = sum(w for _, w, _ in parts) or 1
     return round(100 * sum(w for _, w, ok in parts if ok) / total)
 

@@ -233,6 +233,15 @@ RULES = {
     "lead_source.manage": lambda u, _=None: u.role in ("marketing", "admin"),
     "campaign.view": lambda u, _=None: u.role in ("marketing", "manager", "admin"),
     "campaign.manage": lambda u, _=None: u.role in ("marketing", "admin"),
+    # ---- customer import and export (issue 14 points 7 and 8; models/imports.py, models/exports.py) ----
+    # Admins and marketing import; a job is seen by whoever uploaded it (and admins). Everyone exports the
+    # customer list they see (the export reads through the customer scope); admins set the row limits.
+    "import.run": lambda u, _=None: u.role in ("admin", "marketing"),
+    "import.view": lambda u, job: u.role in ("admin", "marketing") and (
+        u.role == "admin" or job.created_by_id == u.id),
+    "import.all": lambda u, _=None: u.role == "admin",
+    "customer.export": lambda u, _=None: True,
+    "export.settings": lambda u, _=None: u.role == "admin",
     # ---- what a role's screens offer: menus, workbench cards, choices and defaults ----
     # Views and templates ask these by name and never compare roles (tests/test_list_scopes.py greps).
     "pool.work": lambda u, _=None: u.role in SELLERS,  # claims and stakes, a private pool and its capacity

@@ -10,7 +10,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, ledger, rules as rules_mod
-from models.base import BaseModel, db, fresh
+from models.base import BaseModel, bulk_insert, db, fresh
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
 from models.delegation_tables import release_pause
@@ -779,6 +779,36 @@ def place_orphan(actor, customer_id, now=None, why="placed"):
     ledger.record("placed", actor, customer, now, rules, to_pool=pool.id, reason=why, inputs={"stage": customer.stage})
     audit.record("pool.placed", actor, customer, pool=pool.name_zh, pool_en=pool.name_en, why=why)
     return pool
+
+
+def place_orphans(actor, customer_ids, now=None, why="placed"):
+    """`place_orphan` for many customers at once (an import's chunk), inside the caller's transaction: one
+    update per home pool, the ledger and timeline rows written in bulk. Returns how many were placed."""
+    now = now or clock.now()
+    rows = list(Customer.select(Customer.id, Customer.region, Customer.stage)
+                .where(Customer.id.in_(list(customer_ids)) & Customer.owner.is_null() & Customer.pool.is_null()
+                       & Customer.stage.not_in(MARKETING_ONLY)))
+    homes, groups = {}, {}
+    for c in rows:
+        if c.region_id not in homes:
+            homes[c.region_id] = home_pool(c)
+        if homes[c.region_id] is not None:
+            groups.setdefault(homes[c.region_id], []).append(c)
+    rules = rules_mod.in_force(now)
+    actor_id = getattr(actor, "id", actor)
+    placed = 0
+    for pool, members in groups.items():
+        ids = [c.id for c in members]
+        (Customer.update(pool=pool.id, release_at=None, release_rule="")
+         .where(Customer.id.in_(ids) & Customer.owner.is_null() & Customer.pool.is_null()).execute())
+        bulk_insert(PoolEvent, [dict(at=now, kind="placed", actor=actor_id, customer=c.id, subject=None, from_owner=None,
+                                     to_owner=None, from_pool=None, to_pool=pool.id, rule_version=rules.version,
+                                     inputs={"stage": c.stage}, reason=why) for c in members])
+        bulk_insert(audit.AuditEvent, [dict(at=clock.now(), actor=actor_id, customer=c.id, kind="pool.placed",
+                                            data={"pool": pool.name_zh, "pool_en": pool.name_en, "why": why})
+                                       for c in members])
+        placed += len(ids)
+    return placed
 
 
 def repair_orphans(now=None, batch=500):

@@ -72,26 +72,36 @@ def rebuild():
                .order_by(Customer.id).limit(batch)]
         if not ids:
             break
-        rows = {c.id: c for c in Customer.select(Customer.id, Customer.name, Customer.short_name,
-                                                   Customer.credit_code, Customer.phone_norm)
-                .where(Customer.id.in_(ids))}
-        people = {i: ([], []) for i in ids}
-        for x in (Contact.select(Contact.customer, Contact.name, Contact.mobile_norm, Contact.phone_norm)
-                  .where(Contact.customer.in_(ids))):
-            people[x.customer_id][0].append(x.name)
-            people[x.customer_id][1].extend(p for p in (x.mobile_norm, x.phone_norm) if p)
-        values = []
-        for i in ids:
-            c, (names, phones) = rows[i], people[i]
-            joined = " ".join(names)
-            values.append((i, c.name, c.short_name, c.credit_code or "", joined,
-                           " ".join(([c.phone_norm] if c.phone_norm else []) + phones),
-                           _bigrams(" ".join([c.name, c.short_name, joined]))))
         with db.atomic():
-            db.cursor().executemany(
-                f"INSERT INTO {TABLE}(rowid, name, short_name, credit_code, people, phones, grams) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+            index_customers(ids, fresh=True)
         last = ids[-1]
+
+
+def index_customers(ids, fresh=False):
+    """(Re-)index many customers in a few statements (bulk loads, imports); call inside a transaction.
+    `fresh`: they are not in the index yet."""
+    if not is_sqlite() or not ids:
+        return
+    rows = {c.id: c for c in Customer.select(Customer.id, Customer.name, Customer.short_name,
+                                               Customer.credit_code, Customer.phone_norm)
+            .where(Customer.id.in_(ids))}
+    people = {i: ([], []) for i in rows}
+    for x in (Contact.select(Contact.customer, Contact.name, Contact.mobile_norm, Contact.phone_norm)
+              .where(Contact.customer.in_(list(rows)))):
+        people[x.customer_id][0].append(x.name)
+        people[x.customer_id][1].extend(p for p in (x.mobile_norm, x.phone_norm) if p)
+    values = []
+    for i, c in rows.items():
+        names, phones = people[i]
+        joined = " ".join(names)
+        values.append((i, c.name, c.short_name, c.credit_code or "", joined,
+                       " ".join(([c.phone_norm] if c.phone_norm else []) + phones),
+                       _bigrams(" ".join([c.name, c.short_name, joined]))))
+    if not fresh:
+        db.cursor().executemany(f"DELETE FROM {TABLE} WHERE rowid = ?", [(i,) for i in rows])
+    db.cursor().executemany(
+        f"INSERT INTO {TABLE}(rowid, name, short_name, credit_code, people, phones, grams) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", values)
 
 
 def usable(q):
