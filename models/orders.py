@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 import peewee as pw
 
-from models import audit, clock
+from models import audit, clock, hooks
 from models.base import MAX_INT, BaseModel, db, fresh
 from models.customers import Customer, change_stage, clean_text
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
@@ -529,6 +529,7 @@ def record_payment(actor, order, data):
                                  method=method, prepayment=prepayment, recorded_by=actor, created_at=clock.now())
         audit.record("payment.received", actor, customer, order_id=order.id, amount=str(amount), method=method,
                      prepayment=prepayment, received_on=received_on.isoformat())
+        hooks.fire("payment_received", customer.id, clock.now())
     return payment
 
 

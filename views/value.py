@@ -1,0 +1,257 @@
+"""Customer value over the web (issue 15): the value rule (admin: weights, thresholds, SLA per tier, a
+preview, versions), influence entered on the 360 page, the value card and tier badge there, the tier
+sentences of the timeline, the value pyramid for managers and admins, and its click-through lists."""
+import datetime as dt
+
+from flask import Blueprint, make_response, render_template, request, url_for
+from flask_login import current_user
+
+from models import clock
+from models import rules as pool_rules
+from models import value as vm
+from models.base import parse_id
+from models.customers import get_customer
+from models.errors import N_, DomainError, ValidationError
+from models.permissions import can, require
+from models.users import Region, Team
+from views import extend
+from views import htmx as hx
+from views.i18n import fmt_money, gettext as _, label, locale_code, translate_error
+
+bp = Blueprint("value", __name__)
+
+SLA_PRIORITY_LABELS = {"urgent": N_("Urgent"), "high": N_("High"), "normal": N_("Normal"), "low": N_("Low")}
+REASON_TEXT = {
+    "overdue": N_("an instalment overdue %(value)s days > %(limit)s"),
+    "collection": N_("collection rate %(value)s %% < %(limit)s %%"),
+    "growth": N_("growth %(value)s %% ≥ %(limit)s %%"),
+    "influence": N_("influence %(value)s ≥ %(limit)s"),
+    "pipeline": N_("open weighted pipeline %(value)s ≥ %(limit)s"),
+    "none": N_("no orders, influence below %(i)s and pipeline below %(limit)s"),
+    "score_at_least": N_("score %(value)s ≥ %(limit)s"),
+    "score_below": N_("score %(value)s < %(limit)s"),
+}
+
+
+def _errors(exc):
+    return {k: " ".join(translate_error(m, p) for m, p in v) for k, v in exc.errors.items()}
+
+
+def reason_words(tier, reason, inputs, settings=None):
+    """Why a tier, in words: 'collection rate 61 % < 70 %'."""
+    limit = inputs.get("limit")
+    limit_text = f"{limit:g}" if isinstance(limit, (int, float)) else str(limit or "")
+    if reason == "overdue":
+        return _(REASON_TEXT["overdue"], value=inputs.get("max_overdue_days"), limit=limit_text)
+    if reason == "collection":
+        return _(REASON_TEXT["collection"], value=f"{inputs.get('collection_rate'):g}", limit=limit_text)
+    if reason == "growth":
+        return _(REASON_TEXT["growth"], value=f"{inputs.get('growth_pct'):g}", limit=limit_text)
+    if reason == "influence":
+        return _(REASON_TEXT["influence"], value=inputs.get("influence"), limit=limit_text)
+    if reason in ("pipeline", "none"):
+        money = fmt_money(limit or 0)
+        if reason == "none":
+            i = (settings or vm.in_force())["important_influence"]
+            return _(REASON_TEXT["none"], i=i, limit=money)
+        return _(REASON_TEXT["pipeline"], value=fmt_money(inputs.get("pipeline") or 0), limit=money)
+    score = inputs.get("score")
+    score_text = f"{score:g}" if isinstance(score, (int, float)) else "—"
+    key = "score_below" if tier == "ordinary" else "score_at_least"
+    return _(REASON_TEXT[key], value=score_text, limit=limit_text)
+
+
+# ---- the timeline ---------------------------------------------------------------------------------
+
+@extend.timeline("value.")
+def describe(e):
+    d = e.data or {}
+    if e.kind == "value.tier_changed":
+        inputs = d.get("inputs") or {}
+        why = reason_words(d.get("to"), d.get("reason"), inputs)
+        if d.get("from"):
+            return _("Value tier moved from %(from_)s to %(to)s: %(why)s (rule v%(v)s).",
+                     from_=label(vm.TIER_LABELS, d.get("from")), to=label(vm.TIER_LABELS, d.get("to")), why=why,
+                     v=d.get("rule_version", 0))
+        return _("Value tier set to %(to)s: %(why)s (rule v%(v)s).", to=label(vm.TIER_LABELS, d.get("to")), why=why,
+                 v=d.get("rule_version", 0))
+    if e.kind == "value.influence_set":
+        return _("Influence set to %(level)s of 5: %(reason)s", level=d.get("after"), reason=d.get("reason", ""))
+    if e.kind == "value.rule_saved":
+        return _("Value rule v%(v)s saved.", v=d.get("version"))
+    return None
+
+
+# ---- the 360 page: the value card --------------------------------------------------------------------
+
+def _card_context(customer, user, errors=None, values=None):
+    settings = vm.in_force()
+    row = vm.value_of(customer.id)
+    rules = pool_rules.in_force()
+    tier = row.tier if row else ""
+    effects = {}
+    if tier:
+        effects["sla"] = [(p, settings.sla(tier, p)) for p in vm.SLA_PRIORITIES if settings.sla(tier, p)]
+        periods = (rules.s.get("tiers") or {}).get(tier) or {}
+        effects["release"] = periods
+        effects["exempt"] = tier in (rules.s.get("capacity_exempt_tiers") or [])
+    inputs = {}
+    if row:
+        inputs = {"max_overdue_days": row.max_overdue_days, "collection_rate": row.collection_rate,
+                  "growth_pct": row.growth_pct, "influence": row.influence or settings["default_influence"],
+                  "pipeline": float(row.pipeline or 0), "score": row.score, "limit": _limit(settings, row)}
+    return {"customer": customer, "row": row, "settings": settings, "history": vm.history(customer.id, 5),
+            "why": reason_words(tier, row.reason, inputs, settings) if row and tier else "",
+            "effects": effects, "can_edit": can(user, "value.influence", customer), "errors": errors or {},
+            "form": values or {}}
+
+
+def _limit(settings, row):
+    """The threshold the stored reason names, under the rule in force."""
+    th = settings["thresholds"]
+    return {"overdue": settings["problem_overdue_days"], "collection": settings["problem_collection_below"],
+            "growth": settings["potential_growth"], "influence": settings["important_influence"],
+            "pipeline": settings["important_pipeline"], "none": settings["important_pipeline"]}.get(
+        row.reason, th.get(row.tier, th["potential"]))
+
+
+@extend.side_card("value/_card.html", order=5)
+def _value_card(customer, user):
+    if not can(user, "value.view", customer):
+        return None
+    return _card_context(customer, user)
+
+
+@bp.route("/customers/<int:customer_id>/value/influence", methods=["GET", "POST"])
+def influence(customer_id):
+    customer = get_customer(customer_id)
+    require(current_user, "value.influence", customer)
+    if request.method == "GET":
+        return render_template("value/_card.html", p=_card_context(customer, current_user), editing=True)
+    try:
+        vm.set_influence(current_user, customer, request.form.get("influence"), request.form.get("reason"))
+    except ValidationError as exc:
+        p = _card_context(customer, current_user, _errors(exc), request.form)
+        return render_template("value/_card.html", p=p, editing=True), 422
+    if not request.htmx:
+        return hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return hx.trigger(make_response(render_template("value/_card.html", p=_card_context(customer, current_user))),
+                      "customerChanged")
+
+
+# ---- the value rule (admin) ----------------------------------------------------------------------------
+
+def _form_values(settings):
+    s = settings.s
+    out = {f"weight_{m}": s["weights"][m] for m in vm.METRICS}
+    out.update({f"threshold_{t}": s["thresholds"][t] for t in vm.SCORED_TIERS})
+    out.update({name: s[name] for name in vm.NUMBERS})
+    for tier, row in (s.get("sla") or {}).items():
+        for priority, pair in row.items():
+            for kind, hours in zip(("response", "resolution"), pair or ()):
+                out[f"sla_{tier}_{priority}_{kind}"] = hours
+    return out
+
+
+def _effective(form):
+    raw = (form.get("effective_from") or "").strip()
+    if not raw:
+        return clock.now()
+    try:
+        value = clock.from_local(dt.datetime.fromisoformat(raw))
+    except (ValueError, OverflowError):
+        value = None
+    if value is None or not 1900 <= value.year <= 2100:
+        raise ValidationError({"effective_from": [(N_("Enter a date and time between 1900 and 2100."), {})]})
+    return value
+
+
+def _page(values, errors, saved=False, status=200):
+    versions = list(vm.ValueRule.select().order_by(vm.ValueRule.version.desc()).limit(20))
+    return render_template("value/rules.html", current=vm.in_force(), values=values, errors=errors, saved=saved,
+                           versions=versions, numbers=vm.NUMBERS, metrics=vm.METRICS, scored=vm.SCORED_TIERS,
+                           priorities=SLA_PRIORITY_LABELS), status
+
+
+@bp.route("/admin/value-rules", methods=["GET", "POST"])
+def rules():
+    require(current_user, "value.rules")
+    if request.method == "GET":
+        return _page(_form_values(vm.latest()), {}, saved=bool(request.args.get("saved")))
+    try:
+        settings = vm.validate_settings(request.form)
+        vm.save_rule(current_user, settings, _effective(request.form), request.form.get("note", ""))
+    except ValidationError as exc:
+        return _page(dict(request.form.items()), _errors(exc), status=422)
+    return hx.redirect(url_for("value.rules", saved=1))
+
+
+@bp.post("/admin/value-rules/preview")
+def preview():
+    require(current_user, "value.rules")
+    try:
+        result = vm.preview(vm.validate_settings(request.form))
+    except ValidationError as exc:
+        return render_template("value/_preview.html", errors=_errors(exc), result=None)
+    return render_template("value/_preview.html", result=result, errors={})
+
+
+# ---- the pyramid ---------------------------------------------------------------------------------------
+
+PYRAMID_ORDER = ("diamond", "strategic", "potential", "ordinary", "problem")
+
+
+def pyramid_shapes(tiers, width=420, height=250):
+    """Trapezoid bands of a pyramid (diamond at the top), each band's width at its base proportional to the
+    tier's share of customers among the five (at least a sliver), as SVG polygon points."""
+    total = sum(tiers[t]["count"] for t in PYRAMID_ORDER) or 1
+    band = height / len(PYRAMID_ORDER)
+    shapes, cx = [], width / 2
+    for i, tier in enumerate(PYRAMID_ORDER):
+        top_w = width * i / len(PYRAMID_ORDER)
+        base_w = width * (i + 1) / len(PYRAMID_ORDER)
+        y0, y1 = i * band, (i + 1) * band - 3
+        points = f"{cx - top_w / 2:.1f},{y0:.1f} {cx + top_w / 2:.1f},{y0:.1f} {cx + base_w / 2:.1f},{y1:.1f} {cx - base_w / 2:.1f},{y1:.1f}"
+        shapes.append({"tier": tier, "points": points, "y": (y0 + y1) / 2 + 4, "x": cx,
+                       "count": tiers[tier]["count"], "share_count": round(100 * tiers[tier]["count"] / total)})
+    return shapes
+
+
+@bp.get("/value/pyramid")
+def pyramid():
+    require(current_user, "value.pyramid")
+    team = request.args.get("team", type=parse_id) if can(current_user, "value.pyramid_all") else None
+    region = request.args.get("region", type=parse_id)
+    by = "region" if request.args.get("by") == "region" else "team"
+    data = vm.pyramid(current_user, team=team, region=region, by=by)
+    names = ({r.id: r.label(locale_code()) for r in Region.select()} if by == "region"
+             else {t.id: t.name for t in Team.select(Team.id, Team.name)})
+    return render_template("value/pyramid.html", d=data, shapes=pyramid_shapes(data["tiers"]), order=PYRAMID_ORDER,
+                           names=names, by=by, team=team, region=region,
+                           teams=list(Team.select(Team.id, Team.name).order_by(Team.name)) if can(
+                               current_user, "value.pyramid_all") else [],
+                           regions=list(Region.select()))
+
+
+@bp.get("/value/moves")
+def moves():
+    require(current_user, "value.pyramid")
+    a, b = request.args.get("from"), request.args.get("to")
+    if a not in vm.ALL_TIERS or b not in vm.ALL_TIERS:
+        raise DomainError(N_("Choose a move between two tiers."))
+    rows = vm.movers(current_user, a, b, before_id=request.args.get("before", type=parse_id))
+    return render_template("value/moves.html", rows=rows, a=a, b=b,
+                           next=rows[-1].id if len(rows) == 50 else None)
+
+
+# ---- names for every template -------------------------------------------------------------------------
+
+extend.template_globals(VALUE_TIER_LABELS=vm.TIER_LABELS, VALUE_TIERS=vm.ALL_TIERS,
+                        VALUE_METRIC_LABELS=vm.METRIC_LABELS)
+
+
+def _tier_choice(tier):
+    return tier, label(vm.TIER_LABELS, tier)
+
+
+extend.template_filters(tier_choice=_tier_choice)
