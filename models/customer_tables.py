@@ -21,6 +21,9 @@ STAGE_LABELS = {
 MARKETING_STAGES = ("unidentified", "prospect")
 GRADE_OF_STAGE = {"prospect": "D", "target": "C", "intent": "B", "signed": "A", "long_term": "A"}
 GRADES = ("A", "B", "C", "D")
+# Value tiers (models/value.py computes them; Customer.value_tier holds the last one): trading customers,
+# then the two of non-trading ones. Here so the pool rules below the value domain can name them.
+VALUE_TIERS = ("diamond", "strategic", "potential", "ordinary", "problem", "important_opp", "ordinary_opp")
 
 BUSINESS_MODELS = ("consumer", "industrial", "project", "key_account")
 BUSINESS_MODEL_LABELS = {

@@ -33,13 +33,13 @@ from models import orders as orders_mod
 from models import rules as pool_rules
 from models.base import BaseModel, JSONField, db, fresh
 from models.customers import Customer, clean_text
+from models.customer_tables import VALUE_TIERS
 from models.errors import N_, FieldErrors, ValidationError
 from models.permissions import can, require, scope
 from models.users import User
 
-TIERS = ("diamond", "strategic", "potential", "ordinary", "problem")
-OPPORTUNITY_TIERS = ("important_opp", "ordinary_opp")
-ALL_TIERS = TIERS + OPPORTUNITY_TIERS
+ALL_TIERS = VALUE_TIERS
+TIERS, OPPORTUNITY_TIERS = VALUE_TIERS[:5], VALUE_TIERS[5:]
 TIER_LABELS = {
     "diamond": N_("Diamond"), "strategic": N_("Strategic"), "potential": N_("Potential"), "ordinary": N_("Ordinary"),
     "problem": N_("Problem"), "important_opp": N_("Important opportunity"), "ordinary_opp": N_("Ordinary opportunity"),

@@ -349,3 +349,64 @@ def test_pyramid_list_filter_and_card(shop, client, make_user, make_team, make_c
     assert client.get("/value/moves?from=strategic&to=diamond").status_code == 404
     client.login(manager)
     assert client.get("/value/moves?from=nope&to=diamond").status_code in (400, 409, 422)
+
+
+# ---- tiers drive the business: SLA, release periods, capacity ----------------------------------------------
+
+def test_a_diamond_customers_ticket_gets_the_tiers_sla(shop, make_user, make_customer):
+    from models import service as sv
+
+    rep, _m, admin, customer = shop
+    settings = rule(sales_full=1)
+    settings["sla"] = {"diamond": {p: [1, 2] for p in vm.SLA_PRIORITIES}}
+    use(settings, admin)
+    trade(customer, 100, 1000, paid=1000)
+    assert tier_of(customer).tier == "diamond"
+    agent = make_user("service")
+    ticket = sv.log_ticket(agent, {"customer_id": str(customer.id), "category": "fault", "priority": "urgent",
+                                   "description": "整烫机无法加热，产线停了"})
+    assert ticket.level == "diamond"
+    assert sv.sla_targets(ticket.level, "urgent") == (1, 2)
+    assert ticket.respond_by == FROZEN + dt.timedelta(hours=1)  # Tuesday 10:00 + 1 working hour
+    plain = make_customer(owner=rep)
+    other = sv.log_ticket(agent, {"customer_id": str(plain.id), "category": "fault", "priority": "urgent",
+                                  "description": "整烫机无法加热，产线停了"})
+    assert other.level == sv.service_level(plain) in ("key", "standard")
+    assert sv.service_level(customer) in ("key", "standard")  # care plans still ask the service level
+    assert sv.sla_targets("strategic", "urgent") == sv.sla_targets("key", "urgent")  # a tier without its own SLA
+
+
+def test_release_periods_per_tier_and_capacity_exemption(shop, make_customer):
+    from models import pools
+    from models import rules as pool_rules
+
+    rep, _m, admin, customer = shop
+    settings = pool_rules.validate_settings({"tier_strategic_release_no_followup_days": "45",
+                                             "capacity_exempt_tiers": ["diamond", "strategic"]})
+    pool_rules.save_version(admin, settings, clock.now())
+    use(rule(), admin)
+    trade(customer, 100, 700, paid=700)
+    plain = make_customer(owner=rep)
+    used = pools.capacity(rep)["used"]
+    assert tier_of(customer).tier == "strategic"
+    current = Customer.get_by_id(customer.id)
+    at, rule_name, inputs = pools.release_plan(current, pool_rules.in_force(), clock.now())
+    assert (rule_name, inputs["days"]) == ("no_followup", 45)
+    assert current.release_at == at  # moved when the tier changed
+    assert pools.release_plan(Customer.get_by_id(plain.id), pool_rules.in_force(), clock.now())[2]["days"] == 15
+    assert pools.capacity(rep)["used"] == used - 1
+
+
+def test_bad_tier_periods_are_refused():
+    from models import rules as pool_rules
+
+    with pytest.raises(ValidationError) as exc:
+        pool_rules.validate_settings({"tier_diamond_release_no_followup_days": "0"})
+    assert "tier_diamond_release_no_followup_days" in exc.value.errors
+    assert pool_rules.validate_settings({"tier_nonsense_release_no_followup_days": "5"})["tiers"] == {}
+
+
+def test_sla_priorities_are_the_services():
+    from models import service as sv
+
+    assert vm.SLA_PRIORITIES == sv.PRIORITIES

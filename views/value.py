@@ -85,12 +85,13 @@ def describe(e):
 # ---- the 360 page: the value card --------------------------------------------------------------------
 
 def _card_context(customer, user, errors=None, values=None):
-    settings = vm.in_force()
+    """The value card: one query for a customer never classified, four for one with a tier."""
     row = vm.value_of(customer.id)
-    rules = pool_rules.in_force()
     tier = row.tier if row else ""
+    settings = vm.in_force() if row else vm.ValueSettings({})
     effects = {}
     if tier:
+        rules = pool_rules.in_force()
         effects["sla"] = [(p, settings.sla(tier, p)) for p in vm.SLA_PRIORITIES if settings.sla(tier, p)]
         periods = (rules.s.get("tiers") or {}).get(tier) or {}
         effects["release"] = periods
@@ -100,7 +101,7 @@ def _card_context(customer, user, errors=None, values=None):
         inputs = {"max_overdue_days": row.max_overdue_days, "collection_rate": row.collection_rate,
                   "growth_pct": row.growth_pct, "influence": row.influence or settings["default_influence"],
                   "pipeline": float(row.pipeline or 0), "score": row.score, "limit": _limit(settings, row)}
-    return {"customer": customer, "row": row, "settings": settings, "history": vm.history(customer.id, 5),
+    return {"customer": customer, "row": row, "settings": settings, "history": vm.history(customer.id, 5) if row else [],
             "why": reason_words(tier, row.reason, inputs, settings) if row and tier else "",
             "effects": effects, "can_edit": can(user, "value.influence", customer), "errors": errors or {},
             "form": values or {}}
