@@ -322,11 +322,12 @@ def classify_sql(settings, source):
         "growth": f"CASE WHEN i.growth IS NULL THEN 50 ELSE {_clamp(f'50 + 50.0 * i.growth / {growth_full}')} END",
     }
     score = " + ".join(f"{_num(w[m])} * {points[m]}" for m in METRICS)
-    scored = f"SELECT i.*, ROUND(({score}) / 100.0, 1) AS score FROM ({inputs}) AS i"
+    scored = f"SELECT i.*, ROUND(({score}) / 100.0, 1) AS score FROM i"
     n_over, below = int(s["problem_overdue_days"]), _num(s["problem_collection_below"])
     imp_infl, imp_pipe = int(s["important_influence"]), _num(s["important_pipeline"])
     d, st, p, pg = _num(th["diamond"]), _num(th["strategic"]), _num(th["potential"]), _num(s["potential_growth"])
-    return f"""SELECT x.*,
+    # Materialised steps: each expression is evaluated once per row, not again at every reference to it.
+    return f"""WITH i AS MATERIALIZED ({inputs}), x AS MATERIALIZED ({scored}) SELECT x.*,
       CASE WHEN x.trading = 0 THEN
              CASE WHEN COALESCE(x.influence, 0) >= {imp_infl} OR x.pipeline >= {imp_pipe} THEN 'important_opp'
                   ELSE 'ordinary_opp' END
@@ -349,7 +350,7 @@ def classify_sql(settings, source):
            WHEN x.rate IS NOT NULL AND x.rate < {below} THEN {below}
            WHEN x.score >= {d} THEN {d} WHEN x.score >= {st} THEN {st} WHEN x.score >= {p} THEN {p}
            WHEN x.growth >= {pg} THEN {pg} ELSE {p} END AS limit_
-      FROM ({scored}) AS x"""
+      FROM x"""
 
 
 # ---- the recompute: set-based over an id range ----------------------------------------------------
@@ -360,11 +361,13 @@ _COLUMNS = "customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_o
 def _prepare():
     db.execute_sql(f"CREATE TEMP TABLE IF NOT EXISTS value_inputs ({_COLUMNS.replace(', ', ' REAL, ')} REAL, "
                    "PRIMARY KEY (customer_id))")
+    db.execute_sql("CREATE TEMP TABLE IF NOT EXISTS value_ids (customer_id INTEGER PRIMARY KEY)")
     db.execute_sql("CREATE TEMP TABLE IF NOT EXISTS value_new (customer_id INTEGER PRIMARY KEY, s12 REAL, c12 REAL, "
                    "sprev REAL, due12 REAL, coll12 REAL, late_sum REAL, late_n INTEGER, max_overdue INTEGER, "
                    "pipeline REAL, influence INTEGER, old_tier TEXT, rate REAL, late REAL, margin_pct REAL, "
                    "growth REAL, infl INTEGER, score REAL, tier TEXT, reason TEXT, limit_ REAL)")
     db.execute_sql("DELETE FROM temp.value_inputs")
+    db.execute_sql("DELETE FROM temp.value_ids")
     db.execute_sql("DELETE FROM temp.value_new")
 
 
@@ -417,13 +420,22 @@ def _gather(lo, hi, today):
         "ON CONFLICT (customer_id) DO UPDATE SET pipeline = excluded.pipeline", (lo, hi))
 
 
-_SOURCE = """SELECT c.id AS customer_id, COALESCE(v.s12, 0) AS s12, COALESCE(v.c12, 0) AS c12,
+# The customers of a range that can change: those with inputs, those whose stored row says something (a
+# tier other than ordinary opportunity, an influence, a pipeline), and those never classified. Everyone else
+# is an ordinary opportunity with nothing to recompute: the nightly run does not touch them.
+_IDS = ("INSERT OR IGNORE INTO temp.value_ids SELECT customer_id FROM temp.value_inputs",
+        "INSERT OR IGNORE INTO temp.value_ids SELECT customer_id FROM customer_value WHERE customer_id BETWEEN {lo} AND "
+        "{hi} AND (tier <> 'ordinary_opp' OR influence IS NOT NULL OR pipeline <> 0 OR sales_12m <> 0 "
+        "OR sales_prev <> 0 OR due_12m <> 0)",
+        "INSERT OR IGNORE INTO temp.value_ids SELECT id FROM customer WHERE value_tier = '' AND id BETWEEN {lo} AND {hi}")
+
+_SOURCE = """SELECT i.customer_id, COALESCE(v.s12, 0) AS s12, COALESCE(v.c12, 0) AS c12,
     COALESCE(v.sprev, 0) AS sprev, COALESCE(v.due12, 0) AS due12, COALESCE(v.coll12, 0) AS coll12,
     COALESCE(v.late_sum, 0) AS late_sum, COALESCE(v.late_n, 0) AS late_n,
     CAST(COALESCE(v.max_overdue, 0) AS INTEGER) AS max_overdue, COALESCE(v.pipeline, 0) AS pipeline,
     cv.influence AS influence, cv.tier AS old_tier
-  FROM customer c LEFT JOIN temp.value_inputs v ON v.customer_id = c.id
-  LEFT JOIN customer_value cv ON cv.customer_id = c.id WHERE c.id BETWEEN {lo} AND {hi}"""
+  FROM temp.value_ids i LEFT JOIN temp.value_inputs v ON v.customer_id = i.customer_id
+  LEFT JOIN customer_value cv ON cv.customer_id = i.customer_id"""
 
 _NEW_COLUMNS = ("customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue, pipeline, influence, "
                 "old_tier, rate, late, margin_pct, growth, infl, score, tier, reason, limit_")
@@ -437,8 +449,10 @@ _INPUTS_JSON = ("json_object('sales_12m', n.s12, 'sales_prev', n.sprev, 'margin_
 def _apply(settings, now, lo, hi):
     """Classify lo..hi from temp.value_inputs and write: the inputs and tier on customer_value, the tier
     on customer, a history row and a timeline row per change. Returns (customers, changes)."""
+    for sql in _IDS:
+        db.execute_sql(sql.format(lo=int(lo), hi=int(hi)))
     db.execute_sql(f"INSERT INTO temp.value_new ({_NEW_COLUMNS}) SELECT {_NEW_COLUMNS} FROM "
-                   f"({classify_sql(settings, _SOURCE.format(lo=int(lo), hi=int(hi)))})")
+                   f"({classify_sql(settings, _SOURCE)})")
     at, version = now.isoformat(sep=" "), settings.version
     changed = "FROM temp.value_new n WHERE (n.old_tier IS NULL OR n.old_tier <> n.tier)"
     # A first classification as an ordinary opportunity (the state of every new file) is not news: no
@@ -453,7 +467,8 @@ def _apply(settings, now, lo, hi):
                        f"'value.tier_changed', json_object('from', COALESCE(n.old_tier, ''), 'to', n.tier, "
                        f"'reason', n.reason, 'rule_version', ?, 'inputs', json({_INPUTS_JSON})) {told}",
                        (at, version))
-    db.execute_sql(f"UPDATE customer SET value_tier = n.tier {changed} AND n.customer_id = customer.id")
+    db.execute_sql("UPDATE customer SET value_tier = (SELECT n.tier FROM temp.value_new n WHERE n.customer_id = customer.id) "
+                   f"WHERE id IN (SELECT n.customer_id {changed})")
     db.execute_sql(
         "INSERT INTO customer_value (customer_id, tier, score, reason, sales_12m, cost_12m, sales_prev, due_12m, "
         "collected_12m, late_sum, late_n, max_overdue_days, pipeline, influence_reason, rule_version, computed_at, "
