@@ -228,9 +228,8 @@ def validate_settings(data):
     for higher, lower in zip(SCORED_TIERS, SCORED_TIERS[1:]):
         a, b = thresholds[higher], thresholds[lower]
         if a is not None and b is not None and a <= b:
-            e.add(f"threshold_{lower}", N_("%(lower)s must start below %(higher)s (%(a)s); thresholds may not "
-                                           "overlap or be inverted."),
-                  lower=TIER_LABELS[lower], higher=TIER_LABELS[higher], a=f"{a:g}")
+            e.add(f"threshold_{lower}", N_("Must be below the threshold of the tier above (%(a)s): thresholds may "
+                                           "not overlap or be inverted."), a=f"{a:g}")
     out["thresholds"] = thresholds
     for name, (lo, hi, _label) in NUMBERS.items():
         out[name] = _number(e, data, name, lo, hi, DEFAULTS[name])

@@ -40,25 +40,26 @@ def _errors(exc):
 def reason_words(tier, reason, inputs, settings=None):
     """Why a tier, in words: 'collection rate 61 % < 70 %'."""
     limit = inputs.get("limit")
-    limit_text = f"{limit:g}" if isinstance(limit, (int, float)) else str(limit or "")
+    params = {"limit": f"{limit:g}" if isinstance(limit, (int, float)) else str(limit or "")}
+    key = reason
     if reason == "overdue":
-        return _(REASON_TEXT["overdue"], value=inputs.get("max_overdue_days"), limit=limit_text)
-    if reason == "collection":
-        return _(REASON_TEXT["collection"], value=f"{inputs.get('collection_rate'):g}", limit=limit_text)
-    if reason == "growth":
-        return _(REASON_TEXT["growth"], value=f"{inputs.get('growth_pct'):g}", limit=limit_text)
-    if reason == "influence":
-        return _(REASON_TEXT["influence"], value=inputs.get("influence"), limit=limit_text)
-    if reason in ("pipeline", "none"):
-        money = fmt_money(limit or 0)
-        if reason == "none":
-            i = (settings or vm.in_force())["important_influence"]
-            return _(REASON_TEXT["none"], i=i, limit=money)
-        return _(REASON_TEXT["pipeline"], value=fmt_money(inputs.get("pipeline") or 0), limit=money)
-    score = inputs.get("score")
-    score_text = f"{score:g}" if isinstance(score, (int, float)) else "—"
-    key = "score_below" if tier == "ordinary" else "score_at_least"
-    return _(REASON_TEXT[key], value=score_text, limit=limit_text)
+        params["value"] = inputs.get("max_overdue_days")
+    elif reason == "collection":
+        params["value"] = f"{inputs.get('collection_rate') or 0:g}"
+    elif reason == "growth":
+        params["value"] = f"{inputs.get('growth_pct') or 0:g}"
+    elif reason == "influence":
+        params["value"] = inputs.get("influence")
+    elif reason == "pipeline":
+        params.update(value=fmt_money(inputs.get("pipeline") or 0), limit=fmt_money(limit or 0))
+    elif reason == "none":
+        params.update(i=(settings or vm.in_force())["important_influence"], limit=fmt_money(limit or 0))
+    else:
+        score = inputs.get("score")
+        params["value"] = f"{score:g}" if isinstance(score, (int, float)) else "—"
+        key = "score_below" if tier == "ordinary" else "score_at_least"
+    text = REASON_TEXT[key]
+    return _(text, **params)
 
 
 # ---- the timeline ---------------------------------------------------------------------------------
