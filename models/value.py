@@ -692,7 +692,7 @@ def pyramid(user, team=None, region=None, by="team", now=None):
 def movers(user, from_tier, to_tier, before_id=None, limit=50, now=None):
     """The customers that moved from → to in the last quarter (for the pyramid's click-through)."""
     now = now or clock.now()
-    q = (ValueChange.select(ValueChange, Customer.name).join(Customer, on=(Customer.id == ValueChange.customer))
+    q = (ValueChange.select(ValueChange, Customer.id, Customer.name).join(Customer, on=(Customer.id == ValueChange.customer))
          .where((ValueChange.at >= now - dt.timedelta(days=91)) & (ValueChange.from_tier == from_tier)
                 & (ValueChange.to_tier == to_tier))
          .where(Customer.id.in_(scope("customer", user, Customer.select(Customer.id)))))

@@ -134,7 +134,7 @@ def influence(customer_id):
         vm.set_influence(current_user, customer, request.form.get("influence"), request.form.get("reason"))
     except ValidationError as exc:
         p = _card_context(customer, current_user, _errors(exc), request.form)
-        return render_template("value/_card.html", p=p, editing=True), 422
+        return render_template("value/_card.html", p=p, editing=True)
     if not request.htmx:
         return hx.redirect(url_for("customers.show", customer_id=customer.id))
     return hx.trigger(make_response(render_template("value/_card.html", p=_card_context(customer, current_user))),
@@ -184,7 +184,7 @@ def rules():
         settings = vm.validate_settings(request.form)
         vm.save_rule(current_user, settings, _effective(request.form), request.form.get("note", ""))
     except ValidationError as exc:
-        return _page(dict(request.form.items()), _errors(exc), status=422)
+        return _page(dict(request.form.items()), _errors(exc))
     return hx.redirect(url_for("value.rules", saved=1))
 
 
