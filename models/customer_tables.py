@@ -135,6 +135,7 @@ class Customer(BaseModel):
             (("owner", "release_at"), False), (("pool", "id"), False), (("pool", "name", "id"), False),
             (("pool", "touched_at", "id"), False), (("staked_by", "stake_due"), False),
             (("stage", "region", "id"), False), (("release_rule", "contract_end"), False),
+            (("value_tier", "team", "region"), False),  # the value pyramid's counts (models/value.py)
         )
 
     @property

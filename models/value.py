@@ -81,7 +81,7 @@ NUMBERS = {
     "problem_overdue_days": (0, 3650, N_("Problem: an instalment overdue more than (days)")),
     "problem_collection_below": (0, 100, N_("Problem: collection rate below (percent)")),
     "important_influence": (1, 5, N_("Important opportunity: influence from")),
-    "important_pipeline": (0, 10**10, N_("Important opportunity: open weighted pipeline from (yuan)")),
+    "important_pipeline": (1, 10**10, N_("Important opportunity: open weighted pipeline from (yuan)")),
     "default_influence": (1, 5, N_("Influence until one is entered")),
 }
 INFLUENCE_LEVELS = (1, 2, 3, 4, 5)
@@ -419,13 +419,15 @@ def _gather(lo, hi, today):
         "ON CONFLICT (customer_id) DO UPDATE SET pipeline = excluded.pipeline", (lo, hi))
 
 
+_MAY_MOVE = ("(tier <> 'ordinary_opp' OR influence IS NOT NULL OR pipeline <> 0 OR sales_12m <> 0 OR sales_prev <> 0 "
+             "OR due_12m <> 0)")
+
 # The customers of a range that can change: those with inputs, those whose stored row says something (a
 # tier other than ordinary opportunity, an influence, a pipeline), and those never classified. Everyone else
 # is an ordinary opportunity with nothing to recompute: the nightly run does not touch them.
 _IDS = ("INSERT OR IGNORE INTO temp.value_ids SELECT customer_id FROM temp.value_inputs",
         "INSERT OR IGNORE INTO temp.value_ids SELECT customer_id FROM customer_value WHERE customer_id BETWEEN {lo} AND "
-        "{hi} AND (tier <> 'ordinary_opp' OR influence IS NOT NULL OR pipeline <> 0 OR sales_12m <> 0 "
-        "OR sales_prev <> 0 OR due_12m <> 0)",
+        "{hi} AND " + _MAY_MOVE.replace("{", "{{").replace("}", "}}"),
         "INSERT OR IGNORE INTO temp.value_ids SELECT id FROM customer WHERE value_tier = '' AND id BETWEEN {lo} AND {hi}")
 
 _SOURCE = """SELECT i.customer_id, COALESCE(v.s12, 0) AS s12, COALESCE(v.c12, 0) AS c12,
@@ -623,22 +625,27 @@ def preview(settings_dict, limit=200):
         raise ValidationError({"rule": [(N_("Nothing changed: these are the settings in force, so nothing "
                                             "would move."), {})]})
     settings = ValueSettings(settings_dict)
+    # Only rows a rule can move: an ordinary opportunity with no inputs stays one under any rule.
     source = ("SELECT customer_id, sales_12m AS s12, cost_12m AS c12, sales_prev AS sprev, due_12m AS due12, "
               "collected_12m AS coll12, late_sum, late_n, max_overdue_days AS max_overdue, pipeline, influence, "
-              "tier AS old_tier FROM customer_value WHERE computed_at IS NOT NULL")
-    rows = db.execute_sql(f"SELECT old_tier, tier, COUNT(*), SUM(s12) FROM ({classify_sql(settings, source)}) "
-                          "GROUP BY old_tier, tier").fetchall()
-    before, after, moves = {}, {}, {}
-    for old, new, n, revenue in rows:
-        for side, tier in ((before, old), (after, new)):
-            count, money = side.get(tier, (0, 0))
-            side[tier] = (count + n, money + (revenue or 0))
-        if old != new:
-            moves[(old, new)] = n
+              f"tier AS old_tier FROM customer_value WHERE computed_at IS NOT NULL AND {_MAY_MOVE}")
+    db.execute_sql("CREATE TEMP TABLE IF NOT EXISTS value_preview (customer_id INTEGER PRIMARY KEY, old_tier TEXT, "
+                   "tier TEXT, score REAL, s12 REAL)")
+    db.execute_sql("DELETE FROM temp.value_preview")
+    db.execute_sql(f"INSERT INTO temp.value_preview SELECT customer_id, old_tier, tier, score, s12 "
+                   f"FROM ({classify_sql(settings, source)}) WHERE old_tier <> tier")
+    before = {tier: (n, revenue or 0) for tier, n, revenue in db.execute_sql(
+        "SELECT tier, COUNT(*), SUM(sales_12m) FROM customer_value WHERE computed_at IS NOT NULL GROUP BY tier")}
+    after, moves = dict(before), {}
+    for old, new, n, revenue in db.execute_sql(
+            "SELECT old_tier, tier, COUNT(*), SUM(s12) FROM temp.value_preview GROUP BY old_tier, tier").fetchall():
+        moves[(old, new)] = n
+        for tier, sign in ((old, -1), (new, 1)):
+            count, money = after.get(tier, (0, 0))
+            after[tier] = (count + sign * n, money + sign * (revenue or 0))
     movers = db.execute_sql(
-        f"SELECT p.customer_id, c.name, p.old_tier, p.tier, p.score, p.s12 FROM ({classify_sql(settings, source)}) p "
-        f"JOIN customer c ON c.id = p.customer_id WHERE p.old_tier <> p.tier ORDER BY p.s12 DESC LIMIT ?",
-        (limit,)).fetchall()
+        "SELECT p.customer_id, c.name, p.old_tier, p.tier, p.score, p.s12 FROM temp.value_preview p "
+        "JOIN customer c ON c.id = p.customer_id ORDER BY p.s12 DESC LIMIT ?", (limit,)).fetchall()
     last = CustomerValue.select(pw.fn.MAX(CustomerValue.computed_at)).scalar()
     return {"before": before, "after": after, "moves": moves, "moved": sum(moves.values()),
             "movers": [dict(id=r[0], name=r[1], old=r[2], new=r[3], score=r[4], sales=r[5]) for r in movers],
@@ -661,10 +668,15 @@ def pyramid(user, team=None, region=None, by="team", now=None):
         params.append(region)
     where = " AND ".join(cond)
     group = "c.region_id" if by == "region" else "c.team_id"
+    # Counts of the opportunity tiers come from the customer index alone; money only for trading tiers.
+    opp = ", ".join(f"'{t}'" for t in OPPORTUNITY_TIERS)
+    trading = ", ".join(f"'{t}'" for t in TIERS)
     rows = db.execute_sql(
-        f"SELECT cv.tier, {group}, COUNT(*), SUM(cv.sales_12m), SUM(cv.sales_12m - cv.cost_12m) FROM customer_value cv "
-        f"JOIN customer c ON c.id = cv.customer_id WHERE {where} AND cv.tier <> '' GROUP BY cv.tier, {group}",
-        params).fetchall()
+        f"SELECT c.value_tier, {group}, COUNT(*), 0, 0 FROM customer c WHERE c.value_tier IN ({opp}) AND {where} "
+        f"GROUP BY c.value_tier, {group}", params).fetchall() + db.execute_sql(
+        f"SELECT c.value_tier, {group}, COUNT(*), SUM(cv.sales_12m), SUM(cv.sales_12m - cv.cost_12m) FROM customer c "
+        f"JOIN customer_value cv ON cv.customer_id = c.id WHERE c.value_tier IN ({trading}) AND {where} "
+        f"GROUP BY c.value_tier, {group}", params).fetchall()
     tiers = {t: {"count": 0, "revenue": 0.0, "margin": 0.0} for t in ALL_TIERS}
     groups = {}
     for tier, key, n, revenue, margin in rows:

@@ -92,4 +92,5 @@ def up(migrator, db):
     migrator.migrate(
         migrator.add_column("customer", "value_tier", CharField(max_length=13, default="")),
         migrator.add_index("customer", ("value_tier",), unique=False),
+        migrator.add_index("customer", ("value_tier", "team_id", "region_id"), unique=False),
     )
