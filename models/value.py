@@ -711,3 +711,18 @@ def movers(user, from_tier, to_tier, before_id=None, limit=50, now=None):
     if before_id:
         q = q.where(ValueChange.id < before_id)
     return list(q.order_by(ValueChange.id.desc()).limit(limit))
+
+
+def workbench(user, now=None, days=30, limit=5):
+    """The workbench card: the user's customers per trading tier (a manager's: the team's) and those that
+    fell a tier in the last `days` days, newest first."""
+    now = now or clock.now()
+    mine = (Customer.team == user.team_id) if can(user, "team.leads_one") else (Customer.owner == user.id)
+    counts = dict(Customer.select(Customer.value_tier, pw.fn.COUNT(Customer.id))
+                  .where(mine & Customer.value_tier.in_(TIERS)).group_by(Customer.value_tier).tuples())
+    recent = (ValueChange.select(ValueChange, Customer.id, Customer.name)
+              .join(Customer, on=(Customer.id == ValueChange.customer))
+              .where(mine & (ValueChange.at >= now - dt.timedelta(days=days)) & (ValueChange.from_tier != ""))
+              .order_by(ValueChange.id.desc()).limit(50))
+    fell = [c for c in recent if RANK.get(c.to_tier, 0) < RANK.get(c.from_tier, 0)][:limit]
+    return {"counts": counts, "fell": fell}

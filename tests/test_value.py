@@ -414,3 +414,19 @@ def test_sla_priorities_are_the_services():
     from models import service as sv
 
     assert vm.SLA_PRIORITIES == sv.PRIORITIES
+
+
+def test_workbench_card_counts_tiers_and_names_who_fell(shop, client):
+    rep, manager, admin, customer = shop
+    use(rule(), admin)
+    order = trade(customer, 100, 900, paid=900)
+    assert tier_of(customer).tier == "diamond"
+    Payment.delete().where(Payment.order == order).execute()
+    assert tier_of(customer).tier == "problem"
+    for user in (rep, manager):
+        client.login(user)
+        page = body(client.get("/"))
+        assert 'id="value-panel"' in page and customer.name in page
+    assert vm.workbench(rep)["counts"] == {"problem": 1}
+    client.login(admin)
+    assert 'id="value-panel"' not in body(client.get("/"))

@@ -257,3 +257,13 @@ def _tier_choice(tier):
 
 
 extend.template_filters(tier_choice=_tier_choice)
+
+
+@extend.workbench_panel("value/_wb_panel.html", roles=("sales", "manager"), order=25)
+def _workbench_panel(user):
+    data = vm.workbench(user)
+    if not data["counts"] and not data["fell"]:
+        return None
+    for change in data["fell"]:
+        change.why = reason_words(change.to_tier, change.reason, change.inputs or {})
+    return data
