@@ -275,7 +275,9 @@ def save_rule(actor, settings, effective_from, note=""):
     require(actor, "value.rules")
     if effective_from < clock.now() - dt.timedelta(minutes=5):
         raise ValidationError({"effective_from": [(N_("The start cannot be in the past."), {})]})
-    note = clean_text(note, 200) or ""
+    note = clean_text(note, 200)
+    if note is None:
+        raise ValidationError({"note": [(N_("At most %(n)s characters."), {"n": 200})]})
     with db.atomic():
         if _same(settings, latest()):
             raise ValidationError({"rule": [(N_("Nothing changed: these are the settings of the newest version."), {})]})
