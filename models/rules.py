@@ -170,40 +170,34 @@ def validate_settings(data):
         phrases = phrases.splitlines()
     phrases = [" ".join(p.split())[:40] for p in phrases if p.strip()][:200]
     out["stock_phrases"] = phrases
-    out["pools"] = {}
-    for key, raw in data.items():
-        match = re.fullmatch(r"pool_(\d{1,9})_(release_no_followup_days|release_no_deal_days)", key)
-        if not match or not str(raw).strip():
-            continue
-        lo, hi = NUMBERS[match.group(2)]
-        try:
-            value = int(str(raw).strip())
-            if not lo <= value <= hi:
-                raise ValueError
-        except ValueError:
-            errors[key] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": lo, "hi": hi})]
-            continue
-        out["pools"].setdefault(match.group(1), {})[match.group(2)] = value
-    out["tiers"] = {}
-    for key, raw in data.items():
-        match = re.fullmatch(r"tier_([a-z_]{1,13})_(release_no_followup_days|release_no_deal_days)", key)
-        if not match or match.group(1) not in VALUE_TIERS or not str(raw).strip():
-            continue
-        lo, hi = NUMBERS[match.group(2)]
-        try:
-            value = int(str(raw).strip())
-            if not lo <= value <= hi:
-                raise ValueError
-        except ValueError:
-            errors[key] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": lo, "hi": hi})]
-            continue
-        out["tiers"].setdefault(match.group(1), {})[match.group(2)] = value
+    out["pools"] = _periods(data, r"pool_(\d{1,9})", lambda pool_id: True, errors)
+    out["tiers"] = _periods(data, r"tier_([a-z_]{1,13})", lambda tier: tier in VALUE_TIERS, errors)
     exempt = data.get("capacity_exempt_tiers") or []
     if isinstance(exempt, str):
         exempt = [t for t in re.split(r"[,，\s]+", exempt) if t]
     out["capacity_exempt_tiers"] = [t for t in VALUE_TIERS if t in exempt]
     if errors:
         raise ValidationError(errors)
+    return out
+
+
+def _periods(data, prefix, known, errors):
+    """{key: {period name: days}} from fields `<prefix>_<period name>` (per pool, per value tier); empty
+    fields are left out, bad numbers go to `errors`."""
+    out = {}
+    for field, raw in data.items():
+        match = re.fullmatch(prefix + r"_(release_no_followup_days|release_no_deal_days)", field)
+        if not match or not known(match.group(1)) or not str(raw).strip():
+            continue
+        lo, hi = NUMBERS[match.group(2)]
+        try:
+            value = int(str(raw).strip())
+            if not lo <= value <= hi:
+                raise ValueError
+        except ValueError:
+            errors[field] = [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": lo, "hi": hi})]
+            continue
+        out.setdefault(match.group(1), {})[match.group(2)] = value
     return out
 
 

@@ -5,15 +5,8 @@ and an htmx request, nothing written."""
 import pytest
 
 from models import value as vm
+from tests.test_value import rule_form as _rule_form
 from tests.test_permissions import ACTOR, ROLES, Action, check_action, parse_table, world  # noqa: F401
-
-
-def _rule_form(**over):
-    data = {f"weight_{m}": str(w) for m, w in vm.DEFAULTS["weights"].items()}
-    data.update({f"threshold_{t}": str(v) for t, v in vm.DEFAULTS["thresholds"].items()})
-    data.update({k: str(vm.DEFAULTS[k]) for k in vm.NUMBERS})
-    data.update(over)
-    return data
 
 
 CUSTOMER_ACTIONS = {

@@ -246,7 +246,8 @@ def test_influence_over_http_inline_error_then_saved(shop, client, make_user, ma
 
 # ---- the rule: bad input, preview, versions ----------------------------------------------------------------
 
-def _form(**over):
+def rule_form(**over):
+    """The value rule form as the page posts it, with the defaults and `over`."""
     data = {f"weight_{m}": str(w) for m, w in vm.DEFAULTS["weights"].items()}
     data.update({f"threshold_{t}": str(v) for t, v in vm.DEFAULTS["thresholds"].items()})
     data.update({k: str(vm.DEFAULTS[k]) for k in vm.NUMBERS})
@@ -268,29 +269,29 @@ def _form(**over):
 def test_bad_rules_are_refused_and_nothing_is_saved(shop, client, over, field):
     *_, admin, _c = shop
     with pytest.raises(ValidationError) as exc:
-        vm.validate_settings(_form(**over))
+        vm.validate_settings(rule_form(**over))
     assert field in exc.value.errors
     client.login(admin)
-    r = client.post("/admin/value-rules", _form(**over))
+    r = client.post("/admin/value-rules", rule_form(**over))
     assert r.status_code == 200 and "form-error" in body(r)
     assert vm.ValueRule.select().count() == 0
-    preview = body(client.post("/admin/value-rules/preview", _form(**over), htmx=True))
+    preview = body(client.post("/admin/value-rules/preview", rule_form(**over), htmx=True))
     assert "form-error" in preview
 
 
 def test_weights_error_says_the_sum(shop):
     with pytest.raises(ValidationError) as exc:
-        vm.validate_settings(_form(weight_sales="34"))
+        vm.validate_settings(rule_form(weight_sales="34"))
     assert exc.value.errors["weights"][0][1] == {"sum": "99"}
 
 
 def test_preview_with_nothing_changed_says_so_and_save_refuses_it(shop, client):
     *_, admin, customer = shop
     with pytest.raises(ValidationError) as exc:
-        vm.preview(vm.validate_settings(_form()))
+        vm.preview(vm.validate_settings(rule_form()))
     assert "rule" in exc.value.errors
     with pytest.raises(ValidationError):
-        vm.save_rule(admin, vm.validate_settings(_form()), clock.now())
+        vm.save_rule(admin, vm.validate_settings(rule_form()), clock.now())
     assert vm.ValueRule.select().count() == 0
 
 
@@ -302,13 +303,13 @@ def test_preview_counts_moves_names_movers_and_revenue_and_writes_nothing(shop, 
     vm.recompute_all()
     assert (vm.value_of(customer.id).tier, vm.value_of(small.id).tier) == ("strategic", "ordinary")
     before = (vm.ValueChange.select().count(), AuditEvent.select().count(), vm.ValueRule.select().count())
-    result = vm.preview(vm.validate_settings(_form(sales_full="900000")))
+    result = vm.preview(vm.validate_settings(rule_form(sales_full="900000")))
     assert result["moves"] == {("strategic", "diamond"): 1}
     assert [m["id"] for m in result["movers"]] == [customer.id]
     assert result["before"]["strategic"] == (1, 900000) and result["after"]["diamond"] == (1, 900000)
     assert (vm.ValueChange.select().count(), AuditEvent.select().count(), vm.ValueRule.select().count()) == before
     client.login(admin)
-    page = body(client.post("/admin/value-rules/preview", _form(sales_full="900000"), htmx=True))
+    page = body(client.post("/admin/value-rules/preview", rule_form(sales_full="900000"), htmx=True))
     assert customer.name in page and small.name not in page
 
 
@@ -316,11 +317,11 @@ def test_a_saved_rule_takes_effect_from_its_start(shop, client):
     *_, admin, customer = shop
     client.login(admin)
     start = clock.to_local(FROZEN + dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    r = client.post("/admin/value-rules", _form(sales_full="500000", effective_from=start, note="放宽门槛"))
+    r = client.post("/admin/value-rules", rule_form(sales_full="500000", effective_from=start, note="放宽门槛"))
     assert r.status_code == 303
     assert vm.in_force().version == 0 and vm.in_force(FROZEN + dt.timedelta(days=2)).version == 1
     assert vm.latest()["sales_full"] == 500000
-    r = client.post("/admin/value-rules", _form(effective_from="2020-01-01T00:00"))
+    r = client.post("/admin/value-rules", rule_form(effective_from="2020-01-01T00:00"))
     assert r.status_code == 200 and "form-error" in body(r) and vm.ValueRule.select().count() == 1
 
 

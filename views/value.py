@@ -1,12 +1,9 @@
 """Customer value over the web (issue 15): the value rule (admin: weights, thresholds, SLA per tier, a
 preview, versions), influence entered on the 360 page, the value card and tier badge there, the tier
 sentences of the timeline, the value pyramid for managers and admins, and its click-through lists."""
-import datetime as dt
-
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import clock
 from models import rules as pool_rules
 from models import value as vm
 from models.base import parse_id
@@ -17,6 +14,7 @@ from models.users import Region, Team
 from views import extend
 from views import htmx as hx
 from views.i18n import fmt_money, gettext as _, label, locale_code, translate_error
+from views.rules import _effective
 
 bp = Blueprint("value", __name__)
 
@@ -153,19 +151,6 @@ def _form_values(settings):
             for kind, hours in zip(("response", "resolution"), pair or ()):
                 out[f"sla_{tier}_{priority}_{kind}"] = hours
     return out
-
-
-def _effective(form):
-    raw = (form.get("effective_from") or "").strip()
-    if not raw:
-        return clock.now()
-    try:
-        value = clock.from_local(dt.datetime.fromisoformat(raw))
-    except (ValueError, OverflowError):
-        value = None
-    if value is None or not 1900 <= value.year <= 2100:
-        raise ValidationError({"effective_from": [(N_("Enter a date and time between 1900 and 2100."), {})]})
-    return value
 
 
 def _page(values, errors, saved=False, status=200):
