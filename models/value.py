@@ -699,6 +699,7 @@ def pyramid(user, team=None, region=None, by="team", now=None):
         [since, *params]).fetchall()
     rose = sum(n for a, b, n in moves if RANK.get(b, 0) > RANK.get(a, 0))
     fell = sum(n for a, b, n in moves if RANK.get(b, 0) < RANK.get(a, 0))
+    groups = sorted(groups.items(), key=lambda g: (g[0] is None, g[0] or 0))  # no team / region last
     return {"tiers": tiers, "groups": groups, "total_revenue": total, "moves": sorted(moves, key=lambda m: -m[2]),
             "rose": rose, "fell": fell, "since": since}
 
@@ -726,5 +727,10 @@ def workbench(user, now=None, days=30, limit=5):
               .join(Customer, on=(Customer.id == ValueChange.customer))
               .where(mine & (ValueChange.at >= now - dt.timedelta(days=days)) & (ValueChange.from_tier != ""))
               .order_by(ValueChange.id.desc()).limit(50))
-    fell = [c for c in recent if RANK.get(c.to_tier, 0) < RANK.get(c.from_tier, 0)][:limit]
+    fell, seen = [], set()
+    for c in recent:  # newest first; each customer once, with its latest fall
+        if RANK.get(c.to_tier, 0) < RANK.get(c.from_tier, 0) and c.customer_id not in seen:
+            seen.add(c.customer_id)
+            fell.append(c)
+    fell = fell[:limit]
     return {"counts": counts, "fell": fell}

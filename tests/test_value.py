@@ -311,6 +311,7 @@ def test_preview_counts_moves_names_movers_and_revenue_and_writes_nothing(shop, 
     client.login(admin)
     page = body(client.post("/admin/value-rules/preview", rule_form(sales_full="900000"), htmx=True))
     assert customer.name in page and small.name not in page
+    assert page.count("tier-diamond") >= 2 and "→" in page  # the move, drawn with both tiers
 
 
 def test_a_saved_rule_takes_effect_from_its_start(shop, client):
@@ -332,7 +333,12 @@ def test_pyramid_list_filter_and_card(shop, client, make_user, make_team, make_c
     trade(customer, 100, 900000, paid=900000)
     elsewhere = make_customer(owner=make_user("sales", make_team()))
     trade(elsewhere, 100, 900000, paid=900000)
+    released = make_customer(owner=None, stage="signed")  # in a pool: no team
+    trade(released, 100, 50000, paid=50000)
     vm.recompute_all()
+    client.login(admin)
+    assert client.get("/value/pyramid").status_code == 200
+    assert client.get("/value/pyramid?by=region").status_code == 200
     client.login(manager)
     page = body(client.get("/value/pyramid"))
     assert "<svg" in page and "<polygon" in page

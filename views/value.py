@@ -189,14 +189,15 @@ PYRAMID_ORDER = ("diamond", "strategic", "potential", "ordinary", "problem")
 
 
 def pyramid_shapes(tiers, width=420, height=250):
-    """Trapezoid bands of a pyramid (diamond at the top), each band's width at its base proportional to the
-    tier's share of customers among the five (at least a sliver), as SVG polygon points."""
+    """Trapezoid bands of a pyramid (diamond at the top) as SVG polygon points, labelled with each tier's count
+    and its share of the five tiers' customers."""
     total = sum(tiers[t]["count"] for t in PYRAMID_ORDER) or 1
     band = height / len(PYRAMID_ORDER)
     shapes, cx = [], width / 2
-    for i, tier in enumerate(PYRAMID_ORDER):
-        top_w = width * i / len(PYRAMID_ORDER)
-        base_w = width * (i + 1) / len(PYRAMID_ORDER)
+    n = len(PYRAMID_ORDER)
+    for i, tier in enumerate(PYRAMID_ORDER):  # a cut top, wide enough for the first label
+        top_w = width * (0.3 + 0.7 * i / n)
+        base_w = width * (0.3 + 0.7 * (i + 1) / n)
         y0, y1 = i * band, (i + 1) * band - 3
         points = f"{cx - top_w / 2:.1f},{y0:.1f} {cx + top_w / 2:.1f},{y0:.1f} {cx + base_w / 2:.1f},{y1:.1f} {cx - base_w / 2:.1f},{y1:.1f}"
         shapes.append({"tier": tier, "points": points, "y": (y0 + y1) / 2 + 4, "x": cx,
