@@ -536,13 +536,13 @@ def recompute_all(now=None, chunk=50000, start_id=0, on_chunk=None):
     return total, changes
 
 
-def sweep(now=None, chunk=50000):
+def sweep(now=None, chunk=20000):
     """Once per business day and rule version in force: recompute every customer (resumes a run that
     was cut off; a second call the same day does nothing)."""
     now = now or clock.now()
     settings = in_force(now)
     day = clock.to_local(now).date()
-    with db.atomic():
+    with db.atomic():  # BEGIN IMMEDIATE: a second sweeper waits here and then finds this run
         run = ValueRun.get_or_none((ValueRun.day == day) & (ValueRun.rule_version == settings.version))
         if run is None:
             run = ValueRun.create(day=day, rule_version=settings.version, started_at=now)

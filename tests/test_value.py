@@ -364,7 +364,7 @@ def test_pyramid_list_filter_and_card(shop, client, make_user, make_team, make_c
 
 # ---- tiers drive the business: SLA, release periods, capacity ----------------------------------------------
 
-def test_a_diamond_customers_ticket_gets_the_tiers_sla(shop, make_user, make_customer):
+def test_a_diamond_customers_ticket_gets_the_tiers_sla(shop, make_user, make_customer, en_client):
     from models import service as sv
 
     rep, _m, admin, customer = shop
@@ -378,6 +378,9 @@ def test_a_diamond_customers_ticket_gets_the_tiers_sla(shop, make_user, make_cus
                                    "description": "整烫机无法加热，产线停了"})
     assert ticket.level == "diamond"
     assert sv.sla_targets(ticket.level, "urgent") == (1, 2)
+    en_client.login(agent)
+    page = body(en_client.get(f"/service/tickets/{ticket.id}"))
+    assert "<dd>Diamond</dd>" in page  # the service level shown on the ticket is the tier
     assert ticket.respond_by == FROZEN + dt.timedelta(hours=1)  # Tuesday 10:00 + 1 working hour
     plain = make_customer(owner=rep)
     other = sv.log_ticket(agent, {"customer_id": str(plain.id), "category": "fault", "priority": "urgent",
