@@ -215,10 +215,11 @@ RULES = {
         _leads_team(u, u.team_id) and u.team_id in t.teams()),  # a recipient sees only their share
     # ---- customer value (issue 15; models/value.py) ----
     # The value card follows the sales figures (owner, team manager, delegate, admin, service); the owner or
-    # their manager (or an admin) enters influence; managers see their team's pyramid, admins everyone's
-    # and edit the value rule.
+    # their manager (or an admin) enters influence and ticks the tier's strategies off; managers see their
+    # team's pyramid, admins everyone's and edit the value rule and the strategies per tier.
     "value.view": lambda u, c: u.role in ("admin", "service") or _works(u, c),
     "value.influence": lambda u, c: u.role == "admin" or (u.role in SELLERS and _works(u, c) and c.owner_id is not None),
+    "value.strategy": lambda u, c: u.role == "admin" or (u.role in SELLERS and _works(u, c) and c.owner_id is not None),
     "value.pyramid": lambda u, _=None: u.role in ("manager", "admin"),
     "value.pyramid_all": lambda u, _=None: u.role == "admin",
     "value.rules": lambda u, _=None: u.role == "admin",

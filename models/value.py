@@ -34,7 +34,7 @@ from models import rules as pool_rules
 from models.base import BaseModel, JSONField, db, fresh
 from models.customers import Customer, clean_text
 from models.customer_tables import VALUE_TIERS
-from models.errors import N_, FieldErrors, ValidationError
+from models.errors import N_, DomainError, FieldErrors, ValidationError
 from models.permissions import can, require, scope
 from models.users import User
 
@@ -734,3 +734,154 @@ def workbench(user, now=None, days=30, limit=5):
             fell.append(c)
     fell = fell[:limit]
     return {"counts": counts, "fell": fell}
+
+
+# ---- strategies per tier (issue 15 item 6) -----------------------------------------------------------
+
+class TierStrategy(BaseModel):
+    """What a tier's customers get ("senior visit each quarter"): once, or every `every_days` days."""
+    tier = pw.CharField(max_length=13, index=True)
+    title_zh = pw.CharField(max_length=100)
+    title_en = pw.CharField(max_length=100)
+    every_days = pw.IntegerField(null=True)  # None: once while in the tier
+    active = pw.BooleanField(default=True)
+    created_at = pw.DateTimeField()
+
+    def label(self, locale):
+        return self.title_zh if str(locale).startswith("zh") else self.title_en
+
+
+class StrategyDone(BaseModel):
+    """A strategy carried out for a customer: who, when, what they noted."""
+    customer = pw.ForeignKeyField(Customer, on_delete="CASCADE", index=False, backref="strategies_done")
+    strategy = pw.ForeignKeyField(TierStrategy, on_delete="CASCADE", index=False, backref="done")
+    done_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="+")
+    done_at = pw.DateTimeField()
+    note = pw.CharField(max_length=200, default="")
+
+    class Meta:
+        indexes = ((("customer", "strategy", "done_at"), False),)
+
+
+def save_strategy(actor, data, strategy=None):
+    """Add or change a tier strategy (admins); a strategy is switched off, never deleted (its history stays)."""
+    require(actor, "value.rules")
+    e = FieldErrors()
+    tier = str(data.get("tier") or (strategy.tier if strategy else "")).strip()
+    if tier not in ALL_TIERS:
+        e.add("tier", N_("Choose a tier."))
+    titles = {}
+    for name in ("title_zh", "title_en"):
+        titles[name] = clean_text(data.get(name), 100)
+        if titles[name] is None:
+            e.add(name, N_("At most %(n)s characters."), n=100)
+        elif not titles[name]:
+            e.add(name, N_("Required."))
+    raw = str(data.get("every_days") or "").strip()
+    every = None
+    if raw:
+        try:
+            every = int(raw)
+            if not 1 <= every <= 730:
+                raise ValueError
+        except ValueError:
+            e.add("every_days", N_("A whole number from %(lo)s to %(hi)s, or empty for once."), lo=1, hi=730)
+    e.raise_if_any()
+    active = str(data.get("active", "1")) in ("1", "on", "true")
+    with db.atomic():
+        if strategy is None:
+            strategy = TierStrategy.create(tier=tier, every_days=every, active=active, created_at=clock.now(), **titles)
+        else:
+            fresh(strategy)
+            strategy.tier, strategy.every_days, strategy.active = tier, every, active
+            strategy.title_zh, strategy.title_en = titles["title_zh"], titles["title_en"]
+            strategy.save()
+        audit.record("value.strategy_saved", actor, strategy_id=strategy.id, tier=tier, title=titles["title_zh"],
+                     every_days=every, active=active)
+    return strategy
+
+
+def mark_strategy_done(actor, customer, strategy_id, note=""):
+    """Tick a strategy of the customer's tier off: who did it and when go on the checklist and the timeline."""
+    require(actor, "value.strategy", customer)
+    note = clean_text(note, 200)
+    if note is None:
+        raise ValidationError({"note": [(N_("At most %(n)s characters."), {"n": 200})]})
+    now = clock.now()
+    with db.atomic():
+        fresh(customer)
+        require(actor, "value.strategy", customer)
+        strategy = TierStrategy.get_or_none(TierStrategy.id == strategy_id)
+        if strategy is None or not strategy.active or strategy.tier != customer.value_tier:
+            raise DomainError(N_("That strategy is not one of this customer's tier."))
+        done = StrategyDone.create(customer=customer.id, strategy=strategy.id, done_by=actor.id, done_at=now, note=note)
+        audit.record("value.strategy_done", actor, customer, strategy_id=strategy.id, title=strategy.title_zh,
+                     title_en=strategy.title_en, note=note)
+    return done
+
+
+def _due(strategy, last_done, since):
+    """When a strategy is next due for a customer in the tier `since`: every N days from the last time (or
+    from entering the tier); a one-off is due on entering the tier until done."""
+    if strategy.every_days is None:
+        return None if last_done else since
+    return (last_done or since) + dt.timedelta(days=strategy.every_days)
+
+
+def checklist(customer, now=None):
+    """The customer's tier strategies: [(strategy, last StrategyDone or None, due or None, overdue)]."""
+    now = now or clock.now()
+    tier = customer.value_tier
+    if not tier:
+        return []
+    strategies = list(TierStrategy.select().where((TierStrategy.tier == tier) & TierStrategy.active)
+                      .order_by(TierStrategy.id))
+    if not strategies:
+        return []
+    last = {}
+    for d in (StrategyDone.select(StrategyDone, User.full_name).join(User, pw.JOIN.LEFT_OUTER,
+                                                                     on=(User.id == StrategyDone.done_by))
+              .where((StrategyDone.customer == customer.id) & StrategyDone.strategy.in_([s.id for s in strategies]))
+              .order_by(StrategyDone.done_at)):
+        last[d.strategy_id] = d
+    since = CustomerValue.select(CustomerValue.tier_since).where(CustomerValue.customer == customer.id).scalar() or now
+    out = []
+    for s in strategies:
+        d = last.get(s.id)
+        if d is not None and d.done_at < since:
+            d = None  # done before the customer entered this tier: it starts again
+        due = _due(s, d.done_at if d else None, since)
+        out.append((s, d, due, due is not None and due < now))
+    return out
+
+
+def overdue_strategies(user, now=None, limit=10):
+    """The user's customers (a manager's: the team's) with a periodic or one-off tier strategy past due,
+    most overdue first: [(customer, strategy, due)]."""
+    now = now or clock.now()
+    strategies = list(TierStrategy.select().where(TierStrategy.active))
+    if not strategies:
+        return []
+    by_tier = {}
+    for s in strategies:
+        by_tier.setdefault(s.tier, []).append(s)
+    mine = (Customer.team == user.team_id) if can(user, "team.leads_one") else (Customer.owner == user.id)
+    customers = list(Customer.select(Customer.id, Customer.name, Customer.value_tier, CustomerValue.tier_since)
+                     .join(CustomerValue, on=(CustomerValue.customer == Customer.id))
+                     .where(mine & Customer.value_tier.in_(list(by_tier))).limit(5000).objects())
+    if not customers:
+        return []
+    last = dict((((c, s), at) for c, s, at in StrategyDone.select(
+        StrategyDone.customer, StrategyDone.strategy, pw.fn.MAX(StrategyDone.done_at))
+        .where(StrategyDone.customer.in_([c.id for c in customers]))
+        .group_by(StrategyDone.customer, StrategyDone.strategy).tuples()))
+    out = []
+    for c in customers:
+        since = c.tier_since or now
+        for s in by_tier.get(c.value_tier, []):
+            done = last.get((c.id, s.id))
+            due = _due(s, done if done and done >= since else None, since)
+            if due is not None and due < now:
+                out.append((c, s, due))
+    out.sort(key=lambda r: r[2])
+    return out[:limit]

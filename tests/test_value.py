@@ -440,3 +440,74 @@ def test_workbench_card_counts_tiers_and_names_who_fell(shop, client):
     assert vm.workbench(rep)["counts"] == {"problem": 1}
     client.login(admin)
     assert 'id="value-panel"' not in body(client.get("/"))
+
+
+# ---- strategies per tier ---------------------------------------------------------------------------------
+
+def strategy(admin, tier="diamond", every="90", **over):
+    return vm.save_strategy(admin, {"tier": tier, "title_zh": "高层每季度拜访", "title_en": "Senior visit each quarter",
+                                    "every_days": every, **over})
+
+
+@pytest.mark.parametrize("over,field", [({"tier": "gold"}, "tier"), ({"title_zh": " "}, "title_zh"),
+                                        ({"title_en": "x" * 101}, "title_en"), ({"every_days": "0"}, "every_days"),
+                                        ({"every_days": "731"}, "every_days"), ({"every_days": "季度"}, "every_days")])
+def test_bad_strategies_are_refused_and_nothing_is_saved(shop, over, field):
+    *_, admin, _c = shop
+    with pytest.raises(ValidationError) as exc:
+        strategy(admin, **over)
+    assert field in exc.value.errors and vm.TierStrategy.select().count() == 0
+
+
+def test_a_periodic_strategy_falls_due_every_n_days_from_the_last_time(shop, client, en_client):
+    rep, manager, admin, customer = shop
+    use(rule(), admin)
+    visit = strategy(admin, every="90")
+    once = strategy(admin, every="", title_zh="指定专属工程师", title_en="Dedicated engineer")
+    strategy(admin, tier="ordinary", title_zh="季度电话回访", title_en="Quarterly call")
+    trade(customer, 100, 900, paid=900)
+    assert tier_of(customer).tier == "diamond"
+    since = vm.value_of(customer.id).tier_since
+    items = {s.id: (done, due, overdue) for s, done, due, overdue in vm.checklist(Customer.get_by_id(customer.id))}
+    assert set(items) == {visit.id, once.id}  # the ordinary tier's strategy is not on a diamond file
+    assert items[visit.id] == (None, since + dt.timedelta(days=90), False)
+    assert items[once.id] == (None, since, False)  # due on entering the tier; overdue from the next second
+    at_due = since + dt.timedelta(days=90)
+    clock.freeze(at_due)
+    try:
+        assert [o for *_, o in vm.checklist(Customer.get_by_id(customer.id))] == [False, True]
+        assert [(c.id, s.id) for c, s, _ in vm.overdue_strategies(rep)] == [(customer.id, once.id)]
+        clock.freeze(at_due + dt.timedelta(seconds=1))
+        assert {s.id for _, s, _ in vm.overdue_strategies(rep)} == {visit.id, once.id}
+        assert {s.id for _, s, _ in vm.overdue_strategies(manager)} == {visit.id, once.id}  # the team's
+        en_client.login(rep)
+        assert "Tier strategies overdue" in body(en_client.get("/"))
+        r = en_client.post(f"/customers/{customer.id}/value/strategies/{visit.id}", {"note": "王总亲自拜访"}, htmx=True)
+        assert r.status_code == 200 and "王总亲自拜访" in body(r)
+        done = vm.StrategyDone.get()
+        assert (done.done_by_id, done.done_at, done.note) == (rep.id, at_due + dt.timedelta(seconds=1), "王总亲自拜访")
+        assert [s.id for _, s, _ in vm.overdue_strategies(rep)] == [once.id]
+        items = {s.id: (due, overdue) for s, _d, due, overdue in vm.checklist(Customer.get_by_id(customer.id))}
+        assert items[visit.id] == (at_due + dt.timedelta(days=90, seconds=1), False)
+        page = body(en_client.get(f"/customers/{customer.id}?tab=timeline"))
+        assert "Tier strategy carried out: Senior visit each quarter (王总亲自拜访)" in page
+    finally:
+        clock.freeze(FROZEN)
+
+
+def test_only_the_tiers_active_strategies_can_be_ticked_off(shop):
+    rep, _m, admin, customer = shop
+    use(rule(), admin)
+    other_tier = strategy(admin, tier="problem")
+    trade(customer, 100, 900, paid=900)
+    tier_of(customer)
+    from models.errors import DomainError
+
+    with pytest.raises(DomainError):
+        vm.mark_strategy_done(rep, Customer.get_by_id(customer.id), other_tier.id)
+    off = strategy(admin, active="0")
+    with pytest.raises(DomainError):
+        vm.mark_strategy_done(rep, Customer.get_by_id(customer.id), off.id)
+    with pytest.raises(ValidationError):
+        vm.mark_strategy_done(rep, Customer.get_by_id(customer.id), strategy(admin).id, "长" * 201)
+    assert vm.StrategyDone.select().count() == 0

@@ -8,7 +8,7 @@ from models import rules as pool_rules
 from models import value as vm
 from models.base import parse_id
 from models.customers import get_customer
-from models.errors import N_, DomainError, ValidationError
+from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import can, require
 from models.users import Region, Team
 from views import extend
@@ -78,6 +78,11 @@ def describe(e):
         return _("Influence set to %(level)s of 5: %(reason)s", level=d.get("after"), reason=d.get("reason", ""))
     if e.kind == "value.rule_saved":
         return _("Value rule v%(v)s saved.", v=d.get("version"))
+    if e.kind == "value.strategy_done":
+        title = d.get("title") if locale_code().startswith("zh") else d.get("title_en") or d.get("title")
+        if d.get("note"):
+            return _("Tier strategy carried out: %(title)s (%(note)s)", title=title, note=d["note"])
+        return _("Tier strategy carried out: %(title)s", title=title)
     return None
 
 
@@ -101,6 +106,7 @@ def _card_context(customer, user, errors=None, values=None):
                   "growth_pct": row.growth_pct, "influence": row.influence or settings["default_influence"],
                   "pipeline": float(row.pipeline or 0), "score": row.score, "limit": _limit(settings, row)}
     return {"customer": customer, "row": row, "settings": settings, "history": vm.history(customer.id, 5) if row else [],
+            "checklist": vm.checklist(customer) if tier else [], "can_tick": can(user, "value.strategy", customer),
             "why": reason_words(tier, row.reason, inputs, settings) if row and tier else "",
             "effects": effects, "can_edit": can(user, "value.influence", customer), "errors": errors or {},
             "form": values or {}}
@@ -137,6 +143,55 @@ def influence(customer_id):
         return hx.redirect(url_for("customers.show", customer_id=customer.id))
     return hx.trigger(make_response(render_template("value/_card.html", p=_card_context(customer, current_user))),
                       "customerChanged")
+
+
+@bp.post("/customers/<int:customer_id>/value/strategies/<int:strategy_id>")
+def strategy_done(customer_id, strategy_id):
+    customer = get_customer(customer_id)
+    require(current_user, "value.strategy", customer)
+    try:
+        vm.mark_strategy_done(current_user, customer, strategy_id, request.form.get("note", ""))
+    except ValidationError as exc:
+        p = _card_context(customer, current_user, _errors(exc), request.form)
+        return render_template("value/_card.html", p=p)
+    if not request.htmx:
+        return hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return hx.trigger(make_response(render_template("value/_card.html", p=_card_context(customer, current_user))),
+                      "customerChanged")
+
+
+# ---- strategies per tier (admin) ---------------------------------------------------------------------
+
+def _strategies_page(errors=None, form=None, saved=False):
+    rows = list(vm.TierStrategy.select().order_by(vm.TierStrategy.tier, vm.TierStrategy.id))
+    order = {t: i for i, t in enumerate(vm.ALL_TIERS)}
+    rows.sort(key=lambda r: (order.get(r.tier, 99), r.id))
+    return render_template("value/strategies.html", rows=rows, errors=errors or {}, form=form or {}, saved=saved)
+
+
+@bp.route("/admin/value-strategies", methods=["GET", "POST"])
+def strategies():
+    require(current_user, "value.rules")
+    if request.method == "GET":
+        return _strategies_page(saved=bool(request.args.get("saved")))
+    try:
+        vm.save_strategy(current_user, request.form)
+    except ValidationError as exc:
+        return _strategies_page(_errors(exc), request.form)
+    return hx.redirect(url_for("value.strategies", saved=1))
+
+
+@bp.post("/admin/value-strategies/<int:strategy_id>")
+def strategy_edit(strategy_id):
+    require(current_user, "value.rules")
+    row = vm.TierStrategy.get_or_none(vm.TierStrategy.id == strategy_id)
+    if row is None:
+        raise NotFound()
+    try:
+        vm.save_strategy(current_user, request.form, row)
+    except ValidationError as exc:
+        return _strategies_page(_errors(exc))
+    return hx.redirect(url_for("value.strategies", saved=1))
 
 
 # ---- the value rule (admin) ----------------------------------------------------------------------------
@@ -248,7 +303,8 @@ extend.template_filters(tier_choice=_tier_choice)
 @extend.workbench_panel("value/_wb_panel.html", roles=("sales", "manager"), order=25)
 def _workbench_panel(user):
     data = vm.workbench(user)
-    if not data["counts"] and not data["fell"]:
+    data["overdue"] = vm.overdue_strategies(user)
+    if not data["counts"] and not data["fell"] and not data["overdue"]:
         return None
     for change in data["fell"]:
         change.why = reason_words(change.to_tier, change.reason, change.inputs or {})
