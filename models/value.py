@@ -820,11 +820,14 @@ def mark_strategy_done(actor, customer, strategy_id, note=""):
     return done
 
 
+ONE_OFF_DAYS = 30  # a one-off strategy is due this many days after the customer entered the tier
+
+
 def _due(strategy, last_done, since):
     """When a strategy is next due for a customer in the tier `since`: every N days from the last time (or
-    from entering the tier); a one-off is due on entering the tier until done."""
+    from entering the tier); a one-off within ONE_OFF_DAYS of entering the tier, until done."""
     if strategy.every_days is None:
-        return None if last_done else since
+        return None if last_done else since + dt.timedelta(days=ONE_OFF_DAYS)
     return (last_done or since) + dt.timedelta(days=strategy.every_days)
 
 

@@ -5,7 +5,8 @@ many rose or fell since. rep001 enters influence on a few files (with reasons), 
 (a large order signed three months ago is still unpaid, so its collection rate falls under 70 %) and drops
 to problem with the reason on its timeline; two high-influence prospects become important opportunities.
 Value rule v1 gives diamond and strategic customers their own service SLA, and the pool rules give them a
-longer release period (45 days without a valid follow-up).
+longer release period (45 days without a valid follow-up). Strategies per tier (senior visits, a dedicated
+engineer, a collection plan for problem customers); rep001 has carried some out, others are overdue.
 """
 import datetime as dt
 import time
@@ -18,6 +19,17 @@ from models.customers import Customer
 from models.users import User
 
 QUARTER_AGO = dt.timedelta(days=80)
+STRATEGIES = [  # tier, 中文, English, every N days (None: once)
+    ("diamond", "高层每季度拜访", "Senior visit each quarter", 90),
+    ("diamond", "指定专属服务工程师", "Dedicated service engineer", None),
+    ("diamond", "紧急需求 2 小时响应", "Two-hour response to urgent needs", None),
+    ("strategic", "每半年业务回顾", "Business review every six months", 180),
+    ("strategic", "年度联合规划会", "Joint annual planning", 365),
+    ("potential", "每月拜访一次，挖掘增量需求", "Monthly visit to find new needs", 30),
+    ("ordinary", "每季度电话回访", "Quarterly call", 90),
+    ("problem", "制定回款计划并由主管跟进", "Collection plan followed by the manager", 30),
+    ("important_opp", "高层引荐，建立决策链关系", "Executive introduction to the decision makers", None),
+]
 
 
 def _sla(response, resolution):
@@ -39,6 +51,8 @@ def stage(say=None):
         periods = pool_rules.in_force(now).s
         periods["tiers"] = {"diamond": {"release_no_followup_days": 45}, "strategic": {"release_no_followup_days": 45}}
         pool_rules.save_version(admin, periods, now, note="钻石、战略客户 45 天")
+        for tier, zh, en, every in STRATEGIES:
+            vm.save_strategy(admin, {"tier": tier, "title_zh": zh, "title_en": en, "every_days": every or ""})
     # As it stood a quarter ago (orders and payments up to that day), then today.
     vm.recompute_all(now - QUARTER_AGO)
     if rep is not None:
@@ -64,6 +78,10 @@ def _rep001_scenes(rep, now):
         vm.set_influence(rep, customer, 5, reason)
     if traders:
         _slip(rep, traders[0], today)
+    for customer in traders[1:3]:  # carried out a week ago on two of them; the rest is due or overdue
+        for item in vm.checklist(Customer.get_by_id(customer.id), now)[:1]:
+            done = vm.mark_strategy_done(rep, Customer.get_by_id(customer.id), item[0].id, "王总带队拜访")
+            vm.StrategyDone.update(done_at=now - dt.timedelta(days=7)).where(vm.StrategyDone.id == done.id).execute()
 
 
 def _slip(rep, customer, today):

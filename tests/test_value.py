@@ -471,10 +471,14 @@ def test_a_periodic_strategy_falls_due_every_n_days_from_the_last_time(shop, cli
     items = {s.id: (done, due, overdue) for s, done, due, overdue in vm.checklist(Customer.get_by_id(customer.id))}
     assert set(items) == {visit.id, once.id}  # the ordinary tier's strategy is not on a diamond file
     assert items[visit.id] == (None, since + dt.timedelta(days=90), False)
-    assert items[once.id] == (None, since, False)  # due on entering the tier; overdue from the next second
+    assert items[once.id] == (None, since + dt.timedelta(days=30), False)  # a one-off: within 30 days
     at_due = since + dt.timedelta(days=90)
-    clock.freeze(at_due)
     try:
+        clock.freeze(since + dt.timedelta(days=30))
+        assert vm.overdue_strategies(rep) == []
+        clock.freeze(since + dt.timedelta(days=30, seconds=1))
+        assert [s.id for _, s, _ in vm.overdue_strategies(rep)] == [once.id]
+        clock.freeze(at_due)
         assert [o for *_, o in vm.checklist(Customer.get_by_id(customer.id))] == [False, True]
         assert [(c.id, s.id) for c, s, _ in vm.overdue_strategies(rep)] == [(customer.id, once.id)]
         clock.freeze(at_due + dt.timedelta(seconds=1))
