@@ -114,7 +114,7 @@ def main(argv=None):
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=1_000_000, help="orders (3 lines each)")
     parser.add_argument("--db", default="/tmp/value-bench.db")
-    parser.add_argument("--chunk", type=int, default=50_000)
+    parser.add_argument("--chunk", type=int, default=20_000, help="ids per transaction (the sweep uses 20,000)")
     parser.add_argument("--keep", action="store_true", help="reuse the database if it has that many customers")
     args = parser.parse_args(argv)
     path = Path(args.db)
