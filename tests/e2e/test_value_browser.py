@@ -84,7 +84,7 @@ def _world():
 def test_the_managers_value_pyramid(page: Page, login, output_path):
     team, _rep, manager, customers = _world()
     login(manager.username)
-    page.get_by_role("link", name="Value pyramid").click()
+    page.locator("nav.sidenav").get_by_role("link", name="Value pyramid").click()
     page.wait_for_url(re.compile(r"/value/pyramid$"))
     chart = page.locator("#value-pyramid svg")
     expect(chart.locator("polygon")).to_have_count(5)
