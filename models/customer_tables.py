@@ -19,6 +19,9 @@ STAGE_LABELS = {
 MARKETING_STAGES = ("unidentified", "prospect")
 GRADE_OF_STAGE = {"prospect": "D", "target": "C", "intent": "B", "signed": "A", "long_term": "A"}
 GRADES = ("A", "B", "C", "D")
+# Value tiers (models/value.py computes them; Customer.value_tier holds the last one): trading customers,
+# then the two of non-trading ones. Here so the pool rules below the value domain can name them.
+VALUE_TIERS = ("diamond", "strategic", "potential", "ordinary", "problem", "important_opp", "ordinary_opp")
 
 BUSINESS_MODELS = ("consumer", "industrial", "project", "key_account")
 BUSINESS_MODEL_LABELS = {
@@ -141,6 +144,8 @@ class Customer(BaseModel):
     staked_at = pw.DateTimeField(null=True)
     stake_due = pw.DateTimeField(null=True)
     stake_completed_at = pw.DateTimeField(null=True)
+    # value (models/value.py): the tier the last recompute gave, for the list's filter and column
+    value_tier = pw.CharField(max_length=13, default="", index=True)
 
     class Meta:
         indexes = (
@@ -154,6 +159,7 @@ class Customer(BaseModel):
             (("owner", "release_at"), False), (("team", "release_at"), False), (("pool", "id"), False), (("pool", "name", "id"), False),
             (("pool", "touched_at", "id"), False), (("staked_by", "stake_due"), False),
             (("stage", "region", "id"), False), (("release_rule", "contract_end"), False),
+            (("value_tier", "team", "region"), False),  # the value pyramid's counts (models/value.py)
         )
 
     @property

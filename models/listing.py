@@ -14,6 +14,7 @@ from models.fields import id_or_none, parse_date
 from models.keyset import keyset_page
 from models.permissions import visible
 from models.users import User
+from models.value import ALL_TIERS
 
 PAGE_SIZE = 25
 COUNT_CAP = 1000
@@ -40,6 +41,7 @@ class Filters:
     owner: int = 0
     team: int = 0
     pool: int = 0
+    tier: str = ""  # value tier (models/value.py)
     created_from: dt.date = None
     created_to: dt.date = None
     followup_from: dt.date = None
@@ -58,6 +60,7 @@ class Filters:
         f.grade = args.get("grade") if args.get("grade") in ("A", "B", "C", "D") else ""
         f.business_model = args.get("business_model") if args.get("business_model") in BUSINESS_MODELS else ""
         f.source = args.get("source") if args.get("source") in SOURCES else ""
+        f.tier = args.get("tier") if args.get("tier") in ALL_TIERS else ""
         f.city = " ".join((args.get("city") or "").split())[:40]
         for name in ("region", "industry", "owner", "team", "pool"):
             setattr(f, name, id_or_none(args.get(name)) or 0)  # an id SQLite can hold, else no filter
@@ -76,7 +79,7 @@ class Filters:
         """The URL state (only non-default values), so links and the back button keep it."""
         out = {}
         for key in ("scope", "q", "stage", "grade", "region", "city", "industry", "business_model", "source",
-                    "owner", "team", "pool", "created_from", "created_to", "followup_from", "followup_to", "sort"):
+                    "owner", "team", "pool", "tier", "created_from", "created_to", "followup_from", "followup_to", "sort"):
             value = getattr(self, key)
             if value and not (key == "sort" and value == "created"):
                 out[key] = value.isoformat() if isinstance(value, dt.date) else value
@@ -88,7 +91,7 @@ class Filters:
     @property
     def active_count(self):
         return sum(1 for k in ("stage", "grade", "region", "city", "industry", "business_model", "source", "owner",
-                               "team", "created_from", "created_to", "followup_from", "followup_to")
+                               "team", "tier", "created_from", "created_to", "followup_from", "followup_to")
                    if getattr(self, k))
 
 
@@ -123,6 +126,8 @@ def filtered(user, f):
         q = q.where(Customer.team == f.team)
     if f.pool:
         q = q.where((Customer.pool == f.pool) & Customer.owner.is_null())
+    if f.tier:
+        q = q.where(Customer.value_tier == f.tier)
     if f.sort == "release":
         q = q.where(Customer.release_at.is_null(False))
     if f.created_from:
@@ -157,7 +162,8 @@ def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
         Customer.region, Customer.industry, Customer.owner, Customer.team, Customer.business_model,
         Customer.created_at, Customer.last_followup_at, Customer.touched_at, Customer.next_followup_on,
         Customer.completeness, Customer.release_at, Customer.release_rule, Customer.locked, Customer.pool,
-        Customer.released_at, Customer.released_from, Customer.released_team, Customer.staked_by, Customer.stake_due)
+        Customer.released_at, Customer.released_from, Customer.released_team, Customer.staked_by, Customer.stake_due,
+        Customer.value_tier)
     found = keyset_page(query, fields, after=after, before=before, limit=size, descending=f.direction == "desc")
     rows, more = found.rows, found.more
     result = Page(rows=rows, next_cursor=found.next, prev_cursor=found.prev)

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import peewee as pw
 
-from models import audit, clock
+from models import audit, clock, hooks
 from models.base import BaseModel, db, fresh
 from models.customers import Customer, change_stage
 from models.fields import clean_text, date_field, id_or_none, parse_bool, parse_decimal, take
@@ -458,6 +458,7 @@ def record_payment(actor, order, data):
                                  method=method, prepayment=prepayment, recorded_by=actor, created_at=clock.now())
         audit.record("payment.received", actor, customer, order_id=order.id, amount=str(amount), method=method,
                      prepayment=prepayment, received_on=received_on.isoformat())
+        hooks.fire("payment_received", customer.id, clock.now())
     return payment
 
 

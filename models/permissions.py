@@ -242,6 +242,16 @@ RULES = {
     "import.all": lambda u, _=None: u.role == "admin",
     "customer.export": lambda u, _=None: True,
     "export.settings": lambda u, _=None: u.role == "admin",
+    # ---- customer value (issue 15; models/value.py) ----
+    # The value card follows the sales figures (owner, team manager, delegate, admin, service); the owner or
+    # their manager (or an admin) enters influence and ticks the tier's strategies off; managers see their
+    # team's pyramid, admins everyone's and edit the value rule and the strategies per tier.
+    "value.view": lambda u, c: u.role in ("admin", "service") or _works(u, c),
+    "value.influence": lambda u, c: u.role == "admin" or (u.role in SELLERS and _works(u, c) and c.owner_id is not None),
+    "value.strategy": lambda u, c: u.role == "admin" or (u.role in SELLERS and _works(u, c) and c.owner_id is not None),
+    "value.pyramid": lambda u, _=None: u.role in ("manager", "admin"),
+    "value.pyramid_all": lambda u, _=None: u.role == "admin",
+    "value.rules": lambda u, _=None: u.role == "admin",
     # ---- what a role's screens offer: menus, workbench cards, choices and defaults ----
     # Views and templates ask these by name and never compare roles (tests/test_list_scopes.py greps).
     "pool.work": lambda u, _=None: u.role in SELLERS,  # claims and stakes, a private pool and its capacity

@@ -113,6 +113,8 @@ def capacity(user, now=None, rules=None):
     owned = Customer.select().where(Customer.owner == user.id)
     if not rules["dealt_count"]:
         owned = owned.where(Customer.stage.not_in(DEALT_STAGES))
+    if rules["capacity_exempt_tiers"]:  # value tiers the rules exempt (e.g. diamond, strategic)
+        owned = owned.where(Customer.value_tier.not_in(rules["capacity_exempt_tiers"]))
     used = owned.count()
     stakes = Customer.select().where(Customer.staked_by == user.id).count()
     locks = Customer.select().where((Customer.owner == user.id) & (Customer.locked == True)).count()  # noqa: E712
@@ -707,7 +709,7 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200):
     query = (Customer.select(Customer.id, Customer.name, Customer.owner, Customer.team, Customer.locked,
                              Customer.contract_end, Customer.claimed_at, Customer.created_at, Customer.stage,
                              Customer.last_valid_followup_at, Customer.business_model, Customer.release_at,
-                             Customer.region, Customer.pool)
+                             Customer.region, Customer.pool, Customer.value_tier)
              .where(Customer.owner > 0))  # > 0 rather than IS NOT NULL: walks the owner index
     for c in query.iterator():
         at, rule, _ = release_plan(c, rules, effective_from)

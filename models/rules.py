@@ -11,7 +11,7 @@ import peewee as pw
 
 from models import audit, clock
 from models.base import BaseModel, JSONField, db
-from models.customer_tables import BUSINESS_MODELS, FOLLOWUP_TYPES, Pool
+from models.customer_tables import BUSINESS_MODELS, FOLLOWUP_TYPES, VALUE_TIERS, Pool
 from models.errors import N_, FieldErrors, ValidationError
 from models.fields import parse_int, take
 from models.permissions import require
@@ -40,6 +40,8 @@ DEFAULTS = {
     "valid_backdate_hours": 24,
     "key_person_models": ["project", "key_account"],
     "stock_phrases": ["继续跟进", "暂无意向", "保持互动", "保持联系", "再联系", "待跟进"],
+    "tiers": {},                  # value tier -> its own release periods (models/value.py)
+    "capacity_exempt_tiers": [],  # value tiers whose customers do not count toward capacity
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -76,8 +78,10 @@ class Rules:
         return int(self.s["capacity"].get(role, 0))
 
     def no_followup_days(self, customer):
-        """Days without a valid follow-up: the pool's own period if it sets one, else by business model."""
-        override = self._pool_setting(customer, "release_no_followup_days")
+        """Days without a valid follow-up: the value tier's period if the rules set one, else the pool's own
+        period if it sets one, else by business model."""
+        override = self._tier_setting(customer, "release_no_followup_days") or self._pool_setting(
+            customer, "release_no_followup_days")
         if override:
             return override
         if customer.business_model == "key_account":
@@ -85,12 +89,16 @@ class Rules:
         return self.s["release_no_followup_days"]
 
     def no_deal_days(self, customer):
-        override = self._pool_setting(customer, "release_no_deal_days")
+        override = self._tier_setting(customer, "release_no_deal_days") or self._pool_setting(
+            customer, "release_no_deal_days")
         if override:
             return override
         if customer.business_model == "project":
             return self.s["release_no_deal_days_project"]
         return self.s["release_no_deal_days"]
+
+    def _tier_setting(self, customer, key):
+        return ((self.s.get("tiers") or {}).get(getattr(customer, "value_tier", "") or "") or {}).get(key)
 
     def _pool_setting(self, customer, key):
         """A per-pool period (a region's pool may be stricter or looser); the customer's pool is its
@@ -158,18 +166,30 @@ def validate_settings(data):
         phrases = phrases.splitlines()
     phrases = [" ".join(p.split())[:40] for p in phrases if p.strip()][:200]
     out["stock_phrases"] = phrases
-    out["pools"] = {}
-    for key, raw in data.items():
-        match = re.fullmatch(r"pool_(\d{1,9})_(release_no_followup_days|release_no_deal_days)", key)
-        if not match or not str(raw).strip():
-            continue
-        lo, hi = NUMBERS[match.group(2)]
-        value = take(errors, key, parse_int, raw, lo, hi)
-        if value is None:
-            continue
-        out["pools"].setdefault(match.group(1), {})[match.group(2)] = value
+    out["pools"] = _periods(data, r"pool_(\d{1,9})", lambda pool_id: True, errors)
+    out["tiers"] = _periods(data, r"tier_([a-z_]{1,13})", lambda tier: tier in VALUE_TIERS, errors)
+    exempt = data.get("capacity_exempt_tiers") or []
+    if isinstance(exempt, str):
+        exempt = [t for t in re.split(r"[,，\s]+", exempt) if t]
+    out["capacity_exempt_tiers"] = [t for t in VALUE_TIERS if t in exempt]
     if errors:
         raise ValidationError(errors)
+    return out
+
+
+def _periods(data, prefix, known, errors):
+    """{key: {period name: days}} from fields `<prefix>_<period name>` (per pool, per value tier); empty
+    fields are left out, bad numbers go to `errors`."""
+    out = {}
+    for field, raw in data.items():
+        match = re.fullmatch(prefix + r"_(release_no_followup_days|release_no_deal_days)", field)
+        if not match or not known(match.group(1)) or not str(raw).strip():
+            continue
+        lo, hi = NUMBERS[match.group(2)]
+        value = take(errors, field, parse_int, raw, lo, hi)
+        if value is None:
+            continue
+        out.setdefault(match.group(1), {})[match.group(2)] = value
     return out
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, permissions, pools
+from models import value as value_mod
 from models.base import BaseModel, JSONField, db
 from models.customers import Contact, Customer
 from models.fields import DATE_MAX, FieldError, clean_text, int_or_none, parse_date, parse_int, take
@@ -318,6 +319,15 @@ class WorkingCalendar:
 
 # ---- SLA --------------------------------------------------------------------------------------
 
+def ticket_level(customer):
+    """The level a new ticket gets: the customer's value tier when the value rule in force sets an SLA for
+    that tier (models/value.py), else the service level."""
+    tier = getattr(customer, "value_tier", "")
+    if tier and value_mod.in_force().sla(tier, PRIORITIES[0]):
+        return tier
+    return service_level(customer)
+
+
 def service_level(customer):
     """key (key account) or standard; see the module docstring for why."""
     if customer.business_model == "key_account" or customer.grade == "A" or customer.size in KEY_SIZES:
@@ -328,6 +338,11 @@ def service_level(customer):
 def sla_targets(level, priority, settings=None):
     """(response hours, resolution hours) in working hours."""
     s = settings or service_settings()
+    if level not in s["sla"]:  # a value tier: its SLA in the value rule, else key or standard as before
+        pair = value_mod.in_force().sla(level, priority)
+        if pair:
+            return pair
+        level = "key" if level in ("diamond", "strategic") else "standard"
     response, resolution = s["sla"][level][priority]
     return response, resolution
 
@@ -478,7 +493,7 @@ def log_ticket(actor, data, now=None):
     customer, values = validate_ticket(actor, data)
     now = now or clock.now()
     settings = service_settings()
-    level = service_level(customer)
+    level = ticket_level(customer)
     respond_by, resolve_by = deadlines(level, values["priority"], now, settings)
     with db.atomic():
         ticket = Ticket.create(customer=customer.id, level=level, created_by=actor.id, created_at=now, updated_at=now,

@@ -36,11 +36,11 @@ def test_the_registered_points(app):
     assert [t.key for t in sorted(extend._tabs.values(), key=lambda t: (t.order, t.key))] == \
         ["opportunities", "tree", "orders", "reorders", "projects", "documents", "service"]
     assert [c[1] for c in sorted(extend._side_cards.values(), key=lambda c: c[:2])] == [
-        "pools/_pool_panel.html", "reorders/_status_panel.html", "leads/_side_card.html", "merges/_side_panel.html",
+        "pools/_pool_panel.html", "value/_card.html", "reorders/_status_panel.html", "leads/_side_card.html", "merges/_side_panel.html",
         "orders/_figures_panel.html", "service/_side.html", "transfers/_side_panel.html"]
     assert [s["key"] for s in extend.approvals_sections()] == ["transfers", "projects", "conflicts"]
     assert {"customer.", "followup.", "contact.", "pool.", "opportunity.", "service.", "care.", "transfer.",
-            "conflict.", "customer.merged", "contact.tree_updated", "lead."} <= set(extend._timeline)
+            "conflict.", "customer.merged", "contact.tree_updated", "lead.", "value."} <= set(extend._timeline)
     assert {"describe_event", "STAGE_LABELS", "LEDGER_LABELS", "OPP_STAGE_LABELS", "service_labels",
             "merge_field_label", "conflict_why"} <= set(app.jinja_env.globals)
     assert {"tab_label", "yuan", "filesize"} <= set(app.jinja_env.filters)

@@ -38,6 +38,9 @@ def _form_values(settings):
     for pool_id, periods in (settings.get("pools") or {}).items():
         for key, value in periods.items():
             out[f"pool_{pool_id}_{key}"] = value
+    for tier, periods in (settings.get("tiers") or {}).items():
+        for key, value in periods.items():
+            out[f"tier_{tier}_{key}"] = value
     out.update(capacity_sales=settings["capacity"]["sales"], capacity_manager=settings["capacity"]["manager"],
                warning_days=", ".join(str(d) for d in settings["warning_days"]),
                stock_phrases="\n".join(settings["stock_phrases"]))
@@ -49,6 +52,7 @@ def _parse(form):
     data["valid_types"] = form.getlist("valid_types")
     data["key_person_models"] = form.getlist("key_person_models")
     data["dealt_count"] = "1" if form.get("dealt_count") else "0"
+    data["capacity_exempt_tiers"] = form.getlist("capacity_exempt_tiers")
     return rules.validate_settings(data)
 
 
