@@ -12,6 +12,7 @@ from models.permissions import require
 from models.settings import save_custom_field
 from models.users import (LANGUAGES, ROLE_LABELS, ROLES, Region, StillOwnsCustomers, Team, User, create_user, save_team,
                           set_active, update_user)
+from views import extend
 from views import htmx as hx
 from views.auth import sign_in
 from views.i18n import LANGUAGE_NAMES, label, locale_code, translate_error
@@ -224,7 +225,6 @@ def audit_log():
     rows = list(query.order_by(AuditEvent.id.desc()).limit(51))
     more = len(rows) > 50
     rows = rows[:50]
-    names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
-             .where(User.id.in_({r.actor_id for r in rows if r.actor_id}))}
+    names = extend.load_names(rows)  # actors, customers and the people the sentences name
     return render_template("admin/audit.html", rows=rows, names=names, kind=kind,
                            next=rows[-1].id if more and rows else None)

@@ -389,6 +389,7 @@ def _timeline_page(customer, before=None):
         e.actor_name = actors.get(e.actor_id, "")
         if (e.data or {}).get("acting_for_name"):  # a delegate's row (工作代理)
             e.actor_name = _("%(who)s, acting for %(name)s", who=e.actor_name, name=e.data["acting_for_name"])
+    extend.load_names(events)  # the names the sentences mention, in one query each
     return {"rows": events, "next": events[-1].id if more else None}
 
 

@@ -12,6 +12,7 @@ from models.errors import N_, ValidationError
 from models.permissions import require
 from models.pools import PoolEvent, preview_rules
 from models.users import Team, User
+from views import extend
 from views import htmx as hx
 from views.i18n import translate_error
 
@@ -134,5 +135,6 @@ def ledger():
     events = list(query.order_by(PoolEvent.id.desc()).limit(51))
     more = len(events) > 50
     events = events[:50]
+    extend.load_names(events)
     return render_template("rules/ledger.html", events=events, kind=kind, q=q,
                            next=events[-1].id if more and events else None)
