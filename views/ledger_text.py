@@ -107,8 +107,10 @@ def describe_ledger(e):
         return say(_("%(who)s tried to claim %(customer)s and was refused: %(why)s"), who=who, customer=customer,
                    why=why)
     if k == "release":
-        return join(say(_("%(who)s released %(customer)s from the private pool of %(owner)s to %(pool)s"), who=who,
-                        customer=customer, owner=n.person(e.from_owner), pool=_pool(e.to_pool)), reason(e.reason))
+        text = _("%(who)s released %(customer)s from their private pool to %(pool)s") if e.actor_id == e.from_owner \
+            else _("%(who)s released %(customer)s from the private pool of %(owner)s to %(pool)s")
+        return join(say(text, who=who, customer=customer, owner=n.person(e.from_owner), pool=_pool(e.to_pool)),
+                    reason(e.reason))
     if k == "forced_release":
         return say(_("%(customer)s went back from %(owner)s to %(pool)s by itself: %(rule)s"), customer=customer,
                    owner=n.person(e.from_owner), pool=_pool(e.to_pool), rule=rule_words(d, e.rule_version))
