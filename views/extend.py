@@ -229,6 +229,7 @@ class Names:
 
         customer_ids = {int(i) for i in customer_ids if i} - set(self.customers)
         if customer_ids:
+            self.customers.update(dict.fromkeys(customer_ids))  # one not found stays None: deleted, not re-read
             self.customers.update(Customer.select(Customer.id, Customer.name)
                                   .where(Customer.id.in_(customer_ids)).tuples())
             if self.user is not None:
@@ -236,7 +237,9 @@ class Names:
                                                                .where(Customer.id.in_(customer_ids))).tuples())
         user_ids = {int(i) for i in user_ids if i} - set(self.people)
         if user_ids:
-            for person in User.select(User.id, User.full_name, User.role, User.team, User.active).where(User.id.in_(user_ids)):
+            self.people.update(dict.fromkeys(user_ids))
+            for person in User.select(User.id, User.full_name, User.role, User.team, User.active) \
+                    .where(User.id.in_(user_ids)):
                 self.people[person.id] = person
         if self.pools is None:
             self.pools = {p.id: p for p in Pool.select()}
@@ -325,5 +328,5 @@ def _tab_label(tab):
 
 def init_app(app):
     """After every views module is imported: their template names, and the readers templates call."""
-    app.jinja_env.globals.update(_globals, describe_event=describe_event, event_names=names)
+    app.jinja_env.globals.update(_globals, describe_event=describe_event)
     app.jinja_env.filters.update(_filters, tab_label=_tab_label)
