@@ -383,13 +383,11 @@ def _timeline_page(customer, before=None):
     events = list(audit.timeline(customer.id, before_id=before, limit=21))
     more = len(events) > 20
     events = events[:20]
-    actors = {u.id: u.full_name for u in User.select(User.id, User.full_name)
-              .where(User.id.in_({e.actor_id for e in events if e.actor_id}))}
+    names = extend.load_names(events, known=[customer])  # actors and the people the sentences name: one query
     for e in events:
-        e.actor_name = actors.get(e.actor_id, "")
+        e.actor_name = names.full_name(e.actor_id)
         if (e.data or {}).get("acting_for_name"):  # a delegate's row (工作代理)
             e.actor_name = _("%(who)s, acting for %(name)s", who=e.actor_name, name=e.data["acting_for_name"])
-    extend.load_names(events)  # the names the sentences mention, in one query each
     return {"rows": events, "next": events[-1].id if more else None}
 
 

@@ -18,11 +18,16 @@ Cards and tabs show in `order`, then by key / template name; `None` from a conte
 from dataclasses import dataclass, field
 from typing import Callable
 
+from flask import g, url_for
+from flask_login import current_user
 from markupsafe import Markup, escape
 
+from models.customer_tables import Customer, Pool
 from models.ledger import PoolEvent
-from models.permissions import can
+from models.permissions import can, scope
+from models.user_tables import User
 from views.i18n import gettext as _
+from views.i18n import locale_code
 
 
 @dataclass
@@ -161,11 +166,6 @@ def describe_event(e):
     return describe_unknown(e)
 
 
-def has_describer(key):
-    """Whether a registered describer answers for `key` (an audit kind or "ledger.<kind>")."""
-    return any(key.startswith(p) for p in _timeline)
-
-
 def event_labels(labels):
     """{kind or "ledger.<kind>": N_(label)}: what the fallback sentence calls a kind (and a filter may list)."""
     _claim(_event_labels, labels)
@@ -221,12 +221,6 @@ class Names:
         self.customers, self.open_customers, self.people, self.pools = {}, set(), {}, None
 
     def load(self, customer_ids=(), user_ids=()):
-        from flask import url_for
-
-        from models.customer_tables import Customer, Pool
-        from models.permissions import scope
-        from models.user_tables import User
-
         customer_ids = {int(i) for i in customer_ids if i} - set(self.customers)
         if customer_ids:
             self.customers.update(dict.fromkeys(customer_ids))  # one not found stays None: deleted, not re-read
@@ -241,10 +235,18 @@ class Names:
             for person in User.select(User.id, User.full_name, User.role, User.team, User.active) \
                     .where(User.id.in_(user_ids)):
                 self.people[person.id] = person
-        if self.pools is None:
-            self.pools = {p.id: p for p in Pool.select()}
-        self._url = url_for
         return self
+
+    def known(self, customer):
+        """A customer the page has read and the reader opened already: named and linked without a query."""
+        self.customers[customer.id] = customer.name
+        self.open_customers.add(customer.id)
+        return self
+
+    def full_name(self, user_id):
+        """A loaded person's plain name ("" if unknown)."""
+        person = self.people.get(user_id)
+        return person.full_name if person else ""
 
     def customer(self, customer_id, fallback=None):
         """The customer's name, linked to its file if the reader may open it."""
@@ -256,7 +258,7 @@ class Names:
         if name is None:
             return fallback or _("a deleted customer")
         if customer_id in self.open_customers:
-            return Markup('<a href="%s">%s</a>') % (self._url("customers.show", customer_id=customer_id), name)
+            return Markup('<a href="%s">%s</a>') % (url_for("customers.show", customer_id=customer_id), name)
         return escape(name)
 
     def person(self, user_id, fallback=None):
@@ -269,14 +271,12 @@ class Names:
         if person is None:
             return fallback or _("a removed user")
         if self.user is not None and can(self.user, "capacity.view", person) and can(person, "pool.work"):
-            return Markup('<a href="%s">%s</a>') % (self._url("pools.capacity", user_id=user_id), person.full_name)
+            return Markup('<a href="%s">%s</a>') % (url_for("pools.capacity", user_id=user_id), person.full_name)
         return escape(person.full_name)
 
     def pool(self, pool_id):
-        from views.i18n import locale_code
-
-        if self.pools is None:
-            self.load()
+        if self.pools is None:  # a handful of rows, read once a request when a sentence names a pool
+            self.pools = {p.id: p for p in Pool.select()}
         pool = self.pools.get(pool_id)
         return pool.label(locale_code()) if pool else _("the public pool")
 
@@ -287,18 +287,18 @@ _PERSON_DATA = ("owner_id", "from_owner_id", "to_owner_id", "user_id", "absentee
 
 def names():
     """This request's Names (empty until `load_names`)."""
-    from flask import g
-    from flask_login import current_user
-
     found = g.get("kehu_names")
     if found is None:
         found = g.kehu_names = Names(current_user._get_current_object())
     return found
 
 
-def load_names(rows):
-    """Read the names a page of audit / ledger rows mentions: customers (and which the reader may open),
-    people and pools, in one query each. Call before rendering the rows."""
+def load_names(rows, known=()):
+    """Read the names a page of audit / ledger rows mentions: customers (and which the reader may open)
+    and people, in one query each (`known`: customers the page has read and opened already). Call before
+    rendering the rows."""
+    for customer in known:
+        names().known(customer)
     customer_ids, user_ids = set(), set()
     for e in rows:
         customer_ids.add(e.customer_id)

@@ -128,7 +128,7 @@ def ledger():
         else:
             ids = [c.id for c in Customer.select(Customer.id).where(Customer.name.contains(q)).limit(200)]
             users = [u.id for u in User.select(User.id).where(User.full_name.contains(q) | (User.username == q))]
-            query = query.where(PoolEvent.customer.in_(ids) | PoolEvent.actor.in_(users)
+            query = query.where(PoolEvent.customer.in_(ids) | PoolEvent.actor.in_(users) | PoolEvent.subject.in_(users)
                                 | PoolEvent.from_owner.in_(users) | PoolEvent.to_owner.in_(users))
     if before:
         query = query.where(PoolEvent.id < before)
