@@ -88,3 +88,11 @@ def test_ledger_rows_read_as_sentences_and_fit_1366(page: Page, output_path, lan
     assert sizes[0] <= sizes[1], f"/admin/audit is {sizes[0]} px wide"
     assert all("{" not in t for t in page.locator("table.ledger tbody tr").all_inner_texts())
     shot(page, output_path, f"audit-admin-{language}.png")
+    page.goto(f"/customers/{left.id}")                          # the 360 timeline's audit rows: sentences too
+    events = page.locator("ol.timeline li.event")
+    assert events.count() >= 3
+    assert all("{" not in t and "\\u" not in t for t in events.all_inner_texts())
+    assert rule in page.locator("ol.timeline").inner_text()
+    for when in page.locator("ol.timeline li.event time").all():
+        assert when.bounding_box()["height"] < 30
+    shot(page, output_path, f"timeline-admin-{language}.png")
