@@ -65,11 +65,13 @@ def test_a_reopen_keeps_the_missed_resolution_deadline_it_refers_to(team, make_c
         from flask_babel import force_locale
 
         with force_locale("en"):
+            assert sla_breach(t).startswith("Earlier resolution deadline missed: ")   # a new one runs now
+            t.resolve_by = missed
             assert sla_breach(t).startswith("Resolution deadline missed: ")
             t.breach_due = None   # a ticket breached before the deadline was kept (migration 0024)
             assert sla_breach(t) == "An earlier resolution deadline was missed"
         with force_locale("zh_CN"):
-            assert sla_breach(sv.Ticket.get_by_id(t.id)).startswith("解决时限已超：")
+            assert sla_breach(sv.Ticket.get_by_id(t.id)).startswith("此前的解决时限已超：")
 
 
 def test_the_preview_shows_the_rules_in_force_and_the_difference_per_team(client, w, owned):

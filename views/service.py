@@ -47,6 +47,8 @@ def sla_breach(t):
     kind, due = getattr(t, "breach_kind", "") or "", getattr(t, "breach_due", None)
     if kind == "response":
         text = _("Response deadline missed: %(at)s", at=fmt_datetime(due)) if due else _("Response deadline missed")
+    elif kind == "resolution" and due and due != getattr(t, "resolve_by", due):  # reopened since: a new deadline runs
+        text = _("Earlier resolution deadline missed: %(at)s", at=fmt_datetime(due))
     elif kind == "resolution":
         text = _("Resolution deadline missed: %(at)s", at=fmt_datetime(due)) if due else \
             _("An earlier resolution deadline was missed")
