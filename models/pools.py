@@ -700,18 +700,25 @@ def _release_reason(rule, inputs):
 
 # ---- rule preview -------------------------------------------------------------------------
 
-def preview_rules(settings, effective_from, horizon_days=30, limit=200):
+def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline=None):
     """Who the new settings would release, when, and how many per team, on the real data, changing
-    nothing: every owned customer's release date under the new rules within the horizon."""
+    nothing: every owned customer's release date under the new rules within the horizon. The same
+    figures under the rules in force (`baseline`, default: in force at `effective_from`) come beside them
+    (`baseline_total`, `baseline_per_team`), so the preview says what the change changes."""
     rules = rules_mod.Rules(settings, version=0)
+    baseline = baseline or rules_mod.in_force(effective_from)
     end = effective_from + dt.timedelta(days=horizon_days)
-    rows, per_team, total = [], {}, 0
+    rows, per_team, total, base_per_team, base_total = [], {}, 0, {}, 0
     query = (Customer.select(Customer.id, Customer.name, Customer.owner, Customer.team, Customer.locked,
                              Customer.contract_end, Customer.claimed_at, Customer.created_at, Customer.stage,
                              Customer.last_valid_followup_at, Customer.business_model, Customer.release_at,
                              Customer.region, Customer.pool, Customer.value_tier)
              .where(Customer.owner > 0))  # > 0 rather than IS NOT NULL: walks the owner index
     for c in query.iterator():
+        base_at = release_plan(c, baseline, effective_from)[0]
+        if base_at is not None and base_at <= end:
+            base_total += 1
+            base_per_team[c.team_id] = base_per_team.get(c.team_id, 0) + 1
         at, rule, _ = release_plan(c, rules, effective_from)
         if at is None or at > end:
             continue
@@ -722,7 +729,12 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200):
             rows.append({"id": c.id, "name": c.name, "owner_id": c.owner_id, "team_id": c.team_id, "at": when,
                          "rule": rule, "current": c.release_at})
     rows.sort(key=lambda r: r["at"])
-    return {"total": total, "per_team": per_team, "rows": rows[:limit]}
+    teams = [{"team_id": t, "new": per_team.get(t, 0), "baseline": base_per_team.get(t, 0),
+              "difference": per_team.get(t, 0) - base_per_team.get(t, 0)} for t in set(per_team) | set(base_per_team)]
+    teams.sort(key=lambda r: (-abs(r["difference"]), -r["new"], r["team_id"] or 0))
+    return {"total": total, "per_team": per_team, "rows": rows[:limit], "baseline_total": base_total,
+            "baseline_per_team": base_per_team, "baseline_version": baseline.version, "teams": teams,
+            "difference": total - base_total}
 
 
 # ---- ledger -------------------------------------------------------------------------------------

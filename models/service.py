@@ -95,6 +95,7 @@ class Ticket(BaseModel):
     closed_at = pw.DateTimeField(null=True)
     breached = pw.BooleanField(default=False)
     breach_kind = pw.CharField(max_length=12, default="")  # response / resolution (the first one missed)
+    breach_due = pw.DateTimeField(null=True)  # that deadline (a reopen moves resolve_by on; this stays)
     escalated_at = pw.DateTimeField(null=True)
     resolution = pw.TextField(default="")
     satisfaction = pw.SmallIntegerField(null=True)
@@ -562,12 +563,12 @@ def move_ticket(actor, ticket, to, note="", now=None):
         if to in RESPONDING and ticket.responded_at is None:
             ticket.responded_at = now
             if now > ticket.respond_by:
-                _mark_breach(ticket, "response")
+                _mark_breach(ticket, "response", ticket.respond_by)
         if to == "resolved":
             ticket.resolved_at = now
             ticket.resolution = text
             if now > ticket.resolve_by:
-                _mark_breach(ticket, "resolution")
+                _mark_breach(ticket, "resolution", ticket.resolve_by)
         if to == "closed":
             ticket.closed_at = now
         if previous == "resolved" and to == "in_progress":
@@ -637,7 +638,8 @@ def comment_ticket(actor, ticket, body, internal=True, now=None):
         if not internal and ticket.responded_at is None and ticket.is_open:
             updates["responded_at"] = now
             if now > ticket.respond_by:
-                updates.update(breached=True, breach_kind=ticket.breach_kind or "response")
+                updates.update(breached=True, breach_kind=ticket.breach_kind or "response",
+                               breach_due=ticket.breach_due if ticket.breach_kind else ticket.respond_by)
         Ticket.update(**updates).where(Ticket.id == ticket.id).execute()
         audit.record("service.ticket_commented", actor, ticket.customer_id, ticket_id=ticket.id,
                      internal=bool(internal))
@@ -660,9 +662,11 @@ def rate_ticket(actor, ticket, score, now=None):
     return ticket
 
 
-def _mark_breach(ticket, kind):
+def _mark_breach(ticket, kind, due):
+    """The first deadline missed stays the one the ticket's breach names (kind and time)."""
     ticket.breached = True
-    ticket.breach_kind = ticket.breach_kind or kind
+    if not ticket.breach_kind:
+        ticket.breach_kind, ticket.breach_due = kind, due
 
 
 # ---- repurchase leads -------------------------------------------------------------------------
@@ -765,7 +769,7 @@ def sweep(now=None, batch=1000):
         last = 0
         while True:
             rows = list(Ticket.select(Ticket.id, Ticket.customer, Ticket.assignee, Ticket.created_by, Ticket.breached,
-                                      Ticket.breach_kind, Ticket.escalated_at, Ticket.respond_by, Ticket.resolve_by,
+                                      Ticket.breach_kind, Ticket.breach_due, Ticket.escalated_at, Ticket.respond_by, Ticket.resolve_by,
                                       Ticket.priority)
                         .where(Ticket.status.in_(OPEN_STATUSES) & (deadline < now) & pending & (Ticket.id > last)
                                # escalated for this deadline already (escalated_at is set after it): skip
@@ -777,7 +781,8 @@ def sweep(now=None, batch=1000):
                 for t in rows:
                     due = t.respond_by if kind == "response" else t.resolve_by
                     if not t.breached:
-                        Ticket.update(breached=True, breach_kind=t.breach_kind or kind).where(Ticket.id == t.id).execute()
+                        Ticket.update(breached=True, breach_kind=t.breach_kind or kind,
+                                      breach_due=t.breach_due if t.breach_kind else due).where(Ticket.id == t.id).execute()
                         flagged += 1
                     key = f"sla:{t.id}:{kind}:{due.isoformat()}"
                     holder = User.get_or_none(User.id == (t.assignee_id or t.created_by_id)) if (

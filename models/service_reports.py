@@ -21,7 +21,7 @@ def list_columns():
     """The ticket columns a queue row or workbench card shows."""
     T = sv.Ticket
     return (T.id, T.customer, T.category, T.priority, T.status, T.assignee, T.created_at, T.respond_by, T.resolve_by,
-            T.responded_at, T.breached, T.description)
+            T.responded_at, T.breached, T.breach_kind, T.breach_due, T.description)
 
 
 def with_customer(query):

@@ -86,6 +86,7 @@ def _history(rng, customers, agents, now):
             updated_at=max(x for x in (created, responded, resolved, closed) if x),
             respond_by=respond_by, resolve_by=resolve_by, responded_at=responded, resolved_at=resolved,
             closed_at=closed, breached=bool(breach), breach_kind=breach,
+            breach_due={"response": respond_by, "resolution": resolve_by}.get(breach),
             resolution=rng.choice(RESOLUTIONS) if resolved else "",
             satisfaction=rng.choices((1, 2, 3, 4, 5), (1, 2, 6, 14, 17))[0] if resolved and rng.random() < 0.7 else None))
     for start in range(0, len(rows), 500):

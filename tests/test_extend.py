@@ -56,16 +56,23 @@ def test_template_names_are_not_registered_twice():
         raise AssertionError("a second STAGE_LABELS was accepted")
 
 
-def test_longest_timeline_prefix_answers_first():
+def test_longest_timeline_prefix_answers_first(app):
+    from flask_babel import force_locale
+
     class Event:
         def __init__(self, kind, data=None):
             self.kind, self.data = kind, data or {}
 
+    with app.test_request_context(), force_locale("en"):
+        _check_prefixes(Event)
+
+
+def _check_prefixes(Event):
     assert extend.describe_event(Event("customer.merged", {"loser_name": "Old Co"})).startswith("merged Old Co")
     assert extend.describe_event(Event("customer.created", {"stage": "target"})).startswith("created the customer")
     assert extend.describe_event(Event("pool.claimed")) == "claimed the customer from the public pool"
-    assert extend.describe_event(Event("customer.something_new")) == "customer.something_new"
-    assert extend.describe_event(Event("unknown.kind")) == "unknown.kind"
+    assert extend.describe_event(Event("customer.something_new")) == "Customer file: something new"
+    assert extend.describe_event(Event("unknown.kind")) == "unknown: kind"  # no describer: still words, never the raw key
 
 
 def test_the_360_page_shows_every_domains_tabs_and_cards(client, make_user, make_team, make_customer):

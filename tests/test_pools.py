@@ -1136,7 +1136,9 @@ def test_admin_rules_preview_route(client, w, owned):
     r = client.post("/admin/rules/preview", _rules_form(release_no_followup_days="5"), htmx=True)
     assert r.status_code == 200
     assert "3 customers would be released" in body(r) and "Nothing was changed" in body(r)
-    assert f"<td>{w.team_a.name}</td><td>1</td>" in body(r) and f"<td>{w.team_b.name}</td><td>2</td>" in body(r)
+    # per team: under the rules in force, under the new settings (issue 13: the baseline beside the figure)
+    assert f'<td>{w.team_a.name}</td><td class="num">1</td><td class="num">1</td>' in body(r)
+    assert f'<td>{w.team_b.name}</td><td class="num">2</td><td class="num">2</td>' in body(r)
     assert counts() == before and release_dates() == dates
     r = client.post("/admin/rules/preview", _rules_form(), htmx=True)  # the defaults: nobody within 30 days
     assert "3 customers would be released" in body(r)
@@ -1150,7 +1152,7 @@ def test_admin_ledger_search(client, w, pooled, owned):
     other = owned(w.rep_b, name="广州白鹭洲纺织有限公司")
     release_customer(w.rep_b, other, "客户倒闭")
     client.login(w.admin)
-    mark_p, mark_o = f">#{p.id}<", f">#{other.id}<"
+    mark_p, mark_o = f">{p.name}</a>", f">{other.name}</a>"  # rows name (and link) their customers
     r = client.get("/admin/ledger")
     assert r.status_code == 200 and mark_p in body(r) and mark_o in body(r)
     r = client.get("/admin/ledger", query_string={"q": "翠微居"})

@@ -13,6 +13,7 @@ from models.permissions import require
 from models.settings import save_custom_field
 from models.users import (LANGUAGES, ROLE_LABELS, ROLES, Region, StillOwnsCustomers, Team, User, create_user, save_team,
                           set_active, update_user)
+from views import extend
 from views import htmx as hx
 from views.auth import sign_in
 from views.forms import field_errors
@@ -213,7 +214,6 @@ def audit_log():
         query = query.where(AuditEvent.kind.startswith(kind))
     found = keyset_page(query, [AuditEvent.id], after=request.args.get("before"), limit=50, descending=True)
     rows = found.rows
-    names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
-             .where(User.id.in_({r.actor_id for r in rows if r.actor_id}))}
+    names = extend.load_names(rows)  # actors, customers and the people the sentences name
     return render_template("admin/audit.html", rows=rows, names=names, kind=kind,
                            next=found.next)

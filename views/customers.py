@@ -350,10 +350,9 @@ def _tab_context(customer, tab):
 def _timeline_page(customer, before=None):
     found = audit.timeline(customer.id, before=before, limit=20)
     events = found.rows
-    actors = {u.id: u.full_name for u in User.select(User.id, User.full_name)
-              .where(User.id.in_({e.actor_id for e in events if e.actor_id}))}
+    names = extend.load_names(events, known=[customer])  # actors and the people the sentences name: one query
     for e in events:
-        e.actor_name = actors.get(e.actor_id, "")
+        e.actor_name = names.full_name(e.actor_id)
         if (e.data or {}).get("acting_for_name"):  # a delegate's row (工作代理)
             e.actor_name = _("%(who)s, acting for %(name)s", who=e.actor_name, name=e.data["acting_for_name"])
     return {"rows": events, "next": found.next}

@@ -18,8 +18,16 @@ Cards and tabs show in `order`, then by key / template name; `None` from a conte
 from dataclasses import dataclass, field
 from typing import Callable
 
-from models.permissions import can
+from flask import g, url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from models.customer_tables import Customer, Pool
+from models.ledger import PoolEvent
+from models.permissions import can, scope
+from models.user_tables import User
 from views.i18n import gettext as _
+from views.i18n import locale_code
 
 
 @dataclass
@@ -40,6 +48,8 @@ _approvals = {}
 _globals = {}
 _filters = {}
 _gone_pages = []
+_event_labels = {}
+_input_labels = {}
 
 
 # ---- registering -------------------------------------------------------------------------------
@@ -60,9 +70,14 @@ def side_card(template, order=100):
     return register
 
 
+LEDGER = "ledger."  # the pool ledger's kinds (PoolEvent) answer in the same registry as "ledger.<kind>"
+
+
 def timeline(*prefixes):
-    """Sentences for the audit rows whose kind starts with one of `prefixes` (the longest prefix
-    answers first; a describer returning None leaves the row to a shorter prefix, else its kind)."""
+    """Sentences for the audit rows whose kind starts with one of `prefixes`, and for the pool ledger's
+    rows as "ledger.<kind>" (the longest prefix answers first; a describer returning None leaves the row
+    to a shorter prefix, else to the readable fallback). A describer returns text (escaped) or Markup,
+    and names customers and people through `names()` (links where the reader may open them)."""
     def register(describe):
         for prefix in prefixes:
             _timeline[prefix] = describe
@@ -136,13 +151,161 @@ def side_cards(customer, user):
     return shown
 
 
+def event_key(e):
+    """The registry key of an audit row (its kind) or a ledger row ("ledger.<kind>")."""
+    return LEDGER + e.kind if isinstance(e, PoolEvent) else e.kind
+
+
 def describe_event(e):
-    """One audit row as a sentence in the user's language."""
-    for prefix in sorted((p for p in _timeline if e.kind.startswith(p)), key=len, reverse=True):
+    """One audit or ledger row as a sentence in the user's language (Markup: names may be links)."""
+    key = event_key(e)
+    for prefix in sorted((p for p in _timeline if key.startswith(p)), key=len, reverse=True):
         text = _timeline[prefix](e)
         if text:
-            return text
-    return e.kind
+            return escape(text)
+    return describe_unknown(e)
+
+
+def event_labels(labels):
+    """{kind or "ledger.<kind>": N_(label)}: what the fallback sentence calls a kind (and a filter may list)."""
+    _claim(_event_labels, labels)
+
+
+def event_label(key):
+    label = _event_labels.get(key)
+    if label:
+        return _(label)
+    domain, _dot, rest = (LEDGER[:-1], ".", key[len(LEDGER):]) if key.startswith(LEDGER) else key.partition(".")
+    known = _event_labels.get(domain + ".")
+    head = _(known) if known else domain.replace("_", " ")
+    return f"{head}: {rest.replace('_', ' ')}" if rest else head
+
+
+def describe_unknown(e):
+    """The readable fallback for a kind no describer knows: its label, then its inputs as "key: value" words."""
+    data = dict(getattr(e, "data", None) or {})
+    if isinstance(e, PoolEvent):
+        data = {**(e.inputs or {}), **({"reason": e.reason} if e.reason else {})}
+    parts = [f"{_input_label(k)}: {_input_value(v)}" for k, v in data.items() if v not in (None, "", [], {})]
+    return escape(event_label(event_key(e)) + (" — " + "; ".join(parts) if parts else ""))
+
+
+def _input_label(key):
+    label = _input_labels.get(key)
+    return _(label) if label else key.replace("_", " ")
+
+
+def _input_value(value):
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, dict):
+        return ", ".join(f"{_input_label(k)} {_input_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_input_value(v) for v in value)
+    return str(value)
+
+
+def input_labels(labels):
+    """{input key: N_(label)}: how the fallback sentence names a row's inputs."""
+    _input_labels.update(labels)
+
+
+# ---- names in sentences: loaded once per page, linked where the reader may open them ------------
+
+class Names:
+    """Customer, people and pool names of a page of audit / ledger rows, read in bulk by `load_names`.
+    A name asked for that was not loaded is read then (one query each: views load first)."""
+
+    def __init__(self, user):
+        self.user = user if getattr(user, "is_authenticated", False) else None
+        self.customers, self.open_customers, self.people, self.pools = {}, set(), {}, None
+
+    def load(self, customer_ids=(), user_ids=()):
+        customer_ids = {int(i) for i in customer_ids if i} - set(self.customers)
+        if customer_ids:
+            self.customers.update(dict.fromkeys(customer_ids))  # one not found stays None: deleted, not re-read
+            self.customers.update(Customer.select(Customer.id, Customer.name)
+                                  .where(Customer.id.in_(customer_ids)).tuples())
+            if self.user is not None:
+                self.open_customers.update(i for (i,) in scope("customer", self.user, Customer.select(Customer.id)
+                                                               .where(Customer.id.in_(customer_ids))).tuples())
+        user_ids = {int(i) for i in user_ids if i} - set(self.people)
+        if user_ids:
+            self.people.update(dict.fromkeys(user_ids))
+            for person in User.select(User.id, User.full_name, User.role, User.team, User.active) \
+                    .where(User.id.in_(user_ids)):
+                self.people[person.id] = person
+        return self
+
+    def known(self, customer):
+        """A customer the page has read and the reader opened already: named and linked without a query."""
+        self.customers[customer.id] = customer.name
+        self.open_customers.add(customer.id)
+        return self
+
+    def full_name(self, user_id):
+        """A loaded person's plain name ("" if unknown)."""
+        person = self.people.get(user_id)
+        return person.full_name if person else ""
+
+    def customer(self, customer_id, fallback=None):
+        """The customer's name, linked to its file if the reader may open it."""
+        if not customer_id:
+            return fallback or _("a customer")
+        if customer_id not in self.customers:
+            self.load(customer_ids=[customer_id])
+        name = self.customers.get(customer_id)
+        if name is None:
+            return fallback or _("a deleted customer")
+        if customer_id in self.open_customers:
+            return Markup('<a href="%s">%s</a>') % (url_for("customers.show", customer_id=customer_id), name)
+        return escape(name)
+
+    def person(self, user_id, fallback=None):
+        """A person's name, linked to their private pool where the reader may open it."""
+        if not user_id:
+            return fallback or _("the system")
+        if user_id not in self.people:
+            self.load(user_ids=[user_id])
+        person = self.people.get(user_id)
+        if person is None:
+            return fallback or _("a removed user")
+        if self.user is not None and can(self.user, "capacity.view", person) and can(person, "pool.work"):
+            return Markup('<a href="%s">%s</a>') % (url_for("pools.capacity", user_id=user_id), person.full_name)
+        return escape(person.full_name)
+
+    def pool(self, pool_id):
+        if self.pools is None:  # a handful of rows, read once a request when a sentence names a pool
+            self.pools = {p.id: p for p in Pool.select()}
+        pool = self.pools.get(pool_id)
+        return pool.label(locale_code()) if pool else _("the public pool")
+
+
+_PERSON_KEYS = ("actor_id", "subject_id", "from_owner", "to_owner")
+_PERSON_DATA = ("owner_id", "from_owner_id", "to_owner_id", "user_id", "absentee_id", "delegate_id", "requested_by")
+
+
+def names():
+    """This request's Names (empty until `load_names`)."""
+    found = g.get("kehu_names")
+    if found is None:
+        found = g.kehu_names = Names(current_user._get_current_object())
+    return found
+
+
+def load_names(rows, known=()):
+    """Read the names a page of audit / ledger rows mentions: customers (and which the reader may open)
+    and people, in one query each (`known`: customers the page has read and opened already). Call before
+    rendering the rows."""
+    for customer in known:
+        names().known(customer)
+    customer_ids, user_ids = set(), set()
+    for e in rows:
+        customer_ids.add(e.customer_id)
+        user_ids.update(getattr(e, key, None) for key in _PERSON_KEYS)
+        data = e.inputs if isinstance(e, PoolEvent) else (e.data or {})
+        user_ids.update(v for k, v in (data or {}).items() if k in _PERSON_DATA and isinstance(v, int))
+    return names().load(customer_ids - {None}, user_ids - {None})
 
 
 def workbench_panels(user):

@@ -237,6 +237,7 @@ def capacity(user_id=None):
     events = list(pools.PoolEvent.select().where(
         (pools.PoolEvent.subject == rep.id) | (pools.PoolEvent.to_owner == rep.id) | (pools.PoolEvent.from_owner == rep.id))
         .order_by(pools.PoolEvent.id.desc()).limit(30))
+    extend.load_names(events)
     releasing = list(Customer.select(Customer.id, Customer.name, Customer.release_at, Customer.release_rule)
                      .where((Customer.owner == rep.id) & Customer.release_at.is_null(False))
                      .order_by(Customer.release_at).limit(10))
@@ -291,7 +292,9 @@ LEDGER_LABELS = {
     "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
     "capacity": N_("Capacity adjusted"), "stake": N_("Staked"), "stake_completed": N_("Stake completed"),
     "stake_lapsed": N_("Stake lapsed"), "lead_routed": N_("Inbound lead routed"), "rules_applied": N_("Pool rules"),
-    "placed": N_("Placed in the pool"), "transfer": N_("Transferred"),
+    "placed": N_("Placed in the pool"), "transfer": N_("Transferred"), "merge": N_("Merged"),
+    "conflict_ruled": N_("Conflict ruled"), "delegation_started": N_("Delegation started"),
+    "delegation_ended": N_("Delegation ended"),
     "lead_escalated": N_("Lead escalated"), "lead_sent_back": N_("Lead sent back"),  # models/leads.py
 }
 
@@ -346,17 +349,6 @@ def describe(e):
     if kind == "pool.assigned":
         return _("assigned the customer from the pool to %(name)s", name=d.get("owner", "")) + \
             (" — " + d["reason"] if d.get("reason") else "")
-    if kind in ("pool.released", "pool.forced_release"):
-        pool = d.get("pool") if locale_code().startswith("zh") else d.get("pool_en")
-        inputs = d.get("inputs") or {}
-        if kind == "pool.forced_release" and inputs.get("rule") == "no_followup":
-            return _("released to %(pool)s because no valid follow-up since %(since)s (rule v%(v)s: %(n)s days)",
-                     pool=pool, since=(inputs.get("since") or "")[:10], v=d.get("rule_version", 0), n=inputs.get("days"))
-        if kind == "pool.forced_release" and inputs.get("rule") == "no_deal":
-            return _("released to %(pool)s because no deal since the claim on %(since)s (rule v%(v)s: %(n)s days)",
-                     pool=pool, since=(inputs.get("claimed_at") or "")[:10], v=d.get("rule_version", 0),
-                     n=inputs.get("days"))
-        return _("released the customer to %(pool)s: %(reason)s", pool=pool, reason=d.get("reason", ""))
     if kind == "pool.lock_requested":
         return _("asked to lock the customer: %(reason)s", reason=d.get("reason", ""))
     if kind == "pool.lock_approved":
@@ -380,4 +372,4 @@ def describe(e):
     if kind == "pool.stake_lapsed":
         return _("the stake lapsed at %(c)s%% complete (%(t)s%% needed)", c=d.get("completeness"),
                  t=d.get("threshold"))
-    return kind
+    return None

@@ -12,6 +12,7 @@ from models.keyset import keyset_page
 from models.permissions import require
 from models.pools import PoolEvent, preview_rules
 from models.users import Team, User
+from views import extend
 from views import htmx as hx
 from views.forms import field_errors
 
@@ -126,7 +127,8 @@ def ledger():
         else:
             ids = [c.id for c in Customer.select(Customer.id).where(Customer.name.contains(q)).limit(200)]
             users = [u.id for u in User.select(User.id).where(User.full_name.contains(q) | (User.username == q))]
-            query = query.where(PoolEvent.customer.in_(ids) | PoolEvent.actor.in_(users)
+            query = query.where(PoolEvent.customer.in_(ids) | PoolEvent.actor.in_(users) | PoolEvent.subject.in_(users)
                                 | PoolEvent.from_owner.in_(users) | PoolEvent.to_owner.in_(users))
     found = keyset_page(query, [PoolEvent.id], after=request.args.get("before"), limit=50, descending=True)
+    extend.load_names(found.rows)
     return render_template("rules/ledger.html", events=found.rows, kind=kind, q=q, next=found.next)

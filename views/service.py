@@ -38,6 +38,24 @@ def _fmt_left(c):
     return (words["overdue"] if c["overdue"] else words["left"]) % {"t": text}
 
 
+def sla_breach(t):
+    """Which deadline a breached ticket missed, and when ("Response deadline missed: Nov 24, 2026, 10:05 AM"),
+    so the badge never reads as a contradiction of the running countdown."""
+    if not getattr(t, "breached", False):
+        return ""
+    kind, due = getattr(t, "breach_kind", "") or "", getattr(t, "breach_due", None)
+    if kind == "response":
+        text = _("Response deadline missed: %(at)s", at=fmt_datetime(due)) if due else _("Response deadline missed")
+    elif kind == "resolution" and due and due != getattr(t, "resolve_by", due):  # reopened since: a new deadline runs
+        text = _("Earlier resolution deadline missed: %(at)s", at=fmt_datetime(due))
+    elif kind == "resolution":
+        text = _("Resolution deadline missed: %(at)s", at=fmt_datetime(due)) if due else \
+            _("An earlier resolution deadline was missed")
+    else:
+        text = _("SLA breached")
+    return text
+
+
 def _urgency(c):
     if c is None:
         return ""
@@ -397,7 +415,8 @@ def side_panel(customer, user):
     # resolved ticket and a reopen clears it).
     last_rated = (T.select(T.id).where((T.customer == customer.id) & T.satisfaction.is_null(False))
                   .order_by(T.id.desc()).limit(1))
-    rows = list(T.select(T.id, T.customer, T.category, T.status, T.priority, T.description, T.breached, T.respond_by,
+    rows = list(T.select(T.id, T.customer, T.category, T.status, T.priority, T.description, T.breached, T.breach_kind,
+                         T.breach_due, T.respond_by,
                          T.resolve_by, T.responded_at, T.satisfaction, T.resolved_at)
                 .where((T.customer == customer.id) & (T.status.in_(sv.OPEN_STATUSES) | (T.id == last_rated)))
                 .order_by(T.id.desc()).limit(SIDE_OPEN_LIMIT + 1))
@@ -449,7 +468,11 @@ def describe(e):
     if k == "service.ticket_rated":
         return _("recorded satisfaction %(score)s/5 for ticket #%(id)s", id=d.get("ticket_id"), score=d.get("score"))
     if k == "service.ticket_escalated":
-        return _("ticket #%(id)s missed its SLA and was escalated to the service manager", id=d.get("ticket_id"))
+        if d.get("deadline") == "response":
+            return _("ticket #%(id)s missed its response deadline and was escalated to the service manager",
+                     id=d.get("ticket_id"))
+        return _("ticket #%(id)s missed its resolution deadline and was escalated to the service manager",
+                 id=d.get("ticket_id"))
     if k == "service.repurchase_lead":
         return _("raised a repurchase lead (%(note)s), routed to %(to)s", note=d.get("note", ""),
                  to=d.get("to") or _("the pool"))
@@ -463,7 +486,7 @@ def describe(e):
 
 
 extend.template_globals(
-    service_labels=labels,
+    service_labels=labels, sla_breach=sla_breach,
     TICKET_STATUS_LABELS=sv.STATUS_LABELS, TICKET_PRIORITY_LABELS=sv.PRIORITY_LABELS,
     TICKET_CATEGORY_LABELS=sv.CATEGORY_LABELS, TICKET_CHANNEL_LABELS=sv.CHANNEL_LABELS,
     SERVICE_LEVEL_LABELS=sv.LEVEL_LABELS, LEAD_SOURCE_LABELS=sv.SOURCE_LABELS)

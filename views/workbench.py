@@ -55,4 +55,5 @@ def home():
                  .where(User.id.in_({e.actor_id for e in ctx["events"] if e.actor_id}))}
         for e in ctx["events"]:
             e.actor_name = names.get(e.actor_id, "")
+        extend.load_names(ctx["events"])  # the people and customers their sentences name
     return render_template("workbench/home.html", **ctx)
