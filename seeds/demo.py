@@ -823,7 +823,8 @@ def is_loaded():
 
 
 # Later domains' scenes: seeds/<name>.py with stage(say), run after the pool scenes when present.
-LATER_SCENES = ("demo_ownership", "demo_conflicts", "demo_deals", "demo_projects", "demo_orders", "demo_service")
+LATER_SCENES = ("demo_ownership", "demo_conflicts", "demo_deals", "demo_projects", "demo_orders", "demo_service",
+                "demo_fields")
 
 
 def load_once(progress=None):

@@ -236,3 +236,17 @@ def test_generated_companies_never_take_a_scene_brand():
     rng = Random(1)
     names = {company_name(rng, "上海", "suits")[0] for _ in range(20000)}
     assert not [n for n in names if any(b in n for b in SCENE_BRANDS)]
+
+
+def test_custom_fields_with_values_on_part_of_the_customers_and_completeness_in_step():
+    from models.customers import CustomField, CustomValue, compute_completeness
+    from models.settings import pending_jobs
+
+    fields = {f.key: f for f in CustomField.select()}
+    assert {"annual_capacity", "main_fabric", "own_brand"} <= set(fields)
+    assert fields["main_fabric"].kind == "choice" and "project" not in fields["main_fabric"].model_list()
+    for f in fields.values():
+        assert 0.2 < CustomValue.select().where(CustomValue.field == f.id).count() / Customer.select().count() < 0.7
+    assert not pending_jobs().exists()
+    sample = Customer.select().where(Customer.id % 97 == 0)
+    assert all(compute_completeness(c) == c.completeness for c in sample)
