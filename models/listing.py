@@ -5,6 +5,7 @@ counted only up to a cap. Every filter is applied on top of permissions.visible(
 """
 import base64
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from models.users import User
 
 PAGE_SIZE = 25
 COUNT_CAP = 1000
+RARE = 20000  # a custom filter value with fewer matches drives the list query (about sqrt(COUNT_CAP × customers / 2) at 1M)
 SORTS = {
     "created": None,  # id order is creation order
     "name": Customer.name,
@@ -179,10 +181,18 @@ def filtered(user, f):
         q = q.where(Customer.last_followup_at >= clock.local_day_start(f.followup_from))
     if f.followup_to:
         q = q.where(Customer.last_followup_at < clock.local_day_start(f.followup_to + dt.timedelta(days=1)))
+    small = f.scope in ("mine", "team") or bool(f.owner) or (user.role == "sales" and f.scope != "all")
+    # A common value (and any value in a small scope: a rep's or a team's customers) is checked row by row
+    # on custom_value's unique (customer, field) index while the list walks its sort order; the rare
+    # values' matches come from (field, value | number, customer), intersected, and only those customers
+    # are read. Rare is told by counting at most RARE index entries.
+    rare = [] if small else [c for c in f.custom.values() if custom_matches(c).limit(RARE).count() < RARE]
     for c in f.custom.values():
-        q = q.where(Customer.id.in_(custom_matches(c)))
+        if not any(c is r for r in rare):
+            q = q.where(pw.fn.EXISTS(custom_matches(c).where(CustomValue.customer == Customer.id)))
+    if rare:
+        q = q.where(Customer.id.in_(functools.reduce(lambda a, b: a & b, [custom_matches(c) for c in rare])))
     if f.q:
-        small = f.scope in ("mine", "team") or bool(f.owner) or (user.role == "sales" and f.scope != "all")
         q = search.filter_query(q, f.q, Customer, small=small)
     return q
 

@@ -9,6 +9,7 @@ import models
 from models import settings
 from models.customers import (CustomField, CustomValue, Customer, compute_completeness, custom_values,
                               update_customer)
+from models import listing
 from models.listing import Filters, filtered
 from models.settings import CompletenessJob, save_custom_field, set_custom_field_active
 from tests.test_customers import customer_form
@@ -296,7 +297,7 @@ def filter_world(make_user, make_team, make_customer, admin):
     ({"cf.fabric": "羊毛", "cf.own_brand": "1"}, {"wool"}),
     ({"cf.fabric": "丝绸"}, {"wool", "denim", "cotton", "none"}),  # not an option: no filter, a message
 ])
-def test_list_filters_by_custom_values_within_what_the_user_sees(en_client, filter_world, args, expected):
+def test_list_filters_by_custom_values_within_what_the_user_sees(en_client, filter_world, monkeypatch, args, expected):
     rep, ids, other = filter_world
     en_client.login(rep)
     r = en_client.get("/customers", query_string={"scope": "all", **args})
@@ -305,7 +306,11 @@ def test_list_filters_by_custom_values_within_what_the_user_sees(en_client, filt
     shown = {k for k, pk in ids.items() if f"/customers/{pk}\"" in page}
     assert shown == expected and f"/customers/{other}\"" not in page
     f = Filters.parse({"scope": "all", **args}, rep)
-    assert {pk for pk, in filtered(rep, f).select(Customer.id).tuples()} == {ids[k] for k in expected}
+    for rare in (0, 10**9):  # every value common (checked row by row) or rare (its matches drive the query)
+        monkeypatch.setattr(listing, "RARE", rare)
+        assert {pk for pk, in filtered(rep, f).select(Customer.id).tuples()} == {ids[k] for k in expected}
+    mine = Filters.parse({"scope": "mine", **args}, rep)  # a small scope: checked row by row
+    assert {pk for pk, in filtered(rep, mine).select(Customer.id).tuples()} == {ids[k] for k in expected}
     if "丝绸" in args.values():
         assert "Choose one of the options." in page
     else:
