@@ -375,3 +375,16 @@ def test_verbs_refuse_non_admins(make_user, admin):
         with pytest.raises(NotFound):
             set_custom_field_active(make_user(role), f, False)
     assert CustomField.select().count() == 1 and CustomField.get_by_id(f.id).active
+
+
+def test_a_merge_keeps_the_survivors_values_and_takes_the_rest(make_customer, admin):
+    from models.merges import merge_customers
+    define(admin, "brand")
+    define(admin, "capacity", "number", weight="10")
+    survivor = make_customer(name="留下的服饰有限公司", custom_brand="雅戈尔")
+    loser = make_customer(name="并掉的服饰有限公司", custom_brand="杉杉", custom_capacity="300")
+    merge_customers(admin, loser.id, survivor.id, [], "同一家公司")
+    assert custom_values([survivor.id])[survivor.id] == {"brand": "雅戈尔", "capacity": "300"}
+    assert CustomValue.select().count() == 2
+    survivor = Customer.get_by_id(survivor.id)
+    assert survivor.completeness == compute_completeness(survivor)
