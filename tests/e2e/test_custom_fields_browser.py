@@ -10,7 +10,10 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from models import clock
+import pytest
+
 from models.customers import CustomField, create_customer, custom_values, set_owner
+from models.settings import set_custom_field_active
 from models.users import Region, Team, User, hash_password
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import log_in, shot
@@ -27,7 +30,16 @@ def _user(role, team=None):
                        region=team.region_id if team else None, created_at=clock.now(), language="en")
 
 
-def test_admin_defines_a_choice_field_a_rep_fills_it_and_filters_by_it(page: Page, output_path):
+@pytest.fixture
+def fields_left_as_found():
+    """The browser tests share one database: the field this test adds must not weigh on the others' files."""
+    before = {f.id for f in CustomField.select(CustomField.id)}
+    yield
+    for field in CustomField.select().where(CustomField.id.not_in(before) & CustomField.active):
+        set_custom_field_active(User.get((User.role == "admin") & User.active), field, False)
+
+
+def test_admin_defines_a_choice_field_a_rep_fills_it_and_filters_by_it(page: Page, output_path, fields_left_as_found):
     region = Region.get(Region.code == "east")
     team = Team.create(name=f"E2E 字段{_uid()}组", region=region)
     rep, admin = _user("sales", team), _user("admin")
