@@ -9,7 +9,7 @@ from models.base import BaseModel, db, fresh
 from models.customers import (BUSINESS_MODELS, CUSTOM_KINDS, CustomField, CustomValue, Customer,
                               recompute_completeness)
 from models.errors import N_, FieldErrors
-from models.fields import clean_text, parse_bool, parse_choice, parse_int, take, text_field
+from models.fields import parse_bool, parse_choice, parse_int, take, text_field
 from models.permissions import require
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,29}$")

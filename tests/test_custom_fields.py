@@ -217,17 +217,22 @@ def test_required_only_for_the_chosen_business_models(en_client, make_user, make
     assert "Required." not in body(check)
 
 
-def test_a_required_field_added_later_lowers_nothing_but_the_file_says_it_is_missing(
+def test_a_required_field_added_later_is_allowed_lowers_completeness_and_the_file_says_it_is_missing(
         en_client, make_user, make_team, make_customer, admin):
     rep = make_user("sales", team=make_team())
     customer = make_customer(owner=rep)
     before = Customer.get_by_id(customer.id).completeness
-    define(admin, "brand", required="1")  # weight 0: listed, not scored
-    assert Customer.get_by_id(customer.id).completeness == before
+    define(admin, "brand", required="1", weight="10")
+    assert Customer.get_by_id(customer.id).completeness < before
+    define(admin, "founded", "date", required="1")  # no weight: listed as missing, not scored
     en_client.login(rep)
     page = body(en_client.get(f"/customers/{customer.id}"))
     missing = page[page.index("To complete this file"):]
-    assert "Brand" in missing and "required" in missing
+    assert re.search(r"Brand <span class=\"muted\">\+10", missing)
+    assert re.search(r"Founded <span class=\"muted\">required", missing)
+    # the next save of the file asks for them
+    r = en_client.post(f"/customers/{customer.id}/edit", data=customer_form(name=customer.name), htmx=True)
+    assert r.status_code == 200 and body(r).count("Required.") == 2
 
 
 # ---- completeness -----------------------------------------------------------------------------------
