@@ -114,7 +114,6 @@ class Customer(BaseModel):
     first_channel = pw.CharField(max_length=10, default="")
     campaign_id = pw.IntegerField(null=True)  # the campaign that brought it (models/campaigns.py), for life
     tags = pw.CharField(max_length=200, default="")
-    custom = JSONField(default=dict)
     group = pw.ForeignKeyField(CustomerGroup, null=True, backref="customers", on_delete="SET NULL")
     owner = pw.ForeignKeyField(User, null=True, backref="customers", on_delete="SET NULL", index=False)
     team = pw.ForeignKeyField(Team, null=True, on_delete="SET NULL", index=False)
@@ -232,13 +231,21 @@ class StageChange(BaseModel):
     actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
 
 
+CUSTOM_KINDS = ("text", "number", "date", "choice", "yes_no")
+CUSTOM_KIND_LABELS = {"text": N_("Text"), "number": N_("Number"), "date": N_("Date"), "choice": N_("Choice"),
+                      "yes_no": N_("Yes / no")}
+YES_NO_LABELS = {"1": N_("Yes"), "0": N_("No")}
+
+
 class CustomField(BaseModel):
-    """An admin-defined profile field shown on every customer form."""
+    """An admin-defined profile field, shown on the files of the business models it is for (all when
+    `business_models` is empty). Its values are CustomValue rows; deactivating hides it and keeps them."""
     key = pw.CharField(max_length=30, unique=True)
     label_zh = pw.CharField(max_length=40)
     label_en = pw.CharField(max_length=40)
-    kind = pw.CharField(max_length=10, default="text")  # text, number, date, choice
+    kind = pw.CharField(max_length=10, default="text")  # CUSTOM_KINDS
     choices = pw.CharField(max_length=400, default="")  # comma-separated, for kind=choice
+    business_models = pw.CharField(max_length=100, default="")  # comma-separated BUSINESS_MODELS, "" = all
     required = pw.BooleanField(default=False)
     weight = pw.SmallIntegerField(default=0)  # counts toward completeness when > 0
     active = pw.BooleanField(default=True)
@@ -247,5 +254,24 @@ class CustomField(BaseModel):
     def choice_list(self):
         return [c.strip() for c in self.choices.split(",") if c.strip()]
 
+    def model_list(self):
+        return [m for m in self.business_models.split(",") if m]
+
+    def applies_to(self, business_model):
+        return not self.business_models or business_model in self.model_list()
+
     def label(self, locale):
         return self.label_zh if locale.startswith("zh") else self.label_en
+
+
+class CustomValue(BaseModel):
+    """One customer's value of one custom field, as canonical text (a number also in `number`), so a list
+    filter on one field's value is an index search: (field, value, customer) or (field, number, customer)."""
+    customer = pw.ForeignKeyField(Customer, backref="custom_values", on_delete="CASCADE", index=False)
+    field = pw.ForeignKeyField(CustomField, backref="values", on_delete="CASCADE", index=False)
+    value = pw.CharField(max_length=200)
+    number = pw.DecimalField(max_digits=14, decimal_places=2, null=True, auto_round=True)
+
+    class Meta:
+        indexes = ((("customer", "field"), True), (("field", "value", "customer"), False),
+                   (("field", "number", "customer"), False))

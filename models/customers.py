@@ -10,12 +10,14 @@ import peewee as pw
 from models import audit, clock, hooks, rules, search
 from models.base import db, fresh
 from models.customer_tables import (  # noqa: F401  the tables and vocabularies, re-exported
-    BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, Contact, CustomField, Customer, CustomerGroup,
+    BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, CUSTOM_KIND_LABELS, CUSTOM_KINDS, Contact, CustomField,
+    CustomValue, Customer, CustomerGroup,
     DECISION_ROLES, DECISION_ROLE_LABELS, FOLLOWUP_TYPES, FOLLOWUP_TYPE_LABELS, FollowUp, GRADES, GRADE_OF_STAGE,
     Industry, MARKETING_STAGES, PROFILE_FIELDS, Pool, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES, STAGE_LABELS,
-    StageChange)
-from models.fields import (EMAIL_RE, URL_RE, FieldError, clean_text, credit_code_error, int_or_none, normalize_phone, parse_choice,
-                           parse_date, parse_datetime, phone_error, text_field, to_halfwidth)
+    StageChange, YES_NO_LABELS)
+from models.fields import (EMAIL_RE, URL_RE, FieldError, blank, clean_text, credit_code_error, int_or_none, normalize_phone,
+                           parse_choice, parse_date, parse_datetime, parse_decimal, parse_text, phone_error, take, text_field,
+                           to_halfwidth)
 from models.duplicates import find_matches, normalize_name
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.keyset import keyset_page
@@ -113,7 +115,8 @@ def validate_customer(data, customer=None, custom_fields=None):
     out = {}
     for field in PROFILE_FIELDS:
         out.update(PROFILE_CHECKS[field.form](field.form, data, e, customer))
-    out["custom"] = validate_custom_fields(data, e, custom_fields)
+    business_model = out.get("business_model") or (customer.business_model if customer is not None else "consumer")
+    out["custom"] = validate_custom_fields(data, e, business_model, fields=custom_fields)
     e.raise_if_any()
     out["name_norm"] = normalize_name(out["name"])
     return out
@@ -126,7 +129,8 @@ def check_customer_field(field, data, customer=None):
     if field in PROFILE_CHECKS:
         PROFILE_CHECKS[field](field, data, e, customer)
     elif field.startswith("custom_"):
-        validate_custom_fields(data, e)
+        business_model = data.get("business_model") or (customer.business_model if customer is not None else "consumer")
+        validate_custom_fields(data, e, business_model, only=field[len("custom_"):])
     if e.get(field):
         raise ValidationError({field: e[field]})
 
@@ -153,38 +157,76 @@ def _duplicate_check(actor, values, data, customer=None):
     return reason, [m.id for m in matches]
 
 
-def validate_custom_fields(data, e, fields=None):
-    """Admin-defined profile fields (custom_<key> in the form) checked by their kind."""
-    values = {}
+def active_custom_fields(business_model=None, fields=None):
+    """The active custom fields in their order; with a business model, those for it. `fields`: the
+    active fields when the caller read them already (an import reads them once per job)."""
     if fields is None:
-        fields = CustomField.select().where(CustomField.active == True).order_by(CustomField.position)  # noqa: E712
-    for field in fields:
-        name = "custom_" + field.key
-        raw = clean_text(data.get(name), 200)
-        if raw is None:
-            e.add(name, N_("At most %(n)s characters."), n=200)
+        fields = list(CustomField.select().where(CustomField.active == True)  # noqa: E712
+                      .order_by(CustomField.position, CustomField.id))
+    return fields if business_model is None else [f for f in fields if f.applies_to(business_model)]
+
+
+def parse_custom_value(field, raw):
+    """A custom field's typed value as its canonical text ("" when empty), or FieldError."""
+    if blank(raw):
+        if field.required:
+            raise FieldError(N_("Required."))
+        return ""
+    if field.kind == "number":
+        return format(parse_decimal(raw, allow_zero=True).normalize(), "f")
+    if field.kind == "date":
+        return parse_date(raw).isoformat()
+    if field.kind in ("choice", "yes_no"):
+        value = parse_choice(str(raw).strip(), field.choice_list() if field.kind == "choice" else ("1", "0"))
+        if value is None:
+            raise FieldError(N_("Choose one of the options."))
+        return value
+    return parse_text(raw, 200)
+
+
+def validate_custom_fields(data, e, business_model, only=None, fields=None):
+    """The custom fields of the business model (custom_<key> in the form), each parsed by its kind:
+    {key: canonical text, "" for none}. Fields for other business models are left as they are."""
+    values = {}
+    for field in active_custom_fields(business_model, fields):
+        if only is not None and field.key != only:
             continue
-        if not raw:
-            if field.required:
-                e.add(name, N_("Required."))
-            continue
-        if field.kind == "number":
-            try:
-                float(raw)
-            except ValueError:
-                e.add(name, N_("Enter a number."))
-                continue
-        elif field.kind == "date":
-            try:
-                parse_date(raw)
-            except ValueError as exc:
-                e.add(name, str(exc))
-                continue
-        elif field.kind == "choice" and raw not in field.choice_list():
-            e.add(name, N_("Choose one of the options."))
-            continue
-        values[field.key] = raw
+        value = take(e, "custom_" + field.key, parse_custom_value, field, data.get("custom_" + field.key))
+        if value is not None:
+            values[field.key] = value
     return values
+
+
+def custom_values(customer_ids):
+    """{customer id: {field key: value}} for the customers, in one query."""
+    out = {pk: {} for pk in customer_ids}
+    if customer_ids:
+        rows = (CustomValue.select(CustomValue.customer, CustomValue.value, CustomField.key)
+                .join(CustomField, on=(CustomValue.field == CustomField.id))
+                .where(CustomValue.customer.in_(list(customer_ids))).tuples())
+        for pk, value, key in rows:
+            out[pk][key] = value
+    return out
+
+
+def write_custom_values(customer, values):
+    """Store the customer's typed custom values ({key: text}); returns {"custom_<key>": [old, new]}."""
+    if not values:
+        return {}
+    fields = {f.key: f for f in CustomField.select().where(CustomField.key.in_(list(values)))}
+    old = custom_values([customer.id])[customer.id]
+    changes = {}
+    for key, new in values.items():
+        before = old.get(key, "")
+        if before == new:
+            continue
+        changes["custom_" + key] = [before or None, new or None]
+        field = fields[key]
+        CustomValue.delete().where((CustomValue.customer == customer.id) & (CustomValue.field == field.id)).execute()
+        if new:
+            CustomValue.create(customer=customer.id, field=field.id, value=new,
+                               number=new if field.kind == "number" else None)
+    return changes
 
 
 # ---- completeness ---------------------------------------------------------------------------
@@ -203,11 +245,17 @@ COMPLETENESS_WEIGHTS = {
 }
 
 
-def completeness_parts(customer, contacts=None, weighted_fields=None):
+def completeness_parts(customer, contacts=None, values=None, fields=None):
     """(field, weight, filled) for the customer's business model; the view shows what is missing.
-    `weighted_fields`: the active custom fields with a weight, when the caller read them already."""
+    Custom fields count with their weight; a required one without weight is listed (weight 0) but
+    does not move the score. `values` ({key: text}) and `fields` (active custom fields) may be
+    preloaded for many customers at once."""
     if contacts is None:
         contacts = list(customer.contacts.where(Contact.active == True)) if customer.id else []  # noqa: E712
+    if values is None:
+        values = custom_values([customer.id])[customer.id] if customer.id else {}
+    if fields is None:
+        fields = active_custom_fields()
     weights = COMPLETENESS_WEIGHTS.get(customer.business_model, COMPLETENESS_WEIGHTS["consumer"])
     filled = {
         "name": bool(customer.name), "short_name": bool(customer.short_name),
@@ -221,17 +269,41 @@ def completeness_parts(customer, contacts=None, weighted_fields=None):
                                  for c in contacts),
     }
     parts = [(f, w, filled.get(f, False)) for f, w in weights.items()]
-    if weighted_fields is None:
-        weighted_fields = CustomField.select().where((CustomField.active == True) & (CustomField.weight > 0))  # noqa: E712
-    for field in weighted_fields:
-        parts.append(("custom_" + field.key, field.weight, bool((customer.custom or {}).get(field.key))))
+    for field in fields:
+        if (field.weight > 0 or field.required) and field.applies_to(customer.business_model):
+            parts.append(("custom_" + field.key, field.weight, bool(values.get(field.key))))
     return parts
 
 
-def compute_completeness(customer, contacts=None, weighted_fields=None):
-    parts = completeness_parts(customer, contacts, weighted_fields)
+def compute_completeness(customer, contacts=None, values=None, fields=None):
+    parts = completeness_parts(customer, contacts, values, fields)
     total = sum(w for _, w, _ in parts) or 1
     return round(100 * sum(w for _, w, ok in parts if ok) / total)
+
+
+def recompute_completeness(customer_ids):
+    """Store the completeness of these customers again (after a custom field changed), in a few
+    queries for the lot; returns how many changed. The caller holds the write transaction."""
+    ids = list(customer_ids)
+    if not ids:
+        return 0
+    customers = list(Customer.select(*[getattr(Customer, c) for c in (
+        "id", "name", "short_name", "credit_code", "industry", "region", "city", "address", "phone", "website",
+        "size", "first_channel", "group", "business_model", "completeness")]).where(Customer.id.in_(ids)))
+    contacts = {pk: [] for pk in ids}
+    for c in (Contact.select(Contact.customer, Contact.decision_role, Contact.mobile, Contact.phone)
+              .where(Contact.customer.in_(ids) & (Contact.active == True))):  # noqa: E712
+        contacts[c.customer_id].append(c)
+    values, fields = custom_values(ids), active_custom_fields()
+    changed = []
+    for customer in customers:
+        score = compute_completeness(customer, contacts[customer.id], values[customer.id], fields)
+        if score != customer.completeness:
+            changed.append((score, customer.id))
+    if changed:  # one prepared statement for the lot (in the engine's own placeholder style)
+        sql, _ = Customer.update(completeness=0).where(Customer.id == 0).sql()
+        db.cursor().executemany(sql, changed)
+    return len(changed)
 
 
 # ---- scopes -----------------------------------------------------------------------------------
@@ -251,7 +323,7 @@ def owned_by(user):
 
 # ---- verbs --------------------------------------------------------------------------------------
 
-AUDITED_FIELDS = tuple(f.column for f in PROFILE_FIELDS) + ("custom",)
+AUDITED_FIELDS = tuple(f.column for f in PROFILE_FIELDS)  # and each custom field, as custom_<key>
 
 
 def _group_for(name):
@@ -273,6 +345,7 @@ def create_customer(actor, data, check_duplicates=True, as_lead=False):
     dup_reason, dup_ids = _duplicate_check(actor, values, data) if check_duplicates else ("", [])
     owner_id, stage = (None, "unidentified") if as_lead else _initial_owner_and_stage(actor, data)
     now = clock.now()
+    custom = values.pop("custom")
     with db.atomic():
         values["group_id"] = _group_for(values.pop("group_name"))
         owner = User.get_by_id(owner_id) if owner_id else None
@@ -283,6 +356,8 @@ def create_customer(actor, data, check_duplicates=True, as_lead=False):
         )
         if not customer.region_id and owner is not None:
             customer.region = owner.region_id
+        customer.save()
+        write_custom_values(customer, custom)
         customer.completeness = compute_completeness(customer, contacts=[])
         customer.save()
         StageChange.create(customer=customer, from_stage=None, to_stage=stage, at=now, actor=actor)
@@ -321,6 +396,7 @@ def update_customer(actor, customer, data):
     require(actor, "customer.edit", customer)
     values = validate_customer(data, customer)
     dup_reason, dup_ids = _duplicate_check(actor, values, data, customer)
+    custom = values.pop("custom")
     with db.atomic():
         fresh(customer)  # compare with, and audit, what is there now; write only the changed fields
         require(actor, "customer.edit", customer)
@@ -328,14 +404,13 @@ def update_customer(actor, customer, data):
         changes = {}
         for field in AUDITED_FIELDS:
             old, new = getattr(customer, field), values.get(field)
-            if field == "custom":
-                old = old or {}
             if (old or None) != (new or None):
                 changes[field] = [_plain(old), _plain(new)]
                 setattr(customer, field, new)
         for field in ("phone_norm", "name_norm"):
             if getattr(customer, field) != values[field]:
                 setattr(customer, field, values[field])
+        changes.update(write_custom_values(customer, custom))
         if not changes:
             return customer
         customer.completeness = compute_completeness(customer)

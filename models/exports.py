@@ -10,7 +10,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from models import audit, clock
 from models.base import BaseModel, db
 from models.customers import (BUSINESS_MODEL_LABELS, SIZE_LABELS, SOURCE_LABELS, STAGE_LABELS, Contact, CustomField,
-                              Customer, Industry)
+                              Customer, Industry, custom_values)
 from models.errors import N_, DomainError, FieldErrors
 from models.listing import filtered
 from models.permissions import can, require
@@ -125,6 +125,7 @@ def export_rows(actor, f, translate, locale, mask):
         last = rows[-1].id
         owners = {u.id: u.full_name for u in User.select(User.id, User.full_name)
                   .where(User.id.in_({c.owner_id for c in rows if c.owner_id}))}
+        custom_of = custom_values([c.id for c in rows]) if custom else {}
         contacts = {}
         for person in (Contact.select(Contact.customer, Contact.name, Contact.mobile, Contact.phone, Contact.email)
                        .where(Contact.customer.in_([c.id for c in rows]) & (Contact.active == True))  # noqa: E712
@@ -146,5 +147,5 @@ def export_rows(actor, f, translate, locale, mask):
                       translate(SOURCE_LABELS.get(c.source, c.source)), c.tags, person.name if person else "",
                       mobile, email, clock.to_local(c.created_at).strftime("%Y-%m-%d %H:%M"),
                       clock.to_local(c.last_followup_at).strftime("%Y-%m-%d %H:%M") if c.last_followup_at else ""]
-            values += [(c.custom or {}).get(field.key, "") for field in custom]
+            values += [custom_of.get(c.id, {}).get(field.key, "") for field in custom]
             yield [safe_cell(v) for v in values]

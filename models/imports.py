@@ -24,7 +24,8 @@ from models.base import BaseModel, JSONField, bulk_insert, db, is_sqlite
 from models.customers import (BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, GRADE_OF_STAGE,
                               MARKETING_STAGES, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES, Contact,
                               CustomField, Customer, CustomerGroup, Industry, StageChange,
-                              compute_completeness, validate_contact, validate_customer)
+                              CustomValue, compute_completeness, custom_values, validate_contact, validate_customer,
+                              write_custom_values)
 from models.duplicates import REASON_ORDER
 from models.errors import N_, DomainError, FieldErrors, NotFound, ValidationError
 from models.fields import clean_text, credit_code_error, to_halfwidth
@@ -741,14 +742,14 @@ def create_customers(actor, job, rows, options, now, lookups):
     if not rows:
         return []
     stage = options.get("stage") or "target"
-    weighted = [f for f in lookups.custom if f.weight > 0]
     groups = {name: _group_for(name) for name in {r.values.get("group_name") for r in rows} if name}
     # Plain rows over the model's defaults (building a model object per row costs more than writing it);
     # completeness reads the same attributes from a namespace.
     customer_defaults, contact_defaults = Customer().__data__, Contact().__data__
-    records, people = [], []
+    records, people, customs = [], [], []
     for row in rows:
         values = dict(row.values)
+        custom = {k: v for k, v in (values.pop("custom", None) or {}).items() if v}
         values["group"] = groups.get(values.pop("group_name", ""))
         values["industry"], values["region"] = values.pop("industry_id"), values.pop("region_id")
         record = {**customer_defaults, **values, "stage": stage, "grade": GRADE_OF_STAGE.get(stage, ""),
@@ -758,10 +759,15 @@ def create_customers(actor, job, rows, options, now, lookups):
         shape = SimpleNamespace(**record, group_id=record["group"], industry_id=record["industry"],
                                 region_id=record["region"])
         record["completeness"] = compute_completeness(shape, contacts=[SimpleNamespace(**c) for c in contacts],
-                                                      weighted_fields=weighted)
+                                                      values=custom, fields=lookups.custom)
         records.append(record)
         people.append(contacts)
+        customs.append(custom)
     ids = bulk_insert(Customer, records, new_ids=True)
+    by_key = {f.key: f for f in lookups.custom}
+    bulk_insert(CustomValue, [dict(customer=customer_id, field=by_key[key].id, value=value,
+                                   number=value if by_key[key].kind == "number" else None)
+                              for customer_id, custom in zip(ids, customs) for key, value in custom.items()])
     bulk_insert(Contact, [{**contact, "customer": customer_id}
                           for customer_id, contacts in zip(ids, people) for contact in contacts])
     bulk_insert(StageChange, [dict(customer=i, from_stage=None, to_stage=stage, at=now, actor=actor.id) for i in ids])
@@ -805,14 +811,9 @@ def _update_empty_fields(actor, job, row, now):
             setattr(customer, name, new)
     if values.get("phone") and "phone" in changes:
         customer.phone_norm = values["phone_norm"]
-    custom = dict(customer.custom or {})
-    for key, value in (values.get("custom") or {}).items():
-        if value and not custom.get(key):
-            changes["custom"] = [customer.custom or {}, None]
-            custom[key] = value
-    if "custom" in changes:
-        changes["custom"][1] = custom
-        customer.custom = custom
+    present = custom_values([customer.id])[customer.id]
+    changes.update(write_custom_values(customer, {k: v for k, v in (values.get("custom") or {}).items()
+                                                  if v and not present.get(k)}))
     added = None
     if row.contact and not Contact.select().where(
             (Contact.customer == customer.id) & (Contact.name == row.contact["name"])).exists():

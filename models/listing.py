@@ -4,13 +4,14 @@ No OFFSET and no full COUNT(*): a page is "rows after this (sort value, id)"; th
 counted only up to a cap. Every filter is applied on top of permissions.visible().
 """
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 import peewee as pw
 
 from models import clock, search
-from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer
-from models.fields import id_or_none, parse_date
+from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, CustomValue, active_custom_fields, parse_custom_value
+from models.fields import FieldError, blank, clean_text, id_or_none, parse_date, parse_decimal
 from models.keyset import keyset_page
 from models.permissions import visible
 from models.users import User
@@ -18,6 +19,7 @@ from models.value import ALL_TIERS
 
 PAGE_SIZE = 25
 COUNT_CAP = 1000
+RARE = 20000  # a custom filter value with fewer matches drives the list query (about sqrt(COUNT_CAP × customers / 2) at 1M)
 SORTS = {
     "created": None,  # id order is creation order
     "name": Customer.name,
@@ -49,6 +51,10 @@ class Filters:
     sort: str = "created"
     direction: str = "desc"
     errors: dict = field(default_factory=dict)
+    # custom fields: {key: {"field": CustomField, "eq": text} or {"field", "lo", "hi"}} from cf.<key>,
+    # cf.<key>.min / .max (numbers) and cf.<key>.from / .to (dates); keys are lower-case identifiers
+    custom: dict = field(default_factory=dict)
+    custom_fields: list = field(default_factory=list)  # the active ones, for the filter form
 
     @classmethod
     def parse(cls, args, user):
@@ -73,7 +79,47 @@ class Filters:
                     f.errors[name] = str(exc)
         f.sort = args.get("sort") if args.get("sort") in SORTS else "created"
         f.direction = "asc" if args.get("dir") == "asc" else "desc"
+        f.custom_fields = active_custom_fields()
+        for cf in f.custom_fields:
+            f._parse_custom(cf, args)
         return f
+
+    def _parse_custom(self, cf, args):
+        name = "cf." + cf.key
+        if cf.kind in ("number", "date"):
+            bounds = {}
+            for end, suffix in (("lo", ".min" if cf.kind == "number" else ".from"),
+                                ("hi", ".max" if cf.kind == "number" else ".to")):
+                raw = args.get(name + suffix)
+                if blank(raw):
+                    continue
+                try:
+                    bounds[end] = parse_decimal(raw, allow_zero=True) if cf.kind == "number" else parse_date(raw)
+                except FieldError as exc:
+                    self.errors[name + suffix] = exc.message
+            if bounds:
+                self.custom[cf.key] = {"field": cf, **bounds}
+            return
+        raw = clean_text(args.get(name), 200)
+        if raw:
+            try:
+                value = parse_custom_value(cf, raw)
+            except FieldError as exc:
+                self.errors[name] = exc.message
+            else:
+                self.custom[cf.key] = {"field": cf, "eq": value}
+
+    def custom_args(self):
+        out = {}
+        for key, c in self.custom.items():
+            if "eq" in c:
+                out["cf." + key] = c["eq"]
+            lo_name, hi_name = (".min", ".max") if c["field"].kind == "number" else (".from", ".to")
+            for end, suffix in (("lo", lo_name), ("hi", hi_name)):
+                if c.get(end) is not None:
+                    value = c[end]
+                    out["cf." + key + suffix] = value.isoformat() if isinstance(value, dt.date) else format(value.normalize(), "f")
+        return out
 
     def as_args(self, **override):
         """The URL state (only non-default values), so links and the back button keep it."""
@@ -85,6 +131,7 @@ class Filters:
                 out[key] = value.isoformat() if isinstance(value, dt.date) else value
         if self.direction == "asc":
             out["dir"] = "asc"
+        out.update(self.custom_args())
         out.update({k: v for k, v in override.items()})
         return {k: v for k, v in out.items() if v not in (None, "")}
 
@@ -92,7 +139,7 @@ class Filters:
     def active_count(self):
         return sum(1 for k in ("stage", "grade", "region", "city", "industry", "business_model", "source", "owner",
                                "team", "tier", "created_from", "created_to", "followup_from", "followup_to")
-                   if getattr(self, k))
+                   if getattr(self, k)) + len(self.custom)
 
 
 def default_scope(user):
@@ -138,9 +185,34 @@ def filtered(user, f):
         q = q.where(Customer.last_followup_at >= clock.local_day_start(f.followup_from))
     if f.followup_to:
         q = q.where(Customer.last_followup_at < clock.local_day_start(f.followup_to + dt.timedelta(days=1)))
+    small = f.scope in ("mine", "team") or bool(f.owner) or (user.role == "sales" and f.scope != "all")
+    # A common value (and any value in a small scope: a rep's or a team's customers) is checked row by row
+    # on custom_value's unique (customer, field) index while the list walks its sort order; the rare
+    # values' matches come from (field, value | number, customer), intersected, and only those customers
+    # are read. Rare is told by counting at most RARE index entries.
+    rare = [] if small else [c for c in f.custom.values() if custom_matches(c).limit(RARE).count() < RARE]
+    for c in f.custom.values():
+        if not any(c is r for r in rare):
+            q = q.where(pw.fn.EXISTS(custom_matches(c).where(CustomValue.customer == Customer.id)))
+    if rare:
+        q = q.where(Customer.id.in_(functools.reduce(lambda a, b: a & b, [custom_matches(c) for c in rare])))
     if f.q:
-        small = f.scope in ("mine", "team") or bool(f.owner) or (user.role == "sales" and f.scope != "all")
         q = search.filter_query(q, f.q, Customer, small=small)
+    return q
+
+
+def custom_matches(c):
+    """The ids of the customers whose value of one custom field passes the filter: an index range on
+    custom_value (field, value, customer) or (field, number, customer)."""
+    cf = c["field"]
+    q = CustomValue.select(CustomValue.customer).where(CustomValue.field == cf.id)
+    if "eq" in c:
+        return q.where(CustomValue.value == c["eq"])
+    column = CustomValue.number if cf.kind == "number" else CustomValue.value
+    for end, op in (("lo", "__ge__"), ("hi", "__le__")):
+        if c.get(end) is not None:
+            bound = c[end].isoformat() if isinstance(c[end], dt.date) else c[end]
+            q = q.where(getattr(column, op)(bound))
     return q
 
 

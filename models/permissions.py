@@ -117,6 +117,9 @@ RULES = {
     "user.manage": lambda u, _=None: u.role == "admin",
     "team.manage": lambda u, _=None: u.role == "admin",
     "settings.manage": lambda u, _=None: u.role == "admin",
+    # Custom profile fields: admins define them; their values are edited by whoever may edit the customer
+    # (customer.edit), through the customer form.
+    "custom_field.manage": lambda u, _=None: u.role == "admin",
     "audit.view": lambda u, _=None: u.role == "admin",
     # ---- orders, payments and reorder cycles (models/orders.py, models/reorders.py) ----
     # The owner, the team's manager and admins take orders and payments and keep cycles; service reads.

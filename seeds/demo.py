@@ -387,7 +387,7 @@ def create_groups(rng):
 
 COLUMNS = {
     Customer: ("id", "name", "name_norm", "short_name", "credit_code", "industry_id", "region_id", "city", "address", "phone",
-               "phone_norm", "website", "size", "business_model", "source", "first_channel", "tags", "custom",
+               "phone_norm", "website", "size", "business_model", "source", "first_channel", "tags",
                "group_id", "owner_id", "team_id", "stage", "grade", "completeness", "created_at", "created_by_id",
                "updated_at", "stage_changed_at", "last_followup_at", "touched_at", "next_followup_on", "claimed_at",
                "last_valid_followup_at", "pool_id", "released_at", "released_from", "released_team"),
@@ -564,7 +564,7 @@ class CustomerBuilder:
         self.rows[Customer].append((
             cid, v["name"], normalize_name(v["name"]), v["short_name"], v["credit_code"], v["industry_id"], v["region_id"], v["city"],
             v["address"], v["phone"], normalize_phone(v["phone"]) if v["phone"] else "", v["website"], v["size"],
-            v["business_model"], v["source"], v["first_channel"], v["tags"], "{}", v["group_id"],
+            v["business_model"], v["source"], v["first_channel"], v["tags"], v["group_id"],
             owner.id if owner else None, owner.team_id if owner else None, plan.stage,
             GRADE_OF_STAGE.get(plan.stage, ""), self._completeness_of(values, [c[3] for c in contacts if c[3].active]),
             _ts(created), story.creator.id, _ts(max([story.updated_at] + [c[1] for c in contacts])),
@@ -824,7 +824,7 @@ def is_loaded():
 
 # Later domains' scenes: seeds/<name>.py with stage(say), run after the pool scenes when present.
 LATER_SCENES = ("demo_ownership", "demo_conflicts", "demo_deals", "demo_projects", "demo_orders", "demo_service",
-                "demo_leads", "demo_imports", "demo_value")
+                "demo_leads", "demo_imports", "demo_value", "demo_fields")
 
 
 def load_once(progress=None):

@@ -256,3 +256,17 @@ def test_leads_in_every_state_with_campaigns_late_reps_and_escalations():
     rows = [r for r in roi() if r.get("campaign")]
     assert len(rows) == 5 and any(r["signed"] and r["revenue"] > 0 for r in rows)
     assert user("rep001").id in {lead.routed_to_id for lead in Lead.select().where(Lead.status == "routed")}
+
+
+def test_custom_fields_with_values_on_part_of_the_customers_and_completeness_in_step():
+    from models.customers import CustomField, CustomValue, compute_completeness
+    from models.settings import pending_jobs
+
+    fields = {f.key: f for f in CustomField.select()}
+    assert {"annual_capacity", "main_fabric", "own_brand"} <= set(fields)
+    assert fields["main_fabric"].kind == "choice" and "project" not in fields["main_fabric"].model_list()
+    for f in fields.values():
+        assert 0.2 < CustomValue.select().where(CustomValue.field == f.id).count() / Customer.select().count() < 0.7
+    assert not pending_jobs().exists()
+    sample = Customer.select().where(Customer.id % 97 == 0)
+    assert all(compute_completeness(c) == c.completeness for c in sample)

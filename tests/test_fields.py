@@ -243,7 +243,7 @@ def test_the_profile_field_list_drives_form_checks_audit_and_merge(app):
     from views.customers import CustomerForm
 
     assert set(PROFILE_CHECKS) == {p.form for p in PROFILE_FIELDS}
-    assert AUDITED_FIELDS == tuple(p.column for p in PROFILE_FIELDS) + ("custom",)
+    assert AUDITED_FIELDS == tuple(p.column for p in PROFILE_FIELDS)  # custom fields are audited as custom_<key>
     assert MERGE_FIELDS == tuple((p.column, p.label) for p in PROFILE_FIELDS)
     with app.test_request_context():
         form = CustomerForm()

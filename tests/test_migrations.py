@@ -104,10 +104,44 @@ def test_0014_recomputes_name_norm_with_the_converter(fresh_db):
     defaults = {f.column_name: f.db_value(f.default() if callable(f.default) else f.default)
                 for f in Customer._meta.sorted_fields if f.default is not None and f.column_name in columns}
     for name, norm in stored:
-        row = {**defaults, "name": name, "name_norm": norm, "created_at": at, "updated_at": at,
+        # customer.custom (JSON, NOT NULL) was there until 0025 moved the values to custom_value
+        extra = {"custom": "{}"} if "custom" in columns else {}
+        row = {**defaults, **extra, "name": name, "name_norm": norm, "created_at": at, "updated_at": at,
                "stage_changed_at": at, "touched_at": at}
         fresh_db.execute_sql(f"INSERT INTO customer ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                              list(row.values()))
     assert "0014_name_norm_simplified" in models.migrate()
     assert [c.name_norm for c in Customer.select(Customer.name_norm).order_by(Customer.id)] == [
         "华东国际贸易", "上海华东西装", "台湾电气机械"]
+
+
+def test_0025_moves_custom_values_out_of_the_customer_row(fresh_db):
+    """JSON values on the customer become custom_value rows in canonical form; the column goes."""
+    import datetime as dt
+    import json
+
+    from decimal import Decimal
+    from models.base import MIGRATIONS
+    from models.customers import Customer, CustomField, CustomValue
+    from playhouse.migrations import Runner
+
+    runner = Runner(fresh_db, directory=str(MIGRATIONS))
+    names = [m.name for m in runner.status()]
+    runner.up(target=names[names.index("0025_custom_values") - 1])
+    for key, kind in (("capacity", "number"), ("founded", "date"), ("brand", "text")):
+        fresh_db.execute_sql("INSERT INTO custom_field (key, label_zh, label_en, kind, choices, required, weight, "
+                             "active, position) VALUES (?, ?, ?, ?, '', 0, 0, 1, 0)", [key, key, key, kind])
+    at = dt.datetime(2026, 11, 1)
+    for custom in ({"capacity": "1200.50", "founded": "2001-02-03", "brand": "雅戈尔", "gone": "x"},
+                   {"capacity": "lots"}, {}):
+        sql, params = Customer.insert(name="某某服饰有限公司", created_at=at, updated_at=at, stage_changed_at=at,
+                                      touched_at=at).sql()
+        fresh_db.execute_sql(sql.replace('("name"', '("custom", "name"', 1).replace("VALUES (", "VALUES (?, ", 1),
+                             [json.dumps(custom), *params])
+    assert "0025_custom_values" in models.migrate()
+    rows = {(v.customer_id, CustomField.get_by_id(v.field_id).key): (v.value, v.number) for v in CustomValue.select()}
+    first, second = [c.id for c in Customer.select(Customer.id).order_by(Customer.id)][:2]
+    assert rows == {(first, "capacity"): ("1200.5", Decimal("1200.50")), (first, "founded"): ("2001-02-03", None),
+                    (first, "brand"): ("雅戈尔", None), (second, "capacity"): ("lots", None)}
+    assert "custom" not in [c.name for c in fresh_db.get_columns("customer")]
+    assert not models.schema_diff()

@@ -139,12 +139,13 @@ CUSTOMER_ACTIONS = {
     "followup_check": Action("POST", "/customers/{c}/followups/check", {"type": "call", "content": FOLLOWUP_TEXT}),
     "check_field": Action("POST", "/customers/check/name", {"customer_id": "{c}", "name": "某"}),
     "duplicates": Action("POST", "/customers/duplicates", {"customer_id": "{c}", "name": "某某公司"}),
+    "custom_fieldset": Action("POST", "/customers/custom-fields", {"customer_id": "{c}", "business_model": "industrial"}),
 }
 
 READ = {"view", "view_timeline_tab", "view_followups_tab", "view_contacts_tab", "timeline_rows", "followup_rows"}
 LOG = {"followup_new", "followup_check"}
 EDIT = {"edit_form", "edit", "change_stage", "contact_new_form", "contact_new", "contact_edit_form", "contact_edit",
-        "check_field", "duplicates"}
+        "check_field", "duplicates", "custom_fieldset"}
 ALL = READ | LOG | EDIT
 NONE = set()
 
@@ -202,6 +203,9 @@ ROLE_ACTIONS = {
                                {"label_zh": "微信群号", "label_en": "WeChat group id", "kind": "text"},
                                "settings.custom_field_updated",
                                lambda i: CustomField.select().where(CustomField.label_zh == "微信群号")),
+    "admin_field_deactivate": Action("POST", "/admin/fields/{field}/active", {"active": "0"},
+                                     "settings.custom_field_deactivated",
+                                     lambda i: CustomField.select().where((CustomField.id == i["field"]) & ~CustomField.active)),
     "admin_audit": Action("GET", "/admin/audit"),
     "admin_ledger": Action("GET", "/admin/ledger"),
     "admin_rules": Action("GET", "/admin/rules"),

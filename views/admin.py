@@ -1,16 +1,17 @@
 """Administration: users, teams, custom profile fields and the audit log (admins only)."""
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
-from wtforms import BooleanField, Form, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (BooleanField, Form, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
 
 from peewee import JOIN, fn
 from models.audit import AuditEvent
 from models.fields import parse_id
-from models.customers import CustomField
+from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CUSTOM_KIND_LABELS, CUSTOM_KINDS, CustomField
 from models.errors import N_, DomainError, ValidationError
 from models.keyset import keyset_page
 from models.permissions import require
-from models.settings import save_custom_field
+from models.settings import pending_jobs, save_custom_field, set_custom_field_active
 from models.users import (LANGUAGES, ROLE_LABELS, ROLES, Region, StillOwnsCustomers, Team, User, create_user, save_team,
                           set_active, update_user)
 from views import extend
@@ -162,47 +163,64 @@ class FieldForm(Form):
     label_zh = StringField()
     label_en = StringField()
     kind = SelectField()
-    choices = StringField()
+    choices = TextAreaField()
+    business_models = SelectMultipleField()
     required = BooleanField()
     weight = IntegerField(default=0)
     position = IntegerField(default=0)
-    active = BooleanField(default=True)
 
     LABELS = {"key": N_("Key (letters, digits, underscore)"), "label_zh": N_("Label in Chinese"),
-              "label_en": N_("Label in English"), "kind": N_("Kind"), "choices": N_("Choices (comma-separated)"),
-              "required": N_("Required"), "weight": N_("Weight toward completeness"), "position": N_("Position"),
-              "active": N_("Active")}
+              "label_en": N_("Label in English"), "kind": N_("Kind"), "choices": N_("Options (one per line)"),
+              "business_models": N_("For business models"), "required": N_("Required"),
+              "weight": N_("Weight toward completeness"), "position": N_("Position")}
 
     def __init__(self, formdata=None, field=None):
-        super().__init__(formdata, obj=field)
+        super().__init__(formdata)
         for name, text in self.LABELS.items():
             self[name].label.text = _(text)
-        self.kind.choices = [("text", _("Text")), ("number", _("Number")), ("date", _("Date")), ("choice", _("Choice"))]
+        self.kind.choices = [(k, label(CUSTOM_KIND_LABELS, k)) for k in CUSTOM_KINDS]
+        self.business_models.choices = [(m, label(BUSINESS_MODEL_LABELS, m)) for m in BUSINESS_MODELS]
+        if formdata is None and field is not None:
+            for name in ("key", "label_zh", "label_en", "kind", "required", "weight", "position"):
+                self[name].data = getattr(field, name)
+            self.choices.data = "\n".join(field.choice_list())
+            self.business_models.data = field.model_list()
 
 
 @bp.get("/fields")
 def fields():
-    return render_template("admin/fields.html", rows=list(CustomField.select().order_by(CustomField.position, CustomField.id)))
+    rows = list(CustomField.select().order_by(CustomField.active.desc(), CustomField.position, CustomField.id))
+    return render_template("admin/fields.html", rows=rows, recomputing=pending_jobs().exists())
 
 
 @bp.route("/fields/new", methods=["GET", "POST"])
 @bp.route("/fields/<int:field_id>/edit", methods=["GET", "POST"])
 def field_form(field_id=None):
-    field = CustomField.get_or_none(CustomField.id == field_id) if field_id else None
-    if field_id and field is None:
+    custom_field = CustomField.get_or_none(CustomField.id == field_id) if field_id else None
+    if field_id and custom_field is None:
         abort(404)
-    form = FieldForm(request.form if request.method == "POST" else None, field)
+    form = FieldForm(request.form if request.method == "POST" else None, custom_field)
     if request.method == "POST":
         data = _data()
-        for flag in ("required", "active"):
-            data[flag] = flag in request.form
+        data["required"] = "required" in request.form
+        data["business_models"] = request.form.getlist("business_models")
+        data.pop("active", None)  # deactivating has its own button
         try:
-            save_custom_field(current_user, data, field)
+            save_custom_field(current_user, data, custom_field)
         except ValidationError as exc:
             field_errors(exc, form)
         else:
             return hx.redirect(url_for("admin.fields"))
-    return render_template("admin/field_form.html", form=form, field=field)
+    return render_template("admin/field_form.html", form=form, custom_field=custom_field)
+
+
+@bp.post("/fields/<int:field_id>/active")
+def field_active(field_id):
+    custom_field = CustomField.get_or_none(CustomField.id == field_id)
+    if custom_field is None:
+        abort(404)
+    set_custom_field_active(current_user, custom_field, request.form.get("active") == "1")
+    return hx.redirect(url_for("admin.fields"))
 
 
 @bp.get("/audit")

@@ -1,5 +1,7 @@
 """Customer files over the web: the list, the 360° page, and the forms for customers, contacts,
 follow-ups and stage changes. Rules live in models/; this module maps requests to verbs."""
+from decimal import Decimal, InvalidOperation
+
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask_login import current_user
 from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringField, TextAreaField
@@ -7,11 +9,11 @@ from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringFiel
 from models import audit, db, listing, pools
 from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS,
                               DECISION_ROLE_LABELS, DECISION_ROLES, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES,
-                              PROFILE_FIELDS, SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS, STAGES,
-                              Contact, CustomField, CustomerGroup, Industry, change_stage, check_customer_field,
-                              completeness_parts, create_customer, followup_validity, followups_of, get_customer, log_follow_up,
-                              save_contact, update_customer)
-from models.fields import normalize_phone, parse_id
+                              CUSTOM_KIND_LABELS, PROFILE_FIELDS, SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS,
+                              STAGES, YES_NO_LABELS, Contact, CustomField, CustomerGroup, Industry, active_custom_fields,
+                              change_stage, check_customer_field, completeness_parts, create_customer, custom_values,
+                              followup_validity, followups_of, get_customer, log_follow_up, save_contact, update_customer)
+from models.fields import normalize_phone, parse_date, parse_id
 from models.duplicates import REASON_LABELS, find_matches, normalize_name
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.permissions import SELLERS, can, require
@@ -20,7 +22,7 @@ from views import extend
 from views import htmx as hx
 from views.forms import error_line, field_errors
 from views.i18n import gettext as _
-from views.i18n import label, locale_code, translate_error
+from views.i18n import fmt_date, fmt_number, label, locale_code, translate_error
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -139,8 +141,23 @@ def _raw(form_data):
     return {k: v for k, v in form_data.items() if k != "csrf_token"}
 
 
-def _custom_fields():
-    return list(CustomField.select().where(CustomField.active == True).order_by(CustomField.position, CustomField.id))  # noqa: E712
+def custom_value_text(cf, value):
+    """A stored custom value as the reader's language shows it."""
+    if not value:
+        return ""
+    if cf.kind == "yes_no":
+        return label(YES_NO_LABELS, value)
+    if cf.kind == "date":
+        try:
+            return fmt_date(parse_date(value))
+        except ValueError:
+            return value
+    if cf.kind == "number":
+        try:
+            return fmt_number(Decimal(value))
+        except InvalidOperation:
+            return value
+    return value
 
 
 def _load(customer_id, action="customer.view"):
@@ -225,15 +242,36 @@ def edit(customer_id):
     return _form_response(form, customer)
 
 
+def _custom_form_context(customer, data=None):
+    """The custom fields of the form's business model, with what is typed (or stored) in them."""
+    business_model = (data or {}).get("business_model") or (customer.business_model if customer else "consumer")
+    if data is None:
+        values = {"custom_" + k: v for k, v in (custom_values([customer.id])[customer.id] if customer else {}).items()}
+    else:
+        values = {k: v for k, v in data.items() if k.startswith("custom_")}
+    return dict(custom_fields=active_custom_fields(business_model), custom_values=values)
+
+
 def _form_response(form, customer):
-    custom_values = dict(request.form) if request.method == "POST" else \
-        {"custom_" + k: v for k, v in ((customer.custom or {}) if customer else {}).items()}
-    context = dict(form=form, customer=customer, custom_fields=_custom_fields(), custom_values=custom_values,
+    context = dict(form=form, customer=customer,
+                   **_custom_form_context(customer, request.form if request.method == "POST" else None),
                    custom_errors={k: v for k, v in getattr(form, "custom_errors", {}).items()},
                    **(_duplicates_context(request.form, customer, form) if request.method == "POST" else {"dup": None}))
     if request.htmx and request.method == "POST":
         return render_template("customers/_form.html", **context)
     return render_template("customers/form.html", **context)
+
+
+@bp.post("/custom-fields")
+def custom_fieldset():
+    """The custom fields again when the business model changes on the form (what was typed stays)."""
+    customer = None
+    if request.form.get("customer_id"):
+        customer = _load(request.form["customer_id"], "customer.edit")
+    else:
+        require(current_user, "customer.create")
+    return render_template("customers/_custom_fields.html", customer=customer, custom_errors={},
+                           **_custom_form_context(customer, request.form))
 
 
 @bp.post("/check/<field>")
@@ -323,7 +361,9 @@ def show(customer_id):
     if request.htmx and request.args.get("tab"):
         return render_template(context["tab_template"], **context)
     owner = User.get_or_none(User.id == customer.owner_id) if customer.owner_id else None
-    parts = completeness_parts(customer, [c for c in contacts if c.active])
+    custom_fields = active_custom_fields(customer.business_model)
+    values = custom_values([customer.id])[customer.id]
+    parts = completeness_parts(customer, [c for c in contacts if c.active], values, custom_fields)
     context.update(side_panels=extend.side_cards(customer, current_user))
     loc = locale_code()
     context.update(
@@ -332,7 +372,8 @@ def show(customer_id):
         industry=Industry.get_or_none(Industry.id == customer.industry_id) if customer.industry_id else None,
         region=Region.get_or_none(Region.id == customer.region_id) if customer.region_id else None,
         group=CustomerGroup.get_or_none(CustomerGroup.id == customer.group_id) if customer.group_id else None,
-        custom_fields=_custom_fields(), loc=loc, created=request.args.get("created"),
+        custom_fields=[(cf, custom_value_text(cf, values.get(cf.key))) for cf in custom_fields], loc=loc,
+        created=request.args.get("created"),
     )
     return render_template("customers/show.html", **context)
 
@@ -451,6 +492,8 @@ COMPLETENESS_LABELS = {"contacts": N_("At least one contact"), "decision_maker":
 
 
 def field_label(name):
+    if name.startswith("custom_") and name not in FIELD_LABELS:
+        return completeness_label(name)
     return FIELD_LABELS.get(name, FIELD_LABELS.get(name + "_id", name))
 
 
@@ -514,4 +557,5 @@ def _type_labels(params):
 extend.template_globals(
     STAGE_LABELS=STAGE_LABELS, STAGES=STAGES, BUSINESS_MODEL_LABELS=BUSINESS_MODEL_LABELS, SOURCE_LABELS=SOURCE_LABELS,
     CHANNEL_LABELS=CHANNEL_LABELS, SIZE_LABELS=SIZE_LABELS, DECISION_ROLE_LABELS=DECISION_ROLE_LABELS,
-    FOLLOWUP_TYPE_LABELS=FOLLOWUP_TYPE_LABELS, field_label=field_label, completeness_label=completeness_label)
+    FOLLOWUP_TYPE_LABELS=FOLLOWUP_TYPE_LABELS, field_label=field_label, completeness_label=completeness_label,
+    CUSTOM_KIND_LABELS=CUSTOM_KIND_LABELS, YES_NO_LABELS=YES_NO_LABELS)
