@@ -233,7 +233,8 @@ def test_the_workbench_is_a_dense_grid_of_readable_cards(page: Page, demo, role,
         .map(e => e.innerText.trim().slice(0, 20))""")
     assert not narrow, narrow
     height = page.evaluate("document.documentElement.scrollHeight")
-    assert height < 3200, f"the {role} workbench is {height} px tall at {DESKTOP} px (3,100–3,700 before issue 13)"
+    # 3,100–3,700 px before issue 13 with eleven cards; the manager's now has seventeen (value, leads, transfers)
+    assert height < 3400, f"the {role} workbench is {height} px tall at {DESKTOP} px (3,100–3,700 before issue 13)"
     HEIGHTS[(role, language)] = height
 
 
