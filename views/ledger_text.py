@@ -147,7 +147,7 @@ def describe_ledger(e):
     if k == "rules_applied":
         return say(_("Pool rules v%(v)s took effect: the release dates of %(n)s customers were recomputed"),
                    v=e.rule_version, n=d.get("customers", 0))
-    if k == "placed":
+    if k in ("placed", "pool.placed"):
         return say(_("%(who)s placed %(customer)s in %(pool)s: %(why)s"), who=who, customer=customer,
                    pool=_pool(e.to_pool), why=label(PLACED, e.reason))
     if k == "transfer":
@@ -172,6 +172,15 @@ def describe_ledger(e):
                           "pause meanwhile (%(n)s release dates pushed back)"), who=who, delegate=n.person(e.to_owner),
                         absentee=n.person(e.from_owner), a=when(d.get("starts_on")), b=when(d.get("ends_on")),
                         n=d.get("release_dates_pushed", 0)), reason(e.reason))
+    if k == "lead_sent_back":
+        text = say(_("%(who)s sent the lead for %(customer)s back to marketing as still a prospect"), who=who,
+                   customer=customer)
+        if d.get("late"):
+            text = join(text, _("(after the response deadline)"))
+        return join(text, reason(e.reason))
+    if k == "lead_escalated":
+        return say(_("%(rep)s did not answer the lead for %(customer)s by %(due)s: it went to their manager to re-route"),
+                   rep=n.person(e.subject_id, _("the rep")), customer=customer, due=when(d.get("due_at")))
     if k == "delegation_ended":
         return say(_("%(who)s ended the delegation of %(absentee)s to %(delegate)s: %(n)s release dates recomputed"),
                    who=who, absentee=n.person(e.from_owner), delegate=n.person(e.to_owner),
@@ -335,3 +344,37 @@ extend.input_labels({"reason": N_("Reason"), "note": N_("Note"), "name": N_("Nam
                      "days": N_("Days"), "since": N_("Since"), "rule": N_("Rule"), "amount": N_("Amount"),
                      "customers": N_("Customers"), "version": N_("Version"), "via": N_("Via")})
 extend.event_labels({L + kind: text for kind, text in LEDGER_LABELS.items()})
+
+
+# ---- marketing, import and export, value settings: audit rows without a customer -----------------
+
+@extend.timeline("campaign.", "customer.exported", "export.", "import.", "lead.source_", "value.strategy_saved")
+def describe_marketing(e):
+    d, k = e.data or {}, e.kind
+    if k == "campaign.created":
+        return say(_("created the campaign %(name)s"), name=d.get("name", ""))
+    if k == "campaign.updated":
+        return say(_("edited the campaign %(name)s: %(fields)s"), name=d.get("name", ""),
+                   fields=", ".join(str(f).replace("_", " ") for f in (d.get("changes") or {})) or "—")
+    if k == "customer.exported":
+        return say(_("exported %(n)s customers of the list as %(format)s"), n=d.get("rows", 0),
+                   format=str(d.get("format", "")).upper())
+    if k == "export.limits_changed":
+        changes = d.get("changes") or {}
+        return say(_("changed the export row limits: %(what)s"), what="; ".join(
+            "%s %s → %s" % (label(ROLE_LABELS, role), before, after) for role, (before, after) in changes.items()) or "—")
+    if k == "import.uploaded":
+        return say(_("uploaded %(file)s for import #%(id)s"), file=d.get("file_name", ""), id=d.get("job_id", "?"))
+    if k == "import.started":
+        return say(_("started import #%(id)s of %(file)s"), file=d.get("file_name", ""), id=d.get("job_id", "?"))
+    if k == "import.finished":
+        return say(_("import #%(id)s of %(file)s finished: %(created)s created, %(updated)s updated, %(skipped)s "
+                     "skipped, %(rejected)s rejected"), id=d.get("job_id", "?"), file=d.get("file_name", ""),
+                   created=d.get("created", 0), updated=d.get("updated", 0), skipped=d.get("skipped", 0),
+                   rejected=d.get("rejected", 0))
+    if k in ("lead.source_created", "lead.source_saved"):
+        text = _("created the web form source %(name)s") if k.endswith("created") else _("edited the web form source %(name)s")
+        return say(text, name=d.get("name", ""))
+    if k == "value.strategy_saved":
+        return say(_("saved the tier strategy %(title)s"), title=d.get("title", ""))
+    return None
