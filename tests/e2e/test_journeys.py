@@ -347,6 +347,8 @@ def test_enter_in_a_text_field_submits_the_customer_form(page: Page, login):
     name = chinese_name()
     login(rep.username)
     page.goto("/customers/new")
+    # Type only once the autofocus has landed: keys pressed before it go to the page, not the field.
+    expect(page.get_by_label("Company name")).to_be_focused()
     page.keyboard.type(name)
     page.keyboard.press("Enter")
     expect(page.locator("#customer-name")).to_have_text(name)
