@@ -6,6 +6,7 @@ Debian's Chromium for the browser tests) and then run inside that virtualenv. Th
 part uses the standard library only; Flask is imported once we are inside the venv.
 """
 import datetime as dt
+import glob
 import hashlib
 import json
 import os
@@ -82,6 +83,24 @@ def _ensure_chromium():
     _apt_install("chromium", "fonts-noto-cjk")
 
 
+def _ensure_postgres():
+    """Debian's PostgreSQL server programs, for the tests' PostgreSQL pass (they start a throw-away cluster of
+    their own on a free port; nothing is configured system-wide)."""
+    if glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        return
+    _say("installing Debian's PostgreSQL for the tests on PostgreSQL")
+    _apt_install("postgresql")
+
+
+def test_engines():
+    """The engines the test command runs the suite on: KEHU_TEST_ENGINES (comma-separated), default sqlite."""
+    engines = [e.strip() for e in os.environ.get("KEHU_TEST_ENGINES", "sqlite").split(",") if e.strip()]
+    unknown = set(engines) - {"sqlite", "postgres"}
+    if unknown or not engines:
+        sys.exit(f"KEHU_TEST_ENGINES: say sqlite, postgres or both (not {', '.join(sorted(unknown)) or 'nothing'})")
+    return engines
+
+
 def _apt_install(*packages):
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -103,6 +122,8 @@ def bootstrap(command):
     _ensure_npm()
     if dev:
         _ensure_chromium()
+        if "postgres" in test_engines():
+            _ensure_postgres()
     if not _in_venv():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(ROOT / "app.py"), *sys.argv[1:]])
 
@@ -296,12 +317,26 @@ def serve():
 
 
 def run_tests(args):
+    """The suite on each engine of KEHU_TEST_ENGINES in turn: SQLite runs everything; PostgreSQL the tests
+    that do not need a browser or the real server (those test the pages and the server, not the engine)."""
     import pytest
 
-    code = pytest.main(["-q", "-rs", *args])
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        sys.exit("no tests were collected")
-    sys.exit(int(code))
+    engines = test_engines()
+    if engines == ["sqlite"]:
+        code = pytest.main(["-q", "-rs", *args])
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+            sys.exit("no tests were collected")
+        sys.exit(int(code))
+    results = []
+    for engine in engines:
+        extra = [] if engine == "sqlite" else ["-m", "not e2e and not server"]
+        _say(f"the tests on {engine}")
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", *extra, *args],
+                              env={**os.environ, "KEHU_TEST_ENGINE": engine}, cwd=ROOT)
+        results.append((engine, done.returncode))
+    for engine, code in results:
+        _say(f"{engine}: {'passed' if code == 0 else f'FAILED (exit {code})'}")
+    sys.exit(max(code for _, code in results))
 
 
 # ---- the command line (inside the venv) -------------------------------------------------------

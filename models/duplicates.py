@@ -134,11 +134,8 @@ def _clean_code(code):
 
 
 def _similar_ids(name_norm, core, exclude_id):
-    """Customer ids whose name is similar: a few FTS candidates for the core, scored on name_norm."""
-    import peewee as pw
-
+    """Customer ids whose name is similar: a few index candidates for the core, scored on name_norm."""
     from models import search
-    from models.base import is_sqlite
     from models.customer_tables import Customer
 
     if not core or not search.usable(core):
@@ -146,15 +143,10 @@ def _similar_ids(name_norm, core, exclude_id):
     # The core, and for a longer one its first and last four characters: a name that adds or changes
     # a word at either end still meets its look-alike.
     terms = [core] + ([core[:4], core[-4:]] if len(core) > 5 else [])
-    if is_sqlite():
-        expression = " OR ".join(f"({e})" for e in dict.fromkeys(search.match_expression(t) for t in terms) if e)
-        if not expression:
-            return {}
-        rows = pw.SQL(f"(SELECT rowid FROM {search.TABLE} WHERE {search.TABLE} MATCH ? LIMIT {CANDIDATES})",
-                      [expression])
-        q = Customer.select(Customer.id, Customer.name_norm).where(Customer.id.in_(rows))
-    else:
-        q = Customer.select(Customer.id, Customer.name_norm).where(Customer.name.contains(core)).limit(CANDIDATES)
+    rows = search.matching_ids(terms, limit=CANDIDATES)
+    if rows is None:
+        return {}
+    q = Customer.select(Customer.id, Customer.name_norm).where(Customer.id.in_(rows))
     out = {}
     for c in q:
         if c.id == exclude_id or c.name_norm == name_norm:

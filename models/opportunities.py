@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import peewee as pw
 
-from models import audit, clock, hooks, permissions
+from models import audit, clock, hooks, permissions, sql
 from models.base import BaseModel, db, fresh
 from models.customers import BUSINESS_MODELS, Customer
 from models.fields import FieldError, clean_text, int_or_none, parse_date, parse_yuan, take, text_field
@@ -213,7 +213,7 @@ def rebuild_summaries():
         StageFlow.delete().execute()
         db.execute_sql(
             "INSERT INTO pipeline_total (owner, team, stage, month, count, amount_fen, weighted_fen) "
-            "SELECT COALESCE(owner_id, 0), COALESCE(team_id, 0), stage, substr(expected_close, 1, 8) || '01', "
+            f"SELECT COALESCE(owner_id, 0), COALESCE(team_id, 0), stage, {sql.month_start('expected_close')}, "
             "COUNT(*), CAST(ROUND(SUM(COALESCE(amount, 0)) * 100) AS INTEGER), CAST(ROUND(SUM(weighted) * 100) AS INTEGER) "
             "FROM opportunity GROUP BY 1, 2, 3, 4")
         db.execute_sql(

@@ -11,7 +11,7 @@ import statistics
 
 import peewee as pw
 
-from models import audit, clock, hooks, permissions
+from models import audit, clock, hooks, permissions, sql
 from models.base import BaseModel, db, fresh
 from models.fields import date_field, int_or_none
 from models.customers import Customer
@@ -298,16 +298,17 @@ def _order_signed(order, lines):
 # ---- the time rule --------------------------------------------------------------------------------
 
 def _open_due_todos(now, cycle_id=None):
-    today = clock.to_local(now).date().isoformat()
-    extra = "AND c.id = ?" if cycle_id else ""
+    today = clock.to_local(now).date()
+    p = db.param
+    extra = f"AND c.id = {p}" if cycle_id else ""
     params = [now, today] + ([cycle_id] if cycle_id else [])
     cursor = db.execute_sql(f"""
         INSERT INTO reorder_todo (cycle_id, customer_id, product_id, rep_id, service_user_id, expected_on,
                                   remind_on, status, created_at)
         SELECT c.id, c.customer_id, c.product_id, cu.owner_id, c.service_user_id, c.next_expected_on,
-               c.remind_on, 'open', ?
+               c.remind_on, 'open', {p}
         FROM reorder_cycle c JOIN customer cu ON cu.id = c.customer_id
-        WHERE c.active = 1 AND c.remind_on <= ? {extra}
+        WHERE c.active = TRUE AND c.remind_on <= {p} {extra}
           AND NOT EXISTS (SELECT 1 FROM reorder_todo t WHERE t.cycle_id = c.id AND t.expected_on = c.next_expected_on)
     """, params)
     return cursor.rowcount
@@ -316,23 +317,24 @@ def _open_due_todos(now, cycle_id=None):
 def sweep(now):
     """Idempotent: ends cycles past their end, opens the to-do of every cycle whose reminder day has
     come, and flags (and tells the rep about) every open to-do whose expected date has passed."""
-    today = clock.to_local(now).date().isoformat()
+    today = clock.to_local(now).date()
+    p = db.param
     with db.atomic():
         ended = db.execute_sql(
-            "UPDATE reorder_cycle SET active = 0, updated_at = ? "
-            "WHERE active = 1 AND ends_on IS NOT NULL AND next_expected_on > ends_on", (now,)).rowcount
+            f"UPDATE reorder_cycle SET active = FALSE, updated_at = {p} "
+            "WHERE active = TRUE AND ends_on IS NOT NULL AND next_expected_on > ends_on", (now,)).rowcount
         opened = _open_due_todos(now)
-        db.execute_sql("""
-            INSERT OR IGNORE INTO notification (user_id, at, kind, message, params, customer_id, dedupe_key)
-            SELECT t.rep_id, ?, 'reorder.missed', ?,
-                   json_object('customer', cu.name, 'product', p.code, 'date', t.expected_on),
-                   t.customer_id, 'reorder-missed:' || t.id
+        params = sql.json_object("'customer'", "cu.name", "'product'", "p.code", "'date'", "t.expected_on")
+        db.execute_sql(f"""
+            INSERT INTO notification (user_id, at, kind, message, params, customer_id, dedupe_key)
+            SELECT t.rep_id, {p}, 'reorder.missed', {p}, {params}, t.customer_id, 'reorder-missed:' || t.id
             FROM reorder_todo t JOIN customer cu ON cu.id = t.customer_id JOIN product p ON p.id = t.product_id
-            WHERE t.status = 'open' AND t.expected_on < ? AND t.flagged_at IS NULL AND t.rep_id IS NOT NULL
+            WHERE t.status = 'open' AND t.expected_on < {p} AND t.flagged_at IS NULL AND t.rep_id IS NOT NULL
+            ON CONFLICT DO NOTHING
         """, (now, N_("%(customer)s has not reordered %(product)s, expected on %(date)s: churn risk."), today))
         flagged = db.execute_sql(
-            "UPDATE reorder_todo SET flagged_at = ? WHERE status = 'open' AND expected_on < ? AND flagged_at IS NULL",
-            (now, today)).rowcount
+            f"UPDATE reorder_todo SET flagged_at = {p} WHERE status = 'open' AND expected_on < {p} "
+            "AND flagged_at IS NULL", (now, today)).rowcount
     return {"ended": ended, "opened": opened, "flagged": flagged}
 
 
@@ -411,7 +413,7 @@ def calendar_entries(rep_ids, year, month, service_user_id=None, today=None):
     ccond = (Customer.owner.in_(rep_ids)) if service_user_id is None else (ReorderCycle.service_user == service_user_id)
     # Projected from cycles still ahead (an overdue one shows as its to-do). The unary + keeps SQLite
     # from scanning the next_expected_on index across every team: the owner's customers are fewer.
-    expected = pw.NodeList((pw.SQL("+"), ReorderCycle.next_expected_on), glue="")
+    expected = sql.no_index(ReorderCycle.next_expected_on)
     q = (ReorderCycle.select(ReorderCycle.id, ReorderCycle.next_expected_on, ReorderCycle.every, ReorderCycle.unit,
                              ReorderCycle.ends_on, ReorderCycle.product, Customer.id, Customer.name, Customer.owner)
          .join(Customer, on=(ReorderCycle.customer == Customer.id))

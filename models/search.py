@@ -1,8 +1,11 @@
-"""Customer search: an FTS5 trigram index over names, credit code, contacts and phones.
+"""Customer search: a trigram index over names, credit code, contacts and phones.
 
 Kept in sync by the verbs (index_customer). Trigrams find substrings of three or more
 characters; two-character Chinese queries (e.g. 西装) hit a column of space-padded CJK
-bigrams. On engines without FTS5 (PostgreSQL) search falls back to LIKE on the same fields.
+bigrams. The same table `customer_fts` (rowid, name, short_name, credit_code, people, phones, grams) on
+both engines: on SQLite an FTS5 table with the trigram tokenizer; on PostgreSQL a plain table with a
+pg_trgm GIN index over its text (substring LIKE) and a GIN index over its bigrams as an array. Both
+answer the same question: every term of the query is a substring of the customer's text.
 """
 import re
 import unicodedata
@@ -14,11 +17,23 @@ CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 TABLE = "customer_fts"
 
 
+# PostgreSQL: the searchable text of a row, as the trigram index holds it.
+PG_TEXT = "lower(name || ' ' || short_name || ' ' || credit_code || ' ' || people || ' ' || phones)"
+PG_GRAMS = "string_to_array(btrim(grams), ' ')"
+
+
 def create_index_table():
     if is_sqlite():
         db.execute_sql(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
             "name, short_name, credit_code, people, phones, grams, tokenize='trigram')")
+        return
+    db.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    db.execute_sql(f"CREATE TABLE IF NOT EXISTS {TABLE} (rowid BIGINT PRIMARY KEY, name TEXT NOT NULL, "
+                   "short_name TEXT NOT NULL, credit_code TEXT NOT NULL, people TEXT NOT NULL, "
+                   "phones TEXT NOT NULL, grams TEXT NOT NULL)")
+    db.execute_sql(f"CREATE INDEX IF NOT EXISTS {TABLE}_text ON {TABLE} USING gin (({PG_TEXT}) gin_trgm_ops)")
+    db.execute_sql(f"CREATE INDEX IF NOT EXISTS {TABLE}_grams ON {TABLE} USING gin (({PG_GRAMS}))")
 
 
 def _bigrams(text):
@@ -50,21 +65,21 @@ def document(customer_id):
             _bigrams(" ".join([c.name, c.short_name, people])))
 
 
+def _insert_sql():
+    marks = ", ".join([db.param] * 7)
+    return f"INSERT INTO {TABLE}(rowid, name, short_name, credit_code, people, phones, grams) VALUES ({marks})"
+
+
 def index_customer(customer_id):
     """Re-index one customer; call inside the verb's transaction."""
-    if not is_sqlite():
-        return
     doc = document(customer_id)
-    db.execute_sql(f"DELETE FROM {TABLE} WHERE rowid = ?", (customer_id,))
+    db.execute_sql(f"DELETE FROM {TABLE} WHERE rowid = {db.param}", (customer_id,))
     if doc is not None:
-        db.execute_sql(f"INSERT INTO {TABLE}(rowid, name, short_name, credit_code, people, phones, grams) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (customer_id, *doc))
+        db.execute_sql(_insert_sql(), (customer_id, *doc))
 
 
 def rebuild():
     """Rebuild the whole index from the tables (after bulk loads)."""
-    if not is_sqlite():
-        return
     db.execute_sql(f"DELETE FROM {TABLE}")
     batch, last = 5000, 0
     while True:
@@ -80,7 +95,7 @@ def rebuild():
 def index_customers(ids, fresh=False):
     """(Re-)index many customers in a few statements (bulk loads, imports); call inside a transaction.
     `fresh`: they are not in the index yet."""
-    if not is_sqlite() or not ids:
+    if not ids:
         return
     rows = {c.id: c for c in Customer.select(Customer.id, Customer.name, Customer.short_name,
                                                Customer.credit_code, Customer.phone_norm)
@@ -98,10 +113,8 @@ def index_customers(ids, fresh=False):
                        " ".join(([c.phone_norm] if c.phone_norm else []) + phones),
                        _bigrams(" ".join([c.name, c.short_name, joined]))))
     if not fresh:
-        db.cursor().executemany(f"DELETE FROM {TABLE} WHERE rowid = ?", [(i,) for i in rows])
-    db.cursor().executemany(
-        f"INSERT INTO {TABLE}(rowid, name, short_name, credit_code, people, phones, grams) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+        db.cursor().executemany(f"DELETE FROM {TABLE} WHERE rowid = {db.param}", [(i,) for i in rows])
+    db.cursor().executemany(_insert_sql(), values)
 
 
 def usable(q):
@@ -134,10 +147,44 @@ def match_expression(q):
     return " AND ".join(terms)
 
 
+def _pg_condition(terms):
+    """PostgreSQL: (sql, params) true for a row of the index holding every term as a substring."""
+    parts, params = [], []
+    for term in terms:
+        if len(term) >= 3:
+            escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            parts.append(f"{PG_TEXT} LIKE {db.param}")
+            params.append(f"%{escaped}%")
+        else:
+            parts.append(f"{PG_GRAMS} @> ARRAY[{db.param}]::text[]")
+            params.append(term)
+    return " AND ".join(parts), params
+
+
+def matching_ids(queries, limit=None):
+    """A subquery of the customer ids whose text matches any of `queries` (each: all of its terms), at
+    most `limit` of them; None when no query has a usable term."""
+    import peewee as pw
+
+    groups = [t for t in (_terms(q) for q in queries) if t]
+    if not groups:
+        return None
+    tail = f" LIMIT {int(limit)}" if limit else ""
+    if is_sqlite():
+        expression = " OR ".join(f"({e})" for e in dict.fromkeys(match_expression(q) for q in queries) if e)
+        return pw.SQL(f"(SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ?{tail})", [expression])
+    conditions, params = [], []
+    for terms in groups:
+        sql, values = _pg_condition(terms)
+        conditions.append(f"({sql})")
+        params.extend(values)
+    return pw.SQL(f"(SELECT rowid FROM {TABLE} WHERE {' OR '.join(conditions)}{tail})", params)
+
+
 def filter_query(query, q, model, small=False):
     """Restrict a customer query to rows matching `q` (nothing for unusable queries).
 
-    For a large scope the FTS index finds the matches. For a small scope (a rep's or a team's own
+    For a large scope the index finds the matches. For a small scope (a rep's or a team's own
     customers) it is cheaper to test each of those few rows' indexed text directly than to list
     every match of a common term across a million customers."""
     import functools
@@ -146,19 +193,15 @@ def filter_query(query, q, model, small=False):
 
     terms = _terms(q)
     if not terms:
-        return query.where(pw.SQL("0"))
-    if is_sqlite() and not small:
-        return query.where(model.id.in_(pw.SQL(f"(SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ?)",
-                                               [match_expression(q)])))
+        return query.where(pw.SQL("1 = 0"))
+    if not small:
+        return query.where(model.id.in_(matching_ids([q])))
     if is_sqlite():
         fts = pw.Table(TABLE, ("rowid", "name", "short_name", "credit_code", "people", "phones"))
         text = pw.fn.lower(fts.name.concat(" ").concat(fts.short_name).concat(" ").concat(fts.credit_code)
                            .concat(" ").concat(fts.people).concat(" ").concat(fts.phones))
         cond = functools.reduce(lambda a, b: a & b, [pw.fn.instr(text, t.lower()) > 0 for t in terms])
         return query.where(pw.fn.EXISTS(fts.select(pw.SQL("1")).where((fts.rowid == model.id) & cond)))
-    conds = []
-    for t in terms:
-        like = "%" + t + "%"
-        conds.append(model.name.ilike(like) | model.short_name.ilike(like) | model.credit_code.ilike(like)
-                     | model.phone_norm.ilike(like))
-    return query.where(functools.reduce(lambda a, b: a & b, conds))
+    sql, params = _pg_condition(terms)
+    return query.where(pw.NodeList((pw.SQL(f"EXISTS (SELECT 1 FROM {TABLE} WHERE {TABLE}.rowid ="), model.id,
+                                    pw.SQL(f"AND {sql})", params))))

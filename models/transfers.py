@@ -428,7 +428,7 @@ def _move(actor, transfer, items, now, rules, approvers, override_reason, strict
     if pool_updates:
         cursor.executemany(
             f"UPDATE customer SET owner_id = NULL, team_id = NULL, pool_id = {p}, released_at = {p}, released_from = {p}, "
-            f"released_team = {p}, release_at = NULL, release_rule = '', locked = 0, updated_at = {p} "
+            f"released_team = {p}, release_at = NULL, release_rule = '', locked = FALSE, updated_at = {p} "
             f"WHERE id = {p} AND owner_id = {p}", pool_updates)
         if cursor.rowcount != len(pool_updates):
             raise DomainError(N_("A customer changed owner while the transfer ran: ask again."))

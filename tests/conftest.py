@@ -32,25 +32,81 @@ TEST_CONFIG = {"TESTING": True, "PASSWORD_METHOD": "pbkdf2:sha256:1000", "SECRET
                "SQLITE_PRAGMAS": {"synchronous": "off"}}
 
 
+# The engine the tests run on: sqlite (default) or postgres (`app.py test --engine postgres`, or this variable;
+# KEHU_TEST_PG_URL points at a server of one's own instead of a throw-away cluster).
+ENGINE = os.environ.get("KEHU_TEST_ENGINE", "sqlite")
+sqlite_only = pytest.mark.skipif(ENGINE != "sqlite", reason="SQLite only (the file, its pragmas or its locking)")
+
+
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
-    """A migrated database with reference data, copied for every test (faster than migrating each time)."""
-    path = tmp_path_factory.mktemp("db") / "template.db"
-    models.init_db(f"sqlite:///{path}")
+def pg_server():
+    """The PostgreSQL server's URL on the postgres pass (a throw-away cluster unless one is given)."""
+    if ENGINE != "postgres":
+        yield None
+        return
+    given = os.environ.get("KEHU_TEST_PG_URL")
+    if given:
+        yield given
+        return
+    from tests.pgcluster import Cluster
+
+    cluster = Cluster(tempfile.mkdtemp(prefix="kehu-pg-")).start()
+    try:
+        yield cluster.url()
+    finally:
+        cluster.stop()
+
+
+def _load_template(url):
+    models.init_db(url)
     with models.db.connection_context():
         models.migrate()
         from seeds import reference
         reference.load()
-        models.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        if models.base.is_sqlite():
+            models.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     models.db.close()
-    return path
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, pg_server):
+    """A migrated database with reference data, copied for every test (faster than migrating each time):
+    a file on SQLite; on PostgreSQL one database, put back as it was before every test."""
+    if pg_server:
+        from tests.pgcluster import Reset, admin_execute, with_database
+
+        admin_execute(pg_server, "DROP DATABASE IF EXISTS kehu_test WITH (FORCE)", "CREATE DATABASE kehu_test")
+        url = with_database(pg_server, "kehu_test")
+        _load_template(url)
+        reset = Reset(url)
+        yield url, reset
+        reset.close()
+        return
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    _load_template(f"sqlite:///{path}")
+    yield path
 
 
 @pytest.fixture
-def db_path(template_db, tmp_path):
+def db_url(template_db, tmp_path, pg_server):
+    """The URL of the test's own fresh database: a copy of the template (SQLite), or the one database put
+    back as it was (PostgreSQL)."""
+    if pg_server:
+        url, reset = template_db
+        models.close_db()
+        reset()
+        return url
     path = tmp_path / "kehu.db"
     shutil.copy(template_db, path)
-    return path
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def db_path(db_url, tmp_path):
+    """The test's own SQLite file, the one `app` uses (tests that need the file itself are SQLite only)."""
+    if ENGINE != "sqlite":
+        pytest.skip("SQLite only (the test works on the database file)")
+    return tmp_path / "kehu.db"
 
 
 class _SharedBytecodeCache(BytecodeCache):
@@ -88,9 +144,9 @@ def _shared_app(url):
 
 
 @pytest.fixture
-def app(db_path):
+def app(db_url):
     clock.freeze(FROZEN)
-    application = _shared_app(f"sqlite:///{db_path}")
+    application = _shared_app(db_url)
     models.db.connect(reuse_if_open=True)
     yield application
     # The invariant every verb keeps, checked after every test: no customer where nobody can see it.

@@ -358,6 +358,10 @@ SEARCHES = [
     ("0571 8888 6666", {"jeans"}),
     ("西装 不存在", set()),
     ("没有这家公司", set()),
+    ("%%%", set()),                     # LIKE's wildcards are text on PostgreSQL too, as in FTS5
+    ("___", set()),
+    ("西装%", set()),
+    ("限公_", set()),
 ]
 
 

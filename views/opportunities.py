@@ -8,7 +8,7 @@ from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 from wtforms import DateField, Form, SelectField, StringField
 
-from models import audit, clock
+from models import audit, clock, sql
 from models import opportunities as opps
 from models.fields import parse_id
 from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, get_customer
@@ -214,11 +214,9 @@ def settings():
 
 def _history(opp):
     """The opportunity's audit rows (stage changes, probability overrides, edits), oldest first."""
-    from peewee import fn
-
     rows = (audit.AuditEvent.select().where(
         (audit.AuditEvent.customer == opp.customer_id) & audit.AuditEvent.kind.startswith("opportunity.")
-        & (fn.json_extract(audit.AuditEvent.data, "$.opportunity_id") == opp.id))
+        & (sql.json_int(audit.AuditEvent.data, "opportunity_id") == opp.id))
         .order_by(audit.AuditEvent.id).limit(200))
     rows = list(rows)
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name)

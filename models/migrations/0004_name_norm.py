@@ -14,11 +14,12 @@ def up(migrator, db):
     )
     last = 0
     while True:
-        rows = db.execute_sql("SELECT id, name FROM customer WHERE id > ? ORDER BY id LIMIT ?",
+        mark = db.param  # ? on SQLite, %s on PostgreSQL
+        rows = db.execute_sql(f"SELECT id, name FROM customer WHERE id > {mark} ORDER BY id LIMIT {mark}",
                               (last, BATCH)).fetchall()
         if not rows:
             break
         with db.atomic():
-            db.cursor().executemany("UPDATE customer SET name_norm = ? WHERE id = ?",
+            db.cursor().executemany(f"UPDATE customer SET name_norm = {mark} WHERE id = {mark}",
                                     [(normalize_name(name), pk) for pk, name in rows])
         last = rows[-1][0]
