@@ -317,7 +317,7 @@ def estimate_history(customer_id, limit=20):
 def falling_shares(user, after=None, limit=50):
     """Growing customers where our share falls, most points lost first, in the user's customer scope:
     (rows of WalletLine with the customer's name and tier, next cursor)."""
-    q = (WalletLine.select(WalletLine, Customer.name, Customer.value_tier)
+    q = (WalletLine.select(WalletLine, Customer.id, Customer.name, Customer.value_tier)
          .join(Customer, on=(Customer.id == WalletLine.customer)).where(WalletLine.falling))
     return keyset_page(scope("customer", user, q), [WalletLine.share_drop, WalletLine.id], after=after, limit=limit,
                        descending=True)
