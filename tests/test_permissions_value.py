@@ -33,6 +33,7 @@ CUSTOMER_ACTIONS = {
     "factors_form": Action("GET", "/customers/{c}/buying-factors"),
     "factors": Action("POST", "/customers/{c}/buying-factors", FACTORS, "value.factors_set",
                       lambda i: bf.BuyingFactors.select().where(bf.BuyingFactors.customer == i["c"])),
+    "opp_factors_form": Action("GET", "/opportunities/{o}/buying-factors"),
     "opp_factors": Action("POST", "/opportunities/{o}/buying-factors", FACTORS, "value.factors_set",
                           lambda i: bf.BuyingFactors.select().where(bf.BuyingFactors.opportunity == i["o"])),
     "wallet": Action("GET", "/customers/{c}/wallet"),
@@ -42,21 +43,21 @@ CUSTOMER_ACTIONS = {
                          lambda i: wm.CompetitorEstimate.select().where(wm.CompetitorEstimate.customer == i["c"])),
 }
 CUSTOMER_TABLE = """
-role       relation    influence_form influence strategy_done factors_form factors opp_factors wallet spend competitor
-sales      own         Y              Y         Y             Y            Y       Y           Y      Y     Y
-sales      same_team   -              -         -             -            -       -           -      -     -
-sales      other_team  -              -         -             -            -       -           -      -     -
-sales      unowned     -              -         -             -            -       -           -      -     -
-manager    own         Y              Y         Y             Y            Y       Y           Y      Y     Y
-manager    same_team   Y              Y         Y             Y            Y       Y           Y      Y     Y
-manager    other_team  -              -         -             -            -       -           -      -     -
-manager    unowned     -              -         -             -            -       -           -      -     -
-marketing  other_team  -              -         -             -            -       -           -      -     -
-marketing  unowned     -              -         -             -            -       -           -      -     -
-service    other_team  -              -         -             -            -       -           Y      -     -
-service    unowned     -              -         -             -            -       -           Y      -     -
-admin      other_team  Y              Y         Y             Y            Y       Y           Y      Y     Y
-admin      unowned     Y              Y         Y             Y            Y       Y           Y      Y     Y
+role       relation    influence_form influence strategy_done factors_form factors opp_factors_form opp_factors wallet spend competitor
+sales      own         Y              Y         Y             Y            Y       Y                Y           Y      Y     Y
+sales      same_team   -              -         -             -            -       -                -           -      -     -
+sales      other_team  -              -         -             -            -       -                -           -      -     -
+sales      unowned     -              -         -             -            -       -                -           -      -     -
+manager    own         Y              Y         Y             Y            Y       Y                Y           Y      Y     Y
+manager    same_team   Y              Y         Y             Y            Y       Y                Y           Y      Y     Y
+manager    other_team  -              -         -             -            -       -                -           -      -     -
+manager    unowned     -              -         -             -            -       -                -           -      -     -
+marketing  other_team  -              -         -             -            -       -                -           -      -     -
+marketing  unowned     -              -         -             -            -       -                -           -      -     -
+service    other_team  -              -         -             -            -       -                -           Y      -     -
+service    unowned     -              -         -             -            -       -                -           Y      -     -
+admin      other_team  Y              Y         Y             Y            Y       Y                Y           Y      Y     Y
+admin      unowned     Y              Y         Y             Y            Y       Y                Y           Y      Y     Y
 """
 CUSTOMER_OF = {("sales", "own"): "a_rep", ("sales", "same_team"): "a_mgr", ("manager", "own"): "a_mgr",
                ("manager", "same_team"): "a_rep", "other_team": "b_rep", "unowned": "pool"}
