@@ -20,7 +20,7 @@ from views.i18n import fmt_money, gettext as _
 
 bp = Blueprint("wallet", __name__)
 
-LABEL_W, CHART_W, ROW_H = 120, 340, 30
+LABEL_W, CHART_W, ROW_H, BAR_MAX = 130, 340, 30, 150
 
 
 def share_chart(lines):
@@ -57,21 +57,23 @@ def growth_chart(lines):
         bars = [b for b in bars if b[2] is not None]
         if bars:
             rows.append((item["line"], bars))
-    biggest = max([abs(v) for _line, bars in rows for _k, _n, v in bars] + [10])
-    half = CHART_W / 2
-    zero, out, y = LABEL_W + half, [], 8
+    values = [v for _line, bars in rows for _k, _n, v in bars]
+    biggest = max([abs(v) for v in values] + [10])
+    room = 110  # for a bar's words beside it
+    zero = LABEL_W + (BAR_MAX + room if any(v < 0 for v in values) else 10)
+    out, y = [], 8
     for line, bars in rows:
         group = {"line": line, "y": y, "bars": []}
         for kind, name, value in bars:
-            w = round(abs(value) / biggest * (half - 40), 1)
+            w = round(abs(value) / biggest * BAR_MAX, 1)
             group["bars"].append({"kind": kind, "name": name, "value": value, "y": y, "w": w,
                                   "x": zero if value >= 0 else round(zero - w, 1),
-                                  "tx": round(zero + w + 3 if value >= 0 else zero - w - 3, 1),
+                                  "tx": round(zero + w + 4 if value >= 0 else zero - w - 4, 1),
                                   "anchor": "start" if value >= 0 else "end"})
-            y += 14
+            y += 16
         out.append(group)
         y += 12
-    return {"groups": out, "zero": zero, "height": y + 4, "width": LABEL_W + CHART_W + 20}
+    return {"groups": out, "zero": zero, "height": y + 4, "width": zero + BAR_MAX + room + 40}
 
 
 def _page(customer, errors=None, form=None, kind=None, status=200):
