@@ -659,7 +659,7 @@ def preview(settings_dict, limit=200):
     _exec("DELETE FROM value_preview")
     _exec(f"INSERT INTO value_preview SELECT customer_id, old_tier, tier, score, s12 "
           f"FROM ({classify_sql(settings, source)}) AS classified WHERE old_tier <> tier")
-    before = {tier: (n, revenue or 0) for tier, n, revenue in _exec(
+    before = {tier: (n, float(revenue or 0)) for tier, n, revenue in _exec(
         "SELECT tier, COUNT(*), SUM(sales_12m) FROM customer_value WHERE computed_at IS NOT NULL GROUP BY tier")}
     after, moves = dict(before), {}
     for old, new, n, revenue in _exec(
@@ -667,7 +667,7 @@ def preview(settings_dict, limit=200):
         moves[(old, new)] = n
         for tier, sign in ((old, -1), (new, 1)):
             count, money = after.get(tier, (0, 0))
-            after[tier] = (count + sign * n, money + sign * (revenue or 0))
+            after[tier] = (count + sign * n, money + sign * float(revenue or 0))
     movers = _exec(
         "SELECT p.customer_id, c.name, p.old_tier, p.tier, p.score, p.s12 FROM value_preview p "
         "JOIN customer c ON c.id = p.customer_id ORDER BY p.s12 DESC LIMIT ?", (limit,)).fetchall()

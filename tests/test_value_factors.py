@@ -22,22 +22,9 @@ from models.opportunities import create_opportunity
 from models.orders import Order, OrderLine, Product
 from models.service import service_level
 from tests.conftest import FROZEN
+from tests.test_value import TODAY, body, shop  # noqa: F401  (shop: a rep, their manager, an admin, a customer)
 
-TODAY = dt.date(2026, 11, 24)  # FROZEN in Shanghai
 EVIDENCE = "采购总监说三家比价，最低价中标"  # 14 characters
-
-
-def body(response):
-    return response.get_data(as_text=True)
-
-
-@pytest.fixture
-def shop(make_user, make_team, make_customer):
-    team = make_team()
-    rep = make_user("sales", team)
-    manager = make_user("manager", team)
-    admin = make_user("admin")
-    return rep, manager, admin, make_customer(owner=rep, stage="signed")
 
 
 def ranking(first="price", second="relationship", third="value", evidence=EVIDENCE):
