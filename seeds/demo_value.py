@@ -72,8 +72,10 @@ def stage(say=None):
     _buying_factors(rep, now)
     _wallet(rep, now)
     counts = dict(db.execute_sql("SELECT tier, COUNT(*) FROM customer_value GROUP BY tier").fetchall())
+    wallet = wm.WalletLine.select()
     say(f"demo data: value tiers {counts}, {result.get('changes', 0)} moved since a quarter ago, "
-        f"in {time.perf_counter() - started:.1f} s")
+        f"{bf.BuyingFactors.select().count()} buying-factor rankings, {wallet.count()} wallet lines "
+        f"({wallet.where(wm.WalletLine.falling).count()} where our share falls), in {time.perf_counter() - started:.1f} s")
 
 
 def _rep001_scenes(rep, now):
@@ -172,7 +174,8 @@ def _wallet(rep, now):
             if ours <= 0:
                 continue
             ours_growth = float((ours - prev) / prev * 100) if prev else 0.0
-            falling = (k + n) % 3 == 0  # the customer grows faster than we do: a competitor takes the growth
+            # the customer grows faster than we do (a competitor takes the growth): only where we sold a year ago
+            falling = prev > 0 and (k + n) % 3 != 2
             growth = round(min(max(ours_growth, 0) + 18, 300), 1) if falling else round(max(min(ours_growth - 6, 60), -20), 1)
             share = (0.35, 0.5, 0.7)[(k + n) % 3]
             wm.set_spend_estimate(owners[customer.owner_id], customer, {
