@@ -21,13 +21,17 @@ bp = Blueprint("buying_factors", __name__)
 
 
 def _context(customer, user, opp=None, errors=None, form=None):
+    history = []
     if opp is not None:
         row, inherited = bf.for_opportunity(opp)
-    else:
-        row, inherited = bf.current(customer.id), False
+    else:  # one query: the current ranking is among the last few, else it is looked up
+        history = bf.history(customer.id, 5)
+        row = next((h for h in history if h.current and h.opportunity_id is None), None)
+        if row is None and len(history) == 5:
+            row = bf.current(customer.id)
+        inherited = False
     return {"customer": customer, "opp": opp, "row": row, "inherited": inherited, "errors": errors or {},
-            "form": form or {}, "can_edit": can(user, "value.factors", customer),
-            "history": bf.history(customer.id, 5) if opp is None else []}
+            "form": form or {}, "can_edit": can(user, "value.factors", customer), "history": history}
 
 
 @extend.side_card("value/_factors_card.html", order=6)
