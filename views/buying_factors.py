@@ -86,14 +86,18 @@ def opportunity_factors(opportunity_id):
 
 # ---- the split across the customer base ----------------------------------------------------------------
 
-def bars(rows, width=360, bar=16):
-    """Paired bars per factor (ours, the article's) as SVG geometry on a 0–100 % scale."""
-    out, scale = [], width / 100
+FACTOR_LABEL_W, FACTOR_CHART_W = 140, 290
+
+
+def bars(rows, bar=16):
+    """Paired bars per factor (ours, the article's) as SVG geometry on a 0–100 % scale after the labels."""
+    out, scale, x = [], FACTOR_CHART_W / 100, FACTOR_LABEL_W
     for i, (factor, count, pct, article) in enumerate(rows):
         y = 14 + i * (2 * bar + 22)
-        out.append({"factor": factor, "count": count, "pct": pct, "article": article, "y": y, "y2": y + bar + 2,
-                    "w": round(pct * scale, 1), "w2": round(article * scale, 1), "label_y": y - 3})
-    return out
+        w, w2 = round(pct * scale, 1), round(article * scale, 1)
+        out.append({"factor": factor, "count": count, "pct": pct, "article": article, "x": x, "y": y,
+                    "y2": y + bar + 2, "w": w, "w2": w2, "tx": x + w + 4, "tx2": x + w2 + 4})
+    return {"bars": out, "width": FACTOR_LABEL_W + FACTOR_CHART_W + 50}
 
 
 @bp.get("/value/buying-factors")

@@ -105,3 +105,32 @@ def test_a_rep_ranks_buying_factors_and_estimates_the_share(page: Page, login, o
     expect(page.locator("#wallet-share-chart svg rect.wallet-ours")).to_have_count(1)
     expect(page.locator("#wallet-growth-chart svg")).to_contain_text("The customer 30 %")
     shot(page, output_path, "share-of-wallet.png")
+
+
+def test_the_manager_sees_the_split_and_the_falling_shares(page: Page, login, output_path):
+    rep, customer, line, _deal = _world()
+    manager = User.create(username=f"e2e-mgr-{_uid()}", full_name="E2E Manager", password_hash=hash_password(PASSWORD),
+                          role="manager", team=rep.team_id, region=rep.region_id, created_at=clock.now(), language="en")
+    Team.update(manager=manager).where(Team.id == rep.team_id).execute()
+    from models import buying_factors as bf
+    from models import wallet as wm
+    bf.set_buying_factors(rep, customer, {"first": "relationship", "second": "price", "third": "value",
+                                          "evidence": "合作八年，对方说只要质量稳定不会换供应商"})
+    wm.set_spend_estimate(rep, customer, {"product_line": line, "spend": "2000000", "customer_growth": "30",
+                                          "estimated_on": clock.today().isoformat(), "source": "客户年报"})
+    login(manager.username)
+    page.goto("/value/pyramid")
+    page.locator("#link-buying-factors").click()
+    page.wait_for_url(re.compile(r"/value/buying-factors$"))
+    chart = page.locator("#factor-split svg")
+    expect(chart.locator("rect.factor-ours")).to_have_count(3)
+    expect(chart).to_contain_text("100 %")  # the team's one ranked customer: trusted supplier
+    expect(chart).to_contain_text("46 %")
+    shot(page, output_path, "buying-factor-split.png")
+    chart.locator("a").first.locator("rect.factor-ours").click()
+    expect(page.locator("#factor-customers")).to_contain_text(customer.name)
+    page.goto("/value/pyramid")
+    page.locator("#link-share-falls").click()
+    expect(page.locator("#share-falls")).to_contain_text(customer.name)
+    expect(page.locator("#share-falls")).to_contain_text("32.5 %")
+    shot(page, output_path, "share-falls.png")
