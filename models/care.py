@@ -12,8 +12,10 @@ from models.customers import FollowUp, Customer, log_follow_up
 from models.fields import clean_text, int_or_none, parse_date
 from models.errors import N_, DomainError, NotFound, FieldErrors
 from models.notifications import notify
-from models.permissions import require
+from models.keyset import keyset_page
+from models.permissions import require, scope
 from models.service import raise_repurchase_lead, service_level
+from models import value as value_mod
 from models.users import User
 
 KINDS = ("visit", "call")
@@ -74,6 +76,26 @@ def _parse_dates(raw, e, today):
     return values
 
 
+def eligible(customer):
+    """Care plans are for key accounts, and for every customer of a tier the value rule requires one for."""
+    return service_level(customer) == "key" or customer.value_tier in value_mod.in_force().care_tiers()
+
+
+def needs_care_plan(customer):
+    """The value rule requires a care plan for the customer's tier and it has no active one."""
+    return (customer.value_tier in value_mod.in_force().care_tiers()
+            and not CarePlan.select().where((CarePlan.customer == customer.id) & CarePlan.active).exists())
+
+
+def missing_care_plans(user, after=None, limit=50):
+    """The customers (in the user's scope) of the tiers that require a care plan without an active one, by id."""
+    tiers = value_mod.in_force().care_tiers()
+    active = CarePlan.select(CarePlan.customer).where(CarePlan.active)
+    q = Customer.select(Customer.id, Customer.name, Customer.value_tier, Customer.city).where(
+        Customer.value_tier.in_(list(tiers) or [""]) & (Customer.value_tier != "") & Customer.id.not_in(active))
+    return keyset_page(scope("customer", user, q), [Customer.id], after=after, limit=limit)
+
+
 def validate_plan(data, today):
     e = FieldErrors()
     kind = data.get("kind") or "visit"
@@ -111,7 +133,7 @@ def validate_plan(data, today):
 def create_care_plan(actor, customer, data, now=None):
     """A care plan for a key account (service.service_level == key): who cares, how often."""
     require(actor, "care.plan", customer)
-    if service_level(customer) != "key":
+    if not eligible(customer):
         raise DomainError(N_("Care plans are for key accounts; %(name)s is not one."), name=customer.name)
     now = now or clock.now()
     values = validate_plan(data, clock.to_local(now).date())

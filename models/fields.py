@@ -208,6 +208,23 @@ def parse_yuan(raw, hi=Decimal("999999999999.99")):
     return value.quantize(CENT)
 
 
+def parse_percent(raw, lo=-100, hi=1000):
+    """A signed percentage as people type it: 12.5, -8, +30 %, −5％, full-width digits; from `lo` to `hi`,
+    at most one decimal. Required."""
+    text = unicodedata.normalize("NFKC", str(raw if raw is not None else "")).strip()
+    text = text.replace("\u2212", "-").replace(" ", "").rstrip("%")
+    if not text:
+        raise FieldError(N_("Required."))
+    if not re.fullmatch(r"[+-]?\d{1,6}(\.\d+)?", text):
+        raise FieldError(N_("Enter a percentage such as 12.5 or -8."))
+    value = Decimal(text)
+    if value != value.quantize(Decimal("0.1")):
+        raise FieldError(N_("At most one decimal place."))
+    if not lo <= value <= hi:
+        raise FieldError(N_("A percentage from %(lo)s to %(hi)s."), lo=lo, hi=hi)
+    return float(value)
+
+
 # ---- dates --------------------------------------------------------------------------------------
 
 def parse_date(raw, lo=DATE_MIN, hi=DATE_MAX):

@@ -88,6 +88,12 @@ def _team_manager_of(user, c):
                                     and c.owner_id != user.id)
 
 
+def _enters_value(user, c):
+    """Enters what the rep knows about an owned customer's value (influence, strategies done, buying factors,
+    spend estimates): the owner, their team's manager or a delegate; admins on any file."""
+    return user.role == "admin" or (user.role in SELLERS and _works(user, c) and c.owner_id is not None)
+
+
 RULES = {
     "customer.view": _customer_visible,
     "customer.see_contacts": _contacts_unmasked,
@@ -250,11 +256,15 @@ RULES = {
     # their manager (or an admin) enters influence and ticks the tier's strategies off; managers see their
     # team's pyramid, admins everyone's and edit the value rule and the strategies per tier.
     "value.view": lambda u, c: u.role in ("admin", "service") or _works(u, c),
-    "value.influence": lambda u, c: u.role == "admin" or (u.role in SELLERS and _works(u, c) and c.owner_id is not None),
-    "value.strategy": lambda u, c: u.role == "admin" or (u.role in SELLERS and _works(u, c) and c.owner_id is not None),
+    "value.influence": _enters_value,
+    "value.strategy": _enters_value,
     "value.pyramid": lambda u, _=None: u.role in ("manager", "admin"),
     "value.pyramid_all": lambda u, _=None: u.role == "admin",
     "value.rules": lambda u, _=None: u.role == "admin",
+    # Buying factors and share of wallet (items 7 and 8): entered by whoever enters influence; read with the
+    # value card; the factor split and the "share falls" list follow the pyramid (a manager's: the team's).
+    "value.factors": _enters_value,
+    "value.wallet": _enters_value,
     # ---- what a role's screens offer: menus, workbench cards, choices and defaults ----
     # Views and templates ask these by name and never compare roles (tests/test_list_scopes.py greps).
     "pool.work": lambda u, _=None: u.role in SELLERS,  # claims and stakes, a private pool and its capacity

@@ -31,7 +31,8 @@ import peewee as pw
 from models import audit, clock, hooks
 from models import orders as orders_mod
 from models import rules as pool_rules
-from models.base import BaseModel, JSONField, db, fresh
+from models.base import (BaseModel, JSONField, db, fresh, sql, sql_days_between, sql_greatest, sql_json_object,
+                         sql_json_text, sql_round)
 from models.customers import Customer
 from models.fields import clean_text, int_or_none
 from models.customer_tables import VALUE_TIERS
@@ -71,7 +72,12 @@ DEFAULTS = {
     "important_pipeline": 200000,  # … or open weighted pipeline from this many yuan on
     "default_influence": 3,        # a trading customer's influence until someone enters one
     "sla": {},                     # tier -> priority -> [response, resolution] working hours (models/service.py)
+    "care_plan_from": "diamond",   # customers of this tier and above need a care plan (models/care.py); "none"
 }
+# care_plan_from -> the tiers that need a care plan
+CARE_PLAN_CHOICES = {"none": (), "diamond": ("diamond",), "strategic": ("diamond", "strategic")}
+CARE_PLAN_LABELS = {"none": N_("No tier requires one"), "diamond": N_("Diamond customers"),
+                    "strategic": N_("Diamond and strategic customers")}
 # name -> (lo, hi, label) of the plain numbers
 NUMBERS = {
     "sales_full": (1, 10**10, N_("12-month sales for full points (yuan)")),
@@ -188,6 +194,10 @@ class ValueSettings:
     def label(self):
         return f"v{self.version}"
 
+    def care_tiers(self):
+        """The tiers whose customers need an active care plan."""
+        return CARE_PLAN_CHOICES.get(self.s.get("care_plan_from"), ())
+
     def sla(self, tier, priority):
         """(response, resolution) working hours the rule sets for `tier`, or None."""
         pair = (self.s.get("sla") or {}).get(tier, {}).get(priority)
@@ -256,6 +266,10 @@ def validate_settings(data):
                 e.add(f"sla_{tier}_{priority}_resolution", N_("Resolution cannot come before the response."))
         sla[tier] = row
     out["sla"] = sla
+    care = str(data.get("care_plan_from") or DEFAULTS["care_plan_from"]).strip()
+    if care not in CARE_PLAN_CHOICES:
+        e.add("care_plan_from", N_("Choose one of the options."))
+    out["care_plan_from"] = care
     e.raise_if_any()
     return out
 
@@ -308,10 +322,10 @@ def classify_sql(settings, source):
     th = s["thresholds"]
     inputs = f"""SELECT src.*,
         CASE WHEN src.s12 + src.sprev > 0 OR src.due12 > 0 THEN 1 ELSE 0 END AS trading,
-        CASE WHEN src.due12 > 0 THEN ROUND(100.0 * src.coll12 / src.due12, 1) END AS rate,
-        CASE WHEN src.late_n > 0 THEN ROUND(src.late_sum * 1.0 / src.late_n, 1) END AS late,
-        CASE WHEN src.s12 > 0 THEN ROUND(100.0 * (src.s12 - src.c12) / src.s12, 1) END AS margin_pct,
-        CASE WHEN src.sprev > 0 THEN ROUND(100.0 * (src.s12 - src.sprev) / src.sprev, 1) END AS growth,
+        CASE WHEN src.due12 > 0 THEN {sql_round("100.0 * src.coll12 / src.due12", 1)} END AS rate,
+        CASE WHEN src.late_n > 0 THEN {sql_round("src.late_sum * 1.0 / src.late_n", 1)} END AS late,
+        CASE WHEN src.s12 > 0 THEN {sql_round("100.0 * (src.s12 - src.c12) / src.s12", 1)} END AS margin_pct,
+        CASE WHEN src.sprev > 0 THEN {sql_round("100.0 * (src.s12 - src.sprev) / src.sprev", 1)} END AS growth,
         COALESCE(src.influence, {int(s['default_influence'])}) AS infl
       FROM ({source}) AS src"""
     late_zero, margin_full, growth_full = _num(s["late_zero_days"]), _num(s["margin_full"]), _num(s["growth_full"])
@@ -324,7 +338,7 @@ def classify_sql(settings, source):
         "growth": f"CASE WHEN i.growth IS NULL THEN 50 ELSE {_clamp(f'50 + 50.0 * i.growth / {growth_full}')} END",
     }
     score = " + ".join(f"{_num(w[m])} * {points[m]}" for m in METRICS)
-    scored = f"SELECT i.*, ROUND(({score}) / 100.0, 1) AS score FROM i"
+    scored = f"SELECT i.*, {sql_round(f'({score}) / 100.0', 1)} AS score FROM i"
     n_over, below = int(s["problem_overdue_days"]), _num(s["problem_collection_below"])
     imp_infl, imp_pipe = int(s["important_influence"]), _num(s["important_pipeline"])
     d, st, p, pg = _num(th["diamond"]), _num(th["strategic"]), _num(th["potential"]), _num(s["potential_growth"])
@@ -356,30 +370,38 @@ def classify_sql(settings, source):
 
 
 # ---- the recompute: set-based over an id range ----------------------------------------------------
+# SQL text through models.base's engine helpers (placeholders, day differences, rounding, JSON), so the same
+# statements run on SQLite and PostgreSQL; the temporary tables are named without a schema (both engines
+# look in the session's temporary schema first).
+
+def _exec(text, params=()):
+    return db.execute_sql(sql(text), params)
+
 
 _COLUMNS = "customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue, pipeline"
 
 
 def _prepare():
-    db.execute_sql(f"CREATE TEMP TABLE IF NOT EXISTS value_inputs ({_COLUMNS.replace(', ', ' REAL, ')} REAL, "
-                   "PRIMARY KEY (customer_id))")
-    db.execute_sql("CREATE TEMP TABLE IF NOT EXISTS value_ids (customer_id INTEGER PRIMARY KEY)")
-    db.execute_sql("CREATE TEMP TABLE IF NOT EXISTS value_new (customer_id INTEGER PRIMARY KEY, s12 REAL, c12 REAL, "
-                   "sprev REAL, due12 REAL, coll12 REAL, late_sum REAL, late_n INTEGER, max_overdue INTEGER, "
-                   "pipeline REAL, influence INTEGER, old_tier TEXT, rate REAL, late REAL, margin_pct REAL, "
-                   "growth REAL, infl INTEGER, score REAL, tier TEXT, reason TEXT, limit_ REAL)")
-    db.execute_sql("DELETE FROM temp.value_inputs")
-    db.execute_sql("DELETE FROM temp.value_ids")
-    db.execute_sql("DELETE FROM temp.value_new")
+    _exec(f"CREATE TEMP TABLE IF NOT EXISTS value_inputs ({_COLUMNS.replace(', ', ' REAL, ')} REAL, "
+          "PRIMARY KEY (customer_id))")
+    _exec("CREATE TEMP TABLE IF NOT EXISTS value_ids (customer_id INTEGER PRIMARY KEY)")
+    _exec("CREATE TEMP TABLE IF NOT EXISTS value_new (customer_id INTEGER PRIMARY KEY, s12 REAL, c12 REAL, "
+          "sprev REAL, due12 REAL, coll12 REAL, late_sum REAL, late_n INTEGER, max_overdue INTEGER, "
+          "pipeline REAL, influence INTEGER, old_tier TEXT, rate REAL, late REAL, margin_pct REAL, "
+          "growth REAL, infl INTEGER, score REAL, tier TEXT, reason TEXT, limit_ REAL)")
+    _exec("DELETE FROM value_inputs")
+    _exec("DELETE FROM value_ids")
+    _exec("DELETE FROM value_new")
 
 
 def _gather(lo, hi, today):
-    """The inputs of customers lo..hi into temp.value_inputs (the same figures as orders.customer_figures:
+    """The inputs of customers lo..hi into value_inputs (the same figures as orders.customer_figures:
     payments applied to each order's instalments first-due-first)."""
     since, prev = (today - dt.timedelta(days=365)).isoformat(), (today - dt.timedelta(days=730)).isoformat()
     day = today.isoformat()
-    db.execute_sql(
-        'INSERT INTO temp.value_inputs (customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue, '
+    days = sql_days_between
+    _exec(
+        'INSERT INTO value_inputs (customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue, '
         'pipeline) SELECT customer_id, '
         'ROUND(SUM(CASE WHEN ordered_on > ? THEN total ELSE 0 END), 2), '
         'ROUND(SUM(CASE WHEN ordered_on > ? THEN cost ELSE 0 END), 2), '
@@ -388,8 +410,8 @@ def _gather(lo, hi, today):
         'GROUP BY customer_id', (since, since, since, lo, hi, prev, day))
     # Each order's instalments (in due order) and payments (in date order) as running sums in one stream; an
     # instalment is paid on the date of the first payment whose running sum reaches its own.
-    db.execute_sql(
-        """WITH ev AS (
+    _exec(
+        f"""WITH ev AS (
              SELECT order_id, customer_id, due_on, amount, 0 AS kind, NULL AS received_on,
                     ROUND(SUM(amount) OVER (PARTITION BY order_id ORDER BY due_on, id), 2) AS cum
              FROM payment_due WHERE customer_id BETWEEN ? AND ?
@@ -401,22 +423,22 @@ def _gather(lo, hi, today):
                         MIN(received_on) OVER (PARTITION BY order_id ORDER BY cum, kind
                                                ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS paid_on
                  FROM ev)
-           INSERT INTO temp.value_inputs (customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue,
+           INSERT INTO value_inputs (customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue,
                                           pipeline)
            SELECT customer_id, 0, 0, 0,
              ROUND(SUM(CASE WHEN due_on > ? AND due_on <= ? THEN amount ELSE 0 END), 2),
              ROUND(SUM(CASE WHEN due_on > ? AND due_on <= ? AND paid_on IS NOT NULL THEN amount ELSE 0 END), 2),
              SUM(CASE WHEN due_on > ? AND due_on <= ? THEN CASE WHEN paid_on IS NULL
-                      THEN julianday(?) - julianday(due_on)
-                      ELSE MAX(0, julianday(paid_on) - julianday(due_on)) END ELSE 0 END),
+                      THEN {days('?', 'due_on')}
+                      ELSE {sql_greatest('0', days('paid_on', 'due_on'))} END ELSE 0 END),
              SUM(CASE WHEN due_on > ? AND due_on <= ? THEN 1 ELSE 0 END),
-             MAX(CASE WHEN paid_on IS NULL AND due_on < ? THEN julianday(?) - julianday(due_on) ELSE 0 END), 0
+             MAX(CASE WHEN paid_on IS NULL AND due_on < ? THEN {days('?', 'due_on')} ELSE 0 END), 0
            FROM x WHERE kind = 0 GROUP BY customer_id
            ON CONFLICT (customer_id) DO UPDATE SET due12 = excluded.due12, coll12 = excluded.coll12,
              late_sum = excluded.late_sum, late_n = excluded.late_n, max_overdue = excluded.max_overdue""",
         (lo, hi, lo, hi, day, since, day, since, day, since, day, day, since, day, day, day))
-    db.execute_sql(
-        "INSERT INTO temp.value_inputs (customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue, "
+    _exec(
+        "INSERT INTO value_inputs (customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue, "
         "pipeline) SELECT customer_id, 0, 0, 0, 0, 0, 0, 0, 0, ROUND(SUM(weighted), 2) FROM opportunity "
         "WHERE customer_id BETWEEN ? AND ? AND is_open GROUP BY customer_id "
         "ON CONFLICT (customer_id) DO UPDATE SET pipeline = excluded.pipeline", (lo, hi))
@@ -428,56 +450,59 @@ _MAY_MOVE = ("(tier <> 'ordinary_opp' OR influence IS NOT NULL OR pipeline <> 0 
 # The customers of a range that can change: those with inputs, those whose stored row says something (a
 # tier other than ordinary opportunity, an influence, a pipeline), and those never classified. Everyone else
 # is an ordinary opportunity with nothing to recompute: the nightly run does not touch them.
-_IDS = ("INSERT OR IGNORE INTO temp.value_ids SELECT customer_id FROM temp.value_inputs",
-        "INSERT OR IGNORE INTO temp.value_ids SELECT customer_id FROM customer_value WHERE customer_id BETWEEN {lo} AND "
-        "{hi} AND " + _MAY_MOVE.replace("{", "{{").replace("}", "}}"),
-        "INSERT OR IGNORE INTO temp.value_ids SELECT id FROM customer WHERE value_tier = '' AND id BETWEEN {lo} AND {hi}")
+_IDS = ("INSERT INTO value_ids SELECT customer_id FROM value_inputs WHERE true ON CONFLICT DO NOTHING",
+        "INSERT INTO value_ids SELECT customer_id FROM customer_value WHERE customer_id BETWEEN {lo} AND "
+        "{hi} AND " + _MAY_MOVE.replace("{", "{{").replace("}", "}}") + " ON CONFLICT DO NOTHING",
+        "INSERT INTO value_ids SELECT id FROM customer WHERE value_tier = '' AND id BETWEEN {lo} AND {hi} "
+        "ON CONFLICT DO NOTHING")
 
 _SOURCE = """SELECT i.customer_id, COALESCE(v.s12, 0) AS s12, COALESCE(v.c12, 0) AS c12,
     COALESCE(v.sprev, 0) AS sprev, COALESCE(v.due12, 0) AS due12, COALESCE(v.coll12, 0) AS coll12,
     COALESCE(v.late_sum, 0) AS late_sum, COALESCE(v.late_n, 0) AS late_n,
     CAST(COALESCE(v.max_overdue, 0) AS INTEGER) AS max_overdue, COALESCE(v.pipeline, 0) AS pipeline,
     cv.influence AS influence, cv.tier AS old_tier
-  FROM temp.value_ids i LEFT JOIN temp.value_inputs v ON v.customer_id = i.customer_id
+  FROM value_ids i LEFT JOIN value_inputs v ON v.customer_id = i.customer_id
   LEFT JOIN customer_value cv ON cv.customer_id = i.customer_id"""
 
 _NEW_COLUMNS = ("customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue, pipeline, influence, "
                 "old_tier, rate, late, margin_pct, growth, infl, score, tier, reason, limit_")
 
-_INPUTS_JSON = ("json_object('sales_12m', n.s12, 'sales_prev', n.sprev, 'margin_pct', n.margin_pct, "
-                "'collection_rate', n.rate, 'avg_days_late', n.late, 'max_overdue_days', n.max_overdue, "
-                "'growth_pct', n.growth, 'influence', n.infl, 'pipeline', n.pipeline, 'score', n.score, "
-                "'limit', n.limit_)")
+def _inputs_json():
+    """The inputs a history row keeps, as a JSON object of the classified row `n`."""
+    return sql_json_object([("sales_12m", "n.s12"), ("sales_prev", "n.sprev"), ("margin_pct", "n.margin_pct"),
+                            ("collection_rate", "n.rate"), ("avg_days_late", "n.late"),
+                            ("max_overdue_days", "n.max_overdue"), ("growth_pct", "n.growth"), ("influence", "n.infl"),
+                            ("pipeline", "n.pipeline"), ("score", "n.score"), ("limit", "n.limit_")])
 
 
 def _write_range(settings, now, lo, hi):
-    """Classify lo..hi from temp.value_inputs and write: the inputs and tier on customer_value, the tier
+    """Classify lo..hi from value_inputs and write: the inputs and tier on customer_value, the tier
     on customer, a history row and a timeline row per change. Returns (customers, changes)."""
-    for sql in _IDS:
-        db.execute_sql(sql.format(lo=int(lo), hi=int(hi)))
-    db.execute_sql(f"INSERT INTO temp.value_new ({_NEW_COLUMNS}) SELECT {_NEW_COLUMNS} FROM "
-                   f"({classify_sql(settings, _SOURCE)})")
+    for text in _IDS:
+        _exec(text.format(lo=int(lo), hi=int(hi)))
+    _exec(f"INSERT INTO value_new ({_NEW_COLUMNS}) SELECT {_NEW_COLUMNS} FROM "
+          f"({classify_sql(settings, _SOURCE)}) AS classified")
     at, version = now.isoformat(sep=" "), settings.version
-    changed = "FROM temp.value_new n WHERE (n.old_tier IS NULL OR n.old_tier <> n.tier)"
+    changed = "FROM value_new n WHERE (n.old_tier IS NULL OR n.old_tier <> n.tier)"
     # A first classification as an ordinary opportunity (the state of every new file) is not news: no
     # history or timeline row for it.
     told = changed + " AND NOT (COALESCE(n.old_tier, '') = '' AND n.tier = 'ordinary_opp')"
-    changes = db.execute_sql(f"SELECT COUNT(*) {told}").fetchone()[0]
+    changes = _exec(f"SELECT COUNT(*) {told}").fetchone()[0]
     if changes:
-        db.execute_sql(f"INSERT INTO value_change (customer_id, at, from_tier, to_tier, rule_version, score, reason, "
-                       f"inputs) SELECT n.customer_id, ?, COALESCE(n.old_tier, ''), n.tier, ?, n.score, n.reason, "
-                       f"{_INPUTS_JSON} {told}", (at, version))
-        db.execute_sql(f"INSERT INTO audit_event (at, actor_id, customer_id, kind, data) SELECT ?, NULL, n.customer_id, "
-                       f"'value.tier_changed', json_object('from', COALESCE(n.old_tier, ''), 'to', n.tier, "
-                       f"'reason', n.reason, 'rule_version', ?, 'inputs', json({_INPUTS_JSON})) {told}",
-                       (at, version))
-    db.execute_sql("UPDATE customer SET value_tier = (SELECT n.tier FROM temp.value_new n WHERE n.customer_id = customer.id) "
-                   f"WHERE id IN (SELECT n.customer_id {changed})")
-    db.execute_sql(
+        _exec(f"INSERT INTO value_change (customer_id, at, from_tier, to_tier, rule_version, score, reason, "
+              f"inputs) SELECT n.customer_id, ?, COALESCE(n.old_tier, ''), n.tier, ?, n.score, n.reason, "
+              f"{sql_json_text(_inputs_json())} {told}", (at, version))
+        data = sql_json_object([("from", "COALESCE(n.old_tier, '')"), ("to", "n.tier"), ("reason", "n.reason"),
+                                ("rule_version", str(int(version))), ("inputs", _inputs_json())])
+        _exec(f"INSERT INTO audit_event (at, actor_id, customer_id, kind, data) SELECT ?, NULL, n.customer_id, "
+              f"'value.tier_changed', {sql_json_text(data)} {told}", (at,))
+    _exec("UPDATE customer SET value_tier = (SELECT n.tier FROM value_new n WHERE n.customer_id = customer.id) "
+          f"WHERE id IN (SELECT n.customer_id {changed})")
+    _exec(
         "INSERT INTO customer_value (customer_id, tier, score, reason, sales_12m, cost_12m, sales_prev, due_12m, "
         "collected_12m, late_sum, late_n, max_overdue_days, pipeline, influence_reason, rule_version, computed_at, "
         "tier_since) SELECT n.customer_id, n.tier, n.score, n.reason, n.s12, n.c12, n.sprev, n.due12, n.coll12, "
-        "n.late_sum, n.late_n, n.max_overdue, n.pipeline, '', ?, ?, ? FROM temp.value_new n WHERE true "
+        "n.late_sum, n.late_n, n.max_overdue, n.pipeline, '', ?, ?, ? FROM value_new n WHERE true "
         "ON CONFLICT (customer_id) DO UPDATE SET tier = excluded.tier, score = excluded.score, "
         "reason = excluded.reason, sales_12m = excluded.sales_12m, cost_12m = excluded.cost_12m, "
         "sales_prev = excluded.sales_prev, due_12m = excluded.due_12m, collected_12m = excluded.collected_12m, "
@@ -485,7 +510,7 @@ def _write_range(settings, now, lo, hi):
         "pipeline = excluded.pipeline, rule_version = excluded.rule_version, computed_at = excluded.computed_at, "
         "tier_since = CASE WHEN customer_value.tier = excluded.tier THEN customer_value.tier_since "
         "ELSE excluded.tier_since END", (version, at, at))
-    count = db.execute_sql("SELECT COUNT(*) FROM temp.value_new").fetchone()[0]
+    count = _exec("SELECT COUNT(*) FROM value_new").fetchone()[0]
     if changes:
         _after_changes(settings, now)
     return count, changes
@@ -497,7 +522,7 @@ def _after_changes(settings, now):
     rules = pool_rules.in_force(now)
     if not rules.s.get("tiers"):
         return
-    ids = [r[0] for r in db.execute_sql("SELECT n.customer_id FROM temp.value_new n JOIN customer c "
+    ids = [r[0] for r in _exec("SELECT n.customer_id FROM value_new n JOIN customer c "
                                         "ON c.id = n.customer_id WHERE (n.old_tier IS NULL OR n.old_tier <> n.tier) "
                                         "AND c.owner_id IS NOT NULL").fetchall()]
     for start in range(0, len(ids), 500):
@@ -629,22 +654,22 @@ def preview(settings_dict, limit=200):
     source = ("SELECT customer_id, sales_12m AS s12, cost_12m AS c12, sales_prev AS sprev, due_12m AS due12, "
               "collected_12m AS coll12, late_sum, late_n, max_overdue_days AS max_overdue, pipeline, influence, "
               f"tier AS old_tier FROM customer_value WHERE computed_at IS NOT NULL AND {_MAY_MOVE}")
-    db.execute_sql("CREATE TEMP TABLE IF NOT EXISTS value_preview (customer_id INTEGER PRIMARY KEY, old_tier TEXT, "
-                   "tier TEXT, score REAL, s12 REAL)")
-    db.execute_sql("DELETE FROM temp.value_preview")
-    db.execute_sql(f"INSERT INTO temp.value_preview SELECT customer_id, old_tier, tier, score, s12 "
-                   f"FROM ({classify_sql(settings, source)}) WHERE old_tier <> tier")
-    before = {tier: (n, revenue or 0) for tier, n, revenue in db.execute_sql(
+    _exec("CREATE TEMP TABLE IF NOT EXISTS value_preview (customer_id INTEGER PRIMARY KEY, old_tier TEXT, "
+          "tier TEXT, score REAL, s12 REAL)")
+    _exec("DELETE FROM value_preview")
+    _exec(f"INSERT INTO value_preview SELECT customer_id, old_tier, tier, score, s12 "
+          f"FROM ({classify_sql(settings, source)}) AS classified WHERE old_tier <> tier")
+    before = {tier: (n, float(revenue or 0)) for tier, n, revenue in _exec(
         "SELECT tier, COUNT(*), SUM(sales_12m) FROM customer_value WHERE computed_at IS NOT NULL GROUP BY tier")}
     after, moves = dict(before), {}
-    for old, new, n, revenue in db.execute_sql(
-            "SELECT old_tier, tier, COUNT(*), SUM(s12) FROM temp.value_preview GROUP BY old_tier, tier").fetchall():
+    for old, new, n, revenue in _exec(
+            "SELECT old_tier, tier, COUNT(*), SUM(s12) FROM value_preview GROUP BY old_tier, tier").fetchall():
         moves[(old, new)] = n
         for tier, sign in ((old, -1), (new, 1)):
             count, money = after.get(tier, (0, 0))
-            after[tier] = (count + sign * n, money + sign * (revenue or 0))
-    movers = db.execute_sql(
-        "SELECT p.customer_id, c.name, p.old_tier, p.tier, p.score, p.s12 FROM temp.value_preview p "
+            after[tier] = (count + sign * n, money + sign * float(revenue or 0))
+    movers = _exec(
+        "SELECT p.customer_id, c.name, p.old_tier, p.tier, p.score, p.s12 FROM value_preview p "
         "JOIN customer c ON c.id = p.customer_id ORDER BY p.s12 DESC LIMIT ?", (limit,)).fetchall()
     last = CustomerValue.select(pw.fn.MAX(CustomerValue.computed_at)).scalar()
     return {"before": before, "after": after, "moves": moves, "moved": sum(moves.values()),
@@ -671,9 +696,9 @@ def pyramid(user, team=None, region=None, by="team", now=None):
     # Counts of the opportunity tiers come from the customer index alone; money only for trading tiers.
     opp = ", ".join(f"'{t}'" for t in OPPORTUNITY_TIERS)
     trading = ", ".join(f"'{t}'" for t in TIERS)
-    rows = db.execute_sql(
+    rows = _exec(
         f"SELECT c.value_tier, {group}, COUNT(*), 0, 0 FROM customer c WHERE c.value_tier IN ({opp}) AND {where} "
-        f"GROUP BY c.value_tier, {group}", params).fetchall() + db.execute_sql(
+        f"GROUP BY c.value_tier, {group}", params).fetchall() + _exec(
         f"SELECT c.value_tier, {group}, COUNT(*), SUM(cv.sales_12m), SUM(cv.sales_12m - cv.cost_12m) FROM customer c "
         f"JOIN customer_value cv ON cv.customer_id = c.id WHERE c.value_tier IN ({trading}) AND {where} "
         f"GROUP BY c.value_tier, {group}", params).fetchall()
@@ -691,7 +716,7 @@ def pyramid(user, team=None, region=None, by="team", now=None):
         t["share"] = round(100 * t["revenue"] / total, 1) if total else 0
         t["margin_pct"] = round(100 * t["margin"] / t["revenue"], 1) if t["revenue"] else None
     since = now - dt.timedelta(days=91)
-    moves = db.execute_sql(
+    moves = _exec(
         f"SELECT vc.from_tier, vc.to_tier, COUNT(*) FROM value_change vc JOIN customer c ON c.id = vc.customer_id "
         f"WHERE vc.at >= ? AND vc.from_tier <> '' AND {where} GROUP BY vc.from_tier, vc.to_tier",
         [since, *params]).fetchall()

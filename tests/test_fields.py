@@ -272,3 +272,19 @@ def test_the_inline_check_validates_only_its_field(client, make_user):
                          ("size", ""), ("no_such_field", "x")):
         body = client.post(f"/customers/check/{field}", {field: value}, htmx=True).get_data(as_text=True)
         assert f'id="err-{field}"></span>' in body, (field, body)
+
+
+@pytest.mark.parametrize("raw, value", [
+    ("12.5", 12.5), ("-8", -8.0), ("+30 %", 30.0), ("−5％", -5.0), ("１２", 12.0), ("-100", -100.0), ("1000", 1000.0),
+    ("0", 0.0)])
+def test_parse_percent(raw, value):
+    assert f.parse_percent(raw) == value
+
+
+@pytest.mark.parametrize("raw, problem", [
+    ("", "Required."), (None, "Required."), ("-100.1", "A percentage from -100 to 1000."),
+    ("1000.1", "A percentage from -100 to 1000."), ("12.55", "At most one decimal place."),
+    ("abc", "Enter a percentage such as 12.5 or -8."), ("1e3", "Enter a percentage such as 12.5 or -8."),
+    ("NaN", "Enter a percentage such as 12.5 or -8."), ("9" * 5000, "Enter a percentage such as 12.5 or -8.")])
+def test_parse_percent_refuses(raw, problem):
+    assert refusal(f.parse_percent, raw) == problem

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from models import care
 from models import service as sv
+from models import value as vm
 from models.customers import FOLLOWUP_TYPE_LABELS, Contact, Customer, get_customer
 from models.errors import DomainError, ValidationError
 from models.permissions import can, require
@@ -34,12 +35,20 @@ def index():
     return render_template("care/index.html", rows=rows, show_all=request.args.get("all") == "1")
 
 
+@bp.get("/missing")
+def missing():
+    """The customers of the tiers that require a care plan (the value rule's setting) without an active one."""
+    require(current_user, "care.plan")
+    page = care.missing_care_plans(current_user, after=request.args.get("after"))
+    return render_template("care/missing.html", page=page, tiers=vm.in_force().care_tiers())
+
+
 @bp.route("/new/<int:customer_id>", methods=["GET", "POST"])
 def new(customer_id):
     customer = get_customer(customer_id)
     require(current_user, "care.plan", customer)
     data, errors, refusal = {"service_user_id": str(current_user.id), "kind": "visit", "every_days": "30"}, {}, None
-    if sv.service_level(customer) != "key":
+    if not care.eligible(customer):
         refusal = translate_error("Care plans are for key accounts; %(name)s is not one.", {"name": customer.name})
     if request.method == "POST":
         data = _form()
@@ -95,7 +104,7 @@ def end(plan_id):
 @extend.workbench_panel("care/_wb_upcoming.html", roles=("service",), order=30)
 def workbench_care(user):
     rows = list(care.upcoming(user))
-    return {"rows": rows}
+    return {"rows": rows, "missing": care.missing_care_plans(user, limit=5).rows}
 
 
 extend.template_globals(CARE_KIND_LABELS=care.KIND_LABELS)

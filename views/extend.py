@@ -5,6 +5,8 @@
     def tab_context(customer, user): return {...}            # the 360 page: a tab after the built-in ones
     @extend.side_card("orders/_figures_panel.html", order=30)
     def figures(customer, user): return {...} or None         # the 360 page: a card in the side column
+    @extend.opportunity_card("value/_opp_factors.html", order=10)
+    def guidance(opp, user): return {...} or None             # an opportunity's page: a card in its side column
     @extend.timeline("opportunity.")
     def describe(event): return "..." or None                 # timeline sentences for audit kinds
     @extend.workbench_panel("service/_wb_mine.html", roles=("service",), order=11)
@@ -42,6 +44,7 @@ class Tab:
 
 _tabs = {}
 _side_cards = {}
+_opportunity_cards = {}
 _timeline = {}
 _workbench_panels = {}
 _approvals = {}
@@ -66,6 +69,14 @@ def side_card(template, order=100):
     """A card in the 360 page's side column; the template reads the context as `p`."""
     def register(context):
         _side_cards[template] = (order, template, context)
+        return context
+    return register
+
+
+def opportunity_card(template, order=100):
+    """A card in an opportunity page's side column; the template reads the context as `p`."""
+    def register(context):
+        _opportunity_cards[template] = (order, template, context)
         return context
     return register
 
@@ -143,9 +154,18 @@ def customer_tab_named(key):
 
 def side_cards(customer, user):
     """[(template, context)] of the side cards that have something to show."""
+    return _cards(_side_cards, customer, user)
+
+
+def opportunity_cards(opp, user):
+    """[(template, context)] of the opportunity page's cards that have something to show."""
+    return _cards(_opportunity_cards, opp, user)
+
+
+def _cards(registry, record, user):
     shown = []
-    for _order, template, context in sorted(_side_cards.values(), key=lambda c: c[:2]):
-        ctx = context(customer, user)
+    for _order, template, context in sorted(registry.values(), key=lambda c: c[:2]):
+        ctx = context(record, user)
         if ctx is not None:
             shown.append((template, ctx))
     return shown

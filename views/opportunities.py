@@ -245,7 +245,8 @@ def show(opportunity_id):
     default = opps.default_probability(opp.customer.business_model, opp.stage)
     return render_template("opportunities/show.html", opp=opp, owner=owner, events=_history(opp),
                            dwell=_dwell(opp), default=default, move_form=MoveForm(opp=opp),
-                           stage_config=opps.stage_settings(opp.customer.business_model))
+                           stage_config=opps.stage_settings(opp.customer.business_model),
+                           cards=extend.opportunity_cards(opp, current_user))
 
 
 @bp.route("/opportunities/<int:opportunity_id>/edit", methods=["GET", "POST"])

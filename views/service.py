@@ -181,7 +181,8 @@ def lookup():
     rows = []
     if search.usable(q):
         query = visible(Customer.select(Customer.id, Customer.name, Customer.city, Customer.business_model,
-                                        Customer.grade, Customer.size, Customer.owner), current_user)
+                                        Customer.grade, Customer.size, Customer.owner, Customer.value_tier),
+                        current_user)
         query = search.filter_query(query, q, Customer).order_by(Customer.id.desc()).limit(LOOKUP_LIMIT)
         rows = list(query)
     return render_template("service/_lookup.html", rows=rows, q=q, usable=search.usable(q))

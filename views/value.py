@@ -4,6 +4,7 @@ sentences of the timeline, the value pyramid for managers and admins, and its cl
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
+from models import care
 from models import rules as pool_rules
 from models import value as vm
 from models.fields import parse_id
@@ -104,6 +105,7 @@ def _card_context(customer, user, errors=None, values=None):
                   "pipeline": float(row.pipeline or 0), "score": row.score, "limit": _limit(settings, row)}
     return {"customer": customer, "row": row, "settings": settings, "history": vm.history(customer.id, 5) if row else [],
             "checklist": vm.checklist(customer) if tier else [], "can_tick": can(user, "value.strategy", customer),
+            "care_missing": tier in settings.care_tiers() and care.needs_care_plan(customer),
             "why": reason_words(tier, row.reason, inputs, settings) if row and tier else "",
             "effects": effects, "can_edit": can(user, "value.influence", customer), "errors": errors or {},
             "form": values or {}}
@@ -198,6 +200,7 @@ def _form_values(settings):
     out = {f"weight_{m}": s["weights"][m] for m in vm.METRICS}
     out.update({f"threshold_{t}": s["thresholds"][t] for t in vm.SCORED_TIERS})
     out.update({name: s[name] for name in vm.NUMBERS})
+    out["care_plan_from"] = s.get("care_plan_from", vm.DEFAULTS["care_plan_from"])
     for tier, row in (s.get("sla") or {}).items():
         for priority, pair in row.items():
             for kind, hours in zip(("response", "resolution"), pair or ()):
@@ -209,7 +212,7 @@ def _page(values, errors, saved=False, status=200):
     versions = list(vm.ValueRule.select().order_by(vm.ValueRule.version.desc()).limit(20))
     return render_template("value/rules.html", current=vm.in_force(), values=values, errors=errors, saved=saved,
                            versions=versions, numbers=vm.NUMBERS, metrics=vm.METRICS, scored=vm.SCORED_TIERS,
-                           priorities=SLA_PRIORITY_LABELS), status
+                           priorities=SLA_PRIORITY_LABELS, care_choices=vm.CARE_PLAN_LABELS), status
 
 
 @bp.route("/admin/value-rules", methods=["GET", "POST"])
