@@ -1,6 +1,6 @@
 """Run the value recompute (issue 15) on PostgreSQL and on SQLite over the same generated customers, orders,
 instalments, payments and open deals, and compare every customer's inputs and tier: the recompute's SQL text
-goes through models/base.py's engine helpers, and this shows that it runs, and agrees, on both.
+goes through models/sql.py's engine helpers, and this shows that it runs, and agrees, on both.
 
     .venv/bin/python benchmarks/value_on_postgres.py "postgresql://postgres@/kehu?host=/tmp/pgsock&port=5432" [--customers 300]
 

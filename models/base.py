@@ -51,43 +51,6 @@ def is_sqlite():
     return isinstance(db.obj, pw.SqliteDatabase)
 
 
-# ---- SQL text that differs between the engines: the one place that knows both -------------------------
-# Set-based statements written as SQL text (models/value.py's recompute) take these instead of one engine's
-# functions, so they run on SQLite and on PostgreSQL alike.
-
-def sql(text):
-    """A statement written with `?` placeholders, in the engine's placeholder style."""
-    return text if is_sqlite() else text.replace("?", "%s")
-
-
-def sql_days_between(later, earlier):
-    """Days from `earlier` to `later` (SQL expressions of dates or ISO date text) as a number."""
-    if is_sqlite():
-        return f"(julianday({later}) - julianday({earlier}))"
-    return f"(CAST({later} AS date) - CAST({earlier} AS date))"
-
-
-def sql_greatest(*exprs):
-    """The largest of the expressions (SQLite's scalar MAX, PostgreSQL's GREATEST)."""
-    return f"{'MAX' if is_sqlite() else 'GREATEST'}({', '.join(exprs)})"
-
-
-def sql_round(expr, places):
-    """ROUND to `places` decimals of any numeric expression (PostgreSQL rounds numerics, not floats)."""
-    return f"ROUND({expr}, {int(places)})" if is_sqlite() else f"ROUND(CAST({expr} AS numeric), {int(places)})"
-
-
-def sql_json_object(pairs):
-    """A JSON object from (key, SQL expression) pairs, as the engine's JSON value (nestable in another)."""
-    args = ", ".join(f"'{key}', {expr}" for key, expr in pairs)
-    return f"json_object({args})" if is_sqlite() else f"json_build_object({args})"
-
-
-def sql_json_text(expr):
-    """A JSON value as text for a JSONField column."""
-    return expr if is_sqlite() else f"CAST({expr} AS text)"
-
-
 def fresh(instance):
     """Re-read `instance`'s row and make the object current (the row's values, nothing dirty); returns it.
 

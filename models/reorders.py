@@ -324,7 +324,8 @@ def sweep(now):
             f"UPDATE reorder_cycle SET active = FALSE, updated_at = {p} "
             "WHERE active = TRUE AND ends_on IS NOT NULL AND next_expected_on > ends_on", (now,)).rowcount
         opened = _open_due_todos(now)
-        params = sql.json_object("'customer'", "cu.name", "'product'", "p.code", "'date'", "t.expected_on")
+        params = sql.json_text(sql.json_object([("customer", "cu.name"), ("product", "p.code"),
+                                                ("date", "t.expected_on")]))
         db.execute_sql(f"""
             INSERT INTO notification (user_id, at, kind, message, params, customer_id, dedupe_key)
             SELECT t.rep_id, {p}, 'reorder.missed', {p}, {params}, t.customer_id, 'reorder-missed:' || t.id

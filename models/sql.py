@@ -7,14 +7,44 @@ of testing the engine itself.
 """
 import peewee as pw
 
-from models.base import is_sqlite
+from models import base
 
 
-def json_object(*pairs):
-    """SQL text building a JSON object (as text) from 'key', expression, ... pairs: for raw INSERT ... SELECT
-    into a JSONField column."""
-    inner = ", ".join(pairs)
-    return f"json_object({inner})" if is_sqlite() else f"json_build_object({inner})::text"
+def is_sqlite():
+    return base.is_sqlite()
+
+
+def placeholders(text):
+    """A statement written with `?` placeholders, in the engine's placeholder style."""
+    return text if is_sqlite() else text.replace("?", "%s")
+
+
+def days_between(later, earlier):
+    """SQL text: days from `earlier` to `later` (SQL expressions of dates or ISO date text) as a number."""
+    if is_sqlite():
+        return f"(julianday({later}) - julianday({earlier}))"
+    return f"(CAST({later} AS date) - CAST({earlier} AS date))"
+
+
+def greatest(*exprs):
+    """SQL text: the largest of the expressions (SQLite's scalar MAX, PostgreSQL's GREATEST)."""
+    return f"{'MAX' if is_sqlite() else 'GREATEST'}({', '.join(exprs)})"
+
+
+def round_to(expr, places):
+    """SQL text: ROUND to `places` decimals of any numeric expression (PostgreSQL rounds numerics, not floats)."""
+    return f"ROUND({expr}, {int(places)})" if is_sqlite() else f"ROUND(CAST({expr} AS numeric), {int(places)})"
+
+
+def json_object(pairs):
+    """SQL text: a JSON object from (key, SQL expression) pairs, as the engine's JSON value (nestable)."""
+    args = ", ".join(f"'{key}', {expr}" for key, expr in pairs)
+    return f"json_object({args})" if is_sqlite() else f"json_build_object({args})"
+
+
+def json_text(expr):
+    """SQL text: a JSON value as text, for a JSONField column."""
+    return expr if is_sqlite() else f"CAST({expr} AS text)"
 
 
 def json_int(column, key):
@@ -37,4 +67,5 @@ def no_index(column):
     return column
 
 
-__all__ = ["json_object", "json_int", "month_start", "no_index"]
+__all__ = ["placeholders", "days_between", "greatest", "round_to", "json_object", "json_text", "json_int",
+           "month_start", "no_index"]

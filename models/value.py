@@ -31,8 +31,8 @@ import peewee as pw
 from models import audit, clock, hooks
 from models import orders as orders_mod
 from models import rules as pool_rules
-from models.base import (BaseModel, JSONField, db, fresh, sql, sql_days_between, sql_greatest, sql_json_object,
-                         sql_json_text, sql_round)
+from models import sql
+from models.base import BaseModel, JSONField, db, fresh
 from models.customers import Customer
 from models.fields import clean_text, int_or_none
 from models.customer_tables import VALUE_TIERS
@@ -322,10 +322,10 @@ def classify_sql(settings, source):
     th = s["thresholds"]
     inputs = f"""SELECT src.*,
         CASE WHEN src.s12 + src.sprev > 0 OR src.due12 > 0 THEN 1 ELSE 0 END AS trading,
-        CASE WHEN src.due12 > 0 THEN {sql_round("100.0 * src.coll12 / src.due12", 1)} END AS rate,
-        CASE WHEN src.late_n > 0 THEN {sql_round("src.late_sum * 1.0 / src.late_n", 1)} END AS late,
-        CASE WHEN src.s12 > 0 THEN {sql_round("100.0 * (src.s12 - src.c12) / src.s12", 1)} END AS margin_pct,
-        CASE WHEN src.sprev > 0 THEN {sql_round("100.0 * (src.s12 - src.sprev) / src.sprev", 1)} END AS growth,
+        CASE WHEN src.due12 > 0 THEN {sql.round_to("100.0 * src.coll12 / src.due12", 1)} END AS rate,
+        CASE WHEN src.late_n > 0 THEN {sql.round_to("src.late_sum * 1.0 / src.late_n", 1)} END AS late,
+        CASE WHEN src.s12 > 0 THEN {sql.round_to("100.0 * (src.s12 - src.c12) / src.s12", 1)} END AS margin_pct,
+        CASE WHEN src.sprev > 0 THEN {sql.round_to("100.0 * (src.s12 - src.sprev) / src.sprev", 1)} END AS growth,
         COALESCE(src.influence, {int(s['default_influence'])}) AS infl
       FROM ({source}) AS src"""
     late_zero, margin_full, growth_full = _num(s["late_zero_days"]), _num(s["margin_full"]), _num(s["growth_full"])
@@ -338,7 +338,7 @@ def classify_sql(settings, source):
         "growth": f"CASE WHEN i.growth IS NULL THEN 50 ELSE {_clamp(f'50 + 50.0 * i.growth / {growth_full}')} END",
     }
     score = " + ".join(f"{_num(w[m])} * {points[m]}" for m in METRICS)
-    scored = f"SELECT i.*, {sql_round(f'({score}) / 100.0', 1)} AS score FROM i"
+    scored = f"SELECT i.*, {sql.round_to(f'({score}) / 100.0', 1)} AS score FROM i"
     n_over, below = int(s["problem_overdue_days"]), _num(s["problem_collection_below"])
     imp_infl, imp_pipe = int(s["important_influence"]), _num(s["important_pipeline"])
     d, st, p, pg = _num(th["diamond"]), _num(th["strategic"]), _num(th["potential"]), _num(s["potential_growth"])
@@ -370,12 +370,12 @@ def classify_sql(settings, source):
 
 
 # ---- the recompute: set-based over an id range ----------------------------------------------------
-# SQL text through models.base's engine helpers (placeholders, day differences, rounding, JSON), so the same
+# SQL text through models/sql.py's engine helpers (placeholders, day differences, rounding, JSON), so the same
 # statements run on SQLite and PostgreSQL; the temporary tables are named without a schema (both engines
 # look in the session's temporary schema first).
 
 def _exec(text, params=()):
-    return db.execute_sql(sql(text), params)
+    return db.execute_sql(sql.placeholders(text), params)
 
 
 _COLUMNS = "customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue, pipeline"
@@ -399,7 +399,7 @@ def _gather(lo, hi, today):
     payments applied to each order's instalments first-due-first)."""
     since, prev = (today - dt.timedelta(days=365)).isoformat(), (today - dt.timedelta(days=730)).isoformat()
     day = today.isoformat()
-    days = sql_days_between
+    days = sql.days_between
     _exec(
         'INSERT INTO value_inputs (customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, max_overdue, '
         'pipeline) SELECT customer_id, '
@@ -430,7 +430,7 @@ def _gather(lo, hi, today):
              ROUND(SUM(CASE WHEN due_on > ? AND due_on <= ? AND paid_on IS NOT NULL THEN amount ELSE 0 END), 2),
              SUM(CASE WHEN due_on > ? AND due_on <= ? THEN CASE WHEN paid_on IS NULL
                       THEN {days('?', 'due_on')}
-                      ELSE {sql_greatest('0', days('paid_on', 'due_on'))} END ELSE 0 END),
+                      ELSE {sql.greatest('0', days('paid_on', 'due_on'))} END ELSE 0 END),
              SUM(CASE WHEN due_on > ? AND due_on <= ? THEN 1 ELSE 0 END),
              MAX(CASE WHEN paid_on IS NULL AND due_on < ? THEN {days('?', 'due_on')} ELSE 0 END), 0
            FROM x WHERE kind = 0 GROUP BY customer_id
@@ -469,7 +469,7 @@ _NEW_COLUMNS = ("customer_id, s12, c12, sprev, due12, coll12, late_sum, late_n, 
 
 def _inputs_json():
     """The inputs a history row keeps, as a JSON object of the classified row `n`."""
-    return sql_json_object([("sales_12m", "n.s12"), ("sales_prev", "n.sprev"), ("margin_pct", "n.margin_pct"),
+    return sql.json_object([("sales_12m", "n.s12"), ("sales_prev", "n.sprev"), ("margin_pct", "n.margin_pct"),
                             ("collection_rate", "n.rate"), ("avg_days_late", "n.late"),
                             ("max_overdue_days", "n.max_overdue"), ("growth_pct", "n.growth"), ("influence", "n.infl"),
                             ("pipeline", "n.pipeline"), ("score", "n.score"), ("limit", "n.limit_")])
@@ -491,11 +491,11 @@ def _write_range(settings, now, lo, hi):
     if changes:
         _exec(f"INSERT INTO value_change (customer_id, at, from_tier, to_tier, rule_version, score, reason, "
               f"inputs) SELECT n.customer_id, ?, COALESCE(n.old_tier, ''), n.tier, ?, n.score, n.reason, "
-              f"{sql_json_text(_inputs_json())} {told}", (at, version))
-        data = sql_json_object([("from", "COALESCE(n.old_tier, '')"), ("to", "n.tier"), ("reason", "n.reason"),
+              f"{sql.json_text(_inputs_json())} {told}", (at, version))
+        data = sql.json_object([("from", "COALESCE(n.old_tier, '')"), ("to", "n.tier"), ("reason", "n.reason"),
                                 ("rule_version", str(int(version))), ("inputs", _inputs_json())])
         _exec(f"INSERT INTO audit_event (at, actor_id, customer_id, kind, data) SELECT ?, NULL, n.customer_id, "
-              f"'value.tier_changed', {sql_json_text(data)} {told}", (at,))
+              f"'value.tier_changed', {sql.json_text(data)} {told}", (at,))
     _exec("UPDATE customer SET value_tier = (SELECT n.tier FROM value_new n WHERE n.customer_id = customer.id) "
           f"WHERE id IN (SELECT n.customer_id {changed})")
     _exec(
