@@ -67,5 +67,17 @@ def no_index(column):
     return column
 
 
-__all__ = ["placeholders", "days_between", "greatest", "round_to", "json_object", "json_text", "json_int",
+def sync_sequence(model):
+    """After rows were inserted with explicit ids (bulk loads): PostgreSQL's id sequence of `model`'s table
+    set past the largest id, so the next ordinary insert does not collide. SQLite takes max(id) + 1 itself."""
+    pk = model._meta.primary_key
+    if is_sqlite() or not isinstance(pk, pw.AutoField):
+        return
+    table, column = model._meta.table_name, pk.column_name
+    model._meta.database.execute_sql(
+        f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), COALESCE(MAX(\"{column}\"), 1), "
+        f"MAX(\"{column}\") IS NOT NULL) FROM \"{table}\"")
+
+
+__all__ = ["sync_sequence", "placeholders", "days_between", "greatest", "round_to", "json_object", "json_text", "json_int",
            "month_start", "no_index"]

@@ -14,6 +14,7 @@ from collections import namedtuple
 from types import SimpleNamespace
 
 from models import clock, db, pools, rules, search
+from models import sql as sql_engine
 from seeds import demo_scenes
 from models.audit import AuditEvent
 from models.duplicates import normalize_name
@@ -418,11 +419,12 @@ def insert_rows(model, rows):
         defaults = _column_defaults(model)
         columns = COLUMNS[model] + tuple(c for c, _ in defaults)
         sql = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(columns)}) '
-               f'VALUES ({", ".join("?" * len(columns))})')
+               f'VALUES ({", ".join([db.param] * len(columns))})')
         if defaults:
             extra = tuple(v for _, v in defaults)
             rows = [row + extra for row in rows]
         db.cursor().executemany(sql, rows)
+        sql_engine.sync_sequence(model)
 
 
 def _ignore(*args, **kwargs):
@@ -862,7 +864,7 @@ def load_once(progress=None):
         search.rebuild()
         AuditEvent.create(at=clock.now(), actor=people.admin.id, kind=MARKER,
                           data={"customers": len(plans), "seed": SEED})
-        db.execute_sql("ANALYZE")
+        db.execute_sql("ANALYZE")  # both engines: fresh statistics for the planner
     say(f"demo data loaded in {time.perf_counter() - started:.0f} s")
     return True
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from random import Random
 
 from models import clock, db
+from models import sql as sql_engine
 from models import orders as om
 from models import reorders as rm
 from models.customers import Customer
@@ -118,8 +119,9 @@ def _bulk(model, rows):
     fields = [model._meta.fields[name] for name in rows[0]]
     sql = 'INSERT INTO "{}" ({}) VALUES ({})'.format(model._meta.table_name,
                                                      ", ".join(f'"{f.column_name}"' for f in fields),
-                                                     ", ".join("?" for _ in fields))
+                                                     ", ".join(db.param for _ in fields))
     db.cursor().executemany(sql, [tuple(f.db_value(r[f.name]) for f in fields) for r in rows])
+    sql_engine.sync_sequence(model)
 
 
 def _bulk_cycles(rng, patterns, today):
