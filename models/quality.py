@@ -71,7 +71,7 @@ NUMBERS = {
     "weight_false": (0, 100, N_("Score: points off per false finding")),
     "weight_incomplete": (0, 100, N_("Score: points off per incomplete finding")),
     "weight_rejected": (0, 100, N_("Score: points off per complaint not upheld")),
-    "completeness_weight": (0, 100, N_("Score: share of average completeness (%)")),
+    "completeness_weight": (0, 100, N_("Score: share of average completeness, per cent")),
     "reward_from": (0, 100, N_("Reward from this score")),
     "reward_min_checks": (1, 1000, N_("Reward: at least this many checks worked")),
     "reward_capacity": (0, 500, N_("Reward: capacity bonus")),

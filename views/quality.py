@@ -83,6 +83,8 @@ def outcome(check_id):
 @bp.post("/quality/checks/<int:check_id>/respond")
 def respond(check_id):
     check = _check(check_id)
+    if check.owner_id != current_user.id:  # only the answerable rep answers; the verb says why not to them
+        raise NotFound()
     return hx.run_verb(
         lambda: qm.respond_check(current_user, check, request.form.get("response")),
         done=lambda c: hx.redirect(url_for("quality.check", check_id=c.id)),
