@@ -11,7 +11,7 @@ import random
 
 import peewee as pw
 
-from models import audit, clock, ledger, pools
+from models import audit, clock, hooks, ledger, pools
 from models import rules as pool_rules
 from models.base import db, fresh
 from models.customer_tables import STAGES, Customer
@@ -22,7 +22,6 @@ from models.permissions import can, require
 from models.quality_tables import (CHECK_FIELDS, GRADES, OUTCOMES, RULE_KEYS, QualityCheck, QualityConsequence,
                                    QualityRule, QualityRun, QualitySample)
 from models.user_tables import User
-from models import hooks
 
 SELLER_ROLES = ("sales", "manager")
 
