@@ -10,9 +10,9 @@ findings into a consequence shown on their quality page.
 """
 import datetime as dt
 
-from models import clock, db
+from models import clock, customers, db
 from models import quality as qm
-from models.customer_tables import Contact, Customer, FollowUp, StageChange
+from models.customer_tables import Contact, Customer, FollowUp
 from models.quality_tables import QualityCheck
 from models.users import Team, User, hash_password
 from seeds.demo import PASSWORD
@@ -35,26 +35,30 @@ def stage(say=None):
     rep = User.get_or_none(User.username == "rep002")
     if rep is None:
         return
-    files = list(Customer.select().where(Customer.owner == rep.id).order_by(Customer.id).limit(8))
+    old = now - dt.timedelta(days=30)
+    files = list(Customer.select().where((Customer.owner == rep.id) & (Customer.created_at <= old))
+                 .order_by(Customer.id).limit(20))
     other = Customer.select().where(Customer.owner.is_null(False) & (Customer.team != rep.team_id)
                                     & (Customer.phone_norm != "")).first()
     with db.atomic():
-        for i, c in enumerate(files[:2]):  # follow-ups that always just clear the minimum length
+        quiet = [c for c in files if not FollowUp.select().where(
+            (FollowUp.customer == c.id) & (FollowUp.at >= now - dt.timedelta(days=90))).exists()]
+        for i, c in enumerate(quiet[:2]):  # follow-ups that always just clear the minimum length
             for d in (3, 10, 17):
-                FollowUp.create(customer=c.id, author=rep.id, type="call", at=now - dt.timedelta(days=d + i),
-                                content=SHORT, created_at=now - dt.timedelta(days=d + i), is_valid=True)
-        if other is not None:  # a phone that is also another team's customer's
-            Customer.update(phone=other.phone, phone_norm=other.phone_norm).where(Customer.id == files[2].id).execute()
-        for c in files[3:5]:  # contacts without any phone
-            Contact.update(phone="", mobile="", phone_norm="", mobile_norm="").where(Contact.customer == c.id).execute()
-            if not Contact.select().where(Contact.customer == c.id).exists():
-                Contact.create(customer=c.id, name="刘经理", created_at=now)
-        c = files[5]  # promoted to intent with no follow-up in the week before
-        FollowUp.delete().where((FollowUp.customer == c.id) & (FollowUp.at >= now - dt.timedelta(days=12))).execute()
-        Customer.update(stage="intent").where(Customer.id == c.id).execute()
-        StageChange.create(customer=c.id, from_stage="target", to_stage="intent", at=now - dt.timedelta(days=2),
-                           actor=rep.id)
-        Customer.update(created_at=now - dt.timedelta(days=60)).where(Customer.id.in_([f.id for f in files])).execute()
+                FollowUp.create(customer=c.id, author=rep.id, type="call", at=now - dt.timedelta(days=d + i, hours=2),
+                                content=SHORT, created_at=now - dt.timedelta(days=d + i, hours=2), is_valid=True)
+        phoned = [c for c in files[2:] if c.phone_norm]
+        if other is not None and phoned:  # a phone that is also another team's customer's
+            Customer.update(phone=other.phone, phone_norm=other.phone_norm).where(Customer.id == phoned[0].id).execute()
+    # a file with no contact gets one without any phone (through the verb: completeness stays in step)
+    for c in [c for c in files[2:] if not Contact.select().where(Contact.customer == c.id).exists()][:2]:
+        customers.save_contact(rep, c, {"name": "刘经理", "title": "采购"})
+    # promoted to intent by its owner with no follow-up in the week before
+    week = now - dt.timedelta(days=qm.DEFAULTS["promotion_days"])
+    for c in files:
+        if c.stage == "target" and not FollowUp.select().where((FollowUp.customer == c.id) & (FollowUp.at >= week)).exists():
+            customers.change_stage(rep, Customer.get_by_id(c.id), "intent")
+            break
     created = qm.evaluate_rules(now)
     team = Team.get_or_none(Team.id == rep.team_id)
     qm.draw_sample(checker, clock.to_local(now).strftime("%Y-%m"), 2, team_id=team.id if team else None, seed=20261201)

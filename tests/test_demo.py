@@ -34,6 +34,7 @@ FORWARD_LOOKING = {
     ("project", "contract_end"),  # planned milestones and project dates (seeds/demo_projects.py)
     ("opportunity", "expected_close"), ("pipeline_total", "month"),  # expected close dates (seeds/demo_deals.py)
     ("lead", "due_at"), ("lead", "warn_at"), ("lead_routing", "due_at"), ("campaign", "ends_on"),  # demo_leads
+    ("quality_consequence", "ends_at"),  # a running quality penalty (seeds/demo_quality.py)
 }
 
 

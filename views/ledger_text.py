@@ -186,7 +186,7 @@ def describe_ledger(e):
                    rep=n.person(e.subject_id, _("the rep")), customer=customer, due=when(d.get("due_at")))
     if k == "quality":
         grade = d.get("grade") or e.reason
-        text = say(_("Quality rule v%(v)s gave %(rep)s a %(grade)s: score %(score)s against %(threshold)s, from checks "
+        text = say(_("Quality rule v%(v)s: %(grade)s for %(rep)s, score %(score)s against %(threshold)s, from checks "
                      "%(checks)s"), v=e.rule_version, rep=n.person(e.subject_id), grade=label(QUALITY_GRADES, grade),
                    score=d.get("score", "?"), threshold=d.get("threshold", "?"),
                    checks=", ".join("#%s" % c for c in d.get("findings") or []) or "—")
