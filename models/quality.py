@@ -713,13 +713,16 @@ def rep_record(rep, now=None):
         Customer, on=(QualityCheck.customer == Customer.id)).where(QualityCheck.id.in_(ids or [0]))}
     checks = list(QualityCheck.select(QualityCheck, Customer.name).join(Customer, on=(QualityCheck.customer == Customer.id))
                   .where(QualityCheck.owner == rep.id).order_by(QualityCheck.id.desc()).limit(30))
-    complaints = dict(QualityCheck.select(QualityCheck.outcome, pw.fn.COUNT(QualityCheck.id))
-                      .where((QualityCheck.reporter == rep.id)).group_by(QualityCheck.outcome).tuples())
     return {"settings": s, "score": row, "grade": grade_of(row, s), "consequences": consequences, "found": found,
-            "checks": checks, "complaints": {"open": complaints.get("", 0),
-                                             "upheld": complaints.get("incomplete", 0) + complaints.get("false", 0),
-                                             "rejected": complaints.get("true", 0)},
-            "now": now}
+            "checks": checks, "complaints": complaint_record(rep.id), "now": now}
+
+
+def complaint_record(user_id):
+    """A reporter's complaints: open, upheld, and not upheld (the abusive ones count against them)."""
+    counts = dict(QualityCheck.select(QualityCheck.outcome, pw.fn.COUNT(QualityCheck.id))
+                  .where(QualityCheck.reporter == user_id).group_by(QualityCheck.outcome).tuples())
+    return {"open": counts.get("", 0), "upheld": counts.get("incomplete", 0) + counts.get("false", 0),
+            "rejected": counts.get("true", 0)}
 
 
 def customer_checks(customer_id, limit=10):

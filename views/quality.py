@@ -59,8 +59,10 @@ def _check_page(check, errors=None, form=None, status=200):
     customer = get_customer(check.customer_id) if can(current_user, "quality.work") else check.customer
     names = {u.id: u for u in User.select().where(User.id.in_(
         [i for i in (check.owner_id, check.checked_by_id, check.reporter_id) if i]))}
+    see_reporter = can(current_user, "quality.see_reporter", check)
+    record = qm.complaint_record(check.reporter_id) if see_reporter and check.reporter_id else None
     return render_template("quality/check.html", check=check, customer=customer, names=names, errors=errors or {},
-                           form=form or {}, see_reporter=can(current_user, "quality.see_reporter", check)), status
+                           form=form or {}, see_reporter=see_reporter, reporter_record=record), status
 
 
 @bp.get("/quality/checks/<int:check_id>")
