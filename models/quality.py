@@ -296,10 +296,9 @@ def sweep(now=None):
     now = now or clock.now()
     day = clock.to_local(now).date()
     s = in_force(now)
-    with db.atomic():
-        run = QualityRun.get_or_none(QualityRun.day == day)
-        if run is None:
-            run = QualityRun.create(day=day, rule_version=s.version)
+    with db.atomic():  # two sweepers at once: one row, the second finds it
+        QualityRun.insert(day=day, rule_version=s.version).on_conflict_ignore().execute()
+        run = QualityRun.get(QualityRun.day == day)
     if run.done_at is not None:
         return {"checks": 0, "consequences": 0}
 
