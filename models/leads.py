@@ -23,6 +23,7 @@ from models.lead_tables import (  # noqa: F401  re-exported: models.leads.Lead e
     IntakeThrottle, Lead, LeadRouting, LeadSource, RoutingVersion)
 from models.notifications import notify
 from models.permissions import can, require
+from models.quality_tables import rewarded_ids
 from models.service import WorkingCalendar
 from models.user_tables import Team, User
 
@@ -250,7 +251,16 @@ def plan_route(customer, rs, now, exclude=(), last=None):
         last = dict(LeadRouting.select(LeadRouting.to_user, pw.fn.MAX(LeadRouting.id))
                     .where(LeadRouting.to_user.in_([u.id for u in available]) & LeadRouting.rule.in_(RR_RULES))
                     .group_by(LeadRouting.to_user).tuples())
-    pick = min(available, key=lambda u: (last.get(u.id) or 0, u.id))
+    turn = dict(last)
+    rewarded = rewarded_ids([u.id for u in available], now)
+    if rewarded:
+        # A quality reward (models/quality.py) doubles a rep's weight in the rotation: their turn counts from
+        # their second-last rule-chosen routing, so they get two leads a round.
+        for uid in rewarded:
+            turn[uid] = (LeadRouting.select(pw.fn.MAX(LeadRouting.id)).where(
+                (LeadRouting.to_user == uid) & LeadRouting.rule.in_(RR_RULES)
+                & (LeadRouting.id < (last.get(uid) or 0))).scalar() or 0) if last.get(uid) else 0
+    pick = min(available, key=lambda u: (turn.get(u.id) or 0, u.id))
     rule = steps[-1] if steps else "round_robin"  # the narrowest step that chose; the rotation picked within it
     steps.append("round_robin")
     return User.get_by_id(pick.id), rule, skipped[:30], steps

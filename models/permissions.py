@@ -265,6 +265,21 @@ RULES = {
     # value card; the factor split and the "share falls" list follow the pyramid (a manager's: the team's).
     "value.factors": _enters_value,
     "value.wallet": _enters_value,
+    # ---- data quality (issue 17; models/quality.py) ----
+    # Admins and users an admin granted "quality" work the queue, draw samples and run the directed rules;
+    # admins keep the quality rule. Any seller complains about a file they may see (not their own: the verb
+    # says so). A check opens for its workers, the file's answerable rep (and their team's manager) and a
+    # complaint's reporter; only workers and the reporter see who complained. The owner answers once.
+    "quality.work": lambda u, _=None: u.role == "admin" or u.granted("quality"),
+    "quality.rules": lambda u, _=None: u.role == "admin",
+    "quality.complain": lambda u, c: u.role in SELLERS and _customer_visible(u, c),
+    "quality.view_check": lambda u, k: can(u, "quality.work") or u.id in (k.owner_id, k.reporter_id) or (
+        k.owner_id is not None and _leads_team(u, _team_of(k.owner_id))),
+    "quality.see_reporter": lambda u, k: can(u, "quality.work") or k.reporter_id == u.id,
+    "quality.respond": lambda u, k: k.owner_id == u.id and k.status == "done" and k.responded_at is None,
+    "quality.view_rep": lambda u, rep: u.id == rep.id or can(u, "quality.work") or (
+        rep.team_id is not None and _leads_team(u, rep.team_id)),
+    "quality.mine": lambda u, _=None: u.role in SELLERS,
     # ---- what a role's screens offer: menus, workbench cards, choices and defaults ----
     # Views and templates ask these by name and never compare roles (tests/test_list_scopes.py greps).
     "pool.work": lambda u, _=None: u.role in SELLERS,  # claims and stakes, a private pool and its capacity
@@ -370,6 +385,12 @@ def _deal_viewer(user, c):
 
 def _leads_team(user, team_id):
     return user.role == "manager" and user.team_id is not None and team_id == user.team_id
+
+
+def _team_of(user_id):
+    from models.user_tables import User
+
+    return User.select(User.team).where(User.id == user_id).scalar()
 
 
 def _leads_team_of(user, other_id):

@@ -146,12 +146,20 @@ def adjust_capacity(actor, user, delta, days, reason, now=None):
         raise ValidationError(errors)
     rules = rules_mod.in_force(now)
     with db.atomic():
-        adj = CapacityAdjustment.create(user=user, delta=delta, starts_at=now, ends_at=now + dt.timedelta(days=days),
-                                        reason=reason, actor=actor, created_at=now)
-        ledger.record("capacity", actor, None, now, rules, subject=user.id, reason=reason,
-                inputs={"delta": delta, "days": days, "ends_at": adj.ends_at.isoformat(sep=" ")})
+        adj = apply_adjustment(actor, user, delta, days, reason, now, rules)
         notify(user.id, "capacity", N_("Your capacity changes by %(delta)s for %(days)s days: %(reason)s"),
                delta=f"{delta:+d}", days=days, reason=reason)
+    return adj
+
+
+def apply_adjustment(actor, user, delta, days, reason, now, rules, inputs=None):
+    """Write a capacity change and its `capacity` ledger row inside the caller's transaction, the one way
+    capacity is adjusted: a manager's (adjust_capacity, which checks permission and input) or a rule's
+    (models/quality.py, actor None)."""
+    adj = CapacityAdjustment.create(user=user, delta=delta, starts_at=now, ends_at=now + dt.timedelta(days=days),
+                                    reason=reason, actor=actor, created_at=now)
+    ledger.record("capacity", actor, None, now, rules, subject=user.id, reason=reason,
+                  inputs={"delta": delta, "days": days, "ends_at": adj.ends_at.isoformat(sep=" "), **(inputs or {})})
     return adj
 
 

@@ -16,6 +16,9 @@ ROLE_LABELS = {
     "admin": N_("Sales operations / admin"),
 }
 LANGUAGES = ("zh_CN", "en")
+# permissions an admin gives a user on top of their role (User.grants, comma-separated; models/permissions.py)
+GRANTS = ("quality",)
+GRANT_LABELS = {"quality": N_("Quality checks (work the quality queue, draw samples)")}
 
 
 class Region(BaseModel):
@@ -44,6 +47,7 @@ class User(BaseModel):
     language = pw.CharField(max_length=10, default="zh_CN")
     active = pw.BooleanField(default=True)
     created_at = pw.DateTimeField()
+    grants = pw.CharField(max_length=100, default="")  # GRANTS given on top of the role
 
     # Flask-Login protocol, kept here so the view layer needs no wrapper class.
     @property
@@ -70,6 +74,9 @@ class User(BaseModel):
 
     def __str__(self):
         return self.full_name
+
+    def granted(self, name):
+        return name in (self.grants or "").split(",")
 
     @classmethod
     def holding(cls, *roles, active=True, fields=()):

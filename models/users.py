@@ -14,7 +14,7 @@ from models.fields import id_or_none, parse_id
 from models.errors import N_, DomainError, ValidationError
 from models.permissions import require
 from models.user_tables import (  # noqa: F401  the tables and the vocabulary, re-exported
-    LANGUAGES, ROLE_LABELS, ROLES, Region, Team, User)
+    GRANT_LABELS, GRANTS, LANGUAGES, ROLE_LABELS, ROLES, Region, Team, User)
 
 # Failed logins are counted per (username, address): one person's typos lock neither their colleagues
 # behind the same NAT address nor their own account elsewhere. From the 5th failure on, each failure
@@ -130,6 +130,14 @@ def _validate_user(data, user=None):
     return username, full_name, email, role, team, region
 
 
+def _grants(data):
+    """The permissions ticked on the user form (`grant_<name>`), comma-separated; None when the form did
+    not show them (`grants` marks that it did), so other callers leave them as they are."""
+    if "grants" not in data:
+        return None
+    return ",".join(g for g in GRANTS if str(data.get(f"grant_{g}") or "") in ("1", "y", "on", "true"))
+
+
 def hash_password(password):
     return generate_password_hash(password, method=password_method)
 
@@ -143,7 +151,7 @@ def create_user(actor, data):
             username=username, full_name=full_name, email=email, role=role, team=team,
             region=region or (team.region if team else None),
             language=data.get("language") or "zh_CN",
-            password_hash=hash_password(data["password"]), created_at=clock.now(),
+            password_hash=hash_password(data["password"]), created_at=clock.now(), grants=_grants(data) or "",
         )
         audit.record("user.created", actor, username=username, role=role, user_id=user.id)
     return user
@@ -159,7 +167,8 @@ def update_user(actor, user, data):
         for field, value in (("full_name", full_name), ("email", email), ("role", role),
                              ("team_id", team.id if team else None),
                              ("region_id", region.id if region else None),
-                             ("language", data.get("language") or user.language)):
+                             ("language", data.get("language") or user.language),
+                             ("grants", user.grants if _grants(data) is None else _grants(data))):
             if getattr(user, field) != value:
                 changes[field] = [getattr(user, field), value]
                 setattr(user, field, value)

@@ -826,7 +826,7 @@ def is_loaded():
 
 # Later domains' scenes: seeds/<name>.py with stage(say), run after the pool scenes when present.
 LATER_SCENES = ("demo_ownership", "demo_conflicts", "demo_deals", "demo_projects", "demo_orders", "demo_service",
-                "demo_leads", "demo_imports", "demo_value", "demo_fields")
+                "demo_leads", "demo_imports", "demo_value", "demo_fields", "demo_quality")
 
 
 def load_once(progress=None):
@@ -878,6 +878,7 @@ def logins_text():
         "  admin          admin       users, teams, settings; every customer: /customers?scope=all",
         "  marketing      marketing   leads in stages unidentified / prospect; qualify one up to target",
         "  service        service     any customer file, read-only",
+        "  quality        service     + the quality permission: the quality queue, samples, checks",
         f"  manager01      manager     the team's customers and pipeline ({teams[0][1]}; "
         f"manager01..manager{len(teams):02d}, one per team)",
         f"  rep001         sales rep   workbench with follow-ups due today and overdue; log one, "

@@ -34,6 +34,7 @@ FORWARD_LOOKING = {
     ("project", "contract_end"),  # planned milestones and project dates (seeds/demo_projects.py)
     ("opportunity", "expected_close"), ("pipeline_total", "month"),  # expected close dates (seeds/demo_deals.py)
     ("lead", "due_at"), ("lead", "warn_at"), ("lead_routing", "due_at"), ("campaign", "ends_on"),  # demo_leads
+    ("quality_consequence", "ends_at"),  # a running quality penalty (seeds/demo_quality.py)
 }
 
 
@@ -116,8 +117,9 @@ def test_loads_once_and_a_second_load_writes_nothing(demo):
 # ---- people and data -------------------------------------------------------------------------
 
 def test_223_users_and_20_teams_each_with_its_manager():
-    # plus the service team (seeds/demo_service.py): five agents led by the `service` user
-    assert User.select().count() == 223 + 5
+    # plus the service team (seeds/demo_service.py): five agents led by the `service` user, and the quality
+    # checker (seeds/demo_quality.py)
+    assert User.select().count() == 223 + 5 + 1
     service_team = Team.get(Team.name == "客服一组")
     assert User.get_by_id(service_team.manager_id).username == "service"
     teams = list(Team.select().where(Team.id != service_team.id))
@@ -282,3 +284,16 @@ def test_custom_fields_with_values_on_part_of_the_customers_and_completeness_in_
     assert not pending_jobs().exists()
     sample = Customer.select().where(Customer.id.in_([i for (i,) in Customer.select(Customer.id).tuples() if i % 97 == 0]))
     assert all(compute_completeness(c) == c.completeness for c in sample)
+
+
+def test_quality_demo_has_a_directed_list_worked_checks_and_a_consequence():
+    from models.quality_tables import QualityCheck, QualityConsequence
+
+    checker = User.get(User.username == "quality")
+    assert checker.granted("quality")
+    assert QualityCheck.select().where((QualityCheck.source == "rule") & (QualityCheck.status == "open")).count() > 0
+    assert QualityCheck.select().where(QualityCheck.source == "sample").count() > 0
+    outcomes = {o for (o,) in QualityCheck.select(QualityCheck.outcome).where(QualityCheck.status == "done").tuples()}
+    assert outcomes == {"true", "incomplete", "false"}
+    rep = User.get(User.username == "rep002")
+    assert QualityConsequence.select().where(QualityConsequence.user == rep.id).exists()

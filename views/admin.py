@@ -12,7 +12,7 @@ from models.errors import N_, DomainError, ValidationError
 from models.keyset import keyset_page
 from models.permissions import require
 from models.settings import pending_jobs, save_custom_field, set_custom_field_active
-from models.users import (LANGUAGES, ROLE_LABELS, ROLES, Region, StillOwnsCustomers, Team, User, create_user, save_team,
+from models.users import (GRANT_LABELS, GRANTS, LANGUAGES, ROLE_LABELS, ROLES, Region, StillOwnsCustomers, Team, User, create_user, save_team,
                           set_active, update_user)
 from views import extend
 from views import htmx as hx
@@ -45,6 +45,9 @@ class UserForm(Form):
 
     def __init__(self, formdata=None, user=None):
         super().__init__(formdata)
+        # the permissions given on top of the role (User.grants), ticked one by one
+        self.grants = [(g, label(GRANT_LABELS, g), (formdata.get(f"grant_{g}") if formdata is not None
+                                                     else user is not None and user.granted(g))) for g in GRANTS]
         for name, text in self.LABELS.items():
             self[name].label.text = _(text)
         self.role.choices = [(r, label(ROLE_LABELS, r)) for r in ROLES]

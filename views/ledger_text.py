@@ -13,6 +13,9 @@ from models import projects as projects_mod
 from models.conflicts import OUTCOME_LABELS
 from models.documents import KIND_LABELS as DOCUMENT_KIND_LABELS
 from models.errors import N_
+from models.quality_tables import GRADE_LABELS as QUALITY_GRADES
+from models.quality_tables import OUTCOME_LABELS as QUALITY_OUTCOMES
+from models.quality_tables import SOURCE_LABELS as QUALITY_SOURCES
 from models.reorders import UNIT_LABELS
 from models.user_tables import ROLE_LABELS
 from views import extend
@@ -181,6 +184,16 @@ def describe_ledger(e):
     if k == "lead_escalated":
         return say(_("%(rep)s did not answer the lead for %(customer)s by %(due)s: it went to their manager to re-route"),
                    rep=n.person(e.subject_id, _("the rep")), customer=customer, due=when(d.get("due_at")))
+    if k == "quality":
+        grade = d.get("grade") or e.reason
+        text = say(_("Quality rule v%(v)s: %(grade)s for %(rep)s, score %(score)s against %(threshold)s, from checks "
+                     "%(checks)s"), v=e.rule_version, rep=n.person(e.subject_id), grade=label(QUALITY_GRADES, grade),
+                   score=d.get("score", "?"), threshold=d.get("threshold", "?"),
+                   checks=", ".join("#%s" % c for c in d.get("findings") or []) or "—")
+        if d.get("delta"):
+            text = join(text, say(_("(capacity %(delta)s for %(days)s days)"), delta="%+d" % int(d["delta"]),
+                                  days=d.get("days", "?")))
+        return text
     if k == "delegation_ended":
         return say(_("%(who)s ended the delegation of %(absentee)s to %(delegate)s: %(n)s release dates recomputed"),
                    who=who, absentee=n.person(e.from_owner), delegate=n.person(e.to_owner),
@@ -377,4 +390,28 @@ def describe_marketing(e):
         return say(text, name=d.get("name", ""))
     if k == "value.strategy_saved":
         return say(_("saved the tier strategy %(title)s"), title=d.get("title", ""))
+    return None
+
+
+@extend.timeline("quality.")
+def describe_quality(e):
+    """Quality checks on the customer's timeline (the complaint itself is not there: its author stays hidden)."""
+    d = e.data or {}
+    if e.kind == "quality.checked":
+        return say(_("Quality check #%(id)s (%(source)s) recorded the file as %(outcome)s%(fields)s"), id=d.get("check_id"),
+                   source=label(QUALITY_SOURCES, d.get("source")), outcome=label(QUALITY_OUTCOMES, d.get("outcome")),
+                   fields=say(_(": %(fields)s"), fields=d["fields"]) if d.get("fields") else "")
+    if e.kind == "quality.responded":
+        return say(_("The owner answered quality check #%(id)s"), id=d.get("check_id"))
+    if e.kind == "quality.complaint_filed":
+        return say(_("Complaint #%(id)s filed about customer #%(customer)s (%(field)s)"), id=d.get("check_id"),
+                   customer=d.get("customer_id"), field=d.get("field"))
+    if e.kind == "quality.sample_drawn":
+        return say(_("Random sample #%(id)s for %(month)s drawn: %(n)s files per rep, seed %(seed)s, %(picked)s checks"),
+                   id=d.get("sample_id"), month=d.get("month"), n=d.get("per_rep"), seed=d.get("seed"),
+                   picked=d.get("picked"))
+    if e.kind == "quality.rules_run":
+        return say(_("Directed quality rules run by hand: %(n)s new checks"), n=d.get("created", 0))
+    if e.kind == "quality.rule_saved":
+        return say(_("Quality rule v%(v)s saved, in force from %(at)s"), v=d.get("version"), at=when(d.get("effective_from")))
     return None

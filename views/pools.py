@@ -296,6 +296,7 @@ LEDGER_LABELS = {
     "conflict_ruled": N_("Conflict ruled"), "delegation_started": N_("Delegation started"),
     "delegation_ended": N_("Delegation ended"),
     "lead_escalated": N_("Lead escalated"), "lead_sent_back": N_("Lead sent back"),  # models/leads.py
+    "quality": N_("Quality consequence"),  # models/quality.py
 }
 
 
