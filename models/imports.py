@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import peewee as pw
 
-from models import audit, clock, hooks, pools, search
+from models import audit, clock, hooks, leads, pools, search
 from models.base import BaseModel, JSONField, bulk_insert, db, is_sqlite
 from models.customers import (BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, GRADE_OF_STAGE,
                               MARKETING_STAGES, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES, Contact,
@@ -42,6 +42,7 @@ SAMPLES = 50  # rows of each class the dry run keeps to show
 STATES = ("mapping", "checking", "checked", "importing", "done", "failed")
 RUNNING = ("checking", "importing")
 CLASSES = ("credit_code", "phone", "name")  # the duplicate classes, strongest first (duplicates.REASON_ORDER)
+DESTINATIONS = ("pool", "routing")  # where new customers go
 CHOICES = {"credit_code": ("skip", "update"), "phone": ("skip", "update", "create"),
            "name": ("skip", "update", "create")}
 
@@ -489,8 +490,11 @@ def start_import(actor, job, data):
     allowed = STAGES if can(actor, "customer.any_stage") else MARKETING_STAGES + ("target",)
     if stage not in allowed:
         e.add("stage", N_("Choose one of the options."))
+    destination = data.get("destination") or "pool"
+    if destination not in destinations(actor):
+        e.add("destination", N_("Choose one of the options."))
     e.raise_if_any()
-    options = {**job.options, "choices": choices, "reason": reason or "", "stage": stage}
+    options = {**job.options, "choices": choices, "reason": reason or "", "stage": stage, "destination": destination}
     with db.atomic():
         changed = (ImportJob.update(options=options, state="importing", done=0, created=0, updated=0, skipped=0,
                                     rejected=0, error={}, heartbeat_at=clock.now())
@@ -499,7 +503,7 @@ def start_import(actor, job, data):
             raise DomainError(N_("Run the check first; an import runs once."))
         ImportRejection.delete().where(ImportRejection.job == job.id).execute()
         audit.record("import.started", actor, None, job_id=job.id, file_name=job.file_name, choices=choices,
-                     reason=reason or "", stage=stage)
+                     reason=reason or "", stage=stage, destination=destination)
     return ImportJob.get_by_id(job.id)
 
 
@@ -779,7 +783,7 @@ def create_customers(actor, job, rows, options, now, lookups):
         audits.append(dict(at=now, actor=actor.id, customer=customer_id, kind="customer.created", data=data))
     bulk_insert(audit.AuditEvent, audits)
     search.index_customers(ids, fresh=True)
-    route_new_customers(actor, ids, now)
+    route_new_customers(actor, ids, now, options.get("destination") or "pool", job.id)
     return ids
 
 
@@ -833,10 +837,20 @@ def _update_empty_fields(actor, job, row, now):
     return "updated"
 
 
-def route_new_customers(actor, customer_ids, now):
-    """Where imported customers go, inside the transaction that created them. Today: unowned, into their
-    region's pool (`pools.place_orphans`, the placement of any customer left without an owner; marketing's
-    lead stages stay with marketing). The routing rules (issue 14 point 3) can choose owners here instead."""
+def destinations(actor):
+    """Where the importer may send new customers: their region's pool, or (marketing, admins) the lead
+    routing rules."""
+    return DESTINATIONS if can(actor, "lead.queue") else DESTINATIONS[:1]
+
+
+def route_new_customers(actor, customer_ids, now, destination="pool", job_id=None):
+    """Where imported customers go, inside the transaction that created them: through the lead routing
+    rules (`leads.route_imported`: a routed lead each, with its ledger row and response deadline), or
+    unowned into their region's pool. Whatever is left without an owner (the pool choice, or nobody had
+    room) is placed by `pools.place_orphans`, the placement of any customer left without an owner
+    (marketing's lead stages stay with marketing)."""
+    if destination == "routing":
+        leads.route_imported(actor, customer_ids, now, job_id=job_id)
     pools.place_orphans(actor, customer_ids, now, why="import")
 
 

@@ -11,7 +11,7 @@ import peewee as pw
 
 from models import audit, clock, customers, hooks, ledger, pools, search
 from models import rules as pool_rules
-from models.base import db, fresh
+from models.base import bulk_insert, db, fresh
 from models.customer_tables import (CHANNELS, GRADE_OF_STAGE, MARKETING_STAGES, SOURCES, Contact, Customer,
                                     Industry, StageChange)
 from models.delegation_tables import Delegation, _active_where
@@ -656,6 +656,32 @@ def route_lead(actor, lead, now=None, to_user=None, reason="", exclude=()):
             notify(rep.id, "lead", N_("New lead %(name)s for you: accept it or send it back by %(due)s."),
                    customer.id, name=customer.name, due=_fmt_local(due))
     return fresh(lead)
+
+
+def route_imported(actor, customer_ids, now, job_id=None):
+    """An import's new customers through the routing rules, inside the chunk's transaction: each gets a
+    qualified lead (source "import") routed by the rule in force like marketing's (`route_lead`: the ledger
+    row naming the rule and the skipped reps, the deadline, the rep's notice). A customer nobody can take
+    keeps its lead qualified in marketing's queue; the caller places it (its home pool). Returns the
+    number routed to a rep."""
+    require(actor, "lead.queue")
+    ids = list(customer_ids)
+    if not ids:
+        return 0
+    found = (Customer.select(Customer.id, Customer.source, Customer.first_channel, Customer.campaign_id)
+             .where(Customer.id.in_(ids)).order_by(Customer.id))
+    defaults = Lead().__data__
+    rows = [{**defaults, "customer": c.id, "source": c.source or "import", "channel": c.first_channel or "",
+             "campaign": c.campaign_id, "status": "qualified", "new_customer": True, "created_at": now,
+             "created_by": actor.id, "judged_at": now, "qualified_at": now} for c in found]
+    lead_ids = bulk_insert(Lead, rows, new_ids=True)
+    bulk_insert(audit.AuditEvent, [dict(at=now, actor=actor.id, customer=row["customer"], kind="lead.created",
+                                        data={"lead_id": lead_id, "source": row["source"], "import_job": job_id})
+                                   for lead_id, row in zip(lead_ids, rows)])
+    routed = 0
+    for lead in Lead.select().where(Lead.id.in_(lead_ids)).order_by(Lead.id):
+        routed += route_lead(actor, lead, now=now).status == "routed"
+    return routed
 
 
 def _give(actor, customer, rep, now, why):
