@@ -588,6 +588,11 @@ def route_lead(actor, lead, now=None, to_user=None, reason="", exclude=()):
     ledger row says which rule chose whom and why the others were skipped; nobody available leaves the
     lead qualified (the ledger row says why). Runs inside the caller's transaction or its own."""
     require(actor, "lead.reroute" if lead.status == "routed" or to_user is not None else "lead.judge", lead)
+    return _route(actor, lead, now, to_user, reason, exclude, check=True)
+
+
+def _route(actor, lead, now=None, to_user=None, reason="", exclude=(), check=True):
+    """route_lead's work; `check=False` for a verb that answered for the actor itself (an inbound lead)."""
     now = now or clock.now()
     reason = clean_text(reason, 300)
     if reason is None:
@@ -599,7 +604,8 @@ def route_lead(actor, lead, now=None, to_user=None, reason="", exclude=()):
         fresh(lead)
         if lead.status not in ("qualified", "routed", "sent_back", "new"):
             raise DomainError(N_("This lead is no longer waiting to be routed."))
-        require(actor, "lead.reroute" if lead.status == "routed" or to_user is not None else "lead.judge", lead)
+        if check:
+            require(actor, "lead.reroute" if lead.status == "routed" or to_user is not None else "lead.judge", lead)
         customer = Customer.get_by_id(lead.customer_id)
         previous = lead.routed_to_id
         if previous and lead.status == "routed":
@@ -656,6 +662,39 @@ def route_lead(actor, lead, now=None, to_user=None, reason="", exclude=()):
             notify(rep.id, "lead", N_("New lead %(name)s for you: accept it or send it back by %(due)s."),
                    customer.id, name=customer.name, due=_fmt_local(due))
     return fresh(lead)
+
+
+def log_inbound_lead(actor, customer, note, now=None):
+    """An enquiry from a known customer (a call, a visit, service's repurchase lead): a lead on its file,
+    routed at once by the rule in force like every lead (its owner, else its staker, else region → industry →
+    round-robin; nobody available leaves it qualified in marketing's queue), with the routing's ledger row and
+    the rep's response deadline. Returns the lead."""
+    require(actor, "lead.route", customer)
+    note = clean_text(note, NOTE_MAX)
+    if note is None:
+        raise ValidationError({"note": [(N_("At most %(n)s characters."), {"n": NOTE_MAX})]})
+    if len(note) < 4:
+        raise ValidationError({"note": [(N_("Say what the customer asked for."), {})]})
+    with db.atomic():
+        return _inbound(actor, customer.id, note, now or clock.now())
+
+
+def _inbound(actor, customer_id, note, now, repurchase=False):
+    customer = Customer.get_by_id(customer_id)
+    lead = Lead.create(customer=customer.id, source="inbound_call", channel="", campaign=customer.campaign_id,
+                       note=note, status="qualified", new_customer=False, created_at=now, created_by=actor,
+                       judged_at=now, qualified_at=now)
+    audit.record("lead.created", actor, customer, lead_id=lead.id, source=lead.source, note=note, attached=True,
+                 repurchase=repurchase)
+    return _route(actor, lead, now, check=False)
+
+
+def _repurchase_lead(actor, customer_id, note, now):
+    """hooks "inbound_lead": service's repurchase lead goes through the same routing."""
+    _inbound(actor, customer_id, note, now, repurchase=True)
+
+
+hooks.on("inbound_lead", _repurchase_lead)
 
 
 def route_imported(actor, customer_ids, now, job_id=None):
@@ -741,7 +780,13 @@ def send_back(actor, lead, reason, now=None):
         customer = Customer.get_by_id(lead.customer_id)
         minutes, late = _answer(lead, now, "sent_back")
         rep = lead.routed_to_id
-        if lead.made_owner and customer.owner_id == rep:
+        if lead.made_owner and customer.owner_id == rep and not lead.new_customer:
+            # a known customer the routing took from its pool goes back there, its stage kept
+            Customer.update(owner=None, team=None, claimed_at=None, release_at=None, release_rule="",
+                            updated_at=now).where(Customer.id == customer.id).execute()
+            hooks.fire("owner_changed", actor, [customer.id], rep, None, reason)
+            pools.place_orphan(actor, customer.id, now, why=reason)
+        elif lead.made_owner and customer.owner_id == rep:
             Customer.update(owner=None, team=None, pool=None, stage="prospect", grade=GRADE_OF_STAGE["prospect"],
                             claimed_at=None, release_at=None, release_rule="", updated_at=now,
                             stage_changed_at=now).where(Customer.id == customer.id).execute()

@@ -739,29 +739,6 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline
 
 # ---- ledger -------------------------------------------------------------------------------------
 
-# ---- inbound leads ----------------------------------------------------------------------
-
-def route_inbound_lead(actor, customer, note, now=None):
-    """An inbound enquiry (call, web form, event) from a known customer goes to whoever holds it:
-    the owner, else the staker (占坑 reserves the customer's leads), else the pool's team via a
-    notification to nobody but the ledger. Returns the user it was routed to (or None)."""
-    require(actor, "lead.route", customer)
-    now = now or clock.now()
-    rules = rules_mod.in_force(now)
-    note = _required_reason(note, N_("Say what the customer asked for."))
-    with db.atomic():
-        customer = fresh(customer)
-        target = customer.owner_id or customer.staked_by_id
-        via = "owner" if customer.owner_id else ("staker" if customer.staked_by_id else "pool")
-        ledger.record("lead_routed", actor, customer, now, rules, to_owner=target, reason=note, inputs={"via": via})
-        audit.record("pool.lead_routed", actor, customer, via=via, note=note,
-                     to=User.get_by_id(target).full_name if target else None)
-        if target:
-            notify(target, "lead", N_("Inbound lead for %(name)s: %(note)s"), customer.id, name=customer.name,
-                   note=note)
-    return User.get_by_id(target) if target else None
-
-
 # ---- nobody's customers: every file is somewhere someone can see it ---------------------------
 
 MARKETING_ONLY = ("unidentified", "prospect")  # marketing's leads: unowned and in no pool by design

@@ -276,3 +276,55 @@ def test_a_reroute_finding_nobody_leaves_the_lead_with_its_rep_and_says_so(w):
     with pytest.raises(DomainError):
         leads.route_lead(User.get_by_id(w["mgr"].id), lead, reason="没回应")
     assert Lead.get_by_id(lead.id).routed_to_id == lead.routed_to_id
+
+
+# ---- inbound leads from known customers: the same routing ---------------------------------------
+
+def _pooled(w, make_customer, name, region="east"):
+    c = make_customer(name=name, region_id=str(w[region].id))
+    Customer.update(pool=Pool.get(Pool.region == w[region].id)).where(Customer.id == c.id).execute()
+    return Customer.get_by_id(c.id)
+
+
+def test_an_inbound_lead_goes_through_the_routing_rule_and_a_send_back_returns_it_to_its_pool(w, make_user,
+                                                                                             make_customer, client):
+    service = make_user("service")
+    owned = make_customer(owner=w["b1"], name="来电老客户服饰有限公司")
+    with pytest.raises(ValidationError):
+        leads.log_inbound_lead(service, owned, "")
+    lead = leads.log_inbound_lead(service, owned, "客户来电询问春季新款面料")
+    assert (lead.status, lead.routed_to_id, lead.new_customer, lead.made_owner) == ("routed", w["b1"].id, False, False)
+    assert LeadRouting.get_by_id(lead.routing_id).rule == "owner" and lead.due_at is not None
+    pooled = _pooled(w, make_customer, "公海来电客户服饰有限公司")
+    stage = pooled.stage
+    client.login(service)
+    r = client.post(f"/customers/{pooled.id}/inbound-lead", {"note": "官网来询：想了解批量采购价格"}, htmx=True)
+    assert r.status_code == 200 and "Routed to" in r.headers["HX-Trigger"]
+    lead = Lead.get(Lead.customer == pooled.id)
+    routing = LeadRouting.get_by_id(lead.routing_id)
+    assert lead.routed_to_id in (w["a1"].id, w["a2"].id) and routing.rule == "region" and lead.made_owner
+    event = PoolEvent.get((PoolEvent.customer == pooled.id) & (PoolEvent.kind == "lead_routed"))
+    assert (event.to_owner, event.inputs["rule"]) == (lead.routed_to_id, "region")
+    c = Customer.get_by_id(pooled.id)
+    assert (c.owner_id, c.pool_id) == (lead.routed_to_id, None)
+    leads.send_back(User.get_by_id(lead.routed_to_id), lead, "客户只是比价，无采购计划")
+    c = Customer.get_by_id(pooled.id)  # a known customer goes back to its pool, its stage kept
+    assert (c.owner_id, c.pool_id, c.stage) == (None, Pool.get(Pool.region == w["east"].id).id, stage)
+
+
+def test_a_repurchase_lead_from_service_is_routed_by_the_same_rule(w, make_user, make_customer):
+    from models import service as sv
+
+    agent = make_user("service")
+    pooled = _pooled(w, make_customer, "复购公海客户服饰有限公司")
+    repurchase = sv.raise_repurchase_lead(agent, pooled, "客户想再订一批衬衫面料")
+    lead = Lead.get(Lead.customer == pooled.id)
+    assert repurchase.routed_to_id == lead.routed_to_id and lead.routed_to_id in (w["a1"].id, w["a2"].id)
+    assert repurchase.via == "rule" and LeadRouting.get_by_id(lead.routing_id).rule == "region"
+    for u in ("a1", "a2", "b1", "mgr"):  # nobody has room: the lead waits in marketing's queue, the customer in its pool
+        CapacityAdjustment.create(user=w[u], delta=-10_000, reason="满", starts_at=clock.now() - dt.timedelta(days=1),
+                                  actor=w["admin"], created_at=clock.now())
+    other = _pooled(w, make_customer, "复购无人客户服饰有限公司")
+    repurchase = sv.raise_repurchase_lead(agent, other, "客户想再订一批西装")
+    assert (repurchase.routed_to_id, repurchase.via, repurchase.pool) == (None, "pool", other.pool_id)
+    assert Lead.get(Lead.customer == other.id).status == "qualified"
