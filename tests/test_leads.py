@@ -328,3 +328,71 @@ def test_a_repurchase_lead_from_service_is_routed_by_the_same_rule(w, make_user,
     repurchase = sv.raise_repurchase_lead(agent, other, "客户想再订一批西装")
     assert (repurchase.routed_to_id, repurchase.via, repurchase.pool) == (None, "pool", other.pool_id)
     assert Lead.get(Lead.customer == other.id).status == "qualified"
+
+
+# ---- nurture lists: due for a touch ---------------------------------------------------------------
+
+def test_a_nurtured_prospect_is_due_on_its_touch_date_and_a_touch_moves_it(w):
+    from models.errors import DomainError
+
+    clock.freeze(local(2026, 11, 24, 23, 30))  # late evening in Shanghai: the business date is the 24th
+    lead = leads.judge_lead(w["mkt"], intake(w), "prospect", nurture_list="春季展会")
+    assert lead.next_touch_on == dt.date(2026, 12, 24)  # the default cadence, 30 days
+    assert [x.id for x in leads.due_for_touch(dt.date(2026, 12, 23))] == []
+    assert [x.id for x in leads.due_for_touch(dt.date(2026, 12, 24))] == [lead.id]
+    clock.freeze(local(2026, 12, 23, 23, 59))
+    assert not leads.due_for_touch().exists()
+    clock.freeze(local(2026, 12, 24, 0, 0))
+    assert [x.id for x in leads.due_for_touch()] == [lead.id]
+    for note in ("", "x" * 501):
+        with pytest.raises(ValidationError):
+            leads.log_touch(w["mkt"], lead, note)
+    clock.freeze(local(2026, 12, 26, 10, 0))  # touched two days late: the next one counts from the touch
+    lead = leads.log_touch(w["mkt"], lead, "寄送了新品目录并电话回访")
+    assert (lead.next_touch_on, lead.touched_at) == (dt.date(2027, 1, 25), clock.now())
+    assert not leads.due_for_touch().exists()
+    # the list's cadence moves its prospects (from their last touch); a lead's own cadence beats it
+    for days in ("0", "366", "x", ""):
+        with pytest.raises(ValidationError):
+            leads.save_nurture_cadence(w["mkt"], "春季展会", days)
+    leads.save_nurture_cadence(w["mkt"], "春季展会", "7")
+    assert Lead.get_by_id(lead.id).next_touch_on == dt.date(2027, 1, 2)
+    lead = leads.set_lead_cadence(w["mkt"], Lead.get_by_id(lead.id), "3")
+    assert (lead.touch_days, lead.next_touch_on) == (3, dt.date(2026, 12, 29))
+    leads.save_nurture_cadence(w["mkt"], "春季展会", "14")
+    assert Lead.get_by_id(lead.id).next_touch_on == dt.date(2026, 12, 29)  # its own cadence stays
+    lead = leads.set_lead_cadence(w["mkt"], lead, "")
+    assert (lead.touch_days, lead.next_touch_on) == (None, dt.date(2027, 1, 9))
+    assert leads.nurture_lists() == [("春季展会", 14, 1)]
+    # qualified or back in the queue: no touch due any more, and no touch logged
+    leads.restore_lead(w["mkt"], lead)
+    assert Lead.get_by_id(lead.id).next_touch_on is None
+    with pytest.raises(DomainError):
+        leads.log_touch(w["mkt"], Lead.get_by_id(lead.id), "电话回访客户")
+
+
+def test_marketing_sees_prospects_due_for_a_touch_on_its_workbench_and_in_the_queue(w, client):
+    clock.freeze(local(2026, 11, 24, 10, 0))
+    due = leads.judge_lead(w["mkt"], intake(w), "prospect", nurture_list="老客户回访")
+    later = leads.judge_lead(w["mkt"], intake(w, name="以后再说服饰有限公司"), "prospect", nurture_list="老客户回访")
+    leads.set_lead_cadence(w["mkt"], later, "60")
+    clock.freeze(local(2026, 12, 25, 10, 0))
+    client.login(w["mkt"])
+    home = client.get("/").get_data(as_text=True)
+    card = home[home.index('id="wb-nurture-due"'):]
+    card = card[:card.index("</section>")]
+    assert "杭州新客户服饰有限公司" in card and "以后再说服饰有限公司" not in card
+    rows = client.get("/leads?tab=due").get_data(as_text=True)
+    assert f'data-lead-id="{due.id}"' in rows and f'data-lead-id="{later.id}"' not in rows
+    r = client.post(f"/leads/{due.id}/touch", {"note": ""})
+    assert "Say how you touched the prospect" in r.get_data(as_text=True)
+    r = client.post(f"/leads/{due.id}/touch", {"note": "邀请参加春季订货会"}, htmx=True)
+    assert r.status_code in (200, 204) and Lead.get_by_id(due.id).next_touch_on == dt.date(2027, 1, 24)
+    from models.audit import AuditEvent
+    touched = AuditEvent.get((AuditEvent.customer == due.customer_id) & (AuditEvent.kind == "lead.touched"))
+    assert touched.data["note"] == "邀请参加春季订货会"
+    r = client.post("/leads/nurture", {"nurture_list": "老客户回访", "cadence_days": "400"})
+    assert "A whole number from 1 to 365" in r.get_data(as_text=True)
+    client.post("/leads/nurture", {"nurture_list": "老客户回访", "cadence_days": "10"})
+    assert "老客户回访" in client.get("/leads/nurture").get_data(as_text=True)
+    assert Lead.get_by_id(due.id).next_touch_on == dt.date(2027, 1, 4)
