@@ -328,17 +328,17 @@ def classify(rows, seen=None):
                 wanted[kind].add(value)
     found = {kind: {} for kind in CLASSES}
     for chunk in _pieces(wanted["credit_code"]):
-        for c in Customer.select(Customer.id, Customer.credit_code).where(Customer.credit_code.in_(chunk)):
-            found["credit_code"].setdefault(c.credit_code, c.id)
+        for customer_id, code in _customers_by("credit_code", chunk):
+            found["credit_code"].setdefault(code, customer_id)
     for chunk in _pieces(wanted["phone"]):
-        for c in Customer.select(Customer.id, Customer.phone_norm).where(Customer.phone_norm.in_(chunk)).order_by(Customer.id):
-            found["phone"].setdefault(c.phone_norm, c.id)
+        for customer_id, phone in _customers_by("phone_norm", chunk):
+            found["phone"].setdefault(phone, customer_id)
         for column in ("mobile_norm", "phone_norm"):
             for customer_id, phone in sorted(_contacts_by(column, chunk)):
                 found["phone"].setdefault(phone, customer_id)
     for chunk in _pieces(wanted["name"]):
-        for c in Customer.select(Customer.id, Customer.name_norm).where(Customer.name_norm.in_(chunk)).order_by(Customer.id):
-            found["name"].setdefault(c.name_norm, c.id)
+        for customer_id, name in _customers_by("name_norm", chunk):
+            found["name"].setdefault(name, customer_id)
     for row in rows:
         if row.status != "new":
             continue
@@ -353,6 +353,15 @@ def classify(rows, seen=None):
         for key in row.keys:
             seen.setdefault(key, row.line)
     return rows
+
+
+def _customers_by(column, values):
+    """(id, value) of the customers whose `column` is one of `values`, lowest id first: plain SQL, since
+    building a peewee IN expression of 400 values costs more than running it (once per key kind and chunk)."""
+    marks = ", ".join([db.param] * len(values))
+    table = Customer._meta.table_name
+    return db.execute_sql(f'SELECT id, {column} FROM "{table}" WHERE {column} IN ({marks}) ORDER BY id',
+                          list(values)).fetchall()
 
 
 def _contacts_by(column, values):

@@ -10,7 +10,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, ledger, rules as rules_mod
-from models.base import BaseModel, bulk_insert, db, fresh
+from models.base import BaseModel, bulk_insert, db, fresh, id_in
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
 from models.delegation_tables import release_pause
@@ -777,7 +777,7 @@ def place_orphans(actor, customer_ids, now=None, why="placed"):
     update per home pool, the ledger and timeline rows written in bulk. Returns how many were placed."""
     now = now or clock.now()
     rows = list(Customer.select(Customer.id, Customer.region, Customer.stage)
-                .where(Customer.id.in_(list(customer_ids)) & Customer.owner.is_null() & Customer.pool.is_null()
+                .where(id_in(Customer.id, customer_ids) & Customer.owner.is_null() & Customer.pool.is_null()
                        & Customer.stage.not_in(MARKETING_ONLY)))
     homes, groups = {}, {}
     for c in rows:
@@ -791,7 +791,7 @@ def place_orphans(actor, customer_ids, now=None, why="placed"):
     for pool, members in groups.items():
         ids = [c.id for c in members]
         (Customer.update(pool=pool.id, release_at=None, release_rule="")
-         .where(Customer.id.in_(ids) & Customer.owner.is_null() & Customer.pool.is_null()).execute())
+         .where(id_in(Customer.id, ids) & Customer.owner.is_null() & Customer.pool.is_null()).execute())
         bulk_insert(PoolEvent, [dict(at=now, kind="placed", actor=actor_id, customer=c.id, subject=None, from_owner=None,
                                      to_owner=None, from_pool=None, to_pool=pool.id, rule_version=rules.version,
                                      inputs={"stage": c.stage}, reason=why) for c in members])
