@@ -779,27 +779,48 @@ def place_orphans(actor, customer_ids, now=None, why="placed"):
     rows = list(Customer.select(Customer.id, Customer.region, Customer.stage)
                 .where(id_in(Customer.id, customer_ids) & Customer.owner.is_null() & Customer.pool.is_null()
                        & Customer.stage.not_in(MARKETING_ONLY)))
-    homes, groups = {}, {}
-    for c in rows:
+    groups = {}
+    for c, pool in zip(rows, home_pools(rows)):
+        if pool is not None:
+            groups.setdefault(pool, []).append(c)
+    for pool, members in groups.items():
+        (Customer.update(pool=pool.id, release_at=None, release_rule="")
+         .where(id_in(Customer.id, [c.id for c in members]) & Customer.owner.is_null() & Customer.pool.is_null())
+         .execute())
+    return record_placements(actor, [(c.id, c.stage, pool) for pool, members in groups.items() for c in members],
+                             now, why)
+
+
+def home_pools(customers):
+    """The pool `place_orphan` puts each of `customers` (rows with region_id and stage) in, None for marketing's
+    stages: one look-up per region. A bulk writer (an import) sets it on the rows it inserts, then records
+    them with `record_placements`, instead of updating them after."""
+    homes, out = {}, []
+    for c in customers:
+        if c.stage in MARKETING_ONLY:
+            out.append(None)
+            continue
         if c.region_id not in homes:
             homes[c.region_id] = home_pool(c)
-        if homes[c.region_id] is not None:
-            groups.setdefault(homes[c.region_id], []).append(c)
+        out.append(homes[c.region_id])
+    return out
+
+
+def record_placements(actor, placed, now, why):
+    """The ledger and timeline rows of customers placed in bulk, `placed` = [(customer id, stage, pool)]:
+    written together, inside the caller's transaction. Returns how many."""
+    if not placed:
+        return 0
     rules = rules_mod.in_force(now)
     actor_id = getattr(actor, "id", actor)
-    placed = 0
-    for pool, members in groups.items():
-        ids = [c.id for c in members]
-        (Customer.update(pool=pool.id, release_at=None, release_rule="")
-         .where(id_in(Customer.id, ids) & Customer.owner.is_null() & Customer.pool.is_null()).execute())
-        bulk_insert(PoolEvent, [dict(at=now, kind="placed", actor=actor_id, customer=c.id, subject=None, from_owner=None,
-                                     to_owner=None, from_pool=None, to_pool=pool.id, rule_version=rules.version,
-                                     inputs={"stage": c.stage}, reason=why) for c in members])
-        bulk_insert(audit.AuditEvent, [dict(at=clock.now(), actor=actor_id, customer=c.id, kind="pool.placed",
-                                            data={"pool": pool.name_zh, "pool_en": pool.name_en, "why": why})
-                                       for c in members])
-        placed += len(ids)
-    return placed
+    bulk_insert(PoolEvent, [dict(at=now, kind="placed", actor=actor_id, customer=cid, subject=None, from_owner=None,
+                                 to_owner=None, from_pool=None, to_pool=pool.id, rule_version=rules.version,
+                                 inputs={"stage": stage}, reason=why) for cid, stage, pool in placed])
+    at = clock.now()
+    bulk_insert(audit.AuditEvent, [dict(at=at, actor=actor_id, customer=cid, kind="pool.placed",
+                                        data={"pool": pool.name_zh, "pool_en": pool.name_en, "why": why})
+                                   for cid, _, pool in placed])
+    return len(placed)
 
 
 def repair_orphans(now=None, batch=500):
