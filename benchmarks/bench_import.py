@@ -36,7 +36,7 @@ HEADER = ["客户名称", "统一社会信用代码", "电话", "城市", "行�
 
 
 def code(n):
-    from models.customers import credit_code_check_char
+    from models.fields import credit_code_check_char
 
     body = f"91{n % 10:01d}1{n:014d}"[:17]
     return body + credit_code_check_char(body)

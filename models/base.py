@@ -4,6 +4,7 @@ One `DatabaseProxy` is bound at start-up from a URL (sqlite by default, PostgreS
 the same URL scheme), so no model or verb knows which engine it runs on.
 """
 import json
+import operator
 from pathlib import Path
 
 import peewee as pw
@@ -103,6 +104,12 @@ def init_db(url, pragmas=None):
 _AS_IS = (pw.CharField, pw.IntegerField, pw.SmallIntegerField, pw.BooleanField, pw.DateTimeField, pw.DateField)
 
 
+def id_in(field, ids):
+    """`field IN (…)` for a long list of ids (a chunk of an import), the ids written as integer literals: peewee
+    builds a parameter node per value, which costs more than the query for hundreds of them."""
+    return field.in_(pw.SQL("(%s)" % ", ".join(str(int(i)) for i in ids))) if ids else field.in_([])
+
+
 def bulk_insert(model, rows, new_ids=False):
     """Insert many rows (dicts with the same keys) with one prepared statement, inside the caller's
     transaction: for bulk loads such as an import, where building each INSERT costs more than running it.
@@ -121,13 +128,15 @@ def bulk_insert(model, rows, new_ids=False):
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     marks = ", ".join([db.param] * len(fields))
     sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({marks})'
-    plain = [type(f) in _AS_IS for f in fields]
-    if all(plain):
-        params = [tuple(row[f.name] for f in fields) for row in rows]
-    else:
-        converters = [(f.name, None if as_is else f.db_value) for f, as_is in zip(fields, plain)]
-        params = [tuple(row[name] if convert is None else convert(row[name]) for name, convert in converters)
-                  for row in rows]
+    take = operator.itemgetter(*[f.name for f in fields])
+    params = [take(row) for row in rows] if len(fields) > 1 else [(take(row),) for row in rows]
+    convert = [(i, f.db_value) for i, f in enumerate(fields) if type(f) not in _AS_IS]
+    if convert:  # only the columns that need it, a row at a time
+        for n, values in enumerate(params):
+            values = list(values)
+            for i, to_db in convert:
+                values[i] = to_db(values[i])
+            params[n] = values
     db.cursor().executemany(sql, params)
     return ids
 

@@ -71,10 +71,12 @@ def _pieces(name):
         while text and _is_noise(text[-1]):
             text = text[:-1]
         for suffix in LEGAL_SUFFIXES:
+            if not text.endswith(suffix):
+                continue
             rest = text[:-len(suffix)]
             if suffix.isascii() and rest and not _is_noise(rest[-1]):
                 continue  # an English word must stand alone: "taco" is not "ta" + "co"
-            if text.endswith(suffix) and len("".join(ch for ch in rest if not _is_noise(ch))) >= 2:
+            if len("".join(ch for ch in rest if not _is_noise(ch))) >= 2:
                 text, changed = rest, True
                 break
     return [p for p in re.split(r"[|\s]+", "".join(" " if _is_noise(ch) else ch for ch in text)) if p]

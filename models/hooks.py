@@ -13,6 +13,8 @@ imported by the verb that changes customers: a lower module never imports a high
     hooks.on("customer_unowned", fn) # fn(actor, customer_id, now, why): a customer verb left it with no
                                      # owner (models/pools.py places it in its home pool)
     hooks.on("payment_received", fn) # fn(customer_id, now): money came in (models/value.py reclassifies)
+    hooks.on("inbound_lead", fn)    # fn(actor, customer_id, note, now): a known customer asked again (service's
+                                    # repurchase lead); models/leads.py routes it by the lead routing rule
     hooks.on("sweep", fn)           # fn(now) -> dict: a domain's idempotent time rules, run by the
                                     # server every few minutes and by `app.py sweep`; the pool sweep
                                     # registers with first=True so it runs before the others
@@ -26,7 +28,7 @@ _HANDLERS = {}
 _FIRST = {}  # event -> how many handlers at the front were registered with first=True
 _NAMES = {}  # sweep handler -> its key in run_sweeps' results (default: its module's name)
 EVENTS = ("owner_changed", "customer_merged", "customer_changed", "customer_edited", "customer_unowned", "payment_received",
-          "sweep")
+          "inbound_lead", "sweep")
 
 
 def on(event, fn, first=False, name=None):

@@ -14,12 +14,13 @@ import datetime as dt
 import logging
 import threading
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import peewee as pw
 
-from models import audit, clock, hooks, pools, search
+from models import audit, clock, hooks, leads, pools, search
 from models.base import BaseModel, JSONField, bulk_insert, db, is_sqlite
 from models.customers import (BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, GRADE_OF_STAGE,
                               MARKETING_STAGES, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES, Contact,
@@ -35,13 +36,15 @@ from models.user_tables import Region, User
 
 log = logging.getLogger("kehu")
 
-CHUNK = 500
+CHUNK = 2000  # rows per transaction: fewer commits write the customer indexes' pages fewer times
+BULK_CHECKPOINT_PAGES = 20000  # SQLite: the WAL is checkpointed every ~80 MB while an import writes
 STALLED_SECONDS = 120
 PREVIEW_ROWS = 8
 SAMPLES = 50  # rows of each class the dry run keeps to show
 STATES = ("mapping", "checking", "checked", "importing", "done", "failed")
 RUNNING = ("checking", "importing")
 CLASSES = ("credit_code", "phone", "name")  # the duplicate classes, strongest first (duplicates.REASON_ORDER)
+DESTINATIONS = ("pool", "routing")  # where new customers go
 CHOICES = {"credit_code": ("skip", "update"), "phone": ("skip", "update", "create"),
            "name": ("skip", "update", "create")}
 
@@ -327,17 +330,17 @@ def classify(rows, seen=None):
                 wanted[kind].add(value)
     found = {kind: {} for kind in CLASSES}
     for chunk in _pieces(wanted["credit_code"]):
-        for c in Customer.select(Customer.id, Customer.credit_code).where(Customer.credit_code.in_(chunk)):
-            found["credit_code"].setdefault(c.credit_code, c.id)
+        for customer_id, code in _customers_by("credit_code", chunk):
+            found["credit_code"].setdefault(code, customer_id)
     for chunk in _pieces(wanted["phone"]):
-        for c in Customer.select(Customer.id, Customer.phone_norm).where(Customer.phone_norm.in_(chunk)).order_by(Customer.id):
-            found["phone"].setdefault(c.phone_norm, c.id)
+        for customer_id, phone in _customers_by("phone_norm", chunk):
+            found["phone"].setdefault(phone, customer_id)
         for column in ("mobile_norm", "phone_norm"):
             for customer_id, phone in sorted(_contacts_by(column, chunk)):
                 found["phone"].setdefault(phone, customer_id)
     for chunk in _pieces(wanted["name"]):
-        for c in Customer.select(Customer.id, Customer.name_norm).where(Customer.name_norm.in_(chunk)).order_by(Customer.id):
-            found["name"].setdefault(c.name_norm, c.id)
+        for customer_id, name in _customers_by("name_norm", chunk):
+            found["name"].setdefault(name, customer_id)
     for row in rows:
         if row.status != "new":
             continue
@@ -352,6 +355,15 @@ def classify(rows, seen=None):
         for key in row.keys:
             seen.setdefault(key, row.line)
     return rows
+
+
+def _customers_by(column, values):
+    """(id, value) of the customers whose `column` is one of `values`, lowest id first: plain SQL, since
+    building a peewee IN expression of 400 values costs more than running it (once per key kind and chunk)."""
+    marks = ", ".join([db.param] * len(values))
+    table = Customer._meta.table_name
+    return db.execute_sql(f'SELECT id, {column} FROM "{table}" WHERE {column} IN ({marks}) ORDER BY id',
+                          list(values)).fetchall()
 
 
 def _contacts_by(column, values):
@@ -489,8 +501,11 @@ def start_import(actor, job, data):
     allowed = STAGES if can(actor, "customer.any_stage") else MARKETING_STAGES + ("target",)
     if stage not in allowed:
         e.add("stage", N_("Choose one of the options."))
+    destination = data.get("destination") or "pool"
+    if destination not in destinations(actor):
+        e.add("destination", N_("Choose one of the options."))
     e.raise_if_any()
-    options = {**job.options, "choices": choices, "reason": reason or "", "stage": stage}
+    options = {**job.options, "choices": choices, "reason": reason or "", "stage": stage, "destination": destination}
     with db.atomic():
         changed = (ImportJob.update(options=options, state="importing", done=0, created=0, updated=0, skipped=0,
                                     rejected=0, error={}, heartbeat_at=clock.now())
@@ -499,7 +514,7 @@ def start_import(actor, job, data):
             raise DomainError(N_("Run the check first; an import runs once."))
         ImportRejection.delete().where(ImportRejection.job == job.id).execute()
         audit.record("import.started", actor, None, job_id=job.id, file_name=job.file_name, choices=choices,
-                     reason=reason or "", stage=stage)
+                     reason=reason or "", stage=stage, destination=destination)
     return ImportJob.get_by_id(job.id)
 
 
@@ -642,6 +657,36 @@ def _import(job, size):
     lookups, mapping = Lookups.load(), _mapping(job)
     actor = User.get_by_id(job.created_by_id)
     options = job.options
+    with _bulk_writes():
+        _import_chunks(job, size, lookups, mapping, actor, options)
+    with db.atomic():
+        ImportJob.update(state="done", done=ImportJob.total, finished_at=clock.now(), heartbeat_at=clock.now()).where(
+            (ImportJob.id == job.id) & (ImportJob.state == "importing")).execute()
+        finished = ImportJob.get_by_id(job.id)
+        audit.record("import.finished", actor, None, job_id=job.id, file_name=job.file_name,
+                     created=finished.created, updated=finished.updated, skipped=finished.skipped,
+                     rejected=finished.rejected)
+
+
+@contextmanager
+def _bulk_writes():
+    """SQLite: while the import writes, the WAL is checkpointed every BULK_CHECKPOINT_PAGES rather than every
+    1,000 pages (each chunk dirties thousands of index pages, which a checkpoint after every commit would copy
+    into the database file again and again); afterwards the connection's setting is restored and the WAL
+    checkpointed once."""
+    if not is_sqlite():
+        yield
+        return
+    before = db.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0]
+    db.execute_sql(f"PRAGMA wal_autocheckpoint={int(BULK_CHECKPOINT_PAGES)}")
+    try:
+        yield
+    finally:
+        db.execute_sql(f"PRAGMA wal_autocheckpoint={int(before)}")
+        db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _import_chunks(job, size, lookups, mapping, actor, options):
     for batch in _chunks(job, size, skip=job.done):
         with db.atomic():
             current = ImportJob.select(ImportJob.state, ImportJob.done).where(ImportJob.id == job.id).first()
@@ -660,13 +705,6 @@ def _import(job, size):
                 (ImportJob.id == job.id) & (ImportJob.done == start) & (ImportJob.state == "importing")).execute()
             if not changed:
                 raise _Superseded()
-    with db.atomic():
-        ImportJob.update(state="done", done=ImportJob.total, finished_at=clock.now(), heartbeat_at=clock.now()).where(
-            (ImportJob.id == job.id) & (ImportJob.state == "importing")).execute()
-        finished = ImportJob.get_by_id(job.id)
-        audit.record("import.finished", actor, None, job_id=job.id, file_name=job.file_name,
-                     created=finished.created, updated=finished.updated, skipped=finished.skipped,
-                     rejected=finished.rejected)
 
 
 def write_rows(actor, job, rows, options, lookups=None):
@@ -746,7 +784,7 @@ def create_customers(actor, job, rows, options, now, lookups):
     # Plain rows over the model's defaults (building a model object per row costs more than writing it);
     # completeness reads the same attributes from a namespace.
     customer_defaults, contact_defaults = Customer().__data__, Contact().__data__
-    records, people, customs = [], [], []
+    records, people, customs, shapes = [], [], [], []
     for row in rows:
         values = dict(row.values)
         custom = {k: v for k, v in (values.pop("custom", None) or {}).items() if v}
@@ -758,11 +796,16 @@ def create_customers(actor, job, rows, options, now, lookups):
         contacts = [{**contact_defaults, **row.contact, "created_at": now}] if row.contact else []
         shape = SimpleNamespace(**record, group_id=record["group"], industry_id=record["industry"],
                                 region_id=record["region"])
+        shapes.append(shape)
         record["completeness"] = compute_completeness(shape, contacts=[SimpleNamespace(**c) for c in contacts],
                                                       values=custom, fields=lookups.custom)
         records.append(record)
         people.append(contacts)
         customs.append(custom)
+    to_pool = (options.get("destination") or "pool") == "pool"
+    homes = pools.home_pools(shapes) if to_pool else [None] * len(records)
+    for record, home in zip(records, homes):  # into their pool as they are written: no update after
+        record["pool"] = home.id if home else None
     ids = bulk_insert(Customer, records, new_ids=True)
     by_key = {f.key: f for f in lookups.custom}
     bulk_insert(CustomValue, [dict(customer=customer_id, field=by_key[key].id, value=value,
@@ -779,7 +822,8 @@ def create_customers(actor, job, rows, options, now, lookups):
         audits.append(dict(at=now, actor=actor.id, customer=customer_id, kind="customer.created", data=data))
     bulk_insert(audit.AuditEvent, audits)
     search.index_customers(ids, fresh=True)
-    route_new_customers(actor, ids, now)
+    pools.record_placements(actor, [(i, stage, home) for i, home in zip(ids, homes) if home], now, "import")
+    route_new_customers(actor, ids, now, options.get("destination") or "pool", job.id)
     return ids
 
 
@@ -833,10 +877,20 @@ def _update_empty_fields(actor, job, row, now):
     return "updated"
 
 
-def route_new_customers(actor, customer_ids, now):
-    """Where imported customers go, inside the transaction that created them. Today: unowned, into their
-    region's pool (`pools.place_orphans`, the placement of any customer left without an owner; marketing's
-    lead stages stay with marketing). The routing rules (issue 14 point 3) can choose owners here instead."""
+def destinations(actor):
+    """Where the importer may send new customers: their region's pool, or (marketing, admins) the lead
+    routing rules."""
+    return DESTINATIONS if can(actor, "lead.queue") else DESTINATIONS[:1]
+
+
+def route_new_customers(actor, customer_ids, now, destination="pool", job_id=None):
+    """Where imported customers go, inside the transaction that created them: through the lead routing
+    rules (`leads.route_imported`: a routed lead each, with its ledger row and response deadline), or
+    unowned into their region's pool. Whatever is left without an owner (the pool choice, or nobody had
+    room) is placed by `pools.place_orphans`, the placement of any customer left without an owner
+    (marketing's lead stages stay with marketing)."""
+    if destination == "routing":
+        leads.route_imported(actor, customer_ids, now, job_id=job_id)
     pools.place_orphans(actor, customer_ids, now, why="import")
 
 

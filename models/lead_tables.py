@@ -68,6 +68,9 @@ class Lead(BaseModel):
     judged_at = pw.DateTimeField(null=True)
     junk_reason = pw.CharField(max_length=200, default="")
     nurture_list = pw.CharField(max_length=40, default="")
+    touch_days = pw.SmallIntegerField(null=True)  # this lead's own nurture cadence (else its list's)
+    next_touch_on = pw.DateField(null=True)  # a nurtured lead's next touch (business date)
+    touched_at = pw.DateTimeField(null=True)  # the last touch logged
     qualified_at = pw.DateTimeField(null=True)
     routing_id = pw.IntegerField(null=True)  # the current LeadRouting (a plain id: the two tables point at each other)
     routed_to = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="+")
@@ -88,8 +91,17 @@ class Lead(BaseModel):
             (("status", "id"), False), (("status", "created_at"), False), (("customer", "status"), False),
             (("routed_to", "status", "due_at"), False), (("team", "status"), False), (("status", "due_at"), False),
             (("status", "warn_at"), False), (("campaign", "created_at"), False), (("created_at",), False),
-            (("created_by", "id"), False),
+            (("created_by", "id"), False), (("status", "next_touch_on", "id"), False),
         )
+
+
+class NurtureList(BaseModel):
+    """A nurture list's touch cadence: a prospect on it is due for a touch this many days after the last one
+    (a lead may have its own; a list without a row takes `leads.NURTURE_DAYS`)."""
+    name = pw.CharField(max_length=40, unique=True)
+    cadence_days = pw.SmallIntegerField()
+    updated_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="+")
+    updated_at = pw.DateTimeField()
 
 
 class LeadRouting(BaseModel):

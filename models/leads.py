@@ -11,7 +11,7 @@ import peewee as pw
 
 from models import audit, clock, customers, hooks, ledger, pools, search
 from models import rules as pool_rules
-from models.base import db, fresh
+from models.base import bulk_insert, db, fresh
 from models.customer_tables import (CHANNELS, GRADE_OF_STAGE, MARKETING_STAGES, SOURCES, Contact, Customer,
                                     Industry, StageChange)
 from models.delegation_tables import Delegation, _active_where
@@ -20,7 +20,7 @@ from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationErro
 from models.fields import clean_text, int_or_none, text_field
 from models.lead_tables import (  # noqa: F401  re-exported: models.leads.Lead etc.
     CAMPAIGN_CHANNELS, CAMPAIGN_CHANNEL_LABELS, LEAD_STATUSES, LEAD_STATUS_LABELS, QUEUE_STATUSES, Campaign,
-    IntakeThrottle, Lead, LeadRouting, LeadSource, RoutingVersion)
+    IntakeThrottle, Lead, LeadRouting, LeadSource, NurtureList, RoutingVersion)
 from models.notifications import notify
 from models.permissions import can, require
 from models.quality_tables import rewarded_ids
@@ -538,16 +538,20 @@ def judge_lead(actor, lead, verdict, reason="", nurture_list="", now=None):
             raise DomainError(N_("This lead has been judged already."))
         customer = Customer.get_by_id(lead.customer_id)
         if verdict == "junk":
-            Lead.update(status="junk", junk_reason=reason, judged_at=now).where(Lead.id == lead.id).execute()
+            Lead.update(status="junk", junk_reason=reason, judged_at=now, next_touch_on=None).where(
+                Lead.id == lead.id).execute()
             audit.record("lead.junked", actor, customer, lead_id=lead.id, reason=reason)
         elif verdict == "prospect":
-            Lead.update(status="prospect", nurture_list=nurture_list or "", judged_at=now).where(
+            days = cadence_days(nurture_list or "", lead.touch_days)
+            Lead.update(status="prospect", nurture_list=nurture_list or "", judged_at=now,
+                        next_touch_on=clock.to_local(now).date() + dt.timedelta(days=days)).where(
                 Lead.id == lead.id).execute()
             if customer.stage == "unidentified" and not customer.owner_id:
                 customers.change_stage(actor, customer, "prospect", reason=reason)
             audit.record("lead.nurtured", actor, customer, lead_id=lead.id, nurture_list=nurture_list or "")
         else:
-            Lead.update(status="qualified", qualified_at=now, judged_at=now).where(Lead.id == lead.id).execute()
+            Lead.update(status="qualified", qualified_at=now, judged_at=now, next_touch_on=None).where(
+                Lead.id == lead.id).execute()
             audit.record("lead.qualified", actor, customer, lead_id=lead.id)
             route_lead(actor, fresh(lead), now=now)
     return fresh(lead)
@@ -560,7 +564,7 @@ def restore_lead(actor, lead):
         fresh(lead)
         if lead.status not in ("junk", "prospect"):
             raise DomainError(N_("Only junk and nurtured leads can be restored."))
-        Lead.update(status="new", judged_at=None).where(Lead.id == lead.id).execute()
+        Lead.update(status="new", judged_at=None, next_touch_on=None).where(Lead.id == lead.id).execute()
         audit.record("lead.restored", actor, lead.customer_id, lead_id=lead.id, was=lead.status)
     return fresh(lead)
 
@@ -581,6 +585,114 @@ def bulk_judge(actor, ids, verdict, reason="", nurture_list=""):
     return {"done": done, "refused": refused}
 
 
+# ---- nurture lists: due for a touch ----------------------------------------------------------------
+
+NURTURE_DAYS = 30  # a list without a cadence of its own
+CADENCE_MAX = 365
+TOUCH_NOTE_MAX = 500
+
+
+def cadence_days(nurture_list, own=None):
+    """Days between touches: the lead's own cadence, else its list's, else NURTURE_DAYS."""
+    if own:
+        return own
+    days = NurtureList.select(NurtureList.cadence_days).where(NurtureList.name == nurture_list).scalar() \
+        if nurture_list else None
+    return days or NURTURE_DAYS
+
+
+def _parse_days(raw, field, allow_empty=False):
+    text = str(raw if raw is not None else "").strip()
+    if not text and allow_empty:
+        return None
+    days = int_or_none(text)
+    if days is None or not 1 <= days <= CADENCE_MAX:
+        raise ValidationError({field: [(N_("A whole number from %(lo)s to %(hi)s."), {"lo": 1, "hi": CADENCE_MAX})]})
+    return days
+
+
+def log_touch(actor, lead, note, now=None):
+    """Marketing touched a nurtured prospect (a call, a mailing, an event invitation): the touch is on the
+    customer's timeline and the next one moves to today + the cadence."""
+    require(actor, "lead.judge", lead)
+    now = now or clock.now()
+    note = clean_text(note, TOUCH_NOTE_MAX, multiline=True)
+    if note is None:
+        raise ValidationError({"note": [(N_("At most %(n)s characters."), {"n": TOUCH_NOTE_MAX})]})
+    if len(note) < 4:
+        raise ValidationError({"note": [(N_("Say how you touched the prospect."), {})]})
+    with db.atomic():
+        fresh(lead)
+        require(actor, "lead.judge", lead)
+        if lead.status != "prospect":
+            raise DomainError(N_("Only nurtured leads are touched."))
+        due = clock.to_local(now).date() + dt.timedelta(days=cadence_days(lead.nurture_list, lead.touch_days))
+        Lead.update(touched_at=now, next_touch_on=due).where(Lead.id == lead.id).execute()
+        audit.record("lead.touched", actor, lead.customer_id, lead_id=lead.id, note=note, next=due.isoformat())
+    return fresh(lead)
+
+
+def set_lead_cadence(actor, lead, days):
+    """A lead's own touch cadence (empty: its list's again); the next touch counts from the last one."""
+    require(actor, "lead.judge", lead)
+    days = _parse_days(days, "touch_days", allow_empty=True)
+    with db.atomic():
+        fresh(lead)
+        if lead.status != "prospect":
+            raise DomainError(N_("Only nurtured leads are touched."))
+        Lead.update(touch_days=days, next_touch_on=_next_touch(lead, cadence_days(lead.nurture_list, days))).where(
+            Lead.id == lead.id).execute()
+        audit.record("lead.cadence_set", actor, lead.customer_id, lead_id=lead.id, days=days)
+    return fresh(lead)
+
+
+def _next_touch(lead, days):
+    since = lead.touched_at or lead.judged_at or lead.created_at
+    return clock.to_local(since).date() + dt.timedelta(days=days)
+
+
+def save_nurture_cadence(actor, name, days):
+    """A nurture list's cadence (marketing, admins): its prospects without a cadence of their own are due
+    `days` after their last touch (or their verdict)."""
+    require(actor, "lead.queue")
+    name = clean_text(name, 40)
+    if not name:
+        raise ValidationError({"nurture_list": [(N_("Required."), {})] if name == "" else
+                               [(N_("At most %(n)s characters."), {"n": 40})]})
+    days = _parse_days(days, "cadence_days")
+    now = clock.now()
+    with db.atomic():
+        if NurtureList.update(cadence_days=days, updated_by=actor.id, updated_at=now).where(
+                NurtureList.name == name).execute() == 0:
+            NurtureList.create(name=name, cadence_days=days, updated_by=actor.id, updated_at=now)
+        members = (Lead.select(Lead.id, Lead.touched_at, Lead.judged_at, Lead.created_at)
+                   .where((Lead.status == "prospect") & (Lead.nurture_list == name) & Lead.touch_days.is_null()))
+        moves = {}
+        for lead in members.iterator():
+            moves.setdefault(_next_touch(lead, days), []).append(lead.id)
+        for due, ids in moves.items():
+            for start in range(0, len(ids), 500):
+                Lead.update(next_touch_on=due).where(Lead.id.in_(ids[start:start + 500])).execute()
+        audit.record("lead.nurture_cadence", actor, None, nurture_list=name, days=days,
+                     leads=sum(len(v) for v in moves.values()))
+    return NurtureList.get(NurtureList.name == name)
+
+
+def due_for_touch(on=None):
+    """Nurtured prospects whose next touch is on or before `on` (today), the most overdue first: a query
+    over the (status, next_touch_on, id) index."""
+    on = on or clock.today()
+    return Lead.select().where((Lead.status == "prospect") & (Lead.next_touch_on <= on))
+
+
+def nurture_lists():
+    """(name, cadence days, prospects on it) of every list in use or with a cadence."""
+    counts = dict(Lead.select(Lead.nurture_list, pw.fn.COUNT(Lead.id)).where(
+        (Lead.status == "prospect") & (Lead.nurture_list != "")).group_by(Lead.nurture_list).tuples())
+    cadence = {n.name: n.cadence_days for n in NurtureList.select()}
+    return [(name, cadence.get(name, NURTURE_DAYS), counts.get(name, 0)) for name in sorted(set(counts) | set(cadence))]
+
+
 # ---- routing -----------------------------------------------------------------------------------
 
 def calendar():
@@ -598,6 +710,11 @@ def route_lead(actor, lead, now=None, to_user=None, reason="", exclude=()):
     ledger row says which rule chose whom and why the others were skipped; nobody available leaves the
     lead qualified (the ledger row says why). Runs inside the caller's transaction or its own."""
     require(actor, "lead.reroute" if lead.status == "routed" or to_user is not None else "lead.judge", lead)
+    return _route(actor, lead, now, to_user, reason, exclude, check=True)
+
+
+def _route(actor, lead, now=None, to_user=None, reason="", exclude=(), check=True):
+    """route_lead's work; `check=False` for a verb that answered for the actor itself (an inbound lead)."""
     now = now or clock.now()
     reason = clean_text(reason, 300)
     if reason is None:
@@ -609,7 +726,8 @@ def route_lead(actor, lead, now=None, to_user=None, reason="", exclude=()):
         fresh(lead)
         if lead.status not in ("qualified", "routed", "sent_back", "new"):
             raise DomainError(N_("This lead is no longer waiting to be routed."))
-        require(actor, "lead.reroute" if lead.status == "routed" or to_user is not None else "lead.judge", lead)
+        if check:
+            require(actor, "lead.reroute" if lead.status == "routed" or to_user is not None else "lead.judge", lead)
         customer = Customer.get_by_id(lead.customer_id)
         previous = lead.routed_to_id
         if previous and lead.status == "routed":
@@ -666,6 +784,65 @@ def route_lead(actor, lead, now=None, to_user=None, reason="", exclude=()):
             notify(rep.id, "lead", N_("New lead %(name)s for you: accept it or send it back by %(due)s."),
                    customer.id, name=customer.name, due=_fmt_local(due))
     return fresh(lead)
+
+
+def log_inbound_lead(actor, customer, note, now=None):
+    """An enquiry from a known customer (a call, a visit, service's repurchase lead): a lead on its file,
+    routed at once by the rule in force like every lead (its owner, else its staker, else region → industry →
+    round-robin; nobody available leaves it qualified in marketing's queue), with the routing's ledger row and
+    the rep's response deadline. Returns the lead."""
+    require(actor, "lead.route", customer)
+    note = clean_text(note, NOTE_MAX)
+    if note is None:
+        raise ValidationError({"note": [(N_("At most %(n)s characters."), {"n": NOTE_MAX})]})
+    if len(note) < 4:
+        raise ValidationError({"note": [(N_("Say what the customer asked for."), {})]})
+    with db.atomic():
+        return _inbound(actor, customer.id, note, now or clock.now())
+
+
+def _inbound(actor, customer_id, note, now, repurchase=False):
+    customer = Customer.get_by_id(customer_id)
+    lead = Lead.create(customer=customer.id, source="inbound_call", channel="", campaign=customer.campaign_id,
+                       note=note, status="qualified", new_customer=False, created_at=now, created_by=actor,
+                       judged_at=now, qualified_at=now)
+    audit.record("lead.created", actor, customer, lead_id=lead.id, source=lead.source, note=note, attached=True,
+                 repurchase=repurchase)
+    return _route(actor, lead, now, check=False)
+
+
+def _repurchase_lead(actor, customer_id, note, now):
+    """hooks "inbound_lead": service's repurchase lead goes through the same routing."""
+    _inbound(actor, customer_id, note, now, repurchase=True)
+
+
+hooks.on("inbound_lead", _repurchase_lead)
+
+
+def route_imported(actor, customer_ids, now, job_id=None):
+    """An import's new customers through the routing rules, inside the chunk's transaction: each gets a
+    qualified lead (source "import") routed by the rule in force like marketing's (`route_lead`: the ledger
+    row naming the rule and the skipped reps, the deadline, the rep's notice). A customer nobody can take
+    keeps its lead qualified in marketing's queue; the caller places it (its home pool). Returns the
+    number routed to a rep."""
+    require(actor, "lead.queue")
+    ids = list(customer_ids)
+    if not ids:
+        return 0
+    found = (Customer.select(Customer.id, Customer.source, Customer.first_channel, Customer.campaign_id)
+             .where(Customer.id.in_(ids)).order_by(Customer.id))
+    defaults = Lead().__data__
+    rows = [{**defaults, "customer": c.id, "source": c.source or "import", "channel": c.first_channel or "",
+             "campaign": c.campaign_id, "status": "qualified", "new_customer": True, "created_at": now,
+             "created_by": actor.id, "judged_at": now, "qualified_at": now} for c in found]
+    lead_ids = bulk_insert(Lead, rows, new_ids=True)
+    bulk_insert(audit.AuditEvent, [dict(at=now, actor=actor.id, customer=row["customer"], kind="lead.created",
+                                        data={"lead_id": lead_id, "source": row["source"], "import_job": job_id})
+                                   for lead_id, row in zip(lead_ids, rows)])
+    routed = 0
+    for lead in Lead.select().where(Lead.id.in_(lead_ids)).order_by(Lead.id):
+        routed += route_lead(actor, lead, now=now).status == "routed"
+    return routed
 
 
 def _give(actor, customer, rep, now, why):
@@ -725,7 +902,13 @@ def send_back(actor, lead, reason, now=None):
         customer = Customer.get_by_id(lead.customer_id)
         minutes, late = _answer(lead, now, "sent_back")
         rep = lead.routed_to_id
-        if lead.made_owner and customer.owner_id == rep:
+        if lead.made_owner and customer.owner_id == rep and not lead.new_customer:
+            # a known customer the routing took from its pool goes back there, its stage kept
+            Customer.update(owner=None, team=None, claimed_at=None, release_at=None, release_rule="",
+                            updated_at=now).where(Customer.id == customer.id).execute()
+            hooks.fire("owner_changed", actor, [customer.id], rep, None, reason)
+            pools.place_orphan(actor, customer.id, now, why=reason)
+        elif lead.made_owner and customer.owner_id == rep:
             Customer.update(owner=None, team=None, pool=None, stage="prospect", grade=GRADE_OF_STAGE["prospect"],
                             claimed_at=None, release_at=None, release_rule="", updated_at=now,
                             stage_changed_at=now).where(Customer.id == customer.id).execute()

@@ -10,7 +10,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, ledger, rules as rules_mod
-from models.base import BaseModel, bulk_insert, db, fresh
+from models.base import BaseModel, bulk_insert, db, fresh, id_in
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
 from models.delegation_tables import release_pause
@@ -747,29 +747,6 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline
 
 # ---- ledger -------------------------------------------------------------------------------------
 
-# ---- inbound leads ----------------------------------------------------------------------
-
-def route_inbound_lead(actor, customer, note, now=None):
-    """An inbound enquiry (call, web form, event) from a known customer goes to whoever holds it:
-    the owner, else the staker (占坑 reserves the customer's leads), else the pool's team via a
-    notification to nobody but the ledger. Returns the user it was routed to (or None)."""
-    require(actor, "lead.route", customer)
-    now = now or clock.now()
-    rules = rules_mod.in_force(now)
-    note = _required_reason(note, N_("Say what the customer asked for."))
-    with db.atomic():
-        customer = fresh(customer)
-        target = customer.owner_id or customer.staked_by_id
-        via = "owner" if customer.owner_id else ("staker" if customer.staked_by_id else "pool")
-        ledger.record("lead_routed", actor, customer, now, rules, to_owner=target, reason=note, inputs={"via": via})
-        audit.record("pool.lead_routed", actor, customer, via=via, note=note,
-                     to=User.get_by_id(target).full_name if target else None)
-        if target:
-            notify(target, "lead", N_("Inbound lead for %(name)s: %(note)s"), customer.id, name=customer.name,
-                   note=note)
-    return User.get_by_id(target) if target else None
-
-
 # ---- nobody's customers: every file is somewhere someone can see it ---------------------------
 
 MARKETING_ONLY = ("unidentified", "prospect")  # marketing's leads: unowned and in no pool by design
@@ -808,29 +785,50 @@ def place_orphans(actor, customer_ids, now=None, why="placed"):
     update per home pool, the ledger and timeline rows written in bulk. Returns how many were placed."""
     now = now or clock.now()
     rows = list(Customer.select(Customer.id, Customer.region, Customer.stage)
-                .where(Customer.id.in_(list(customer_ids)) & Customer.owner.is_null() & Customer.pool.is_null()
+                .where(id_in(Customer.id, customer_ids) & Customer.owner.is_null() & Customer.pool.is_null()
                        & Customer.stage.not_in(MARKETING_ONLY)))
-    homes, groups = {}, {}
-    for c in rows:
+    groups = {}
+    for c, pool in zip(rows, home_pools(rows)):
+        if pool is not None:
+            groups.setdefault(pool, []).append(c)
+    for pool, members in groups.items():
+        (Customer.update(pool=pool.id, release_at=None, release_rule="")
+         .where(id_in(Customer.id, [c.id for c in members]) & Customer.owner.is_null() & Customer.pool.is_null())
+         .execute())
+    return record_placements(actor, [(c.id, c.stage, pool) for pool, members in groups.items() for c in members],
+                             now, why)
+
+
+def home_pools(customers):
+    """The pool `place_orphan` puts each of `customers` (rows with region_id and stage) in, None for marketing's
+    stages: one look-up per region. A bulk writer (an import) sets it on the rows it inserts, then records
+    them with `record_placements`, instead of updating them after."""
+    homes, out = {}, []
+    for c in customers:
+        if c.stage in MARKETING_ONLY:
+            out.append(None)
+            continue
         if c.region_id not in homes:
             homes[c.region_id] = home_pool(c)
-        if homes[c.region_id] is not None:
-            groups.setdefault(homes[c.region_id], []).append(c)
+        out.append(homes[c.region_id])
+    return out
+
+
+def record_placements(actor, placed, now, why):
+    """The ledger and timeline rows of customers placed in bulk, `placed` = [(customer id, stage, pool)]:
+    written together, inside the caller's transaction. Returns how many."""
+    if not placed:
+        return 0
     rules = rules_mod.in_force(now)
     actor_id = getattr(actor, "id", actor)
-    placed = 0
-    for pool, members in groups.items():
-        ids = [c.id for c in members]
-        (Customer.update(pool=pool.id, release_at=None, release_rule="")
-         .where(Customer.id.in_(ids) & Customer.owner.is_null() & Customer.pool.is_null()).execute())
-        bulk_insert(PoolEvent, [dict(at=now, kind="placed", actor=actor_id, customer=c.id, subject=None, from_owner=None,
-                                     to_owner=None, from_pool=None, to_pool=pool.id, rule_version=rules.version,
-                                     inputs={"stage": c.stage}, reason=why) for c in members])
-        bulk_insert(audit.AuditEvent, [dict(at=clock.now(), actor=actor_id, customer=c.id, kind="pool.placed",
-                                            data={"pool": pool.name_zh, "pool_en": pool.name_en, "why": why})
-                                       for c in members])
-        placed += len(ids)
-    return placed
+    bulk_insert(PoolEvent, [dict(at=now, kind="placed", actor=actor_id, customer=cid, subject=None, from_owner=None,
+                                 to_owner=None, from_pool=None, to_pool=pool.id, rule_version=rules.version,
+                                 inputs={"stage": stage}, reason=why) for cid, stage, pool in placed])
+    at = clock.now()
+    bulk_insert(audit.AuditEvent, [dict(at=at, actor=actor_id, customer=cid, kind="pool.placed",
+                                        data={"pool": pool.name_zh, "pool_en": pool.name_en, "why": why})
+                                   for cid, _, pool in placed])
+    return len(placed)
 
 
 def repair_orphans(now=None, batch=500):

@@ -10,7 +10,7 @@ answer the same question: every term of the query is a substring of the customer
 import re
 import unicodedata
 
-from models.base import db, is_sqlite
+from models.base import db, id_in, is_sqlite
 from models.customer_tables import Contact, Customer
 
 CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -97,21 +97,22 @@ def index_customers(ids, fresh=False):
     `fresh`: they are not in the index yet."""
     if not ids:
         return
-    rows = {c.id: c for c in Customer.select(Customer.id, Customer.name, Customer.short_name,
+    rows = {c[0]: c for c in Customer.select(Customer.id, Customer.name, Customer.short_name,
                                                Customer.credit_code, Customer.phone_norm)
-            .where(Customer.id.in_(ids))}
+            .where(id_in(Customer.id, ids)).tuples()}
     people = {i: ([], []) for i in rows}
-    for x in (Contact.select(Contact.customer, Contact.name, Contact.mobile_norm, Contact.phone_norm)
-              .where(Contact.customer.in_(list(rows)))):
-        people[x.customer_id][0].append(x.name)
-        people[x.customer_id][1].extend(p for p in (x.mobile_norm, x.phone_norm) if p)
+    for customer_id, name, mobile, phone in (Contact.select(Contact.customer, Contact.name, Contact.mobile_norm,
+                                                            Contact.phone_norm)
+                                             .where(id_in(Contact.customer, list(rows))).tuples()):
+        people[customer_id][0].append(name)
+        people[customer_id][1].extend(p for p in (mobile, phone) if p)
     values = []
-    for i, c in rows.items():
+    for i, (_, name, short_name, credit_code, phone_norm) in rows.items():
         names, phones = people[i]
         joined = " ".join(names)
-        values.append((i, c.name, c.short_name, c.credit_code or "", joined,
-                       " ".join(([c.phone_norm] if c.phone_norm else []) + phones),
-                       _bigrams(" ".join([c.name, c.short_name, joined]))))
+        values.append((i, name, short_name, credit_code or "", joined,
+                       " ".join(([phone_norm] if phone_norm else []) + phones),
+                       _bigrams(" ".join([name, short_name, joined]))))
     if not fresh:
         db.cursor().executemany(f"DELETE FROM {TABLE} WHERE rowid = {db.param}", [(i,) for i in rows])
     db.cursor().executemany(_insert_sql(), values)

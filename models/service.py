@@ -11,10 +11,11 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, hooks, permissions, pools
+from models import audit, clock, hooks, permissions
 from models import value as value_mod
 from models.base import BaseModel, JSONField, db
 from models.customers import Contact, Customer
+from models.lead_tables import Lead, LeadRouting
 from models.fields import DATE_MAX, FieldError, clean_text, int_or_none, parse_date, parse_int, take
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
 from models.notifications import notify
@@ -672,8 +673,10 @@ def _mark_breach(ticket, kind, due):
 # ---- repurchase leads -------------------------------------------------------------------------
 
 def raise_repurchase_lead(actor, customer, note, ticket=None, care_plan=None, now=None):
-    """A repurchase lead from service: routed like an inbound lead (models.pools.route_inbound_lead)
-    to the owner, else the staker, else the customer's pool, and shown on the rep's workbench."""
+    """A repurchase lead from service: a lead on the customer routed by the lead routing rule like every
+    lead (models/leads.py, through the "inbound_lead" hook: the owner, else the staker, else by region and
+    round-robin; nobody available leaves it in marketing's queue and the customer in its pool), and shown
+    on the rep's workbench."""
     require(actor, "repurchase.raise", customer)
     text = clean_text(note, 300)
     if text is None:
@@ -682,9 +685,13 @@ def raise_repurchase_lead(actor, customer, note, ticket=None, care_plan=None, no
         raise ValidationError({"note": [(N_("Say what the customer may buy again."), {})]})
     now = now or clock.now()
     with db.atomic():
+        hooks.fire("inbound_lead", actor, customer.id, text, now)
+        routed = (Lead.select(Lead.routed_to, Lead.status, Lead.routing_id).where(Lead.customer == customer.id)
+                  .order_by(Lead.id.desc()).first())
+        rule = LeadRouting.select(LeadRouting.rule).where(LeadRouting.id == routed.routing_id).scalar()
+        target = User.get_by_id(routed.routed_to_id) if routed.status == "routed" else None
         fresh = Customer.get_by_id(customer.id)
-        target = pools.route_inbound_lead(actor, fresh, text, now=now)
-        via = "owner" if fresh.owner_id else ("staker" if fresh.staked_by_id else "pool")
+        via = (rule if rule in ("owner", "staker") else "rule") if target else "pool"
         lead = RepurchaseLead.create(customer=fresh.id, source="ticket" if ticket else "care",
                                      ticket=ticket.id if ticket else None, care_plan=care_plan,
                                      raised_by=actor.id, routed_to=target.id if target else None, via=via,

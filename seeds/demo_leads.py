@@ -39,7 +39,7 @@ ROW_DEFAULTS = {  # every column a bulk row may leave out (insert_many writes th
     "channel": "", "campaign": None, "note": "", "status": "new", "new_customer": True, "judged_at": None,
     "junk_reason": "", "nurture_list": "", "qualified_at": None, "routed_to": None, "team": None, "routed_at": None,
     "made_owner": False, "due_at": None, "accepted_at": None, "sent_back_at": None, "sent_back_reason": "",
-    "escalated_at": None,
+    "escalated_at": None, "next_touch_on": None,
 }
 
 
@@ -97,7 +97,9 @@ def _history(rng, marketing, campaigns, now, limit=6000):
                 rep = rng.choice(reps)
                 row.update(status="sent_back", sent_back_reason=rng.choice(SENT_BACK), qualified_at=c.created_at + DAY)
             else:
-                row.update(status="prospect", nurture_list=rng.choice(NURTURE), judged_at=c.created_at + DAY)
+                judged = c.created_at + DAY  # due for a touch a month on (the oldest ones are overdue)
+                row.update(status="prospect", nurture_list=rng.choice(NURTURE), judged_at=judged,
+                           next_touch_on=clock.to_local(judged).date() + dt.timedelta(days=leads.NURTURE_DAYS))
         elif rep:
             row.update(status="accepted", qualified_at=c.created_at + 2 * dt.timedelta(hours=1))
         else:

@@ -7,7 +7,7 @@ penalty, an inbound lead routed to a staker, and the warnings a sweep writes.
 """
 import datetime as dt
 
-from models import clock, pools
+from models import clock, leads, pools
 from models.customers import Customer
 from models.users import User
 
@@ -87,7 +87,7 @@ def stage(progress=None):
         pools.stake_customer(rep1, customer)
     if staked:
         pools.check_stake_completion(Customer.get_by_id(staked[0].id), now)
-        pools.route_inbound_lead(service, Customer.get_by_id(staked[0].id), "客服热线来电：询问明年春季西装团购报价")
+        leads.log_inbound_lead(service, Customer.get_by_id(staked[0].id), "客服热线来电：询问明年春季西装团购报价")
 
     # the warnings a sweep writes (T-3, T-1; the manager on the last day)
     result = pools.sweep(now)

@@ -35,6 +35,7 @@ FORWARD_LOOKING = {
     ("opportunity", "expected_close"), ("pipeline_total", "month"),  # expected close dates (seeds/demo_deals.py)
     ("lead", "due_at"), ("lead", "warn_at"), ("lead_routing", "due_at"), ("campaign", "ends_on"),  # demo_leads
     ("quality_consequence", "ends_at"),  # a running quality penalty (seeds/demo_quality.py)
+    ("lead", "next_touch_on"),  # nurtured prospects' next touch (seeds/demo_leads.py)
 }
 
 
@@ -270,6 +271,8 @@ def test_leads_in_every_state_with_campaigns_late_reps_and_escalations():
     rows = [r for r in roi() if r.get("campaign")]
     assert len(rows) == 5 and any(r["signed"] and r["revenue"] > 0 for r in rows)
     assert user("rep001").id in {lead.routed_to_id for lead in Lead.select().where(Lead.status == "routed")}
+    due = Lead.select().where((Lead.status == "prospect") & (Lead.next_touch_on <= FROZEN.date())).count()
+    assert 0 < due < Lead.select().where(Lead.status == "prospect").count()  # nurture lists due for a touch
 
 
 def test_custom_fields_with_values_on_part_of_the_customers_and_completeness_in_step():

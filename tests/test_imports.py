@@ -463,3 +463,74 @@ def test_a_chosen_encoding_that_does_not_fit_is_said_on_the_mapping_form(client,
     assert job.encoding == "gb18030"
     r = client.post(f"/imports/{job.id}/mapping", {"col_0": "name", "encoding": "utf-8", "action": "check"}, htmx=True)
     assert "The file is not UTF-8 text" in body(r) and ImportJob.get_by_id(job.id).state == "mapping"
+
+
+# ---- new customers through the lead routing rules --------------------------------------------------
+
+def _routing_job(client, people, names):
+    client.login(people["marketing"])
+    upload(client, csv_bytes([[n, "", "", "杭州", people["region"].name_zh, "", ""] for n in names]))
+    job = last_job()
+    check(client, job)
+    return ImportJob.get_by_id(job.id)
+
+
+def test_new_customers_may_go_through_the_lead_routing_rules_chunk_by_chunk(client, people, make_user, sync_jobs,
+                                                                            monkeypatch):
+    from models.leads import Lead, LeadRouting
+    from models.ledger import PoolEvent
+    from models.notifications import Notification
+
+    second = make_user("sales", people["rep"].team)
+    names = [f"路由导入{i}服饰有限公司" for i in range(3)]
+    job = _routing_job(client, people, names)
+    page = body(client.get(f"/imports/{job.id}"))
+    assert 'name="destination" value="routing"' in page and 'name="destination" value="pool"' in page
+    r = client.post(f"/imports/{job.id}/run", {"destination": "everywhere"}, htmx=True)
+    assert "Choose one of the options" in body(r) and ImportJob.get_by_id(job.id).state == "checked"
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    r = client.post(f"/imports/{job.id}/run", {"destination": "routing", "stage": "target"}, htmx=True)
+    assert r.status_code == 204
+    job = ImportJob.get_by_id(job.id)
+    assert (job.state, job.created, job.rejected, job.options["destination"]) == ("done", 3, 0, "routing")
+    made = list(Customer.select().where(Customer.name.in_(names)).order_by(Customer.id))
+    assert {c.owner_id for c in made} == {people["rep"].id, second.id}  # round-robin inside the region
+    assert all(c.pool_id is None and c.stage == "target" and c.claimed_at is not None for c in made)
+    for c in made:
+        lead = Lead.get(Lead.customer == c.id)
+        assert (lead.status, lead.source, lead.new_customer, lead.routed_to_id) == ("routed", "import", True, c.owner_id)
+        assert lead.due_at is not None and lead.created_by_id == people["marketing"].id
+        routing = LeadRouting.get_by_id(lead.routing_id)
+        assert (routing.rule, routing.to_user_id, routing.due_at) == ("region", c.owner_id, lead.due_at)
+        assert PoolEvent.select().where((PoolEvent.customer == c.id) & (PoolEvent.kind == "lead_routed")).count() == 1
+        assert AuditEvent.get((AuditEvent.customer == c.id) & (AuditEvent.kind == "lead.created")).data["import_job"] == job.id
+    assert Notification.select().where(Notification.user.in_([people["rep"].id, second.id])
+                                       & (Notification.kind == "lead")).count() == 3
+
+
+def test_a_routed_import_row_that_fails_leaves_nothing_and_nobody_available_waits_in_the_pool(
+        client, people, sync_jobs, monkeypatch):
+    from models import leads
+    from models.leads import Lead
+
+    names = [f"路由失败{i}服饰有限公司" for i in range(3)]
+    job = _routing_job(client, people, names)
+    real = leads.route_lead
+
+    def explode_on_the_second(actor, lead, **kw):
+        if Customer.get_by_id(lead.customer_id).name == names[1]:
+            raise RuntimeError("no route")
+        return real(actor, lead, **kw)
+
+    monkeypatch.setattr(leads, "route_lead", explode_on_the_second)
+    people["rep"].active = False  # nobody can take them: the leads wait qualified, the customers in their pool
+    people["rep"].save()
+    imports.start_import(people["marketing"], job, {"destination": "routing"})
+    imports.run_job(job.id, chunk=3)
+    job = ImportJob.get_by_id(job.id)
+    assert (job.state, job.created, job.rejected) == ("done", 2, 1)
+    assert not Customer.select().where(Customer.name == names[1]).exists()
+    assert not Lead.select().join(Customer, on=(Lead.customer == Customer.id)).where(Customer.name == names[1]).exists()
+    for c in Customer.select().where(Customer.name.in_(names)):
+        assert c.owner_id is None and c.pool_id == Pool.get(Pool.region == people["region"].id).id
+        assert Lead.get(Lead.customer == c.id).status == "qualified"

@@ -276,3 +276,123 @@ def test_a_reroute_finding_nobody_leaves_the_lead_with_its_rep_and_says_so(w):
     with pytest.raises(DomainError):
         leads.route_lead(User.get_by_id(w["mgr"].id), lead, reason="没回应")
     assert Lead.get_by_id(lead.id).routed_to_id == lead.routed_to_id
+
+
+# ---- inbound leads from known customers: the same routing ---------------------------------------
+
+def _pooled(w, make_customer, name, region="east"):
+    c = make_customer(name=name, region_id=str(w[region].id))
+    Customer.update(pool=Pool.get(Pool.region == w[region].id)).where(Customer.id == c.id).execute()
+    return Customer.get_by_id(c.id)
+
+
+def test_an_inbound_lead_goes_through_the_routing_rule_and_a_send_back_returns_it_to_its_pool(w, make_user,
+                                                                                             make_customer, client):
+    service = make_user("service")
+    owned = make_customer(owner=w["b1"], name="来电老客户服饰有限公司")
+    with pytest.raises(ValidationError):
+        leads.log_inbound_lead(service, owned, "")
+    lead = leads.log_inbound_lead(service, owned, "客户来电询问春季新款面料")
+    assert (lead.status, lead.routed_to_id, lead.new_customer, lead.made_owner) == ("routed", w["b1"].id, False, False)
+    assert LeadRouting.get_by_id(lead.routing_id).rule == "owner" and lead.due_at is not None
+    pooled = _pooled(w, make_customer, "公海来电客户服饰有限公司")
+    stage = pooled.stage
+    client.login(service)
+    r = client.post(f"/customers/{pooled.id}/inbound-lead", {"note": "官网来询：想了解批量采购价格"}, htmx=True)
+    assert r.status_code == 200 and "Routed to" in r.headers["HX-Trigger"]
+    lead = Lead.get(Lead.customer == pooled.id)
+    routing = LeadRouting.get_by_id(lead.routing_id)
+    assert lead.routed_to_id in (w["a1"].id, w["a2"].id) and routing.rule == "region" and lead.made_owner
+    event = PoolEvent.get((PoolEvent.customer == pooled.id) & (PoolEvent.kind == "lead_routed"))
+    assert (event.to_owner, event.inputs["rule"]) == (lead.routed_to_id, "region")
+    c = Customer.get_by_id(pooled.id)
+    assert (c.owner_id, c.pool_id) == (lead.routed_to_id, None)
+    leads.send_back(User.get_by_id(lead.routed_to_id), lead, "客户只是比价，无采购计划")
+    c = Customer.get_by_id(pooled.id)  # a known customer goes back to its pool, its stage kept
+    assert (c.owner_id, c.pool_id, c.stage) == (None, Pool.get(Pool.region == w["east"].id).id, stage)
+
+
+def test_a_repurchase_lead_from_service_is_routed_by_the_same_rule(w, make_user, make_customer):
+    from models import service as sv
+
+    agent = make_user("service")
+    pooled = _pooled(w, make_customer, "复购公海客户服饰有限公司")
+    repurchase = sv.raise_repurchase_lead(agent, pooled, "客户想再订一批衬衫面料")
+    lead = Lead.get(Lead.customer == pooled.id)
+    assert repurchase.routed_to_id == lead.routed_to_id and lead.routed_to_id in (w["a1"].id, w["a2"].id)
+    assert repurchase.via == "rule" and LeadRouting.get_by_id(lead.routing_id).rule == "region"
+    for u in ("a1", "a2", "b1", "mgr"):  # nobody has room: the lead waits in marketing's queue, the customer in its pool
+        CapacityAdjustment.create(user=w[u], delta=-10_000, reason="满", starts_at=clock.now() - dt.timedelta(days=1),
+                                  actor=w["admin"], created_at=clock.now())
+    other = _pooled(w, make_customer, "复购无人客户服饰有限公司")
+    repurchase = sv.raise_repurchase_lead(agent, other, "客户想再订一批西装")
+    assert (repurchase.routed_to_id, repurchase.via, repurchase.pool) == (None, "pool", other.pool_id)
+    assert Lead.get(Lead.customer == other.id).status == "qualified"
+
+
+# ---- nurture lists: due for a touch ---------------------------------------------------------------
+
+def test_a_nurtured_prospect_is_due_on_its_touch_date_and_a_touch_moves_it(w):
+    from models.errors import DomainError
+
+    clock.freeze(local(2026, 11, 24, 23, 30))  # late evening in Shanghai: the business date is the 24th
+    lead = leads.judge_lead(w["mkt"], intake(w), "prospect", nurture_list="春季展会")
+    assert lead.next_touch_on == dt.date(2026, 12, 24)  # the default cadence, 30 days
+    assert [x.id for x in leads.due_for_touch(dt.date(2026, 12, 23))] == []
+    assert [x.id for x in leads.due_for_touch(dt.date(2026, 12, 24))] == [lead.id]
+    clock.freeze(local(2026, 12, 23, 23, 59))
+    assert not leads.due_for_touch().exists()
+    clock.freeze(local(2026, 12, 24, 0, 0))
+    assert [x.id for x in leads.due_for_touch()] == [lead.id]
+    for note in ("", "x" * 501):
+        with pytest.raises(ValidationError):
+            leads.log_touch(w["mkt"], lead, note)
+    clock.freeze(local(2026, 12, 26, 10, 0))  # touched two days late: the next one counts from the touch
+    lead = leads.log_touch(w["mkt"], lead, "寄送了新品目录并电话回访")
+    assert (lead.next_touch_on, lead.touched_at) == (dt.date(2027, 1, 25), clock.now())
+    assert not leads.due_for_touch().exists()
+    # the list's cadence moves its prospects (from their last touch); a lead's own cadence beats it
+    for days in ("0", "366", "x", ""):
+        with pytest.raises(ValidationError):
+            leads.save_nurture_cadence(w["mkt"], "春季展会", days)
+    leads.save_nurture_cadence(w["mkt"], "春季展会", "7")
+    assert Lead.get_by_id(lead.id).next_touch_on == dt.date(2027, 1, 2)
+    lead = leads.set_lead_cadence(w["mkt"], Lead.get_by_id(lead.id), "3")
+    assert (lead.touch_days, lead.next_touch_on) == (3, dt.date(2026, 12, 29))
+    leads.save_nurture_cadence(w["mkt"], "春季展会", "14")
+    assert Lead.get_by_id(lead.id).next_touch_on == dt.date(2026, 12, 29)  # its own cadence stays
+    lead = leads.set_lead_cadence(w["mkt"], lead, "")
+    assert (lead.touch_days, lead.next_touch_on) == (None, dt.date(2027, 1, 9))
+    assert leads.nurture_lists() == [("春季展会", 14, 1)]
+    # qualified or back in the queue: no touch due any more, and no touch logged
+    leads.restore_lead(w["mkt"], lead)
+    assert Lead.get_by_id(lead.id).next_touch_on is None
+    with pytest.raises(DomainError):
+        leads.log_touch(w["mkt"], Lead.get_by_id(lead.id), "电话回访客户")
+
+
+def test_marketing_sees_prospects_due_for_a_touch_on_its_workbench_and_in_the_queue(w, client):
+    clock.freeze(local(2026, 11, 24, 10, 0))
+    due = leads.judge_lead(w["mkt"], intake(w), "prospect", nurture_list="老客户回访")
+    later = leads.judge_lead(w["mkt"], intake(w, name="以后再说服饰有限公司"), "prospect", nurture_list="老客户回访")
+    leads.set_lead_cadence(w["mkt"], later, "60")
+    clock.freeze(local(2026, 12, 25, 10, 0))
+    client.login(w["mkt"])
+    home = client.get("/").get_data(as_text=True)
+    card = home[home.index('id="wb-nurture-due"'):]
+    card = card[:card.index("</section>")]
+    assert "杭州新客户服饰有限公司" in card and "以后再说服饰有限公司" not in card
+    rows = client.get("/leads?tab=due").get_data(as_text=True)
+    assert f'data-lead-id="{due.id}"' in rows and f'data-lead-id="{later.id}"' not in rows
+    r = client.post(f"/leads/{due.id}/touch", {"note": ""})
+    assert "Say how you touched the prospect" in r.get_data(as_text=True)
+    r = client.post(f"/leads/{due.id}/touch", {"note": "邀请参加春季订货会"}, htmx=True)
+    assert r.status_code in (200, 204) and Lead.get_by_id(due.id).next_touch_on == dt.date(2027, 1, 24)
+    from models.audit import AuditEvent
+    touched = AuditEvent.get((AuditEvent.customer == due.customer_id) & (AuditEvent.kind == "lead.touched"))
+    assert touched.data["note"] == "邀请参加春季订货会"
+    r = client.post("/leads/nurture", {"nurture_list": "老客户回访", "cadence_days": "400"})
+    assert "A whole number from 1 to 365" in r.get_data(as_text=True)
+    client.post("/leads/nurture", {"nurture_list": "老客户回访", "cadence_days": "10"})
+    assert "老客户回访" in client.get("/leads/nurture").get_data(as_text=True)
+    assert Lead.get_by_id(due.id).next_touch_on == dt.date(2027, 1, 4)

@@ -720,7 +720,7 @@ POOL_ACTIONS = {
                           "pool.lock_approved",
                           lambda i: Customer.select().where((Customer.id == i["c"]) & Customer.locked)),
     "inbound_lead": Action("POST", "/customers/{c}/inbound-lead", {"note": "客户来电询问春季新款面料"},
-                           "pool.lead_routed",
+                           "lead.created",
                            lambda i: PoolEvent.select().where((PoolEvent.kind == "lead_routed")
                                                               & (PoolEvent.customer == i["c"]))),
 }

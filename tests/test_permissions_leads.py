@@ -31,6 +31,15 @@ ACTIONS = {
     "send_back": (Action("POST", "/leads/{ra}/send-back", {"reason": "明年才有预算"}, "lead.sent_back",
                          lambda i: Lead.select().where((Lead.id == i["ra"]) & (Lead.status == "sent_back"))), {"sales"}),
     "queue": (Action("GET", "/leads?tab=all&q=锦绣"), Y),
+    "due": (Action("GET", "/leads?tab=due"), Y),
+    "touch": (Action("POST", "/leads/{nurt}/touch", {"note": "寄送了新品目录"}, "lead.touched",
+                     lambda i: Lead.select().where((Lead.id == i["nurt"]) & Lead.touched_at.is_null(False))), Y),
+    "cadence": (Action("POST", "/leads/{nurt}/cadence", {"touch_days": "7"}, "lead.cadence_set",
+                       lambda i: Lead.select().where((Lead.id == i["nurt"]) & (Lead.touch_days == 7))), Y),
+    "nurture": (Action("GET", "/leads/nurture"), Y),
+    "nurture_save": (Action("POST", "/leads/nurture", {"nurture_list": "春季回访", "cadence_days": "14"},
+                            "lead.nurture_cadence",
+                            lambda i: leads.NurtureList.select().where(leads.NurtureList.name == "春季回访")), Y),
     "new_form": (Action("GET", "/leads/new"), Y | SELLERS),
     "new": (Action("POST", "/leads/new", {"name": "全新的线索服饰有限公司", "source": "referral"}, "lead.created",
                    lambda i: Lead.select().join(Customer, on=(Lead.customer == Customer.id)).where(
@@ -78,10 +87,12 @@ def lead_ids(world):
     routed = Lead.create(customer=c["a_rep"], source="website", created_at=now, created_by=mkt, status="routed",
                          routed_to=u["rep_a"], team=u["rep_a"].team_id, routed_at=now, made_owner=True,
                          due_at=now + dt.timedelta(days=2))
+    nurtured = Lead.create(customer=c["lead"], source="event", created_at=now, created_by=mkt, status="prospect",
+                           nurture_list="春季回访", judged_at=now, next_touch_on=clock.today())
     src, _ = leads.save_source(mkt, {"name": "官网", "source": "website", "per_hour": "60"})
     camp = Campaign.create(name="秋季展会", channel="event", source="event", starts_on=dt.date(2026, 11, 1),
                            ends_on=dt.date(2026, 11, 30), budget=1000, cost=800, created_at=now)
-    return {"q": queued.id, "junk": junk.id, "ra": routed.id, "src": src.id, "camp": camp.id,
+    return {"q": queued.id, "junk": junk.id, "ra": routed.id, "nurt": nurtured.id, "src": src.id, "camp": camp.id,
             "rep_a": u["rep_a"].id, "mgr_a": u["mgr_a"].id}
 
 

@@ -23,6 +23,8 @@ bp = Blueprint("imports", __name__, url_prefix="/imports")
 CLASS_LABELS = {"credit_code": N_("Same credit code"), "phone": N_("Same phone"), "name": N_("Same name")}
 CHOICE_LABELS = {"skip": N_("Skip them"), "update": N_("Update the existing customer's empty fields"),
                  "create": N_("Create them anyway (with a reason)")}
+DESTINATION_LABELS = {"pool": N_("Into the public pool of their region, where reps claim them"),
+                      "routing": N_("Through the lead routing rules: each goes to a rep, who must answer by the deadline")}
 OUTCOME_LABELS = {"invalid": N_("Invalid"), "skipped": N_("Skipped"), "failed": N_("Not saved")}
 STATE_LABELS = {"mapping": N_("Waiting for the column mapping"), "checking": N_("Checking"),
                 "checked": N_("Checked, ready to import"), "importing": N_("Importing"), "done": N_("Done"),
@@ -106,7 +108,8 @@ def _result_context(job):
     stages = STAGES if can(current_user, "customer.any_stage") else MARKETING_STAGES + ("target",)
     return dict(job=job, target_labels=labels, mapping_shown=_mapping_shown(job), problem_text=problem_text, CLASS_LABELS=CLASS_LABELS,
                 CHOICES=imports.CHOICES, CHOICE_LABELS=CHOICE_LABELS, stages=stages, STAGE_LABELS=STAGE_LABELS,
-                STATE_LABELS=STATE_LABELS, stalled=_stalled(job))
+                STATE_LABELS=STATE_LABELS, stalled=_stalled(job), destinations=imports.destinations(current_user),
+                DESTINATION_LABELS=DESTINATION_LABELS)
 
 
 def _mapping_shown(job):

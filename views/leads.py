@@ -24,7 +24,7 @@ from views.rules import effective_from
 
 bp = Blueprint("leads", __name__)
 PAGE = 50
-TABS = ("queue", "routed", "prospect", "junk", "accepted", "all")
+TABS = ("queue", "routed", "prospect", "due", "junk", "accepted", "all")
 MAX_WEB_BODY = 32 * 1024  # above the longest valid post (every field at its limit), far below a flood's
 
 
@@ -46,6 +46,8 @@ def _queue_query(user, tab, q):
     query = scope("lead", user, query)
     if tab == "queue":
         query = query.where(Lead.status.in_(QUEUE_STATUSES))
+    elif tab == "due":  # nurtured prospects due for a touch
+        query = query.where((Lead.status == "prospect") & (Lead.next_touch_on <= clock.today()))
     elif tab != "all":
         query = query.where(Lead.status == ("sent_back" if tab == "sent_back" else tab))
     if q:
@@ -69,7 +71,7 @@ def index():
     campaigns = {c.id: c.name for c in Campaign.select(Campaign.id, Campaign.name)}
     return hx.fragment_or_page("leads/_rows.html", "leads/index.html", rows=rows, tab=tab, q=q, names=names,
                                campaigns=campaigns, next_before=rows[-1].id if more else None,
-                               counts=leads.queue_counts_by_age(), now=clock.now())
+                               counts=leads.queue_counts_by_age(), now=clock.now(), today=clock.today())
 
 
 def _names(ids):
@@ -171,6 +173,39 @@ def judge(lead_id):
     f = request.form
     return _act(lead_id, "lead.judge", lambda lead: leads.judge_lead(
         current_user, lead, f.get("verdict", ""), f.get("reason", ""), f.get("nurture_list", "")))
+
+
+@bp.post("/leads/<int:lead_id>/touch")
+def touch(lead_id):
+    return _act(lead_id, "lead.judge", lambda lead: leads.log_touch(current_user, lead, request.form.get("note", "")))
+
+
+@bp.post("/leads/<int:lead_id>/cadence")
+def cadence(lead_id):
+    return _act(lead_id, "lead.judge", lambda lead: leads.set_lead_cadence(current_user, lead,
+                                                                           request.form.get("touch_days", "")))
+
+
+@bp.get("/leads/nurture")
+def nurture():
+    require(current_user, "lead.queue")
+    return _nurture_page()
+
+
+def _nurture_page(form=None, errors=None):
+    return render_template("leads/nurture.html", lists=leads.nurture_lists(), form=form or {}, errors=errors or {},
+                           default_days=leads.NURTURE_DAYS)
+
+
+@bp.post("/leads/nurture")
+def nurture_save():
+    require(current_user, "lead.queue")
+    form = _form(("nurture_list", "cadence_days"))
+    try:
+        leads.save_nurture_cadence(current_user, form["nurture_list"], form["cadence_days"])
+    except ValidationError as exc:
+        return _nurture_page(form, field_errors(exc, joined=True))
+    return hx.redirect(url_for("leads.nurture"))
 
 
 @bp.post("/leads/<int:lead_id>/restore")
@@ -351,7 +386,11 @@ def _marketing_panel(user):
     sent_back = list(base.where(Lead.status == "sent_back").order_by(Lead.sent_back_at.desc(), Lead.id.desc()).limit(10))
     today = clock.today()
     figures = [r for r in roi(since=today - dt.timedelta(days=90), until=today) if r.get("campaign")][:5]
+    due_query = leads.due_for_touch().join(Customer, on=(Lead.customer == Customer.id)).select(Lead, Customer.id, Customer.name)
+    due = list(due_query.order_by(Lead.next_touch_on, Lead.id).limit(10))
+    due_count = leads.due_for_touch().count() if len(due) == 10 else len(due)
     return {"counts": leads.queue_counts_by_age(), "waiting": waiting, "sent_back": sent_back,
+            "due": due, "due_count": due_count, "today": today,
             "left": {r.id: leads.countdown(r) for r in waiting}, "names": _names({r.routed_to_id for r in waiting + sent_back}),
             "figures": figures, "active": active_campaigns()}
 
@@ -403,6 +442,14 @@ def describe(e):
         return _("lead escalated: %(rep)s did not answer by %(due)s", rep=d.get("rep", ""), due=d.get("due_at", ""))
     if k == "lead.junked":
         return _("lead judged junk: %(reason)s", reason=d.get("reason", ""))
+    if k == "lead.touched":
+        return _("prospect touched (%(note)s), next touch %(next)s", note=d.get("note", ""), next=d.get("next", ""))
+    if k == "lead.cadence_set":
+        return (_("lead's touch cadence set to every %(n)s days", n=d["days"]) if d.get("days")
+                else _("lead's touch cadence back to its list's"))
+    if k == "lead.nurture_cadence":
+        return _("nurture list %(name)s: a touch every %(n)s days (%(leads)s prospects' next touch moved)",
+                 name=d.get("nurture_list", ""), n=d.get("days", ""), leads=d.get("leads", 0))
     if k == "lead.nurtured":
         return _("lead put on the nurture list %(name)s", name=d.get("nurture_list", ""))
     if k == "lead.qualified":

@@ -16,6 +16,7 @@ from models.errors import N_
 from models.quality_tables import GRADE_LABELS as QUALITY_GRADES
 from models.quality_tables import OUTCOME_LABELS as QUALITY_OUTCOMES
 from models.quality_tables import SOURCE_LABELS as QUALITY_SOURCES
+from models.leads import RULE_LABELS as LEAD_RULE_LABELS, SKIP_LABELS as LEAD_SKIP_LABELS
 from models.reorders import UNIT_LABELS
 from models.user_tables import ROLE_LABELS
 from views import extend
@@ -143,6 +144,15 @@ def describe_ledger(e):
         return say(_("The stake of %(rep)s on %(customer)s lapsed on %(due)s at %(c)s%% complete (%(t)s%% needed)"),
                    rep=n.person(e.from_owner), customer=customer, due=when(d.get("due")), c=d.get("completeness", "?"),
                    t=d.get("threshold", "?"))
+    if k == "lead_routed" and d.get("rule"):  # the lead routing rule (models/leads.py)
+        to = n.person(e.to_owner) if e.to_owner else _("nobody")
+        text = say(_("%(who)s routed the lead for %(customer)s to %(to)s by routing rule v%(v)s (%(rule)s)"), who=who,
+                   customer=customer, to=to, v=d.get("routing_version", 0), rule=label(LEAD_RULE_LABELS, d["rule"]))
+        if d.get("skipped"):
+            text = join(text, say(_("skipping %(names)s"), names=", ".join(
+                f"{s.get('name', '?')} ({_(LEAD_SKIP_LABELS.get(s.get('why'), s.get('why') or ''))})"
+                for s in d["skipped"][:5])))
+        return join(text, reason(e.reason))
     if k == "lead_routed":
         to = n.person(e.to_owner) if e.to_owner else _("nobody")
         return join(say(_("%(who)s logged an inbound lead for %(customer)s, routed to %(to)s (%(via)s)"), who=who,

@@ -5,7 +5,7 @@ import datetime as dt
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import clock, listing, notifications, pool_reports, pools
+from models import clock, leads, listing, notifications, pool_reports, pools
 from models import rules as rules_mod
 from models.fields import parse_id
 from models.customers import Customer, get_customer
@@ -151,13 +151,16 @@ def unlock(customer_id):
 
 @bp.post("/customers/<int:customer_id>/inbound-lead")
 def inbound_lead(customer_id):
+    """An enquiry from a known customer, logged from its pool card: a lead routed by the lead routing rule."""
     customer = get_customer(customer_id)
     require(current_user, "lead.route", customer)
 
-    def routed(target):
-        message = _("Routed to %(name)s.", name=target.full_name) if target else _("Nobody holds this customer: the lead stays with the pool.")
+    def routed(lead):
+        rep = User.get_by_id(lead.routed_to_id) if lead.status == "routed" else None
+        message = (_("Routed to %(name)s.", name=rep.full_name) if rep
+                   else _("No rep is available by the rule: the lead waits in marketing's queue."))
         return hx.trigger(hx.toast(message), "customerChanged")
-    return hx.run_verb(lambda: pools.route_inbound_lead(current_user, customer, request.form.get("note", "")),
+    return hx.run_verb(lambda: leads.log_inbound_lead(current_user, customer, request.form.get("note", "")),
                        invalid=None, done=routed)
 
 
@@ -291,7 +294,7 @@ LEDGER_LABELS = {
     "claim": N_("Claimed"), "claim_refused": N_("Claim refused"), "release": N_("Released"),
     "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
     "capacity": N_("Capacity adjusted"), "stake": N_("Staked"), "stake_completed": N_("Stake completed"),
-    "stake_lapsed": N_("Stake lapsed"), "lead_routed": N_("Inbound lead routed"), "rules_applied": N_("Pool rules"),
+    "stake_lapsed": N_("Stake lapsed"), "lead_routed": N_("Lead routed"), "rules_applied": N_("Pool rules"),
     "placed": N_("Placed in the pool"), "transfer": N_("Transferred"), "merge": N_("Merged"),
     "conflict_ruled": N_("Conflict ruled"), "delegation_started": N_("Delegation started"),
     "delegation_ended": N_("Delegation ended"),
