@@ -1,0 +1,512 @@
+"""Dashboards for managers and admins (issue 16 item 5): the customer-lifecycle funnel with conversion and
+average dwell per stage, stage promotions per week or month, the forecast by historical conversion next to
+the weighted pipeline, pool health and profile completeness by team. Read models, no verbs.
+
+Two summary tables keep the pages off the million-row tables (tests/test_dashboards.py holds them equal
+to a recount):
+
+- `LifecycleFlow`: customer stage changes per grain (week / month, business time zone) × team × from → to,
+  with the summed dwell in `from_stage`. `StageChange` rows are written by several verbs and bulk loaders
+  (customers, leads, imports, the demo), so instead of each of them bumping a counter the sweep folds the
+  rows past a watermark (`DashboardMark` "lifecycle") into the table, 20,000 a transaction; a page adds the
+  few rows written since the last fold itself (`_tail`), so it is always current. The team is the
+  customer's when the row is folded (at most one sweep after the change).
+- `CustomerTally`: the customers counted per team × pool × stage × completeness band × "recovered from a
+  pool", taken by the sweep every `TALLY_MINUTES` (one scan, ~1.5 s at 1M, outside the write lock). An
+  admin's all-company figures read it (a GROUP BY over a million customers is 100–160 ms); a manager's
+  team is counted live on the (team, …) index, a few ms.
+"""
+import datetime as dt
+from decimal import Decimal
+
+import peewee as pw
+
+from models import clock, hooks
+from models.base import BaseModel, db
+from models.customer_tables import STAGES, Customer, Pool, StageChange
+from models.ledger import PoolEvent
+from models.opportunities import (DEFAULT_PROBABILITY, OPEN_STAGES, PipelineTotal, StageFlow, forecast_periods)
+from models.permissions import can, pipeline_where
+from models.user_tables import Team, User
+
+SIGNED_STAGES = ("signed", "long_term")
+FUNNEL_MONTHS = 12  # conversion and dwell over the changes of the last twelve months
+FOLD_BATCH = 20000
+FOLD_MAX = 200000  # per sweep: a fresh migration of 2.4M changes folds over a few sweeps
+TAIL_MAX = 20000  # a page adds at most this many unfolded changes (else it says the figures are catching up)
+TALLY_MINUTES = 10
+MIN_EXITS = 10  # a rep's own conversion of a stage counts from this many exits; else the team's, the company's
+POOL_WEEKS = 12
+
+
+class LifecycleFlow(BaseModel):
+    """Customer stage changes per period × team × from → to (`from_stage` "" = the file's first stage),
+    with the summed seconds spent in `from_stage` by the `dwell_count` changes whose previous one is known."""
+    grain = pw.CharField(max_length=1)  # "w" (period = the Monday) or "m" (period = the 1st)
+    period = pw.DateField()
+    team = pw.IntegerField()  # 0: no team
+    from_stage = pw.CharField(max_length=20)
+    to_stage = pw.CharField(max_length=20)
+    count = pw.IntegerField(default=0)
+    dwell_seconds = pw.BigIntegerField(default=0)
+    dwell_count = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("grain", "period", "team", "from_stage", "to_stage"), True),
+                   (("grain", "team", "period"), False))
+
+
+class CustomerTally(BaseModel):
+    """One count of the customers per team × pool × stage × completeness band (0–10) × recovered (owned
+    again after a release), with the summed completeness; replaced whole by `take_tally`."""
+    team = pw.IntegerField()  # 0: none
+    pool = pw.IntegerField()  # 0: none
+    stage = pw.CharField(max_length=20)
+    band = pw.SmallIntegerField()
+    recovered = pw.BooleanField()
+    count = pw.IntegerField()
+    completeness_sum = pw.BigIntegerField()
+
+
+class DashboardMark(BaseModel):
+    """Progress of the summaries: "lifecycle" = the last StageChange id folded, "tally" = when taken."""
+    name = pw.CharField(max_length=20, unique=True)
+    last_id = pw.BigIntegerField(default=0)
+    at = pw.DateTimeField(null=True)
+
+
+# ---- periods --------------------------------------------------------------------------------------------
+
+def period_of(grain, day):
+    """The week's Monday or the month's first day of a business date."""
+    return day - dt.timedelta(days=day.weekday()) if grain == "w" else day.replace(day=1)
+
+
+def _add_months(day, n):
+    month = day.month - 1 + n
+    return dt.date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def periods(grain, today, n):
+    """The last `n` periods up to and including today's, oldest first."""
+    last = period_of(grain, today)
+    if grain == "w":
+        return [last - dt.timedelta(weeks=n - 1 - i) for i in range(n)]
+    return [_add_months(last, i - n + 1) for i in range(n)]
+
+
+def period_end(grain, start):
+    return start + dt.timedelta(weeks=1) if grain == "w" else _add_months(start, 1)
+
+
+# ---- folding the stage changes ---------------------------------------------------------------------
+
+def _as_datetime(value):
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
+def _changes(after, limit, team=None):
+    """Stage changes with id > `after` (oldest first): (id, team, from, to, at, previous change's at)."""
+    sql = ("SELECT sc.id, c.team_id, sc.from_stage, sc.to_stage, sc.at, "
+           "(SELECT p.at FROM stage_change p WHERE p.customer_id = sc.customer_id AND p.id < sc.id "
+           "ORDER BY p.id DESC LIMIT 1) "
+           "FROM stage_change sc LEFT JOIN customer c ON c.id = sc.customer_id WHERE sc.id > %s")
+    params = [after]
+    if team is not None:
+        sql += " AND c.team_id = %s"
+        params.append(team)
+    sql += " ORDER BY sc.id LIMIT %s"
+    params.append(limit)
+    p = db.param
+    return db.execute_sql(sql.replace("%s", p), params).fetchall()
+
+
+def _aggregate(rows, grains=("w", "m")):
+    """{(grain, period, team, from, to): [count, dwell seconds, dwell count]} of change rows."""
+    out = {}
+    for _id, team, src, dst, at, prev in rows:
+        at, prev = _as_datetime(at), _as_datetime(prev)
+        day = clock.to_local(at).date()
+        dwell = int((at - prev).total_seconds()) if prev is not None and src else None
+        for grain in grains:
+            acc = out.setdefault((grain, period_of(grain, day), team or 0, src or "", dst), [0, 0, 0])
+            acc[0] += 1
+            if dwell is not None and dwell >= 0:
+                acc[1] += dwell
+                acc[2] += 1
+    return out
+
+
+def _mark(name):
+    mark = DashboardMark.get_or_none(DashboardMark.name == name)
+    return mark or DashboardMark(name=name, last_id=0, at=None)
+
+
+def fold(now=None, limit=FOLD_MAX):
+    """Fold the stage changes past the watermark into LifecycleFlow, FOLD_BATCH rows per transaction
+    (watermark moved in the same one, so a second runner or a crash folds nothing twice). Returns how many."""
+    done = 0
+    while done < limit:
+        with db.atomic():
+            mark = _mark("lifecycle")
+            rows = _changes(mark.last_id, min(FOLD_BATCH, limit - done))
+            if not rows:
+                break
+            for (grain, period, team, src, dst), (n, secs, dn) in _aggregate(rows).items():
+                LifecycleFlow.insert(grain=grain, period=period, team=team, from_stage=src, to_stage=dst, count=n,
+                                     dwell_seconds=secs, dwell_count=dn).on_conflict(
+                    conflict_target=[LifecycleFlow.grain, LifecycleFlow.period, LifecycleFlow.team,
+                                     LifecycleFlow.from_stage, LifecycleFlow.to_stage],
+                    update={LifecycleFlow.count: LifecycleFlow.count + n,
+                            LifecycleFlow.dwell_seconds: LifecycleFlow.dwell_seconds + secs,
+                            LifecycleFlow.dwell_count: LifecycleFlow.dwell_count + dn}).execute()
+            updated = DashboardMark.update(last_id=rows[-1][0], at=now or clock.now()).where(
+                (DashboardMark.name == "lifecycle") & (DashboardMark.last_id == mark.last_id)).execute()
+            if not updated:
+                if mark.id is None:
+                    DashboardMark.create(name="lifecycle", last_id=rows[-1][0], at=now or clock.now())
+                else:  # another runner moved the mark meanwhile: undo ours by rolling back
+                    raise _Raced()
+        done += len(rows)
+    return done
+
+
+class _Raced(Exception):
+    pass
+
+
+def flows(team, grain, since, now=None):
+    """{(period, from, to): [count, dwell seconds, dwell count]} for periods ≥ `since` (team None: every
+    team), from the folded table plus the changes not folded yet. Also whether the tail was cut short."""
+    q = LifecycleFlow.select(LifecycleFlow.period, LifecycleFlow.from_stage, LifecycleFlow.to_stage,
+                             pw.fn.SUM(LifecycleFlow.count), pw.fn.SUM(LifecycleFlow.dwell_seconds),
+                             pw.fn.SUM(LifecycleFlow.dwell_count)).where(
+        (LifecycleFlow.grain == grain) & (LifecycleFlow.period >= since))
+    if team is not None:
+        q = q.where(LifecycleFlow.team == team)
+    out = {}
+    for period, src, dst, n, secs, dn in q.group_by(LifecycleFlow.period, LifecycleFlow.from_stage,
+                                                     LifecycleFlow.to_stage).tuples():
+        out[(period, src, dst)] = [n or 0, secs or 0, dn or 0]
+    tail = _changes(_mark("lifecycle").last_id, TAIL_MAX + 1, team)
+    behind = len(tail) > TAIL_MAX
+    for (_g, period, _t, src, dst), vals in _aggregate(tail[:TAIL_MAX], grains=(grain,)).items():
+        if period >= since:
+            acc = out.setdefault((period, src, dst), [0, 0, 0])
+            for i in range(3):
+                acc[i] += vals[i]
+    return out, behind
+
+
+# ---- the customer tally --------------------------------------------------------------------------
+
+_TALLY_SQL = (
+    "SELECT COALESCE(team_id, 0), COALESCE(pool_id, 0), stage, "
+    "CASE WHEN completeness >= 100 THEN 10 WHEN completeness < 0 THEN 0 ELSE completeness / 10 END, "
+    "CASE WHEN owner_id IS NOT NULL AND released_at IS NOT NULL THEN 1 ELSE 0 END, COUNT(*), SUM(completeness) "
+    "FROM customer {where} GROUP BY 1, 2, 3, 4, 5")
+
+
+def _count_customers(team=None):
+    where = "WHERE team_id = %s".replace("%s", db.param) if team is not None else ""
+    return db.execute_sql(_TALLY_SQL.format(where=where), [team] if team is not None else []).fetchall()
+
+
+def take_tally(now=None, force=False):
+    """Recount CustomerTally when the last count is older than TALLY_MINUTES (or `force`): the scan runs
+    outside the write transaction, the swap inside one."""
+    now = now or clock.now()
+    mark = _mark("tally")
+    if not force and mark.at is not None and mark.at > now - dt.timedelta(minutes=TALLY_MINUTES):
+        return False
+    rows = _count_customers()
+    with db.atomic():
+        CustomerTally.delete().execute()
+        for i in range(0, len(rows), 500):
+            CustomerTally.insert_many(
+                [dict(team=t, pool=p, stage=s, band=b, recovered=bool(r), count=n, completeness_sum=cs or 0)
+                 for t, p, s, b, r, n, cs in rows[i:i + 500]]).execute()
+        if not DashboardMark.update(at=now).where(DashboardMark.name == "tally").execute():
+            DashboardMark.create(name="tally", last_id=0, at=now)
+    return True
+
+
+def tally(team=None):
+    """Customer counts as (team, pool, stage, band, recovered, count, completeness sum) rows and when they
+    were counted (None: now). A team is counted live; everyone from the sweep's tally once there is one."""
+    if team is None:
+        mark = _mark("tally")
+        if mark.at is not None:
+            rows = CustomerTally.select(CustomerTally.team, CustomerTally.pool, CustomerTally.stage, CustomerTally.band,
+                                        CustomerTally.recovered, CustomerTally.count,
+                                        CustomerTally.completeness_sum).tuples()
+            return list(rows), mark.at
+    return _count_customers(team), None
+
+
+def sweep(now=None):
+    now = now or clock.now()
+    try:
+        folded = fold(now)
+    except _Raced:
+        folded = 0
+    return {"folded": folded, "tallied": take_tally(now)}
+
+
+hooks.on("sweep", sweep, name="dashboards")
+
+
+# ---- who sees what ---------------------------------------------------------------------------------
+
+def team_of(user, team=None):
+    """The team a dashboard covers: an admin's choice (None = all), a manager's own (-1 without one)."""
+    if can(user, "dashboard.all"):
+        return team or None
+    return user.team_id if can(user, "team.leads_one") else -1
+
+
+# ---- the lifecycle funnel ------------------------------------------------------------------------
+
+def funnel(user, team=None, now=None):
+    """Per lifecycle stage: customers in it now, and over the last FUNNEL_MONTHS months how many entered
+    it, left it upwards (conversion = up / left) or downwards, and the average days spent in it by those
+    that left. {"stages": [...], "since", "as_of", "behind", "team"}."""
+    now = now or clock.now()
+    team = team_of(user, team)
+    since = _add_months(period_of("m", clock.to_local(now).date()), 1 - FUNNEL_MONTHS)
+    rows, as_of = tally(team)
+    now_in = {s: 0 for s in STAGES}
+    for _t, _p, stage, _b, _r, n, _cs in rows:
+        if stage in now_in:
+            now_in[stage] += n
+    flow, behind = flows(team, "m", since)
+    rank = {s: i for i, s in enumerate(STAGES)}
+    stats = {s: {"entered": 0, "up": 0, "down": 0, "dwell": 0, "dwell_n": 0} for s in STAGES}
+    for (_period, src, dst), (n, secs, dn) in flow.items():
+        if dst in stats:
+            stats[dst]["entered"] += n
+        if src in stats and dst in rank:
+            s = stats[src]
+            s["up" if rank[dst] > rank[src] else "down"] += n
+            s["dwell"] += secs
+            s["dwell_n"] += dn
+    out = []
+    for stage in STAGES:
+        s = stats[stage]
+        left = s["up"] + s["down"]
+        out.append({"stage": stage, "now": now_in[stage], "entered": s["entered"], "up": s["up"], "down": s["down"],
+                    "conversion": round(100 * s["up"] / left) if left else None,
+                    "dwell_days": round(s["dwell"] / s["dwell_n"] / 86400, 1) if s["dwell_n"] else None})
+    return {"stages": out, "since": since, "as_of": as_of, "behind": behind, "team": team}
+
+
+def promotions(user, team=None, grain="w", n=12, now=None):
+    """Promotions (a move up the ladder, not a file's first stage) per period and stage reached, and
+    demotions per period: {"periods": [(start, end)], "series": {stage: [count]}, "down": [count]}."""
+    now = now or clock.now()
+    grain = "m" if grain == "m" else "w"
+    team = team_of(user, team)
+    starts = periods(grain, clock.to_local(now).date(), n)
+    flow, behind = flows(team, grain, starts[0])
+    index = {p: i for i, p in enumerate(starts)}
+    rank = {s: i for i, s in enumerate(STAGES)}
+    series = {s: [0] * n for s in STAGES[1:]}
+    down = [0] * n
+    for (period, src, dst), (count, _secs, _dn) in flow.items():
+        i = index.get(period)
+        if i is None or src not in rank or dst not in rank:
+            continue
+        if rank[dst] > rank[src]:
+            series[dst][i] += count
+        else:
+            down[i] += count
+    totals = [sum(series[s][i] for s in series) for i in range(n)]
+    return {"grain": grain, "periods": [(p, period_end(grain, p)) for p in starts], "series": series,
+            "down": down, "totals": totals, "behind": behind, "team": team}
+
+
+def promoted_customers(user, stage, since, until, team=None, before=None, limit=50):
+    """The customers promoted into `stage` in [since, until) (business dates) that the user's dashboard
+    covers, newest first, keyset on the change id: [(change id, at, from, customer id, name)], next cursor."""
+    team = team_of(user, team)
+    lo, hi = clock.local_day_start(since), clock.local_day_start(until)
+    below = [s for s in STAGES[:STAGES.index(stage)]] if stage in STAGES else []
+    q = (StageChange.select(StageChange.id, StageChange.at, StageChange.from_stage, Customer.id, Customer.name)
+         .join(Customer, on=(Customer.id == StageChange.customer))
+         .where((StageChange.at >= lo) & (StageChange.at < hi) & (StageChange.to_stage == stage)
+                & StageChange.from_stage.in_(below or [""])))
+    if team is not None:
+        q = q.where(Customer.team == team)
+    if before:
+        q = q.where(StageChange.id < before)
+    rows = list(q.order_by(StageChange.id.desc()).limit(limit + 1).tuples())
+    return rows[:limit], (rows[limit - 1][0] if len(rows) > limit else None)
+
+
+# ---- forecast by historical conversion --------------------------------------------------------------
+
+def _win_chances(counts):
+    """P(won) from each open stage given exit counts {from: {to: n}}: an absorbing chain (won = 1, lost = 0)
+    solved by iteration; a stage nobody left is absent from the answer."""
+    p = {s: 0.0 for s in OPEN_STAGES}
+    p.update(won=1.0, lost=0.0)
+    known = {s: exits for s, exits in counts.items() if s in p and sum(exits.values())}
+    for _ in range(200):
+        for s in OPEN_STAGES:
+            exits = known.get(s)
+            if exits:
+                total = sum(exits.values())
+                p[s] = sum(n * p.get(t, 0.0) for t, n in exits.items()) / total
+    return {s: p[s] for s in OPEN_STAGES if s in known}
+
+
+def conversion_tables():
+    """Exit counts per stage for every rep, every team and the company, from StageFlow (all history)."""
+    reps, teams, company = {}, {}, {}
+    for owner, team, src, dst, n in (StageFlow.select(StageFlow.owner, StageFlow.team, StageFlow.from_stage,
+                                                      StageFlow.to_stage, StageFlow.count)
+                                     .where(StageFlow.from_stage != "").tuples()):
+        for table, key in ((reps, owner), (teams, team), (company, 0)):
+            exits = table.setdefault(key, {}).setdefault(src, {})
+            exits[dst] = exits.get(dst, 0) + n
+    return reps, teams, company[0] if company else {}
+
+
+def win_chance(stage, own, team, company):
+    """The chance to win from `stage`: the rep's own record if it has MIN_EXITS exits from the stage, else
+    the team's, else the company's, else the stage's default probability. Returns (chance, basis)."""
+    for basis, counts in (("rep", own), ("team", team), ("company", company)):
+        exits = (counts or {}).get(stage) or {}
+        if sum(exits.values()) >= MIN_EXITS:
+            return _win_chances(counts).get(stage, 0.0), basis
+    return DEFAULT_PROBABILITY.get(stage, 0) / 100, "default"
+
+
+def forecast(user, team=None, today=None):
+    """Next month and next quarter: per rep, the open pipeline closing then, weighted by the probabilities
+    on the deals (the board's figure) and by the rep's historical conversion from each deal's stage."""
+    periods_ = forecast_periods(today)
+    start, end = periods_[0][1], max(periods_[0][2], periods_[1][2])
+    team = team_of(user, team)
+    cond = pipeline_where(user, PipelineTotal.owner, PipelineTotal.team)
+    q = PipelineTotal.select(PipelineTotal.owner, PipelineTotal.team, PipelineTotal.stage, PipelineTotal.month,
+                             PipelineTotal.count, PipelineTotal.amount_fen, PipelineTotal.weighted_fen).where(
+        (PipelineTotal.month >= start) & (PipelineTotal.month < end) & PipelineTotal.stage.in_(OPEN_STAGES))
+    if cond is False:
+        return {"periods": periods_, "reps": [], "total": _empty(periods_), "bases": {}}
+    if cond is not True:
+        q = q.where(cond)
+    if team is not None:
+        q = q.where(PipelineTotal.team == team)
+    reps_c, teams_c, company_c = conversion_tables()
+    reps, bases = {}, {}
+    for owner, team_id, stage, month, count, amount, weighted in q.tuples():
+        chance, basis = win_chance(stage, reps_c.get(owner), teams_c.get(team_id), company_c)
+        bases[basis] = bases.get(basis, 0) + count
+        row = reps.setdefault((owner, team_id), _empty(periods_))
+        for key, lo, hi in periods_:
+            if lo <= _as_date(month) < hi:
+                row[key]["count"] += count
+                row[key]["amount"] += Decimal(amount or 0) / 100
+                row[key]["weighted"] += Decimal(weighted or 0) / 100
+                row[key]["historical"] += Decimal(amount or 0) * Decimal(str(round(chance, 4))) / 100
+    names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+             .where(User.id.in_([o for o, _t in reps if o]))} if reps else {}
+    team_names = {t.id: t.name for t in Team.select(Team.id, Team.name)}
+    rows = []
+    for (owner, team_id), figures in reps.items():
+        for f in figures.values():
+            for k in ("amount", "weighted", "historical"):
+                f[k] = f[k].quantize(Decimal("0.01"))
+        rows.append({"owner_id": owner or None, "name": names.get(owner, ""), "team_id": team_id or None,
+                     "team": team_names.get(team_id, ""), **figures})
+    rows.sort(key=lambda r: (-(r["month"]["weighted"] + r["quarter"]["weighted"]), r["name"]))
+    total = _empty(periods_)
+    for r in rows:
+        for key, _lo, _hi in periods_:
+            for k in ("count", "amount", "weighted", "historical"):
+                total[key][k] += r[key][k]
+    return {"periods": periods_, "reps": rows, "total": total, "bases": bases}
+
+
+def _as_date(value):
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _empty(periods_):
+    return {key: {"count": 0, "amount": Decimal("0.00"), "weighted": Decimal("0.00"), "historical": Decimal("0.00")}
+            for key, _lo, _hi in periods_}
+
+
+# ---- pool health -------------------------------------------------------------------------------------
+
+def _week_bucket(column, starts):
+    at = [clock.local_day_start(d) for d in starts]
+    return pw.Case(None, [(column >= a, i) for i, a in reversed(list(enumerate(at)))], None)
+
+
+def pool_health(user, team=None, weeks=POOL_WEEKS, now=None):
+    """Pool sizes, claims (and assignments) and releases per business week, and the customers recovered
+    from a pool (owned again after a release) and how many of those are signed now. A team's claims are
+    its members' and its releases from them; an admin without a team filter sees all."""
+    now = now or clock.now()
+    team = team_of(user, team)
+    starts = periods("w", clock.to_local(now).date(), weeks)
+    since = clock.local_day_start(starts[0])
+    week = _week_bucket(PoolEvent.at, starts)
+    series = {"claims": [0] * weeks, "releases": [0] * weeks}
+    for label, kinds, who in (("claims", ("claim", "assign"), PoolEvent.to_owner),
+                              ("releases", ("release", "forced_release"), PoolEvent.from_owner)):
+        q = PoolEvent.select(week.alias("week"), pw.fn.COUNT(PoolEvent.id)).where(
+            PoolEvent.kind.in_(kinds) & (PoolEvent.at >= since))
+        if team is not None:
+            q = q.where(who.in_(User.select(User.id).where(User.team == team)))
+        for i, n in q.group_by(week).tuples():
+            if i is not None and 0 <= i < weeks:
+                series[label][i] = n
+    rows, as_of = tally(team)
+    sizes, recovered, signed = {}, 0, 0
+    for _t, pool, stage, _b, rec, n, _cs in rows:
+        if pool:
+            sizes[pool] = sizes.get(pool, 0) + n
+        if rec:
+            recovered += n
+            signed += n if stage in SIGNED_STAGES else 0
+    if team is not None:  # a team's pool customers have no team: the pools' sizes are everyone's
+        everyone, _ = tally(None)
+        sizes = {}
+        for _t, pool, _s, _b, _r, n, _cs in everyone:
+            if pool:
+                sizes[pool] = sizes.get(pool, 0) + n
+    pools = list(Pool.select().order_by(Pool.id))
+    return {"weeks": starts, "series": series, "sizes": sizes, "pools": pools, "recovered": recovered,
+            "recovered_signed": signed, "as_of": as_of, "team": team,
+            "claims": sum(series["claims"]), "releases": sum(series["releases"])}
+
+
+# ---- completeness by team ----------------------------------------------------------------------------
+
+def completeness(user, team=None):
+    """Per team (owned customers): how many, the average profile completeness, and how many are ≥ 80 %
+    and < 50 % complete (bands of ten points)."""
+    team = team_of(user, team)
+    rows, as_of = tally(team)
+    teams = {}
+    for team_id, _p, _s, band, _r, n, cs in rows:
+        if not team_id:
+            continue
+        t = teams.setdefault(team_id, {"team_id": team_id, "count": 0, "sum": 0, "high": 0, "low": 0})
+        t["count"] += n
+        t["sum"] += cs or 0
+        t["high"] += n if band >= 8 else 0
+        t["low"] += n if band < 5 else 0
+    names = {t.id: t.name for t in Team.select(Team.id, Team.name).where(Team.id.in_(list(teams)))} if teams else {}
+    out = []
+    for t in teams.values():
+        t["name"] = names.get(t["team_id"], "")
+        t["average"] = round(t["sum"] / t["count"]) if t["count"] else 0
+        out.append(t)
+    out.sort(key=lambda t: (t["average"], t["name"]))
+    return {"teams": out, "as_of": as_of}
