@@ -269,14 +269,14 @@ def team_of(user, team=None):
 
 # ---- the lifecycle funnel ------------------------------------------------------------------------
 
-def funnel(user, team=None, now=None):
+def funnel(user, team=None, now=None, counted=None):
     """Per lifecycle stage: customers in it now, and over the last FUNNEL_MONTHS months how many entered
     it, left it upwards (conversion = up / left) or downwards, and the average days spent in it by those
     that left. {"stages": [...], "since", "as_of", "behind", "team"}."""
     now = now or clock.now()
     team = team_of(user, team)
     since = _add_months(period_of("m", clock.to_local(now).date()), 1 - FUNNEL_MONTHS)
-    rows, as_of = tally(team)
+    rows, as_of = counted or tally(team)
     now_in = {s: 0 for s in STAGES}
     for _t, _p, stage, _b, _r, n, _cs in rows:
         if stage in now_in:
@@ -327,16 +327,26 @@ def promotions(user, team=None, grain="w", n=12, now=None):
             "down": down, "totals": totals, "behind": behind, "team": team}
 
 
-def promoted_customers(user, stage, since, until, team=None, before=None, limit=50):
-    """The customers promoted into `stage` in [since, until) (business dates) that the user's dashboard
-    covers, newest first, keyset on the change id: [(change id, at, from, customer id, name)], next cursor."""
+MOVES = ("into", "promoted", "up_from", "down_from")
+
+
+def moved_customers(user, stage, move, since, until, team=None, before=None, limit=50):
+    """The stage changes behind a dashboard figure, newest first, keyset on the change id: `move` "into" =
+    every change into `stage` (its entries), "promoted" = the moves up into it, "up_from" / "down_from" = the
+    moves out of it upwards / downwards; in [since, until) (business dates), on the customers the user's
+    dashboard covers. Returns ([(change id, at, from, to, customer id, name)], the next cursor or None)."""
     team = team_of(user, team)
     lo, hi = clock.local_day_start(since), clock.local_day_start(until)
-    below = [s for s in STAGES[:STAGES.index(stage)]] if stage in STAGES else []
-    q = (StageChange.select(StageChange.id, StageChange.at, StageChange.from_stage, Customer.id, Customer.name)
+    i = STAGES.index(stage)
+    below, above = list(STAGES[:i]), list(STAGES[i + 1:])
+    cond = {"into": StageChange.to_stage == stage,
+            "promoted": (StageChange.to_stage == stage) & StageChange.from_stage.in_(below or ["-"]),
+            "up_from": (StageChange.from_stage == stage) & StageChange.to_stage.in_(above or ["-"]),
+            "down_from": (StageChange.from_stage == stage) & StageChange.to_stage.in_(below or ["-"])}[move]
+    q = (StageChange.select(StageChange.id, StageChange.at, StageChange.from_stage, StageChange.to_stage,
+                            Customer.id, Customer.name)
          .join(Customer, on=(Customer.id == StageChange.customer))
-         .where((StageChange.at >= lo) & (StageChange.at < hi) & (StageChange.to_stage == stage)
-                & StageChange.from_stage.in_(below or [""])))
+         .where((StageChange.at >= lo) & (StageChange.at < hi) & cond))
     if team is not None:
         q = q.where(Customer.team == team)
     if before:
@@ -411,7 +421,7 @@ def forecast(user, team=None, today=None):
                 row[key]["count"] += count
                 row[key]["amount"] += Decimal(amount or 0) / 100
                 row[key]["weighted"] += Decimal(weighted or 0) / 100
-                row[key]["historical"] += Decimal(amount or 0) * Decimal(str(round(chance, 4))) / 100
+                row[key]["historical"] += Decimal(amount or 0) * Decimal(str(chance)) / 100
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
              .where(User.id.in_([o for o, _t in reps if o]))} if reps else {}
     team_names = {t.id: t.name for t in Team.select(Team.id, Team.name)}
@@ -447,7 +457,7 @@ def _week_bucket(column, starts):
     return pw.Case(None, [(column >= a, i) for i, a in reversed(list(enumerate(at)))], None)
 
 
-def pool_health(user, team=None, weeks=POOL_WEEKS, now=None):
+def pool_health(user, team=None, weeks=POOL_WEEKS, now=None, counted=None):
     """Pool sizes, claims (and assignments) and releases per business week, and the customers recovered
     from a pool (owned again after a release) and how many of those are signed now. A team's claims are
     its members' and its releases from them; an admin without a team filter sees all."""
@@ -466,7 +476,7 @@ def pool_health(user, team=None, weeks=POOL_WEEKS, now=None):
         for i, n in q.group_by(week).tuples():
             if i is not None and 0 <= i < weeks:
                 series[label][i] = n
-    rows, as_of = tally(team)
+    rows, as_of = counted or tally(team)
     sizes, recovered, signed = {}, 0, 0
     for _t, pool, stage, _b, rec, n, _cs in rows:
         if pool:
@@ -488,11 +498,11 @@ def pool_health(user, team=None, weeks=POOL_WEEKS, now=None):
 
 # ---- completeness by team ----------------------------------------------------------------------------
 
-def completeness(user, team=None):
+def completeness(user, team=None, counted=None):
     """Per team (owned customers): how many, the average profile completeness, and how many are ≥ 80 %
     and < 50 % complete (bands of ten points)."""
     team = team_of(user, team)
-    rows, as_of = tally(team)
+    rows, as_of = counted or tally(team)
     teams = {}
     for team_id, _p, _s, band, _r, n, cs in rows:
         if not team_id:
@@ -510,3 +520,13 @@ def completeness(user, team=None):
         out.append(t)
     out.sort(key=lambda t: (t["average"], t["name"]))
     return {"teams": out, "as_of": as_of}
+
+
+def overview(user, team=None, grain="w", now=None, today=None):
+    """Every section of the dashboard page, counting the customers once."""
+    now = now or clock.now()
+    counted = tally(team_of(user, team))
+    return {"funnel": funnel(user, team, now, counted), "promotions": promotions(user, team, grain, now=now),
+            "forecast": forecast(user, team, today or clock.to_local(now).date()),
+            "pools": pool_health(user, team, now=now, counted=counted),
+            "completeness": completeness(user, team, counted), "team": team_of(user, team)}
