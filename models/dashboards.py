@@ -8,7 +8,7 @@ to a recount):
 - `LifecycleFlow`: customer stage changes per grain (week / month, business time zone) × team × from → to,
   with the summed dwell in `from_stage`. `StageChange` rows are written by several verbs and bulk loaders
   (customers, leads, imports, the demo), so instead of each of them bumping a counter the sweep folds the
-  rows past a watermark (`DashboardMark` "lifecycle") into the table, 20,000 a transaction; a page adds the
+  rows past a watermark (`DashboardMark` "lifecycle") into the table, 10,000 at a time; a page adds the
   few rows written since the last fold itself (`_tail`), so it is always current. The team is the
   customer's when the row is folded (at most one sweep after the change).
 - `CustomerTally`: the customers counted per team × pool × stage × completeness band × "recovered from a
@@ -31,7 +31,7 @@ from models.user_tables import Team, User
 
 SIGNED_STAGES = ("signed", "long_term")
 FUNNEL_MONTHS = 12  # conversion and dwell over the changes of the last twelve months
-FOLD_BATCH = 20000
+FOLD_BATCH = 10000
 FOLD_MAX = 200000  # per sweep: a fresh migration of 2.4M changes folds over a few sweeps
 TAIL_MAX = 20000  # a page adds at most this many unfolded changes (else it says the figures are catching up)
 TALLY_MINUTES = 10
@@ -145,16 +145,25 @@ def _mark(name):
 
 
 def fold(now=None, limit=FOLD_MAX):
-    """Fold the stage changes past the watermark into LifecycleFlow, FOLD_BATCH rows per transaction
-    (watermark moved in the same one, so a second runner or a crash folds nothing twice). Returns how many."""
+    """Fold the stage changes past the watermark into LifecycleFlow, FOLD_BATCH rows at a time: the rows
+    are read outside the write lock, then added in one short transaction that moves the watermark only if
+    nobody moved it meanwhile (else nothing is written: a second runner or a crash folds nothing twice).
+    Returns how many rows were folded."""
     done = 0
     while done < limit:
+        start = _mark("lifecycle").last_id
+        rows = _changes(start, min(FOLD_BATCH, limit - done))
+        if not rows:
+            break
+        sums = _aggregate(rows)
         with db.atomic():
-            mark = _mark("lifecycle")
-            rows = _changes(mark.last_id, min(FOLD_BATCH, limit - done))
-            if not rows:
-                break
-            for (grain, period, team, src, dst), (n, secs, dn) in _aggregate(rows).items():
+            moved = DashboardMark.update(last_id=rows[-1][0], at=now or clock.now()).where(
+                (DashboardMark.name == "lifecycle") & (DashboardMark.last_id == start)).execute()
+            if not moved:
+                if start or DashboardMark.select().where(DashboardMark.name == "lifecycle").exists():
+                    raise _Raced()
+                DashboardMark.create(name="lifecycle", last_id=rows[-1][0], at=now or clock.now())
+            for (grain, period, team, src, dst), (n, secs, dn) in sums.items():
                 LifecycleFlow.insert(grain=grain, period=period, team=team, from_stage=src, to_stage=dst, count=n,
                                      dwell_seconds=secs, dwell_count=dn).on_conflict(
                     conflict_target=[LifecycleFlow.grain, LifecycleFlow.period, LifecycleFlow.team,
@@ -162,13 +171,6 @@ def fold(now=None, limit=FOLD_MAX):
                     update={LifecycleFlow.count: LifecycleFlow.count + n,
                             LifecycleFlow.dwell_seconds: LifecycleFlow.dwell_seconds + secs,
                             LifecycleFlow.dwell_count: LifecycleFlow.dwell_count + dn}).execute()
-            updated = DashboardMark.update(last_id=rows[-1][0], at=now or clock.now()).where(
-                (DashboardMark.name == "lifecycle") & (DashboardMark.last_id == mark.last_id)).execute()
-            if not updated:
-                if mark.id is None:
-                    DashboardMark.create(name="lifecycle", last_id=rows[-1][0], at=now or clock.now())
-                else:  # another runner moved the mark meanwhile: undo ours by rolling back
-                    raise _Raced()
         done += len(rows)
     return done
 
@@ -271,8 +273,9 @@ def team_of(user, team=None):
 
 def funnel(user, team=None, now=None, counted=None):
     """Per lifecycle stage: customers in it now, and over the last FUNNEL_MONTHS months how many entered
-    it, left it upwards (conversion = up / left) or downwards, and the average days spent in it by those
-    that left. {"stages": [...], "since", "as_of", "behind", "team"}."""
+    it, left it upwards or downwards, conversion = moved up / entered (capped at 100 %: moves up out of the
+    window's early entries count too) and the average days spent in it by those that left.
+    {"stages": [...], "since", "as_of", "behind", "team"}."""
     now = now or clock.now()
     team = team_of(user, team)
     since = _add_months(period_of("m", clock.to_local(now).date()), 1 - FUNNEL_MONTHS)
@@ -295,9 +298,8 @@ def funnel(user, team=None, now=None, counted=None):
     out = []
     for stage in STAGES:
         s = stats[stage]
-        left = s["up"] + s["down"]
         out.append({"stage": stage, "now": now_in[stage], "entered": s["entered"], "up": s["up"], "down": s["down"],
-                    "conversion": round(100 * s["up"] / left) if left else None,
+                    "conversion": min(100, round(100 * s["up"] / s["entered"])) if s["entered"] else None,
                     "dwell_days": round(s["dwell"] / s["dwell_n"] / 86400, 1) if s["dwell_n"] else None})
     return {"stages": out, "since": since, "as_of": as_of, "behind": behind, "team": team}
 

@@ -125,9 +125,10 @@ def test_funnel_conversion_and_dwell(world):
     f = dm.funnel(world.admin)
     s = {r["stage"]: r for r in f["stages"]}
     assert s["intent"]["entered"] == 4 and s["intent"]["up"] == 2 and s["intent"]["down"] == 1
-    assert s["intent"]["conversion"] == 67
+    assert s["intent"]["conversion"] == 50  # 2 of the 4 that entered moved up
     assert s["intent"]["dwell_days"] == 20.0
-    assert s["target"]["up"] == 4 and s["target"]["conversion"] == 100 and s["target"]["dwell_days"] == 50.0
+    # target: 4 files created in it and 1 demoted into it, 4 moved up
+    assert s["target"]["entered"] == 5 and s["target"]["conversion"] == 80 and s["target"]["dwell_days"] == 50.0
     assert s["intent"]["now"] == 1 and s["signed"]["now"] == 2
     assert s["long_term"]["conversion"] is None and s["long_term"]["dwell_days"] is None
 
@@ -313,3 +314,19 @@ def test_a_manager_sees_only_the_team(client, world):
     body = client.get(f"/dashboards/moves?stage=intent&move=promoted&team={world.b.id}").get_data(as_text=True)
     assert ca.name in body and cb.name not in body
     assert client.get("/dashboards").status_code == 200
+
+
+def test_a_fold_that_lost_the_race_writes_nothing(world, monkeypatch):
+    world.make(world.rep_a)
+    real = dm._changes
+
+    def racing(after, limit, team=None):
+        rows = real(after, limit, team)
+        dm.DashboardMark.insert(name="lifecycle", last_id=10 ** 9, at=FROZEN).on_conflict_replace().execute()
+        return rows
+    monkeypatch.setattr(dm, "_changes", racing)
+    with pytest.raises(dm._Raced):
+        dm.fold()
+    assert dm.LifecycleFlow.select().count() == 0
+    monkeypatch.setattr(dm, "_changes", real)
+    assert dm.sweep(FROZEN)["folded"] == 0  # the other runner's mark stands
