@@ -360,87 +360,148 @@ def moved_customers(user, stage, move, since, until, team=None, before=None, lim
 # ---- forecast by historical conversion --------------------------------------------------------------
 
 def _win_chances(counts):
-    """P(won) from each open stage given exit counts {from: {to: n}}: an absorbing chain (won = 1, lost = 0)
-    solved by iteration; a stage nobody left is absent from the answer."""
-    p = {s: 0.0 for s in OPEN_STAGES}
-    p.update(won=1.0, lost=0.0)
-    known = {s: exits for s, exits in counts.items() if s in p and sum(exits.values())}
-    for _ in range(200):
-        for s in OPEN_STAGES:
-            exits = known.get(s)
-            if exits:
-                total = sum(exits.values())
-                p[s] = sum(n * p.get(t, 0.0) for t, n in exits.items()) / total
-    return {s: p[s] for s in OPEN_STAGES if s in known}
+    """P(won) from each open stage given exit counts {from: {to: n}}: the absorption probabilities of a
+    chain (won = 1, lost = 0; a move to a stage nobody left counts as 0), solved as (I - T) p = b by
+    Gaussian elimination; a stage nobody left is absent from the answer."""
+    known = [st for st in OPEN_STAGES if sum((counts.get(st) or {}).values())]
+    index = {st: i for i, st in enumerate(known)}
+    n = len(known)
+    a = [[0.0] * (n + 1) for _ in range(n)]
+    for i, st in enumerate(known):
+        exits = counts[st]
+        total = sum(exits.values())
+        a[i][i] += 1.0
+        for to, k in exits.items():
+            if to == "won":
+                a[i][n] += k / total
+            elif to in index:
+                a[i][index[to]] -= k / total
+    for col in range(n):  # partial pivoting; I - T is diagonally dominant, so a pivot is never 0
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        a[col], a[pivot] = a[pivot], a[col]
+        if abs(a[col][col]) < 1e-12:
+            return {st: 0.0 for st in known}
+        for r in range(n):
+            if r != col and a[r][col]:
+                f = a[r][col] / a[col][col]
+                a[r] = [x - f * y for x, y in zip(a[r], a[col])]
+    return {st: min(1.0, max(0.0, a[i][n] / a[i][i])) for i, st in enumerate(known)}
 
 
 def conversion_tables():
     """Exit counts per stage for every rep, every team and the company, from StageFlow (all history)."""
     reps, teams, company = {}, {}, {}
-    for owner, team, src, dst, n in (StageFlow.select(StageFlow.owner, StageFlow.team, StageFlow.from_stage,
-                                                      StageFlow.to_stage, StageFlow.count)
-                                     .where(StageFlow.from_stage != "").tuples()):
+    for owner, team, src, dst, n in db.execute(StageFlow.select(StageFlow.owner, StageFlow.team, StageFlow.from_stage,
+                                                                StageFlow.to_stage, StageFlow.count)
+                                               .where(StageFlow.from_stage != "")).fetchall():
         for table, key in ((reps, owner), (teams, team), (company, 0)):
             exits = table.setdefault(key, {}).setdefault(src, {})
             exits[dst] = exits.get(dst, 0) + n
     return reps, teams, company[0] if company else {}
 
 
+_RECORDS = {}
+
+
+def conversion_records():
+    """`conversion_tables` as Records, kept per process while StageFlow stays the same: its row count, summed
+    count and highest id move with every opportunity stage change and every rebuild (one indexed scan of a
+    few thousand rows instead of reading and solving them again)."""
+    key = (getattr(db.obj, "database", None),
+           *db.execute(StageFlow.select(pw.fn.COUNT(StageFlow.id), pw.fn.SUM(StageFlow.count),
+                                        pw.fn.MAX(StageFlow.id))).fetchone())
+    if _RECORDS.get("key") != key:
+        reps, teams, company = conversion_tables()
+        _RECORDS.update(key=key, value=({k: Record(v) for k, v in reps.items()},
+                                        {k: Record(v) for k, v in teams.items()}, Record(company)))
+    return _RECORDS["value"]
+
+
 def win_chance(stage, own, team, company):
     """The chance to win from `stage`: the rep's own record if it has MIN_EXITS exits from the stage, else
-    the team's, else the company's, else the stage's default probability. Returns (chance, basis)."""
-    for basis, counts in (("rep", own), ("team", team), ("company", company)):
-        exits = (counts or {}).get(stage) or {}
-        if sum(exits.values()) >= MIN_EXITS:
-            return _win_chances(counts).get(stage, 0.0), basis
+    the team's, else the company's, else the stage's default probability. Each record is exit counts
+    {from: {to: n}}, or a `Record` (counts with their chances worked out once). Returns (chance, basis)."""
+    for basis, record in (("rep", own), ("team", team), ("company", company)):
+        record = record if isinstance(record, Record) else Record(record or {})
+        if record.exits(stage) >= MIN_EXITS:
+            return record.chances.get(stage, 0.0), basis
     return DEFAULT_PROBABILITY.get(stage, 0) / 100, "default"
+
+
+class Record:
+    """Exit counts per stage of a rep, a team or the company, and the win chances they give (once)."""
+
+    def __init__(self, counts):
+        self.counts = counts
+        self._chances = None
+
+    def exits(self, stage):
+        return sum((self.counts.get(stage) or {}).values())
+
+    @property
+    def chances(self):
+        if self._chances is None:
+            self._chances = _win_chances(self.counts)
+        return self._chances
 
 
 def forecast(user, team=None, today=None):
     """Next month and next quarter: per rep, the open pipeline closing then, weighted by the probabilities
-    on the deals (the board's figure) and by the rep's historical conversion from each deal's stage."""
+    on the deals (the board's figure) and by the rep's historical conversion from each deal's stage.
+    Summed in SQL per rep × team × stage (one CASE per period and figure), money in fen until the end."""
     periods_ = forecast_periods(today)
     start, end = periods_[0][1], max(periods_[0][2], periods_[1][2])
     team = team_of(user, team)
     cond = pipeline_where(user, PipelineTotal.owner, PipelineTotal.team)
-    q = PipelineTotal.select(PipelineTotal.owner, PipelineTotal.team, PipelineTotal.stage, PipelineTotal.month,
-                             PipelineTotal.count, PipelineTotal.amount_fen, PipelineTotal.weighted_fen).where(
-        (PipelineTotal.month >= start) & (PipelineTotal.month < end) & PipelineTotal.stage.in_(OPEN_STAGES))
     if cond is False:
         return {"periods": periods_, "reps": [], "total": _empty(periods_), "bases": {}}
+    sums = []
+    for _key, lo, hi in periods_:
+        inside = (PipelineTotal.month >= lo) & (PipelineTotal.month < hi)
+        sums += [pw.fn.SUM(pw.Case(None, [(inside, field)], 0))
+                 for field in (PipelineTotal.count, PipelineTotal.amount_fen, PipelineTotal.weighted_fen)]
+    sums.append(pw.fn.SUM(PipelineTotal.count))  # deals in either period, for the bases' tally
+    q = PipelineTotal.select(PipelineTotal.owner, PipelineTotal.team, PipelineTotal.stage, *sums).where(
+        (PipelineTotal.month >= start) & (PipelineTotal.month < end) & PipelineTotal.stage.in_(OPEN_STAGES))
     if cond is not True:
         q = q.where(cond)
     if team is not None:
         q = q.where(PipelineTotal.team == team)
-    reps_c, teams_c, company_c = conversion_tables()
+    found = db.execute(q.group_by(PipelineTotal.owner, PipelineTotal.team, PipelineTotal.stage)).fetchall()
+    reps_c, teams_c, company_c = conversion_records()
+    keys = [k for k, _lo, _hi in periods_]
     reps, bases = {}, {}
-    for owner, team_id, stage, month, count, amount, weighted in q.tuples():
+    for owner, team_id, stage, *figures in found:
         chance, basis = win_chance(stage, reps_c.get(owner), teams_c.get(team_id), company_c)
-        bases[basis] = bases.get(basis, 0) + count
-        row = reps.setdefault((owner, team_id), _empty(periods_))
-        for key, lo, hi in periods_:
-            if lo <= _as_date(month) < hi:
-                row[key]["count"] += count
-                row[key]["amount"] += Decimal(amount or 0) / 100
-                row[key]["weighted"] += Decimal(weighted or 0) / 100
-                row[key]["historical"] += Decimal(amount or 0) * Decimal(str(chance)) / 100
+        row = reps.setdefault((owner, team_id), {k: [0, 0, 0, 0.0] for k in keys})
+        for i, key in enumerate(keys):
+            count, amount, weighted = (int(v or 0) for v in figures[3 * i:3 * i + 3])
+            acc = row[key]
+            acc[0] += count
+            acc[1] += amount
+            acc[2] += weighted
+            acc[3] += amount * chance
+        bases[basis] = bases.get(basis, 0) + int(figures[-1] or 0)
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name)
              .where(User.id.in_([o for o, _t in reps if o]))} if reps else {}
     team_names = {t.id: t.name for t in Team.select(Team.id, Team.name)}
     rows = []
     for (owner, team_id), figures in reps.items():
-        for f in figures.values():
-            for k in ("amount", "weighted", "historical"):
-                f[k] = f[k].quantize(Decimal("0.01"))
         rows.append({"owner_id": owner or None, "name": names.get(owner, ""), "team_id": team_id or None,
-                     "team": team_names.get(team_id, ""), **figures})
+                     "team": team_names.get(team_id, ""),
+                     **{k: {"count": c, "amount": _yuan(a), "weighted": _yuan(w), "historical": _yuan(h)}
+                        for k, (c, a, w, h) in figures.items()}})
     rows.sort(key=lambda r: (-(r["month"]["weighted"] + r["quarter"]["weighted"]), r["name"]))
     total = _empty(periods_)
     for r in rows:
-        for key, _lo, _hi in periods_:
+        for key in keys:
             for k in ("count", "amount", "weighted", "historical"):
                 total[key][k] += r[key][k]
     return {"periods": periods_, "reps": rows, "total": total, "bases": bases}
+
+
+def _yuan(fen):
+    return (Decimal(round(fen)) / 100).quantize(Decimal("0.01"))
 
 
 def _as_date(value):
@@ -454,9 +515,24 @@ def _empty(periods_):
 
 # ---- pool health -------------------------------------------------------------------------------------
 
-def _week_bucket(column, starts):
-    at = [clock.local_day_start(d) for d in starts]
-    return pw.Case(None, [(column >= a, i) for i, a in reversed(list(enumerate(at)))], None)
+def _weekly_counts(kinds, starts, owner_column=None, team=None):
+    """How many ledger rows of `kinds` fell in each business week starting at `starts`: one COUNT per week
+    on the (kind, at) index (a team's: its members' rows on the (owner, kind, at) index), in one statement."""
+    bounds = [clock.local_day_start(d) for d in starts] + [clock.local_day_start(starts[-1] + dt.timedelta(weeks=1))]
+    parts = []
+    for i in range(len(starts)):
+        q = PoolEvent.select(pw.Value(i), pw.fn.COUNT(PoolEvent.id)).where(
+            PoolEvent.kind.in_(kinds) & (PoolEvent.at >= bounds[i]) & (PoolEvent.at < bounds[i + 1]))
+        if team is not None:
+            q = q.where(owner_column.in_(User.select(User.id).where(User.team == team)))
+        parts.append(q)
+    query = parts[0]
+    for part in parts[1:]:
+        query = query | part  # UNION (each row carries its week, so nothing collapses)
+    out = [0] * len(starts)
+    for i, n in query.tuples():
+        out[i] = n
+    return out
 
 
 def pool_health(user, team=None, weeks=POOL_WEEKS, now=None, counted=None):
@@ -466,18 +542,8 @@ def pool_health(user, team=None, weeks=POOL_WEEKS, now=None, counted=None):
     now = now or clock.now()
     team = team_of(user, team)
     starts = periods("w", clock.to_local(now).date(), weeks)
-    since = clock.local_day_start(starts[0])
-    week = _week_bucket(PoolEvent.at, starts)
-    series = {"claims": [0] * weeks, "releases": [0] * weeks}
-    for label, kinds, who in (("claims", ("claim", "assign"), PoolEvent.to_owner),
-                              ("releases", ("release", "forced_release"), PoolEvent.from_owner)):
-        q = PoolEvent.select(week.alias("week"), pw.fn.COUNT(PoolEvent.id)).where(
-            PoolEvent.kind.in_(kinds) & (PoolEvent.at >= since))
-        if team is not None:
-            q = q.where(who.in_(User.select(User.id).where(User.team == team)))
-        for i, n in q.group_by(week).tuples():
-            if i is not None and 0 <= i < weeks:
-                series[label][i] = n
+    series = {"claims": _weekly_counts(("claim", "assign"), starts, PoolEvent.to_owner, team),
+              "releases": _weekly_counts(("release", "forced_release"), starts, PoolEvent.from_owner, team)}
     rows, as_of = counted or tally(team)
     sizes, recovered, signed = {}, 0, 0
     for _t, pool, stage, _b, rec, n, _cs in rows:

@@ -330,3 +330,14 @@ def test_a_fold_that_lost_the_race_writes_nothing(world, monkeypatch):
     assert dm.LifecycleFlow.select().count() == 0
     monkeypatch.setattr(dm, "_changes", real)
     assert dm.sweep(FROZEN)["folded"] == 0  # the other runner's mark stands
+
+
+def test_the_conversion_records_follow_every_stage_change(world):
+    StageFlow.create(owner=world.rep_a.id, team=world.a.id, from_stage="final", to_stage="won", count=10)
+    first = dm.conversion_records()
+    assert dm.conversion_records() is first  # nothing changed: kept
+    assert first[0][world.rep_a.id].chances["final"] == 1.0
+    StageFlow.update(count=StageFlow.count + 1).where(StageFlow.owner == world.rep_a.id).execute()
+    StageFlow.create(owner=world.rep_a.id, team=world.a.id, from_stage="final", to_stage="lost", count=11)
+    again = dm.conversion_records()
+    assert again is not first and again[0][world.rep_a.id].chances["final"] == 0.5

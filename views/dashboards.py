@@ -17,20 +17,21 @@ from models.users import Team
 
 bp = Blueprint("dashboards", __name__)
 
-FUNNEL = {"width": 560, "bar": 34, "gap": 10, "min": 70}
+FUNNEL = {"width": 640, "bar": 30, "gap": 8, "min": 56, "label": 110, "side": 150}
 BARS = {"width": 620, "height": 180, "top": 10, "bottom": 22, "left": 34}
 
 
 def funnel_shapes(stages):
-    """Centred bars, one per lifecycle stage, as wide as the customers in it now (a floor keeps a small stage
-    readable), the conversion and dwell of a stage beside its bar."""
+    """Centred bars, one per lifecycle stage, as wide as the customers in it now (a floor keeps the count of a
+    small stage readable); the stage's name on the left, its conversion and dwell on the right."""
     top = max([s["now"] for s in stages] or [0]) or 1
-    span, cx = FUNNEL["width"] - 180, (FUNNEL["width"] - 180) / 2
+    span = FUNNEL["width"] - FUNNEL["label"] - FUNNEL["side"]
+    cx = FUNNEL["label"] + span / 2
     out, y = [], 4
     for s in stages:
         w = max(FUNNEL["min"], round(span * s["now"] / top))
         out.append({**s, "x": round(cx - w / 2), "y": y, "w": w, "h": FUNNEL["bar"], "tx": cx,
-                    "ty": y + FUNNEL["bar"] / 2 + 5, "sx": span + 12})
+                    "ty": y + FUNNEL["bar"] / 2 + 5, "lx": FUNNEL["label"] - 8, "sx": FUNNEL["label"] + span + 10})
         y += FUNNEL["bar"] + FUNNEL["gap"]
     return {"bars": out, "width": FUNNEL["width"], "height": y}
 
