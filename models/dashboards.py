@@ -24,6 +24,7 @@ import peewee as pw
 from models import clock, hooks
 from models.base import BaseModel, db
 from models.customer_tables import STAGES, Customer, Pool, StageChange
+from models.keyset import keyset_page
 from models.ledger import PoolEvent
 from models.opportunities import (DEFAULT_PROBABILITY, OPEN_STAGES, PipelineTotal, StageFlow, forecast_periods)
 from models.permissions import can, pipeline_where
@@ -332,29 +333,37 @@ def promotions(user, team=None, grain="w", n=12, now=None):
 MOVES = ("into", "promoted", "up_from", "down_from")
 
 
-def moved_customers(user, stage, move, since, until, team=None, before=None, limit=50):
-    """The stage changes behind a dashboard figure, newest first, keyset on the change id: `move` "into" =
-    every change into `stage` (its entries), "promoted" = the moves up into it, "up_from" / "down_from" = the
-    moves out of it upwards / downwards; in [since, until) (business dates), on the customers the user's
-    dashboard covers. Returns ([(change id, at, from, to, customer id, name)], the next cursor or None)."""
+def _unindexed(field):
+    """`field || ''`: the same text, compared without an index (SQLite and PostgreSQL alike), so the planner
+    takes the team's customers first instead of a stage index over every team."""
+    return field.concat("")
+
+
+def moved_customers(user, stage, move, since, until, team=None, after=None, limit=50):
+    """The stage changes behind a dashboard figure, newest first: `move` "into" = every change into `stage`
+    (its entries), "promoted" = the moves up into it, "up_from" / "down_from" = the moves out of it upwards /
+    downwards; in [since, until) (business dates), on the customers the user's dashboard covers. All teams walk
+    the (to_stage, at) or (from_stage, at) index back from `until`; a team starts from its customers.
+    Returns a keyset page (models/keyset.py) of StageChange rows with their customer, cursor = change id."""
     team = team_of(user, team)
     lo, hi = clock.local_day_start(since), clock.local_day_start(until)
     i = STAGES.index(stage)
-    below, above = list(STAGES[:i]), list(STAGES[i + 1:])
-    cond = {"into": StageChange.to_stage == stage,
-            "promoted": (StageChange.to_stage == stage) & StageChange.from_stage.in_(below or ["-"]),
-            "up_from": (StageChange.from_stage == stage) & StageChange.to_stage.in_(above or ["-"]),
-            "down_from": (StageChange.from_stage == stage) & StageChange.to_stage.in_(below or ["-"])}[move]
+    below, above = list(STAGES[:i]) or ["-"], list(STAGES[i + 1:]) or ["-"]
+    to_stage, from_stage = StageChange.to_stage, StageChange.from_stage
+    if team is not None:
+        to_stage, from_stage = _unindexed(to_stage), _unindexed(from_stage)
+    cond = {"into": to_stage == stage,
+            "promoted": (to_stage == stage) & from_stage.in_(below),
+            "up_from": (from_stage == stage) & StageChange.to_stage.in_(above),
+            "down_from": (from_stage == stage) & StageChange.to_stage.in_(below)}[move]
     q = (StageChange.select(StageChange.id, StageChange.at, StageChange.from_stage, StageChange.to_stage,
                             Customer.id, Customer.name)
          .join(Customer, on=(Customer.id == StageChange.customer))
          .where((StageChange.at >= lo) & (StageChange.at < hi) & cond))
     if team is not None:
-        q = q.where(Customer.team == team)
-    if before:
-        q = q.where(StageChange.id < before)
-    rows = list(q.order_by(StageChange.id.desc()).limit(limit + 1).tuples())
-    return rows[:limit], (rows[limit - 1][0] if len(rows) > limit else None)
+        q = q.where(StageChange.customer.in_(Customer.select(Customer.id).where(Customer.team == team)))
+    return keyset_page(q, [StageChange.at, StageChange.id], after=after, limit=limit, descending=True,
+                       cursor_by_id=True)
 
 
 # ---- forecast by historical conversion --------------------------------------------------------------

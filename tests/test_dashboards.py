@@ -174,20 +174,24 @@ def test_promotions_per_week_and_month(world):
 def test_moved_customers_behind_a_figure(world):
     ca, cb = world.make(world.rep_a), world.make(world.rep_b)
     world.move(ca, "intent", FROZEN - 3 * DAY)
-    world.move(cb, "intent", FROZEN - 3 * DAY)
+    world.move(cb, "intent", FROZEN - 3 * DAY + dt.timedelta(minutes=1))
     today = clock.today()
-    rows, nxt = dm.moved_customers(world.admin, "intent", "promoted", today - 7 * DAY, today + DAY)
-    assert {r[4] for r in rows} == {ca.id, cb.id} and nxt is None
-    rows, _ = dm.moved_customers(world.mgr_a, "intent", "promoted", today - 7 * DAY, today + DAY)
-    assert [r[4] for r in rows] == [ca.id]
-    rows, _ = dm.moved_customers(world.admin, "target", "up_from", today - 7 * DAY, today + DAY)
-    assert {r[4] for r in rows} == {ca.id, cb.id}
-    rows, _ = dm.moved_customers(world.admin, "intent", "promoted", today - 2 * DAY, today + DAY)
-    assert rows == []
-    rows, nxt = dm.moved_customers(world.admin, "intent", "into", today - 7 * DAY, today + DAY, limit=1)
-    assert len(rows) == 1 and nxt == rows[0][0]
-    more, _ = dm.moved_customers(world.admin, "intent", "into", today - 7 * DAY, today + DAY, before=nxt, limit=1)
-    assert len(more) == 1 and more[0][0] < nxt
+
+    def ids(page):
+        return [r.customer.id for r in page.rows]
+    assert ids(dm.moved_customers(world.admin, "intent", "promoted", today - 7 * DAY, today + DAY)) == [cb.id, ca.id]
+    assert ids(dm.moved_customers(world.mgr_a, "intent", "promoted", today - 7 * DAY, today + DAY)) == [ca.id]
+    assert ids(dm.moved_customers(world.mgr_a, "intent", "promoted", today - 7 * DAY, today + DAY,
+                                  team=world.b.id)) == [ca.id]  # a manager's team filter is ignored
+    assert set(ids(dm.moved_customers(world.admin, "target", "up_from", today - 7 * DAY, today + DAY))) == {ca.id, cb.id}
+    assert ids(dm.moved_customers(world.admin, "intent", "down_from", today - 7 * DAY, today + DAY)) == []
+    # the period: [since, until) in business days; the moves were three days ago
+    assert ids(dm.moved_customers(world.admin, "intent", "promoted", today - 2 * DAY, today + DAY)) == []
+    assert ids(dm.moved_customers(world.admin, "intent", "promoted", today - 3 * DAY, today - 2 * DAY)) == [cb.id, ca.id]
+    first = dm.moved_customers(world.admin, "intent", "into", today - 7 * DAY, today + DAY, limit=1)
+    assert ids(first) == [cb.id] and first.next
+    more = dm.moved_customers(world.admin, "intent", "into", today - 7 * DAY, today + DAY, after=first.next, limit=1)
+    assert ids(more) == [ca.id]
 
 
 # ---- the tally --------------------------------------------------------------------------------------

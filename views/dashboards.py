@@ -108,7 +108,6 @@ def moves():
     if until <= since:
         until = since + dt.timedelta(days=1)
     team = _team_arg()
-    rows, after = dm.moved_customers(current_user, stage, move, since, until, team,
-                                     before=request.args.get("before", type=parse_id))
-    return render_template("dashboards/moves.html", rows=rows, after=after, stage=stage, move=move, since=since,
+    found = dm.moved_customers(current_user, stage, move, since, until, team, after=request.args.get("after"))
+    return render_template("dashboards/moves.html", rows=found.rows, after=found.next, stage=stage, move=move, since=since,
                            until=until, team=team, last_day=until - dt.timedelta(days=1))
