@@ -9,12 +9,12 @@ to a recount):
   with the summed dwell in `from_stage`. `StageChange` rows are written by several verbs and bulk loaders
   (customers, leads, imports, the demo), so instead of each of them bumping a counter the sweep folds the
   rows past a watermark (`DashboardMark` "lifecycle") into the table, 10,000 at a time; a page adds the
-  few rows written since the last fold itself (`_tail`), so it is always current. The team is the
+  few rows written since the last fold itself (`flows`), so it is always current. The team is the
   customer's when the row is folded (at most one sweep after the change).
 - `CustomerTally`: the customers counted per team × pool × stage × completeness band × "recovered from a
-  pool", taken by the sweep every `TALLY_MINUTES` (one scan, ~1.5 s at 1M, outside the write lock). An
-  admin's all-company figures read it (a GROUP BY over a million customers is 100–160 ms); a manager's
-  team is counted live on the (team, …) index, a few ms.
+  pool", taken by the sweep every `TALLY_MINUTES` (one scan of the customers, 11–40 s at 1M on this shared
+  machine, outside the write lock). An admin's all-company figures read it (a GROUP BY over a million
+  customers takes 100 ms and more on a page); a manager's team is counted live on the (team, …) index.
 """
 import datetime as dt
 from decimal import Decimal
@@ -35,7 +35,7 @@ FUNNEL_MONTHS = 12  # conversion and dwell over the changes of the last twelve m
 FOLD_BATCH = 10000
 FOLD_MAX = 200000  # per sweep: a fresh migration of 2.4M changes folds over a few sweeps
 TAIL_MAX = 20000  # a page adds at most this many unfolded changes (else it says the figures are catching up)
-TALLY_MINUTES = 10
+TALLY_MINUTES = 60  # the all-company count reads every customer (11–40 s at 1M on this machine)
 MIN_EXITS = 10  # a rep's own conversion of a stage counts from this many exits; else the team's, the company's
 POOL_WEEKS = 12
 
