@@ -33,7 +33,7 @@ from models import dashboards as dm  # noqa: E402
 from models import todo  # noqa: E402
 from models.users import User  # noqa: E402
 
-SIDE_MODELS = (dm.LifecycleFlow, dm.CustomerTally, dm.DashboardMark)
+SIDE_MODELS = (dm.LifecycleFlow, dm.CustomerTally, dm.DashboardMark, dm.PoolFlow)
 
 
 def open_database(path, side):
@@ -58,11 +58,11 @@ def prepare():
     started = time.perf_counter()
     total = 0
     while True:
-        n = dm.fold(limit=dm.FOLD_MAX)
+        n = dm.fold(limit=dm.FOLD_MAX) + dm.fold_pools(limit=dm.FOLD_MAX)
         total += n
         if not n:
             break
-        print(f"  folded {total:,} stage changes ({time.perf_counter() - started:.0f} s)", flush=True)
+        print(f"  folded {total:,} stage changes and ledger rows ({time.perf_counter() - started:.0f} s)", flush=True)
     started = time.perf_counter()
     dm.take_tally(force=True)
     print(f"  customer tally: {dm.CustomerTally.select().count():,} rows in {time.perf_counter() - started:.1f} s")

@@ -11,6 +11,8 @@ to a recount):
   rows past a watermark (`DashboardMark` "lifecycle") into the table, 10,000 at a time; a page adds the
   few rows written since the last fold itself (`flows`), so it is always current. The team is the
   customer's when the row is folded (at most one sweep after the change).
+- `PoolFlow`: the pool ledger's claims and releases per business week × team, folded the same way (the
+  "pools" watermark): twelve weeks of releases are 60,000 ledger rows at 1M customers.
 - `CustomerTally`: the customers counted per team × pool × stage × completeness band × "recovered from a
   pool", taken by the sweep every `TALLY_MINUTES` (one scan of the customers, 11–40 s at 1M on this shared
   machine, outside the write lock). An admin's all-company figures read it (a GROUP BY over a million
@@ -25,7 +27,6 @@ from models import clock, hooks
 from models.base import BaseModel, db
 from models.customer_tables import STAGES, Customer, Pool, StageChange
 from models.keyset import keyset_page
-from models.ledger import PoolEvent
 from models.opportunities import (DEFAULT_PROBABILITY, OPEN_STAGES, PipelineTotal, StageFlow, forecast_periods)
 from models.permissions import can, pipeline_where
 from models.user_tables import Team, User
@@ -74,6 +75,21 @@ class DashboardMark(BaseModel):
     name = pw.CharField(max_length=20, unique=True)
     last_id = pw.BigIntegerField(default=0)
     at = pw.DateTimeField(null=True)
+
+
+class PoolFlow(BaseModel):
+    """Claims (and assignments) and releases (and forced ones) per business week × team: a claim counts for
+    the team of the rep who got the customer, a release for the team of the rep who lost it (0: none)."""
+    week = pw.DateField()  # the Monday
+    team = pw.IntegerField()
+    kind = pw.CharField(max_length=8)  # "claims" / "releases"
+    count = pw.IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("week", "team", "kind"), True), (("team", "week"), False))
+
+
+POOL_KINDS = {"claim": "claims", "assign": "claims", "release": "releases", "forced_release": "releases"}
 
 
 # ---- periods --------------------------------------------------------------------------------------------
@@ -145,35 +161,45 @@ def _mark(name):
     return mark or DashboardMark(name=name, last_id=0, at=None)
 
 
-def fold(now=None, limit=FOLD_MAX):
-    """Fold the stage changes past the watermark into LifecycleFlow, FOLD_BATCH rows at a time: the rows
-    are read outside the write lock, then added in one short transaction that moves the watermark only if
-    nobody moved it meanwhile (else nothing is written: a second runner or a crash folds nothing twice).
-    Returns how many rows were folded."""
+def _fold_into(name, read, aggregate, upsert, now, limit):
+    """Fold the rows past the watermark `name` into a summary, FOLD_BATCH at a time: `read(after, n)` gives
+    rows (id first) outside the write lock, `aggregate(rows)` their sums per key, and one short transaction
+    applies `upsert(key, sums)` and moves the watermark only if nobody moved it meanwhile (else nothing is
+    written: a second runner or a crash folds nothing twice). Returns how many rows were folded."""
     done = 0
     while done < limit:
-        start = _mark("lifecycle").last_id
-        rows = _changes(start, min(FOLD_BATCH, limit - done))
+        start = _mark(name).last_id
+        rows = read(start, min(FOLD_BATCH, limit - done))
         if not rows:
             break
-        sums = _aggregate(rows)
+        sums = aggregate(rows)
         with db.atomic():
             moved = DashboardMark.update(last_id=rows[-1][0], at=now or clock.now()).where(
-                (DashboardMark.name == "lifecycle") & (DashboardMark.last_id == start)).execute()
+                (DashboardMark.name == name) & (DashboardMark.last_id == start)).execute()
             if not moved:
-                if start or DashboardMark.select().where(DashboardMark.name == "lifecycle").exists():
+                if start or DashboardMark.select().where(DashboardMark.name == name).exists():
                     raise _Raced()
-                DashboardMark.create(name="lifecycle", last_id=rows[-1][0], at=now or clock.now())
-            for (grain, period, team, src, dst), (n, secs, dn) in sums.items():
-                LifecycleFlow.insert(grain=grain, period=period, team=team, from_stage=src, to_stage=dst, count=n,
-                                     dwell_seconds=secs, dwell_count=dn).on_conflict(
-                    conflict_target=[LifecycleFlow.grain, LifecycleFlow.period, LifecycleFlow.team,
-                                     LifecycleFlow.from_stage, LifecycleFlow.to_stage],
-                    update={LifecycleFlow.count: LifecycleFlow.count + n,
-                            LifecycleFlow.dwell_seconds: LifecycleFlow.dwell_seconds + secs,
-                            LifecycleFlow.dwell_count: LifecycleFlow.dwell_count + dn}).execute()
+                DashboardMark.create(name=name, last_id=rows[-1][0], at=now or clock.now())
+            for key, values in sums.items():
+                upsert(key, values)
         done += len(rows)
     return done
+
+
+def _add_flow(key, values):
+    (grain, period, team, src, dst), (n, secs, dn) = key, values
+    LifecycleFlow.insert(grain=grain, period=period, team=team, from_stage=src, to_stage=dst, count=n,
+                         dwell_seconds=secs, dwell_count=dn).on_conflict(
+        conflict_target=[LifecycleFlow.grain, LifecycleFlow.period, LifecycleFlow.team, LifecycleFlow.from_stage,
+                         LifecycleFlow.to_stage],
+        update={LifecycleFlow.count: LifecycleFlow.count + n,
+                LifecycleFlow.dwell_seconds: LifecycleFlow.dwell_seconds + secs,
+                LifecycleFlow.dwell_count: LifecycleFlow.dwell_count + dn}).execute()
+
+
+def fold(now=None, limit=FOLD_MAX):
+    """Fold the customer stage changes past the "lifecycle" watermark into LifecycleFlow."""
+    return _fold_into("lifecycle", _changes, _aggregate, _add_flow, now, limit)
 
 
 class _Raced(Exception):
@@ -251,10 +277,12 @@ def tally(team=None):
 
 def sweep(now=None):
     now = now or clock.now()
-    try:
-        folded = fold(now)
-    except _Raced:
-        folded = 0
+    folded = 0
+    for step in (fold, fold_pools):
+        try:
+            folded += step(now)
+        except _Raced:
+            pass
     return {"folded": folded, "tallied": take_tally(now)}
 
 
@@ -457,30 +485,35 @@ class Record:
 def forecast(user, team=None, today=None):
     """Next month and next quarter: per rep, the open pipeline closing then, weighted by the probabilities
     on the deals (the board's figure) and by the rep's historical conversion from each deal's stage.
-    Summed in SQL per rep × team × stage (one CASE per period and figure), money in fen until the end."""
+    The few thousand PipelineTotal rows are summed here per rep × team × stage, money in fen until the end."""
     periods_ = forecast_periods(today)
     start, end = periods_[0][1], max(periods_[0][2], periods_[1][2])
     team = team_of(user, team)
     cond = pipeline_where(user, PipelineTotal.owner, PipelineTotal.team)
     if cond is False:
         return {"periods": periods_, "reps": [], "total": _empty(periods_), "bases": {}}
-    sums = []
-    for _key, lo, hi in periods_:
-        inside = (PipelineTotal.month >= lo) & (PipelineTotal.month < hi)
-        sums += [pw.fn.SUM(pw.Case(None, [(inside, field)], 0))
-                 for field in (PipelineTotal.count, PipelineTotal.amount_fen, PipelineTotal.weighted_fen)]
-    sums.append(pw.fn.SUM(PipelineTotal.count))  # deals in either period, for the bases' tally
-    q = PipelineTotal.select(PipelineTotal.owner, PipelineTotal.team, PipelineTotal.stage, *sums).where(
+    q = PipelineTotal.select(PipelineTotal.owner, PipelineTotal.team, PipelineTotal.stage, PipelineTotal.month,
+                             PipelineTotal.count, PipelineTotal.amount_fen, PipelineTotal.weighted_fen).where(
         (PipelineTotal.month >= start) & (PipelineTotal.month < end) & PipelineTotal.stage.in_(OPEN_STAGES))
     if cond is not True:
         q = q.where(cond)
     if team is not None:
         q = q.where(PipelineTotal.team == team)
-    found = db.execute(q.group_by(PipelineTotal.owner, PipelineTotal.team, PipelineTotal.stage)).fetchall()
+    bounds = [(key, lo.isoformat(), hi.isoformat()) for key, lo, hi in periods_]
+    found = {}  # (owner, team, stage) -> [count, amount, weighted] per period, then the deals in either
+    for owner, team_id, stage, month, count, amount, weighted in db.execute(q).fetchall():  # raw: a few thousand
+        month = str(month)[:10]
+        acc = found.setdefault((owner, team_id, stage), [0] * (3 * len(bounds) + 1))
+        for i, (_key, lo, hi) in enumerate(bounds):
+            if lo <= month < hi:
+                acc[3 * i] += count or 0
+                acc[3 * i + 1] += amount or 0
+                acc[3 * i + 2] += weighted or 0
+        acc[-1] += count or 0
     reps_c, teams_c, company_c = conversion_records()
     keys = [k for k, _lo, _hi in periods_]
     reps, bases = {}, {}
-    for owner, team_id, stage, *figures in found:
+    for (owner, team_id, stage), figures in found.items():
         chance, basis = win_chance(stage, reps_c.get(owner), teams_c.get(team_id), company_c)
         row = reps.setdefault((owner, team_id), {k: [0, 0, 0, 0.0] for k in keys})
         for i, key in enumerate(keys):
@@ -524,24 +557,51 @@ def _empty(periods_):
 
 # ---- pool health -------------------------------------------------------------------------------------
 
-def _weekly_counts(kinds, starts, owner_column=None, team=None):
-    """How many ledger rows of `kinds` fell in each business week starting at `starts`: one COUNT per week
-    on the (kind, at) index (a team's: its members' rows on the (owner, kind, at) index), in one statement."""
-    bounds = [clock.local_day_start(d) for d in starts] + [clock.local_day_start(starts[-1] + dt.timedelta(weeks=1))]
-    parts = []
-    for i in range(len(starts)):
-        q = PoolEvent.select(pw.Value(i), pw.fn.COUNT(PoolEvent.id)).where(
-            PoolEvent.kind.in_(kinds) & (PoolEvent.at >= bounds[i]) & (PoolEvent.at < bounds[i + 1]))
-        if team is not None:
-            q = q.where(owner_column.in_(User.select(User.id).where(User.team == team)))
-        parts.append(q)
-    query = parts[0]
-    for part in parts[1:]:
-        query = query | part  # UNION (each row carries its week, so nothing collapses)
-    out = [0] * len(starts)
-    for i, n in query.tuples():
-        out[i] = n
+def _pool_events(after, limit, team=None):
+    """Claims and releases with id > `after`, oldest first: (id, kind, at, team of the rep concerned)."""
+    kinds = ", ".join(f"'{k}'" for k in POOL_KINDS)
+    p = db.param
+    sql = ("SELECT pe.id, pe.kind, pe.at, u.team_id FROM pool_event pe LEFT JOIN \"user\" u ON u.id = "
+           f"CASE WHEN pe.kind IN ('claim', 'assign') THEN pe.to_owner ELSE pe.from_owner END "
+           f"WHERE pe.id > {p} AND pe.kind IN ({kinds})")
+    params = [after]
+    if team is not None:
+        sql += f" AND u.team_id = {p}"
+        params.append(team)
+    return db.execute_sql(sql + f" ORDER BY pe.id LIMIT {p}", params + [limit]).fetchall()
+
+
+def _aggregate_pool(rows):
+    out = {}
+    for _id, kind, at, team in rows:
+        key = (period_of("w", clock.to_local(_as_datetime(at)).date()), team or 0, POOL_KINDS[kind])
+        out[key] = out.get(key, 0) + 1
     return out
+
+
+def _add_pool_flow(key, n):
+    week, team, kind = key
+    PoolFlow.insert(week=week, team=team, kind=kind, count=n).on_conflict(
+        conflict_target=[PoolFlow.week, PoolFlow.team, PoolFlow.kind],
+        update={PoolFlow.count: PoolFlow.count + n}).execute()
+
+
+def fold_pools(now=None, limit=FOLD_MAX):
+    """Fold the pool ledger's claims and releases past the "pools" watermark into PoolFlow."""
+    return _fold_into("pools", _pool_events, _aggregate_pool, _add_pool_flow, now, limit)
+
+
+def pool_flows(team, since):
+    """{(week, "claims" / "releases"): count} from `since` on, folded plus not yet folded; and if cut short."""
+    q = PoolFlow.select(PoolFlow.week, PoolFlow.kind, pw.fn.SUM(PoolFlow.count)).where(PoolFlow.week >= since)
+    if team is not None:
+        q = q.where(PoolFlow.team == team)
+    out = {(_as_date(w), kind): n or 0 for w, kind, n in q.group_by(PoolFlow.week, PoolFlow.kind).tuples()}
+    tail = _pool_events(_mark("pools").last_id, TAIL_MAX + 1, team)
+    for (week, _team, kind), n in _aggregate_pool(tail[:TAIL_MAX]).items():
+        if week >= since:
+            out[(week, kind)] = out.get((week, kind), 0) + n
+    return out, len(tail) > TAIL_MAX
 
 
 def pool_health(user, team=None, weeks=POOL_WEEKS, now=None, counted=None):
@@ -551,8 +611,8 @@ def pool_health(user, team=None, weeks=POOL_WEEKS, now=None, counted=None):
     now = now or clock.now()
     team = team_of(user, team)
     starts = periods("w", clock.to_local(now).date(), weeks)
-    series = {"claims": _weekly_counts(("claim", "assign"), starts, PoolEvent.to_owner, team),
-              "releases": _weekly_counts(("release", "forced_release"), starts, PoolEvent.from_owner, team)}
+    flows_, behind = pool_flows(team, starts[0])
+    series = {kind: [flows_.get((week, kind), 0) for week in starts] for kind in ("claims", "releases")}
     rows, as_of = counted or tally(team)
     sizes, recovered, signed = {}, 0, 0
     for _t, pool, stage, _b, rec, n, _cs in rows:
@@ -569,7 +629,7 @@ def pool_health(user, team=None, weeks=POOL_WEEKS, now=None, counted=None):
                 sizes[pool] = sizes.get(pool, 0) + n
     pools = list(Pool.select().order_by(Pool.id))
     return {"weeks": starts, "series": series, "sizes": sizes, "pools": pools, "recovered": recovered,
-            "recovered_signed": signed, "as_of": as_of, "team": team,
+            "recovered_signed": signed, "as_of": as_of, "team": team, "behind": behind,
             "claims": sum(series["claims"]), "releases": sum(series["releases"])}
 
 

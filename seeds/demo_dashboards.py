@@ -35,6 +35,6 @@ def stage(say):
             if k % 6 == 0:
                 customers.change_stage(rep, Customer.get_by_id(cid), "signed", "签订首单")
     now = clock.now()
-    while dashboards.fold(now):
+    while dashboards.fold(now) or dashboards.fold_pools(now):
         pass
     dashboards.take_tally(now, force=True)

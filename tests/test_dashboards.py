@@ -216,6 +216,7 @@ def test_sweep_folds_and_tallies(world):
     out = dm.sweep(FROZEN)
     assert out["folded"] >= 1 and out["tallied"]
     assert dm.sweep(FROZEN) == {"folded": 0, "tallied": False}
+    assert dm.PoolFlow.select().count() == 0  # no claims or releases in this world
 
 
 def test_completeness_by_team(world):
@@ -248,6 +249,12 @@ def test_pool_health_weeks_and_recovered(world):
     a = dm.pool_health(world.mgr_a)
     assert a["claims"] == 1 and a["releases"] == 0  # the release was from team B's rep
     assert dm.pool_health(world.mgr_b)["releases"] == 1
+    assert dm.fold_pools() == 3 and dm.fold_pools() == 0
+    folded = dm.pool_health(world.admin)
+    assert folded["series"] == h["series"] and not folded["behind"]
+    assert dm.pool_health(world.mgr_a)["claims"] == 1
+    PoolEvent.create(kind="forced_release", at=FROZEN, customer=c.id, from_owner=world.rep_a.id, inputs={})
+    assert dm.pool_health(world.mgr_a)["series"]["releases"][-1] == 1  # not folded yet: added by the page
 
 
 # ---- forecast ----------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Dashboards (issue 16 item 5): `lifecycle_flow` (customer stage changes per week / month × team × from → to
 with the summed dwell), `customer_tally` (the customers counted per team × pool × stage × completeness band ×
-recovered) and `dashboard_mark` (how far the sweep folded the stage changes, when it last counted); two indexes on
-`stage_change` for the drill-down lists, (to_stage, at) and (from_stage, at). The tables
-start empty: the sweep folds the existing changes, 200,000 per run, and a page adds what is not folded yet."""
+recovered), `pool_flow` (the pool ledger's claims and releases per week × team) and `dashboard_mark` (how far
+the sweep folded the stage changes and the ledger, when it last counted the customers); two indexes on
+`stage_change` for the drill-down lists, (to_stage, at) and (from_stage, at). The tables start empty: the sweep
+folds the existing rows, 200,000 per run, and a page adds what is not folded yet."""
 from peewee import BigIntegerField, BooleanField, CharField, DateField, DateTimeField, IntegerField, Model, SmallIntegerField
 
 
@@ -45,7 +46,18 @@ def up(migrator, db):
             database = db
             table_name = "dashboard_mark"
 
-    db.create_tables([LifecycleFlow, CustomerTally, DashboardMark])
+    class PoolFlow(Model):
+        week = DateField()
+        team = IntegerField()
+        kind = CharField(max_length=8)
+        count = IntegerField(default=0)
+
+        class Meta:
+            database = db
+            table_name = "pool_flow"
+            indexes = ((("week", "team", "kind"), True), (("team", "week"), False))
+
+    db.create_tables([LifecycleFlow, CustomerTally, DashboardMark, PoolFlow])
     # the drill-down behind a figure: the changes into / out of a stage in a period (seconds at 2.4M rows)
     db.execute_sql('CREATE INDEX IF NOT EXISTS "stagechange_to_stage_at" ON "stage_change" ("to_stage", "at")')
     db.execute_sql('CREATE INDEX IF NOT EXISTS "stagechange_from_stage_at" ON "stage_change" ("from_stage", "at")')
