@@ -13,7 +13,6 @@ from models import dashboards as dm
 from models.customers import Customer, change_stage
 from models.ledger import PoolEvent
 from models.opportunities import DEFAULT_PROBABILITY, PipelineTotal, StageFlow
-from models.users import User
 from tests.conftest import FROZEN
 
 DAY = dt.timedelta(days=1)
