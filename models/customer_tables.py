@@ -230,6 +230,10 @@ class StageChange(BaseModel):
     at = pw.DateTimeField(index=True)
     actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
 
+    class Meta:
+        # the dashboards' drill-down: the changes into / out of a stage in a period, newest first (0033)
+        indexes = ((("to_stage", "at"), False), (("from_stage", "at"), False))
+
 
 CUSTOM_KINDS = ("text", "number", "date", "choice", "yes_no")
 CUSTOM_KIND_LABELS = {"text": N_("Text"), "number": N_("Number"), "date": N_("Date"), "choice": N_("Choice"),

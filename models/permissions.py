@@ -280,6 +280,11 @@ RULES = {
     "quality.view_rep": lambda u, rep: u.id == rep.id or can(u, "quality.work") or (
         rep.team_id is not None and _leads_team(u, rep.team_id)),
     "quality.mine": lambda u, _=None: u.role in SELLERS,
+    # ---- dashboards and the to-do centre (issue 16 items 5 and 6, models/dashboards.py, models/todo.py) ----
+    # Managers see their team's dashboards, admins everyone's (with a team filter); every role has a to-do centre.
+    "dashboard.view": lambda u, _=None: u.role in ("manager", "admin"),
+    "dashboard.all": lambda u, _=None: u.role == "admin",
+    "todo.view": lambda u, _=None: u.active,
     # ---- what a role's screens offer: menus, workbench cards, choices and defaults ----
     # Views and templates ask these by name and never compare roles (tests/test_list_scopes.py greps).
     "pool.work": lambda u, _=None: u.role in SELLERS,  # claims and stakes, a private pool and its capacity
