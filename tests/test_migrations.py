@@ -3,6 +3,7 @@ import pytest
 
 import models
 from models import search
+from tests.conftest import sqlite_only
 
 
 @pytest.fixture
@@ -145,3 +146,26 @@ def test_0025_moves_custom_values_out_of_the_customer_row(fresh_db):
                     (first, "brand"): ("雅戈尔", None), (second, "capacity"): ("lots", None)}
     assert "custom" not in [c.name for c in fresh_db.get_columns("customer")]
     assert not models.schema_diff()
+
+
+@sqlite_only
+def test_a_rebuilt_table_gets_its_planner_statistics_back(app, make_customer):
+    """SQLite drops a table's statistics with the table: after migrations, tables without them are analysed
+    again (0025 rebuilt customer and the sweep's stake check became a scan of a million rows)."""
+    from models.base import db, refresh_statistics
+
+    for _ in range(3):
+        make_customer()
+    db.execute_sql("ANALYZE")
+    assert db.execute_sql("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'customer'").fetchone()[0] > 0
+    db.execute_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'customer'")  # as a table rebuild leaves it
+    refresh_statistics()
+    assert db.execute_sql("SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'customer'").fetchone()[0] > 0
+
+
+def test_no_statistics_are_made_for_a_database_never_analysed(app):
+    from models.base import db, is_sqlite, refresh_statistics
+
+    refresh_statistics()
+    if is_sqlite():
+        assert db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone() is None
