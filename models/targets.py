@@ -180,7 +180,7 @@ def run_rate(actual, target, period, today=None):
     today = today or clock.today()
     actual, target = Decimal(actual or 0), Decimal(target or 0)
     pct = float(actual * 100 / target) if target else None
-    out = {"actual": actual, "target": target, "pct": pct, "gap": max(target - actual, Decimal(0)),
+    out = {"kind": period.kind, "actual": actual, "target": target, "pct": pct, "gap": max(target - actual, Decimal(0)),
            "days": period.days, "elapsed": 0, "projected": None, "projected_pct": None}
     if today < period.start:
         out["state"] = "future"

@@ -24,6 +24,9 @@ SORT_LABELS = {"promoted": N_("Promotions"), "demoted": N_("Demotions"), "new_cu
                "lead_hours": N_("Lead response (h)")}
 CLAIM_OUTCOME_LABELS = {"open": N_("still worked"), "signed": N_("signed"), "released": N_("released"),
                         "moved": N_("moved on")}
+PACE_TEXT = {"month": N_("At this pace: %(pct)s %% by month end"),
+             "quarter": N_("At this pace: %(pct)s %% by quarter end"),
+             "year": N_("At this pace: %(pct)s %% by year end")}
 extend.template_globals(PERIOD_LABELS=tm.PERIOD_LABELS, MEASURE_LABELS=tm.MEASURE_LABELS,
                         PERF_SORT_LABELS=SORT_LABELS, CLAIM_OUTCOME_LABELS=CLAIM_OUTCOME_LABELS)
 
@@ -41,7 +44,7 @@ def pace_line(rate):
         return ""
     if rate["state"] == "ended":
         return _("Final: %(pct)s %%", pct=fmt_number(round(rate["projected_pct"])))
-    return _("At this pace: %(pct)s %% by the end of the period", pct=fmt_number(round(rate["projected_pct"])))
+    return _(PACE_TEXT[rate.get("kind", "month")], pct=fmt_number(round(rate["projected_pct"])))
 
 
 extend.template_filters(target_figure=figure)
@@ -71,7 +74,7 @@ def index():
     if not teams and not can(current_user, "target.mine"):
         raise NotFound()
     period = _period()
-    team = _team(teams)
+    team = _team(teams) if teams else None  # a rep's page shows their own shares, whatever team is asked for
     board = tm.team_board(team, period) if team else None
     mine = tm.my_progress(current_user, periods=[period]) if can(current_user, "target.mine") else []
     return render_template("targets/index.html", teams=teams, team=team, period=period, board=board, mine=mine,
