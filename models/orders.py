@@ -359,7 +359,7 @@ def _sign(actor, order, customer):
                                      & (Order.id != order.id)).exists()
     order.status, order.signed_at = "signed", clock.now()
     order.save()
-    perf.order_signed(order, customer, order.signed_at)
+    perf.order_signed(order, customer)
     scheduled = PaymentDue.select(pw.fn.COALESCE(pw.fn.SUM(PaymentDue.amount), 0)).where(PaymentDue.order == order).scalar()
     rest = order.total - Decimal(str(scheduled or 0)).quantize(CENT)
     if rest > 0:  # the part without a schedule falls due on the default terms
@@ -386,7 +386,7 @@ def cancel_order(actor, order, reason=""):
         if Payment.select().where(Payment.order == order).exists():
             raise DomainError(N_("Payments were received against this order; it cannot be cancelled."))
         if order.status == "signed" and order.signed_at:  # the revenue counted when it was signed goes back
-            perf.order_signed(order, customer, order.signed_at, sign=-1)
+            perf.order_signed(order, customer, sign=-1)
         order.status, order.cancelled_at = "cancelled", clock.now()
         order.save()
         PaymentDue.delete().where(PaymentDue.order == order).execute()

@@ -1,12 +1,15 @@
-"""Performance counters kept by the verbs (issue 16 items 1 and 4): one row per rep × team × business month ×
-metric, updated in the transaction of the verb that did the work, so targets' progress and the performance
+"""Performance counters kept by the verbs (issue 16 items 1 and 4): one row per rep × team × period × metric,
+where a period is a business month, quarter and year (every count lands in all three, so a year's ranking
+reads one row per rep and metric, not twelve), updated in the transaction of the verb that did the work, so targets' progress and the performance
 ranking read a few hundred rows instead of scanning follow-ups, stage changes, orders and payments.
 
 Metrics (`n` a count, `amount` money in fen or dwell in seconds):
   new_customer            a file created with the rep as owner, or a marketing lead routed to them
   followup, followup_valid  follow-ups the rep wrote (month of when it happened), and those valid by the rule
   claim                   pool claims (what became of each: ClaimOutcome)
-  revenue                 orders signed (month of signing; a signed order cancelled takes it back)
+  claim_<outcome>         claims of the month by what became of them now: open, signed, released, moved
+                          (a claim moves from claim_open to its outcome in the month it was claimed)
+  revenue                 orders signed (month of the order's date; cancelling a signed one takes it back)
   collection              payments received (month of the received date), credited to the order's rep
   promoted, demoted       lifecycle moves up / down the ladder
   into:<stage>            promotions into a stage
@@ -31,17 +34,23 @@ SIGNED_STAGES = ("signed", "long_term")
 CLAIM_OUTCOMES = ("open", "signed", "released", "moved")
 
 
-class RepMonth(BaseModel):
+SPANS = ("month", "quarter", "year")
+
+
+class RepPeriod(BaseModel):
     rep = pw.ForeignKeyField(User, on_delete="CASCADE", index=False, backref="+")
     team_id = pw.IntegerField(default=0)  # the rep's team when the work was done; 0 = none
-    month = pw.DateField()  # first day of the business month (Asia/Shanghai)
+    span = pw.CharField(max_length=7)  # SPANS
+    starts_on = pw.DateField()  # the period's first day (business time, Asia/Shanghai)
     metric = pw.CharField(max_length=30)
     n = pw.IntegerField(default=0)
     amount = pw.BigIntegerField(default=0)
 
     class Meta:
-        table_name = "rep_month"
-        indexes = ((("team_id", "month", "rep", "metric"), True), (("rep", "month"), False), (("month",), False))
+        table_name = "rep_period"
+        # the unique key serves a team's reads; (metric, span, starts_on, …) covers the every-rep reads
+        indexes = ((("team_id", "span", "starts_on", "rep", "metric"), True), (("rep", "span", "starts_on"), False),
+                   (("metric", "span", "starts_on", "rep", "team_id", "n", "amount"), False))
 
 
 class ClaimOutcome(BaseModel):
@@ -57,8 +66,7 @@ class ClaimOutcome(BaseModel):
 
     class Meta:
         table_name = "claim_outcome"
-        indexes = ((("customer", "outcome"), False), (("team_id", "month", "rep", "outcome"), False),
-                   (("rep", "month"), False))
+        indexes = ((("customer", "outcome"), False),)
 
 
 def month_of(value):
@@ -72,14 +80,23 @@ def fen(amount):
     return int(round((amount or 0) * 100))
 
 
+def period_starts(value):
+    """(span, first day) of the month, quarter and year a naive-UTC datetime or a date falls in."""
+    month = month_of(value)
+    return (("month", month), ("quarter", month.replace(month=(month.month - 1) // 3 * 3 + 1)),
+            ("year", month.replace(month=1)))
+
+
 def bump(rep_id, team_id, when, metric, n=1, amount=0):
-    """Add to one counter (an upsert; SQLite ≥ 3.24 and PostgreSQL)."""
+    """Add to one counter of its month, quarter and year (upserts; SQLite ≥ 3.24 and PostgreSQL)."""
     if not rep_id:
         return
-    (RepMonth.insert(rep=rep_id, team_id=team_id or 0, month=month_of(when), metric=metric, n=n, amount=amount)
-     .on_conflict(conflict_target=[RepMonth.team_id, RepMonth.month, RepMonth.rep, RepMonth.metric],
-                  update={RepMonth.n: RepMonth.n + n, RepMonth.amount: RepMonth.amount + amount})
-     .execute())
+    for span, start in period_starts(when):
+        (RepPeriod.insert(rep=rep_id, team_id=team_id or 0, span=span, starts_on=start, metric=metric, n=n, amount=amount)
+         .on_conflict(conflict_target=[RepPeriod.team_id, RepPeriod.span, RepPeriod.starts_on, RepPeriod.rep,
+                                       RepPeriod.metric],
+                      update={RepPeriod.n: RepPeriod.n + n, RepPeriod.amount: RepPeriod.amount + amount})
+         .execute())
 
 
 def team_of(user_id):
@@ -108,8 +125,7 @@ def stage_changed(customer, old, new, at, entered_at, actor):
         bump(rep, team, at, f"into:{new}")
         bump(rep, team, at, f"up:{old}")
         if new in SIGNED_STAGES and old not in SIGNED_STAGES:
-            (ClaimOutcome.update(outcome="signed", ended_at=at)
-             .where((ClaimOutcome.customer == customer.id) & (ClaimOutcome.outcome == "open")).execute())
+            _claims_end((ClaimOutcome.customer == customer.id), "signed", at)
     else:
         bump(rep, team, at, "demoted")
 
@@ -133,14 +149,16 @@ def followup_logged(author, valid, at):
 
 def claimed(actor, customer_id, at):
     bump(actor.id, actor.team_id, at, "claim")
+    bump(actor.id, actor.team_id, at, "claim_open")
     ClaimOutcome.create(customer=customer_id, rep=actor.id, team_id=actor.team_id or 0, month=month_of(at),
                         claimed_at=at)
 
 
-def order_signed(order, customer, at, sign=1):
+def order_signed(order, customer, sign=1):
+    """Revenue in the month of the order's date (a cancelled signed order takes it back from there)."""
     rep = order.rep_id or customer.owner_id
     team = customer.team_id if rep == customer.owner_id else team_of(rep)
-    bump(rep, team, at, "revenue", sign, sign * fen(order.total))
+    bump(rep, team, order.ordered_on, "revenue", sign, sign * fen(order.total))
 
 
 def payment_received(order, customer, received_on, amount):
@@ -161,9 +179,20 @@ def _owner_changed(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
         return
     now = clock.now()
     for start in range(0, len(customer_ids), 500):
-        (ClaimOutcome.update(outcome="released" if to_owner_id is None else "moved", ended_at=now)
-         .where(ClaimOutcome.customer.in_(customer_ids[start:start + 500]) & (ClaimOutcome.rep == from_owner_id)
-                & (ClaimOutcome.outcome == "open")).execute())
+        _claims_end(ClaimOutcome.customer.in_(customer_ids[start:start + 500]) & (ClaimOutcome.rep == from_owner_id),
+                    "released" if to_owner_id is None else "moved", now)
+
+
+def _claims_end(where, outcome, at):
+    """Open claims that ended: their row, and the counters of the month they were claimed in."""
+    rows = list(ClaimOutcome.select(ClaimOutcome.id, ClaimOutcome.rep, ClaimOutcome.team_id, ClaimOutcome.month)
+                .where(where & (ClaimOutcome.outcome == "open")).tuples())
+    if not rows:
+        return
+    ClaimOutcome.update(outcome=outcome, ended_at=at).where(ClaimOutcome.id.in_([r[0] for r in rows])).execute()
+    for _id, rep, team, month in rows:
+        bump(rep, team, month, "claim_open", -1)
+        bump(rep, team, month, f"claim_{outcome}")
 
 
 hooks.on("owner_changed", _owner_changed)
@@ -180,10 +209,17 @@ def rebuild():
     outcomes are read from the customer as it is now."""
     month = f"date({{col}}, {_LOCAL}, 'start of month')"
     with db.atomic():
-        RepMonth.delete().execute()
+        RepPeriod.delete().execute()
         ClaimOutcome.delete().execute()
-        ins = ("INSERT INTO rep_month (rep_id, team_id, month, metric, n, amount) "
-               "SELECT rep, team, m, metric, SUM(n), SUM(amount) FROM ({src}) "
+        db.execute_sql(
+            "INSERT INTO claim_outcome (customer_id, rep_id, team_id, month, claimed_at, outcome, ended_at) "
+            "SELECT e.customer_id, e.actor_id, COALESCE(u.team_id, 0), " + month.format(col="e.at") + ", e.at, "
+            "CASE WHEN c.owner_id IS NULL THEN 'released' WHEN c.owner_id != e.actor_id THEN 'moved' "
+            f"WHEN c.stage IN ('signed', 'long_term') THEN 'signed' ELSE 'open' END, NULL "
+            "FROM pool_event e JOIN user u ON u.id = e.actor_id JOIN customer c ON c.id = e.customer_id "
+            "WHERE e.kind = 'claim'")
+        ins = ("INSERT INTO rep_period (rep_id, team_id, span, starts_on, metric, n, amount) "
+               "SELECT rep, team, 'month', m, metric, SUM(n), SUM(amount) FROM ({src}) "
                "WHERE rep IS NOT NULL GROUP BY rep, team, m, metric")
         stage_rows = (
             "SELECT COALESCE(c.owner_id, s.actor_id) AS rep, COALESCE(CASE WHEN c.owner_id IS NOT NULL THEN c.team_id "
@@ -218,18 +254,24 @@ def rebuild():
             parts.append(f"SELECT r.to_user_id, COALESCE(r.team_id, 0), {lead_month}, 'lead_late', 1, 0 {answered} AND r.late")
         if "order" in tables:
             parts.append(
-                "SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), " + month.format(col="o.signed_at")
-                + ", 'revenue', 1, CAST(ROUND(o.total * 100) AS INTEGER) FROM \"order\" o JOIN customer c ON c.id = o.customer_id "
-                "LEFT JOIN user u ON u.id = COALESCE(o.rep_id, c.owner_id) WHERE o.status = 'signed' AND o.signed_at IS NOT NULL")
+                "SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), date(o.ordered_on, 'start of month'), "
+                "'revenue', 1, CAST(ROUND(o.total * 100) AS INTEGER) FROM \"order\" o JOIN customer c ON c.id = o.customer_id "
+                "LEFT JOIN user u ON u.id = COALESCE(o.rep_id, c.owner_id) WHERE o.status = 'signed'")
             parts.append(
                 "SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), date(p.received_on, 'start of month'), "
                 "'collection', 1, CAST(ROUND(p.amount * 100) AS INTEGER) FROM payment p JOIN \"order\" o ON o.id = p.order_id "
                 "JOIN customer c ON c.id = o.customer_id LEFT JOIN user u ON u.id = COALESCE(o.rep_id, c.owner_id)")
+        parts.append("SELECT rep_id, team_id, month, 'claim_' || outcome, 1, 0 FROM claim_outcome")
         db.execute_sql(ins.format(src=" UNION ALL ".join(parts)))
-        db.execute_sql(
-            "INSERT INTO claim_outcome (customer_id, rep_id, team_id, month, claimed_at, outcome, ended_at) "
-            "SELECT e.customer_id, e.actor_id, COALESCE(u.team_id, 0), " + month.format(col="e.at") + ", e.at, "
-            "CASE WHEN c.owner_id IS NULL THEN 'released' WHEN c.owner_id != e.actor_id THEN 'moved' "
-            f"WHEN c.stage IN ('signed', 'long_term') THEN 'signed' ELSE 'open' END, NULL "
-            "FROM pool_event e JOIN user u ON u.id = e.actor_id JOIN customer c ON c.id = e.customer_id "
-            "WHERE e.kind = 'claim'")
+        roll_up()
+
+
+def roll_up():
+    """The quarters' and years' counters summed from the months' (after a bulk load of month rows)."""
+    quarter = "date(starts_on, '-' || ((CAST(strftime('%m', starts_on) AS INTEGER) - 1) % 3) || ' months')"
+    with db.atomic():
+        RepPeriod.delete().where(RepPeriod.span != "month").execute()
+        for span, start in (("quarter", quarter), ("year", "date(starts_on, 'start of year')")):
+            db.execute_sql(f"INSERT INTO rep_period (rep_id, team_id, span, starts_on, metric, n, amount) "
+                           f"SELECT rep_id, team_id, '{span}', {start} AS s, metric, SUM(n), SUM(amount) FROM rep_period "
+                           f"WHERE span = 'month' GROUP BY rep_id, team_id, s, metric")

@@ -1,7 +1,7 @@
 """Performance per rep, team and period (issue 16 item 4): stage promotions by lifecycle stage, demotions,
 conversion and average dwell per stage, new customers, revenue, collections, valid follow-ups, pool claims and
 what became of them, routed leads' response time. A read model over the counters the verbs keep
-(`models/perf_tables.py`): one grouped query over `rep_month` and one over `claim_outcome`, whatever the size
+(`models/perf_tables.py`): a grouped query or two over `rep_period` (one row per rep, metric and period), whatever the size
 of the customer, follow-up and stage-change tables.
 
 Who sees what is asked of `permissions`: a team's manager ranks their team, an admin every rep; a rep gets
@@ -11,7 +11,7 @@ from decimal import Decimal
 import peewee as pw
 
 from models.customer_tables import STAGES
-from models.perf_tables import CLAIM_OUTCOMES, ClaimOutcome, RepMonth
+from models.perf_tables import CLAIM_OUTCOMES, RepPeriod
 from models.permissions import can, require
 from models.user_tables import Team, User
 
@@ -21,6 +21,12 @@ SORTS = ("promoted", "demoted", "new_customer", "revenue", "collection", "follow
 ASCENDING = ("demoted", "lead_hours")
 PROMOTION_STAGES = STAGES[1:]  # a promotion goes into one of these
 LEFT_STAGES = STAGES[:-1]  # conversion and dwell of the stages a customer can move up from
+
+
+HEADLINE = ("promoted", "demoted", "new_customer", "revenue", "collection", "followup", "followup_valid", "claim",
+            "lead_answer", "lead_late") + tuple(f"claim_{o}" for o in CLAIM_OUTCOMES)
+STAGE_METRICS = (tuple(f"into:{s}" for s in PROMOTION_STAGES) + tuple(f"left:{s}" for s in STAGES)
+                 + tuple(f"up:{s}" for s in LEFT_STAGES))
 
 
 def _empty():
@@ -43,6 +49,8 @@ def _add(f, metric, n, amount):
     elif metric == "lead_answer":
         f["lead_answer"] += n
         f["lead_minutes"] += amount
+    elif metric.startswith("claim_"):
+        f["claims"][metric[6:]] = f["claims"].get(metric[6:], 0) + n
     elif metric in f:
         f[metric] += n
 
@@ -57,26 +65,36 @@ def _finish(f):
     return f
 
 
-def figures(period, team_id=None, rep_ids=None):
-    """{rep id: figures} over the period's months (`team_id`: work done in that team)."""
-    cond = (RepMonth.month >= period.start) & (RepMonth.month < period.end)
-    claim_cond = (ClaimOutcome.month >= period.start) & (ClaimOutcome.month < period.end)
+def _where(period, team_id, rep_ids, metrics):
+    cond = (RepPeriod.metric.in_(metrics) & (RepPeriod.span == period.kind) & (RepPeriod.starts_on == period.start))
     if team_id is not None:
-        cond &= RepMonth.team_id == team_id
-        claim_cond &= ClaimOutcome.team_id == team_id
+        cond &= RepPeriod.team_id == team_id
     if rep_ids is not None:
-        cond &= RepMonth.rep.in_(rep_ids)
-        claim_cond &= ClaimOutcome.rep.in_(rep_ids)
+        cond &= RepPeriod.rep.in_(rep_ids)
+    return cond
+
+
+def figures(period, team_id=None, rep_ids=None):
+    """{rep id: headline figures} of the period (`team_id`: work done in that team). The stage
+    details (promotions into, conversion, dwell per stage) are left at zero here: `stage_figures` sums them
+    for a whole group in one query, which is what the pages show."""
+    rows = (RepPeriod.select(RepPeriod.rep, RepPeriod.metric, pw.fn.SUM(RepPeriod.n), pw.fn.SUM(RepPeriod.amount))
+            .where(_where(period, team_id, rep_ids, HEADLINE)).group_by(RepPeriod.rep, RepPeriod.metric).tuples())
     out = {}
-    rows = (RepMonth.select(RepMonth.rep, RepMonth.metric, pw.fn.SUM(RepMonth.n), pw.fn.SUM(RepMonth.amount))
-            .where(cond).group_by(RepMonth.rep, RepMonth.metric).tuples())
     for rep, metric, n, amount in rows:
         _add(out.setdefault(rep, _empty()), metric, n or 0, amount or 0)
-    claims = (ClaimOutcome.select(ClaimOutcome.rep, ClaimOutcome.outcome, pw.fn.COUNT(ClaimOutcome.id))
-              .where(claim_cond).group_by(ClaimOutcome.rep, ClaimOutcome.outcome).tuples())
-    for rep, outcome, n in claims:
-        out.setdefault(rep, _empty())["claims"][outcome] = n
     return {rep: _finish(f) for rep, f in out.items()}
+
+
+def stage_figures(period, team_id=None, rep_ids=None, into=None):
+    """The stage details of a group (one rep, a team, everyone) summed over the period, into `into` (a
+    figures dict, e.g. the group's total) or a fresh one."""
+    f = into if into is not None else _empty()
+    rows = (RepPeriod.select(RepPeriod.metric, pw.fn.SUM(RepPeriod.n), pw.fn.SUM(RepPeriod.amount))
+            .where(_where(period, team_id, rep_ids, STAGE_METRICS)).group_by(RepPeriod.metric).tuples())
+    for metric, n, amount in rows:
+        _add(f, metric, n or 0, amount or 0)
+    return _finish(f)
 
 
 def combine(many):
@@ -138,18 +156,19 @@ def ranking(actor, period, team_id=None, sort="promoted"):
             reps += list(User.select().where(User.id.in_(gone)))
     rows = [{"rep": r, "f": figs.get(r.id) or _finish(_empty())} for r in reps]
     rows.sort(key=_sort_key(sort))
-    return {"rows": rows, "total": combine([r["f"] for r in rows]), "sort": sort}
+    total = stage_figures(period, team_id=team_id, into=combine([r["f"] for r in rows]))
+    return {"rows": rows, "total": total, "sort": sort}
 
 
 def for_rep(actor, rep, period):
     """A rep's own figures and their team's average per rep (the team's members are not named)."""
     require(actor, "performance.rep", rep)
-    mine = figures(period, rep_ids=[rep.id]).get(rep.id) or _finish(_empty())
+    mine = stage_figures(period, rep_ids=[rep.id], into=figures(period, rep_ids=[rep.id]).get(rep.id) or _empty())
     team_avg = None
     if rep.team_id:
-        team_figs = figures(period, team_id=rep.team_id)
-        members = max(len(_members(rep.team_id)), 1)
-        team_avg = average(combine(team_figs.values()), members)
+        team_total = stage_figures(period, team_id=rep.team_id,
+                                   into=combine(figures(period, team_id=rep.team_id).values()))
+        team_avg = average(team_total, max(len(_members(rep.team_id)), 1))
     return {"mine": mine, "team_avg": team_avg}
 
 

@@ -12,13 +12,13 @@ from models.base import BaseModel, JSONField, db, fresh
 from models.customer_tables import STAGES
 from models.errors import FieldErrors, N_, NotFound, ValidationError
 from models.fields import FieldError, clean_text, parse_decimal, parse_int, take, text_field
-from models.perf_tables import RepMonth
+from models.perf_tables import RepPeriod
 from models.permissions import can, require
 from models.user_tables import Team, User
 
 PERIOD_KINDS = ("month", "quarter", "year")
 PERIOD_LABELS = {"month": N_("Month"), "quarter": N_("Quarter"), "year": N_("Year")}
-# measure -> (money?, the counter it reads, RepMonth column)
+# measure -> (money?, the counter it reads, RepPeriod column)
 MEASURES = {
     "revenue": (True, "revenue", "amount"),
     "collections": (True, "collection", "amount"),
@@ -342,15 +342,15 @@ def _metric(kind):
 def actuals(kind, period, team_id=None, rep_ids=None):
     """{rep id: actual} of one kind over a period, from the counters (`team_id`: work done in that team)."""
     metric, column = _metric(kind)
-    value = pw.fn.SUM(getattr(RepMonth, column))
-    q = (RepMonth.select(RepMonth.rep, value.alias("v"))
-         .where((RepMonth.metric == metric) & (RepMonth.month >= period.start) & (RepMonth.month < period.end)))
+    value = pw.fn.SUM(getattr(RepPeriod, column))
+    q = (RepPeriod.select(RepPeriod.rep, value.alias("v"))
+         .where((RepPeriod.metric == metric) & (RepPeriod.span == period.kind) & (RepPeriod.starts_on == period.start)))
     if team_id is not None:
-        q = q.where(RepMonth.team_id == team_id)
+        q = q.where(RepPeriod.team_id == team_id)
     if rep_ids is not None:
-        q = q.where(RepMonth.rep.in_(rep_ids))
+        q = q.where(RepPeriod.rep.in_(rep_ids))
     scale = Decimal("0.01") if column == "amount" else Decimal(1)
-    return {row.rep_id: Decimal(row.v or 0) * scale for row in q.group_by(RepMonth.rep)}
+    return {row.rep_id: Decimal(row.v or 0) * scale for row in q.group_by(RepPeriod.rep)}
 
 
 def team_board(team, period, today=None):

@@ -35,9 +35,9 @@ def kind(key):
 
 
 def counters(rep, month=None):
-    q = perf.RepMonth.select().where(perf.RepMonth.rep == rep.id)
+    q = perf.RepPeriod.select().where((perf.RepPeriod.rep == rep.id) & (perf.RepPeriod.span == "month"))
     if month:
-        q = q.where(perf.RepMonth.month == month)
+        q = q.where(perf.RepPeriod.starts_on == month)
     out = {}
     for r in q:
         out[r.metric] = (out.get(r.metric, (0, 0))[0] + r.n, out.get(r.metric, (0, 0))[1] + r.amount)
@@ -191,7 +191,9 @@ def test_a_promotion_counts_for_the_owner_with_the_dwell_of_the_stage_it_left(te
     dwell = int((FROZEN + dt.timedelta(days=3, hours=2) - entered).total_seconds())
     assert got["promoted"] == (1, 0) and got["into:intent"] == (1, 0) and got["up:target"] == (1, 0)
     assert got["left:target"] == (1, dwell) and got["left:intent"] == (1, 0) and got["demoted"] == (1, 0)
-    assert perf.RepMonth.get(perf.RepMonth.metric == "promoted").team_id == t.id
+    assert perf.RepPeriod.get(perf.RepPeriod.metric == "promoted").team_id == t.id
+    spans = {(r.span, r.starts_on) for r in perf.RepPeriod.select().where(perf.RepPeriod.metric == "promoted")}
+    assert spans == {("month", dt.date(2026, 11, 1)), ("quarter", dt.date(2026, 10, 1)), ("year", dt.date(2026, 1, 1))}
     assert "promoted" not in counters(mgr)
 
 
@@ -267,12 +269,12 @@ def test_rebuild_from_the_rows_agrees_with_the_verbs(team, make_customer):
                       {"type": "call", "content": "电话沟通打样进度，客户要求周五前寄出第二版色卡并附报价"})
     finally:
         clock.freeze(FROZEN)
-    kept = {(r.rep_id, r.team_id, r.month, r.metric): (r.n, r.amount) for r in perf.RepMonth.select()}
+    kept = {(r.rep_id, r.team_id, r.span, r.starts_on, r.metric): (r.n, r.amount) for r in perf.RepPeriod.select()}
     perf.rebuild()
-    rebuilt = {(r.rep_id, r.team_id, r.month, r.metric): (r.n, r.amount) for r in perf.RepMonth.select()}
-    new_customer = {k: v for k, v in rebuilt.items() if k[3] == "new_customer"}
-    assert {k: v for k, v in rebuilt.items() if k[3] != "new_customer"} == {
-        k: v for k, v in kept.items() if k[3] != "new_customer"}
+    rebuilt = {(r.rep_id, r.team_id, r.span, r.starts_on, r.metric): (r.n, r.amount) for r in perf.RepPeriod.select()}
+    new_customer = {k: v for k, v in rebuilt.items() if k[4] == "new_customer"}
+    assert {k: v for k, v in rebuilt.items() if k[4] != "new_customer"} == {
+        k: v for k, v in kept.items() if k[4] != "new_customer"}
     assert all(k[0] != a.id for k in new_customer)  # made by the factory admin, then given: not "created by" a
 
 
