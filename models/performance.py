@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import peewee as pw
 
+from models.base import db
 from models.customer_tables import STAGES
 from models.perf_tables import CLAIM_OUTCOMES, RepPeriod
 from models.permissions import can, require
@@ -78,11 +79,14 @@ def figures(period, team_id=None, rep_ids=None):
     """{rep id: headline figures} of the period (`team_id`: work done in that team). The stage
     details (promotions into, conversion, dwell per stage) are left at zero here: `stage_figures` sums them
     for a whole group in one query, which is what the pages show."""
-    rows = (RepPeriod.select(RepPeriod.rep, RepPeriod.metric, pw.fn.SUM(RepPeriod.n), pw.fn.SUM(RepPeriod.amount))
-            .where(_where(period, team_id, rep_ids, HEADLINE)).group_by(RepPeriod.rep, RepPeriod.metric).tuples())
+    q = (RepPeriod.select(RepPeriod.rep, RepPeriod.metric, pw.fn.SUM(RepPeriod.n), pw.fn.SUM(RepPeriod.amount))
+         .where(_where(period, team_id, rep_ids, HEADLINE)).group_by(RepPeriod.rep, RepPeriod.metric))
     out = {}
-    for rep, metric, n, amount in rows:
-        _add(out.setdefault(rep, _empty()), metric, n or 0, amount or 0)
+    for rep, metric, n, amount in db.execute(q).fetchall():  # plain integers and text: no row objects
+        f = out.get(rep)
+        if f is None:
+            f = out[rep] = _empty()
+        _add(f, metric, n or 0, amount or 0)
     return {rep: _finish(f) for rep, f in out.items()}
 
 

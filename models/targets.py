@@ -382,7 +382,7 @@ def my_progress(user, today=None, periods=None):
     today = today or clock.today()
     periods = periods or [containing(kind, today) for kind in PERIOD_KINDS]
     q = (TargetShare.select(TargetShare, Target, TargetKind).join(Target).join(TargetKind)
-         .where((TargetShare.rep == user.id) & (TargetKind.active == True)  # noqa: E712
+         .where((TargetShare.rep == user.id) & (TargetShare.amount > 0) & (TargetKind.active == True)  # noqa: E712
                 & _periods_where(periods))
          .order_by(TargetKind.position, TargetKind.id))
     out = []
