@@ -14,6 +14,7 @@ from models.base import db
 from models.customer_tables import STAGES
 from models.perf_tables import CLAIM_OUTCOMES, RepPeriod
 from models.permissions import can, require
+from models.targets import team_reps
 from models.user_tables import Team, User
 
 # columns of the ranking a manager may sort by (all descending but dwell and response time)
@@ -127,11 +128,6 @@ def average(total, n):
     return avg
 
 
-def _members(team_id):
-    return list(User.select().where((User.team == team_id) & (User.active == True)  # noqa: E712
-                                    & User.role.in_(("sales", "manager"))).order_by(User.full_name))
-
-
 def _sort_key(sort):
     def key(row):
         value = row["f"].get(sort)
@@ -152,7 +148,7 @@ def ranking(actor, period, team_id=None, sort="promoted"):
         figs = figures(period)
     else:
         require(actor, "performance.team", team_id)
-        reps = _members(team_id)
+        reps = team_reps(team_id)
         figs = figures(period, team_id=team_id)
         known = {r.id for r in reps}
         gone = [i for i in figs if i not in known]  # left the team or deactivated: their work still counts
@@ -172,7 +168,7 @@ def for_rep(actor, rep, period):
     if rep.team_id:
         team_total = stage_figures(period, team_id=rep.team_id,
                                    into=combine(figures(period, team_id=rep.team_id).values()))
-        team_avg = average(team_total, max(len(_members(rep.team_id)), 1))
+        team_avg = average(team_total, max(len(team_reps(rep.team_id)), 1))
     return {"mine": mine, "team_avg": team_avg}
 
 
