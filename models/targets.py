@@ -395,10 +395,11 @@ def my_progress(user, today=None, periods=None):
     return out
 
 
-def team_progress(team, today=None):
-    """The team's targets in the current month, quarter and year with their progress (the manager's workbench)."""
+def team_progress(team, today=None, periods=None):
+    """The team's targets with their progress: in the current month, quarter and year, or in the `periods` given
+    (the manager's workbench)."""
     today = today or clock.today()
-    periods = [containing(kind, today) for kind in PERIOD_KINDS]
+    periods = periods or [containing(kind, today) for kind in PERIOD_KINDS]
     q = (Target.select(Target, TargetKind).join(TargetKind)
          .where((Target.team == team.id) & (TargetKind.active == True) & _periods_where(periods)))  # noqa: E712
     out = []

@@ -5,6 +5,7 @@ admins; a rep's own figures beside the team average)."""
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
+from models import clock
 from models import performance as pm
 from models import targets as tm
 from models.customer_tables import STAGES
@@ -189,13 +190,15 @@ def performance():
 
 @extend.workbench_panel("targets/_wb_panel.html", roles=("sales", "manager"), order=5)
 def _workbench_panel(user):
-    mine = tm.my_progress(user)
+    month = [tm.containing("month", clock.today())]  # the month here; quarter and year on the targets page
+    mine = tm.my_progress(user, periods=month)
     team_rows = []
     if user.team_id and can(user, "target.team", user.team_id):
-        team_rows = tm.team_progress(tm.Team.get_by_id(user.team_id))
+        team_rows = tm.team_progress(tm.Team.get_by_id(user.team_id), periods=month)
     if not mine and not team_rows and not can(user, "target.set", user.team_id):
         return None
-    return {"mine": mine, "team": team_rows, "can_set": user.team_id and can(user, "target.set", user.team_id)}
+    return {"period": month[0], "mine": mine, "team": team_rows,
+            "can_set": user.team_id and can(user, "target.set", user.team_id)}
 
 
 @extend.timeline("target.")

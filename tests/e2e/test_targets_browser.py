@@ -72,6 +72,7 @@ def test_manager_decomposes_a_target_and_the_rep_sees_progress(page: Page, outpu
     log_in(page, rep.username)
     panel = page.locator("#targets-panel")
     expect(panel).to_contain_text("Stage promotions")
+    expect(panel).to_contain_text(month.key)
     expect(panel).to_contain_text("1 / 6")
     expect(panel).to_contain_text(re.compile(r"Gap 5"))
     expect(panel).to_contain_text(re.compile(r"At this pace: [\d,]+ % by month end"))
