@@ -52,8 +52,9 @@ def _claims():
         if not pools:
             continue
         free = (Customer.select(Customer.id).where(Customer.owner.is_null() & Customer.pool.in_(pools)
+                                                   & Customer.staked_by.is_null() & Customer.released_at.is_null()
                                                    & Customer.stage.in_(("target", "intent")))
-                .order_by(Customer.id).offset(7 * n).limit(3))
+                .order_by(Customer.id.desc()).offset(7 * n).limit(3))  # plain pool files, not the scenes' ones
         claimed = []
         for c in free:
             try:
