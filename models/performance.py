@@ -14,7 +14,7 @@ from models.base import db
 from models.customer_tables import STAGES
 from models.perf_tables import CLAIM_OUTCOMES, RepPeriod
 from models.permissions import can, require
-from models.targets import team_reps
+from models.targets import sales_teams, team_reps
 from models.user_tables import Team, User
 
 # columns of the ranking a manager may sort by (all descending but dwell and response time)
@@ -175,8 +175,7 @@ def for_rep(actor, rep, period):
 def teams_for(actor):
     """The teams whose ranking `actor` may read."""
     if can(actor, "performance.all_teams"):
-        return list(Team.select().where(Team.id.in_(User.select(User.team).where(User.role.in_(("sales", "manager")))))
-                    .order_by(Team.name))
+        return sales_teams()
     if actor.team_id and can(actor, "performance.team", actor.team_id):
         return [Team.get_by_id(actor.team_id)]
     return []

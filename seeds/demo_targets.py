@@ -8,7 +8,6 @@ team's sellers by their share of the team's work and rounded up, so the shares a
 month's revenue target once with a reason (version 2), so the versions page has a history; rep001's and
 manager01's workbench show progress, gap and pace.
 """
-import datetime as dt
 import math
 from decimal import Decimal
 from random import Random
