@@ -8,6 +8,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, rules, search
+from models import perf_tables as perf
 from models.base import db, fresh
 from models.customer_tables import (  # noqa: F401  the tables and vocabularies, re-exported
     BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, CUSTOM_KIND_LABELS, CUSTOM_KINDS, Contact, CustomField,
@@ -361,6 +362,7 @@ def create_customer(actor, data, check_duplicates=True, as_lead=False):
         customer.completeness = compute_completeness(customer, contacts=[])
         customer.save()
         StageChange.create(customer=customer, from_stage=None, to_stage=stage, at=now, actor=actor)
+        perf.customer_created(customer)
         extra = {"duplicate_reason": dup_reason, "duplicate_ids": dup_ids} if dup_ids else {}
         audit.record("customer.created", actor, customer, stage=stage,
                      owner_id=owner.id if owner else None, owner=owner.full_name if owner else None, **extra)
@@ -444,6 +446,7 @@ def change_stage(actor, customer, stage, reason=""):
         if stage == customer.stage:
             return customer
         old = customer.stage
+        perf.stage_changed(customer, old, stage, now, customer.stage_changed_at, actor)
         customer.stage, customer.grade = stage, GRADE_OF_STAGE.get(stage, "")
         customer.stage_changed_at = customer.updated_at = now
         customer.save()
@@ -641,6 +644,7 @@ def log_follow_up(actor, customer, data):
         valid, reasons = followup_validity(customer, values, now)
         followup = FollowUp.create(customer=customer, author=actor, created_at=now, is_valid=valid,
                                    invalid_reasons=[[m, p] for m, p in reasons], **values)
+        perf.followup_logged(actor, valid, values["at"])
         if customer.last_followup_at is None or values["at"] >= customer.last_followup_at:
             customer.last_followup_at = values["at"]
             customer.touched_at = max(customer.touched_at, values["at"])

@@ -10,6 +10,7 @@ import secrets
 import peewee as pw
 
 from models import audit, clock, customers, hooks, ledger, pools, search
+from models import perf_tables as perf
 from models import rules as pool_rules
 from models.base import bulk_insert, db, fresh
 from models.customer_tables import (CHANNELS, GRADE_OF_STAGE, MARKETING_STAGES, SOURCES, Contact, Customer,
@@ -854,7 +855,10 @@ def _give(actor, customer, rep, now, why):
                     stage_changed_at=now if stage != customer.stage else customer.stage_changed_at).where(
         Customer.id == customer.id).execute()
     if stage != customer.stage:
+        perf.stage_changed(Customer.get_by_id(customer.id), customer.stage, stage, now, customer.stage_changed_at, actor)
         StageChange.create(customer=customer.id, from_stage=customer.stage, to_stage=stage, at=now, actor=actor)
+    if old_owner is None:
+        perf.lead_handed(rep.id, rep.team_id, now)
     pools.refresh_release(Customer.get_by_id(customer.id), now=now)
     hooks.fire("owner_changed", actor, [customer.id], old_owner, rep.id, why)
 
@@ -870,6 +874,8 @@ def _answer(lead, now, response):
     if routed is not None:
         LeadRouting.update(responded_at=now, response=response, minutes=minutes, late=late).where(
             LeadRouting.id == routed.id).execute()
+        if routed.to_user_id and minutes is not None and response != "rerouted":
+            perf.lead_answered(routed.to_user_id, routed.team_id, now, minutes, late)
     return minutes, late
 
 
@@ -909,6 +915,7 @@ def send_back(actor, lead, reason, now=None):
             hooks.fire("owner_changed", actor, [customer.id], rep, None, reason)
             pools.place_orphan(actor, customer.id, now, why=reason)
         elif lead.made_owner and customer.owner_id == rep:
+            perf.stage_changed(customer, customer.stage, "prospect", now, customer.stage_changed_at, actor)
             Customer.update(owner=None, team=None, pool=None, stage="prospect", grade=GRADE_OF_STAGE["prospect"],
                             claimed_at=None, release_at=None, release_rule="", updated_at=now,
                             stage_changed_at=now).where(Customer.id == customer.id).execute()

@@ -10,6 +10,7 @@ from decimal import Decimal
 import peewee as pw
 
 from models import audit, clock, hooks
+from models import perf_tables as perf
 from models.base import BaseModel, db, fresh
 from models.customers import Customer, change_stage
 from models.fields import clean_text, date_field, id_or_none, parse_bool, parse_decimal, take
@@ -358,6 +359,7 @@ def _sign(actor, order, customer):
                                      & (Order.id != order.id)).exists()
     order.status, order.signed_at = "signed", clock.now()
     order.save()
+    perf.order_signed(order, customer)
     scheduled = PaymentDue.select(pw.fn.COALESCE(pw.fn.SUM(PaymentDue.amount), 0)).where(PaymentDue.order == order).scalar()
     rest = order.total - Decimal(str(scheduled or 0)).quantize(CENT)
     if rest > 0:  # the part without a schedule falls due on the default terms
@@ -383,6 +385,8 @@ def cancel_order(actor, order, reason=""):
             return order
         if Payment.select().where(Payment.order == order).exists():
             raise DomainError(N_("Payments were received against this order; it cannot be cancelled."))
+        if order.status == "signed" and order.signed_at:  # the revenue counted when it was signed goes back
+            perf.order_signed(order, customer, sign=-1)
         order.status, order.cancelled_at = "cancelled", clock.now()
         order.save()
         PaymentDue.delete().where(PaymentDue.order == order).execute()
@@ -456,6 +460,7 @@ def record_payment(actor, order, data):
         e.raise_if_any()
         payment = Payment.create(order=order, customer=customer.id, received_on=received_on, amount=amount,
                                  method=method, prepayment=prepayment, recorded_by=actor, created_at=clock.now())
+        perf.payment_received(order, customer, received_on, amount)
         audit.record("payment.received", actor, customer, order_id=order.id, amount=str(amount), method=method,
                      prepayment=prepayment, received_on=received_on.isoformat())
         hooks.fire("payment_received", customer.id, clock.now())

@@ -285,6 +285,18 @@ RULES = {
     "dashboard.view": lambda u, _=None: u.role in ("manager", "admin"),
     "dashboard.all": lambda u, _=None: u.role == "admin",
     "todo.view": lambda u, _=None: u.active,
+    # ---- targets and performance (issue 16; models/targets.py, models/performance.py) ----
+    # A team's manager sets and reads its targets and its ranking, an admin every team's; reps see their own
+    # shares and their own figures beside the team's average, never a colleague's details. Admins add kinds.
+    "target.team": lambda u, team_id: u.role == "admin" or _leads_team(u, team_id),
+    "target.set": lambda u, team_id: u.role == "admin" or _leads_team(u, team_id),
+    "target.all_teams": lambda u, _=None: u.role == "admin",
+    "target.kinds": lambda u, _=None: u.role == "admin",
+    "target.mine": lambda u, _=None: u.role in SELLERS,
+    "performance.view": lambda u, _=None: u.role in SELLERS + ("admin",),
+    "performance.team": lambda u, team_id: u.role == "admin" or _leads_team(u, team_id),
+    "performance.all_teams": lambda u, _=None: u.role == "admin",
+    "performance.rep": lambda u, rep: u.role == "admin" or u.id == rep.id or _leads_team(u, rep.team_id),
     # ---- what a role's screens offer: menus, workbench cards, choices and defaults ----
     # Views and templates ask these by name and never compare roles (tests/test_list_scopes.py greps).
     "pool.work": lambda u, _=None: u.role in SELLERS,  # claims and stakes, a private pool and its capacity

@@ -10,6 +10,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks, ledger, rules as rules_mod
+from models import perf_tables as perf
 from models.base import BaseModel, bulk_insert, db, fresh, id_in
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
@@ -306,6 +307,7 @@ def claim_customer(actor, customer_id, now=None):
             ledger.record("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
                     inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": customer.release_rule})
             audit.record("pool.claimed", actor, customer, pool_id=from_pool, owner=actor.full_name)
+            perf.claimed(actor, customer.id, now)
             hooks.fire("owner_changed", actor, [customer.id], None, actor.id, "")
     except ClaimRefused as exc:
         with db.atomic():

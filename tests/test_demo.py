@@ -33,6 +33,7 @@ FORWARD_LOOKING = {
     ("milestone", "start_on"), ("milestone", "due_on"), ("project", "expected_start"), ("project", "expected_end"),
     ("project", "contract_end"),  # planned milestones and project dates (seeds/demo_projects.py)
     ("opportunity", "expected_close"), ("pipeline_total", "month"),  # expected close dates (seeds/demo_deals.py)
+    ("target", "starts_on"),  # this year's targets, set for the months to come too (seeds/demo_targets.py)
     ("lead", "due_at"), ("lead", "warn_at"), ("lead_routing", "due_at"), ("campaign", "ends_on"),  # demo_leads
     ("quality_consequence", "ends_at"),  # a running quality penalty (seeds/demo_quality.py)
     ("lead", "next_touch_on"),  # nurtured prospects' next touch (seeds/demo_leads.py)

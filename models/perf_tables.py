@@ -1,0 +1,277 @@
+"""Performance counters kept by the verbs (issue 16 items 1 and 4): one row per rep × team × period × metric,
+where a period is a business month, quarter and year (every count lands in all three, so a year's ranking
+reads one row per rep and metric, not twelve), updated in the transaction of the verb that did the work, so targets' progress and the performance
+ranking read a few hundred rows instead of scanning follow-ups, stage changes, orders and payments.
+
+Metrics (`n` a count, `amount` money in fen or dwell in seconds):
+  new_customer            a file created with the rep as owner, or a marketing lead routed to them
+  followup, followup_valid  follow-ups the rep wrote (month of when it happened), and those valid by the rule
+  claim                   pool claims (what became of each: ClaimOutcome)
+  claim_<outcome>         claims of the month by what became of them now: open, signed, released, moved
+                          (a claim moves from claim_open to its outcome in the month it was claimed)
+  revenue                 orders signed (month of the order's date; cancelling a signed one takes it back)
+  collection              payments received (month of the received date), credited to the order's rep
+  promoted, demoted       lifecycle moves up / down the ladder
+  into:<stage>            promotions into a stage
+  left:<stage>            moves out of a stage, amount = seconds spent in it (dwell)
+  up:<stage>              promotions out of a stage (conversion of the stage = up / left)
+  lead_answer, lead_late  routed leads answered (amount = working minutes to the answer), and those late
+A stage move is credited to the customer's owner (else to whoever moved it), in the owner's team.
+
+Bulk loads (the demo, the benchmark generator) call `rebuild()` afterwards, as the opportunity board's
+summaries do. This module sits on the tables floor: the customer, pool and order verbs call it.
+"""
+import datetime as dt
+
+import peewee as pw
+
+from models import clock, hooks
+from models.base import BaseModel, db
+from models.customer_tables import STAGES, Customer
+from models.user_tables import User
+
+SIGNED_STAGES = ("signed", "long_term")
+CLAIM_OUTCOMES = ("open", "signed", "released", "moved")
+
+
+SPANS = ("month", "quarter", "year")
+
+
+class RepPeriod(BaseModel):
+    rep = pw.ForeignKeyField(User, on_delete="CASCADE", index=False, backref="+")
+    team_id = pw.IntegerField(default=0)  # the rep's team when the work was done; 0 = none
+    span = pw.CharField(max_length=7)  # SPANS
+    starts_on = pw.DateField()  # the period's first day (business time, Asia/Shanghai)
+    metric = pw.CharField(max_length=30)
+    n = pw.IntegerField(default=0)
+    amount = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "rep_period"
+        # the unique key serves a team's reads; (metric, span, starts_on, …) covers the every-rep reads
+        indexes = ((("team_id", "span", "starts_on", "rep", "metric"), True), (("rep", "span", "starts_on"), False),
+                   (("metric", "span", "starts_on", "rep", "team_id", "n", "amount"), False))
+
+
+class ClaimOutcome(BaseModel):
+    """One pool claim and what became of it: still open with the claimer, signed (reached signed while
+    theirs), released back to a pool, or moved to someone else."""
+    customer = pw.ForeignKeyField(Customer, on_delete="CASCADE", index=False, backref="+")
+    rep = pw.ForeignKeyField(User, on_delete="CASCADE", index=False, backref="+")
+    team_id = pw.IntegerField(default=0)
+    month = pw.DateField()
+    claimed_at = pw.DateTimeField()
+    outcome = pw.CharField(max_length=10, default="open")
+    ended_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "claim_outcome"
+        indexes = ((("customer", "outcome"), False),)
+
+
+def month_of(value):
+    """The business month (its first day) of a naive-UTC datetime or of a date."""
+    if isinstance(value, dt.datetime):
+        value = clock.to_local(value).date()
+    return value.replace(day=1)
+
+
+def fen(amount):
+    return int(round((amount or 0) * 100))
+
+
+def period_starts(value):
+    """(span, first day) of the month, quarter and year a naive-UTC datetime or a date falls in."""
+    month = month_of(value)
+    return (("month", month), ("quarter", month.replace(month=(month.month - 1) // 3 * 3 + 1)),
+            ("year", month.replace(month=1)))
+
+
+def bump(rep_id, team_id, when, metric, n=1, amount=0):
+    """Add to one counter of its month, quarter and year (upserts; SQLite ≥ 3.24 and PostgreSQL)."""
+    if not rep_id:
+        return
+    for span, start in period_starts(when):
+        (RepPeriod.insert(rep=rep_id, team_id=team_id or 0, span=span, starts_on=start, metric=metric, n=n, amount=amount)
+         .on_conflict(conflict_target=[RepPeriod.team_id, RepPeriod.span, RepPeriod.starts_on, RepPeriod.rep,
+                                       RepPeriod.metric],
+                      update={RepPeriod.n: RepPeriod.n + n, RepPeriod.amount: RepPeriod.amount + amount})
+         .execute())
+
+
+def team_of(user_id):
+    return User.select(User.team).where(User.id == user_id).scalar() if user_id else None
+
+
+def _credit(customer, actor):
+    """Who a customer's lifecycle move counts for: its owner, else whoever moved it."""
+    if customer.owner_id:
+        return customer.owner_id, customer.team_id
+    if actor is not None:
+        return getattr(actor, "id", actor), getattr(actor, "team_id", None)
+    return None, None
+
+
+def stage_changed(customer, old, new, at, entered_at, actor):
+    """Count a lifecycle move (call before `customer.stage_changed_at` is overwritten: `entered_at` is when
+    the customer came into `old`)."""
+    if old is None or old == new or old not in STAGES or new not in STAGES:
+        return
+    rep, team = _credit(customer, actor)
+    dwell = max(0, int((at - entered_at).total_seconds())) if entered_at else 0
+    bump(rep, team, at, f"left:{old}", 1, dwell)
+    if STAGES.index(new) > STAGES.index(old):
+        bump(rep, team, at, "promoted")
+        bump(rep, team, at, f"into:{new}")
+        bump(rep, team, at, f"up:{old}")
+        if new in SIGNED_STAGES and old not in SIGNED_STAGES:
+            _claims_end((ClaimOutcome.customer == customer.id), "signed", at)
+    else:
+        bump(rep, team, at, "demoted")
+
+
+def customer_created(customer):
+    if customer.owner_id:
+        bump(customer.owner_id, customer.team_id, customer.created_at, "new_customer")
+
+
+def lead_handed(rep_id, team_id, at):
+    bump(rep_id, team_id, at, "new_customer")
+
+
+def followup_logged(author, valid, at):
+    author_id = getattr(author, "id", author)
+    team = getattr(author, "team_id", None) if not isinstance(author, int) else team_of(author)
+    bump(author_id, team, at, "followup")
+    if valid:
+        bump(author_id, team, at, "followup_valid")
+
+
+def claimed(actor, customer_id, at):
+    bump(actor.id, actor.team_id, at, "claim")
+    bump(actor.id, actor.team_id, at, "claim_open")
+    ClaimOutcome.create(customer=customer_id, rep=actor.id, team_id=actor.team_id or 0, month=month_of(at),
+                        claimed_at=at)
+
+
+def order_signed(order, customer, sign=1):
+    """Revenue in the month of the order's date (a cancelled signed order takes it back from there)."""
+    rep = order.rep_id or customer.owner_id
+    team = customer.team_id if rep == customer.owner_id else team_of(rep)
+    bump(rep, team, order.ordered_on, "revenue", sign, sign * fen(order.total))
+
+
+def payment_received(order, customer, received_on, amount):
+    rep = order.rep_id or customer.owner_id
+    team = customer.team_id if rep == customer.owner_id else team_of(rep)
+    bump(rep, team, received_on, "collection", 1, fen(amount))
+
+
+def lead_answered(rep_id, team_id, at, minutes, late):
+    bump(rep_id, team_id, at, "lead_answer", 1, minutes)
+    if late:
+        bump(rep_id, team_id, at, "lead_late")
+
+
+def _owner_changed(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
+    """A claimed customer leaving its claimer: released to a pool, or moved on to someone else."""
+    if not from_owner_id or not customer_ids:
+        return
+    now = clock.now()
+    for start in range(0, len(customer_ids), 500):
+        _claims_end(ClaimOutcome.customer.in_(customer_ids[start:start + 500]) & (ClaimOutcome.rep == from_owner_id),
+                    "released" if to_owner_id is None else "moved", now)
+
+
+def _claims_end(where, outcome, at):
+    """Open claims that ended: their row, and the counters of the month they were claimed in."""
+    rows = list(ClaimOutcome.select(ClaimOutcome.id, ClaimOutcome.rep, ClaimOutcome.team_id, ClaimOutcome.month)
+                .where(where & (ClaimOutcome.outcome == "open")).tuples())
+    if not rows:
+        return
+    ClaimOutcome.update(outcome=outcome, ended_at=at).where(ClaimOutcome.id.in_([r[0] for r in rows])).execute()
+    for _id, rep, team, month in rows:
+        bump(rep, team, month, "claim_open", -1)
+        bump(rep, team, month, f"claim_{outcome}")
+
+
+hooks.on("owner_changed", _owner_changed)
+
+
+# ---- bulk loads ------------------------------------------------------------------------------------
+
+_LOCAL = "'+8 hours'"  # Asia/Shanghai keeps no summer time; SQLite only, like the other bulk rebuilds
+
+
+def rebuild():
+    """Recompute every counter from the rows (demo loader, benchmark generator). Approximations where the
+    rows keep no history: a stage move counts for the customer's owner now (else its mover); claims'
+    outcomes are read from the customer as it is now."""
+    month = f"date({{col}}, {_LOCAL}, 'start of month')"
+    with db.atomic():
+        RepPeriod.delete().execute()
+        ClaimOutcome.delete().execute()
+        db.execute_sql(
+            "INSERT INTO claim_outcome (customer_id, rep_id, team_id, month, claimed_at, outcome, ended_at) "
+            "SELECT e.customer_id, e.actor_id, COALESCE(u.team_id, 0), " + month.format(col="e.at") + ", e.at, "
+            "CASE WHEN c.owner_id IS NULL THEN 'released' WHEN c.owner_id != e.actor_id THEN 'moved' "
+            f"WHEN c.stage IN ('signed', 'long_term') THEN 'signed' ELSE 'open' END, NULL "
+            "FROM pool_event e JOIN user u ON u.id = e.actor_id JOIN customer c ON c.id = e.customer_id "
+            "WHERE e.kind = 'claim'")
+        ins = ("INSERT INTO rep_period (rep_id, team_id, span, starts_on, metric, n, amount) "
+               "SELECT rep, team, 'month', m, metric, SUM(n), SUM(amount) FROM ({src}) "
+               "WHERE rep IS NOT NULL GROUP BY rep, team, m, metric")
+        stage_rows = (
+            "SELECT COALESCE(c.owner_id, s.actor_id) AS rep, COALESCE(CASE WHEN c.owner_id IS NOT NULL THEN c.team_id "
+            "END, u.team_id, 0) AS team, " + month.format(col="s.at") + " AS m, s.from_stage AS f, s.to_stage AS t, "
+            "CAST(ROUND((julianday(s.at) - julianday(COALESCE(s.prev_at, c.created_at))) * 86400) AS INTEGER) AS dwell "
+            "FROM (SELECT customer_id, actor_id, from_stage, to_stage, at, LAG(at) OVER (PARTITION BY customer_id "
+            "ORDER BY at, id) AS prev_at FROM stage_change) s JOIN customer c ON c.id = s.customer_id "
+            "LEFT JOIN user u ON u.id = s.actor_id WHERE s.from_stage IS NOT NULL AND s.from_stage != s.to_stage")
+        order = {s: i for i, s in enumerate(STAGES)}
+        rank = "CASE {col} " + " ".join(f"WHEN '{s}' THEN {i}" for s, i in order.items()) + " END"
+        up = f"({rank.format(col='t')} > {rank.format(col='f')})"
+        parts = [
+            f"SELECT rep, team, m, 'left:' || f AS metric, 1 AS n, MAX(dwell, 0) AS amount FROM ({stage_rows})",
+            f"SELECT rep, team, m, CASE WHEN {up} THEN 'promoted' ELSE 'demoted' END, 1, 0 FROM ({stage_rows})",
+            f"SELECT rep, team, m, 'into:' || t, 1, 0 FROM ({stage_rows}) WHERE {up}",
+            f"SELECT rep, team, m, 'up:' || f, 1, 0 FROM ({stage_rows}) WHERE {up}",
+            "SELECT c.owner_id, COALESCE(c.team_id, 0), " + month.format(col="c.created_at") + ", 'new_customer', 1, 0 "
+            "FROM customer c WHERE c.owner_id IS NOT NULL AND c.created_by_id = c.owner_id",
+            "SELECT f.author_id, COALESCE(u.team_id, 0), " + month.format(col="f.at") + ", 'followup', 1, 0 "
+            "FROM follow_up f JOIN user u ON u.id = f.author_id",
+            "SELECT f.author_id, COALESCE(u.team_id, 0), " + month.format(col="f.at") + ", 'followup_valid', 1, 0 "
+            "FROM follow_up f JOIN user u ON u.id = f.author_id WHERE f.is_valid",
+            "SELECT e.actor_id, COALESCE(u.team_id, 0), " + month.format(col="e.at") + ", 'claim', 1, 0 "
+            "FROM pool_event e JOIN user u ON u.id = e.actor_id WHERE e.kind = 'claim'",
+        ]
+        tables = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "lead_routing" in tables:
+            answered = ("FROM lead_routing r WHERE r.responded_at IS NOT NULL AND r.response != 'rerouted' "
+                        "AND r.minutes IS NOT NULL AND r.to_user_id IS NOT NULL")
+            lead_month = month.format(col="r.responded_at")
+            parts.append(f"SELECT r.to_user_id, COALESCE(r.team_id, 0), {lead_month}, 'lead_answer', 1, r.minutes {answered}")
+            parts.append(f"SELECT r.to_user_id, COALESCE(r.team_id, 0), {lead_month}, 'lead_late', 1, 0 {answered} AND r.late")
+        if "order" in tables:
+            parts.append(
+                "SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), date(o.ordered_on, 'start of month'), "
+                "'revenue', 1, CAST(ROUND(o.total * 100) AS INTEGER) FROM \"order\" o JOIN customer c ON c.id = o.customer_id "
+                "LEFT JOIN user u ON u.id = COALESCE(o.rep_id, c.owner_id) WHERE o.status = 'signed'")
+            parts.append(
+                "SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), date(p.received_on, 'start of month'), "
+                "'collection', 1, CAST(ROUND(p.amount * 100) AS INTEGER) FROM payment p JOIN \"order\" o ON o.id = p.order_id "
+                "JOIN customer c ON c.id = o.customer_id LEFT JOIN user u ON u.id = COALESCE(o.rep_id, c.owner_id)")
+        parts.append("SELECT rep_id, team_id, month, 'claim_' || outcome, 1, 0 FROM claim_outcome")
+        db.execute_sql(ins.format(src=" UNION ALL ".join(parts)))
+        roll_up()
+
+
+def roll_up():
+    """The quarters' and years' counters summed from the months' (after a bulk load of month rows)."""
+    quarter = "date(starts_on, '-' || ((CAST(strftime('%m', starts_on) AS INTEGER) - 1) % 3) || ' months')"
+    with db.atomic():
+        RepPeriod.delete().where(RepPeriod.span != "month").execute()
+        for span, start in (("quarter", quarter), ("year", "date(starts_on, 'start of year')")):
+            db.execute_sql(f"INSERT INTO rep_period (rep_id, team_id, span, starts_on, metric, n, amount) "
+                           f"SELECT rep_id, team_id, '{span}', {start} AS s, metric, SUM(n), SUM(amount) FROM rep_period "
+                           f"WHERE span = 'month' GROUP BY rep_id, team_id, s, metric")
