@@ -50,7 +50,8 @@ def _claims():
         pools = eligible_pool_ids(rep)
         if not pools:
             continue
-        free = (Customer.select(Customer.id).where(Customer.owner.is_null() & Customer.pool.in_(pools)
+        # A list, not a cursor: a refused claim rolls back its savepoint, which would abort an open SELECT.
+        free = list(Customer.select(Customer.id).where(Customer.owner.is_null() & Customer.pool.in_(pools)
                                                    & Customer.staked_by.is_null() & Customer.released_at.is_null()
                                                    & Customer.stage.in_(("target", "intent")))
                 .order_by(Customer.id.desc()).offset(7 * n).limit(3))  # plain pool files, not the scenes' ones
