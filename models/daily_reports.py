@@ -326,7 +326,7 @@ def comments_of(report_ids):
 def search_news(viewer, text="", customer_id=None, limit=100):
     """Competitor news across the reports the viewer may open: by competitor or words of the note
     (substring), and/or about one customer; newest first."""
-    q = (CompetitorNews.select(CompetitorNews, DailyReport.rep, User.full_name.alias("rep_name"),
+    q = (CompetitorNews.select(CompetitorNews, DailyReport.rep.alias("rep_id"), User.full_name.alias("rep_name"),
                                Customer.name.alias("customer_name"))
          .join(DailyReport, on=(CompetitorNews.report == DailyReport.id))
          .join(User, on=(DailyReport.rep == User.id))
