@@ -120,7 +120,7 @@ def plan_visit(actor, data, now=None):
         if taken.exists():
             raise ValidationError({"customer_id": [(N_("This customer is already on your plan for that day."), {})]})
         item = PlanItem.create(rep=actor.id, customer=customer.id, created_by=actor.id, created_at=now, **values)
-        audit.record("plan.added", actor, customer, item_id=item.id, day=values["day"].isoformat(), kind=values["kind"],
+        audit.record("plan.added", actor, customer, item_id=item.id, day=values["day"].isoformat(), visit_kind=values["kind"],
                      objective=values["objective"][:80])
     return item
 
