@@ -82,6 +82,7 @@ def day(rep_id, day_text):
     report = dr.report_of(rep.id, day)
     if not can(current_user, "report.write", rep):
         if request.method == "POST":
+            require(current_user, "plan.make")  # a seller hears why not; anyone else: 404
             return hx.run_verb(lambda: dr.save_report(current_user, rep, day, _form()), done=lambda r: None,
                                refused=_refused)
         ctx = _report_context(report) if report else {"report": None, "rep": rep}

@@ -49,8 +49,7 @@ def _rep():
 @bp.get("/")
 def calendar():
     if not can(current_user, "plan.make") and not request.args.get("rep"):
-        require(current_user, "plan.team")
-        return hx.redirect(url_for("plans.team"))
+        return team()  # an admin has no plan of their own: the teams' week
     rep = _rep()
     today = clock.today()
     day = date_or_none(request.args.get("day")) or today
@@ -77,7 +76,7 @@ def calendar():
 def _team_choices():
     if not can(current_user, "plan.team"):
         return []
-    q = User.select(User.id, User.full_name).where(User.role.in_(("sales", "manager")) & (User.active == True))  # noqa: E712
+    q = User.holding("sales", "manager", fields=(User.id, User.full_name))
     if can(current_user, "team.leads_one"):
         q = q.where(User.team == current_user.team_id)
     return list(q.order_by(User.full_name).limit(300))
