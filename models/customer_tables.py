@@ -230,6 +230,9 @@ class StageChange(BaseModel):
     at = pw.DateTimeField(index=True)
     actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
 
+    class Meta:
+        indexes = ((("actor", "at"), False),)  # one rep's moves of a day (the daily report's pre-fill)
+
 
 CUSTOM_KINDS = ("text", "number", "date", "choice", "yes_no")
 CUSTOM_KIND_LABELS = {"text": N_("Text"), "number": N_("Number"), "date": N_("Date"), "choice": N_("Choice"),

@@ -34,6 +34,7 @@ FORWARD_LOOKING = {
     ("project", "contract_end"),  # planned milestones and project dates (seeds/demo_projects.py)
     ("opportunity", "expected_close"), ("pipeline_total", "month"),  # expected close dates (seeds/demo_deals.py)
     ("lead", "due_at"), ("lead", "warn_at"), ("lead_routing", "due_at"), ("campaign", "ends_on"),  # demo_leads
+    ("plan_item", "day"),  # visits planned for today and tomorrow (seeds/demo_plans.py)
 }
 
 
@@ -270,3 +271,19 @@ def test_custom_fields_with_values_on_part_of_the_customers_and_completeness_in_
     assert not pending_jobs().exists()
     sample = Customer.select().where(Customer.id % 97 == 0)
     assert all(compute_completeness(c) == c.completeness for c in sample)
+
+
+def test_manager01s_team_has_weeks_of_plans_and_reports():
+    """seeds/demo_plans.py: plans and reports for the team's reps, yesterday's unread, one missing, one
+    edited after the reading, rep001 with visits still to carry out today."""
+    from models import daily_reports as dr
+    from models import plans as pm
+
+    manager = User.get(User.username == "manager01")
+    rep = User.get(User.username == "rep001")
+    assert pm.PlanItem.select().where(pm.PlanItem.status == "done").count() > 100
+    assert list(pm.due_items(rep, clock.today()))
+    assert dr.DailyReport.select().count() > 50 and dr.CompetitorNews.select().count() > 10
+    assert dr.ReportVersion.select().count() == 1 and dr.unread(manager)
+    yesterday = max(r.day for r in dr.DailyReport.select(dr.DailyReport.day))
+    assert len(dr.missing(manager, yesterday)) >= 1
