@@ -147,9 +147,9 @@ def _item_page(item, template, **ctx):
     return render_template(template, item=item, customer=customer, **ctx)
 
 
-@bp.route("/<int:item_id>/carry-out", methods=["GET", "POST"])
-def carry_out(item_id):
-    item = pm.load_item(current_user, item_id, "plan.work")
+@bp.route("/<int:plan_item_id>/carry-out", methods=["GET", "POST"])
+def carry_out(plan_item_id):
+    item = pm.load_item(current_user, plan_item_id, "plan.work")
     customer = Customer.get_by_id(item.customer_id)
     data = {"type": item.kind, "contact_id": str(item.contact_id or "")}
     errors, refusal = {}, None
@@ -179,17 +179,17 @@ def _refused(text):
     return render_template("error.html", message=text, status=409), 409
 
 
-@bp.post("/<int:item_id>/roll")
-def roll(item_id):
-    item = pm.load_item(current_user, item_id, "plan.work")
+@bp.post("/<int:plan_item_id>/roll")
+def roll(plan_item_id):
+    item = pm.load_item(current_user, plan_item_id, "plan.work")
     return hx.run_verb(lambda: pm.roll_over(current_user, item, _form()),
                        done=lambda new: hx.redirect(url_for("plans.calendar", view="day", day=new.day.isoformat())),
                        refused=_refused)
 
 
-@bp.route("/<int:item_id>/close", methods=["GET", "POST"])
-def close(item_id):
-    item = pm.load_item(current_user, item_id, "plan.work")
+@bp.route("/<int:plan_item_id>/close", methods=["GET", "POST"])
+def close(plan_item_id):
+    item = pm.load_item(current_user, plan_item_id, "plan.work")
     errors, refusal, reason = {}, None, ""
     if request.method == "POST":
         reason = request.form.get("reason", "")
