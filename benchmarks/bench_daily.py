@@ -28,19 +28,10 @@ from models import clock, db  # noqa: E402
 from models import daily_reports as dr  # noqa: E402
 from models import plans as pm  # noqa: E402
 from models.users import User  # noqa: E402
+from benchmarks.bench import QueryLog  # noqa: E402
 
 NOW = dt.datetime(2026, 12, 5, 10, 0)  # a Saturday 18:00 in Shanghai, after the source's last day of data
 TABLES = (pm.PlanItem, dr.DailyReport, dr.CompetitorNews, dr.ReportComment, dr.ReportVersion)
-
-
-class QueryLog(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.queries = []
-
-    def emit(self, record):
-        if isinstance(record.msg, tuple):
-            self.queries.append(record.msg)
 
 
 def workdays(last, n):

@@ -15,22 +15,11 @@ from models.customers import FollowUp, StageChange
 from models.errors import DomainError, NotFound, ValidationError
 from models.notifications import Notification
 from models.orders import Order, Payment
-from models.users import Team
+from tests.test_plans import team  # noqa: F401  (the same team: a rep, a teammate, their manager, another team)
 
 DAY = dt.timedelta(days=1)
 TODAY = dt.date(2026, 11, 24)
 REPORT = "上门拜访采购经理，确认了明年面料需求和报价时间表"
-
-
-@pytest.fixture
-def team(make_user, make_team, make_customer):
-    t, other = make_team("华东一组"), make_team("华南二组")
-    rep, mate, mgr = make_user("sales", t), make_user("sales", t), make_user("manager", t)
-    outsider, other_mgr = make_user("sales", other), make_user("manager", other)
-    Team.update(manager=mgr).where(Team.id == t.id).execute()
-    Team.update(manager=other_mgr).where(Team.id == other.id).execute()
-    return dict(rep=rep, mate=mate, mgr=mgr, outsider=outsider, other_mgr=other_mgr, admin=make_user("admin"),
-                mine=make_customer(owner=rep, name="日报测试服饰有限公司"), theirs=make_customer(owner=outsider))
 
 
 def local(day, hour, minute=0):

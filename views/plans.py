@@ -142,41 +142,34 @@ def contact_options():
     return render_template("plans/_contact_select.html", contacts=_contacts(customer), data={})
 
 
-def _item_page(item, template, **ctx):
+def _item_form(item, page, fragment, verb, **ctx):
+    """An item's form page (carry out, close): GET shows it; POST runs `verb` and answers the calendar's
+    day, else the form again with the verb's field errors or its refusal (a fragment for htmx)."""
     customer = Customer.get_by_id(item.customer_id)
-    return render_template(template, item=item, customer=customer, **ctx)
+    ctx.update(item=item, customer=customer, errors={}, refusal=None)
+    if item.status != "planned":
+        ctx["refusal"] = translate_error(N_("This plan item is no longer open."))
+    if request.method == "POST":
+        try:
+            verb()
+        except ValidationError as exc:
+            ctx["errors"] = field_errors(exc, joined=True)
+        except DomainError as exc:
+            ctx["refusal"] = translate_error(exc.message, exc.params)
+        else:
+            return hx.redirect(url_for("plans.calendar", view="day", day=item.day.isoformat()))
+        if request.htmx:
+            return render_template(fragment, **ctx)
+    return render_template(page, **ctx)
 
 
 @bp.route("/<int:plan_item_id>/carry-out", methods=["GET", "POST"])
 def carry_out(plan_item_id):
     item = pm.load_item(current_user, plan_item_id, "plan.work")
-    customer = Customer.get_by_id(item.customer_id)
-    data = {"type": item.kind, "contact_id": str(item.contact_id or "")}
-    errors, refusal = {}, None
-    if item.status != "planned":
-        refusal = translate_error(N_("This plan item is no longer open."))
-    if request.method == "POST":
-        data = _form()
-        try:
-            pm.carry_out(current_user, item, data)
-        except ValidationError as exc:
-            errors = field_errors(exc, joined=True)
-        except DomainError as exc:
-            refusal = translate_error(exc.message, exc.params)
-        else:
-            return hx.redirect(url_for("plans.calendar", view="day", day=item.day.isoformat()))
-    ctx = dict(item=item, customer=customer, data=data, errors=errors, refusal=refusal, contacts=_contacts(customer))
-    if request.htmx and request.method == "POST":
-        return render_template("plans/_carry_out_form.html", **ctx)
-    return render_template("plans/carry_out.html", **ctx)
-
-
-def _back(item):
-    return hx.redirect(url_for("plans.calendar", view="day", day=item.day.isoformat()))
-
-
-def _refused(text):
-    return render_template("error.html", message=text, status=409), 409
+    data = _form() if request.method == "POST" else {"type": item.kind, "contact_id": str(item.contact_id or "")}
+    return _item_form(item, "plans/carry_out.html", "plans/_carry_out_form.html",
+                      lambda: pm.carry_out(current_user, item, data), data=data,
+                      contacts=_contacts(Customer.get_by_id(item.customer_id)))
 
 
 @bp.post("/<int:plan_item_id>/roll")
@@ -184,27 +177,15 @@ def roll(plan_item_id):
     item = pm.load_item(current_user, plan_item_id, "plan.work")
     return hx.run_verb(lambda: pm.roll_over(current_user, item, _form()),
                        done=lambda new: hx.redirect(url_for("plans.calendar", view="day", day=new.day.isoformat())),
-                       refused=_refused)
+                       refused=lambda text: (render_template("error.html", message=text, status=409), 409))
 
 
 @bp.route("/<int:plan_item_id>/close", methods=["GET", "POST"])
 def close(plan_item_id):
     item = pm.load_item(current_user, plan_item_id, "plan.work")
-    errors, refusal, reason = {}, None, ""
-    if request.method == "POST":
-        reason = request.form.get("reason", "")
-        try:
-            pm.close_item(current_user, item, reason)
-        except ValidationError as exc:
-            errors = field_errors(exc, joined=True)
-        except DomainError as exc:
-            refusal = translate_error(exc.message, exc.params)
-        else:
-            return _back(item)
-    ctx = dict(errors=errors, refusal=refusal, reason=reason)
-    if request.htmx and request.method == "POST":
-        return _item_page(item, "plans/_close_form.html", **ctx)
-    return _item_page(item, "plans/close.html", **ctx)
+    reason = request.form.get("reason", "")
+    return _item_form(item, "plans/close.html", "plans/_close_form.html",
+                      lambda: pm.close_item(current_user, item, reason), reason=reason)
 
 
 @bp.get("/team")

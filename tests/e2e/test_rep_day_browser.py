@@ -7,7 +7,6 @@ Every test makes its own team, users and customers with unique names. Screenshot
 <--output>/<test-id>/.
 """
 import datetime as dt
-import uuid
 
 from playwright.sync_api import Page, expect
 
@@ -15,22 +14,11 @@ from models import clock
 from models import daily_reports as dr
 from models import plans as pm
 from models.customers import Customer, create_customer, save_contact, set_owner
-from models.users import Region, Team, User, hash_password
-from tests.conftest import PASSWORD
+from models.users import Region, Team
 from tests.e2e.conftest import log_in, shot
+from tests.e2e.test_value_browser import _uid, _user
 
 VISIT = "上门拜访采购经理，确认了明年面料需求，对方希望下周拿到样品和报价"
-
-
-def _uid():
-    return uuid.uuid4().hex[:8]
-
-
-def _user(role, team=None):
-    uid = _uid()
-    return User.create(username=f"e2e-{role}-{uid}", full_name=f"E2E {role.title()} {uid[:4]}",
-                       password_hash=hash_password(PASSWORD), role=role, team=team,
-                       region=team.region_id if team else None, created_at=clock.now(), language="en")
 
 
 def _world():
