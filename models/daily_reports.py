@@ -78,6 +78,40 @@ class ReportVersion(BaseModel):
         indexes = ((("report", "version"), True),)
 
 
+# ---- which days call for a report -------------------------------------------------------------------
+
+def _calendar():
+    from models.service import WorkingCalendar  # the working days and holidays of the service settings
+
+    try:
+        return WorkingCalendar()
+    except DomainError:
+        return None
+
+
+def is_report_day(day, calendar=None):
+    """A working day of the settings' calendar (Monday to Friday without one)."""
+    calendar = calendar or _calendar()
+    return calendar.is_workday(day) if calendar else day.weekday() < 5
+
+
+def last_report_day(today):
+    """The latest report day before `today`: whose reports are missing if not filed by now."""
+    calendar = _calendar()
+    day = today - dt.timedelta(days=1)
+    for _ in range(60):
+        if is_report_day(day, calendar):
+            return day
+        day -= dt.timedelta(days=1)
+    return None
+
+
+def report_days(first, last):
+    calendar = _calendar()
+    return {first + dt.timedelta(days=i) for i in range((last - first).days + 1)
+            if is_report_day(first + dt.timedelta(days=i), calendar)}
+
+
 # ---- the pre-fill ---------------------------------------------------------------------------------
 
 def day_bounds(day):
@@ -277,7 +311,8 @@ def team_reps(user):
 
 def missing(manager_or_user, day):
     """The sellers with no report for `day`: for a manager their team's, for an admin every seller's, for
-    a seller themselves (or nobody). Whether `day` calls for one (a working day, over) is the caller's."""
+    a seller themselves (or nobody). Whether `day` calls for one is the caller's (`is_report_day`,
+    `last_report_day`)."""
     user = manager_or_user
     reps = team_reps(user) if can(user, "plan.team") else ([user] if can(user, "plan.make") else [])
     if not reps:

@@ -27,6 +27,7 @@ HORIZON_DAYS = 60      # how far ahead a plan may reach
 RELEASE_NEAR_DAYS = 5  # a customer whose release date is this close is suggested
 MAX_ROLLS = 3          # the sweep rolls an item over this many times, then marks it not carried out
 OWNER_CHANGED = N_("The customer went to another owner.")  # the reason kept when an owner change closes an item
+ALREADY_PLANNED = N_("This customer is already on your plan for that day.")
 
 
 class PlanItem(BaseModel):
@@ -115,10 +116,8 @@ def plan_visit(actor, data, now=None):
     values = validate_item(actor, data, now)
     customer = values.pop("customer")
     with db.atomic():
-        taken = PlanItem.select().where((PlanItem.rep == actor.id) & (PlanItem.day == values["day"])
-                                        & (PlanItem.customer == customer.id) & (PlanItem.status == "planned"))
-        if taken.exists():
-            raise ValidationError({"customer_id": [(N_("This customer is already on your plan for that day."), {})]})
+        if _taken(actor.id, customer.id, values["day"]):
+            raise ValidationError({"customer_id": [(ALREADY_PLANNED, {})]})
         item = PlanItem.create(rep=actor.id, customer=customer.id, created_by=actor.id, created_at=now, **values)
         audit.record("plan.added", actor, customer, item_id=item.id, day=values["day"].isoformat(), visit_kind=values["kind"],
                      objective=values["objective"][:80])
@@ -174,9 +173,16 @@ def roll_over(actor, item, data=None, now=None):
     e.raise_if_any()
     with db.atomic():
         _open_item(item)
+        if _taken(item.rep_id, item.customer_id, day):
+            raise ValidationError({"day": [(ALREADY_PLANNED, {})]})
         new = _roll(item, day, now)
         audit.record("plan.rolled", actor, item.customer_id, item_id=item.id, to=day.isoformat(), new_id=new.id)
     return new
+
+
+def _taken(rep_id, customer_id, day):
+    return PlanItem.select().where((PlanItem.rep == rep_id) & (PlanItem.day == day) & (PlanItem.customer == customer_id)
+                                   & (PlanItem.status == "planned")).exists()
 
 
 def _roll(item, day, now):
@@ -203,8 +209,8 @@ def close_item(actor, item, reason, now=None):
 
 
 def sweep(now=None, batch=1000):
-    """Items a past day left open roll into today; one rolled MAX_ROLLS times is marked not carried out.
-    Idempotent: only open items of days before today move, each once (a conditional update)."""
+    """Items a past day left open roll into today; one rolled MAX_ROLLS times (or whose customer is on
+    today's plan already) is marked not carried out. Idempotent: only open items of days before today move, each once (a conditional update)."""
     now = now or clock.now()
     today = _local_now(now).date()
     rolled = expired = 0
@@ -215,7 +221,7 @@ def sweep(now=None, batch=1000):
             break
         with db.atomic():
             for item in rows:
-                if item.rolls >= MAX_ROLLS:
+                if item.rolls >= MAX_ROLLS or _taken(item.rep_id, item.customer_id, today):
                     expired += PlanItem.update(status="expired", closed_at=now).where(
                         (PlanItem.id == item.id) & (PlanItem.status == "planned")).execute()
                 elif PlanItem.update(status="rolled", closed_at=now).where(

@@ -206,3 +206,14 @@ def test_workbench_flags_missing_reports_for_the_manager(client, team):
     client.login(team["mgr"])
     home = client.get("/").get_data(as_text=True)
     assert 'id="wb-daily-report"' in home and team["rep"].full_name in home  # Monday 23 Nov: nobody filed
+
+
+def test_report_days_follow_the_working_calendar(team):
+    from models import service as sv
+
+    monday, friday, saturday = dt.date(2026, 11, 23), dt.date(2026, 11, 20), dt.date(2026, 11, 21)
+    assert dr.last_report_day(monday) == friday and dr.last_report_day(TODAY) == monday
+    assert dr.is_report_day(friday) and not dr.is_report_day(saturday)
+    sv.ServiceSettings.create(settings={**sv.service_settings(), "holidays": ["2026-11-20"]}, updated_at=clock.now())
+    assert dr.last_report_day(monday) == dt.date(2026, 11, 19)
+    assert dr.report_days(dt.date(2026, 11, 16), monday) == {dt.date(2026, 11, d) for d in (16, 17, 18, 19, 23)}

@@ -299,3 +299,12 @@ def test_workbench_and_customer_file_show_the_plan(client, team):
     assert 'id="wb-plan-today"' in home and team["mine"].name in home
     page = client.get(f"/customers/{team['mine'].id}").get_data(as_text=True)
     assert 'id="plan-side-card"' in page and f"/plans/new?customer_id={team['mine'].id}" in page
+
+
+def test_rolling_onto_a_day_that_has_the_customer_already_is_refused(team):
+    item = plan(team["rep"], team["mine"], day=TODAY)
+    plan(team["rep"], team["mine"], day=TODAY + DAY)
+    assert problems(pm.roll_over, team["rep"], item) == {"day": ["This customer is already on your plan for that day."]}
+    assert pm.PlanItem.get_by_id(item.id).status == "planned"
+    clock.freeze(clock.from_local(dt.datetime(2026, 11, 25, 8, 0)))
+    assert pm.sweep() == {"rolled": 0, "expired": 1}  # today's plan has it already: not twice

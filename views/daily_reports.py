@@ -48,7 +48,8 @@ def mine():
     days = [today - dt.timedelta(days=i) for i in range(RECENT_DAYS)]
     reports = {r.day: r for r in dr.DailyReport.select().where(
         (dr.DailyReport.rep == current_user.id) & (dr.DailyReport.day >= days[-1]))}
-    return render_template("reports/mine.html", days=days, reports=reports, today=today)
+    return render_template("reports/mine.html", days=days, reports=reports, today=today,
+                           report_days=dr.report_days(days[-1], days[0]))
 
 
 def _report_context(report):
@@ -158,15 +159,16 @@ def team():
     for v in dr.ReportVersion.select().where(dr.ReportVersion.report.in_(ids)).order_by(dr.ReportVersion.version.desc()):
         versions.setdefault(v.report_id, []).append(v)
     unread = [r for r in dr.unread(current_user) if r.day != day]
+    due = day < today and dr.is_report_day(day)
     return render_template("reports/team.html", day=day, today=today, reps=reps, reports=reports, news=news,
-                           comments=comments, versions=versions, unread=unread,
+                           comments=comments, versions=versions, unread=unread, due=due,
                            prev_day=day - dt.timedelta(days=1), next_day=day + dt.timedelta(days=1))
 
 
 @bp.get("/news")
 def news():
-    require(current_user, "plan.view_rep", current_user) if can(current_user, "plan.make") else require(
-        current_user, "plan.team")
+    if not can(current_user, "plan.make"):
+        require(current_user, "plan.team")  # sellers search their own news, managers and admins their teams'
     q = (request.args.get("q") or "")[:60]
     customer_id = id_or_none(request.args.get("customer_id"))
     customer = Customer.get_or_none(Customer.id == customer_id) if customer_id else None
@@ -182,11 +184,11 @@ def news():
 @extend.workbench_panel("reports/_wb_panel.html", roles=("sales", "manager"), order=6)
 def _report_panel(user):
     today = clock.today()
-    yesterday = today - dt.timedelta(days=1)
     ctx = {"today": today, "filed_today": dr.report_of(user.id, today) is not None}
     if can(user, "plan.team"):
-        ctx["missing"] = dr.missing(user, yesterday) if yesterday.weekday() < 5 else []
-        ctx["yesterday"] = yesterday
+        last = dr.last_report_day(today)
+        ctx["missing"] = dr.missing(user, last) if last else []
+        ctx["yesterday"] = last
         ctx["unread"] = len(dr.unread(user))
     return ctx
 
