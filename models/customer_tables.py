@@ -231,8 +231,9 @@ class StageChange(BaseModel):
     actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
 
     class Meta:
-        # the dashboards' drill-down: the changes into / out of a stage in a period, newest first (0033)
-        indexes = ((("to_stage", "at"), False), (("from_stage", "at"), False))
+        # the dashboards' drill-down: the changes into / out of a stage in a period, newest first (0033); one rep's
+        # moves of a day (the daily report's pre-fill, 0032)
+        indexes = ((("to_stage", "at"), False), (("from_stage", "at"), False), (("actor", "at"), False))
 
 
 CUSTOM_KINDS = ("text", "number", "date", "choice", "yes_no")

@@ -256,6 +256,15 @@ def parse_datetime(raw):
         raise FieldError(N_("Enter a date and time.")) from None
 
 
+def parse_time(raw):
+    """A time of day from HH:MM (a full-width colon or digits accepted), 00:00 to 23:59."""
+    text = to_halfwidth(str(raw or "").strip())
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise FieldError(N_("Enter a time as HH:MM."))
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
 def date_field(e, data, field, lo=DATE_MIN, hi=DATE_MAX, required=False):
     """The date field `field` of `data`: None when empty ("Required." on `e` if required) or bad."""
     if blank(data.get(field)):

@@ -322,6 +322,21 @@ RULES = {
     "pool.health_all": lambda u, _=None: u.role == "admin",
     "pool.any_region": lambda u, _=None: u.role in ("admin", "service", "marketing"),  # every pool in the filters
     "capacity.team": lambda u, _=None: u.role in ("manager", "admin"),  # the rep's team beside their capacity
+    # ---- a rep's day (issue 16; models/plans.py, models/daily_reports.py) ----
+    # A seller plans visits and calls on the customers they may log follow-ups on, carries them out, rolls
+    # them over or closes them; their team's manager and admins see the plans. A seller files their own
+    # daily report; the manager of their team (never on their own report) or an admin reads, comments and
+    # marks it read.
+    "plan.make": lambda u, _=None: u.role in SELLERS,
+    "plan.customer": lambda u, c: u.role in SELLERS and can(u, "followup.create", c),
+    "plan.view_rep": lambda u, rep: (u.id == rep.id and u.role in SELLERS) or u.role == "admin" or (
+        _leads_team(u, rep.team_id)),
+    "plan.view": lambda u, item: can(u, "plan.view_rep", item.rep),
+    "plan.work": lambda u, item: u.role in SELLERS and item.rep_id == u.id,
+    "plan.team": lambda u, _=None: u.role == "admin" or _leads_team(u, u.team_id),
+    "report.write": lambda u, rep: u.role in SELLERS and rep.id == u.id,
+    "report.view": lambda u, r: can(u, "plan.view_rep", r.rep),
+    "report.review": lambda u, r: r.rep_id != u.id and (u.role == "admin" or _leads_team(u, r.rep.team_id)),
     "workbench.panel": lambda u, roles: u.role in roles,  # a card registered for these roles
     "workbench.seller": lambda u, _=None: u.role in SELLERS,
     "workbench.marketing": lambda u, _=None: u.role == "marketing",
@@ -457,7 +472,7 @@ def _model(kind):
     TransferApproval = _table("TransferApproval")
     Lead = _table("Lead")
 
-    return {"lead": Lead, "customer": Customer, "opportunity": Opportunity, "project": Project, "order": Order,
+    return {"plan_item": _table("PlanItem"), "daily_report": _table("DailyReport"), "lead": Lead, "customer": Customer, "opportunity": Opportunity, "project": Project, "order": Order,
             "ticket": Ticket, "transfer": Transfer, "conflict": ConflictCase, "lock_request": LockRequest,
             "approval": TransferApproval, "project_decision": Project}[kind]
 
@@ -475,6 +490,8 @@ OPEN_RULES = {
     "approval": ("transfer.decide", lambda a: a),           # a transfer's side, in the inbox
     "project_decision": ("project.decide", lambda p: p),     # a proposal, in the inbox
     "lead": ("lead.view", lambda lead: lead),
+    "plan_item": ("plan.view", lambda item: item),
+    "daily_report": ("report.view", lambda r: r),
 }
 
 
@@ -725,7 +742,23 @@ def _lead_scope(user):
                    (L.team == user.team_id) if _leads_team(user, user.team_id) else False)
 
 
-_SCOPES = {"lead": _lead_scope, "customer": _customer_scope, "opportunity": _opportunity_scope, "project": _project_scope,
+def _rep_rows_scope(kind):
+    """plan.view / report.view: a seller's own rows, a manager's team's, every row for admins."""
+    def cond(user):
+        from models.user_tables import User
+        rep = _table(kind).rep
+
+        if user.role == "admin":
+            return True
+        if user.role not in SELLERS:
+            return False
+        if _leads_team(user, user.team_id):
+            return (rep == user.id) | rep.in_(User.select(User.id).where(User.team == user.team_id))
+        return rep == user.id
+    return cond
+
+
+_SCOPES = {"plan_item": _rep_rows_scope("PlanItem"), "daily_report": _rep_rows_scope("DailyReport"), "lead": _lead_scope, "customer": _customer_scope, "opportunity": _opportunity_scope, "project": _project_scope,
            "order": _order_scope, "ticket": _ticket_scope, "transfer": _transfer_scope,
            "conflict": _conflict_scope, "lock_request": _lock_request_scope, "approval": _approval_scope,
            "project_decision": _project_decision_scope}

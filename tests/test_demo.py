@@ -37,6 +37,7 @@ FORWARD_LOOKING = {
     ("lead", "due_at"), ("lead", "warn_at"), ("lead_routing", "due_at"), ("campaign", "ends_on"),  # demo_leads
     ("quality_consequence", "ends_at"),  # a running quality penalty (seeds/demo_quality.py)
     ("lead", "next_touch_on"),  # nurtured prospects' next touch (seeds/demo_leads.py)
+    ("plan_item", "day"),  # visits planned for today and tomorrow (seeds/demo_plans.py)
 }
 
 
@@ -301,3 +302,19 @@ def test_quality_demo_has_a_directed_list_worked_checks_and_a_consequence():
     assert outcomes == {"true", "incomplete", "false"}
     rep = User.get(User.username == "rep002")
     assert QualityConsequence.select().where(QualityConsequence.user == rep.id).exists()
+
+
+def test_manager01s_team_has_weeks_of_plans_and_reports():
+    """seeds/demo_plans.py: plans and reports for the team's reps, yesterday's unread, one missing, one
+    edited after the reading, rep001 with visits still to carry out today."""
+    from models import daily_reports as dr
+    from models import plans as pm
+
+    manager = User.get(User.username == "manager01")
+    rep = User.get(User.username == "rep001")
+    assert pm.PlanItem.select().where(pm.PlanItem.status == "done").count() > 100
+    assert list(pm.due_items(rep, clock.today()))
+    assert dr.DailyReport.select().count() > 50 and dr.CompetitorNews.select().count() > 10
+    assert dr.ReportVersion.select().count() == 1 and dr.unread(manager)
+    yesterday = max(r.day for r in dr.DailyReport.select(dr.DailyReport.day))
+    assert len(dr.missing(manager, yesterday)) >= 1

@@ -186,6 +186,18 @@ def test_a_narrower_date_range_names_its_ends():
     assert refusal(f.parse_date, "2027-01-01", lo, hi) == "Enter a date between 2026-01-01 and 2026-12-31."
 
 
+@pytest.mark.parametrize("raw, value", [
+    ("09:30", dt.time(9, 30)), ("9:05", dt.time(9, 5)), ("00:00", dt.time(0, 0)), ("23:59", dt.time(23, 59)),
+    ("１４：３０", dt.time(14, 30)), (" 08:00 ", dt.time(8, 0))])
+def test_parse_time(raw, value):
+    assert f.parse_time(raw) == value
+
+
+@pytest.mark.parametrize("raw", ["24:00", "23:60", "9", "930", "09:3", "9.30", "", None, *ODD])
+def test_parse_time_refuses(raw):
+    assert refusal(f.parse_time, raw) == "Enter a time as HH:MM."
+
+
 def test_date_field_required_or_optional():
     e = FieldErrors()
     assert f.date_field(e, {"d": "  "}, "d") is None and not e

@@ -113,6 +113,14 @@ def world(make_user, make_team, make_customer):
                            routed_to=to_user, team=to_user.team_id if to_user else None, routed_at=now if to else None)
     lead("lead", "marketing"), lead("lead", "rep_a2"), lead("a_rep", "marketing", "rep_a"), lead("b_rep", "marketing", "rep_b")
     lead("a_mgr", "marketing", "mgr_a", status="accepted"), lead("gone", "marketing", "gone")
+
+    # a rep's day (issue 16): plan items and daily reports of sellers of both teams, of a manager, of the gone rep
+    from models.daily_reports import DailyReport
+    from models.plans import PlanItem
+    for key, who in (("a_rep", "rep_a"), ("a_rep2", "rep_a2"), ("a_mgr", "mgr_a"), ("b_rep", "rep_b"), ("gone", "gone"),
+                     ("none_mgr", "mgr_none")):
+        PlanItem.create(rep=u[who], day=today, customer=c[key], objective="拜访", created_at=now)
+        DailyReport.create(rep=u[who], day=today, filed_at=now, updated_at=now)
     return u, c
 
 

@@ -25,8 +25,10 @@ TABLE_OF = {
     "item_id": "transfer_item", "approval_id": "transfer_approval", "field_id": "custom_field", "team_id": "team",
     "product_id": "product", "plan_id": "care_plan", "request_id": "lock_request",
     "criterion_id": "approval_criterion",
+    "plan_item_id": "plan_item", "report_id": "daily_report", "rep_id": "user",
 }
-FIXED = {"number": ["1"], "fmt": ["csv", "xlsx"], "field": ["name", "phone"]}
+FIXED = {"number": ["1"], "fmt": ["csv", "xlsx"], "field": ["name", "phone"],
+         "day_text": ["2026-11-24", "2100-01-01", "junk"]}
 
 
 def route_urls(server, user_id, rules, rng, per_rule=PER_ENDPOINT + 1):
