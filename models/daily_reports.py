@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import peewee as pw
 
-from models import audit, clock
+from models import audit, clock, todo
 from models.base import BaseModel, JSONField, db, fresh
 from models.customers import Customer, FollowUp, StageChange
 from models.errors import N_, DomainError, FieldErrors, NotFound
@@ -373,3 +373,37 @@ def search_news(viewer, text="", customer_id=None, limit=100):
     if customer_id:
         q = q.where(CompetitorNews.customer == customer_id)
     return list(q.order_by(CompetitorNews.day.desc(), CompetitorNews.id.desc()).limit(limit).objects())
+
+
+# ---- the to-do centre (models/todo.py): today's visits not carried out, and reports missing -------------
+
+@todo.register("plan_items", N_("Visits planned for today"), order=15)
+def _todo_plan_items(user, now, limit):
+    """The user's plan items of today still to carry out, by time."""
+    from models.plans import PlanItem
+
+    today = clock.to_local(now).date()
+    q = (PlanItem.select(PlanItem.id, PlanItem.at, PlanItem.customer, Customer.name)
+         .join(Customer, on=(PlanItem.customer == Customer.id))
+         .where((PlanItem.rep == user.id) & (PlanItem.day == today) & (PlanItem.status == "planned")))
+    if not limit:
+        return q.count(), []
+    rows = list(q.order_by(PlanItem.at.is_null(), PlanItem.at, PlanItem.id).limit(limit))
+    count = len(rows) if len(rows) < limit else q.count()
+    start = clock.local_day_start(today)  # a visit's time is local: its moment is the local day's start + it
+    due = {r.id: start + dt.timedelta(hours=r.at.hour, minutes=r.at.minute) if r.at else None for r in rows}
+    return count, [{"title": r.customer.name, "due": due[r.id], "late": bool(due[r.id] and due[r.id] <= now),
+                    "endpoint": "plans.carry_out", "args": {"plan_item_id": r.id}} for r in rows]
+
+
+@todo.register("reports_missing", N_("Daily reports missing"), order=16)
+def _todo_reports_missing(user, now, limit):
+    """A seller: their own report of the last report day, if not filed. A manager: the team's missing ones."""
+    if not (can(user, "plan.team") or can(user, "plan.make")):
+        return 0, []
+    day = last_report_day(clock.to_local(now).date())
+    if day is None:
+        return 0, []
+    absent = missing(user, day)
+    return len(absent), [{"title": u.full_name, "due": day, "late": True, "endpoint": "daily_reports.day",
+                          "args": {"rep_id": u.id, "day_text": day.isoformat()}} for u in absent[:limit]]

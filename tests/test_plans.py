@@ -308,3 +308,23 @@ def test_rolling_onto_a_day_that_has_the_customer_already_is_refused(team):
     assert pm.PlanItem.get_by_id(item.id).status == "planned"
     clock.freeze(clock.from_local(dt.datetime(2026, 11, 25, 8, 0)))
     assert pm.sweep() == {"rolled": 0, "expired": 1}  # today's plan has it already: not twice
+
+
+def test_the_to_do_centre_lists_todays_visits_and_the_missing_reports(team, client):
+    """Visits of today still to carry out are the rep's to-dos; the last report day's missing reports are the
+    rep's own and the manager's team's (Mon 23 Nov is the last report day before Tue 24 Nov)."""
+    from models import todo
+
+    item = plan(team["rep"], team["mine"], day=TODAY, at="16:00")
+    found = {s["key"]: s for s in todo.gather(team["rep"])}
+    assert found["plan_items"]["count"] == 1
+    assert found["plan_items"]["items"][0]["args"] == {"plan_item_id": item.id}
+    assert found["reports_missing"]["count"] == 1
+    manager_view = {s["key"]: s for s in todo.gather(team["mgr"])}
+    assert manager_view["reports_missing"]["count"] == 2  # the rep and the mate
+    assert {i["args"]["day_text"] for i in manager_view["reports_missing"]["items"]} == {"2026-11-23"}
+    assert todo.counts(team["rep"])["plan_items"] == 1
+    pm.carry_out(team["rep"], item, {"type": "visit", "content": REPORT})
+    assert "plan_items" not in todo.counts(team["rep"])
+    client.login(team["rep"])
+    assert client.get("/todo").status_code == 200
