@@ -286,7 +286,8 @@ def health():
 
 
 RELEASE_RULE_LABELS = {"no_followup": N_("no valid follow-up"), "no_deal": N_("no deal since the claim"),
-                       "locked": N_("locked"), "contract": N_("under contract")}
+                       "locked": N_("locked"), "contract": N_("under contract"),
+                       "order": N_("kept by a recent signed order or payment")}
 LEDGER_LABELS = {
     "claim": N_("Claimed"), "claim_refused": N_("Claim refused"), "release": N_("Released"),
     "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
@@ -326,7 +327,8 @@ def pool_panel(customer, user):
         rules_now = rules_mod.in_force(now)
         at, rule, inputs = pools.release_plan(customer, rules_now, now)
         panel["plan"] = {"at": customer.release_at, "rule": customer.release_rule or rule, "inputs": inputs,
-                         "version": rules_now.version}
+                         "version": rules_now.version, "unprotected_at": dt.datetime.fromisoformat(
+                             inputs["unprotected_at"]) if inputs.get("unprotected_at") else None}
         panel["lock_pending"] = pools.LockRequest.select().where(
             (pools.LockRequest.customer == customer.id) & (pools.LockRequest.status == "pending")).exists()
     elif customer.pool_id:
