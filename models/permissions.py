@@ -264,6 +264,8 @@ RULES = {
     "customer.creates_own": lambda u, _=None: u.role == "sales",  # a rep's new customer is theirs, rep-developed
     "customer.place_new": lambda u, _=None: u.role in ("manager", "marketing", "admin"),  # stage (and owner) of a new one
     "customer.any_stage": lambda u, _=None: u.role != "marketing",
+    # the stages a user may move a customer to (asked per stage; the stage menu offers only these)
+    "customer.set_stage": lambda u, stage=None: u.role != "marketing" or stage in MARKETING_STAGES + ("target",),
     "customer.choose_owner": lambda u, _=None: u.role in ("manager", "admin"),
     "customer.choose_any_owner": lambda u, _=None: u.role == "admin",
     "customer.filter_any_owner": lambda u, _=None: u.role in ("admin", "service", "marketing"),

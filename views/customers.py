@@ -34,6 +34,12 @@ def _choices(keys, labels, blank=True):
     return out + [(k, label(labels, k)) for k in keys]
 
 
+def _stage_choices(customer):
+    """The stages the user may move the customer to (its own stage always shown, as the menu's current value)."""
+    return [(k, label(STAGE_LABELS, k)) for k in STAGES
+            if k == customer.stage or can(current_user, "customer.set_stage", k)]
+
+
 # The profile's inputs come from the one field list (models.customer_tables.PROFILE_FIELDS).
 _ProfileForm = type("_ProfileForm", (Form,), {f.form: SelectField() if f.kind == "choice" else StringField()
                                               for f in PROFILE_FIELDS})
@@ -367,7 +373,8 @@ def show(customer_id):
     context.update(side_panels=extend.side_cards(customer, current_user))
     loc = locale_code()
     context.update(
-        owner=owner, parts=parts, stage_choices=_choices(STAGES, STAGE_LABELS, blank=False),
+        owner=owner, parts=parts, stage_choices=_stage_choices(customer),
+        stage_limited=not all(can(current_user, "customer.set_stage", s) for s in STAGES),
         followup_form=FollowUpForm(customer), contact_form=ContactForm(customer),
         industry=Industry.get_or_none(Industry.id == customer.industry_id) if customer.industry_id else None,
         region=Region.get_or_none(Region.id == customer.region_id) if customer.region_id else None,

@@ -40,8 +40,9 @@ def index():
     args.update(pool=pool_id, scope="all")
     f = listing.Filters.parse(args, current_user)
     result = listing.page(current_user, f, after=request.args.get("after"), before=request.args.get("before"))
-    _annotate(result.rows)
-    context = dict(choices=choices, f=f, page=result, pool_id=pool_id, members=_team_members())
+    claims = _annotate(result.rows)
+    context = dict(choices=choices, f=f, page=result, pool_id=pool_id, members=_team_members(),
+                   full=claims["cap"] if claims and claims["cap"]["used"] >= claims["cap"]["total"] else None)
     return hx.fragment_or_page("pools/_results.html", "pools/index.html", **context)
 
 
@@ -53,17 +54,22 @@ def _team_members():
 
 
 def _annotate(rows):
-    """What the viewer may do with each pool row, and why not (frozen, cooling-off …)."""
+    """What the viewer may do with each pool row, and why not (frozen, cooling-off, a full private pool …):
+    a refused claim shows its button disabled with the reason. Returns the claim context (None if the
+    viewer does not claim)."""
     now = clock.now()
     rules = pools.rules_mod.in_force(now)
     context = pools.claim_context(current_user, rules, now) if can(current_user, "pool.work") else None
     for row in rows:
-        row.refusal = None
+        row.refusal = row.refusal_rule = row.stake_refusal = None
+        if context is not None and context["cap"]["stakes"] >= context["cap"]["stake_quota"]:
+            row.stake_refusal = _("You hold %(n)s stakes, your quota.", n=context["cap"]["stakes"])
         if context is not None and row.owner_id is None:
             try:
                 pools.check_claim(current_user, row, rules, now, context)
             except pools.ClaimRefused as exc:
-                row.refusal = translate_error(exc.message, exc.params)
+                row.refusal, row.refusal_rule = translate_error(exc.message, exc.params), exc.rule
+    return context
 
 
 def _row_response(customer, message=None, ok=False):
@@ -90,8 +96,12 @@ def claim(customer_id):
         return hx.trigger(response, "capacityChanged") if exc.rule == "capacity" else response
     if not request.htmx:
         return hx.redirect(url_for("customers.show", customer_id=customer.id))
-    response = _row_response(customer, _("Claimed: %(name)s is now in your private pool.", name=customer.name), ok=True)
-    return hx.trigger(hx.trigger(response, "capacityChanged"), "ownerChanged")
+    message = _("Claimed: %(name)s is now in your private pool.", name=customer.name)
+    response = hx.trigger(hx.trigger(_row_response(customer, message, ok=True), "capacityChanged"), "ownerChanged")
+    cap = pools.capacity(current_user, clock.now())
+    if cap["used"] >= cap["total"]:  # that was the last place: the pool list draws its rows again, buttons off
+        response = hx.trigger(hx.trigger(response, "poolFull"), "showToast", {"message": message})
+    return response
 
 
 @bp.post("/pools/<int:customer_id>/stake")
