@@ -214,6 +214,7 @@ RULES = {
     "leaver.plan": lambda u, rep: rep.id != u.id and (u.role == "admin" or (
         u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id)),
     "leaver.execute": lambda u, rep: u.role == "admin" and rep.id != u.id,
+    "leaver.any_rep": lambda u, _=None: u.role == "admin",  # a leaver's customers may go to any team's rep
     "transfer.all_items": lambda u, t: u.role == "admin" or u.id in (t.requester_id, t.from_user_id) or (
         _leads_team(u, u.team_id) and u.team_id in t.teams()),  # a recipient sees only their share
     # ---- leads and campaigns (issue 14; models/leads.py, models/campaigns.py) ----

@@ -205,14 +205,11 @@ def _filter_options(f):
                    for s in listing.SCOPES if s != "team" or current_user.team_id],
         "owners": [], "teams": [],
     }
-    if can(current_user, "team.leads_one"):
-        options["owners"] = [("", "—")] + [(str(u.id), u.full_name) for u in
-                                           User.select(User.id, User.full_name).where(User.team == current_user.team_id)
-                                           .order_by(User.full_name)]
-    elif can(current_user, "customer.filter_any_owner"):
-        options["owners"] = [("", "—")] + [(str(u.id), u.full_name) for u in
-                                           User.holding(*SELLERS, active=None, fields=(User.id, User.full_name))
-                                           .order_by(User.full_name)]
+    # The owner filter is a type-ahead person picker (views/pickers.py, field "owner": the same people).
+    options["owners"] = can(current_user, "team.leads_one") or can(current_user, "customer.filter_any_owner")
+    picked = User.get_or_none(User.id == f.owner) if options["owners"] and f.owner else None
+    options["owner_pick"] = (picked.id, picked.full_name) if picked else None
+    if not can(current_user, "team.leads_one") and can(current_user, "customer.filter_any_owner"):
         options["teams"] = [("", "—")] + [(str(t.id), t.name) for t in Team.select().order_by(Team.name)]
     return options
 
