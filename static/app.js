@@ -153,10 +153,13 @@
   document.addEventListener("input", function (evt) {
     var el = evt.target;
     if (!el.matches || !el.matches("[data-person-q]")) return;
-    var parts = pickerParts(pickerOf(el));
+    var box = pickerOf(el), parts = pickerParts(box);
     if (el.value !== el.dataset.picked && parts.id.value) {
       parts.id.value = "";
-      if (!el.value.trim()) parts.id.dispatchEvent(new Event("change", {bubbles: true}));  // cleared: nobody
+      el.dataset.picked = "";
+      if (!el.value.trim() && box.hasAttribute("data-person-clearable")) {  // a filter emptied: everyone
+        parts.id.dispatchEvent(new Event("change", {bubbles: true}));
+      }
     }
   });
   document.addEventListener("keydown", function (evt) {
