@@ -69,6 +69,7 @@ def _pool_names():
 @bp.get("/")
 def index():
     """The requests I made, gave or received (a manager: the team's too), newest first."""
+    require(current_user, "transfer.list")
     q = scope("transfer", current_user).where(Transfer.status != "draft")  # a leaver's plan shows once carried out
     found = keyset_page(q, [Transfer.id], after=request.args.get("before"), limit=PAGE, descending=True)
     rows = found.rows
