@@ -88,6 +88,15 @@ def test_person_picker_by_initials_and_keyboard(page: Page, new_context, output_
     shot(page, output_path, "person-picker-open-zh-390.png")
 
 
+def look_up(page, box_label, text, count):
+    """Type `text` into the ticket form's customer box; the `count` matches answering it."""
+    page.get_by_label(box_label).click()
+    page.keyboard.type(text, delay=30)
+    picks = page.locator(f"#customer-results .lookup-list[data-q='{text}'] .lookup-pick")
+    expect(picks).to_have_count(count)
+    return picks
+
+
 def test_same_named_customers_are_told_apart_in_the_service_lookup(page: Page, output_path):
     region, pool = region_and_pool("east")
     team, _manager = team_with_manager(region)
@@ -101,10 +110,7 @@ def test_same_named_customers_are_told_apart_in_the_service_lookup(page: Page, o
     log_in(page, agent.username)
     page.goto("/service/tickets/new")
     mark_page(page)
-    page.get_by_label("Customer: name, phone or credit code").click()
-    page.keyboard.type(uid[2:8], delay=30)
-    picks = page.locator(f"#customer-results .lookup-list[data-q='{uid[2:8]}'] .lookup-pick")
-    expect(picks).to_have_count(2)
+    picks = look_up(page, "Customer: name, phone or credit code", uid[2:8], 2)
     expect(picks.nth(0)).to_contain_text(f"owner {rep.full_name}")  # the owned key account first
     expect(picks.nth(0)).to_contain_text("Key account")
     expect(picks.nth(0)).to_contain_text(f"#{owned.id}")
@@ -120,9 +126,6 @@ def test_same_named_customers_are_told_apart_in_the_service_lookup(page: Page, o
 
     page.goto("/service/tickets/new")
     switch_to_chinese(page)
-    page.get_by_label("客户：名称、电话或信用代码").click()
-    page.keyboard.type(uid[2:8], delay=30)
-    picks = page.locator(f"#customer-results .lookup-list[data-q='{uid[2:8]}'] .lookup-pick")
-    expect(picks).to_have_count(2)
+    picks = look_up(page, "客户：名称、电话或信用代码", uid[2:8], 2)
     expect(picks.nth(0)).to_contain_text(f"负责人 {rep.full_name}")
     shot(page, output_path, "customer-lookup-twins-zh.png")
