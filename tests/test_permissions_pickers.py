@@ -1,6 +1,6 @@
 """Permission matrix of the type-ahead person picker (issue 13 point 7): GET /people/pick answers a field's
 matches to those who may use the field and 404 to the rest — the customer list's owner filter for a team's
-manager and those who filter across teams, the deal board's for managers, service and admins, a leaver's
+manager and those who filter across teams, the deal board's for managers and admins (service has no board), a leaver's
 targets for the leaver's manager and admins. Delegates and project colleagues are names any user may look up."""
 import pytest
 
@@ -20,7 +20,7 @@ role       relation seller colleague owner opportunity_owner leaver leaver_no_on
 sales      -        Y      Y         -     -                 -      -             -
 manager    -        Y      Y         Y     Y                 Y      -             -
 marketing  -        Y      Y         Y     -                 -      -             -
-service    -        Y      Y         Y     Y                 -      -             -
+service    -        Y      Y         Y     -                 -      -             -
 admin      -        Y      Y         Y     Y                 Y      -             -
 """
 
