@@ -62,7 +62,7 @@ def test_a_full_private_pool_disables_the_claim_buttons_with_the_reason(client, 
     assert events["poolFull"] is True and "Claimed" in events["showToast"]["message"]
     page = body(client.get(f"/pools?pool={pool.id}"))
     assert 'id="pool-full"' in page and "Your private pool is full (2 of 2)" in page
-    assert 'hx-trigger="poolFull from:body"' in page
+    assert 'data-reload-on="poolFull"' in page  # the claim that fills the pool redraws the list
     row = re.search(rf'<tr id="pool-row-{rows[2].id}".*?</tr>', page, re.S).group(0)
     assert f'hx-post="/pools/{rows[2].id}/claim"' not in row
     assert f'disabled aria-describedby="claim-why-{rows[2].id}"' in row

@@ -99,7 +99,7 @@ def claim(customer_id):
     message = _("Claimed: %(name)s is now in your private pool.", name=customer.name)
     response = hx.trigger(hx.trigger(_row_response(customer, message, ok=True), "capacityChanged"), "ownerChanged")
     cap = pools.capacity(current_user, clock.now())
-    if cap["used"] >= cap["total"]:  # that was the last place: the pool list draws its rows again, buttons off
+    if cap["used"] >= cap["total"]:  # that was the last place: the pool list reloads, its claim buttons off
         response = hx.trigger(hx.trigger(response, "poolFull"), "showToast", {"message": message})
     return response
 
