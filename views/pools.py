@@ -55,15 +55,13 @@ def _team_members():
 
 def _annotate(rows):
     """What the viewer may do with each pool row, and why not (frozen, cooling-off, a full private pool …):
-    a refused claim shows its button disabled with the reason. Returns the claim context (None if the
-    viewer does not claim)."""
+    a refused claim shows the reason instead of its button. Returns the claim context (None if the viewer
+    does not claim)."""
     now = clock.now()
     rules = pools.rules_mod.in_force(now)
     context = pools.claim_context(current_user, rules, now) if can(current_user, "pool.work") else None
     for row in rows:
-        row.refusal = row.refusal_rule = row.stake_refusal = None
-        if context is not None and context["cap"]["stakes"] >= context["cap"]["stake_quota"]:
-            row.stake_refusal = _("You hold %(n)s stakes, your quota.", n=context["cap"]["stakes"])
+        row.refusal = row.refusal_rule = None
         if context is not None and row.owner_id is None:
             try:
                 pools.check_claim(current_user, row, rules, now, context)
