@@ -136,6 +136,8 @@ class Customer(BaseModel):
     release_rule = pw.CharField(max_length=20, default="")
     locked = pw.BooleanField(default=False)
     contract_end = pw.DateField(null=True)
+    # the last signed order's date or received payment's (models/orders.py keeps it): the rules' order protection
+    last_deal_on = pw.DateField(null=True)
     released_at = pw.DateTimeField(null=True)
     released_from = pw.IntegerField(null=True)  # the former owner (cooling-off)
     released_team = pw.IntegerField(null=True)

@@ -22,7 +22,7 @@ from models.fields import (EMAIL_RE, URL_RE, FieldError, blank, clean_text, cred
 from models.duplicates import find_matches, normalize_name
 from models.errors import DomainError, FieldErrors, N_, NotFound, ValidationError
 from models.keyset import keyset_page
-from models.permissions import require
+from models.permissions import can, require
 from models.user_tables import Region, User
 
 
@@ -434,7 +434,7 @@ def change_stage(actor, customer, stage, reason=""):
     require(actor, "customer.change_stage", customer)
     if stage not in STAGES:
         raise DomainError(N_("Unknown stage."))
-    if actor.role == "marketing" and stage not in MARKETING_STAGES + ("target",):
+    if not can(actor, "customer.set_stage", stage):
         raise DomainError(N_("Marketing moves customers up to Target; sales take it from there."))
     reason = clean_text(reason, 200)
     if reason is None:

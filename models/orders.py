@@ -372,6 +372,24 @@ def _sign(actor, order, customer):
     lines = list(OrderLine.select().where(OrderLine.order == order))
     for fn in _signed_listeners:
         fn(order, lines)
+    note_deal_activity(customer)
+
+
+def note_deal_activity(customer):
+    """Inside the verb's transaction: keep `customer.last_deal_on` (its last signed order's date or received
+    payment's, which the pool rules' order protection reads) in step with its orders and payments, and have
+    the release date recomputed when it moved."""
+    last_order = (Order.select(pw.fn.MAX(Order.ordered_on))
+                  .where((Order.customer == customer.id) & (Order.status == "signed")).scalar())
+    last_paid = Payment.select(pw.fn.MAX(Payment.received_on)).where(Payment.customer == customer.id).scalar()
+    dates = [dt.date.fromisoformat(str(d)[:10]) for d in (last_order, last_paid) if d]
+    value = max(dates) if dates else None
+    if value == customer.last_deal_on:
+        return
+    Customer.update(last_deal_on=value).where(Customer.id == customer.id).execute()
+    customer.last_deal_on = value
+    if customer.owner_id:
+        hooks.fire("customer_changed", customer, clock.now())
 
 
 def cancel_order(actor, order, reason=""):
@@ -391,6 +409,7 @@ def cancel_order(actor, order, reason=""):
         order.save()
         PaymentDue.delete().where(PaymentDue.order == order).execute()
         audit.record("order.cancelled", actor, customer, order_id=order.id, reason=reason)
+        note_deal_activity(customer)
     return order
 
 
@@ -464,6 +483,7 @@ def record_payment(actor, order, data):
         audit.record("payment.received", actor, customer, order_id=order.id, amount=str(amount), method=method,
                      prepayment=prepayment, received_on=received_on.isoformat())
         hooks.fire("payment_received", customer.id, clock.now())
+        note_deal_activity(customer)
     return payment
 
 
@@ -539,3 +559,15 @@ def orders_of(customer_id, before=None, limit=20):
     """A page of a customer's orders newest first, keyset-paginated on (ordered_on, id)."""
     return keyset_page(Order.select().where(Order.customer == customer_id), [Order.ordered_on, Order.id],
                        after=before, limit=limit, descending=True)
+
+
+def _customer_merged(actor, loser_id, survivor_id):
+    """The survivor takes the later of the two last-deal dates (the merge then moves the loser's orders)."""
+    loser = Customer.select(Customer.last_deal_on).where(Customer.id == loser_id).scalar()
+    if loser:
+        (Customer.update(last_deal_on=loser)
+         .where((Customer.id == survivor_id) & (Customer.last_deal_on.is_null() | (Customer.last_deal_on < loser)))
+         .execute())
+
+
+hooks.on("customer_merged", _customer_merged)

@@ -116,8 +116,9 @@ RULES = {
     "lock.decide": _team_manager_of,
     "capacity.adjust": lambda u, rep: u.role == "admin" or (
         u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id and rep.id != u.id),
-    "capacity.view": lambda u, rep: u.id == rep.id or u.role == "admin" or (
-        u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id),
+    # a private pool is a seller's: marketing, service and admins have none to show (issue 13)
+    "capacity.view": lambda u, rep: rep.role in SELLERS and (u.id == rep.id or u.role == "admin" or (
+        u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id)),
     "pool.health": lambda u, _=None: u.role in ("manager", "admin"),
     "lead.route": lambda u, c: u.role in ("marketing", "service", "admin") and _customer_visible(u, c),
     "user.manage": lambda u, _=None: u.role == "admin",
@@ -158,12 +159,14 @@ RULES = {
     "opportunity.create": lambda u, c: u.role == "admin" or (_works(u, c) and c.owner_id is not None),
     "opportunity.edit": lambda u, o: u.role == "admin" or (u.role in SELLERS and (
         _works(u, o.customer) or o.owner_id == u.id or _leads_team(u, o.team_id))),
-    "opportunity.pipeline": lambda u, _=None: u.role in SELLERS + ("admin", "service"),
+    # Service reads a customer's deals on its file (the repurchase leads it raises go to that owner), not the
+    # pipeline board, list and statistics of every team with their amounts (issue 13): sellers and admins only.
+    "opportunity.pipeline": lambda u, _=None: u.role in SELLERS + ("admin",),
     "opportunity.forecast": lambda u, _=None: u.role in SELLERS + ("admin",),
     "opportunity.settings": lambda u, _=None: u.role == "admin",
     # Narrowing the board, list and forecast by rep or team: within what the user sees anyway.
-    "opportunity.filter_owner": lambda u, _=None: u.role in ("manager", "admin", "service"),
-    "opportunity.filter_team": lambda u, _=None: u.role in ("admin", "service"),
+    "opportunity.filter_owner": lambda u, _=None: u.role in ("manager", "admin"),
+    "opportunity.filter_team": lambda u, _=None: u.role == "admin",
     "decision_tree.view": lambda u, c: _deal_viewer(u, c),
     "decision_tree.edit": lambda u, c: u.role == "admin" or (_works(u, c) and c.owner_id is not None),
     # ---- ownership disputes (issue 5): merges, conflict cases 撞单, delegation 工作代理 ----
@@ -220,6 +223,9 @@ RULES = {
     "leaver.plan": lambda u, rep: rep.id != u.id and (u.role == "admin" or (
         u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id)),
     "leaver.execute": lambda u, rep: u.role == "admin" and rep.id != u.id,
+    "leaver.any_rep": lambda u, _=None: u.role == "admin",
+    # the transfer list and its menu entry: those who own, give or approve customers (issue 13)
+    "transfer.list": lambda u, _=None: u.role in SELLERS + ("admin",),  # a leaver's customers may go to any team's rep
     "transfer.all_items": lambda u, t: u.role == "admin" or u.id in (t.requester_id, t.from_user_id) or (
         _leads_team(u, u.team_id) and u.team_id in t.teams()),  # a recipient sees only their share
     # ---- leads and campaigns (issue 14; models/leads.py, models/campaigns.py) ----
@@ -306,6 +312,8 @@ RULES = {
     "customer.creates_own": lambda u, _=None: u.role == "sales",  # a rep's new customer is theirs, rep-developed
     "customer.place_new": lambda u, _=None: u.role in ("manager", "marketing", "admin"),  # stage (and owner) of a new one
     "customer.any_stage": lambda u, _=None: u.role != "marketing",
+    # the stages a user may move a customer to (asked per stage; the stage menu offers only these)
+    "customer.set_stage": lambda u, stage=None: u.role != "marketing" or stage in MARKETING_STAGES + ("target",),
     "customer.choose_owner": lambda u, _=None: u.role in ("manager", "admin"),
     "customer.choose_any_owner": lambda u, _=None: u.role == "admin",
     "customer.filter_any_owner": lambda u, _=None: u.role in ("admin", "service", "marketing"),

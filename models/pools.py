@@ -171,7 +171,9 @@ def release_plan(customer, rules, now):
 
     Two clocks: no valid follow-up for N days (from the later of the claim and the last valid
     follow-up), and no deal M days after the claim (not for dealt customers). The earlier wins.
-    Locked customers and customers under contract (until end + grace) are exempt.
+    Locked customers and customers under contract (until end + grace) are exempt. A signed order or a
+    received payment within `order_protection_days` holds the customer until that protection ends
+    (rule "order"; `unprotected_at` is when the clocks alone would have released it).
     """
     if customer.owner_id is None:
         return None, "", {}
@@ -195,8 +197,26 @@ def release_plan(customer, rules, now):
             inputs.update(paused_days=round(paused.total_seconds() / 86400, 2), delegation_ids=delegation_ids)
             candidates[i] = (pushed, rule, inputs)
     at, rule, inputs = min(candidates, key=lambda c: c[0])
+    kept = order_protection(customer, rules)
+    if kept:
+        deal_on, until = kept
+        inputs.update(last_deal_on=deal_on.isoformat(), deal_days=rules["order_protection_days"])
+        if until > at and until > now:  # a recent signed order or payment holds it until the protection ends
+            inputs.update(unprotected_at=at.isoformat(sep=" "), unprotected_rule=rule,
+                          protected_until=until.isoformat(sep=" "))
+            at, rule = until, "order"
     inputs["rule_version"] = rules.version
     return at, rule, inputs
+
+
+def order_protection(customer, rules):
+    """(last deal date, the moment its protection ends) when the rules protect customers with a recent
+    signed order or received payment (`order_protection_days`, 0: off) and the customer has one; None otherwise.
+    The protection covers the whole local day `last_deal_on + days`, like a contract's grace period."""
+    days, deal_on = rules["order_protection_days"], getattr(customer, "last_deal_on", None)
+    if not days or not deal_on:
+        return None
+    return deal_on, clock.local_day_start(deal_on + dt.timedelta(days=days + 1))
 
 
 def refresh_release(customer, rules=None, now=None):
@@ -566,7 +586,7 @@ def sweep(now=None, batch=500, chunk=100):
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     _refresh_stale(rules, now, batch)
-    released = warned = lapsed = 0
+    released = warned = lapsed = kept = 0
     cursor = None  # (release_at, id) of the last row seen: pages on the release_at index
     pools_by_region = {}
     while True:
@@ -587,6 +607,7 @@ def sweep(now=None, batch=500, chunk=100):
                         continue
                     at, rule, inputs = release_plan(customer, rules, now)
                     if at is None or at > now:
+                        kept += rule == "order"  # its clocks ran out; a recent order or payment holds it
                         refresh_release(customer, rules, now)
                         continue
                     if customer.region_id not in pools_by_region:
@@ -631,7 +652,8 @@ def sweep(now=None, batch=500, chunk=100):
                    dedupe_key=f"lapsed:{current.id}:{current.stake_due.isoformat()}", name=current.name,
                    c=current.completeness, t=rules["stake_threshold"])
             lapsed += 1
-    return {"released": released, "warned": warned, "lapsed": lapsed, "rule_version": rules.version}
+    return {"released": released, "warned": warned, "lapsed": lapsed, "kept_by_orders": kept,
+            "rule_version": rules.version}
 
 
 def _release_rows(plans, now, rules):
@@ -701,6 +723,9 @@ def _refresh_stale(rules, now, batch):
 
 def _release_reason(rule, inputs):
     paused = " + %s days paused by a delegation" % inputs["paused_days"] if inputs.get("paused_days") else ""
+    if inputs.get("last_deal_on"):
+        paused += "; last signed order or payment on %s, more than %s days before" % (
+            inputs["last_deal_on"], inputs.get("deal_days"))
     if rule == "no_followup":
         return "no valid follow-up since %s (rule v%s: %s days%s)" % (
             inputs["since"][:10], inputs.get("rule_version", 0), inputs["days"], paused)
@@ -722,15 +747,19 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline
     query = (Customer.select(Customer.id, Customer.name, Customer.owner, Customer.team, Customer.locked,
                              Customer.contract_end, Customer.claimed_at, Customer.created_at, Customer.stage,
                              Customer.last_valid_followup_at, Customer.business_model, Customer.release_at,
-                             Customer.region, Customer.pool, Customer.value_tier)
+                             Customer.region, Customer.pool, Customer.value_tier, Customer.last_deal_on)
              .where(Customer.owner > 0))  # > 0 rather than IS NOT NULL: walks the owner index
+    kept, base_kept = 0, 0  # held past the horizon by a recent order or payment, though their clocks ran out
     for c in query.iterator():
-        base_at = release_plan(c, baseline, effective_from)[0]
+        base_at, _, base_inputs = release_plan(c, baseline, effective_from)
         if base_at is not None and base_at <= end:
             base_total += 1
             base_per_team[c.team_id] = base_per_team.get(c.team_id, 0) + 1
-        at, rule, _ = release_plan(c, rules, effective_from)
+        elif _kept_by_orders(base_inputs, end):
+            base_kept += 1
+        at, rule, inputs = release_plan(c, rules, effective_from)
         if at is None or at > end:
+            kept += _kept_by_orders(inputs, end)
             continue
         when = max(at, effective_from)
         total += 1
@@ -744,7 +773,14 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline
     teams.sort(key=lambda r: (-abs(r["difference"]), -r["new"], r["team_id"] or 0))
     return {"total": total, "per_team": per_team, "rows": rows[:limit], "baseline_total": base_total,
             "baseline_per_team": base_per_team, "baseline_version": baseline.version, "teams": teams,
-            "difference": total - base_total}
+            "difference": total - base_total, "kept_by_orders": kept, "baseline_kept_by_orders": base_kept}
+
+
+def _kept_by_orders(inputs, end):
+    """Whether a release plan's clocks alone would have released the customer by `end`, and only a recent
+    signed order or payment holds it past `end`."""
+    unprotected = inputs.get("unprotected_at")
+    return bool(unprotected) and dt.datetime.fromisoformat(unprotected) <= end
 
 
 # ---- ledger -------------------------------------------------------------------------------------
@@ -877,7 +913,7 @@ def recompute_releases(now=None, batch=2000):
     while True:
         with db.atomic():  # read and write under one lock: a release in between must not get a date back
             rows = list(Customer.select(Customer.id, Customer.owner, Customer.locked, Customer.contract_end,
-                                        Customer.claimed_at, Customer.created_at, Customer.stage,
+                                        Customer.last_deal_on, Customer.claimed_at, Customer.created_at, Customer.stage,
                                         Customer.business_model, Customer.last_valid_followup_at, Customer.region,
                                         Customer.pool)
                         .where(Customer.owner.is_null(False) & (Customer.id > last)).order_by(Customer.id)

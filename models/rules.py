@@ -32,6 +32,7 @@ DEFAULTS = {
     "claims_per_day": 5,
     "views_per_day": 30,
     "contract_grace_days": 60,
+    "order_protection_days": 90,  # a signed order or a received payment this recent keeps a customer (0: off)
     "stake_multiplier": 5,
     "stake_days": 14,
     "stake_threshold": 80,
@@ -49,7 +50,8 @@ NUMBERS = {
     "lock_capacity": (0, 500), "release_no_followup_days": (1, 365), "release_no_followup_days_key_account": (1, 365),
     "release_no_deal_days": (1, 1095), "release_no_deal_days_project": (1, 1095), "cooling_off_days": (0, 365),
     "team_cooling_off_days": (0, 365), "frozen_hours": (0, 720), "claims_per_day": (0, 500),
-    "views_per_day": (0, 5000), "contract_grace_days": (0, 730), "stake_multiplier": (0, 20), "stake_days": (1, 365),
+    "views_per_day": (0, 5000), "contract_grace_days": (0, 730), "order_protection_days": (0, 1095),
+    "stake_multiplier": (0, 20), "stake_days": (1, 365),
     "stake_threshold": (1, 100), "valid_min_length": (0, 2000), "valid_backdate_hours": (0, 720),
 }
 

@@ -20,7 +20,7 @@ from models.customers import Customer
 from models.fields import clean_text, parse_id
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.notifications import notify
-from models.permissions import require
+from models.permissions import can, require
 from models.users import Team, User, set_active
 
 log = logging.getLogger(__name__)
@@ -605,7 +605,7 @@ def assign_remaining(actor, transfer, value, now=None):
 
 def _plan_target(actor, leaver, value):
     target = _target(actor, value, leaver)
-    if target is None or (target[0] == "user" and actor.role != "admin" and target[1].team_id != leaver.team_id):
+    if target is None or (target[0] == "user" and not can(actor, "leaver.any_rep") and target[1].team_id != leaver.team_id):
         raise DomainError(N_("Choose an active rep of the team, or a pool."))
     return target
 

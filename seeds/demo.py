@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 from models import clock, db, pools, rules, search
 from models import sql as sql_engine
-from seeds import demo_scenes
+from seeds import demo_history, demo_scenes
 from models.audit import AuditEvent
 from models.duplicates import normalize_name
 from models.customers import (GRADE_OF_STAGE, STAGES, Contact, Customer, CustomerGroup, FollowUp, Industry,
@@ -858,10 +858,12 @@ def load_once(progress=None):
         say("demo data: pools, release dates, search index")
         pools.place_unowned()
         pools.recompute_releases(now)
+        demo_history.stage(say)  # the weeks before today, in time order, before today's scenes
         demo_scenes.stage(say)
         for name in LATER_SCENES:  # each domain's demo scenes, through its verbs, in this order
             if importlib.util.find_spec(f"seeds.{name}") is not None:
                 importlib.import_module(f"seeds.{name}").stage(say)
+        demo_history.ledger_in_time_order()
         search.rebuild()
         AuditEvent.create(at=clock.now(), actor=people.admin.id, kind=MARKER,
                           data={"customers": len(plans), "seed": SEED})

@@ -110,4 +110,82 @@
       a.setAttribute("aria-selected", a === tab ? "true" : "false");
     });
   });
+  // The type-ahead person picker (templates/_pickers.html person_picker, views/pickers.py): typing asks the
+  // server for matches; ↓/↑ walk them, Enter (or a click) picks one into the hidden input, which announces a
+  // change (a filter form applies it); Escape closes the list. Typing over a choice empties the hidden input,
+  // so a half-typed name never sends the person picked before.
+  function pickerOf(el) { return el && el.closest ? el.closest("[data-person-picker]") : null; }
+  function pickerParts(box) {
+    return {id: box.querySelector("[data-person-id]"), q: box.querySelector("[data-person-q]"),
+            list: box.querySelector(".person-results"),
+            options: Array.prototype.slice.call(box.querySelectorAll(".person-pick"))};
+  }
+  function closePicker(parts) {
+    parts.list.replaceChildren();
+    parts.q.setAttribute("aria-expanded", "false");
+  }
+  function setPerson(box, value, text) {
+    var parts = pickerParts(box), changed = parts.id.value !== value;
+    parts.id.value = value;
+    parts.q.value = text;
+    parts.q.dataset.picked = text;
+    closePicker(parts);
+    if (changed) parts.id.dispatchEvent(new Event("change", {bubbles: true}));
+  }
+  function openPicker(el) {
+    if (window.htmx && !pickerOf(el).querySelector(".person-results").children.length) htmx.trigger(el, "personPickerOpen");
+  }
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest(".person-pick");
+    if (button) {
+      var box = pickerOf(button);
+      setPerson(box, button.dataset.value, button.dataset.text);
+      pickerParts(box).q.focus();
+      return;
+    }
+    document.querySelectorAll("[data-person-picker]").forEach(function (box) {  // a click elsewhere closes it
+      if (!box.contains(evt.target)) closePicker(pickerParts(box));
+    });
+  });
+  document.addEventListener("change", function (evt) {  // the text box's own change is not a choice
+    if (evt.target.matches && evt.target.matches("[data-person-q]")) evt.stopPropagation();
+  }, true);
+  document.addEventListener("input", function (evt) {
+    var el = evt.target;
+    if (!el.matches || !el.matches("[data-person-q]")) return;
+    var box = pickerOf(el), parts = pickerParts(box);
+    if (el.value !== el.dataset.picked && parts.id.value) {
+      parts.id.value = "";
+      el.dataset.picked = "";
+      if (!el.value.trim() && box.hasAttribute("data-person-clearable")) {  // a filter emptied: everyone
+        parts.id.dispatchEvent(new Event("change", {bubbles: true}));
+      }
+    }
+  });
+  document.addEventListener("keydown", function (evt) {
+    var el = evt.target, box = pickerOf(el);
+    if (!box) return;
+    var parts = pickerParts(box), i = parts.options.indexOf(el);
+    if (evt.key === "ArrowDown") {
+      evt.preventDefault();
+      if (parts.options.length) parts.options[Math.min(i + 1, parts.options.length - 1)].focus();
+      else openPicker(parts.q);
+    } else if (evt.key === "ArrowUp" && i >= 0) {
+      evt.preventDefault();
+      (i > 0 ? parts.options[i - 1] : parts.q).focus();
+    } else if (evt.key === "Enter" && el === parts.q) {
+      evt.preventDefault();  // Enter in the box picks the first match, never submits the form half done
+      if (parts.options.length) { setPerson(box, parts.options[0].dataset.value, parts.options[0].dataset.text); }
+    } else if (evt.key === "Escape" && parts.list.children.length) {
+      evt.preventDefault();
+      closePicker(parts);
+      parts.q.focus();
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var list = evt.target;
+    if (!list.classList || !list.classList.contains("person-results")) return;
+    var q = pickerParts(pickerOf(list)).q;
+    q.setAttribute("aria-expanded", list.querySelector(".person-pick") ? "true" : "false");
+  });
 })();

@@ -318,3 +318,28 @@ def test_manager01s_team_has_weeks_of_plans_and_reports():
     assert dr.ReportVersion.select().count() == 1 and dr.unread(manager)
     yesterday = max(r.day for r in dr.DailyReport.select(dr.DailyReport.day))
     assert len(dr.missing(manager, yesterday)) >= 1
+
+
+def test_pool_health_shows_weeks_of_claims_releases_and_reclaims():
+    """Issue 13 point 11: the pool health dashboard and the ledger tell a story on the demo: claims by reps
+    of several teams in most of the past weeks, forced releases by the rule in words, re-claims, a signing."""
+    from models import pool_reports
+
+    h = pool_reports.health(user("admin"))
+    weeks_with_claims = sum(1 for n in h["series"]["claim"][:-1] if n)
+    assert weeks_with_claims >= 8, h["series"]["claim"]
+    assert sum(h["series"]["forced_release"]) >= 10, h["series"]["forced_release"]
+    released, reclaimed, signed = h["funnel"]
+    assert released >= 10 and reclaimed >= 3 and signed >= 1, h["funnel"]
+    claim_teams = {u.team_id for u in User.select().join(pools.PoolEvent, on=(pools.PoolEvent.actor == User.id))
+                   .where(pools.PoolEvent.kind == "claim")}
+    assert len(claim_teams) >= 5
+    forced = pools.PoolEvent.select().where(pools.PoolEvent.kind == "forced_release").first()
+    assert forced.inputs["rule"] == "no_followup" and "no valid follow-up since" in forced.reason
+    manager_view = pool_reports.health(user("manager01"))
+    assert sum(manager_view["series"]["claim"]) > 0
+
+
+def test_the_ledger_is_numbered_in_time_order():
+    times = [at for (at,) in pools.PoolEvent.select(pools.PoolEvent.at).order_by(pools.PoolEvent.id).tuples()]
+    assert times == sorted(times)

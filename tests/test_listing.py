@@ -486,7 +486,7 @@ def _list_queries(client, url="/customers?scope=all"):
     return counter.count, len(row_ids(body(r)))
 
 
-LIST_QUERIES = 9  # 8, plus the active custom fields (the filter form and its cf.<key> filters)
+LIST_QUERIES = 8  # 8, plus the active custom fields (the filter form), less the owner list (a type-ahead picker now)
 # 12 for the file itself, plus one indexed lookup by customer per side card: reorder cycles, orders,
 # service tickets, open transfer, leads, value (a file never classified), buying factors, share of wallet, quality
 # checks, visit plans (the ownership card loads after the page).

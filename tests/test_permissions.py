@@ -827,7 +827,7 @@ SELLERS_AND_ADMIN = {"sales", "manager", "admin"}
 POOL_PAGE_EXPECTED = {
     "pools": SELLERS_AND_ADMIN,
     "approvals": {"manager", "admin"},
-    "my_capacity": set(ROLES),  # one's own page (empty for roles without a private pool)
+    "my_capacity": {"sales", "manager"},  # one's own private pool: only sellers have one (issue 13)
     "capacity_badge": set(ROLES),  # likewise: an empty answer for marketing, service and admin
     "notifications": set(ROLES),
     "notifications_badge": set(ROLES),
@@ -858,9 +858,10 @@ VIEW, ADJUST = {"view"}, {"view", "adjust"}
 CAPACITY_EXPECTED = {
     "sales": {"self": VIEW, "team_mate": NONE, "other_team": NONE},
     "manager": {"self": VIEW, "team_mate": ADJUST, "other_team": NONE},  # never their own capacity
-    "marketing": {"self": VIEW, "other_team": NONE},
-    "service": {"self": VIEW, "other_team": NONE},
-    "admin": {"self": ADJUST, "other_team": ADJUST},
+    # a private pool is a seller's: marketing, service and admins have none of their own (issue 13)
+    "marketing": {"self": NONE, "other_team": NONE},
+    "service": {"self": NONE, "other_team": NONE},
+    "admin": {"self": NONE, "other_team": ADJUST},
 }
 CAPACITY_OF = {"team_mate": "rep_a2", "other_team": "rep_b"}
 

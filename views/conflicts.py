@@ -3,7 +3,7 @@ and the ruling (on the case page and inline in the approvals inbox)."""
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import conflicts
+from models import conflicts, pickers
 from models.fields import parse_id
 from models.customers import STAGE_LABELS, Customer, get_customer
 from models.duplicates import REASON_LABELS, find_matches
@@ -107,8 +107,8 @@ def _own_files(customer, match, seen):
     ids.discard(customer.id)
     if not ids:
         return []
-    return list(Customer.select(Customer.id, Customer.name).where(Customer.id.in_(list(ids))
-                                                                  & (Customer.owner == current_user.id)))
+    return pickers.facts(list(Customer.select(*pickers.LOOKUP_COLUMNS).where(Customer.id.in_(list(ids))
+                                                                         & (Customer.owner == current_user.id))))
 
 
 def _target(customer, match):

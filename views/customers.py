@@ -34,6 +34,12 @@ def _choices(keys, labels, blank=True):
     return out + [(k, label(labels, k)) for k in keys]
 
 
+def _stage_choices(customer):
+    """The stages the user may move the customer to (its own stage always shown, as the menu's current value)."""
+    return [(k, label(STAGE_LABELS, k)) for k in STAGES
+            if k == customer.stage or can(current_user, "customer.set_stage", k)]
+
+
 # The profile's inputs come from the one field list (models.customer_tables.PROFILE_FIELDS).
 _ProfileForm = type("_ProfileForm", (Form,), {f.form: SelectField() if f.kind == "choice" else StringField()
                                               for f in PROFILE_FIELDS})
@@ -199,14 +205,11 @@ def _filter_options(f):
                    for s in listing.SCOPES if s != "team" or current_user.team_id],
         "owners": [], "teams": [],
     }
-    if can(current_user, "team.leads_one"):
-        options["owners"] = [("", "—")] + [(str(u.id), u.full_name) for u in
-                                           User.select(User.id, User.full_name).where(User.team == current_user.team_id)
-                                           .order_by(User.full_name)]
-    elif can(current_user, "customer.filter_any_owner"):
-        options["owners"] = [("", "—")] + [(str(u.id), u.full_name) for u in
-                                           User.holding(*SELLERS, active=None, fields=(User.id, User.full_name))
-                                           .order_by(User.full_name)]
+    # The owner filter is a type-ahead person picker (views/pickers.py, field "owner": the same people).
+    options["owners"] = can(current_user, "team.leads_one") or can(current_user, "customer.filter_any_owner")
+    picked = User.get_or_none(User.id == f.owner) if options["owners"] and f.owner else None
+    options["owner_pick"] = (picked.id, picked.full_name) if picked else None
+    if not can(current_user, "team.leads_one") and can(current_user, "customer.filter_any_owner"):
         options["teams"] = [("", "—")] + [(str(t.id), t.name) for t in Team.select().order_by(Team.name)]
     return options
 
@@ -367,7 +370,8 @@ def show(customer_id):
     context.update(side_panels=extend.side_cards(customer, current_user))
     loc = locale_code()
     context.update(
-        owner=owner, parts=parts, stage_choices=_choices(STAGES, STAGE_LABELS, blank=False),
+        owner=owner, parts=parts, stage_choices=_stage_choices(customer),
+        stage_limited=not all(can(current_user, "customer.set_stage", s) for s in STAGES),
         followup_form=FollowUpForm(customer), contact_form=ContactForm(customer),
         industry=Industry.get_or_none(Industry.id == customer.industry_id) if customer.industry_id else None,
         region=Region.get_or_none(Region.id == customer.region_id) if customer.region_id else None,

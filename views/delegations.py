@@ -45,8 +45,9 @@ def _page(errors=None, form=None, status=200):
     form = form or {"absentee_id": str(user.id), "starts_on": clock.today().isoformat(),
                     "ends_on": clock.today().isoformat()}
     chosen = User.get_or_none(User.id == id_or_none(form.get("absentee_id"))) or user
-    candidates = delegations.candidates(chosen) if chosen.sells else []
-    context = dict(rows=rows, names=names, absentees=absentees, candidates=candidates, form=form,
+    picked = User.get_or_none(User.id == id_or_none(form.get("delegate_id"))) if chosen.sells else None
+    context = dict(rows=rows, names=names, absentees=absentees, delegate=(picked.id, picked.full_name) if picked else None,
+                   offers_delegate=chosen.sells, form=form,
                    errors=errors or {}, now=clock.now())
     template = "delegations/_form.html" if request.htmx and request.method == "POST" else "delegations/index.html"
     return make_response(render_template(template, **context), status)

@@ -70,6 +70,9 @@ def rule_words(inputs, version):
                    n=inputs.get("days", "?"), since=when(inputs.get("since")))
     if inputs.get("paused_days"):
         text = join(text, say(_("plus %(n)s days paused by a delegation"), n=inputs["paused_days"]))
+    if inputs.get("last_deal_on"):
+        text = join(text, say(_("(the last signed order or payment, on %(d)s, was more than %(n)s days before)"),
+                              d=when(inputs["last_deal_on"]), n=inputs.get("deal_days", "?")))
     return text
 
 

@@ -3,7 +3,7 @@ the actions on them (merge for admins, a conflict case for reps), and "merged in
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import clock, merges
+from models import clock, merges, pickers
 from models.fields import id_or_none
 from models.conflicts import ConflictCase
 from models.customers import Customer, get_customer
@@ -69,7 +69,10 @@ def new():
         candidates = find_matches(current_user, name=loser.name, phone=loser.phone, credit_code=None,
                                   exclude_id=loser.id, limit=10)
     rows = merges.compare(loser, survivor) if loser and survivor else []
-    context = dict(loser=loser, survivor=survivor, rows=rows, error=error, candidates=candidates,
+    # what tells look-alikes apart (city, owner or pool, credit code tail), read for the visible ones only
+    facts = {c.id: c for c in pickers.facts(list(Customer.select(*pickers.LOOKUP_COLUMNS).where(
+        Customer.id.in_([m.id for m in candidates if m.can_view] or [0]))))}
+    context = dict(loser=loser, survivor=survivor, rows=rows, error=error, candidates=candidates, facts=facts,
                    reason=request.form.get("reason", ""), names=_names(loser, survivor),
                    counts=_counts(loser) if loser else {}, display=_display, TABLE_LABELS=merges.TABLE_LABELS)
     status = 200 if error is None or request.method == "POST" else 409

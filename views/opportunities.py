@@ -93,19 +93,18 @@ def _load(opportunity_id, action="opportunity.view"):
 # ---- board, list, statistics -------------------------------------------------------------------------
 
 def _filter_choices(f):
-    owners, teams = [], []
+    """The filter bar: teams and months as lists; the owner is a type-ahead person picker (views/pickers.py,
+    field "opportunity_owner", over the same people), with its current choice."""
+    teams = []
+    owners = can(current_user, "opportunity.filter_team") or bool(
+        can(current_user, "opportunity.filter_owner") and current_user.team_id)
     if can(current_user, "opportunity.filter_team"):
-        q = User.holding(*SELLERS, fields=(User.id, User.full_name))
-        if f.team:
-            q = q.where(User.team == f.team)
-        owners = list(q.order_by(User.full_name).tuples())
         teams = list(Team.select(Team.id, Team.name).order_by(Team.name).tuples())
-    elif can(current_user, "opportunity.filter_owner") and current_user.team_id:
-        owners = list(User.select(User.id, User.full_name).where(User.team == current_user.team_id)
-                      .order_by(User.full_name).tuples())
+    picked = User.get_or_none(User.id == f.owner) if owners and f.owner else None
     today = clock.today().replace(day=1)
     months = [opps._add_months(today, i) for i in range(-3, 13)]
-    return {"owners": owners, "teams": teams, "months": months}
+    return {"owners": owners, "owner_pick": (picked.id, picked.full_name) if picked else None, "teams": teams,
+            "months": months}
 
 
 def _board_texts():

@@ -40,8 +40,9 @@ def index():
     args.update(pool=pool_id, scope="all")
     f = listing.Filters.parse(args, current_user)
     result = listing.page(current_user, f, after=request.args.get("after"), before=request.args.get("before"))
-    _annotate(result.rows)
-    context = dict(choices=choices, f=f, page=result, pool_id=pool_id, members=_team_members())
+    claims = _annotate(result.rows)
+    context = dict(choices=choices, f=f, page=result, pool_id=pool_id, members=_team_members(),
+                   full=claims["cap"] if claims and claims["cap"]["used"] >= claims["cap"]["total"] else None)
     return hx.fragment_or_page("pools/_results.html", "pools/index.html", **context)
 
 
@@ -53,17 +54,20 @@ def _team_members():
 
 
 def _annotate(rows):
-    """What the viewer may do with each pool row, and why not (frozen, cooling-off …)."""
+    """What the viewer may do with each pool row, and why not (frozen, cooling-off, a full private pool …):
+    a refused claim shows the reason instead of its button. Returns the claim context (None if the viewer
+    does not claim)."""
     now = clock.now()
     rules = pools.rules_mod.in_force(now)
     context = pools.claim_context(current_user, rules, now) if can(current_user, "pool.work") else None
     for row in rows:
-        row.refusal = None
+        row.refusal = row.refusal_rule = None
         if context is not None and row.owner_id is None:
             try:
                 pools.check_claim(current_user, row, rules, now, context)
             except pools.ClaimRefused as exc:
-                row.refusal = translate_error(exc.message, exc.params)
+                row.refusal, row.refusal_rule = translate_error(exc.message, exc.params), exc.rule
+    return context
 
 
 def _row_response(customer, message=None, ok=False):
@@ -90,8 +94,12 @@ def claim(customer_id):
         return hx.trigger(response, "capacityChanged") if exc.rule == "capacity" else response
     if not request.htmx:
         return hx.redirect(url_for("customers.show", customer_id=customer.id))
-    response = _row_response(customer, _("Claimed: %(name)s is now in your private pool.", name=customer.name), ok=True)
-    return hx.trigger(hx.trigger(response, "capacityChanged"), "ownerChanged")
+    message = _("Claimed: %(name)s is now in your private pool.", name=customer.name)
+    response = hx.trigger(hx.trigger(_row_response(customer, message, ok=True), "capacityChanged"), "ownerChanged")
+    cap = pools.capacity(current_user, clock.now())
+    if cap["used"] >= cap["total"]:  # that was the last place: the pool list reloads, its claim buttons off
+        response = hx.trigger(hx.trigger(response, "poolFull"), "showToast", {"message": message})
+    return response
 
 
 @bp.post("/pools/<int:customer_id>/stake")
@@ -289,7 +297,8 @@ def health():
 
 
 RELEASE_RULE_LABELS = {"no_followup": N_("no valid follow-up"), "no_deal": N_("no deal since the claim"),
-                       "locked": N_("locked"), "contract": N_("under contract")}
+                       "locked": N_("locked"), "contract": N_("under contract"),
+                       "order": N_("kept by a recent signed order or payment")}
 LEDGER_LABELS = {
     "claim": N_("Claimed"), "claim_refused": N_("Claim refused"), "release": N_("Released"),
     "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
@@ -330,7 +339,8 @@ def pool_panel(customer, user):
         rules_now = rules_mod.in_force(now)
         at, rule, inputs = pools.release_plan(customer, rules_now, now)
         panel["plan"] = {"at": customer.release_at, "rule": customer.release_rule or rule, "inputs": inputs,
-                         "version": rules_now.version}
+                         "version": rules_now.version, "unprotected_at": dt.datetime.fromisoformat(
+                             inputs["unprotected_at"]) if inputs.get("unprotected_at") else None}
         panel["lock_pending"] = pools.LockRequest.select().where(
             (pools.LockRequest.customer == customer.id) & (pools.LockRequest.status == "pending")).exists()
     elif customer.pool_id:

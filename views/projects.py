@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from models import clock
 from models import projects as pj
-from models.fields import parse_id
+from models.fields import id_or_none, parse_id
 from models.customers import get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
 from models.keyset import keyset_page
@@ -127,19 +127,15 @@ def _context(project, **extra):
         can_team=can(current_user, "project.manage_team", project) and project.status == "approved",
         can_decide=can(current_user, "project.decide", project) and project.status == "pending",
         can_sign=can(current_user, "project.sign_contract", project) and project.status == "approved",
-        users=[],
+        member_pick=None,
         opportunity=Opportunity.get_or_none(Opportunity.id == project.opportunity_id) if project.opportunity_id else None,
         errors={}, form={},
     )
-    if ctx["can_team"]:
-        ctx["users"] = _user_choices()
     ctx.update(extra)
+    if ctx["can_team"]:  # the colleague picker's current choice (the picker searches the rest)
+        picked = User.get_or_none(User.id == id_or_none((ctx["form"] or {}).get("user_id")))
+        ctx["member_pick"] = (picked.id, picked.full_name) if picked else None
     return ctx
-
-
-def _user_choices():
-    return [(u.id, u.full_name) for u in User.select(User.id, User.full_name)
-            .where(User.active == True).order_by(User.full_name).limit(1000)]  # noqa: E712
 
 
 @bp.get("/projects/<int:project_id>")

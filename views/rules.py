@@ -27,6 +27,7 @@ FIELD_LABELS = {
     "cooling_off_days": N_("Former owner's cooling-off (days)"), "team_cooling_off_days": N_("Whole team's cooling-off (days)"),
     "frozen_hours": N_("Freshly released customers frozen (hours)"), "claims_per_day": N_("Claims per day"),
     "views_per_day": N_("Pool views per day"), "contract_grace_days": N_("Contract exemption after the end (days)"),
+    "order_protection_days": N_("Kept after a signed order or payment (days, 0: off)"),
     "stake_multiplier": N_("Stake quota (× capacity)"), "stake_days": N_("Days to complete a stake"),
     "stake_threshold": N_("Completeness a stake must reach (percent)"),
     "valid_min_length": N_("Valid follow-up: minimum characters"),
@@ -110,7 +111,7 @@ def preview():
     owners = {u.id: u.full_name for u in User.select(User.id, User.full_name)
               .where(User.id.in_({r["owner_id"] for r in result["rows"]}))}
     return render_template("rules/_preview.html", result=result, teams=teams, owners=owners, errors={},
-                           effective=effective)
+                           effective=effective, settings_days=settings["order_protection_days"])
 
 
 @bp.get("/ledger")

@@ -8,12 +8,12 @@ import peewee as pw
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import clock, search
+from models import clock, pickers, search
 from models import service as sv
 from models.fields import id_or_none, int_or_none, parse_id
 from models.customers import Contact, Customer, get_customer
 from models.errors import N_, DomainError, ValidationError
-from models.permissions import can, require, visible
+from models.permissions import can, require
 from models.service_reports import (QueueFilters, compliance, list_columns, open_figures, queue_page,
                                     satisfaction_trend, week_start, with_customer)
 from models.users import User
@@ -122,6 +122,8 @@ def _calendar():
 
 def quick_form_context(data=None, errors=None, customer=None):
     data = data or {}
+    if customer is not None:
+        pickers.facts([customer])
     return {"data": data, "errors": errors or {}, "customer": customer,
             "contacts": _contacts(customer), "open_tickets": _open_tickets(customer),
             "level": sv.service_level(customer) if customer else None}
@@ -178,13 +180,8 @@ def lookup():
     """The customers matching what the agent typed (name, phone, credit code), as pickable rows."""
     require(current_user, "ticket.create")
     q = search.normalize_query(request.args.get("q", ""))
-    rows = []
-    if search.usable(q):
-        query = visible(Customer.select(Customer.id, Customer.name, Customer.city, Customer.business_model,
-                                        Customer.grade, Customer.size, Customer.owner, Customer.value_tier),
-                        current_user)
-        query = search.filter_query(query, q, Customer).order_by(Customer.id.desc()).limit(LOOKUP_LIMIT)
-        rows = list(query)
+    # The agent's own files first, then owned ones, then the pools', each with what tells it apart (issue 13.3).
+    rows = pickers.customer_lookup(current_user, q, LOOKUP_LIMIT)
     return render_template("service/_lookup.html", rows=rows, q=q, usable=search.usable(q))
 
 

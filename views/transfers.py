@@ -69,6 +69,7 @@ def _pool_names():
 @bp.get("/")
 def index():
     """The requests I made, gave or received (a manager: the team's too), newest first."""
+    require(current_user, "transfer.list")
     q = scope("transfer", current_user).where(Transfer.status != "draft")  # a leaver's plan shows once carried out
     found = keyset_page(q, [Transfer.id], after=request.args.get("before"), limit=PAGE, descending=True)
     rows = found.rows
@@ -335,7 +336,9 @@ def _plan_context(leaver, draft, after=None):
                 choices=_plan_choices(leaver), summary=transfers.plan_summary(draft),
                 regions={r.id: r.label(loc) for r in Region.select()},
                 industries={i.id: i.label(loc) for i in Industry.select()}, pool_names=_pool_names(),
-                reps={u.id: u for u in transfers.team_reps(leaver)})
+                reps={u.id: u for u in transfers.team_reps(leaver)},
+                to_names={u.id: u.full_name for u in User.select(User.id, User.full_name)
+                          .where(User.id.in_({i.to_user_id for i in items if i.to_user_id} or {0}))})
 
 
 def _plan_choices(leaver):

@@ -1,0 +1,123 @@
+"""Read models for the pickers (issue 13 points 3 and 7): what a customer lookup shows to tell same-named files
+apart, ranked with the user's own active files first, and the type-ahead person search.
+
+No writes, no Flask. A customer lookup reads at most `POOL` matches of the search index plus the user's own
+matches (a small scope, searched row by row), so a common word across a million customers costs the same as a
+rare one; the person search reads the users a field allows (a few hundred to a few thousand rows)."""
+from models import search
+from models.customer_tables import Customer, Pool
+from models.permissions import scope
+from models.user_tables import Region, Team, User
+
+POOL = 50  # matches read from the search index before ranking
+LOOKUP_COLUMNS = (Customer.id, Customer.name, Customer.city, Customer.region, Customer.owner, Customer.team,
+                  Customer.pool, Customer.credit_code, Customer.business_model, Customer.grade, Customer.stage,
+                  Customer.staked_by, Customer.value_tier)
+
+
+def customer_lookup(user, q, limit=8, query=None):
+    """The customers `user` may open that match `q` (name, phone, credit code), best first: the user's own
+    files, then their team's, then other owned files, then the pools' (and marketing's leads); newest first
+    within each. `query` narrows further (a picker's own condition). Rows carry `facts` (see `facts`)."""
+    if not search.usable(q):
+        return []
+    base = scope("customer", user, query or Customer.select(*LOOKUP_COLUMNS))
+    own = list(search.filter_query(base.where(Customer.owner == user.id), q, Customer, small=True)
+               .order_by(Customer.id.desc()).limit(limit))
+    rest = list(search.filter_query(base, q, Customer).order_by(Customer.id.desc()).limit(POOL))
+    seen, rows = set(), []
+    for c in own + rest:
+        if c.id not in seen:
+            seen.add(c.id)
+            rows.append(c)
+    rows.sort(key=lambda c: rank(user, c))  # stable: newest first within a rank
+    return facts(rows[:limit])
+
+
+def rank(user, customer):
+    """0 the user's own, 1 staked by the user, 2 their team's, 3 owned by others, 4 in a pool or nobody's."""
+    if customer.owner_id == user.id:
+        return 0
+    if customer.staked_by_id == user.id:
+        return 1
+    if customer.owner_id and user.team_id and customer.team_id == user.team_id:
+        return 2
+    return 3 if customer.owner_id else 4
+
+
+def facts(rows):
+    """Give each customer row what tells it apart from a same-named one, read in three small queries:
+    `owner_name`, `pool_row`, `region_row`, `credit_tail` (the credit code's last four characters),
+    `key_account`."""
+    owners = {u.id: u.full_name for u in User.select(User.id, User.full_name)
+              .where(User.id.in_({c.owner_id for c in rows if c.owner_id} or {0}))}
+    pools = {p.id: p for p in Pool.select().where(Pool.id.in_({c.pool_id for c in rows if c.pool_id} or {0}))}
+    regions = {r.id: r for r in Region.select().where(Region.id.in_({c.region_id for c in rows if c.region_id} or {0}))}
+    for c in rows:
+        c.owner_name = owners.get(c.owner_id)
+        c.pool_row = pools.get(c.pool_id)
+        c.region_row = regions.get(c.region_id)
+        c.credit_tail = (c.credit_code or "")[-4:]
+        c.key_account = c.business_model == "key_account"
+    return rows
+
+
+# ---- people ---------------------------------------------------------------------------------------
+
+# GB2312 level-1 characters are ordered by pinyin: the first code of each initial (a, b, c … z; no i, u, v).
+_GB_INITIALS = ((0xB0A1, "a"), (0xB0C5, "b"), (0xB2C1, "c"), (0xB4EE, "d"), (0xB6EA, "e"), (0xB7A2, "f"),
+                (0xB8C1, "g"), (0xB9FE, "h"), (0xBBF7, "j"), (0xBFA6, "k"), (0xC0AC, "l"), (0xC2E8, "m"),
+                (0xC4C3, "n"), (0xC5B6, "o"), (0xC5BE, "p"), (0xC6DA, "q"), (0xC8BB, "r"), (0xC8F6, "s"),
+                (0xCCC2, "t"), (0xCDDA, "w"), (0xCEF4, "x"), (0xD1B9, "y"), (0xD4D1, "z"), (0xD7FA, None))
+
+
+def initials(text):
+    """The pinyin initials of a Chinese name ("王晓明" → "wxm"), letters and digits kept as they are (lower
+    case); a character outside GB2312's level 1 (rare in names) gives nothing."""
+    out = []
+    for ch in text or "":
+        if ch.isascii():
+            if ch.isalnum():
+                out.append(ch.lower())
+            continue
+        try:
+            raw = ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        if len(raw) != 2:
+            continue
+        code = raw[0] << 8 | raw[1]
+        letter = None
+        for start, value in _GB_INITIALS:
+            if code < start:
+                break
+            letter = value
+        if letter:
+            out.append(letter)
+    return "".join(out)
+
+
+def person_search(query, q, limit=12):
+    """Users of `query` (the field's allowed people, a User query) matching `q` by name, user name, pinyin
+    initials or team name, best first: a name that starts with `q`, then initials that start with it, then
+    any match; by name within each. Each row carries `team_name`."""
+    q = " ".join(str(q or "").split()).lower()[:40]
+    people = list(query.select(User.id, User.full_name, User.username, User.role, User.team, User.active)
+                  .order_by(User.full_name, User.id))
+    teams = {t.id: t.name for t in Team.select(Team.id, Team.name)
+             .where(Team.id.in_({u.team_id for u in people if u.team_id} or {0}))}
+    found = []
+    for u in people:
+        u.team_name = teams.get(u.team_id, "")
+        if not q:
+            found.append((2, u))
+            continue
+        name, abbr = u.full_name.lower(), initials(u.full_name)
+        if name.startswith(q) or u.username.lower().startswith(q):
+            found.append((0, u))
+        elif abbr.startswith(q):
+            found.append((1, u))
+        elif q in name or q in u.username.lower() or q in abbr or q in u.team_name.lower():
+            found.append((2, u))
+    found.sort(key=lambda pair: pair[0])
+    return [u for _, u in found[:limit]]
