@@ -4,7 +4,6 @@ a reward, a warning or a capacity penalty. Tables in models/quality_tables.py.
 
 The directed rules are set-based SQL per customer-id range (SQLite's `julianday` / `datetime`, like the
 value recompute), one transaction per chunk; a check is unique per rule, customer and month."""
-import copy
 import datetime as dt
 import json
 import random
@@ -82,17 +81,8 @@ NUMBERS = {
 }
 
 
-class QualitySettings:
-    def __init__(self, settings, version=0, effective_from=None):
-        self.s = {**copy.deepcopy(DEFAULTS), **(settings or {})}
-        self.version = version
-        self.effective_from = effective_from
-
-    def __getitem__(self, key):
-        return self.s[key]
-
-    def label(self):
-        return f"v{self.version}"
+class QualitySettings(pool_rules.VersionedSettings):
+    DEFAULTS = DEFAULTS
 
 
 def in_force(now=None):

@@ -117,6 +117,23 @@ class Rules:
         return f"v{self.version}"
 
 
+class VersionedSettings:
+    """One version of a versioned rule's settings (value tiers, data quality): its DEFAULTS under what was
+    saved, the version number and when it took effect. A domain subclasses it with its own DEFAULTS."""
+    DEFAULTS = {}
+
+    def __init__(self, settings, version=0, effective_from=None):
+        self.s = {**copy.deepcopy(self.DEFAULTS), **(settings or {})}
+        self.version = version
+        self.effective_from = effective_from
+
+    def __getitem__(self, key):
+        return self.s[key]
+
+    def label(self):
+        return f"v{self.version}"
+
+
 def version_in_force(model, now):
     """The row of a versioned-settings table (RuleVersion, the lead routing's RoutingVersion) in force at
     `now`: the latest effective time not after it, the highest version among equals; None if none."""

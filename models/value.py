@@ -22,7 +22,6 @@ set-based SQL over id ranges of customers (one transaction per chunk): it stores
 timeline row for every change. The sweep runs it once per business day and rule version (`ValueRun`,
 resumable); signing an order and receiving a payment recompute that customer at once.
 """
-import copy
 import datetime as dt
 import json
 
@@ -182,17 +181,8 @@ class ValueRun(BaseModel):
 
 # ---- the rule ----------------------------------------------------------------------------------
 
-class ValueSettings:
-    def __init__(self, settings, version=0, effective_from=None):
-        self.s = {**copy.deepcopy(DEFAULTS), **(settings or {})}
-        self.version = version
-        self.effective_from = effective_from
-
-    def __getitem__(self, key):
-        return self.s[key]
-
-    def label(self):
-        return f"v{self.version}"
+class ValueSettings(pool_rules.VersionedSettings):
+    DEFAULTS = DEFAULTS
 
     def care_tiers(self):
         """The tiers whose customers need an active care plan."""
