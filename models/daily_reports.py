@@ -404,6 +404,7 @@ def _todo_reports_missing(user, now, limit):
     day = last_report_day(clock.to_local(now).date())
     if day is None:
         return 0, []
-    absent = missing(user, day)
+    # Someone who joined after that day owes no report for it.
+    absent = [u for u in missing(user, day) if u.created_at is None or clock.to_local(u.created_at).date() <= day]
     return len(absent), [{"title": u.full_name, "due": day, "late": True, "endpoint": "daily_reports.day",
                           "args": {"rep_id": u.id, "day_text": day.isoformat()}} for u in absent[:limit]]

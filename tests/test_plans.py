@@ -314,8 +314,13 @@ def test_the_to_do_centre_lists_todays_visits_and_the_missing_reports(team, clie
     """Visits of today still to carry out are the rep's to-dos; the last report day's missing reports are the
     rep's own and the manager's team's (Mon 23 Nov is the last report day before Tue 24 Nov)."""
     from models import todo
+    from models.users import User
 
     item = plan(team["rep"], team["mine"], day=TODAY, at="16:00")
+    joined_today = {s["key"]: s["count"] for s in todo.gather(team["rep"])}
+    assert "reports_missing" not in joined_today  # nobody owes a report for a day before they joined
+    User.update(created_at=clock.now() - 7 * DAY).where(User.team == team["rep"].team_id).execute()
+    team["rep"], team["mgr"] = User.get_by_id(team["rep"].id), User.get_by_id(team["mgr"].id)
     found = {s["key"]: s for s in todo.gather(team["rep"])}
     assert found["plan_items"]["count"] == 1
     assert found["plan_items"]["items"][0]["args"] == {"plan_item_id": item.id}
