@@ -10,6 +10,7 @@ from decimal import Decimal
 from random import Random
 
 from models import clock
+from models import sql as sql_engine
 from models import decision_tree as tree
 from models import opportunities as opps
 from models.customers import Contact, Customer, log_follow_up
@@ -96,6 +97,7 @@ def bulk_opportunities(rng):
         Opportunity.insert_many(opp_rows[start:start + 500]).execute()
     for start in range(0, len(change_rows), 500):
         OpportunityStageChange.insert_many(change_rows[start:start + 500]).execute()
+    sql_engine.sync_sequence(Opportunity)  # the rows came with their ids (PostgreSQL's sequence follows)
     opps.rebuild_summaries()
 
 
