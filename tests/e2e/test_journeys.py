@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from playwright.sync_api import Page, expect
 
 from models import clock
-from models.customers import Customer
+from models.customers import Contact, Customer
 from models.fields import CREDIT_CODE_CHARS, credit_code_check_char
 from models.users import Team, User, hash_password
 from tests.conftest import PASSWORD
@@ -160,7 +160,13 @@ def test_rep_main_journey(page: Page, login, output_path):
         expect(reached.locator("option")).to_have_count(3)
     except AssertionError as exc:
         raise AssertionError(f"follow-up contact list: {reached.evaluate('e => e.outerHTML')}") from exc
-    reached.select_option(label="王建国 总经理")
+    # Chosen by the contact's id, the saved title checked on its own: a CI run once found three options but none
+    # labelled "王建国 总经理" (and could not show them); this says which it was if it happens again.
+    first = Contact.get((Contact.customer == customer.id) & (Contact.name == "王建国"))
+    assert first.title == "总经理", f"the first contact was saved as {first.name!r} / {first.title!r}"
+    options = reached.evaluate("e => [...e.options].map(o => o.value + '=' + o.textContent.trim())")
+    assert f"{first.id}=王建国 总经理" in options, f"follow-up contact list: {options}"
+    reached.select_option(value=str(first.id))
     fu.get_by_label("What happened").fill("拜访王总，介绍了秋冬新款西装面料，对方对价格有兴趣，要求下周报价。")
     fu.get_by_label("Outcome").fill("对方要求报价")
     fu.get_by_label("Next step", exact=True).fill("发送报价单")
