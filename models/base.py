@@ -60,16 +60,28 @@ def fresh(instance):
     serialises writers; on PostgreSQL the row is locked (`FOR UPDATE`) until the transaction ends.
     A row that is gone (deleted, merged away) is NotFound."""
     model = type(instance)
-    query = model.select().where(model._meta.primary_key == instance._pk)
-    if not is_sqlite():
-        query = query.for_update()
-    row = query.first()
+    row = for_update(model.select().where(model._meta.primary_key == instance._pk)).first()
     if row is None:
         raise NotFound()
     instance.__data__ = dict(row.__data__)
     instance.__rel__ = {}
     instance._dirty.clear()
     return instance
+
+
+def for_update(query):
+    """`query` with the rows it reads locked until the transaction ends: PostgreSQL's FOR UPDATE. SQLite
+    has no row locks and needs none (BEGIN IMMEDIATE already serialises every writer)."""
+    return query if is_sqlite() else query.for_update()
+
+
+def lock(model, *ids):
+    """Hold rows `ids` of `model` until the transaction ends, so a verb that counts, then writes (a rep's
+    capacity, a daily limit) cannot interleave with another verb on the same rows. In id order, so two
+    verbs locking the same rows cannot deadlock. Nothing to do on SQLite (see `for_update`)."""
+    if ids and not is_sqlite():
+        pk = model._meta.primary_key
+        list(model.select(pk).where(pk.in_(sorted(set(ids)))).order_by(pk).for_update())
 
 
 def init_db(url, pragmas=None):

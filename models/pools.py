@@ -11,7 +11,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, ledger, rules as rules_mod
 from models import perf_tables as perf
-from models.base import BaseModel, bulk_insert, db, fresh, id_in
+from models.base import BaseModel, bulk_insert, db, for_update, fresh, id_in, lock
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
 from models.delegation_tables import release_pause
@@ -100,28 +100,45 @@ def in_pool(pool_id):
 
 # ---- capacity --------------------------------------------------------------------------------
 
-def capacity(user, now=None, rules=None):
-    """{'base', 'adjustments', 'total', 'used', 'free', 'stakes', 'stake_quota', 'locks'} for a rep."""
-    now = now or clock.now()
-    rules = rules or rules_mod.in_force(now)
-    base = rules.capacity_base(user.role)
-    active = list(CapacityAdjustment.select().where(
-        (CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at <= now)
-        & (CapacityAdjustment.ends_at.is_null() | (CapacityAdjustment.ends_at > now))))
-    upcoming = list(CapacityAdjustment.select().where(
-        (CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at > now)))
-    total = max(0, base + sum(a.delta for a in active))
+def _active(user, now):
+    """The capacity adjustments of `user` in force at `now`."""
+    return ((CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at <= now)
+            & (CapacityAdjustment.ends_at.is_null() | (CapacityAdjustment.ends_at > now)))
+
+
+def _counted(user, rules):
+    """The customers of `user` that count toward their capacity under `rules`."""
     owned = Customer.select().where(Customer.owner == user.id)
     if not rules["dealt_count"]:
         owned = owned.where(Customer.stage.not_in(DEALT_STAGES))
     if rules["capacity_exempt_tiers"]:  # value tiers the rules exempt (e.g. diamond, strategic)
         owned = owned.where(Customer.value_tier.not_in(rules["capacity_exempt_tiers"]))
-    used = owned.count()
+    return owned
+
+
+def capacity(user, now=None, rules=None):
+    """{'base', 'adjustments', 'total', 'used', 'free', 'stakes', 'stake_quota', 'locks'} for a rep."""
+    now = now or clock.now()
+    rules = rules or rules_mod.in_force(now)
+    base = rules.capacity_base(user.role)
+    active = list(CapacityAdjustment.select().where(_active(user, now)))
+    upcoming = list(CapacityAdjustment.select().where(
+        (CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at > now)))
+    total = max(0, base + sum(a.delta for a in active))
+    used = _counted(user, rules).count()
     stakes = Customer.select().where(Customer.staked_by == user.id).count()
     locks = Customer.select().where((Customer.owner == user.id) & (Customer.locked == True)).count()  # noqa: E712
     return {"base": base, "adjustments": active, "upcoming": upcoming, "total": total, "used": used,
             "free": total - used, "over": used > total, "stakes": stakes,
             "stake_quota": rules["stake_multiplier"] * total, "locks": locks, "lock_capacity": rules["lock_capacity"]}
+
+
+def room(user, now, rules):
+    """{'used', 'total'}: the part of `capacity` a claim checks, in one statement (the claim verb's
+    budget: the other three counts are for the capacity page)."""
+    extra = CapacityAdjustment.select(pw.fn.COALESCE(pw.fn.SUM(CapacityAdjustment.delta), 0)).where(_active(user, now))
+    used, delta = _counted(user, rules).select(pw.fn.COUNT(Customer.id), extra).scalar(as_tuple=True)
+    return {"used": used, "total": max(0, rules.capacity_base(user.role) + (delta or 0))}
 
 
 def adjust_capacity(actor, user, delta, days, reason, now=None):
@@ -237,7 +254,7 @@ def claim_context(actor, rules, now):
     claims_today = (PoolEvent.select().where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim")
                                              & (PoolEvent.at >= day_start)).count())
     return {"pools": {p.id for p in pools_for(actor).select(Pool.id)}, "claims_today": claims_today,
-            "day_start": day_start, "cap": capacity(actor, now, rules)}
+            "day_start": day_start, "cap": room(actor, now, rules)}
 
 
 def check_claim(actor, customer, rules, now, context=None):
@@ -311,6 +328,7 @@ def claim_customer(actor, customer_id, now=None):
     rules = rules_mod.in_force(now)
     try:
         with db.atomic():
+            lock(User, actor.id)  # the rep's capacity and daily claims are counted, then spent
             customer = Customer.get_or_none(Customer.id == customer_id)
             if customer is None:
                 raise NotFound()
@@ -515,6 +533,7 @@ def stake_customer(actor, customer, now=None):
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     with db.atomic():
+        lock(User, actor.id)  # the stake quota is counted, then spent
         customer = fresh(customer)
         if customer.owner_id is not None or customer.pool_id is None:
             raise DomainError(N_("Only pool customers can be staked."))
@@ -568,6 +587,7 @@ def record_pool_view(actor, customer, now=None):
         return
     rules = rules_mod.in_force(now)
     with db.atomic():
+        lock(User, actor.id)  # the day's views are counted, then one is added
         if seen_today.exists():
             return
         seen = PoolView.select().where((PoolView.user == actor.id) & (PoolView.day == day)).count()
@@ -602,7 +622,9 @@ def sweep(now=None, batch=500, chunk=100):
         for start in range(0, len(ids), chunk):
             with db.atomic():  # decide on the rows as they are now: a follow-up or a release may have come in
                 plans = []
-                for customer in Customer.select().where(Customer.id.in_(ids[start:start + chunk])):
+                # locked rows: a sweep running at the same time waits, then finds them released
+                for customer in for_update(Customer.select().where(Customer.id.in_(ids[start:start + chunk]))
+                                           .order_by(Customer.id)):
                     if customer.owner_id is None:
                         continue
                     at, rule, inputs = release_plan(customer, rules, now)
@@ -636,7 +658,7 @@ def sweep(now=None, batch=500, chunk=100):
     for c in Customer.select().where(Customer.staked_by.is_null(False) & Customer.stake_completed_at.is_null()
                                      & (Customer.stake_due <= now)):
         with db.atomic():
-            current = Customer.get_by_id(c.id)
+            current = for_update(Customer.select().where(Customer.id == c.id)).get()
             if current.staked_by_id is None or current.stake_completed_at or current.stake_due > now:
                 continue
             if check_stake_completion(current, now):
