@@ -333,14 +333,16 @@ def claim_customer(actor, customer_id, now=None):
             if customer is None:
                 raise NotFound()
             check_claim(actor, customer, rules, now)
-            changed = (Customer.update(owner=actor.id, team=actor.team_id, pool=None,
-                                       claimed_at=_clock_start(customer, actor.team_id, now),
-                                       staked_by=None, stake_due=None, updated_at=now)
-                       .where((Customer.id == customer.id) & Customer.owner.is_null()).execute())
+            claimed = {"owner": actor.id, "team": actor.team_id, "pool": None, "staked_by": None, "stake_due": None,
+                       "claimed_at": _clock_start(customer, actor.team_id, now), "updated_at": now}
+            changed = (Customer.update(**claimed).where((Customer.id == customer.id) & Customer.owner.is_null())
+                       .execute())
             if not changed:
                 raise ClaimRefused("taken", N_("This customer is no longer in the pool."))
             from_pool = customer.pool_id
-            customer = Customer.get_by_id(customer.id)
+            for name, value in claimed.items():  # the row as written (the update's condition held)
+                setattr(customer, name, value)
+            customer._dirty.clear()
             at = refresh_release(customer, rules, now)
             ledger.record("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
                     inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": customer.release_rule})
