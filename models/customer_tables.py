@@ -158,7 +158,7 @@ class Customer(BaseModel):
             (("name", "id"), False), (("touched_at", "id"), False),
             (("region", "id"), False), (("industry", "id"), False), (("city", "id"), False),
             (("owner", "release_at"), False), (("team", "release_at"), False), (("pool", "id"), False), (("pool", "name", "id"), False),
-            (("pool", "touched_at", "id"), False), (("staked_by", "stake_due"), False),
+            (("pool", "touched_at", "id"), False),
             (("stage", "region", "id"), False), (("release_rule", "contract_end"), False),
             (("value_tier", "team", "region"), False),  # the value pyramid's counts (models/value.py)
         )
@@ -169,6 +169,11 @@ class Customer(BaseModel):
 
     def tag_list(self):
         return [t for t in self.tags.split(",") if t]
+
+
+# Stakes are few among a million customers: a partial index, with statistics about them alone (0044).
+Customer.add_index(Customer.index(Customer.staked_by, Customer.stake_due, where=Customer.staked_by.is_null(False),
+                                  name="customer_stakes"))
 
 
 class Pool(BaseModel):

@@ -98,6 +98,16 @@ def _decode_by_id(fields, token):
     return list(row) if row else None
 
 
+def _sortable(values):
+    return tuple((v is not None, v) for v in values)  # NULL first, as SQLite sorts
+
+
+def _beyond(row, fields, cursor, walk_desc):
+    """Whether `row` comes after the cursor in the walk's order."""
+    key = _sortable(getattr(row, getattr(f, "object_id_name", None) or f.name) for f in fields)
+    return key < _sortable(cursor) if walk_desc else key > _sortable(cursor)
+
+
 def keyset_page(query, fields, after=None, before=None, limit=50, descending=False, values=None,
                 cursor_by_id=False):
     """One page of `query` in the order of `fields` (all `descending` or all ascending, the last unique).
@@ -107,6 +117,16 @@ def keyset_page(query, fields, after=None, before=None, limit=50, descending=Fal
     when the fields are not plain attributes of the row (an aliased or grouped column).
     `cursor_by_id`: the cursor is the edge row's id (`?before=123`) whatever the sort; its key is read
     back by primary key (one small query), so a link keeps a plain number."""
+    return keyset_union([query], fields, after, before, limit, descending, values, cursor_by_id)
+
+
+def keyset_union(queries, fields, after=None, before=None, limit=50, descending=False, values=None,
+                 cursor_by_id=False, small=()):
+    """`keyset_page` over the union of `queries` (the branches of an OR that no one index serves in the
+    list's order): each branch walks its own index, ordered and limited to the page, and the branches'
+    rows merge by key, a row found by two branches once. The union's first `limit + 1` rows are among
+    its branches' first `limit + 1`, so the page is exact. `small`: the positions of branches known to
+    hold few rows, read whole past the cursor (no ORDER BY to tempt the planner off their own index)."""
     fields = list(fields)
     read = (lambda token: _decode_by_id(fields, token)) if cursor_by_id else (lambda token: decode(fields, token))
     cursor = read(after) if after else None
@@ -115,14 +135,29 @@ def keyset_page(query, fields, after=None, before=None, limit=50, descending=Fal
         cursor = read(before)
         backwards = cursor is not None
     walk_desc = descending != backwards  # walking back flips the order; the page is reversed after
-    if cursor is not None:
-        if len(fields) == 1:
-            key, at = fields[0], cursor[0]
-        else:
-            key, at = pw.Tuple(*fields), pw.Tuple(*cursor)
-        query = query.where(key < at if walk_desc else key > at)
     order = [f.desc() if walk_desc else f.asc() for f in fields]
-    rows = list(query.order_by(*order).limit(limit + 1))
+    rows = []
+    for position, query in enumerate(queries):
+        if position in small:  # read whole; past the cursor is decided here (in SQL it tempts the planner too)
+            rows.extend(row for row in query if cursor is None or _beyond(row, fields, cursor, walk_desc))
+            continue
+        if cursor is not None:
+            if len(fields) == 1:
+                key, at = fields[0], cursor[0]
+            else:
+                key, at = pw.Tuple(*fields), pw.Tuple(*cursor)
+            query = query.where(key < at if walk_desc else key > at)
+        rows.extend(query.order_by(*order).limit(limit + 1))
+    if len(queries) > 1:
+        key_of_row = values or (lambda row: [_row_value(row, f) for f in fields])
+        seen, unique = set(), []
+        for row in rows:
+            key = tuple(key_of_row(row))
+            if key[-1] not in seen:
+                seen.add(key[-1])
+                unique.append((_sortable(key), row))
+        unique.sort(key=lambda pair: pair[0], reverse=walk_desc)
+        rows = [row for _, row in unique[:limit + 1]]
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:

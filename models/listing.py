@@ -12,8 +12,8 @@ import peewee as pw
 from models import clock, search
 from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, CustomValue, active_custom_fields, parse_custom_value
 from models.fields import FieldError, blank, clean_text, id_or_none, parse_date, parse_decimal
-from models.keyset import keyset_page
-from models.permissions import visible
+from models.keyset import keyset_page, keyset_union
+from models.permissions import customer_scope_branches, visible
 from models.users import User
 from models.value import ALL_TIERS
 
@@ -146,9 +146,10 @@ def default_scope(user):
     return {"sales": "mine", "manager": "team"}.get(user.role, "all")
 
 
-def filtered(user, f):
-    """The visible, filtered customer query (unordered)."""
-    q = visible(Customer.select(), user)
+def filtered(user, f, within=None):
+    """The visible, filtered customer query (unordered); `within`: one branch of the user's scope
+    (`customer_scope_branches`) instead of the whole of it."""
+    q = visible(Customer.select(), user) if within is None else Customer.select().where(within)
     if f.scope == "mine":
         q = q.where(Customer.owner == user.id)
     elif f.scope == "team" and user.team_id:
@@ -229,26 +230,43 @@ def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
     """One page of the list in the filter's order, after or before a cursor."""
     column = SORTS[f.sort]
     fields = [Customer.id] if column is None else [column, Customer.id]
-    query = filtered(user, f).select(
-        Customer.id, Customer.name, Customer.short_name, Customer.stage, Customer.grade, Customer.city,
-        Customer.region, Customer.industry, Customer.owner, Customer.team, Customer.business_model,
-        Customer.created_at, Customer.last_followup_at, Customer.touched_at, Customer.next_followup_on,
-        Customer.completeness, Customer.release_at, Customer.release_rule, Customer.locked, Customer.pool,
-        Customer.released_at, Customer.released_from, Customer.released_team, Customer.staked_by, Customer.stake_due,
-        Customer.value_tier)
-    found = keyset_page(query, fields, after=after, before=before, limit=size, descending=f.direction == "desc")
+    columns = (Customer.id, Customer.name, Customer.short_name, Customer.stage, Customer.grade, Customer.city,
+               Customer.region, Customer.industry, Customer.owner, Customer.team, Customer.business_model,
+               Customer.created_at, Customer.last_followup_at, Customer.touched_at, Customer.next_followup_on,
+               Customer.completeness, Customer.release_at, Customer.release_rule, Customer.locked, Customer.pool,
+               Customer.released_at, Customer.released_from, Customer.released_team, Customer.staked_by,
+               Customer.stake_due, Customer.value_tier)
+    # A seller's scope is an OR of what they work, stake, and the pools: in any order, the OR
+    # reads and sorts a region's whole pool, so each part walks its own index and the pages merge.
+    branches = None if f.q else customer_scope_branches(user, owned=f.sort == "release")
+    queries = [filtered(user, f, within=b).select(*columns) for b, _ in branches] if branches else \
+        [filtered(user, f).select(*columns)]
+    found = keyset_union(queries, fields, after=after, before=before, limit=size, descending=f.direction == "desc",
+                         small={i for i, (_, small) in enumerate(branches or ()) if small})
     rows, more = found.rows, found.more
     result = Page(rows=rows, next_cursor=found.next, prev_cursor=found.prev)
     if count and f.q:
         # Search as you type says "these, and more": counting a common term's matches would list
         # them all a second time.
         result.total, result.total_capped = len(rows), more or found.from_cursor
+    elif count and branches:
+        # A part past the cap alone decides; else the ids of the parts, a customer in two counted once.
+        if any(_capped_count(query) > COUNT_CAP for query in queries):
+            result.total, result.total_capped = COUNT_CAP, True
+        else:
+            ids = {pk for query in queries for (pk,) in query.select(Customer.id).tuples()}
+            result.total, result.total_capped = min(len(ids), COUNT_CAP), len(ids) > COUNT_CAP
     elif count:
-        capped = filtered(user, f).select(pw.SQL("1")).limit(COUNT_CAP + 1)
-        total = Customer.select(pw.fn.COUNT(pw.SQL("*"))).from_(capped.alias("capped")).scalar()
+        total = _capped_count(filtered(user, f))
         result.total, result.total_capped = min(total, COUNT_CAP), total > COUNT_CAP
     _attach_owners(result.rows)
     return result
+
+
+def _capped_count(query):
+    """How many rows `query` has, counting no further than COUNT_CAP + 1."""
+    capped = query.select(pw.SQL("1")).limit(COUNT_CAP + 1)
+    return Customer.select(pw.fn.COUNT(pw.SQL("*"))).from_(capped.alias("capped")).scalar()
 
 
 def _attach_owners(rows):

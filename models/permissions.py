@@ -568,16 +568,44 @@ def _customers(cond):
     return Customer.select(Customer.id).where(cond)
 
 
+def _seller_branches(user):
+    """The parts of a seller's customer scope, each answered by an index of its own: what they work, what
+    they staked, the pools' unowned customers, the absentees' they act for (False: a part they lack)."""
+    from models.customer_tables import Customer
+
+    pools = eligible_pool_ids(user)
+    return [_own_or_team_where(user), Customer.staked_by == user.id,
+            (Customer.owner.is_null() & Customer.pool.in_(pools)) if pools else False, _acts_for_where(user)]
+
+
+def customer_scope_branches(user, owned=False):
+    """`scope("customer", user)` as a list of conditions whose union it is, when it is a union of more than
+    one (a seller's): a list ordered on another column walks each one's index — one per pool, on (pool,
+    sort column) — and merges the pages, where the OR would read and sort a region's whole pool. Each part
+    is (condition, small): a small part (the stakes, bounded by the stake quota) is read whole on its own
+    index and sorted with the rest (ordered in SQL, the planner would walk the whole sort index). `owned`:
+    only owned customers are wanted (a list of release dates: a pool customer has none), so no pool part.
+    None when the scope is one condition."""
+    from models.customer_tables import Customer
+
+    if user is None or not getattr(user, "active", False) or user.role not in SELLERS:
+        return None
+    from models.sql import no_index
+
+    work, staked, _, acts_for = _seller_branches(user)
+    # on (pool, sort column): SQLite's statistics cannot tell that a NULL owner is a fifth of the table
+    pools = [] if owned else [no_index(Customer.owner).is_null() & (Customer.pool == p) for p in eligible_pool_ids(user)]
+    branches = [(b, b is staked) for b in (work, staked, *pools, acts_for) if b is not False]
+    return branches if len(branches) > 1 else None
+
+
 def _customer_scope(user):
     from models.customer_tables import Customer
 
     if user.role in ("admin", "service"):
         return True
     if user.role in SELLERS:
-        pools = eligible_pool_ids(user)
-        return _either(_own_or_team_where(user), Customer.staked_by == user.id,
-                       (Customer.owner.is_null() & Customer.pool.in_(pools)) if pools else False,
-                       _acts_for_where(user))
+        return _either(*_seller_branches(user))
     if user.role == "marketing":
         return Customer.stage.in_(MARKETING_STAGES)
     return False

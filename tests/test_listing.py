@@ -292,6 +292,55 @@ def test_junk_filter_values_do_not_500(admin_client, varied, subtests):
 
 # ---- the capped count -----------------------------------------------------------------------------
 
+@pytest.fixture
+def rep_in_pools(sixty, make_user):
+    """A rep of the east region who works 10 of the sixty, stakes 3 pool customers (one in each pool and
+    one unstaked by the others), with 30 customers in the east pool, 10 in an open pool and 10 in another
+    region's pool: their `scope=all` is the union that the list walks part by part."""
+    from models.pools import Pool
+    from models.users import Team
+
+    east = Region.get(Region.code == "east")
+    other = Region.select().where(Region.id != east.id).first()
+    east_pool = Pool.get(Pool.region == east.id)
+    open_pool = Pool.create(name_zh="公共池", name_en="Open pool", region=None)
+    other_pool = Pool.get_or_none(Pool.region == other.id) or Pool.create(name_zh="他区", name_en="Other", region=other)
+    team = Team.get_by_id(sixty["reps"][0].team_id)
+    Team.update(region=east.id).where(Team.id == team.id).execute()
+    rep = make_user("sales", team=Team.get_by_id(team.id))
+    ids = sorted(sixty["ids"])
+    Customer.update(owner=rep.id).where(Customer.id.in_(ids[:10])).execute()
+    for pool, chunk in ((east_pool, ids[10:40]), (open_pool, ids[40:50]), (other_pool, ids[50:60])):
+        Customer.update(owner=None, team=None, pool=pool.id, release_at=None).where(Customer.id.in_(chunk)).execute()
+    Customer.update(staked_by=rep.id, stake_due=FROZEN).where(Customer.id.in_([ids[12], ids[45], ids[55]])).execute()
+    return rep
+
+
+@pytest.mark.parametrize("direction", ["desc", "asc"])
+@pytest.mark.parametrize("sort", ["created", "name", "activity", "release"])
+def test_a_reps_scope_all_walks_the_union_of_their_parts_exactly(client, rep_in_pools, sort, direction):
+    """Own, staked, each pool: each part on its own index, merged by key, equals the OR in one query —
+    every row once, in order, both ways, a staked pool customer once."""
+    from models.permissions import visible
+
+    assert len(listing.customer_scope_branches(rep_in_pools)) == 4  # own, staked, east pool, open pool
+    client.login(rep_in_pools)
+    pages, back = walk(client, f"/customers?scope=all&sort={sort}&dir={direction}")
+    walked = [i for p in pages for i in p]
+    assert walked == expected_order(sort, direction, visible(Customer.select(), rep_in_pools))
+    assert len(walked) == len(set(walked)) and back == pages
+    assert len(walked) == (8 if sort == "release" else 51)  # 10 own (8 with a release date), 40 pooled, 1 staked elsewhere
+
+
+def test_a_reps_union_count_is_exact_below_the_cap_and_capped_above(client, rep_in_pools, monkeypatch):
+    client.login(rep_in_pools)
+    text = body(client.get("/customers?scope=all", htmx=True))
+    assert "51 customers" in text  # the staked customer of the east pool counted once
+    monkeypatch.setattr(listing, "COUNT_CAP", 20)  # the east pool alone passes it
+    text = body(client.get("/customers?scope=all", htmx=True))
+    assert "More than 20 customers" in text
+
+
 def test_count_is_capped(admin_client, make_customer, monkeypatch):
     for n in range(5):
         make_customer(name=f"计数客户{n}")
