@@ -291,6 +291,15 @@ def _set_state(key, value, now):
      .on_conflict(conflict_target=[FairState.key], update={FairState.value: value, FairState.at: now}).execute())
 
 
+def look_forward(now=None):
+    """Start every missing watermark at the newest row (what migration 0043 does on an upgrade)."""
+    from models.opportunities import Opportunity
+
+    for key, model in (("ledger", PoolEvent), ("fu_steps", FollowUp), ("fu_detect", FollowUp), ("opp_steps", Opportunity)):
+        if not FairState.select().where(FairState.key == key).exists():
+            _set_state(key, model.select(pw.fn.MAX(model.id)).scalar() or 0, now or clock.now())
+
+
 def sweep(now=None, chunk=CHUNK):
     """Claims' steps, detectors and the holdings' recount; idempotent. {what: how many}."""
     now = now or clock.now()
@@ -429,8 +438,8 @@ def _reclaim(rules, claim, now):
     events = sorted({p.data.get("release") for p in pairs} | {p.ref_id for p in pairs})
     evidence = {"customers": sorted({p.customer_id for p in pairs}), "events": events,
                 "facts": {"same_team": same_team, "times": len(pairs), "days": days,
-                          "hours": round((claim.at - before.at).total_seconds() / 3600, 1)}}
-    return _flag("reclaim", claim.actor_id, f"reclaim:{claim.id}", evidence, pairs[0].at if pairs else before.at,
+                          "gap_days": round((claim.at - before.at).total_seconds() / 86400, 1)}}
+    return _flag("reclaim", claim.actor_id, f"reclaim:{claim.id}", evidence, before.at if same_team else pairs[0].at,
                  claim.at, now, customer_id=claim.customer_id, other_id=before.from_owner,
                  team_id=teams.get(before.from_owner) if same_team else None)
 
@@ -464,7 +473,7 @@ def _pingpong(rules, move, now):
         return 0
     evidence = {"customers": [move.customer_id], "events": [away.id, move.id],
                 "facts": {"days": days, "between": away.to_owner,
-                          "hours": round((move.at - away.at).total_seconds() / 3600, 1)}}
+                          "gap_days": round((move.at - away.at).total_seconds() / 86400, 1)}}
     return _flag("pingpong", move.to_owner, f"pingpong:{move.id}", evidence, away.at, move.at, now,
                  customer_id=move.customer_id, other_id=away.to_owner)
 

@@ -26,7 +26,7 @@ bp = Blueprint("fairness", __name__)
 SPANS = {"month": N_("Month"), "quarter": N_("Quarter"), "year": N_("Year")}
 STEP_LABELS = {"claim": N_("Claims"), "claim_followed": N_("Valid follow-up"), "claim_opportunity": N_("Opportunity"),
                "claim_signed": N_("Signed")}
-LORENZ = {"size": 220, "pad": 28}
+LORENZ = {"size": 220, "pad": 36}
 
 
 def lorenz_chart(curves):

@@ -83,6 +83,10 @@ def up(migrator, db):
             table_name = "fair_state"
 
     db.create_tables([FairFlag, FairSignal, FairClaimStep, FairHolding, FairState])
+    # the detectors look forward from the upgrade (models/fairness.rebuild() examines the history)
+    for key, table in (("ledger", "pool_event"), ("fu_steps", "follow_up"), ("fu_detect", "follow_up"),
+                       ("opp_steps", "opportunity")):
+        db.execute_sql(f'INSERT INTO fair_state (key, value) SELECT \'{key}\', COALESCE(MAX(id), 0) FROM "{table}"')
 
 
 def down(migrator, db):
