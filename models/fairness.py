@@ -26,6 +26,7 @@ follow-up and opportunity looked at), so a re-run finds nothing new; flags are u
 Single events that count towards a flag are `fair_signal` rows (unique per kind and source row).
 """
 import datetime as dt
+from collections import namedtuple
 
 import peewee as pw
 
@@ -69,7 +70,9 @@ class FairFlag(BaseModel):
 
     class Meta:
         table_name = "fair_flag"
-        indexes = ((("team_id", "status", "id"), False), (("status", "id"), False), (("rep", "id"), False))
+        # the lists page by id within (team, status) or status; the counts read (team,) kind, status covered
+        indexes = ((("team_id", "status", "id"), False), (("status", "id"), False), (("rep", "id"), False),
+                   (("kind", "status"), False), (("team_id", "kind", "status"), False))
 
 
 class FairSignal(BaseModel):
@@ -149,28 +152,30 @@ def period_start(span, day):
     return dict(period_starts(day))[span]
 
 
+Rep = namedtuple("Rep", "id full_name team_id")
+
+
 def _reps(team_id):
+    """The active sellers in view, as plain tuples (an admin's page lists every rep: no model rows)."""
     q = User.select(User.id, User.full_name, User.team).where(User.role.in_(SELLERS) & (User.active == True))  # noqa: E712
     if team_id:
         q = q.where(User.team == team_id)
-    return list(q.order_by(User.id))
+    return [Rep(*r) for r in q.order_by(User.id).tuples()]
 
 
 def figures(team_id=None, span="month", start=None):
     """Per rep: claims, customers held, the conversion steps of the period's claims; the Gini coefficients of
-    claims and of holdings; per team: claims and reps (every team when `team_id` is None)."""
+    claims and of holdings; per team the same summed (every team when `team_id` is None)."""
     start = start or period_start(span, clock.today())
     reps = _reps(team_id)
     counts = RepPeriod.select(RepPeriod.rep, RepPeriod.team_id, RepPeriod.metric, pw.fn.SUM(RepPeriod.n)).where(
         (RepPeriod.metric.in_(STEPS)) & (RepPeriod.span == span) & (RepPeriod.starts_on == start))
     if team_id:
         counts = counts.where(RepPeriod.team_id == team_id)
-    per_rep, per_team = {}, {}
-    for rep_id, rep_team, metric, n in counts.group_by(RepPeriod.rep, RepPeriod.team_id, RepPeriod.metric).tuples():
+    per_rep = {}
+    for rep_id, _team, metric, n in counts.group_by(RepPeriod.rep, RepPeriod.team_id, RepPeriod.metric).tuples():
         per_rep.setdefault(rep_id, {}).setdefault(metric, 0)
         per_rep[rep_id][metric] += n or 0
-        if metric == "claim":
-            per_team[rep_team] = per_team.get(rep_team, 0) + (n or 0)
     held = FairHolding.select(FairHolding.rep, FairHolding.n)
     if team_id:
         held = held.where(FairHolding.team_id == team_id)
@@ -182,12 +187,23 @@ def figures(team_id=None, span="month", start=None):
         row["rates"] = rates(row)
         rows.append(row)
     claims, holdings = [r["claim"] for r in rows], [r["held"] for r in rows]
-    teams = {t.id: t.name for t in Team.select(Team.id, Team.name)}
     return {"span": span, "start": start, "rows": rows, "gini_claims": gini(claims), "gini_held": gini(holdings),
-            "lorenz_claims": lorenz(claims), "lorenz_held": lorenz(holdings),
-            "teams": sorted(({"id": t, "name": teams.get(t, "—"), "claims": n} for t, n in per_team.items()),
-                            key=lambda t: -t["claims"]),
+            "lorenz_claims": lorenz(claims), "lorenz_held": lorenz(holdings), "teams": _team_rows(rows),
             "totals": {m: sum(r[m] for r in rows) for m in (*STEPS, "held")}}
+
+
+def _team_rows(rows):
+    """Per team (the reps' team now): reps, the sums of their figures, the team's own Gini coefficients."""
+    names = {t.id: t.name for t in Team.select(Team.id, Team.name)}
+    by_team = {}
+    for r in rows:
+        by_team.setdefault(r["rep"].team_id or 0, []).append(r)
+    out = []
+    for team_id, members in by_team.items():
+        sums = {m: sum(r[m] for r in members) for m in (*STEPS, "held")}
+        out.append({"id": team_id, "name": names.get(team_id, "—"), "reps": len(members), **sums, "rates": rates(sums),
+                    "gini_claims": gini([r["claim"] for r in members]), "gini_held": gini([r["held"] for r in members])})
+    return sorted(out, key=lambda t: (-t["claim"], t["name"]))
 
 
 def rates(row):

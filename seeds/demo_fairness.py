@@ -10,11 +10,14 @@ import datetime as dt
 from models import clock, pools, transfers
 from models import fairness as fm
 from models.customer_tables import Customer, Pool
+from models.customers import log_follow_up
 from models.errors import DomainError
+from models.opportunities import create_opportunity
 from models.perf_tables import ClaimOutcome
 from models.user_tables import Team, User
 
 SHORT = "电话沟通客户表示下周再确认采购数量与交期安排"  # just over the valid minimum
+LONG = "上门拜访采购经理，确认明年春季面料采购计划约三万米，需先寄送色卡与样布，下周二前报价并安排打样。"
 
 
 def _team_reps(manager):
@@ -121,7 +124,6 @@ def stage(progress=None):
     if n == 5:
         done.append("claim burst")
     # 4. three claims fourteen days ago, then three minimum-length follow-ups now, a day before each release date
-    from models.customers import log_follow_up
 
     when = clock.local_day_start(clock.today() - dt.timedelta(days=14)) + dt.timedelta(hours=3)
     writer = _free_rep([r for r in reps if r not in (friend, burst_rep)], when, 3)
@@ -150,6 +152,22 @@ def stage(progress=None):
             done.append("clock restart")
         except DomainError:
             pass
+    # 6. what became of the team's recent claims: a valid follow-up on most, an opportunity on some
+
+
+    recent = list(ClaimOutcome.select().where((ClaimOutcome.rep.in_([r.id for r in reps]))
+                                               & (ClaimOutcome.outcome == "open")
+                                               & (ClaimOutcome.claimed_at >= now - dt.timedelta(days=60)))
+                  .order_by(ClaimOutcome.id.desc()).limit(12))
+    for i, claim in enumerate(recent):
+        rep, c = User.get_by_id(claim.rep_id), Customer.get_by_id(claim.customer_id)
+        if i % 3 != 2:
+            log_follow_up(rep, c, {"type": "visit", "content": LONG})
+        if i % 2 == 0:
+            create_opportunity(rep, Customer.get_by_id(c.id), {"name": "春季面料采购", "amount": "36000",
+                                                              "expected_close": (clock.today() + dt.timedelta(days=45)).isoformat()})
+    if recent:
+        done.append(f"{len(recent)} claims worked")
     say(f"demo data: fairness scenes staged ({', '.join(done) or 'none'})")
 
 

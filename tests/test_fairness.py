@@ -297,3 +297,18 @@ def test_pages_for_the_manager_and_the_rep(client, teams, make_customer):
     assert client.get(f"/fairness/flags/{f.id}").status_code == 404
     mine = client.get("/fairness/mine").get_data(as_text=True)
     assert 'id="fair-mine"' in mine and teams["a2"].full_name not in mine
+
+
+def test_admin_sees_every_team_and_filters_one(client, teams, make_user, make_customer):
+    files = _pool_customers(make_customer, 2)
+    claim_customer(teams["a1"], files[0].id)
+    claim_customer(teams["b1"], files[1].id)
+    client.login(make_user("admin"))
+    page = client.get("/fairness").get_data(as_text=True)
+    assert 'id="fair-teams"' in page and f'data-team="{teams["a"].id}"' in page and f'data-team="{teams["b"].id}"' in page
+    assert teams["a1"].full_name not in page  # every team summed, no rep listed
+    one = client.get(f"/fairness?team={teams['b'].id}").get_data(as_text=True)
+    assert 'id="fair-reps"' in one and teams["b1"].full_name in one and teams["a1"].full_name not in one
+    d = fm.figures(None)
+    by_team = {t["id"]: t for t in d["teams"]}
+    assert by_team[teams["a"].id]["claim"] == 1 and by_team[teams["b"].id]["claim"] == 1

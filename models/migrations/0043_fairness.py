@@ -38,7 +38,8 @@ def up(migrator, db):
         class Meta:
             database = db
             table_name = "fair_flag"
-            indexes = ((("team_id", "status", "id"), False), (("status", "id"), False), (("rep", "id"), False))
+            indexes = ((("team_id", "status", "id"), False), (("status", "id"), False), (("rep", "id"), False),
+                       (("kind", "status"), False), (("team_id", "kind", "status"), False))
 
     class FairSignal(Model):
         kind = CharField(max_length=20)
