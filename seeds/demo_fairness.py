@@ -50,7 +50,8 @@ def _pool_customers(rep, n, now, skip=()):
     ctx["claims_today"] = 0
     out = []
     q = (Customer.select().where(Customer.owner.is_null() & Customer.pool.in_(list(ctx["pools"]) or [0])
-                                 & Customer.stage.in_(("target", "intent")) & Customer.id.not_in(list(skip) or [0]))
+                                 & Customer.stage.in_(("target", "intent")) & Customer.id.not_in(list(skip) or [0])
+                                 & Customer.business_model.not_in(rules["key_person_models"] or [""]))  # a call counts
          .order_by(Customer.id).limit(200))
     for c in q:
         try:
