@@ -230,7 +230,7 @@ def flags(user, team_id=None, status="open"):
     """The flags the user reviews, newest first (a manager: their team's; an admin: all, or one team's)."""
     q = FairFlag.select().where(FairFlag.status == status)
     if not can(user, "fairness.all_teams"):
-        team_id = user.team_id
+        team_id = user.team_id or -1  # a manager without a team reviews nothing
     if team_id:
         q = q.where(FairFlag.team_id == team_id)
     return q.order_by(FairFlag.id.desc())

@@ -312,3 +312,10 @@ def test_admin_sees_every_team_and_filters_one(client, teams, make_user, make_cu
     d = fm.figures(None)
     by_team = {t["id"]: t for t in d["teams"]}
     assert by_team[teams["a"].id]["claim"] == 1 and by_team[teams["b"].id]["claim"] == 1
+
+
+def test_a_manager_without_a_team_sees_no_flags(teams, make_user):
+    _flag(teams["a"], teams["a1"])
+    lone = make_user("manager")
+    assert list(fm.flags(lone)) == [] and list(fm.flags(teams["mgr_a"])) != []
+    assert fm.figures(-1)["rows"] == []
