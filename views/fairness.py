@@ -72,7 +72,7 @@ def index():
     prev, nxt = _periods(span, start)
     return render_template("fairness/index.html", d=d, team=team, teams=teams, span=span, spans=SPANS, prev=prev,
                            nxt=nxt, status=status, flags=page.rows, after=page.next, names=names,
-                           counts=fm.flag_counts(team if team and team > 0 else None),
+                           counts=fm.flag_counts(team),
                            chart=lorenz_chart([("claims", d["lorenz_claims"]), ("held", d["lorenz_held"])]),
                            step_labels=STEP_LABELS, flag_labels=fm.FLAG_LABELS)
 
