@@ -319,3 +319,11 @@ def test_a_manager_without_a_team_sees_no_flags(teams, make_user):
     lone = make_user("manager")
     assert list(fm.flags(lone)) == [] and list(fm.flags(teams["mgr_a"])) != []
     assert fm.figures(-1)["rows"] == []
+
+
+@pytest.mark.parametrize("query", ["span=year&on=0001-01-01", "span=quarter&on=9999-12-31", "on=garbage", "span=decade"])
+def test_odd_periods_answer_a_page(client, teams, query):
+    client.login(teams["mgr_a"])
+    assert client.get(f"/fairness?{query}").status_code == 200
+    client.login(teams["a1"])
+    assert client.get(f"/fairness/mine?{query}").status_code == 200

@@ -43,7 +43,9 @@ def lorenz_chart(curves):
 
 def _period():
     span = request.args.get("span") if request.args.get("span") in SPANS else "month"
-    day = date_or_none(request.args.get("on")) or clock.today()
+    today = clock.today()
+    day = date_or_none(request.args.get("on")) or today
+    day = min(max(day, dt.date(2000, 1, 1)), today)  # no period beyond today, none before the CRM's time
     return span, fm.period_start(span, day)
 
 
