@@ -327,3 +327,35 @@ def test_odd_periods_answer_a_page(client, teams, query):
     assert client.get(f"/fairness?{query}").status_code == 200
     client.login(teams["a1"])
     assert client.get(f"/fairness/mine?{query}").status_code == 200
+
+
+def test_every_kind_of_flag_opens_in_both_languages(client, teams, make_customer):
+    a1, a2, b1, mgr = teams["a1"], teams["a2"], teams["b1"], teams["mgr_a"]
+    c = make_customer()
+    row("release", a1, c, T0, from_owner=a1.id)
+    row("claim", a2, c, T0 + dt.timedelta(days=1), to_owner=a2.id)  # reclaim
+    for i in range(5):
+        row("claim", a1, make_customer(), T0 + dt.timedelta(minutes=i), to_owner=a1.id)  # claim burst
+    d = make_customer()
+    row("claim", a1, d, T0, to_owner=a1.id)
+    row("transfer", mgr, d, T0 + dt.timedelta(days=12), from_owner=a1.id, to_owner=b1.id, inputs={"same_team": False})
+    row("transfer", mgr, d, T0 + dt.timedelta(days=13), from_owner=b1.id, to_owner=a1.id, inputs={"same_team": False})
+    files = _pool_customers(make_customer, 3)
+    for f in files:
+        claim_customer(a2, f.id, now=T0)
+    for f in files:
+        _follow(a2, f, SHORT, T0 + dt.timedelta(days=14))
+    fm.sweep(FROZEN)
+    kinds = {f.kind for f in flags()}
+    assert kinds == set(fm.FLAG_KINDS)
+    from models.user_tables import User
+
+    for lang, word in (("en", "Evidence"), ("zh_CN", "证据")):
+        User.update(language=lang).where(User.id == mgr.id).execute()
+        client.login(mgr)
+        client.http.set_cookie("lang", lang)
+        assert client.get("/fairness").status_code == 200
+        for f in flags():
+            page = client.get(f"/fairness/flags/{f.id}")
+            assert page.status_code == 200, (f.kind, lang)
+            assert 'class="fair-what"' in page.get_data(as_text=True) and word in page.get_data(as_text=True)
