@@ -79,13 +79,29 @@ def index():
                            step_labels=STEP_LABELS, flag_labels=fm.FLAG_LABELS)
 
 
+def pair_bars(own, team, keys, width=420, bar=12, gap=10, label=120):
+    """Two horizontal bars per figure (the rep's, the team's average), each pair on its own scale."""
+    span, out, y = width - label - 40, [], 4
+    for k in keys:
+        top = max(own.get(k, 0), team.get(k, 0)) or 1
+        for who, value in (("own", own.get(k, 0)), ("team", team.get(k, 0))):
+            out.append({"key": k, "who": who, "value": value, "x": label, "y": y, "h": bar,
+                        "w": max(1, round(span * value / top)) if value else 0, "tx": label + 4 + (round(span * value / top) if value else 0),
+                        "ty": y + bar - 2})
+            y += bar + 2
+        y += gap
+    return {"bars": out, "width": width, "height": y, "label": label}
+
+
 @bp.get("/fairness/mine")
 def mine():
     require(current_user, "fairness.mine")
     span, start = _period()
     prev, nxt = _periods(span, start)
-    return render_template("fairness/mine.html", m=fm.mine(current_user, span, start), span=span, spans=SPANS,
-                           prev=prev, nxt=nxt, step_labels=STEP_LABELS)
+    m = fm.mine(current_user, span, start)
+    keys = ["held", *STEP_LABELS]
+    return render_template("fairness/mine.html", m=m, span=span, spans=SPANS, prev=prev, nxt=nxt,
+                           step_labels=STEP_LABELS, chart=pair_bars(m["own"], m["team"], keys))
 
 
 def _flag_or_404(flag_id):
