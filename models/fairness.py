@@ -37,7 +37,7 @@ from models.customer_tables import Customer, FollowUp
 from models.errors import N_, DomainError, ValidationError
 from models.fields import clean_text
 from models.ledger import PoolEvent
-from models.perf_tables import ClaimOutcome, RepPeriod, bump, month_of, period_starts
+from models.perf_tables import ClaimOutcome, RepPeriod, bump, period_starts
 from models.permissions import SELLERS, can, require
 from models.user_tables import Team, User
 
@@ -593,6 +593,3 @@ def rebuild(now=None):
     sweep(now, chunk=10 ** 7)
     recount_holdings(now)
 
-
-__all__ = ["FairFlag", "FairSignal", "FairClaimStep", "FairHolding", "FairState", "figures", "mine", "flags",
-           "review_flag", "sweep", "rebuild", "gini", "lorenz", "month_of"]
