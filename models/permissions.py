@@ -286,6 +286,13 @@ RULES = {
     "quality.view_rep": lambda u, rep: u.id == rep.id or can(u, "quality.work") or (
         rep.team_id is not None and _leads_team(u, rep.team_id)),
     "quality.mine": lambda u, _=None: u.role in SELLERS,
+    # ---- fairness figures and flags (issue 20 items 5 and 6; models/fairness.py) ----
+    # A team's manager sees the team's figures and reviews its flags, an admin every team's; a rep (or manager)
+    # sees their own figures beside the team's average, never a colleague's, and no flags.
+    "fairness.view": lambda u, _=None: u.role in ("manager", "admin"),
+    "fairness.all_teams": lambda u, _=None: u.role == "admin",
+    "fairness.mine": lambda u, _=None: u.role in SELLERS,
+    "fairness.review": lambda u, f: u.role == "admin" or _leads_team(u, f.team_id),
     # ---- dashboards and the to-do centre (issue 16 items 5 and 6, models/dashboards.py, models/todo.py) ----
     # Managers see their team's dashboards, admins everyone's (with a team filter); every role has a to-do centre.
     "dashboard.view": lambda u, _=None: u.role in ("manager", "admin"),

@@ -43,6 +43,16 @@ DEFAULTS = {
     "stock_phrases": ["继续跟进", "暂无意向", "保持互动", "保持联系", "再联系", "待跟进"],
     "tiers": {},                  # value tier -> its own release periods (models/value.py)
     "capacity_exempt_tiers": [],  # value tiers whose customers do not count toward capacity
+    # fairness detectors (issue 20 item 6, models/fairness.py): they flag for the manager, never penalise; 0: off
+    "fair_reclaim_days": 14,          # a release re-claimed by the former team or a friend within these days
+    "fair_restart_days": 5,           # a cross-team transfer this close to the giver's release date
+    "fair_pingpong_days": 30,         # a customer moved back to a rep within these days
+    "fair_claim_burst": 5,            # this many claims by one rep …
+    "fair_claim_burst_minutes": 30,   # … within these minutes
+    "fair_fu_burst": 3,               # this many minimum-length valid follow-ups by one rep …
+    "fair_fu_before_days": 2,         # … each at most these days before that customer's release date …
+    "fair_fu_window_days": 14,        # … within these days …
+    "fair_fu_margin": 5,              # … and at most these characters over the valid minimum
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -53,6 +63,10 @@ NUMBERS = {
     "views_per_day": (0, 5000), "contract_grace_days": (0, 730), "order_protection_days": (0, 1095),
     "stake_multiplier": (0, 20), "stake_days": (1, 365),
     "stake_threshold": (1, 100), "valid_min_length": (0, 2000), "valid_backdate_hours": (0, 720),
+    # fairness detectors (issue 20 item 6)
+    "fair_reclaim_days": (0, 365), "fair_restart_days": (0, 365), "fair_pingpong_days": (0, 365),
+    "fair_claim_burst": (0, 500), "fair_claim_burst_minutes": (1, 1440), "fair_fu_burst": (0, 100),
+    "fair_fu_before_days": (0, 60), "fair_fu_window_days": (1, 365), "fair_fu_margin": (0, 200),
 }
 
 

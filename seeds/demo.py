@@ -827,7 +827,7 @@ def is_loaded():
 # Later domains' scenes: seeds/<name>.py with stage(say), run after the pool scenes when present.
 LATER_SCENES = ("demo_ownership", "demo_conflicts", "demo_deals", "demo_projects", "demo_orders", "demo_service",
                 "demo_leads", "demo_imports", "demo_value", "demo_fields", "demo_quality", "demo_plans",
-                "demo_targets", "demo_dashboards")
+                "demo_targets", "demo_dashboards", "demo_fairness")
 
 
 def load_once(progress=None):
@@ -864,6 +864,11 @@ def load_once(progress=None):
             if importlib.util.find_spec(f"seeds.{name}") is not None:
                 importlib.import_module(f"seeds.{name}").stage(say)
         demo_history.ledger_in_time_order()
+        for name in LATER_SCENES:  # scenes that read the ledger by its numbers (the fairness detectors)
+            after = getattr(importlib.import_module(f"seeds.{name}"), "after_ledger", None) \
+                if importlib.util.find_spec(f"seeds.{name}") is not None else None
+            if after is not None:
+                after(say)
         search.rebuild()
         AuditEvent.create(at=clock.now(), actor=people.admin.id, kind=MARKER,
                           data={"customers": len(plans), "seed": SEED})

@@ -32,6 +32,16 @@ FIELD_LABELS = {
     "stake_threshold": N_("Completeness a stake must reach (percent)"),
     "valid_min_length": N_("Valid follow-up: minimum characters"),
     "valid_backdate_hours": N_("Valid follow-up: backdating allowed (hours)"),
+    # fairness detectors (issue 20 item 6): flags for the manager, never a penalty
+    "fair_reclaim_days": N_("Flag a re-claim by the former team or a friend within (days, 0: off)"),
+    "fair_restart_days": N_("Flag a cross-team transfer this close to the release date (days, 0: off)"),
+    "fair_pingpong_days": N_("Flag a customer moved back to a rep within (days, 0: off)"),
+    "fair_claim_burst": N_("Flag a claim burst: claims (0: off)"),
+    "fair_claim_burst_minutes": N_("… within minutes"),
+    "fair_fu_burst": N_("Flag minimum follow-ups just before release: how many (0: off)"),
+    "fair_fu_before_days": N_("… each within days of the release date"),
+    "fair_fu_window_days": N_("… within a window of days"),
+    "fair_fu_margin": N_("… at most characters over the valid minimum"),
 }
 
 
