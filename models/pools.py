@@ -252,7 +252,8 @@ def claim_context(actor, rules, now):
     """What every claim check of one rep needs, read once (a pool page checks 25 rows with it)."""
     day_start = clock.local_day_start(clock.to_local(now).date())
     claims_today = (PoolEvent.select().where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim")
-                                             & (PoolEvent.at >= day_start)).count())
+                                             & (PoolEvent.at >= day_start)
+                                             & (PoolEvent.at < day_start + dt.timedelta(days=1))).count())
     return {"pools": {p.id for p in pools_for(actor).select(Pool.id)}, "claims_today": claims_today,
             "day_start": day_start, "cap": room(actor, now, rules)}
 
