@@ -683,7 +683,10 @@ def _bulk_writes():
         yield
     finally:
         db.execute_sql(f"PRAGMA wal_autocheckpoint={int(before)}")
-        db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        try:  # best effort: SQLite refuses while this connection still reads ("table is locked"); the
+            db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")  # next automatic checkpoint does it then
+        except pw.OperationalError:
+            pass
 
 
 def _import_chunks(job, size, lookups, mapping, actor, options):
