@@ -291,6 +291,21 @@ def on_start():
         return transfers.resume_stalled(at_start=True)["resumed"] + imports.resume_stalled(at_start=True)["resumed"]
 
 
+def _in_child(fn, *args):
+    """Run `fn(*args)` in a forked child and wait for it: the migrations and the demo load build large
+    structures (20,000 customers, a year of history) whose memory Python keeps once freed; in a child, it
+    goes back to the system when the child ends, and the server starts small (issue 19: memory)."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return fn(*args)
+    child = multiprocessing.get_context("fork").Process(target=fn, args=args)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        sys.exit(f"[kehu] setting up the database failed (exit {child.exitcode}); see the messages above")
+
+
 def serve():
     from seeds import demo as demo_seed
 
@@ -301,7 +316,7 @@ def serve():
     except OSError as exc:
         sys.exit(f"[kehu] cannot listen on {host}:{port}: {exc.strerror or exc}. Another program (or another Kehu) "
                  f"uses the port: stop it, or choose another port, e.g. KEHU_PORT={port + 1} python3 app.py serve")
-    setup_database(app, demo=True)
+    _in_child(setup_database, app, True)
     resumed = on_start()
     if resumed:
         _say(f"resumed {resumed} background job(s) (hand-overs, imports)")
