@@ -148,7 +148,7 @@ def default_scope(user):
 
 def filtered(user, f):
     """The visible, filtered customer query (unordered)."""
-    q = visible(Customer.select(), user)
+    q = visible(Customer.select(), user).where(Customer.quarantined_at.is_null())  # cleansing's junk: out
     if f.scope == "mine":
         q = q.where(Customer.owner == user.id)
     elif f.scope == "team" and user.team_id:
