@@ -15,7 +15,7 @@ from views import extend
 from views import htmx as hx
 from views.forms import error_line, field_errors
 from views.i18n import gettext as _
-from views.i18n import locale_code
+from views.i18n import label, locale_code
 
 bp = Blueprint("cleansing", __name__)
 PAGE = 50
@@ -139,7 +139,7 @@ def describe(e):
                  total=d.get("total", 0))
     if e.kind == "cleansing.classified":
         return _("classified the record in cleansing campaign #%(campaign)s: %(verdict)s", campaign=campaign,
-                 verdict=_(cm.VERDICT_LABELS[d["verdict"]]) if d.get("verdict") in cm.VERDICT_LABELS else "")
+                 verdict=label(cm.VERDICT_LABELS, d.get("verdict")))
     if e.kind == "cleansing.completed":
         return _("completed the record's minimum fields in cleansing campaign #%(campaign)s: %(fields)s",
                  campaign=campaign, fields=", ".join(sorted(d.get("changes") or {})))
