@@ -23,7 +23,7 @@ from models.customers import PROFILE_CHECKS, compute_completeness
 from models.errors import N_, DomainError, FieldErrors, NotFound, ValidationError
 from models.fields import clean_text, credit_code_error, format_phone, id_or_none, normalize_phone
 from models.permissions import can, cleansing_scope, require
-from models.sql import placeholders
+from models.sql import is_sqlite, placeholders
 from models.user_tables import Region, Team, User
 
 VERDICTS = ("keep", "doubtful", "junk")
@@ -185,9 +185,9 @@ def start_campaign(actor, data, now=None):
                                             min_fields=v["min_fields"], created_by=actor.id, created_at=now)
         _insert_tasks(campaign, records, slots)
         tally = ("INSERT INTO cleansing_tally (campaign_id, team, region, total, keep, doubtful, junk, restored) "
-                 "SELECT campaign_id, team, region, COUNT(*), 0, 0, 0, 0 FROM cleansing_task WHERE campaign_id = ? "
+                 "SELECT ?, team, region, COUNT(*), 0, 0, 0, 0 FROM cleansing_task WHERE campaign_id = ? "
                  "GROUP BY team, region")
-        db.execute_sql(placeholders(tally), (campaign.id,))
+        db.execute_sql(placeholders(tally), (campaign.id, campaign.id))
         total = CleansingTask.select().where(CleansingTask.campaign == campaign.id).count()
         CleansingCampaign.update(total=total).where(CleansingCampaign.id == campaign.id).execute()
         campaign.total = total
@@ -219,8 +219,11 @@ def _insert_tasks(campaign, records, slots):
 
 
 def _mixed(sql, sub):
-    """`sql` holds `?` marks of its own around peewee's rendered `sub` (already in the engine's style)."""
+    """`sql` holds `?` marks of its own around peewee's rendered `sub` (already in the engine's style); a
+    literal % (the modulo) is doubled for PostgreSQL's driver."""
     head, tail = sql.split(sub, 1)
+    if not is_sqlite():
+        head, tail = head.replace("%", "%%"), tail.replace("%", "%%")
     return placeholders(head) + sub + placeholders(tail)
 
 

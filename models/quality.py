@@ -204,13 +204,17 @@ _RANK = "CASE {col} " + " ".join(f"WHEN '{st}' THEN {i}" for i, st in enumerate(
 
 
 def _promotion_no_followup(s, lo, hi, now):
+    """The latest promotion per customer without a follow-up in the days before it (ROW_NUMBER, not SQLite's
+    bare column beside MAX, so PostgreSQL reads it too)."""
     rows = db.execute_sql(placeholders(
-        "SELECT s.customer_id, c.owner_id, s.from_stage, s.to_stage, MAX(s.at) FROM stage_change s "
+        "SELECT customer_id, owner_id, from_stage, to_stage, at FROM ("
+        "SELECT s.customer_id, c.owner_id, s.from_stage, s.to_stage, s.at, "
+        "ROW_NUMBER() OVER (PARTITION BY s.customer_id ORDER BY s.at DESC, s.id DESC) AS rn FROM stage_change s "
         "JOIN customer c ON c.id = s.customer_id "
         f"WHERE s.customer_id >= ? AND s.customer_id < ? AND s.at >= ? AND c.owner_id IS NOT NULL "
         f"AND s.from_stage IN ('target', 'intent') AND ({_RANK.format(col='s.to_stage')}) > ({_RANK.format(col='s.from_stage')}) "
         "AND NOT EXISTS (SELECT 1 FROM follow_up f WHERE f.customer_id = s.customer_id "
-        f"AND f.at >= {days_before('s.at')} AND f.at <= s.at) GROUP BY s.customer_id, c.owner_id"),
+        f"AND f.at >= {days_before('s.at')} AND f.at <= s.at)) latest WHERE rn = 1 ORDER BY customer_id"),
         (lo, hi, _ts(now - dt.timedelta(days=s["lookback_days"])), s["promotion_days"])).fetchall()
     return [(cid, owner, {"from": frm, "to": to, "at": str(at)[:16], "days": s["promotion_days"]})
             for cid, owner, frm, to, at in rows]
