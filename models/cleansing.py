@@ -443,7 +443,7 @@ def tasks(user, campaign, status="open", verdict="", mine=False):
     q = (CleansingTask.select(CleansingTask, Customer.name, Customer.phone, Customer.credit_code, Customer.city)
          .join(Customer, on=(Customer.id == CleansingTask.customer_id))
          .where(CleansingTask.campaign == campaign.id).objects())  # the customer's columns on the task row
-    cond = cleansing_scope(user, mine)
+    cond = cleansing_scope(user, mine, campaign.split)
     if cond is False:
         return q.where(CleansingTask.id == 0)
     if cond is not True:

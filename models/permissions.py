@@ -783,15 +783,19 @@ _SCOPES = {"plan_item": _rep_rows_scope("PlanItem"), "daily_report": _rep_rows_s
            "project_decision": _project_decision_scope}
 
 
-def cleansing_scope(user, mine=False):
+def cleansing_scope(user, mine=False, split=None):
     """The cleansing tasks `user` may classify, as a condition (True: all, False: none); mirrors
-    `cleansing.work`, and `mine` keeps those given to the user (or their team, unassigned)."""
+    `cleansing.work`, and `mine` keeps those given to the user (or their team, unassigned). `split`, the
+    campaign's, says which half of the rule can match (every task of a "rep" campaign has a rep, none of a
+    "team" one), so the list reads one index instead of an OR."""
     T = _table("CleansingTask")
     if user.role == "admin" and not mine:
         return True
     if user.role not in SELLERS or user.team_id is None:
         return (T.assignee == user.id) if mine and user.role == "admin" else False
-    own = (T.assignee == user.id) | ((T.team == user.team_id) & T.assignee.is_null())
+    given = T.assignee == user.id
+    to_team = (T.team == user.team_id) & T.assignee.is_null()
+    own = given if split == "rep" else to_team if split == "team" else (given | to_team)
     if user.role == "manager" and not mine:
         return T.team == user.team_id
     return own
