@@ -69,8 +69,7 @@ class CleansingTask(BaseModel):
 
     class Meta:
         indexes = ((("campaign", "customer_id"), True), (("campaign", "assignee", "status", "id"), False),
-                   (("campaign", "team", "status", "id"), False), (("campaign", "status", "id"), False),
-                   (("campaign", "verdict", "id"), False), (("customer_id",), False))
+                   (("campaign", "team", "status", "id"), False), (("campaign", "status", "id"), False))
 
 
 class CleansingTally(BaseModel):

@@ -54,8 +54,7 @@ def up(migrator, db):
             database = db
             table_name = "cleansing_task"
             indexes = ((("campaign", "customer_id"), True), (("campaign", "assignee", "status", "id"), False),
-                       (("campaign", "team", "status", "id"), False), (("campaign", "status", "id"), False),
-                       (("campaign", "verdict", "id"), False), (("customer_id",), False))
+                       (("campaign", "team", "status", "id"), False), (("campaign", "status", "id"), False))
 
     class CleansingTally(Model):
         campaign = ForeignKeyField(CleansingCampaign, on_delete="CASCADE", index=False, backref="+")
