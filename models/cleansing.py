@@ -195,26 +195,31 @@ def start_campaign(actor, data, now=None):
     return campaign
 
 
+SLOT_SPAN = 1_000_000  # a slot's key: bucket * SLOT_SPAN + its number in the bucket
+
+
 def _insert_tasks(campaign, records, slots):
-    """One INSERT … SELECT: the records numbered per region bucket (ROW_NUMBER), the n-th going to slot
-    n mod (slots of the bucket); the slot table is a VALUES list."""
+    """One INSERT … SELECT: the records numbered per region bucket (ROW_NUMBER over the pool's query), the
+    n-th going to slot n mod (slots of the bucket), found by primary key in a temporary slot table (a join
+    on a VALUES list is a scan per record: 18 s of CPU for 700k records over 800 reps)."""
     regions = sorted(k for k in slots if k)
-    values, params = [], []
-    for bucket, taken in slots.items():
-        for k, (team, assignee) in enumerate(taken):
-            values.append("(?, ?, ?, ?, ?)")
-            params += [bucket, len(taken), k, team, assignee or 0]
-    bucket_sql = (f"CASE WHEN c.region_id IN ({', '.join(str(int(r)) for r in regions)}) THEN c.region_id ELSE 0 END"
-                  if regions else "0")
-    sub, sub_params = records.sql()
-    sql = (f"WITH slot(bucket, n, k, team, assignee) AS (VALUES {', '.join(values)}), "
-           f"rec AS (SELECT c.id, COALESCE(c.region_id, 0) AS region, {bucket_sql} AS bucket, "
-           f"ROW_NUMBER() OVER (PARTITION BY {bucket_sql} ORDER BY c.id) - 1 AS rn "
-           f"FROM customer c WHERE c.id IN ({sub})) "
-           "INSERT INTO cleansing_task (campaign_id, customer_id, region, team, assignee, status, verdict, note, flags) "
-           "SELECT ?, rec.id, rec.region, slot.team, NULLIF(slot.assignee, 0), 'open', '', '', '' "
-           "FROM rec JOIN slot ON slot.bucket = rec.bucket AND slot.k = rec.rn % slot.n")
-    db.execute_sql(_mixed(sql, sub), (*params, *sub_params, campaign.id))
+    bucket = (pw.Case(None, [(Customer.region.in_(regions), Customer.region)], 0) if regions else pw.Value(0))
+    sub, sub_params = records.select_extend(
+        pw.fn.COALESCE(Customer.region, 0).alias("region"), bucket.alias("bucket"),
+        (pw.fn.ROW_NUMBER().over(partition_by=[bucket], order_by=[Customer.id]) - 1).alias("rn")).sql()
+    sizes = " ".join(f"WHEN {int(b)} THEN {len(taken)}" for b, taken in slots.items())
+    db.execute_sql("DROP TABLE IF EXISTS cleansing_slot")
+    db.execute_sql("CREATE TEMPORARY TABLE cleansing_slot (slot %s PRIMARY KEY, team INTEGER, assignee INTEGER)"
+                   % ("INTEGER" if is_sqlite() else "BIGINT"))
+    rows = [(int(b) * SLOT_SPAN + k, team, assignee) for b, taken in slots.items()
+            for k, (team, assignee) in enumerate(taken)]
+    db.cursor().executemany(placeholders("INSERT INTO cleansing_slot (slot, team, assignee) VALUES (?, ?, ?)"), rows)
+    sql = ("INSERT INTO cleansing_task (campaign_id, customer_id, region, team, assignee, status, verdict, note, flags) "
+           "SELECT ?, rec.id, rec.region, s.team, s.assignee, 'open', '', '', '' "
+           f"FROM ({sub}) rec JOIN cleansing_slot s ON s.slot = rec.bucket * {SLOT_SPAN} + rec.rn % "
+           f"(CASE rec.bucket {sizes} END)")
+    db.execute_sql(_mixed(sql, sub), (campaign.id, *sub_params))
+    db.execute_sql("DROP TABLE cleansing_slot")
 
 
 def _mixed(sql, sub):
