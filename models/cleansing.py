@@ -21,7 +21,7 @@ from models.base import BaseModel, JSONField, db, fresh, id_in
 from models.customer_tables import Contact, Customer, Industry, Pool
 from models.customers import PROFILE_CHECKS, compute_completeness
 from models.errors import N_, DomainError, FieldErrors, NotFound, ValidationError
-from models.fields import clean_text, credit_code_error, format_phone, id_or_none, normalize_phone
+from models.fields import clean_text, credit_code_error, format_phone, id_or_none, normalize_phone, parse_int, take
 from models.permissions import can, cleansing_scope, require
 from models.sql import is_sqlite, placeholders
 from models.user_tables import Region, Team, User
@@ -154,10 +154,9 @@ def validate_campaign(data):
                 filters[key] = pk
     idle = str(data.get("idle_days") or "").strip()
     if idle:
-        if not idle.isdigit() or not 1 <= int(idle) <= 3650:
-            e.add("idle_days", N_("A whole number from %(lo)s to %(hi)s."), lo=1, hi=3650)
-        else:
-            filters["idle_days"] = int(idle)
+        days = take(e, "idle_days", parse_int, idle, 1, 3650)
+        if days is not None:
+            filters["idle_days"] = days
     getlist = getattr(data, "getlist", None)
     chosen = getlist("min_fields") if getlist else data.get("min_fields", list(DEFAULT_MIN_FIELDS))
     min_fields = [f for f in MIN_FIELDS if f in (chosen or ())]

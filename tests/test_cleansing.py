@@ -75,8 +75,9 @@ def test_a_campaign_over_an_empty_pool_or_filter_is_refused_and_writes_nothing(c
     assert response.status_code == 200
     assert "nothing to cleanse" in response.get_data(as_text=True) or "没有" in response.get_data(as_text=True)
     assert cm.CleansingCampaign.select().count() == 0 and cm.CleansingTask.select().count() == 0
-    bad = _start(client, camp, name="", pool_id="999999", idle_days="0")
-    assert bad.status_code == 200 and cm.CleansingCampaign.select().count() == 0
+    for idle in ("0", "²", "3651", "abc"):
+        bad = _start(client, camp, name="", pool_id="999999", idle_days=idle, region="x", industry="99999")
+        assert bad.status_code == 200 and cm.CleansingCampaign.select().count() == 0
 
 
 def test_keep_needs_the_minimum_fields_then_writes_them(client, camp):
