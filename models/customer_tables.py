@@ -147,6 +147,8 @@ class Customer(BaseModel):
     stake_completed_at = pw.DateTimeField(null=True)
     # value (models/value.py): the tier the last recompute gave, for the list's filter and column
     value_tier = pw.CharField(max_length=13, default="", index=True)
+    # a pool cleansing judged it junk (models/cleansing.py): out of lists, search and claims until restored
+    quarantined_at = pw.DateTimeField(null=True)
 
     class Meta:
         indexes = (

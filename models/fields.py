@@ -296,6 +296,24 @@ def normalize_phone(raw):
     return digits
 
 
+def format_phone(digits):
+    """One written format for a normalised phone (normalize_phone): a mobile as 138 0013 8000, a landline as
+    021-6234 5678 (three-digit area codes 010 and 02x, else four), a 400/800 number as 400-820-8820; '' for
+    anything else (left as typed)."""
+    if MOBILE_RE.match(digits or ""):
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    if SERVICE_RE.match(digits or ""):
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    if LANDLINE_RE.match(digits or ""):
+        area = 3 if digits.startswith(("010", "02")) else 4
+        number = digits[area:]
+        if len(number) not in (7, 8):
+            return ""
+        split = len(number) - 4
+        return f"{digits[:area]}-{number[:split]} {number[split:]}"
+    return ""
+
+
 def phone_error(raw, mobile_only=False):
     text = to_halfwidth(raw).strip()
     if re.search(r"[^\d\s\-()（）.+#转extEXT]", text):

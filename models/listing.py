@@ -148,8 +148,9 @@ def default_scope(user):
 
 def filtered(user, f, within=None):
     """The visible, filtered customer query (unordered); `within`: one branch of the user's scope
-    (`customer_scope_branches`) instead of the whole of it."""
+    (`customer_scope_branches`) instead of the whole of it. Cleansing's junk (quarantined) is left out."""
     q = visible(Customer.select(), user) if within is None else Customer.select().where(within)
+    q = q.where(Customer.quarantined_at.is_null())
     if f.scope == "mine":
         q = q.where(Customer.owner == user.id)
     elif f.scope == "team" and user.team_id:

@@ -293,6 +293,17 @@ RULES = {
     "fairness.all_teams": lambda u, _=None: u.role == "admin",
     "fairness.mine": lambda u, _=None: u.role in SELLERS,
     "fairness.review": lambda u, f: u.role == "admin" or _leads_team(u, f.team_id),
+    # ---- pool cleansing (issue 17 item 4; models/cleansing.py) ----
+    # Admins start, close and normalise campaigns and restore quarantined records. Sellers see the open
+    # campaigns; a task is classified by the rep it was given to (or, given to a team, by its members), by
+    # the team's manager, or by an admin; everyone else is told who holds it.
+    "cleansing.start": lambda u, _=None: u.role == "admin",
+    "cleansing.restore": lambda u, _=None: u.role == "admin",
+    "cleansing.view": lambda u, _=None: u.role == "admin" or u.role in SELLERS,
+    "cleansing.see_task": lambda u, t: u.role == "admin" or (
+        u.role in SELLERS and u.team_id is not None and t.team == u.team_id),
+    "cleansing.work": lambda u, t: u.role == "admin" or (u.role in SELLERS and u.team_id is not None and (
+        t.assignee == u.id or (t.team == u.team_id and (t.assignee is None or u.role == "manager")))),
     # ---- dashboards and the to-do centre (issue 16 items 5 and 6, models/dashboards.py, models/todo.py) ----
     # Managers see their team's dashboards, admins everyone's (with a team filter); every role has a to-do centre.
     "dashboard.view": lambda u, _=None: u.role in ("manager", "admin"),
@@ -805,3 +816,21 @@ _SCOPES = {"plan_item": _rep_rows_scope("PlanItem"), "daily_report": _rep_rows_s
            "order": _order_scope, "ticket": _ticket_scope, "transfer": _transfer_scope,
            "conflict": _conflict_scope, "lock_request": _lock_request_scope, "approval": _approval_scope,
            "project_decision": _project_decision_scope}
+
+
+def cleansing_scope(user, mine=False, split=None):
+    """The cleansing tasks `user` may classify, as a condition (True: all, False: none); mirrors
+    `cleansing.work`, and `mine` keeps those given to the user (or their team, unassigned). `split`, the
+    campaign's, says which half of the rule can match (every task of a "rep" campaign has a rep, none of a
+    "team" one), so the list reads one index instead of an OR."""
+    T = _table("CleansingTask")
+    if user.role == "admin" and not mine:
+        return True
+    if user.role not in SELLERS or user.team_id is None:
+        return (T.assignee == user.id) if mine and user.role == "admin" else False
+    given = T.assignee == user.id
+    to_team = (T.team == user.team_id) & T.assignee.is_null()
+    own = given if split == "rep" else to_team if split == "team" else (given | to_team)
+    if user.role == "manager" and not mine:
+        return T.team == user.team_id
+    return own

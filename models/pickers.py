@@ -21,7 +21,8 @@ def customer_lookup(user, q, limit=8, query=None):
     within each. `query` narrows further (a picker's own condition). Rows carry `facts` (see `facts`)."""
     if not search.usable(q):
         return []
-    base = scope("customer", user, query or Customer.select(*LOOKUP_COLUMNS))
+    base = scope("customer", user, query or Customer.select(*LOOKUP_COLUMNS)).where(
+        Customer.quarantined_at.is_null())  # a cleansing's junk (models/cleansing.py) is not offered
     own = list(search.filter_query(base.where(Customer.owner == user.id), q, Customer, small=True)
                .order_by(Customer.id.desc()).limit(limit))
     rest = list(search.filter_query(base, q, Customer).order_by(Customer.id.desc()).limit(POOL))

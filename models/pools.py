@@ -95,7 +95,8 @@ def home_pool(customer):
 
 
 def in_pool(pool_id):
-    return Customer.select().where(Customer.pool == pool_id)
+    """A pool's records, without those a cleansing quarantined (models/cleansing.py)."""
+    return Customer.select().where((Customer.pool == pool_id) & Customer.quarantined_at.is_null())
 
 
 # ---- capacity --------------------------------------------------------------------------------
@@ -248,6 +249,9 @@ def refresh_release(customer, rules=None, now=None):
 
 # ---- claim ---------------------------------------------------------------------------------------
 
+QUARANTINED = N_("A pool cleansing put this record in quarantine as junk: an admin must restore it first.")
+
+
 def claim_context(actor, rules, now):
     """What every claim check of one rep needs, read once (a pool page checks 25 rows with it)."""
     day_start = clock.local_day_start(clock.to_local(now).date())
@@ -264,6 +268,8 @@ def check_claim(actor, customer, rules, now, context=None):
         raise ClaimRefused("role", N_("Only sales reps and managers claim customers."))
     if customer.owner_id is not None or customer.pool_id is None:
         raise ClaimRefused("taken", N_("This customer is no longer in the pool."))
+    if customer.quarantined_at is not None:
+        raise ClaimRefused("quarantine", QUARANTINED)
     ctx = context or claim_context(actor, rules, now)
     if customer.pool_id not in ctx["pools"]:
         raise ClaimRefused("pool", N_("You may not claim from this pool."))
@@ -407,6 +413,8 @@ def assign_customer(actor, customer, rep, reason="", now=None):
         customer = fresh(customer)
         if customer.owner_id is not None:
             raise DomainError(N_("This customer is no longer in the pool."))
+        if customer.quarantined_at is not None:
+            raise DomainError(QUARANTINED)
         require(actor, "pool.assign", customer)
         fresh(rep)  # active and in the team as it is now
         if not rep.active or rep.role not in ("sales", "manager") or \

@@ -2,8 +2,9 @@
 samples per rep, complaints about false data, and the versioned rule that turns outcomes into a score and
 a reward, a warning or a capacity penalty. Tables in models/quality_tables.py.
 
-The directed rules are set-based SQL per customer-id range (SQLite's `julianday` / `datetime`, like the
-value recompute), one transaction per chunk; a check is unique per rule, customer and month."""
+The directed rules are set-based SQL per customer-id range, written once for SQLite and PostgreSQL through
+models/sql.py (placeholders, hours between timestamps, a timestamp minus days), one transaction per chunk;
+a check is unique per rule, customer and month."""
 import datetime as dt
 import json
 import random
@@ -13,6 +14,7 @@ import peewee as pw
 from models import audit, clock, hooks, ledger, pools
 from models import rules as pool_rules
 from models.base import db, fresh
+from models.sql import days_before, hours_between, placeholders
 from models.customer_tables import STAGES, Customer
 from models.errors import N_, DomainError, FieldErrors, ValidationError
 from models.fields import clean_text, parse_int, take
@@ -134,17 +136,17 @@ def _ts(value):
 
 def _short_followups(s, lo, hi, now):
     maxlen = pool_rules.in_force(now)["valid_min_length"] + s["short_margin"]
-    rows = db.execute_sql(
+    rows = db.execute_sql(placeholders(
         "SELECT f.customer_id, c.owner_id, COUNT(*), MAX(LENGTH(f.content)) FROM follow_up f "
         "JOIN customer c ON c.id = f.customer_id "
         "WHERE f.customer_id >= ? AND f.customer_id < ? AND f.at >= ? AND c.owner_id IS NOT NULL "
-        "AND f.author_id = c.owner_id GROUP BY f.customer_id, c.owner_id HAVING COUNT(*) >= ? AND MAX(LENGTH(f.content)) <= ?",
+        "AND f.author_id = c.owner_id GROUP BY f.customer_id, c.owner_id HAVING COUNT(*) >= ? AND MAX(LENGTH(f.content)) <= ?"),
         (lo, hi, _ts(now - dt.timedelta(days=s["short_days"])), s["short_min_count"], maxlen)).fetchall()
     return [(cid, owner, {"count": n, "longest": longest, "limit": maxlen}) for cid, owner, n, longest in rows]
 
 
 def _shared_phone(s, lo, hi, now):
-    rows = db.execute_sql(
+    rows = db.execute_sql(placeholders(
         "WITH p(cid, phone) AS ("
         " SELECT id, phone_norm FROM customer WHERE id >= ? AND id < ? AND owner_id IS NOT NULL AND phone_norm != ''"
         " UNION SELECT k.customer_id, k.phone_norm FROM contact k JOIN customer c ON c.id = k.customer_id"
@@ -158,7 +160,7 @@ def _shared_phone(s, lo, hi, now):
         " SELECT o.cid, c.owner_id, o.phone, COUNT(DISTINCT o.other), MIN(o.other) FROM o"
         " JOIN customer c ON c.id = o.cid JOIN customer c2 ON c2.id = o.other"
         " WHERE c.group_id IS NULL OR c2.group_id IS NULL OR c.group_id != c2.group_id"
-        " GROUP BY o.cid, c.owner_id, o.phone HAVING COUNT(DISTINCT o.other) >= ?",
+        " GROUP BY o.cid, c.owner_id, o.phone HAVING COUNT(DISTINCT o.other) >= ?"),
         (lo, hi, lo, hi, lo, hi, s["shared_min_customers"] - 1)).fetchall()
     out = {}
     for cid, owner, phone, others, example in rows:
@@ -169,9 +171,9 @@ def _shared_phone(s, lo, hi, now):
 def _burst_reps(s, now):
     """Reps with at least `burst_min` files released within `burst_hours` of being created (by them), in
     the last `burst_days`: one statement over the whole table, before the chunks."""
-    rows = db.execute_sql(
+    rows = db.execute_sql(placeholders(
         "SELECT released_from, COUNT(*) FROM customer WHERE released_at >= ? AND released_from = created_by_id "
-        "AND (julianday(released_at) - julianday(created_at)) * 24 <= ? GROUP BY released_from HAVING COUNT(*) >= ?",
+        f"AND {hours_between('released_at', 'created_at')} <= ? GROUP BY released_from HAVING COUNT(*) >= ?"),
         (_ts(now - dt.timedelta(days=s["burst_days"])), s["burst_hours"], s["burst_min"])).fetchall()
     return dict(rows)
 
@@ -180,20 +182,20 @@ def _created_before_release(s, lo, hi, now, reps):
     if not reps:
         return []
     marks = ", ".join("?" * len(reps))
-    rows = db.execute_sql(
+    rows = db.execute_sql(placeholders(
         f"SELECT id, released_from, created_at, released_at FROM customer WHERE id >= ? AND id < ? "
         f"AND released_from IN ({marks}) AND released_at >= ? AND released_from = created_by_id "
-        f"AND (julianday(released_at) - julianday(created_at)) * 24 <= ?",
+        f"AND {hours_between('released_at', 'created_at')} <= ?"),
         (lo, hi, *reps, _ts(now - dt.timedelta(days=s["burst_days"])), s["burst_hours"])).fetchall()
     return [(cid, rep, {"files": reps[rep], "hours": s["burst_hours"], "created_at": str(created)[:16],
                         "released_at": str(released)[:16]}) for cid, rep, created, released in rows]
 
 
 def _contact_no_phone(s, lo, hi, now):
-    rows = db.execute_sql(
-        "SELECT c.id, c.owner_id, COUNT(*) FROM customer c JOIN contact k ON k.customer_id = c.id AND k.active = 1 "
+    rows = db.execute_sql(placeholders(
+        "SELECT c.id, c.owner_id, COUNT(*) FROM customer c JOIN contact k ON k.customer_id = c.id AND k.active = TRUE "
         "WHERE c.id >= ? AND c.id < ? AND c.owner_id IS NOT NULL AND c.created_at <= ? GROUP BY c.id, c.owner_id "
-        "HAVING SUM(CASE WHEN k.phone != '' OR k.mobile != '' THEN 1 ELSE 0 END) = 0",
+        "HAVING SUM(CASE WHEN k.phone != '' OR k.mobile != '' THEN 1 ELSE 0 END) = 0"),
         (lo, hi, _ts(now - dt.timedelta(days=s["contact_grace_days"])))).fetchall()
     return [(cid, owner, {"contacts": n}) for cid, owner, n in rows]
 
@@ -202,14 +204,18 @@ _RANK = "CASE {col} " + " ".join(f"WHEN '{st}' THEN {i}" for i, st in enumerate(
 
 
 def _promotion_no_followup(s, lo, hi, now):
-    rows = db.execute_sql(
-        "SELECT s.customer_id, c.owner_id, s.from_stage, s.to_stage, MAX(s.at) FROM stage_change s "
+    """The latest promotion per customer without a follow-up in the days before it (ROW_NUMBER, not SQLite's
+    bare column beside MAX, so PostgreSQL reads it too)."""
+    rows = db.execute_sql(placeholders(
+        "SELECT customer_id, owner_id, from_stage, to_stage, at FROM ("
+        "SELECT s.customer_id, c.owner_id, s.from_stage, s.to_stage, s.at, "
+        "ROW_NUMBER() OVER (PARTITION BY s.customer_id ORDER BY s.at DESC, s.id DESC) AS rn FROM stage_change s "
         "JOIN customer c ON c.id = s.customer_id "
         f"WHERE s.customer_id >= ? AND s.customer_id < ? AND s.at >= ? AND c.owner_id IS NOT NULL "
         f"AND s.from_stage IN ('target', 'intent') AND ({_RANK.format(col='s.to_stage')}) > ({_RANK.format(col='s.from_stage')}) "
         "AND NOT EXISTS (SELECT 1 FROM follow_up f WHERE f.customer_id = s.customer_id "
-        "AND f.at >= datetime(s.at, ?) AND f.at <= s.at) GROUP BY s.customer_id, c.owner_id",
-        (lo, hi, _ts(now - dt.timedelta(days=s["lookback_days"])), f"-{s['promotion_days']} days")).fetchall()
+        f"AND f.at >= {days_before('s.at')} AND f.at <= s.at)) latest WHERE rn = 1 ORDER BY customer_id"),
+        (lo, hi, _ts(now - dt.timedelta(days=s["lookback_days"])), s["promotion_days"])).fetchall()
     return [(cid, owner, {"from": frm, "to": to, "at": str(at)[:16], "days": s["promotion_days"]})
             for cid, owner, frm, to, at in rows]
 

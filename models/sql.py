@@ -26,6 +26,20 @@ def days_between(later, earlier):
     return f"(CAST({later} AS date) - CAST({earlier} AS date))"
 
 
+def hours_between(later, earlier):
+    """SQL text: hours (fractional) from the timestamp `earlier` to the timestamp `later`."""
+    if is_sqlite():
+        return f"((julianday({later}) - julianday({earlier})) * 24)"
+    return f"(EXTRACT(EPOCH FROM (CAST({later} AS timestamp) - CAST({earlier} AS timestamp))) / 3600)"
+
+
+def days_before(expr):
+    """SQL text: the timestamp `expr` minus a number of days given as one `?` parameter (an integer)."""
+    if is_sqlite():
+        return f"datetime({expr}, '-' || ? || ' days')"
+    return f"(CAST({expr} AS timestamp) - CAST(? AS integer) * INTERVAL '1 day')"
+
+
 def greatest(*exprs):
     """SQL text: the largest of the expressions (SQLite's scalar MAX, PostgreSQL's GREATEST)."""
     return f"{'MAX' if is_sqlite() else 'GREATEST'}({', '.join(exprs)})"
@@ -79,5 +93,5 @@ def sync_sequence(model):
         f"MAX(\"{column}\") IS NOT NULL) FROM \"{table}\"")
 
 
-__all__ = ["sync_sequence", "placeholders", "days_between", "greatest", "round_to", "json_object", "json_text", "json_int",
+__all__ = ["sync_sequence", "placeholders", "days_between", "hours_between", "days_before", "greatest", "round_to", "json_object", "json_text", "json_int",
            "month_start", "no_index"]
