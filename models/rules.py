@@ -43,6 +43,10 @@ DEFAULTS = {
     "stock_phrases": ["继续跟进", "暂无意向", "保持互动", "保持联系", "再联系", "待跟进"],
     "tiers": {},                  # value tier -> its own release periods (models/value.py)
     "capacity_exempt_tiers": [],  # value tiers whose customers do not count toward capacity
+    # appeals and undo (models/appeals.py, issue 20 item 2)
+    "appeal_window_hours": 16,       # a released rep may appeal within this many working hours (0: no appeals)
+    "appeal_grace_days": 3,          # a restored clock that had run out holds this many days more
+    "conflict_appeal_hours": 16,     # the losing rep may appeal a conflict ruling within these working hours
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -53,6 +57,7 @@ NUMBERS = {
     "views_per_day": (0, 5000), "contract_grace_days": (0, 730), "order_protection_days": (0, 1095),
     "stake_multiplier": (0, 20), "stake_days": (1, 365),
     "stake_threshold": (1, 100), "valid_min_length": (0, 2000), "valid_backdate_hours": (0, 720),
+    "appeal_window_hours": (0, 400), "appeal_grace_days": (0, 90), "conflict_appeal_hours": (0, 400),  # appeals
 }
 
 

@@ -32,6 +32,9 @@ FIELD_LABELS = {
     "stake_threshold": N_("Completeness a stake must reach (percent)"),
     "valid_min_length": N_("Valid follow-up: minimum characters"),
     "valid_backdate_hours": N_("Valid follow-up: backdating allowed (hours)"),
+    "appeal_window_hours": N_("Appeal a release within (working hours, 0: no appeals)"),  # models/appeals.py
+    "appeal_grace_days": N_("A restored customer whose clock ran out is kept (days)"),
+    "conflict_appeal_hours": N_("Appeal a conflict ruling within (working hours, 0: no appeals)"),
 }
 
 
