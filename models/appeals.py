@@ -132,16 +132,16 @@ def _owner_obstacle(owner, customer, rules, now):
     return None
 
 
-def _refused(kind, actor, customer_id, now, rules, exc, **inputs):
+def _refused(event_kind, actor, customer_id, now, rules, exc, **inputs):
     """The ledger row of a refusal, in its own transaction (the refused write was rolled back)."""
     with db.atomic():
-        ledger.record(kind, actor, customer_id, now, rules, reason=exc.message % exc.params if exc.params else exc.message,
+        ledger.record(event_kind, actor, customer_id, now, rules, reason=exc.message % exc.params if exc.params else exc.message,
                       inputs={"rule": exc.rule, **inputs})
 
 
 # ---- restoring a customer to its former owner -----------------------------------------------------
 
-def _restore(actor, customer, ev, now, rules, kind, reason, inputs):
+def _restore(actor, customer, ev, now, rules, event_kind, reason, inputs):
     """Give a released customer back to the owner release `ev` took it from, with its clock (inside the caller's
     transaction, the row re-read). Raises AppealRefused; returns the ledger inputs written."""
     customer = fresh(customer)
@@ -161,9 +161,9 @@ def _restore(actor, customer, ev, now, rules, kind, reason, inputs):
     inputs = {**inputs, "release_event": ev.id, "claimed_at": customer.claimed_at.isoformat(sep=" ") if customer.claimed_at else None,
               "release_at": at.isoformat(sep=" ") if at else None, "release_rule": rule,
               "held_until": held.isoformat(sep=" ") if held else None, "stake_cancelled": staker}
-    ledger.record(kind, actor, customer, now, rules, subject=owner.id, to_owner=owner.id, from_pool=from_pool,
+    ledger.record(event_kind, actor, customer, now, rules, subject=owner.id, to_owner=owner.id, from_pool=from_pool,
                   reason=reason, inputs=inputs)
-    audit.record("pool.restored", actor, customer, owner=owner.full_name, owner_id=owner.id, reason=reason, via=kind,
+    audit.record("pool.restored", actor, customer, owner=owner.full_name, owner_id=owner.id, reason=reason, via=event_kind,
                  release_at=inputs["release_at"], held_until=inputs["held_until"])
     hooks.fire("owner_changed", actor, [customer.id], None, owner.id, reason)
     if held:  # after the hook, which clears a hold left from an earlier restore
@@ -341,10 +341,8 @@ def appeal_ruling(actor, case_id, reason, now=None):
         case = ConflictCase.get_or_none(ConflictCase.id == parse_id(case_id))
     except (TypeError, ValueError):
         case = None
-    if case is None or not can(actor, "conflict.view", case):
-        raise NotFound()
-    if not can(actor, "conflict.appeal", case):
-        raise DomainError(N_("Only the rep who lost a ruled case may appeal it."))
+    if case is None or not can(actor, "conflict.view", case) or not can(actor, "conflict.appeal", case):
+        raise NotFound()  # only the rep who lost a ruled case appeals it
     text = _reason(reason, N_("Say why the ruling was wrong: it is decided again on it."))
     rules = rules_mod.in_force(now)
     try:
