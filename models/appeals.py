@@ -186,6 +186,13 @@ def _clear_hold(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
 hooks.on("owner_changed", _clear_hold)
 
 
+def restored_by(customer):
+    """The ledger row that restored an owned customer whose clock is held (`restored_until`), or None."""
+    return (PoolEvent.select().where((PoolEvent.customer == customer.id)
+                                     & PoolEvent.kind.in_(("appeal_upheld", "release_undone")))
+            .order_by(PoolEvent.id.desc()).first())
+
+
 # ---- appealing a release ------------------------------------------------------------------------------
 
 def appeal_state(actor, customer, now=None):

@@ -38,6 +38,7 @@ APPEAL_REFUSALS = {
     "open_appeal": N_("an appeal on it was open"), "not_forced": N_("it was not a forced release"),
 }
 STATUS_LABELS = {"open": N_("waiting for the manager"), "upheld": N_("upheld"), "rejected": N_("rejected")}
+extend.template_filters(appeal_when=when)  # an ISO time from a ledger row's inputs, as the locale writes it
 extend.template_globals(APPEAL_STATUS_LABELS=STATUS_LABELS,
                         conflict_appeal_state=lambda case: appeals.conflict_appeal_state(current_user, case),
                         credit_split_of=lambda case: _split(case))
@@ -61,6 +62,9 @@ def _split(case):
 def appeal_card(customer, user):
     """For the rep a release took the customer from: the window and the form, or their appeal's state; for
     everyone else who sees the customer: that an appeal holds it out of the pool."""
+    if customer.owner_id is not None:
+        restored = appeals.restored_by(customer) if customer.restored_until else None
+        return {"restored": restored} if restored else None
     state = appeals.appeal_state(user, customer)
     if state is None:
         held = open_appeal_on(customer.id) if customer.owner_id is None and customer.released_at else None
@@ -272,7 +276,11 @@ def describe_event(e):
         return _("appealed: %(reason)s", reason=d.get("reason", ""))
     if e.kind == "pool.appeal_rejected":
         return _("rejected the appeal: %(reason)s", reason=d.get("reason", ""))
-    if e.kind == "pool.restored":
-        return _("gave the customer back to %(owner)s with its original clock: %(reason)s", owner=d.get("owner", ""),
+    if e.kind == "pool.restored" and d.get("held_until"):
+        return _("gave the customer back to %(owner)s with its original clock, which had run out on %(at)s: kept until "
+                 "%(held)s. %(reason)s", owner=d.get("owner", ""), at=when(d.get("release_at")), held=when(d["held_until"]),
                  reason=d.get("reason", ""))
+    if e.kind == "pool.restored":
+        return _("gave the customer back to %(owner)s with its original clock (back to the pool on %(at)s unless "
+                 "worked): %(reason)s", owner=d.get("owner", ""), at=when(d.get("release_at")), reason=d.get("reason", ""))
     return None

@@ -91,4 +91,5 @@ def test_rep_appeals_a_forced_release_and_the_manager_upholds_it(page: Page, out
     page.goto(f"/customers/{w['customer'].id}?tab=timeline")
     expect(page.locator("#pool-panel")).to_contain_text("Goes back to the pool on")
     expect(page.locator("body")).to_contain_text("original clock")
+    expect(page.locator("#appeal-restored")).to_contain_text("kept until")
     shot(page, output_path, "4-rep-has-it-back.png")
