@@ -195,6 +195,36 @@ def restored_by(customer):
 
 # ---- appealing a release ------------------------------------------------------------------------------
 
+WINDOWS = {  # kind -> (the rule setting, refusal when it is 0, refusal after the window)
+    "release": ("appeal_window_hours", N_("The pool rules allow no appeals against releases."),
+                N_("The appeal window closed on %(until)s (%(hours)s working hours after the release).")),
+    "conflict": ("conflict_appeal_hours", N_("The pool rules allow no appeals against conflict rulings."),
+                 N_("The appeal window closed on %(until)s (%(hours)s working hours after the ruling).")),
+}
+
+
+def _open_window(kind, start, rules, now):
+    """(hours, end) of the window an appeal of `kind` against what happened at `start` is made in; AppealRefused when
+    the rules allow none or it has closed (an appeal at its last second is in time)."""
+    setting, off, closed = WINDOWS[kind]
+    hours = rules[setting]
+    if not hours:
+        raise AppealRefused("off", off)
+    ends = window_end(start, hours)
+    if now > ends:
+        raise AppealRefused("window", closed, until=_fmt(ends), hours=hours)
+    return hours, ends
+
+
+def _create(**fields):
+    """The appeal row; the unique (kind, ref_id) refuses a second one that got in first (PostgreSQL, no BEGIN IMMEDIATE)."""
+    try:
+        with db.atomic():
+            return Appeal.create(**fields)
+    except pw.IntegrityError:
+        raise AppealRefused("twice", N_("This was appealed already; it can be appealed once."))
+
+
 def appeal_state(actor, customer, now=None):
     """For the customer's page: (release event, window end, open or decided Appeal, refusal text params) for the
     rep a release took `customer` from, or None when they have nothing to appeal."""
@@ -227,22 +257,12 @@ def appeal_release(actor, event_id, reason, now=None):
             if earlier is not None:
                 raise AppealRefused("twice", N_("You appealed this release already on %(when)s; it can be appealed once."),
                                     when=_fmt(earlier.opened_at))
-            hours = rules["appeal_window_hours"]
-            if not hours:
-                raise AppealRefused("off", N_("The pool rules allow no appeals against releases."))
-            ends = window_end(ev.at, hours)
-            if now > ends:
-                raise AppealRefused("window", N_("The appeal window closed on %(until)s (%(hours)s working hours after "
-                                                 "the release)."), until=_fmt(ends), hours=hours)
+            hours, ends = _open_window("release", ev.at, rules, now)
             problem = _restore_obstacle(fresh(customer), ev, actor.id)
             if problem:
                 raise problem
-            try:
-                with db.atomic():
-                    appeal = Appeal.create(kind="release", ref_id=ev.id, customer=customer.id, appellant=actor.id,
-                                           team_id=actor.team_id, reason=text, opened_at=now, window_ends_at=ends)
-            except pw.IntegrityError:  # the unique (kind, ref_id): another appeal got in first (PostgreSQL)
-                raise AppealRefused("twice", N_("You appealed this release already; it can be appealed once."))
+            appeal = _create(kind="release", ref_id=ev.id, customer=customer.id, appellant=actor.id,
+                             team_id=actor.team_id, reason=text, opened_at=now, window_ends_at=ends)
             ledger.record("appeal_opened", actor, customer, now, rules, subject=actor.id, from_owner=ev.from_owner,
                           reason=text, inputs={"appeal_id": appeal.id, "release_event": ev.id, "release_kind": ev.kind,
                                                "window_ends_at": ends.isoformat(sep=" "), "window_hours": hours})
@@ -357,21 +377,10 @@ def appeal_ruling(actor, case_id, reason, now=None):
             case = fresh(case)
             if Appeal.select().where((Appeal.kind == "conflict") & (Appeal.ref_id == case.id)).exists():
                 raise AppealRefused("twice", N_("This ruling was appealed already; it can be appealed once."))
-            hours = rules["conflict_appeal_hours"]
-            if not hours:
-                raise AppealRefused("off", N_("The pool rules allow no appeals against conflict rulings."))
-            ends = window_end(case.ruled_at, hours)
-            if now > ends:
-                raise AppealRefused("window", N_("The appeal window closed on %(until)s (%(hours)s working hours after "
-                                                 "the ruling)."), until=_fmt(ends), hours=hours)
-            same_team = not case.cross_team
-            try:
-                with db.atomic():
-                    appeal = Appeal.create(kind="conflict", ref_id=case.id, customer=case.customer_id, appellant=actor.id,
-                                           team_id=case.claimant_team_id if same_team else None, reason=text,
-                                           opened_at=now, window_ends_at=ends)
-            except pw.IntegrityError:
-                raise AppealRefused("twice", N_("This ruling was appealed already; it can be appealed once."))
+            hours, ends = _open_window("conflict", case.ruled_at, rules, now)
+            appeal = _create(kind="conflict", ref_id=case.id, customer=case.customer_id, appellant=actor.id,
+                             team_id=None if case.cross_team else case.claimant_team_id, reason=text,
+                             opened_at=now, window_ends_at=ends)
             ledger.record("appeal_opened", actor, case.customer_id, now, rules, subject=actor.id, reason=text,
                           inputs={"appeal_id": appeal.id, "case_id": case.id, "window_ends_at": ends.isoformat(sep=" "),
                                   "window_hours": hours})
