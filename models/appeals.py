@@ -343,8 +343,6 @@ def inbox(user, limit=50):
 
 
 def inbox_count(user):
-    if not can(user, "pool.browse") and user.role != "admin":
-        return 0
     return appeal_inbox(user, Appeal.select().where(Appeal.status == "open"), Appeal).count()
 
 
@@ -433,7 +431,8 @@ def _reverse_ruling(actor, appeal, case, customer, now, rules, text):
 # ---- the admin's bulk undo of forced releases -----------------------------------------------------------
 
 def forced_releases(actor, rule_version=None, since=None, until=None, after=None, limit=50):
-    """A keyset page of forced releases, newest first, filtered by rule version and time range."""
+    """A keyset page of forced releases, newest first, filtered by rule version and time range (the (kind, at) index
+    serves the order and the range; the version is filtered on the way)."""
     require(actor, "release.undo")
     q = PoolEvent.select().where(PoolEvent.kind == "forced_release")
     if rule_version is not None:
@@ -442,7 +441,7 @@ def forced_releases(actor, rule_version=None, since=None, until=None, after=None
         q = q.where(PoolEvent.at >= since)
     if until is not None:
         q = q.where(PoolEvent.at < until)
-    return keyset_page(q, [PoolEvent.id], after=after, limit=limit, descending=True)
+    return keyset_page(q, [PoolEvent.at, PoolEvent.id], after=after, limit=limit, descending=True)  # the (kind, at) index
 
 
 def undone(events):

@@ -344,3 +344,52 @@ def test_a_ruling_appeal_after_the_window_is_refused(world, case):
         appeals.appeal_ruling(world["mate"], opened.id, "不服")
     assert refused.value.rule == "window"
     assert PoolEvent.select().where(PoolEvent.kind == "appeal_refused").get().inputs["case_id"] == opened.id
+
+
+def test_the_forced_release_list_pages_newest_first_and_filters_by_version(world, make_customer):
+    region = str(world["east"].id)
+    clock.freeze(FROZEN - 20 * DAY)
+    later = [make_customer(owner=world["mate"], region_id=region) for _ in range(2)]
+    for i, c in enumerate(later):
+        clock.freeze(FROZEN + (i + 1) * dt.timedelta(hours=1))
+        sweep(clock.now())
+    first = appeals.forced_releases(world["admin"], limit=2)
+    assert [e.customer_id for e in first.rows] == [later[1].id, later[0].id]
+    second = appeals.forced_releases(world["admin"], after=first.next, limit=2)
+    assert [e.customer_id for e in second.rows] == [world["customer"].id] and not second.next
+    assert not appeals.forced_releases(world["admin"], rule_version=5).rows
+    with pytest.raises(appeals.NotFound):
+        appeals.forced_releases(world["manager"])
+
+
+def test_the_rules_page_shows_and_saves_the_appeal_settings(client, world):
+    client.login(world["admin"])
+    page = client.get("/admin/rules").get_data(as_text=True)
+    for name in ("appeal_window_hours", "appeal_grace_days", "conflict_appeal_hours"):
+        assert f'name="{name}"' in page
+    assert "Appeal a release within (working hours, 0: no appeals)" in page
+    from models.rules import validate_settings
+
+    with pytest.raises(appeals.ValidationError) as bad:
+        validate_settings({"appeal_window_hours": "401", "appeal_grace_days": "-1"})
+    assert {"appeal_window_hours", "appeal_grace_days"} <= set(bad.value.errors)
+
+
+def test_the_case_page_shows_the_split_and_the_losers_appeal_form(client, world, case):
+    opened, _customer = case
+    client.login(world["manager"])
+    response = client.post(f"/conflicts/{opened.id}/rule", {"outcome": "claimant", "reason": "先拜访", "split": "abc"})
+    assert response.status_code == 200 and "has-error" in response.get_data(as_text=True)
+    assert fresh(opened).status == "open"
+    client.post(f"/conflicts/{opened.id}/rule", {"outcome": "claimant", "reason": "先拜访", "split": "70%"})
+    assert fresh(opened).status == "closed"
+    client.login(world["rep"])
+    page = client.get(f"/conflicts/{opened.id}").get_data(as_text=True)
+    assert 'id="credit-split"' in page and "70%" in page and 'id="conflict-appeal-form"' in page
+    response = client.post(f"/appeals/conflicts/{opened.id}", {"reason": "我的拜访记录更早"})
+    assert response.status_code in (302, 303)
+    assert 'id="conflict-appeal-status"' in client.get(f"/conflicts/{opened.id}").get_data(as_text=True)
+    assert client.post(f"/appeals/conflicts/{opened.id}", {"reason": "再申诉"}).status_code == 409
+    client.login(world["mate"])  # the winner sees the split, not the form
+    page = client.get(f"/conflicts/{opened.id}").get_data(as_text=True)
+    assert 'id="credit-split"' in page and 'id="conflict-appeal-form"' not in page
