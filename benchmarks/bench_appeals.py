@@ -12,6 +12,7 @@ list (first page, by rule version, by date range, a deep page); filing and decid
 /tmp (reused with --keep when it has the same size).
 """
 import argparse
+from collections import Counter
 import datetime as dt
 import statistics
 import sys
@@ -27,7 +28,7 @@ import models  # noqa: E402
 from benchmarks.bench_value import _defaults  # noqa: E402
 from models import appeals, clock, db, pools  # noqa: E402
 from models import rules as rules_mod  # noqa: E402
-from models.appeal_tables import Appeal, open_appeal_on  # noqa: E402
+from models.appeal_tables import Appeal, held_by_appeal  # noqa: E402
 from models.customers import Customer, Pool  # noqa: E402
 from models.ledger import PoolEvent  # noqa: E402
 from models.users import Team, User  # noqa: E402
@@ -136,7 +137,7 @@ def main(argv=None):
     context = pools.claim_context(actor, rules, NOW)
     hold, check, refused = [], [], 0
     for c in released:
-        t, _ = timed(open_appeal_on, c.id)
+        t, _ = timed(held_by_appeal, c.id)
         hold.append(t)
         started = time.perf_counter()
         try:
@@ -144,7 +145,7 @@ def main(argv=None):
         except pools.ClaimRefused as exc:
             refused += exc.rule == "appealed"
         check.append(time.perf_counter() - started)
-    stats("the appeal hold's query (open_appeal_on)", hold)
+    stats("the appeal hold's query (held_by_appeal)", hold)
     stats(f"check_claim per released customer ({refused} held by an appeal)", check)
     print(f"  check_claim for all {len(check):,} entrants: {sum(check):.2f} s", flush=True)
 
@@ -190,8 +191,9 @@ def main(argv=None):
     results = appeals.undo_releases(admin, ids, "规则版本配置错误")
     took = time.perf_counter() - started
     done = sum(1 for _pk, _n, exc in results if exc is None)
+    why = Counter(exc.rule for _pk, _n, exc in results if exc is not None)
     print(f"  bulk undo of {len(ids)} forced releases: {took:.2f} s ({took / max(1, len(ids)) * 1000:.1f} ms each), "
-          f"{done} restored, {len(ids) - done} refused", flush=True)
+          f"{done} restored, {len(ids) - done} refused {dict(why)}", flush=True)
     clock.freeze(None)
 
 

@@ -12,7 +12,7 @@ import peewee as pw
 from models import audit, clock, hooks, ledger, rules as rules_mod
 from models import perf_tables as perf
 from models.base import BaseModel, bulk_insert, db, fresh, id_in
-from models.appeal_tables import open_appeal_on
+from models.appeal_tables import held_by_appeal
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
 from models.delegation_tables import release_pause
@@ -272,7 +272,7 @@ def check_claim(actor, customer, rules, now, context=None):
 def check_release_holds(actor, customer, rules, now):
     """Raise ClaimRefused while a released customer is frozen for everyone, or cooling off for its former
     owner and team. Claims and stakes alike: a stake must not hold a customer its staker may not claim."""
-    if customer.released_at and open_appeal_on(customer.id):  # models/appeals.py: held out while appealed
+    if customer.released_at and held_by_appeal(customer.id):  # models/appeals.py: held out while appealed
         raise ClaimRefused("appealed", N_("Its former owner appealed the release: held out of the pool until a "
                                           "manager decides."))
     if customer.released_at:

@@ -51,3 +51,5 @@ def up(migrator, db):
 
     db.create_tables([Appeal, CreditSplit], safe=True)
     migrator.migrate(migrator.add_column("customer", "restored_until", DateTimeField(null=True)))
+    # the admin's list of forced releases filtered by rule version, newest first (models/appeals.py)
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "poolevent_kind_rule_version_at" ON "pool_event" ("kind", "rule_version", "at")')
