@@ -68,9 +68,10 @@ def held_by_appeal(customer_id):
 
 
 def shares(customer_id, rep_id, team_id):
-    """[(rep, team, fraction)] a customer's credit goes to: the split's two reps, else `rep` whole."""
+    """[(rep, team, fraction)] a customer's credit goes to: the split's two reps (larger share first) while `rep` is
+    one of them, else `rep` whole (a customer moved on to a third rep since the ruling is theirs)."""
     split = CreditSplit.get_or_none(CreditSplit.customer == customer_id) if customer_id else None
-    if split is None:
+    if split is None or rep_id not in (split.rep_a_id, split.rep_b_id):
         return [(rep_id, team_id, 1)]
     teams = {u.id: u.team_id for u in User.select(User.id, User.team).where(User.id.in_([split.rep_a_id, split.rep_b_id]))}
     return [(split.rep_a_id, teams.get(split.rep_a_id), split.share_a / 100),

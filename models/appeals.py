@@ -150,9 +150,12 @@ def _restore(actor, customer, ev, now, rules, event_kind, reason, inputs):
     if problem:
         raise problem
     from_pool, staker = customer.pool_id, customer.staked_by_id
-    Customer.update(owner=owner.id, team=owner.team_id, pool=None, released_at=None, released_from=None,
-                    released_team=None, staked_by=None, staked_at=None, stake_due=None, restored_until=None,
-                    updated_at=now).where((Customer.id == customer.id) & Customer.owner.is_null()).execute()
+    moved = Customer.update(owner=owner.id, team=owner.team_id, pool=None, released_at=None, released_from=None,
+                            released_team=None, staked_by=None, staked_at=None, stake_due=None, restored_until=None,
+                            updated_at=now).where((Customer.id == customer.id) & Customer.owner.is_null()).execute()
+    if not moved:  # PostgreSQL has no BEGIN IMMEDIATE: the owner guard decides there
+        raise AppealRefused("claimed", N_("%(name)s changed hands after this release (on %(when)s): it cannot go back."),
+                            name=customer.name, when=_fmt(now))
     customer = Customer.get_by_id(customer.id)
     at, rule, _ = pools.release_plan(customer, rules, now)  # the clock it had: claimed_at and follow-ups kept
     held = None

@@ -169,8 +169,9 @@ def payment_received(order, customer, received_on, amount):
 
 
 def _bump_shared(customer_id, rep, team, when, metric, n, amount):
-    """A customer's money credited by a conflict ruling's credit split (models/appeal_tables.py), else to `rep`:
-    the amount shared (the larger share takes the rounding), the count to the larger share."""
+    """A customer's money credited by a conflict ruling's credit split (models/appeal_tables.py) while it is with
+    one of the split's reps, else to `rep`: the amount shared (the rounding to the smaller share), the count to the
+    larger share."""
     parts = shares(customer_id, rep, team)
     given = 0
     for i, (rep_id, team_id, fraction) in enumerate(parts):

@@ -393,3 +393,15 @@ def test_the_case_page_shows_the_split_and_the_losers_appeal_form(client, world,
     client.login(world["mate"])  # the winner sees the split, not the form
     page = client.get(f"/conflicts/{opened.id}").get_data(as_text=True)
     assert 'id="credit-split"' in page and 'id="conflict-appeal-form"' not in page
+
+
+def test_a_split_applies_while_the_customer_is_with_one_of_its_reps(world, case):
+    from models.appeal_tables import shares
+
+    opened, customer = case
+    conflicts.rule_case(world["manager"], opened.id, "owner", "原主人跟进有效", split="60")
+    team = world["team"].id
+    assert shares(customer.id, world["rep"].id, team) == [(world["rep"].id, team, 0.6), (world["mate"].id, team, 0.4)]
+    assert shares(customer.id, world["manager"].id, team) == [(world["manager"].id, team, 1)]
+    row = PoolEvent.get(PoolEvent.kind == "credit_split")
+    assert row.inputs["shares"] == {str(world["rep"].id): 60, str(world["mate"].id): 40}
