@@ -216,6 +216,9 @@ def test_the_rep_appeals_and_the_manager_upholds_over_http(client, world):
     client.login(world["rep"])
     page = client.get(f"/customers/{world['customer'].id}").get_data(as_text=True)
     assert 'id="appeal-form"' in page
+    response = client.post(f"/appeals/releases/{world['ev'].id}", {"reason": "  "}, htmx=True)
+    assert response.status_code == 200 and 'aria-invalid="true"' in response.get_data(as_text=True)
+    assert not Appeal.select().exists()
     response = client.post(f"/appeals/releases/{world['ev'].id}", {"reason": "客户来电记录漏登"}, htmx=True)
     assert response.status_code == 200 and 'id="appeal-status"' in response.get_data(as_text=True)
     assert client.post(f"/appeals/releases/{world['ev'].id}", {"reason": "again"}, htmx=True).status_code == 409
