@@ -16,7 +16,8 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, hooks, ledger, permissions, pools, rules as rules_mod
+from models import audit, clock, hooks, ledger, perf_tables, permissions, pools, rules as rules_mod
+from models.appeal_tables import CreditSplit
 from models.base import BaseModel, JSONField, db
 from models.customers import STAGES, Contact, Customer, FollowUp, StageChange
 from models.fields import clean_text, id_or_none, parse_id
@@ -262,13 +263,18 @@ def get_case(actor, case_id):
     return case
 
 
-def rule_case(actor, case_id, outcome, reason, now=None):
+def rule_case(actor, case_id, outcome, reason, now=None, split=None):
     """Rule an open case with a reason: the owner keeps the customer, or it passes to the claimant.
-    Runs under the write lock and re-reads the case, so two judges ruling at once rule it once."""
+    Runs under the write lock and re-reads the case, so two judges ruling at once rule it once.
+    `split`: the winner's share of the customer's credit in percent (e.g. "70" for 70/30), empty for none."""
     now = now or clock.now()
     case = get_case(actor, case_id)
     require(actor, "conflict.rule", case)
     errors = {}
+    try:
+        split = parse_split(split)
+    except ValidationError as exc:
+        errors.update(exc.errors)
     if outcome not in OUTCOME_LABELS:
         errors["outcome"] = [(N_("Choose who gets the customer."), {})]
     text = clean_text(reason, 500, multiline=True)
@@ -315,11 +321,47 @@ def rule_case(actor, case_id, outcome, reason, now=None):
                          to_owner=claimant.full_name, from_owner_id=owner.id, to_owner_id=claimant.id,
                          reason=text, conflict_case=case.id)
             hooks.fire("owner_changed", actor, [customer.id], owner.id, claimant.id, text)
+        if split:  # issue 20 item 2: the credit split, which the performance counters follow
+            winner, loser = (claimant.id, owner.id) if transfer else (owner.id, claimant.id)
+            record_split(actor, case, winner, loser, split, now, rules)
         message = N_("The conflict case about %(name)s was ruled: %(outcome)s. Reason: %(reason)s")
         for uid in (claimant.id, owner.id):
             notify(uid, "conflict_ruled", message, customer.id, name=customer.name, reason=text,
                    outcome=OUTCOME_LABELS[outcome])
     return ConflictCase.get_by_id(case.id)
+
+
+# ---- credit split (issue 20 item 2; models/appeals.py has the ruling's appeal) -------------------------
+
+SPLIT_MIN, SPLIT_MAX = 50, 99
+
+
+def parse_split(raw):
+    """The winner's share of a ruling's credit split in percent (50-99), None for no split."""
+    text = str(raw or "").strip().rstrip("%").strip()
+    if not text or text == "100":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not SPLIT_MIN <= value <= SPLIT_MAX:
+        raise ValidationError({"split": [(N_("The winner's share in percent, from %(lo)s to %(hi)s (e.g. 70 for "
+                                             "70/30), or empty for no split."), {"lo": SPLIT_MIN, "hi": SPLIT_MAX})]})
+    return value
+
+
+def record_split(actor, case, winner_id, loser_id, share, now, rules):
+    """Split a customer's credit between a ruling's winner (`share` percent) and loser (inside the ruling's
+    transaction). The new-customer credit, a count, goes whole to the larger share: moved from whoever had it."""
+    customer = Customer.get_by_id(case.customer_id)
+    CreditSplit.delete().where(CreditSplit.customer == customer.id).execute()
+    CreditSplit.create(customer=customer.id, case_id=case.id, rep_a=winner_id, share_a=share, rep_b=loser_id,
+                       share_b=100 - share, created_at=now)
+    moved = perf_tables.move_new_customer_credit(customer, winner_id)
+    ledger.record("credit_split", actor, customer, now, rules, subject=winner_id, from_owner=loser_id, to_owner=winner_id,
+                  inputs={"case_id": case.id, "shares": {str(winner_id): share, str(loser_id): 100 - share},
+                          "new_customer_moved_from": moved})
 
 
 # ---- lists -------------------------------------------------------------------------------------------

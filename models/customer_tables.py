@@ -138,6 +138,8 @@ class Customer(BaseModel):
     contract_end = pw.DateField(null=True)
     # the last signed order's date or received payment's (models/orders.py keeps it): the rules' order protection
     last_deal_on = pw.DateField(null=True)
+    # an upheld appeal or an undone release (models/appeals.py) holds the restored release clock until then
+    restored_until = pw.DateTimeField(null=True)
     released_at = pw.DateTimeField(null=True)
     released_from = pw.IntegerField(null=True)  # the former owner (cooling-off)
     released_team = pw.IntegerField(null=True)

@@ -25,7 +25,8 @@ class PoolEvent(BaseModel):
     class Meta:
         indexes = ((("customer", "id"), False), (("actor", "kind", "at"), False), (("kind", "at"), False),
                    (("subject", "kind", "at"), False), (("from_owner", "at"), False), (("from_owner", "kind", "at"), False),
-                   (("to_owner", "at"), False))
+                   (("to_owner", "at"), False),
+                   (("kind", "rule_version", "at"), False))  # forced releases by rule version (models/appeals.py)
 
 
 def record(kind, actor, customer, now, rules=None, subject=None, from_owner=None, to_owner=None, from_pool=None,

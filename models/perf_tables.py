@@ -27,6 +27,7 @@ import peewee as pw
 
 from models import clock, hooks
 from models.base import BaseModel, db
+from models.appeal_tables import shares
 from models.customer_tables import STAGES, Customer
 from models.user_tables import User
 
@@ -161,13 +162,39 @@ def order_signed(order, customer, sign=1):
     """Revenue in the month of the order's date (a cancelled signed order takes it back from there)."""
     rep = order.rep_id or customer.owner_id
     team = customer.team_id if rep == customer.owner_id else team_of(rep)
-    bump(rep, team, order.ordered_on, "revenue", sign, sign * fen(order.total))
+    _bump_shared(customer.id, rep, team, order.ordered_on, "revenue", sign, sign * fen(order.total))
 
 
 def payment_received(order, customer, received_on, amount):
     rep = order.rep_id or customer.owner_id
     team = customer.team_id if rep == customer.owner_id else team_of(rep)
-    bump(rep, team, received_on, "collection", 1, fen(amount))
+    _bump_shared(customer.id, rep, team, received_on, "collection", 1, fen(amount))
+
+
+def _bump_shared(customer_id, rep, team, when, metric, n, amount):
+    """A customer's money credited by a conflict ruling's credit split (models/appeal_tables.py) while it is with
+    one of the split's reps, else to `rep`: the amount shared (the rounding to the smaller share), the count to the
+    larger share."""
+    parts = shares(customer_id, rep, team)
+    given = 0
+    for i, (rep_id, team_id, fraction) in enumerate(parts):
+        part = amount - given if i == len(parts) - 1 else int(round(amount * fraction))
+        given += part
+        bump(rep_id, team_id, when, metric, n if i == 0 else 0, part)
+
+
+def move_new_customer_credit(customer, rep_id):
+    """A credit split's larger share gets the customer's new-customer credit (a count, not divisible), in the
+    month the file was created; returns whom it was taken from (None when it was theirs or nobody's)."""
+    holder = getattr(customer, "created_by_id", None)
+    credited = RepPeriod.select().where((RepPeriod.rep == holder) & (RepPeriod.metric == "new_customer")
+                                        & (RepPeriod.span == "month") & (RepPeriod.starts_on == month_of(customer.created_at))
+                                        & (RepPeriod.n > 0)).first() if holder else None
+    if credited is None or holder == rep_id:
+        return None
+    bump(holder, credited.team_id, customer.created_at, "new_customer", -1)
+    bump(rep_id, team_of(rep_id), customer.created_at, "new_customer", 1)
+    return holder
 
 
 def lead_answered(rep_id, team_id, at, minutes, late):

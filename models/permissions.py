@@ -271,6 +271,17 @@ RULES = {
     # value card; the factor split and the "share falls" list follow the pyramid (a manager's: the team's).
     "value.factors": _enters_value,
     "value.wallet": _enters_value,
+    # ---- appeals and undo (issue 20 item 2; models/appeals.py) ----
+    # The rep a release took a customer from appeals it (the verb checks the window); the manager of the team
+    # they were in when appealing decides, never on their own appeal, else an admin. A conflict ruling is
+    # appealed by the rep who lost it; its appeal is decided by whoever may rule the case. Admins undo forced
+    # releases in bulk.
+    "appeal.file": lambda u, ev: u.role in SELLERS and ev.from_owner is not None and ev.from_owner == u.id,
+    "appeal.decide": lambda u, a: a.appellant_id != u.id and (u.role == "admin" or _leads_team(u, a.team_id)),
+    "appeal.view": lambda u, a: a.appellant_id == u.id or can(u, "appeal.decide", a),
+    "conflict.appeal": lambda u, case: case.status == "closed" and u.id == (
+        case.owner_id if case.outcome == "claimant" else case.claimant_id),
+    "release.undo": lambda u, _=None: u.role == "admin",
     # ---- data quality (issue 17; models/quality.py) ----
     # Admins and users an admin granted "quality" work the queue, draw samples and run the directed rules;
     # admins keep the quality rule. Any seller complains about a file they may see (not their own: the verb
@@ -459,6 +470,15 @@ def _leads_team_of(user, other_id):
         return False
     leads = Team.select().where((Team.id == user.team_id) & (Team.manager == user.id)).exists()
     return leads and User.select().where((User.id == other_id) & (User.team == user.team_id)).exists()
+
+
+def appeal_inbox(user, query, Appeal):
+    """`appeal.decide` as a condition on an Appeal query: a team manager's team's (not their own), an admin's all."""
+    if user.role == "admin":
+        return query.where(Appeal.appellant != user.id)
+    if user.role == "manager" and user.team_id is not None:
+        return query.where((Appeal.team_id == user.team_id) & (Appeal.appellant != user.id))
+    return query.where(Appeal.id == 0)
 
 
 def can(user, action, obj=None):

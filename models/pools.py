@@ -11,6 +11,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, ledger, rules as rules_mod
 from models import perf_tables as perf
+from models.appeal_tables import held_by_appeal
 from models.base import BaseModel, bulk_insert, db, for_update, fresh, id_in, lock
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
@@ -223,6 +224,10 @@ def release_plan(customer, rules, now):
             inputs.update(unprotected_at=at.isoformat(sep=" "), unprotected_rule=rule,
                           protected_until=until.isoformat(sep=" "))
             at, rule = until, "order"
+    held = getattr(customer, "restored_until", None)  # an upheld appeal or an undo restored a clock that ran out
+    if held and held > at and held > now:
+        inputs.update(unrestored_at=at.isoformat(sep=" "), unrestored_rule=rule, restored_until=held.isoformat(sep=" "))
+        at, rule = held, "restored"
     inputs["rule_version"] = rules.version
     return at, rule, inputs
 
@@ -291,6 +296,9 @@ def check_claim(actor, customer, rules, now, context=None):
 def check_release_holds(actor, customer, rules, now):
     """Raise ClaimRefused while a released customer is frozen for everyone, or cooling off for its former
     owner and team. Claims and stakes alike: a stake must not hold a customer its staker may not claim."""
+    if customer.released_at and held_by_appeal(customer.id):  # models/appeals.py: held out while appealed
+        raise ClaimRefused("appealed", N_("Its former owner appealed the release: held out of the pool until a "
+                                          "manager decides."))
     if customer.released_at:
         frozen_until = customer.released_at + dt.timedelta(hours=rules["frozen_hours"])
         if now < frozen_until:

@@ -53,6 +53,10 @@ DEFAULTS = {
     "fair_fu_before_days": 2,         # … each at most these days before that customer's release date …
     "fair_fu_window_days": 14,        # … within these days …
     "fair_fu_margin": 5,              # … and at most these characters over the valid minimum
+    # appeals and undo (models/appeals.py, issue 20 item 2)
+    "appeal_window_hours": 16,       # a released rep may appeal within this many working hours (0: no appeals)
+    "appeal_grace_days": 3,          # a restored clock that had run out holds this many days more
+    "conflict_appeal_hours": 16,     # the losing rep may appeal a conflict ruling within these working hours
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -67,6 +71,7 @@ NUMBERS = {
     "fair_reclaim_days": (0, 365), "fair_restart_days": (0, 365), "fair_pingpong_days": (0, 365),
     "fair_claim_burst": (0, 500), "fair_claim_burst_minutes": (1, 1440), "fair_fu_burst": (0, 100),
     "fair_fu_before_days": (0, 60), "fair_fu_window_days": (1, 365), "fair_fu_margin": (0, 200),
+    "appeal_window_hours": (0, 400), "appeal_grace_days": (0, 90), "conflict_appeal_hours": (0, 400),  # appeals
 }
 
 

@@ -25,6 +25,7 @@ FORWARD_LOOKING = {
     ("customer", "next_followup_on"), ("customer", "release_at"), ("customer", "contract_end"),
     ("customer", "stake_due"), ("follow_up", "next_date"), ("capacity_adjustment", "ends_at"),
     ("rule_version", "effective_from"),
+    ("appeal", "window_ends_at"), ("customer", "restored_until"),  # appeal windows and holds (demo_appeals)
     ("delegation", "ends_on"),  # an absence planned to the end of the week (seeds/demo_conflicts.py)
     ("ticket", "respond_by"), ("ticket", "resolve_by"),  # SLA deadlines (seeds/demo_service.py)
     ("care_plan", "starts_on"), ("care_plan", "next_due"),  # scheduled care visits
@@ -224,7 +225,8 @@ def test_a_released_customer_inside_the_freeze(rules):
                                           & (Customer.released_at > since)))
     assert frozen
     someone_else = user("rep010")
-    assert all(refusal(someone_else, c, rules) == "frozen" for c in frozen)
+    # frozen, or held out while its former owner's appeal is open (seeds/demo_appeals.py)
+    assert all(refusal(someone_else, c, rules) in ("frozen", "appealed") for c in frozen)
 
 
 def test_a_customer_cooling_off_for_its_former_owner(rules):
@@ -343,3 +345,28 @@ def test_pool_health_shows_weeks_of_claims_releases_and_reclaims():
 def test_the_ledger_is_numbered_in_time_order():
     times = [at for (at,) in pools.PoolEvent.select(pools.PoolEvent.at).order_by(pools.PoolEvent.id).tuples()]
     assert times == sorted(times)
+
+
+def test_appeals_upheld_rejected_waiting_undone_and_a_credit_split():
+    """seeds/demo_appeals.py (issue 20 item 2): rep001's appeal upheld (back with its clock, not restarted) and
+    one rejected, rep003's waiting on manager01's approvals with the customer held out of the pool, rep005's
+    forced releases undone by the admin, a ruling's 70/30 split appealed within its window."""
+    from models import appeals
+    from models.appeal_tables import Appeal, CreditSplit
+
+    rep1, rep3 = user("rep001"), user("rep003")
+    upheld = Appeal.get((Appeal.appellant == rep1.id) & (Appeal.status == "upheld"))
+    back = Customer.get_by_id(upheld.customer_id)
+    assert back.owner_id == rep1.id and back.claimed_at < upheld.decided_at - dt.timedelta(days=10)  # not restarted
+    assert upheld.outcome["claimed_at"] == str(back.claimed_at)
+    assert Appeal.select().where((Appeal.appellant == rep1.id) & (Appeal.status == "rejected")).exists()
+    waiting = Appeal.get((Appeal.appellant == rep3.id) & (Appeal.status == "open"))
+    held = Customer.get_by_id(waiting.customer_id)
+    with pytest.raises(pools.ClaimRefused) as refused:
+        pools.check_claim(user("rep004"), held, rules_mod.in_force(), clock.now())
+    assert refused.value.rule == "appealed"
+    assert [r.id for r in appeals.inbox(user("manager01"))]
+    assert pools.PoolEvent.select().where(pools.PoolEvent.kind == "release_undone").count() == 2
+    assert pools.PoolEvent.select().where(pools.PoolEvent.kind == "restore_refused").count() == 1
+    assert CreditSplit.select().where(CreditSplit.share_a == 70).exists()
+    assert Appeal.select().where((Appeal.kind == "conflict") & (Appeal.status == "open")).exists()

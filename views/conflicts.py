@@ -193,7 +193,8 @@ def rule(case_id):
     require(current_user, "conflict.rule", case)
     errors, error = {}, None
     try:
-        case = conflicts.rule_case(current_user, case.id, request.form.get("outcome", ""), request.form.get("reason", ""))
+        case = conflicts.rule_case(current_user, case.id, request.form.get("outcome", ""), request.form.get("reason", ""),
+                                   split=request.form.get("split", ""))
     except ValidationError as exc:
         errors = field_errors(exc, joined=True)
     except DomainError as exc:

@@ -42,6 +42,9 @@ FIELD_LABELS = {
     "fair_fu_before_days": N_("… each within days of the release date"),
     "fair_fu_window_days": N_("… within a window of days"),
     "fair_fu_margin": N_("… at most characters over the valid minimum"),
+    "appeal_window_hours": N_("Appeal a release within (working hours, 0: no appeals)"),  # models/appeals.py
+    "appeal_grace_days": N_("A restored customer whose clock ran out is kept (days)"),
+    "conflict_appeal_hours": N_("Appeal a conflict ruling within (working hours, 0: no appeals)"),
 }
 
 
