@@ -92,8 +92,10 @@ class Industry(BaseModel):
 
 
 class CustomerGroup(BaseModel):
-    """A group (集团): one owner, several legal entities."""
+    """A group (集团): one owner, several legal entities. `owner` is the group's one owner under the rules'
+    `group_one_owner` policy (models/groups.py); it is set by the first owner of an entity, or by an admin."""
     name = pw.CharField(max_length=100, unique=True)
+    owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="owned_groups")
 
 
 class Customer(BaseModel):
@@ -161,6 +163,7 @@ class Customer(BaseModel):
             (("pool", "touched_at", "id"), False), (("staked_by", "stake_due"), False),
             (("stage", "region", "id"), False), (("release_rule", "contract_end"), False),
             (("value_tier", "team", "region"), False),  # the value pyramid's counts (models/value.py)
+            (("group", "id"), False),  # a group's entities (models/groups.py, 0038)
         )
 
     @property
@@ -204,6 +207,12 @@ class Contact(BaseModel):
     influence = pw.CharField(max_length=10, default="")
     attitude = pw.CharField(max_length=10, default="")
     relationship = pw.SmallIntegerField(default=0)
+    # job changes (models/job_changes.py, 0038): when they left, where to (a company outside the CRM by name, or
+    # their contact row at another customer), and their former role's row on the new one
+    left_at = pw.DateTimeField(null=True)
+    moved_company = pw.CharField(max_length=100, default="")
+    moved_to = pw.IntegerField(null=True)
+    previous = pw.IntegerField(null=True, index=True)
 
 
 class FollowUp(BaseModel):

@@ -144,7 +144,8 @@ def _duplicate_check(actor, values, data, customer=None):
             and values["phone_norm"] == customer.phone_norm:
         return "", []
     matches = [m for m in find_matches(actor, name=values["name"], phone=values["phone"],
-                                       exclude_id=customer.id if customer is not None else None)
+                                       exclude_id=customer.id if customer is not None else None,
+                                       group=values.get("group_name"))
                if m.needs_reason]
     if not matches:
         return "", []

@@ -43,6 +43,7 @@ DEFAULTS = {
     "stock_phrases": ["继续跟进", "暂无意向", "保持互动", "保持联系", "再联系", "待跟进"],
     "tiers": {},                  # value tier -> its own release periods (models/value.py)
     "capacity_exempt_tiers": [],  # value tiers whose customers do not count toward capacity
+    "group_one_owner": False,    # one owner per group (集团): entities go to the group's owner only (models/groups.py)
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -160,6 +161,7 @@ def validate_settings(data):
                               0, 10000)
     out["capacity"] = capacity
     out["dealt_count"] = str(data.get("dealt_count", "1")) in ("1", "on", "true", "True")
+    out["group_one_owner"] = str(data.get("group_one_owner", "")) in ("1", "on", "true", "True")
     warnings = re.split(r"[,，\s]+", str(data.get("warning_days", "3,1")).strip())
     try:
         days = sorted({int(w) for w in warnings if w}, reverse=True)

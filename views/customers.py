@@ -294,7 +294,8 @@ def check_field(field):
 def _duplicates_context(data, customer, form=None):
     """The matches for the name, phone and credit code being typed, and whether saving needs a reason."""
     found = find_matches(current_user, name=data.get("name"), phone=data.get("phone"),
-                         credit_code=data.get("credit_code"), exclude_id=customer.id if customer else None)
+                         credit_code=data.get("credit_code"), exclude_id=customer.id if customer else None,
+                         group=data.get("group_name"))
     loc = locale_code()
     matches = []
     for m in found:
@@ -304,6 +305,10 @@ def _duplicates_context(data, customer, form=None):
             where = _("In the public pool %(pool)s", pool=m.pool.label(loc))
         else:
             where = _("A marketing lead, not yet with a rep")
+        if m.sibling:
+            where += " · " + _("another entity of the group %(group)s", group=m.group)
+        elif m.group:
+            where += " · " + _("group %(group)s", group=m.group)
         matches.append(dict(id=m.id, name=m.name, can_view=m.can_view, where=where,
                             why=" · ".join(label(REASON_LABELS, r) for r in m.reasons),
                             dispute=m.owner_id is not None and m.owner_id != current_user.id
