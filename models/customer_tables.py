@@ -291,3 +291,14 @@ class CustomValue(BaseModel):
     class Meta:
         indexes = ((("customer", "field"), True), (("field", "value", "customer"), False),
                    (("field", "number", "customer"), False))
+
+
+class CompletenessWeight(BaseModel):
+    """An admin's weight of one completeness field (a key of customers.COMPLETENESS_FIELDS, or custom_<key>) for
+    one business model (models/completeness.py). A model with no rows keeps the built-in weights."""
+    business_model = pw.CharField(max_length=20)
+    field = pw.CharField(max_length=40)
+    weight = pw.SmallIntegerField()
+
+    class Meta:
+        indexes = ((("business_model", "field"), True),)
