@@ -122,12 +122,14 @@ class Match:
     score: float = 0.0
     group: str = ""  # the match's group (集团), by name
     sibling: bool = False  # in the group being typed: another legal entity of it, not a duplicate by itself
+    same_text: bool = False  # its name is the very name typed (not only the same once normalised)
 
     @property
     def needs_reason(self):
-        """A similar name or a shared phone (a group's switchboard) inside the typed group is a sibling entity;
-        the same name stays a duplicate even there."""
-        if self.sibling and "name" not in self.reasons:
+        """Inside the typed group a similar name, a name differing only in its bracketed place (恒力（苏州）/
+        恒力（南通）) or a shared phone (the group's switchboard) is a sibling entity; the very same name stays a
+        duplicate even there."""
+        if self.sibling and not self.same_text:
             return False
         return any(r in NEEDS_REASON for r in self.reasons)
 
@@ -211,6 +213,7 @@ def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None
     groups = dict(CustomerGroup.select(CustomerGroup.id, CustomerGroup.name)
                   .where(CustomerGroup.id.in_(list(group_ids))).tuples()) if group_ids else {}
     typed_group = " ".join(str(group or "").split())
+    typed_name = "".join(to_halfwidth(str(name or "")).split())
     out = []
     for i in ids:
         c = customers.get(i)
@@ -222,5 +225,6 @@ def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None
             pool=pools.get(c.pool_id) if not c.owner_id and c.pool_id else None,
             lead=not c.owner_id and not c.pool_id, can_view=can(actor, "customer.view", c),
             score=scores.get(i, 1.0), group=groups.get(c.group_id, ""),
-            sibling=bool(typed_group) and groups.get(c.group_id) == typed_group))
+            sibling=bool(typed_group) and groups.get(c.group_id) == typed_group,
+            same_text="".join(to_halfwidth(c.name).split()) == typed_name))
     return out
