@@ -86,7 +86,7 @@ def validate_job_change(actor, contact, old_customer, data):
         elif target is None or not can(actor, "customer.edit", target):
             e.add("customer_id", N_("Choose a customer you may edit, or type the company's name."))
             target = None
-        elif not company:
+        else:  # the customer picked names the company, whatever was typed to find it
             company = target.name
     elif not company:
         e.add("company", N_("Name the new company, or choose it among the customers."))

@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringField, TextAreaField
 
 from models import audit, db, listing, pools
-from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS,
+from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS, COMPLETENESS_FIELDS,
                               DECISION_ROLE_LABELS, DECISION_ROLES, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES,
                               CUSTOM_KIND_LABELS, PROFILE_FIELDS, SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS,
                               STAGES, YES_NO_LABELS, Contact, CustomField, CustomerGroup, Industry, active_custom_fields,
@@ -510,7 +510,7 @@ def completeness_label(name):
     if name.startswith("custom_"):
         cf = CustomField.get_or_none(CustomField.key == name[7:])
         return cf.label(locale_code()) if cf else name
-    return COMPLETENESS_LABELS.get(name) or field_label(name)
+    return COMPLETENESS_LABELS.get(name) or COMPLETENESS_FIELDS.get(name) or field_label(name)
 
 
 @extend.timeline("customer.", "followup.", "contact.")
