@@ -38,13 +38,15 @@ def get_group(group_id):
 
 
 def group_page(user, group, now=None):
-    """{"entities": [row dict], "hidden": n, "totals": {...}, "outside": [entity rows not owned by the group's
-    owner], "figures_for": n}: the user's view of a group."""
+    """{"entities": [row dict], "hidden": n, "capped": more than MAX_ENTITIES opened (the list and the figures are
+    the first ones by name), "totals": {...}, "outside": [entity rows not owned by the group's owner],
+    "figures_for": n}: the user's view of a group."""
     require(user, "group.view", group)
     now = now or clock.now()
-    visible = list(scope("customer", user, Customer.select().where(Customer.group == group.id))
-                   .order_by(Customer.name, Customer.id).limit(MAX_ENTITIES))
+    mine = scope("customer", user, Customer.select().where(Customer.group == group.id))
+    visible = list(mine.order_by(Customer.name, Customer.id).limit(MAX_ENTITIES))
     total = Customer.select().where(Customer.group == group.id).count()
+    opened = len(visible) if len(visible) < MAX_ENTITIES else mine.count()
     owners = {u.id: u for u in User.select(User.id, User.full_name, User.team)
               .where(User.id.in_({c.owner_id for c in visible if c.owner_id} | ({group.owner_id} - {None})))}
     order_ids = [c.id for c in visible if can(user, "order.view", c)]
@@ -62,7 +64,8 @@ def group_page(user, group, now=None):
             row[key] = f.get(key, 0)
             totals[key] += f.get(key, 0)
         rows.append(row)
-    return {"group": group, "owner": owners.get(group.owner_id), "entities": rows, "hidden": total - len(visible),
+    return {"group": group, "owner": owners.get(group.owner_id), "entities": rows, "hidden": total - opened,
+            "capped": opened > len(visible),
             "total": total, "totals": totals, "outside": [r for r in rows if r["outside"]],
             "policy": bool(rules_mod.in_force(now)["group_one_owner"]),
             "figures_for": len(set(order_ids) | set(deal_ids) | set(ticket_ids))}

@@ -325,3 +325,9 @@ def test_the_trend_and_the_reps_on_the_dashboard(client, people, make_user, admi
     client.login(admin_user)
     page = client.get("/dashboards").get_data(as_text=True)
     assert 'id="completeness-trend"' in page and 'id="completeness-reps"' in page and p["rep"].full_name in page
+
+
+def test_a_large_group_lists_and_counts_the_first_entities(group_world, monkeypatch):
+    monkeypatch.setattr(gm, "MAX_ENTITIES", 2)
+    page = gm.group_page(group_world["admin"], group_world["group"])
+    assert page["capped"] and len(page["entities"]) == 2 and page["hidden"] == 0 and page["total"] == 3
