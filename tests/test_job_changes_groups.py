@@ -331,3 +331,19 @@ def test_a_large_group_lists_and_counts_the_first_entities(group_world, monkeypa
     monkeypatch.setattr(gm, "MAX_ENTITIES", 2)
     page = gm.group_page(group_world["admin"], group_world["group"])
     assert page["capped"] and len(page["entities"]) == 2 and page["hidden"] == 0 and page["total"] == 3
+
+
+def test_the_policy_is_a_pool_rules_setting_and_a_refused_claim_says_why_over_http(client, pool_world):
+    from models.rules import validate_settings
+
+    assert validate_settings({"group_one_owner": "1"})["group_one_owner"] is True
+    assert validate_settings({})["group_one_owner"] is False
+    users, customers = pool_world.users, pool_world.customers
+    group = CustomerGroup.create(name="申洲集团", owner=users["rep_a2"].id)
+    Customer.update(group=group.id).where(Customer.id == customers["pool_here"].id).execute()
+    _policy(users["admin"])
+    client.login(users["rep_a"])
+    for htmx in (False, True):
+        r = client.post(f"/pools/{customers['pool_here'].id}/claim", {}, htmx=htmx)
+        assert r.status_code == 409 and "申洲集团" in r.get_data(as_text=True) + str(r.headers), (htmx, r.status_code)
+    assert Customer.get_by_id(customers["pool_here"].id).owner_id is None
