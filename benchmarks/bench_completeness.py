@@ -29,7 +29,7 @@ from benchmarks.bench_value import _defaults, cpu_timed  # noqa: E402
 from models import clock, db  # noqa: E402
 from models import completeness as cm  # noqa: E402
 from models import settings  # noqa: E402
-from models.customers import (Contact, Customer, CustomField, compute_completeness, completeness_sql,  # noqa: E402
+from models.customers import (Customer, CustomField, compute_completeness, completeness_sql,  # noqa: E402
                               recompute_completeness)
 from models.users import Team, User  # noqa: E402
 

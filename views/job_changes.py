@@ -6,7 +6,7 @@ from flask_login import current_user
 from models import job_changes as jc
 from models.customer_tables import Customer
 from models.customers import DECISION_ROLE_LABELS, DECISION_ROLES, Contact, get_customer
-from models.errors import N_, DomainError, NotFound, ValidationError
+from models.errors import DomainError, NotFound, ValidationError
 from models.permissions import can, require
 from models.pickers import customer_lookup
 from views import extend
