@@ -179,7 +179,7 @@ def by_rep(team):
 def _rep_rows(rows):
     users = {u.id: u for u in User.select(User.id, User.full_name).where(User.id.in_([r[0] for r in rows]))}
     teams = {t.id: t.name for t in Team.select(Team.id, Team.name).where(Team.id.in_({r[1] for r in rows if r[1]}))}
-    out = [{"user": users.get(owner), "team": teams.get(team_id, ""), "count": n, "average": (s or 0) // n if n else 0,
+    out = [{"user": users.get(owner), "team": teams.get(team_id, ""), "count": n, "average": round((s or 0) / n) if n else 0,
             "high": high, "low": low} for owner, team_id, n, s, high, low in rows]
     out.sort(key=lambda r: (r["average"], r["user"].full_name if r["user"] else ""))
     return out

@@ -8,6 +8,7 @@ The test makes its own team, users and customers with unique names. Screenshots 
 """
 import datetime as dt
 import uuid
+from pathlib import Path
 from decimal import Decimal
 
 from playwright.sync_api import Page, expect
@@ -94,3 +95,26 @@ def test_a_contact_changes_job_and_the_group_page_rolls_up(page: Page, output_pa
     expect(page.locator("#g-revenue")).to_contain_text("20,000")
     expect(page.locator("#g-open-deals")).to_contain_text("1")
     shot(page, output_path, "5-group-page.png")
+
+
+def test_completeness_by_rep_with_its_trend_on_the_dashboard(page: Page, output_path):
+    """Issue 17 item 7: the team's manager sees completeness by rep and the trend line of the daily snapshots."""
+    from models import completeness as cm
+
+    w = _world()
+    manager = User.create(username=f"e2e-grp-mgr-{_uid()}", full_name="E2E Manager", role="manager", team=w["rep"].team_id,
+                          password_hash=hash_password(PASSWORD), created_at=clock.now(), language="en")
+    Team.update(manager=manager.id).where(Team.id == w["rep"].team_id).execute()
+    today = clock.to_local(clock.now()).date()
+    cm.CompletenessDaily.insert_many([{"day": today - dt.timedelta(days=7 * k), "owner": w["rep"].id,
+                                       "team": w["rep"].team_id, "customers": 3, "total": 3 * (40 - 3 * k)}
+                                      for k in range(1, 6)]).execute()
+    cm.snapshot()
+    log_in(page, manager.username)
+    page.goto("/dashboards")
+    card = page.locator("#dash-completeness")
+    expect(card.locator("#completeness-trend polyline")).to_have_count(1)
+    expect(card.locator("#completeness-reps")).to_contain_text(w["rep"].full_name)
+    card.scroll_into_view_if_needed()
+    Path(output_path).mkdir(parents=True, exist_ok=True)
+    card.screenshot(path=str(Path(output_path) / "completeness-card.png"))
