@@ -92,8 +92,10 @@ class Industry(BaseModel):
 
 
 class CustomerGroup(BaseModel):
-    """A group (集团): one owner, several legal entities."""
+    """A group (集团): one owner, several legal entities. `owner` is the group's one owner under the rules'
+    `group_one_owner` policy (models/groups.py); it is set by the first owner of an entity, or by an admin."""
     name = pw.CharField(max_length=100, unique=True)
+    owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False, backref="owned_groups")
 
 
 class Customer(BaseModel):
@@ -165,6 +167,7 @@ class Customer(BaseModel):
             (("pool", "touched_at", "id"), False),
             (("stage", "region", "id"), False), (("release_rule", "contract_end"), False),
             (("value_tier", "team", "region"), False),  # the value pyramid's counts (models/value.py)
+            (("group", "id"), False),  # a group's entities (models/groups.py, 0038)
         )
 
     @property
@@ -213,6 +216,12 @@ class Contact(BaseModel):
     influence = pw.CharField(max_length=10, default="")
     attitude = pw.CharField(max_length=10, default="")
     relationship = pw.SmallIntegerField(default=0)
+    # job changes (models/job_changes.py, 0038): when they left, where to (a company outside the CRM by name, or
+    # their contact row at another customer), and their former role's row on the new one
+    left_at = pw.DateTimeField(null=True)
+    moved_company = pw.CharField(max_length=100, default="")
+    moved_to = pw.IntegerField(null=True)
+    previous = pw.IntegerField(null=True, index=True)
 
 
 class FollowUp(BaseModel):
@@ -291,3 +300,14 @@ class CustomValue(BaseModel):
     class Meta:
         indexes = ((("customer", "field"), True), (("field", "value", "customer"), False),
                    (("field", "number", "customer"), False))
+
+
+class CompletenessWeight(BaseModel):
+    """An admin's weight of one completeness field (a key of customers.COMPLETENESS_FIELDS, or custom_<key>) for
+    one business model (models/completeness.py). A model with no rows keeps the built-in weights."""
+    business_model = pw.CharField(max_length=20)
+    field = pw.CharField(max_length=40)
+    weight = pw.SmallIntegerField()
+
+    class Meta:
+        indexes = ((("business_model", "field"), True),)

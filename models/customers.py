@@ -15,7 +15,7 @@ from models.customer_tables import (  # noqa: F401  the tables and vocabularies,
     CustomValue, Customer, CustomerGroup,
     DECISION_ROLES, DECISION_ROLE_LABELS, FOLLOWUP_TYPES, FOLLOWUP_TYPE_LABELS, FollowUp, GRADES, GRADE_OF_STAGE,
     Industry, MARKETING_STAGES, PROFILE_FIELDS, Pool, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES, STAGE_LABELS,
-    StageChange, YES_NO_LABELS)
+    CompletenessWeight, StageChange, YES_NO_LABELS)
 from models.fields import (EMAIL_RE, URL_RE, FieldError, blank, clean_text, credit_code_error, int_or_none, normalize_phone,
                            parse_choice, parse_date, parse_datetime, parse_decimal, parse_text, phone_error, take, text_field,
                            to_halfwidth)
@@ -144,7 +144,8 @@ def _duplicate_check(actor, values, data, customer=None):
             and values["phone_norm"] == customer.phone_norm:
         return "", []
     matches = [m for m in find_matches(actor, name=values["name"], phone=values["phone"],
-                                       exclude_id=customer.id if customer is not None else None)
+                                       exclude_id=customer.id if customer is not None else None,
+                                       group=values.get("group_name"))
                if m.needs_reason]
     if not matches:
         return "", []
@@ -246,18 +247,69 @@ COMPLETENESS_WEIGHTS = {
 }
 
 
-def completeness_parts(customer, contacts=None, values=None, fields=None):
+# The fields completeness can count, with their labels (the admin's weights page, the missing list):
+# the built-in weights above use them; an admin may weigh any of them, and custom fields, per business model.
+COMPLETENESS_FIELDS = {
+    "name": N_("Company name"), "short_name": N_("Short name"), "credit_code": N_("Unified social credit code"),
+    "industry": N_("Industry"), "region": N_("Region"), "city": N_("City"), "address": N_("Address"),
+    "phone": N_("Phone"), "website": N_("Website"), "size": N_("Size"), "first_channel": N_("First-contact channel"),
+    "group": N_("Group (集团)"), "contacts": N_("Contacts"), "decision_maker": N_("Decision maker"),
+    "key_contact_phone": N_("Key contact's phone"),
+    "decision_tree": N_("Decision-maker tree (a decision maker and a reporting line)"),
+    "project": N_("Project data (a project on file)"),
+}
+
+
+def completeness_weights():
+    """{business model: {field: weight}} as the admin set them (only the models they saved), one query."""
+    out = {}
+    for model, field, weight in CompletenessWeight.select(
+            CompletenessWeight.business_model, CompletenessWeight.field, CompletenessWeight.weight).tuples():
+        out.setdefault(model, {})[field] = weight
+    return out
+
+
+def weights_for(business_model, fields, saved=None):
+    """[(field key, weight)] counting for a business model: the admin's weights when they saved the model, else
+    the built-in ones; each active custom field of the model with its weight for the model (the admin's, else
+    the field's own), a required one with weight 0 listed too."""
+    saved = completeness_weights() if saved is None else saved
+    model = business_model if business_model in COMPLETENESS_WEIGHTS else "consumer"
+    mine = saved.get(business_model) if business_model in saved else saved.get(model)
+    if mine is not None:
+        out = [(k, w) for k, w in mine.items() if k in COMPLETENESS_FIELDS and w > 0]
+    else:
+        out = list(COMPLETENESS_WEIGHTS[model].items())
+    for field in fields:
+        if not field.applies_to(business_model):
+            continue
+        weight = (mine or {}).get("custom_" + field.key, field.weight)
+        if weight > 0 or field.required:
+            out.append(("custom_" + field.key, weight))
+    return out
+
+
+def _has_project(customer):
+    from models.base import all_models
+
+    project = next(m for m in all_models() if m.__name__ == "Project")
+    return project.select().where(project.customer == customer.id).exists()
+
+
+def completeness_parts(customer, contacts=None, values=None, fields=None, saved=None, projects=None):
     """(field, weight, filled) for the customer's business model; the view shows what is missing.
     Custom fields count with their weight; a required one without weight is listed (weight 0) but
-    does not move the score. `values` ({key: text}) and `fields` (active custom fields) may be
-    preloaded for many customers at once."""
+    does not move the score. `values` ({key: text}), `fields` (active custom fields), `saved` (the admin's
+    weights) and `projects` (ids of customers with a project) may be preloaded for many customers at once."""
     if contacts is None:
         contacts = list(customer.contacts.where(Contact.active == True)) if customer.id else []  # noqa: E712
     if values is None:
         values = custom_values([customer.id])[customer.id] if customer.id else {}
     if fields is None:
         fields = active_custom_fields()
-    weights = COMPLETENESS_WEIGHTS.get(customer.business_model, COMPLETENESS_WEIGHTS["consumer"])
+    weights = weights_for(customer.business_model, fields, saved)
+    keys = {k for k, _ in weights}
+    makers = any(c.decision_role == "decision_maker" for c in contacts)
     filled = {
         "name": bool(customer.name), "short_name": bool(customer.short_name),
         "credit_code": bool(customer.credit_code), "industry": bool(customer.industry_id),
@@ -265,26 +317,36 @@ def completeness_parts(customer, contacts=None, values=None, fields=None):
         "phone": bool(customer.phone), "website": bool(customer.website), "size": bool(customer.size),
         "first_channel": bool(customer.first_channel), "group": bool(customer.group_id),
         "contacts": bool(contacts),
-        "decision_maker": any(c.decision_role == "decision_maker" for c in contacts),
+        "decision_maker": makers,
         "key_contact_phone": any(c.decision_role in ("decision_maker", "buyer") and (c.mobile or c.phone)
                                  for c in contacts),
+        "decision_tree": makers and any(getattr(c, "reports_to_id", None) for c in contacts),
     }
-    parts = [(f, w, filled.get(f, False)) for f, w in weights.items()]
+    if "project" in keys:
+        pk = getattr(customer, "id", None)
+        filled["project"] = (pk in projects) if projects is not None else bool(pk and _has_project(customer))
     for field in fields:
-        if (field.weight > 0 or field.required) and field.applies_to(customer.business_model):
-            parts.append(("custom_" + field.key, field.weight, bool(values.get(field.key))))
-    return parts
+        filled["custom_" + field.key] = bool(values.get(field.key))
+    return [(f, w, filled.get(f, False)) for f, w in weights]
 
 
-def compute_completeness(customer, contacts=None, values=None, fields=None):
-    parts = completeness_parts(customer, contacts, values, fields)
-    total = sum(w for _, w, _ in parts) or 1
-    return round(100 * sum(w for _, w, ok in parts if ok) / total)
+def score_of(parts):
+    """Per cent of the weight filled, rounded half up (the set-based recompute computes the same)."""
+    total = sum(w for _, w, _ in parts)
+    if total <= 0:
+        return 0
+    got = sum(w for _, w, ok in parts if ok)
+    return (200 * got + total) // (2 * total)
+
+
+def compute_completeness(customer, contacts=None, values=None, fields=None, saved=None):
+    return score_of(completeness_parts(customer, contacts, values, fields, saved))
 
 
 def recompute_completeness(customer_ids):
-    """Store the completeness of these customers again (after a custom field changed), in a few
-    queries for the lot; returns how many changed. The caller holds the write transaction."""
+    """Store the completeness of these customers again (a few customers, after a verb), in a few
+    queries for the lot; returns how many changed. The caller holds the write transaction. Many customers
+    at once: `recompute_range`, one statement."""
     ids = list(customer_ids)
     if not ids:
         return 0
@@ -292,19 +354,89 @@ def recompute_completeness(customer_ids):
         "id", "name", "short_name", "credit_code", "industry", "region", "city", "address", "phone", "website",
         "size", "first_channel", "group", "business_model", "completeness")]).where(Customer.id.in_(ids)))
     contacts = {pk: [] for pk in ids}
-    for c in (Contact.select(Contact.customer, Contact.decision_role, Contact.mobile, Contact.phone)
+    for c in (Contact.select(Contact.customer, Contact.decision_role, Contact.mobile, Contact.phone, Contact.reports_to)
               .where(Contact.customer.in_(ids) & (Contact.active == True))):  # noqa: E712
         contacts[c.customer_id].append(c)
-    values, fields = custom_values(ids), active_custom_fields()
+    values, fields, saved = custom_values(ids), active_custom_fields(), completeness_weights()
+    from models.base import all_models
+
+    project = next(m for m in all_models() if m.__name__ == "Project")
+    projects = {pk for pk, in project.select(project.customer).where(project.customer.in_(ids)).tuples()}
     changed = []
     for customer in customers:
-        score = compute_completeness(customer, contacts[customer.id], values[customer.id], fields)
+        score = score_of(completeness_parts(customer, contacts[customer.id], values[customer.id], fields, saved,
+                                            projects))
         if score != customer.completeness:
             changed.append((score, customer.id))
     if changed:  # one prepared statement for the lot (in the engine's own placeholder style)
         sql, _ = Customer.update(completeness=0).where(Customer.id == 0).sql()
         db.cursor().executemany(sql, changed)
     return len(changed)
+
+
+def _filled_sql(key, fields_by_key):
+    """The SQL condition that `key` is filled on the customer row `c` (what completeness_parts computes)."""
+    from models.base import all_models
+
+    text = {"name", "short_name", "city", "address", "phone", "website", "size", "first_channel"}
+    if key in text:
+        return f"c.{key} <> ''"
+    if key == "credit_code":
+        return "(c.credit_code IS NOT NULL AND c.credit_code <> '')"
+    if key in ("industry", "region", "group"):
+        return f"c.{key}_id IS NOT NULL"
+    contact = f'SELECT 1 FROM "{Contact._meta.table_name}" k WHERE k.customer_id = c.id AND k.active'
+    if key == "contacts":
+        return f"EXISTS ({contact})"
+    if key == "decision_maker":
+        return f"EXISTS ({contact} AND k.decision_role = 'decision_maker')"
+    if key == "key_contact_phone":
+        return (f"EXISTS ({contact} AND k.decision_role IN ('decision_maker', 'buyer') "
+                f"AND (k.mobile <> '' OR k.phone <> ''))")
+    if key == "decision_tree":
+        return (f"(EXISTS ({contact} AND k.decision_role = 'decision_maker') "
+                f"AND EXISTS ({contact} AND k.reports_to_id IS NOT NULL))")
+    if key == "project":
+        project = next(m for m in all_models() if m.__name__ == "Project")
+        return f'EXISTS (SELECT 1 FROM "{project._meta.table_name}" p WHERE p.customer_id = c.id)'
+    if key.startswith("custom_") and key[7:] in fields_by_key:
+        return (f'EXISTS (SELECT 1 FROM "{CustomValue._meta.table_name}" v WHERE v.customer_id = c.id '
+                f"AND v.field_id = {int(fields_by_key[key[7:]].id)} AND v.value <> '')")
+    return "0 = 1"
+
+
+def completeness_sql(fields=None, saved=None):
+    """The SQL expression of a customer row `c`'s completeness: a CASE over its business model, each branch
+    the filled weight over the total, rounded half up in integers (as score_of)."""
+    fields = active_custom_fields() if fields is None else fields
+    saved = completeness_weights() if saved is None else saved
+    by_key = {f.key: f for f in fields}
+
+    def branch(model):
+        weights = [(k, w) for k, w in weights_for(model, fields, saved) if w > 0]
+        total = sum(w for _, w in weights)
+        if not total:
+            return "0"
+        got = " + ".join(f"(CASE WHEN {_filled_sql(k, by_key)} THEN {int(w)} ELSE 0 END)" for k, w in weights)
+        return f"((200 * ({got}) + {total}) / {2 * total})"
+
+    whens = " ".join(f"WHEN '{m}' THEN {branch(m)}" for m in BUSINESS_MODELS if m != "consumer")
+    return f"(CASE c.business_model {whens} ELSE {branch('consumer')} END)"
+
+
+def recompute_range(after_id, upto_id, models=None, expression=None):
+    """Store the completeness of the customers with after_id < id <= upto_id (of these business models) in one
+    UPDATE, set-based; the caller holds the write transaction. Returns the rows written."""
+    expression = expression or completeness_sql()
+    table = Customer._meta.table_name
+    where = "c.id > %s AND c.id <= %s" if db.param == "%s" else "c.id > ? AND c.id <= ?"
+    params = [after_id, upto_id]
+    if models:
+        mark = "%s" if db.param == "%s" else "?"
+        where += f" AND c.business_model IN ({', '.join(mark for _ in models)})"
+        params += list(models)
+    cursor = db.execute_sql(f'UPDATE "{table}" AS c SET completeness = {expression} WHERE {where}', params)
+    return cursor.rowcount
 
 
 # ---- scopes -----------------------------------------------------------------------------------

@@ -656,7 +656,10 @@ def completeness(user, team=None, counted=None):
         t["average"] = round(t["sum"] / t["count"]) if t["count"] else 0
         out.append(t)
     out.sort(key=lambda t: (t["average"], t["name"]))
-    return {"teams": out, "as_of": as_of}
+    from models import completeness as by_model  # per rep and the trend (issue 17 item 7)
+
+    reps, reps_as_of = by_model.by_rep(team)
+    return {"teams": out, "as_of": as_of, "reps": reps, "reps_as_of": reps_as_of, "trend": by_model.trend(team)}
 
 
 def overview(user, team=None, grain="w", now=None, today=None):

@@ -7,7 +7,8 @@ this module adds the tree's own columns and the move verb with a readable cycle 
 """
 import peewee as pw
 
-from models import audit
+from models import audit, clock
+from models import job_changes
 from models.base import db, fresh
 from models.customers import Contact, FollowUp, save_contact, validate_contact
 from models.fields import int_or_none
@@ -87,6 +88,12 @@ def warnings(nodes):
         out.append(("decision_maker_not_reached",
                     N_("No decision maker has been reached by a valid follow-up (%(names)s)."),
                     {"names": "、".join(n.contact.name for n in makers)}))
+    for c in job_changes.gaps([n.contact for n in nodes], clock.now()):
+        out.append(("left_gap",
+                    N_("%(name)s (%(role)s) left for %(company)s on %(date)s: nobody holds the role since — "
+                       "who decides now?"),
+                    {"name": c.name, "role": c.title or c.decision_role, "company": c.moved_company or "?",
+                     "date": clock.to_local(c.left_at).strftime("%Y-%m-%d")}))
     for n in active:
         if n.contact.attitude == "opponent" and n.contact.influence == "high":
             out.append(("opponent_high_influence",

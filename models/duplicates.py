@@ -120,9 +120,17 @@ class Match:
     lead: bool = False  # unowned and in no pool: a marketing lead
     can_view: bool = False
     score: float = 0.0
+    group: str = ""  # the match's group (集团), by name
+    sibling: bool = False  # in the group being typed: another legal entity of it, not a duplicate by itself
+    same_text: bool = False  # its name is the very name typed (not only the same once normalised)
 
     @property
     def needs_reason(self):
+        """Inside the typed group a similar name, a name differing only in its bracketed place (恒力（苏州）/
+        恒力（南通）) or a shared phone (the group's switchboard) is a sibling entity; the very same name stays a
+        duplicate even there."""
+        if self.sibling and not self.same_text:
+            return False
         return any(r in NEEDS_REASON for r in self.reasons)
 
     @property
@@ -159,9 +167,10 @@ def _similar_ids(name_norm, core, exclude_id):
     return out
 
 
-def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None, limit=5):
-    """Customers that look like the one being entered, most certain first (at most `limit`)."""
-    from models.customer_tables import Contact, Customer, Pool
+def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None, limit=5, group=None):
+    """Customers that look like the one being entered, most certain first (at most `limit`). `group`: the
+    group (集团) name being typed; a match in it is marked `sibling`."""
+    from models.customer_tables import Contact, Customer, CustomerGroup, Pool
     from models.permissions import can
     from models.user_tables import User
 
@@ -200,6 +209,11 @@ def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None
               .where(User.id.in_([c.owner_id for c in customers.values() if c.owner_id]))}
     pool_ids = [c.pool_id for c in customers.values() if c.pool_id and not c.owner_id]
     pools = {p.id: p for p in Pool.select().where(Pool.id.in_(pool_ids))} if pool_ids else {}
+    group_ids = {c.group_id for c in customers.values() if c.group_id}
+    groups = dict(CustomerGroup.select(CustomerGroup.id, CustomerGroup.name)
+                  .where(CustomerGroup.id.in_(list(group_ids))).tuples()) if group_ids else {}
+    typed_group = " ".join(str(group or "").split())
+    typed_name = "".join(to_halfwidth(str(name or "")).split())
     out = []
     for i in ids:
         c = customers.get(i)
@@ -210,5 +224,7 @@ def find_matches(actor, name=None, phone=None, credit_code=None, exclude_id=None
             owner=owners.get(c.owner_id) if c.owner_id else None, owner_id=c.owner_id,
             pool=pools.get(c.pool_id) if not c.owner_id and c.pool_id else None,
             lead=not c.owner_id and not c.pool_id, can_view=can(actor, "customer.view", c),
-            score=scores.get(i, 1.0)))
+            score=scores.get(i, 1.0), group=groups.get(c.group_id, ""),
+            sibling=bool(typed_group) and groups.get(c.group_id) == typed_group,
+            same_text="".join(to_halfwidth(c.name).split()) == typed_name))
     return out

@@ -25,7 +25,8 @@ from models.base import BaseModel, JSONField, bulk_insert, db, is_sqlite
 from models.customers import (BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, GRADE_OF_STAGE,
                               MARKETING_STAGES, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES, Contact,
                               CustomField, Customer, CustomerGroup, Industry, StageChange,
-                              CustomValue, compute_completeness, custom_values, validate_contact, validate_customer,
+                              CustomValue, completeness_weights, compute_completeness, custom_values, validate_contact,
+                              validate_customer,
                               write_custom_values)
 from models.duplicates import REASON_ORDER
 from models.errors import N_, DomainError, FieldErrors, NotFound, ValidationError
@@ -159,6 +160,7 @@ class Lookups:
     industries: dict
     regions: dict
     vocab: dict
+    weights: dict = None  # the admin's completeness weights (customers.completeness_weights)
 
     @classmethod
     def load(cls):
@@ -177,7 +179,7 @@ class Lookups:
                     if text:
                         vocab[name][_key(text)] = k
         custom = list(CustomField.select().where(CustomField.active == True).order_by(CustomField.position))  # noqa: E712
-        return cls(custom, industries, regions, vocab)
+        return cls(custom, industries, regions, vocab, completeness_weights())
 
 
 def targets(lookups=None):
@@ -801,7 +803,7 @@ def create_customers(actor, job, rows, options, now, lookups):
                                 region_id=record["region"])
         shapes.append(shape)
         record["completeness"] = compute_completeness(shape, contacts=[SimpleNamespace(**c) for c in contacts],
-                                                      values=custom, fields=lookups.custom)
+                                                      values=custom, fields=lookups.custom, saved=lookups.weights)
         records.append(record)
         people.append(contacts)
         customs.append(custom)

@@ -62,6 +62,13 @@ def _customer_visible(user, c):
     return False
 
 
+def _sees_an_entity(user, group):
+    """Whether the user opens at least one legal entity of the group (one indexed query)."""
+    from models.customer_tables import Customer
+
+    return scope("customer", user, Customer.select(Customer.id).where(Customer.group == group.id)).exists()
+
+
 def _customer_editable(user, c):
     """Owners (and their manager) edit; a staker edits the staked file to complete it."""
     if user.role == "admin":
@@ -315,6 +322,14 @@ RULES = {
         u.role in SELLERS and u.team_id is not None and t.team == u.team_id),
     "cleansing.work": lambda u, t: u.role == "admin" or (u.role in SELLERS and u.team_id is not None and (
         t.assignee == u.id or (t.team == u.team_id and (t.assignee is None or u.role == "manager")))),
+    # ---- contacts who change job, customer groups, completeness weights (issue 17 items 5–7) ----
+    # A job change is an edit of the contact's customer (the new role goes only to a customer one edits too);
+    # a group opens to whoever opens one of its entities and to its owner; admins name its owner and weigh
+    # completeness per business model.
+    "contact.change_job": lambda u, c: _customer_editable(u, c),
+    "group.view": lambda u, g: u.role in ("admin", "service") or g.owner_id == u.id or _sees_an_entity(u, g),
+    "group.manage": lambda u, _=None: u.role == "admin",
+    "completeness.weights": lambda u, _=None: u.role == "admin",
     # ---- dashboards and the to-do centre (issue 16 items 5 and 6, models/dashboards.py, models/todo.py) ----
     # Managers see their team's dashboards, admins everyone's (with a team filter); every role has a to-do centre.
     "dashboard.view": lambda u, _=None: u.role in ("manager", "admin"),

@@ -57,6 +57,7 @@ DEFAULTS = {
     "appeal_window_hours": 16,       # a released rep may appeal within this many working hours (0: no appeals)
     "appeal_grace_days": 3,          # a restored clock that had run out holds this many days more
     "conflict_appeal_hours": 16,     # the losing rep may appeal a conflict ruling within these working hours
+    "group_one_owner": False,    # one owner per group (集团): entities go to the group's owner only (models/groups.py)
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -179,6 +180,7 @@ def validate_settings(data):
                               0, 10000)
     out["capacity"] = capacity
     out["dealt_count"] = str(data.get("dealt_count", "1")) in ("1", "on", "true", "True")
+    out["group_one_owner"] = str(data.get("group_one_owner", "")) in ("1", "on", "true", "True")
     warnings = re.split(r"[,，\s]+", str(data.get("warning_days", "3,1")).strip())
     try:
         days = sorted({int(w) for w in warnings if w}, reverse=True)

@@ -7,7 +7,7 @@ import peewee as pw
 from models import audit, clock, hooks
 from models.base import BaseModel, db, fresh
 from models.customers import (BUSINESS_MODELS, CUSTOM_KINDS, CustomField, CustomValue, Customer,
-                              recompute_completeness)
+                              completeness_sql, recompute_range)
 from models.errors import N_, FieldErrors
 from models.fields import parse_bool, parse_choice, parse_int, take, text_field
 from models.permissions import require
@@ -15,8 +15,8 @@ from models.permissions import require
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
 MAX_WEIGHT = 50  # the built-in fields of a business model weigh 100 together
 MAX_OPTIONS, OPTION_LEN = 30, 40
-CHUNK = 1000  # customers per transaction when completeness is recomputed
-VERB_BUDGET = 2000  # customers the verb itself recomputes; the sweep does the rest
+CHUNK = 50000  # customer ids per transaction (one UPDATE) when completeness is recomputed
+VERB_BUDGET = 20000  # customer ids the verb itself recomputes; the sweep does the rest
 
 
 class CompletenessJob(BaseModel):
@@ -153,23 +153,25 @@ def _schedule(before, field):
 
 
 def advance(job, budget=None):
-    """Recompute the next customers of `job` in chunks, one transaction each (nested in the caller's
-    when there is one); marks it done at the end. Returns how many customers it looked at."""
-    seen = 0
+    """Recompute the next customers of `job` by id range, one set-based UPDATE per transaction (nested in the
+    caller's when there is one: `customers.recompute_range`); marks it done at the end. Returns how many ids
+    of the range it covered."""
+    seen, expression = 0, None
     models = [m for m in job.business_models.split(",") if m]
     while budget is None or seen < budget:
         with db.atomic():
             fresh(job)
             if job.done_at is not None:
                 break
-            query = Customer.select(Customer.id).where(Customer.id > job.after_id)
-            if models:
-                query = query.where(Customer.business_model.in_(models))
-            ids = [pk for pk, in query.order_by(Customer.id).limit(CHUNK).tuples()]
-            if ids:
-                recompute_completeness(ids)
-                job.after_id, seen = ids[-1], seen + len(ids)
-            if len(ids) < CHUNK:
+            top = Customer.select(pw.fn.MAX(Customer.id)).scalar() or 0
+            step = CHUNK if budget is None else min(CHUNK, budget - seen)
+            upto = min(job.after_id + step, top)
+            if upto > job.after_id:
+                expression = expression or completeness_sql()
+                recompute_range(job.after_id, upto, models, expression)
+                seen += upto - job.after_id
+                job.after_id = upto
+            if job.after_id >= top:
                 job.done_at = clock.now()
             job.save()
             if job.done_at is not None:

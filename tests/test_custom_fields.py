@@ -365,9 +365,9 @@ def test_the_file_shows_values_in_the_readers_language(en_client, filter_world):
 def test_a_field_definition_problem_never_half_saves(admin, make_customer, monkeypatch):
     """The definition and its first recompute are one transaction."""
     make_customer()
-    def boom(ids):
+    def boom(*args):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(settings, "recompute_completeness", boom)
+    monkeypatch.setattr(settings, "recompute_range", boom)
     with pytest.raises(RuntimeError):
         define(admin, "capacity", "number", weight="10")
     assert not CustomField.select().exists() and not CompletenessJob.select().exists()

@@ -7,7 +7,7 @@ from flask_login import current_user
 from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringField, TextAreaField
 
 from models import audit, db, listing, pools
-from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS,
+from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS, COMPLETENESS_FIELDS,
                               DECISION_ROLE_LABELS, DECISION_ROLES, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES,
                               CUSTOM_KIND_LABELS, PROFILE_FIELDS, SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS,
                               STAGES, YES_NO_LABELS, Contact, CustomField, CustomerGroup, Industry, active_custom_fields,
@@ -294,7 +294,8 @@ def check_field(field):
 def _duplicates_context(data, customer, form=None):
     """The matches for the name, phone and credit code being typed, and whether saving needs a reason."""
     found = find_matches(current_user, name=data.get("name"), phone=data.get("phone"),
-                         credit_code=data.get("credit_code"), exclude_id=customer.id if customer else None)
+                         credit_code=data.get("credit_code"), exclude_id=customer.id if customer else None,
+                         group=data.get("group_name"))
     loc = locale_code()
     matches = []
     for m in found:
@@ -304,6 +305,10 @@ def _duplicates_context(data, customer, form=None):
             where = _("In the public pool %(pool)s", pool=m.pool.label(loc))
         else:
             where = _("A marketing lead, not yet with a rep")
+        if m.sibling:
+            where += " · " + _("another entity of the group %(group)s", group=m.group)
+        elif m.group:
+            where += " · " + _("group %(group)s", group=m.group)
         matches.append(dict(id=m.id, name=m.name, can_view=m.can_view, where=where,
                             why=" · ".join(label(REASON_LABELS, r) for r in m.reasons),
                             dispute=m.owner_id is not None and m.owner_id != current_user.id
@@ -505,7 +510,7 @@ def completeness_label(name):
     if name.startswith("custom_"):
         cf = CustomField.get_or_none(CustomField.key == name[7:])
         return cf.label(locale_code()) if cf else name
-    return COMPLETENESS_LABELS.get(name) or field_label(name)
+    return COMPLETENESS_LABELS.get(name) or COMPLETENESS_FIELDS.get(name) or field_label(name)
 
 
 @extend.timeline("customer.", "followup.", "contact.")

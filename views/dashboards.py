@@ -73,6 +73,21 @@ def forecast_bars(total, periods, height=150):
     return {"bars": out, "width": 440, "height": height, "base": 14 + plot_h}
 
 
+TREND = {"width": 620, "height": 120, "left": 34, "top": 8, "bottom": 20}
+
+
+def trend_line(points):
+    """The completeness trend as a polyline over 0–100 %: {"points": "x,y …", "dots": [...], "first", "last"}."""
+    if not points:
+        return None
+    w, h = TREND["width"] - TREND["left"] - 8, TREND["height"] - TREND["top"] - TREND["bottom"]
+    step = w / max(len(points) - 1, 1)
+    dots = [{"x": round(TREND["left"] + i * step, 1), "y": round(TREND["top"] + h * (1 - v / 100), 1), "day": day,
+             "value": v} for i, (day, v) in enumerate(points)]
+    return {"points": " ".join(f"{d['x']},{d['y']}" for d in dots), "dots": dots, "first": points[0][0],
+            "last": points[-1][0], **TREND, "base": TREND["top"] + h}
+
+
 def _team_arg():
     return request.args.get("team", type=parse_id) if can(current_user, "dashboard.all") else None
 
@@ -92,7 +107,8 @@ def index():
         funnel_chart=funnel_shapes(d["funnel"]["stages"]), promo_chart=stacked_bars(columns, list(promo["series"])),
         forecast_chart=forecast_bars(d["forecast"]["total"], d["forecast"]["periods"]),
         pool_chart=stacked_bars(pool_cols, ["claims"]), release_chart=stacked_bars(pool_cols, ["releases"]),
-        stage_keys=list(promo["series"]), one_day=dt.timedelta(days=1))
+        stage_keys=list(promo["series"]), one_day=dt.timedelta(days=1),
+        trend_chart=trend_line(d["completeness"]["trend"]))
 
 
 @bp.get("/dashboards/moves")

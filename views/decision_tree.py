@@ -5,6 +5,7 @@ from flask_login import current_user
 from wtforms import Form, SelectField, StringField
 
 from models import decision_tree as tree
+from models import job_changes
 from models.customers import DECISION_ROLE_LABELS, DECISION_ROLES, Contact, get_customer
 from models.errors import N_, ValidationError
 from models.permissions import can, require
@@ -90,6 +91,7 @@ def _texts(customer):
 def tree_context(customer, user, error=None, error_node=None):
     roots, nodes, warns = tree.build(customer)
     return {"roots": roots, "node_count": len(nodes),
+            "earlier": job_changes.earlier_roles([n.contact for n in nodes.values()]),
             "warnings": [(key, translate_error(m, p)) for key, m, p in warns],
             "can_edit": can(user, "decision_tree.edit", customer), "tx": _texts(customer),
             "move_error": error, "error_node": error_node}
