@@ -16,6 +16,12 @@ Metrics (`n` a count, `amount` money in fen or dwell in seconds):
   left:<stage>            moves out of a stage, amount = seconds spent in it (dwell)
   up:<stage>              promotions out of a stage (conversion of the stage = up / left)
   lead_answer, lead_late  routed leads answered (amount = working minutes to the answer), and those late
+  plan, plan_done, plan_on_time
+                          visit plan items decided in the month of their day: carried out, closed with a reason
+                          or not carried out by the sweep (`plan`); carried out (`plan_done`); carried out on the
+                          day planned, without rolling over (`plan_on_time`). An item rolled over is counted once,
+                          where its last continuation ends; an item closed because the customer went to another
+                          owner (PLAN_OWNER_CHANGED) is not counted: the rep could no longer carry it out.
 A stage move is credited to the customer's owner (else to whoever moved it), in the owner's team.
 
 Bulk loads (the demo, the benchmark generator) call `rebuild()` afterwards, as the opportunity board's
@@ -27,6 +33,7 @@ import peewee as pw
 
 from models import clock, hooks
 from models.base import BaseModel, db
+from models.errors import N_
 from models.customer_tables import STAGES, Customer
 from models.user_tables import User
 
@@ -35,6 +42,7 @@ CLAIM_OUTCOMES = ("open", "signed", "released", "moved")
 
 
 SPANS = ("month", "quarter", "year")
+PLAN_OWNER_CHANGED = N_("The customer went to another owner.")  # the close reason of plan items not counted
 
 
 class RepPeriod(BaseModel):
@@ -173,6 +181,16 @@ def lead_answered(rep_id, team_id, at, minutes, late):
         bump(rep_id, team_id, at, "lead_late")
 
 
+def plan_decided(item, status, at=None):
+    """A plan item reached its end (`status` done, closed or expired; `at` when it was carried out): counted in
+    the month of its day for its rep, on time when carried out by its day without a roll-over."""
+    bump(item.rep_id, team_of(item.rep_id), item.day, "plan")
+    if status == "done":
+        bump(item.rep_id, team_of(item.rep_id), item.day, "plan_done")
+        if not item.rolls and at is not None and clock.to_local(at).date() <= item.day:
+            bump(item.rep_id, team_of(item.rep_id), item.day, "plan_on_time")
+
+
 def _owner_changed(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
     """A claimed customer leaving its claimer: released to a pool, or moved on to someone else."""
     if not from_owner_id or not customer_ids:
@@ -246,6 +264,7 @@ def rebuild():
             "FROM pool_event e JOIN user u ON u.id = e.actor_id WHERE e.kind = 'claim'",
         ]
         tables = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        params = []
         if "lead_routing" in tables:
             answered = ("FROM lead_routing r WHERE r.responded_at IS NOT NULL AND r.response != 'rerouted' "
                         "AND r.minutes IS NOT NULL AND r.to_user_id IS NOT NULL")
@@ -261,8 +280,18 @@ def rebuild():
                 "SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), date(p.received_on, 'start of month'), "
                 "'collection', 1, CAST(ROUND(p.amount * 100) AS INTEGER) FROM payment p JOIN \"order\" o ON o.id = p.order_id "
                 "JOIN customer c ON c.id = o.customer_id LEFT JOIN user u ON u.id = COALESCE(o.rep_id, c.owner_id)")
+        if "plan_item" in tables:
+            decided = ("FROM plan_item p JOIN user u ON u.id = p.rep_id WHERE (p.status IN ('done', 'expired') "
+                       "OR (p.status = 'closed' AND p.close_reason != ?))")
+            plan_month = "date(p.day, 'start of month')"
+            parts.append(f"SELECT p.rep_id, COALESCE(u.team_id, 0), {plan_month}, 'plan', 1, 0 {decided}")
+            parts.append(f"SELECT p.rep_id, COALESCE(u.team_id, 0), {plan_month}, 'plan_done', 1, 0 {decided} "
+                         "AND p.status = 'done'")
+            parts.append(f"SELECT p.rep_id, COALESCE(u.team_id, 0), {plan_month}, 'plan_on_time', 1, 0 {decided} "
+                         f"AND p.status = 'done' AND p.rolls = 0 AND date(p.done_at, {_LOCAL}) <= p.day")
+            params += [PLAN_OWNER_CHANGED] * 3
         parts.append("SELECT rep_id, team_id, month, 'claim_' || outcome, 1, 0 FROM claim_outcome")
-        db.execute_sql(ins.format(src=" UNION ALL ".join(parts)))
+        db.execute_sql(ins.format(src=" UNION ALL ".join(parts)), params)
         roll_up()
 
 
