@@ -234,7 +234,7 @@ def flows(team, grain, since, now=None):
 _TALLY_SQL = (
     "SELECT COALESCE(team_id, 0), COALESCE(pool_id, 0), stage, "
     "CASE WHEN completeness >= 100 THEN 10 WHEN completeness < 0 THEN 0 ELSE completeness / 10 END, "
-    "CASE WHEN owner_id IS NOT NULL AND released_at IS NOT NULL THEN 1 ELSE 0 END, COUNT(*), SUM(completeness) "
+    "CASE WHEN owner_id IS NOT NULL AND released_at IS NOT NULL THEN 1 ELSE 0 END, COUNT(*), SUM(completeness) "  # listing.RECOVERED
     "FROM customer {where} GROUP BY 1, 2, 3, 4, 5")
 
 

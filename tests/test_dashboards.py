@@ -316,6 +316,31 @@ def test_the_dashboard_page_links_every_figure(client, world):
     assert client.get("/dashboards/moves?stage=intent&move=into&since=garbage&until=1999-01-01").status_code == 200
 
 
+def test_recovered_and_signed_click_through_to_the_customers_behind_them(client, world):
+    """The pool health's "recovered" and "… of them signed" link to the customer list filtered the same way
+    (owned again after a release; and at signed or long-term now), and the list shows exactly those."""
+    won = world.make(world.rep_a, name="赢回并签约服饰有限公司")
+    back = world.make(world.rep_a, name="赢回未签约服饰有限公司")
+    kept = world.make(world.rep_a, name="从未释放服饰有限公司", stage="signed")
+    other = world.make(world.rep_b, name="乙组赢回签约服饰有限公司")
+    Customer.update(released_at=FROZEN - 8 * DAY).where(Customer.id.in_([won.id, back.id, other.id])).execute()
+    Customer.update(stage="long_term").where(Customer.id.in_([won.id, other.id])).execute()
+    h = dm.pool_health(world.mgr_a)
+    assert (h["recovered"], h["recovered_signed"]) == (2, 1)
+    client.login(world.mgr_a)
+    body = client.get("/dashboards").get_data(as_text=True)
+    assert "/customers?recovered=yes&amp;scope=all" in body and "/customers?recovered=signed&amp;scope=all" in body
+    listed = client.get("/customers?recovered=yes&scope=all").get_data(as_text=True)
+    assert won.name in listed and back.name in listed and kept.name not in listed and other.name not in listed
+    listed = client.get("/customers?recovered=signed&scope=all").get_data(as_text=True)
+    assert won.name in listed and back.name not in listed and kept.name not in listed
+    assert 'name="recovered"' in listed and "Won back and signed" in listed
+    client.login(world.admin)
+    listed = client.get(f"/customers?recovered=signed&scope=all&team={world.b.id}").get_data(as_text=True)
+    assert other.name in listed and won.name not in listed
+    assert client.get("/customers?recovered=garbage&scope=all").status_code == 200  # junk: no filter
+
+
 def test_a_manager_sees_only_the_team(client, world):
     ca, cb = world.make(world.rep_a, name="甲组的客户有限公司"), world.make(world.rep_b, name="乙组的客户有限公司")
     world.move(ca, "intent", FROZEN - DAY)
