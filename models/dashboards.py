@@ -382,8 +382,8 @@ def moved_customers(user, stage, move, since, until, team=None, after=None, limi
         to_stage, from_stage = _unindexed(to_stage), _unindexed(from_stage)
     cond = {"into": to_stage == stage,
             "promoted": (to_stage == stage) & from_stage.in_(below),
-            "up_from": (from_stage == stage) & StageChange.to_stage.in_(above),
-            "down_from": (from_stage == stage) & StageChange.to_stage.in_(below)}[move]
+            "up_from": (from_stage == stage) & to_stage.in_(above),  # a team's: not the (to_stage, at) index either
+            "down_from": (from_stage == stage) & to_stage.in_(below)}[move]
     q = (StageChange.select(StageChange.id, StageChange.at, StageChange.from_stage, StageChange.to_stage,
                             Customer.id, Customer.name)
          .join(Customer, on=(Customer.id == StageChange.customer))
