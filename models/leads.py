@@ -922,8 +922,8 @@ def send_back(actor, lead, reason, now=None):
             Customer.update(owner=None, team=None, pool=None, stage="prospect", grade=GRADE_OF_STAGE["prospect"],
                             claimed_at=None, release_at=None, release_rule="", updated_at=now,
                             stage_changed_at=now).where(Customer.id == customer.id).execute()
-            StageChange.create(customer=customer.id, from_stage=customer.stage, to_stage="prospect", at=now, actor=actor,
-                               owner_id=rep)
+            StageChange.create(customer=customer.id, from_stage=customer.stage, to_stage="prospect", at=now,
+                               actor=actor, owner_id=rep)
             hooks.fire("owner_changed", actor, [customer.id], rep, None, reason)
         Lead.update(status="sent_back", sent_back_at=now, sent_back_reason=reason, made_owner=False).where(
             Lead.id == lead.id).execute()

@@ -302,7 +302,8 @@ def _year(today, window, detailed_team, say):
             report_id += 1
             filed = at_local(day, rng.choice((17, 18, 19, 20)), rng.randrange(60))
             read = bool(manager) and day < unread_from and rng.random() < 0.9
-            read_at = at_local(day + dt.timedelta(days=1), 8, 30) + dt.timedelta(minutes=rng.randrange(240)) if read else None
+            read_at = (at_local(day + dt.timedelta(days=1), 8, 30) + dt.timedelta(minutes=rng.randrange(240))
+                       if read else None)
             plan = sorted(b["plan"], key=lambda p: (p["at"], p["id"]))
             facts = dr.facts_of(plan, [f[:6] for f in b["followups"]], b["moves"], b["orders"], b["collected"])
             reports.append(dict(id=report_id, rep=rep, day=day, facts=facts, opinions=rng.choice(OPINIONS),
