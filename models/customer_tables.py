@@ -249,6 +249,7 @@ class StageChange(BaseModel):
     to_stage = pw.CharField(max_length=20)
     at = pw.DateTimeField(index=True)
     actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=False)
+    owner_id = pw.IntegerField(null=True)  # the owner when it moved, whom it counts for; 0 none (the mover); 0036
 
     class Meta:
         # the dashboards' drill-down: the changes into / out of a stage in a period, newest first (0033); one rep's

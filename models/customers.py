@@ -493,7 +493,8 @@ def create_customer(actor, data, check_duplicates=True, as_lead=False):
         write_custom_values(customer, custom)
         customer.completeness = compute_completeness(customer, contacts=[])
         customer.save()
-        StageChange.create(customer=customer, from_stage=None, to_stage=stage, at=now, actor=actor)
+        StageChange.create(customer=customer, from_stage=None, to_stage=stage, at=now, actor=actor,
+                           owner_id=customer.owner_id or 0)
         perf.customer_created(customer)
         extra = {"duplicate_reason": dup_reason, "duplicate_ids": dup_ids} if dup_ids else {}
         audit.record("customer.created", actor, customer, stage=stage,
@@ -582,7 +583,8 @@ def change_stage(actor, customer, stage, reason=""):
         customer.stage, customer.grade = stage, GRADE_OF_STAGE.get(stage, "")
         customer.stage_changed_at = customer.updated_at = now
         customer.save()
-        StageChange.create(customer=customer, from_stage=old, to_stage=stage, at=now, actor=actor)
+        StageChange.create(customer=customer, from_stage=old, to_stage=stage, at=now, actor=actor,
+                           owner_id=customer.owner_id or 0)
         if customer.owner_id:
             hooks.fire("customer_changed", customer, now)
         direction = "promoted" if STAGES.index(stage) > STAGES.index(old) else "demoted"
@@ -613,6 +615,8 @@ def set_owner(actor, customer, owner, reason=""):
         if owner is not None:
             customer.pool, customer.claimed_at = None, now
         customer.save()
+        if old is None and owner is not None:  # from nobody: a new customer for the owner (perf_tables)
+            perf.customer_given(owner.id, owner.team_id, now)
         hooks.fire("customer_changed", customer, now)
         audit.record("customer.owner_changed", actor, customer,
                      from_owner=old.full_name if old else None, to_owner=owner.full_name if owner else None,

@@ -124,44 +124,62 @@ def prefill(rep_id, day):
     follow-ups (author, at), stage moves (actor, at), signed orders (rep, ordered_on), collections on their
     orders (payments received that day)."""
     start, end = day_bounds(day)
-    plan = [{"id": p.id, "customer_id": p.customer_id, "customer": p.customer_name, "kind": p.kind,
-             "at": p.at.strftime("%H:%M") if p.at else "", "objective": p.objective, "status": p.status,
-             "valid": p.followup_valid, "reason": p.close_reason, "followup_id": p.followup_id}
+    plan = [plan_fact(p.id, p.customer_id, p.customer_name, p.kind, p.at, p.objective, p.status, p.followup_valid,
+                      p.close_reason, p.followup_id)
             for p in (PlanItem.select(PlanItem, Customer.name.alias("customer_name"),
                                       FollowUp.is_valid.alias("followup_valid"))
                       .join(Customer, on=(PlanItem.customer == Customer.id))
                       .switch(PlanItem).join(FollowUp, pw.JOIN.LEFT_OUTER, on=(PlanItem.followup == FollowUp.id))
                       .where((PlanItem.rep == rep_id) & (PlanItem.day == day))
                       .order_by(PlanItem.at.is_null(), PlanItem.at, PlanItem.id).objects())]
-    followups = [{"customer_id": f.customer_id, "customer": f.customer_name, "type": f.type, "valid": f.is_valid,
-                  "excerpt": f.content[:80], "planned": f.id in {p.get("followup_id") for p in plan}}
+    followups = [(f.id, f.customer_id, f.customer_name, f.type, f.is_valid, f.content)
                  for f in (FollowUp.select(FollowUp.id, FollowUp.customer, FollowUp.type, FollowUp.is_valid,
                                            FollowUp.content, Customer.name.alias("customer_name"))
                            .join(Customer, on=(FollowUp.customer == Customer.id))
                            .where((FollowUp.author == rep_id) & (FollowUp.at >= start) & (FollowUp.at < end))
                            .order_by(FollowUp.at).objects())]
-    moves = [{"customer_id": s.customer_id, "customer": s.customer_name, "from": s.from_stage, "to": s.to_stage}
+    moves = [(s.customer_id, s.customer_name, s.from_stage, s.to_stage)
              for s in (StageChange.select(StageChange.customer, StageChange.from_stage, StageChange.to_stage,
                                           Customer.name.alias("customer_name"))
                        .join(Customer, on=(StageChange.customer == Customer.id))
                        .where((StageChange.actor == rep_id) & (StageChange.at >= start) & (StageChange.at < end))
                        .order_by(StageChange.at).limit(LIST_MAX).objects())]
-    orders = list(Order.select(Order.id, Order.customer, Order.total, Customer.name.alias("customer_name"))
-                  .join(Customer, on=(Order.customer == Customer.id))
-                  .where((Order.rep == rep_id) & (Order.ordered_on == day) & (Order.status == "signed")).objects())
+    orders = [(o.id, o.customer_id, o.customer_name, o.total)
+              for o in (Order.select(Order.id, Order.customer, Order.total, Customer.name.alias("customer_name"))
+                        .join(Customer, on=(Order.customer == Customer.id))
+                        .where((Order.rep == rep_id) & (Order.ordered_on == day) & (Order.status == "signed")).objects())]
     collected = (Payment.select(pw.fn.COALESCE(pw.fn.SUM(Payment.amount), 0))
                  .join(Order, on=(Payment.order == Order.id))
                  .where((Order.rep == rep_id) & (Payment.received_on == day)).scalar())
+    return facts_of(plan, followups, moves, orders, collected)
+
+
+def plan_fact(item_id, customer_id, customer_name, kind, at, objective, status, valid, reason, followup_id):
+    """One plan item as the pre-fill keeps it."""
+    return {"id": item_id, "customer_id": customer_id, "customer": customer_name, "kind": kind,
+            "at": at.strftime("%H:%M") if at else "", "objective": objective, "status": status, "valid": valid,
+            "reason": reason, "followup_id": followup_id}
+
+
+def facts_of(plan, followups, moves, orders, collected):
+    """The pre-fill from one day's rows: `plan` as `plan_fact` dicts, `followups` as (id, customer id, customer,
+    type, valid, content) in time order, `moves` as (customer id, customer, from, to), `orders` as (id, customer
+    id, customer, total), `collected` the day's payments (the demo's year of reports builds them the same way)."""
+    planned_ids = {p.get("followup_id") for p in plan}
     return {
         "plan": plan,
         "planned": len(plan), "carried_out": sum(1 for p in plan if p["status"] == "done"),
-        "followups": followups[:LIST_MAX], "followup_count": len(followups),
-        "valid_followups": sum(1 for f in followups if f["valid"]),
-        "unplanned_followups": len({f["customer_id"] for f in followups} - {p["customer_id"] for p in plan}),
-        "stage_moves": moves,
-        "orders": [{"id": o.id, "customer_id": o.customer_id, "customer": o.customer_name, "total": str(o.total)}
-                   for o in orders],
-        "order_total": str(sum((o.total for o in orders), Decimal("0.00"))),
+        "followups": [{"customer_id": cid, "customer": name, "type": ftype, "valid": valid, "excerpt": content[:80],
+                       "planned": fid in planned_ids}
+                      for fid, cid, name, ftype, valid, content in followups[:LIST_MAX]],
+        "followup_count": len(followups),
+        "valid_followups": sum(1 for f in followups if f[4]),
+        "unplanned_followups": len({f[1] for f in followups} - {p["customer_id"] for p in plan}),
+        "stage_moves": [{"customer_id": cid, "customer": name, "from": old, "to": new}
+                        for cid, name, old, new in moves[:LIST_MAX]],
+        "orders": [{"id": oid, "customer_id": cid, "customer": name, "total": str(total)}
+                   for oid, cid, name, total in orders],
+        "order_total": str(sum((Decimal(str(o[3])) for o in orders), Decimal("0.00"))),
         "collected": str(Decimal(str(collected or 0)).quantize(Decimal("0.01"))),
     }
 

@@ -234,7 +234,7 @@ def flows(team, grain, since, now=None):
 _TALLY_SQL = (
     "SELECT COALESCE(team_id, 0), COALESCE(pool_id, 0), stage, "
     "CASE WHEN completeness >= 100 THEN 10 WHEN completeness < 0 THEN 0 ELSE completeness / 10 END, "
-    "CASE WHEN owner_id IS NOT NULL AND released_at IS NOT NULL THEN 1 ELSE 0 END, COUNT(*), SUM(completeness) "
+    "CASE WHEN owner_id IS NOT NULL AND released_at IS NOT NULL THEN 1 ELSE 0 END, COUNT(*), SUM(completeness) "  # listing.RECOVERED
     "FROM customer {where} GROUP BY 1, 2, 3, 4, 5")
 
 
@@ -382,8 +382,8 @@ def moved_customers(user, stage, move, since, until, team=None, after=None, limi
         to_stage, from_stage = _unindexed(to_stage), _unindexed(from_stage)
     cond = {"into": to_stage == stage,
             "promoted": (to_stage == stage) & from_stage.in_(below),
-            "up_from": (from_stage == stage) & StageChange.to_stage.in_(above),
-            "down_from": (from_stage == stage) & StageChange.to_stage.in_(below)}[move]
+            "up_from": (from_stage == stage) & to_stage.in_(above),  # a team's: not the (to_stage, at) index either
+            "down_from": (from_stage == stage) & to_stage.in_(below)}[move]
     q = (StageChange.select(StageChange.id, StageChange.at, StageChange.from_stage, StageChange.to_stage,
                             Customer.id, Customer.name)
          .join(Customer, on=(Customer.id == StageChange.customer))

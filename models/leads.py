@@ -775,6 +775,8 @@ def _route(actor, lead, now=None, to_user=None, reason="", exclude=(), check=Tru
         inputs = {"lead": lead.id, "rule": rule, "steps": steps, "skipped": skipped, "routing_version": rs.version,
                   "due_at": due.isoformat(sep=" ") if due else None, "region": customer.region_id,
                   "industry": customer.industry_id}
+        if made_owner and owner_before is None:
+            inputs["new_owner"] = True  # a new customer for the rep (perf_tables.rebuild reads it)
         ledger.record("lead_routed", actor, customer, now, rs, from_owner=owner_before if made_owner else None,
                       to_owner=rep.id if rep else None, from_pool=from_pool if made_owner else None, reason=reason,
                       inputs=inputs)
@@ -856,9 +858,10 @@ def _give(actor, customer, rep, now, why):
         Customer.id == customer.id).execute()
     if stage != customer.stage:
         perf.stage_changed(Customer.get_by_id(customer.id), customer.stage, stage, now, customer.stage_changed_at, actor)
-        StageChange.create(customer=customer.id, from_stage=customer.stage, to_stage=stage, at=now, actor=actor)
+        StageChange.create(customer=customer.id, from_stage=customer.stage, to_stage=stage, at=now, actor=actor,
+                           owner_id=rep.id)
     if old_owner is None:
-        perf.lead_handed(rep.id, rep.team_id, now)
+        perf.customer_given(rep.id, rep.team_id, now)
     pools.refresh_release(Customer.get_by_id(customer.id), now=now)
     hooks.fire("owner_changed", actor, [customer.id], old_owner, rep.id, why)
 
@@ -919,7 +922,8 @@ def send_back(actor, lead, reason, now=None):
             Customer.update(owner=None, team=None, pool=None, stage="prospect", grade=GRADE_OF_STAGE["prospect"],
                             claimed_at=None, release_at=None, release_rule="", updated_at=now,
                             stage_changed_at=now).where(Customer.id == customer.id).execute()
-            StageChange.create(customer=customer.id, from_stage=customer.stage, to_stage="prospect", at=now, actor=actor)
+            StageChange.create(customer=customer.id, from_stage=customer.stage, to_stage="prospect", at=now,
+                               actor=actor, owner_id=rep)
             hooks.fire("owner_changed", actor, [customer.id], rep, None, reason)
         Lead.update(status="sent_back", sent_back_at=now, sent_back_reason=reason, made_owner=False).where(
             Lead.id == lead.id).execute()

@@ -13,6 +13,7 @@ from models import clock, search
 from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, CustomValue, active_custom_fields, parse_custom_value
 from models.fields import FieldError, blank, clean_text, id_or_none, parse_date, parse_decimal
 from models.keyset import keyset_page, keyset_union
+from models.perf_tables import SIGNED_STAGES
 from models.permissions import customer_scope_branches, visible
 from models.users import User
 from models.value import ALL_TIERS
@@ -27,6 +28,9 @@ SORTS = {
     "release": Customer.release_at,  # releasing soonest: only customers with a release date
 }
 SCOPES = ("mine", "team", "all")
+# Won back from a pool (the dashboards' "recovered", models/dashboards.py's tally): owned again after a
+# release; "signed": and at signed or long-term now.
+RECOVERED = ("yes", "signed")
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Filters:
     team: int = 0
     pool: int = 0
     tier: str = ""  # value tier (models/value.py)
+    recovered: str = ""  # RECOVERED
     created_from: dt.date = None
     created_to: dt.date = None
     followup_from: dt.date = None
@@ -67,6 +72,7 @@ class Filters:
         f.business_model = args.get("business_model") if args.get("business_model") in BUSINESS_MODELS else ""
         f.source = args.get("source") if args.get("source") in SOURCES else ""
         f.tier = args.get("tier") if args.get("tier") in ALL_TIERS else ""
+        f.recovered = args.get("recovered") if args.get("recovered") in RECOVERED else ""
         f.city = " ".join((args.get("city") or "").split())[:40]
         for name in ("region", "industry", "owner", "team", "pool"):
             setattr(f, name, id_or_none(args.get(name)) or 0)  # an id SQLite can hold, else no filter
@@ -125,7 +131,8 @@ class Filters:
         """The URL state (only non-default values), so links and the back button keep it."""
         out = {}
         for key in ("scope", "q", "stage", "grade", "region", "city", "industry", "business_model", "source",
-                    "owner", "team", "pool", "tier", "created_from", "created_to", "followup_from", "followup_to", "sort"):
+                    "owner", "team", "pool", "tier", "recovered", "created_from", "created_to", "followup_from",
+                    "followup_to", "sort"):
             value = getattr(self, key)
             if value and not (key == "sort" and value == "created"):
                 out[key] = value.isoformat() if isinstance(value, dt.date) else value
@@ -138,7 +145,7 @@ class Filters:
     @property
     def active_count(self):
         return sum(1 for k in ("stage", "grade", "region", "city", "industry", "business_model", "source", "owner",
-                               "team", "tier", "created_from", "created_to", "followup_from", "followup_to")
+                               "team", "tier", "recovered", "created_from", "created_to", "followup_from", "followup_to")
                    if getattr(self, k)) + len(self.custom)
 
 
@@ -177,6 +184,10 @@ def filtered(user, f, within=None):
         q = q.where((Customer.pool == f.pool) & Customer.owner.is_null())
     if f.tier:
         q = q.where(Customer.value_tier == f.tier)
+    if f.recovered:
+        q = q.where(Customer.owner.is_null(False) & Customer.released_at.is_null(False))
+        if f.recovered == "signed":
+            q = q.where(Customer.stage.in_(SIGNED_STAGES))
     if f.sort == "release":
         q = q.where(Customer.release_at.is_null(False))
     if f.created_from:

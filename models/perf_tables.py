@@ -4,7 +4,13 @@ reads one row per rep and metric, not twelve), updated in the transaction of the
 ranking read a few hundred rows instead of scanning follow-ups, stage changes, orders and payments.
 
 Metrics (`n` a count, `amount` money in fen or dwell in seconds):
-  new_customer            a file created with the rep as owner, or a marketing lead routed to them
+  new_customer            a customer that comes to the rep from nobody, by someone's decision or their own work:
+                          a file created with the rep as owner (by them or for them), a lead (marketing's, or an
+                          import sent through the routing rules) routed to them while it had no owner, a pool
+                          customer a manager assigns to them (`pools.assign_customer`) or an admin gives them
+                          (`customers.set_owner` from no owner). Not counted: their own pool claims (`claim`,
+                          with what became of them), transfers and conflict rulings (a colleague's customer
+                          changing hands), imports into a pool (nobody's yet).
   followup, followup_valid  follow-ups the rep wrote (month of when it happened), and those valid by the rule
   claim                   pool claims (what became of each: ClaimOutcome)
   claim_<outcome>         claims of the month by what became of them now: open, signed, released, moved
@@ -16,7 +22,14 @@ Metrics (`n` a count, `amount` money in fen or dwell in seconds):
   left:<stage>            moves out of a stage, amount = seconds spent in it (dwell)
   up:<stage>              promotions out of a stage (conversion of the stage = up / left)
   lead_answer, lead_late  routed leads answered (amount = working minutes to the answer), and those late
-A stage move is credited to the customer's owner (else to whoever moved it), in the owner's team.
+  plan, plan_done, plan_on_time
+                          visit plan items decided in the month of their day: carried out, closed with a reason
+                          or not carried out by the sweep (`plan`); carried out (`plan_done`); carried out on the
+                          day planned, without rolling over (`plan_on_time`). An item rolled over is counted once,
+                          where its last continuation ends; an item closed because the customer went to another
+                          owner (PLAN_OWNER_CHANGED) is not counted: the rep could no longer carry it out.
+A stage move is credited to the customer's owner at the time (else to whoever moved it), in the owner's team;
+the stage change row keeps that owner (`StageChange.owner_id`, migration 0036).
 
 Bulk loads (the demo, the benchmark generator) call `rebuild()` afterwards, as the opportunity board's
 summaries do. This module sits on the tables floor: the customer, pool and order verbs call it.
@@ -28,6 +41,7 @@ import peewee as pw
 from models import clock, hooks
 from models.base import BaseModel, db
 from models.appeal_tables import shares
+from models.errors import N_
 from models.customer_tables import STAGES, Customer
 from models.user_tables import User
 
@@ -36,6 +50,7 @@ CLAIM_OUTCOMES = ("open", "signed", "released", "moved")
 
 
 SPANS = ("month", "quarter", "year")
+PLAN_OWNER_CHANGED = N_("The customer went to another owner.")  # the close reason of plan items not counted
 
 
 class RepPeriod(BaseModel):
@@ -142,7 +157,8 @@ def customer_created(customer):
         bump(customer.owner_id, customer.team_id, customer.created_at, "new_customer")
 
 
-def lead_handed(rep_id, team_id, at):
+def customer_given(rep_id, team_id, at):
+    """A customer without an owner given to a rep: a routed lead, a pool assignment, an admin's choice."""
     bump(rep_id, team_id, at, "new_customer")
 
 
@@ -201,6 +217,17 @@ def lead_answered(rep_id, team_id, at, minutes, late):
     bump_many(rep_id, team_id, at, [("lead_answer", 1, minutes)] + ([("lead_late", 1, 0)] if late else []))
 
 
+def plan_decided(item, status, at=None):
+    """A plan item reached its end (`status` done, closed or expired; `at` when it was carried out): counted in
+    the month of its day for its rep, on time when carried out by its day without a roll-over."""
+    counts = [("plan", 1, 0)]
+    if status == "done":
+        counts.append(("plan_done", 1, 0))
+        if not item.rolls and at is not None and clock.to_local(at).date() <= item.day:
+            counts.append(("plan_on_time", 1, 0))
+    bump_many(item.rep_id, team_of(item.rep_id), item.day, counts)
+
+
 def _owner_changed(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
     """A claimed customer leaving its claimer: released to a pool, or moved on to someone else."""
     if not from_owner_id or not customer_ids:
@@ -231,10 +258,36 @@ hooks.on("owner_changed", _owner_changed)
 _LOCAL = "'+8 hours'"  # Asia/Shanghai keeps no summer time; SQLite only, like the other bulk rebuilds
 
 
+OWNER_KINDS = ("claim", "assign", "lead_routed", "transfer", "conflict_ruled", "release", "forced_release")
+
+
+def _owner_at_move():
+    """SQL for whom stage change `s` counts for: the owner it kept (0: it had none, the mover), or for rows from
+    before 0036, which keep none, the
+    owner after the last ownership row of the ledger at or before the move (0 when it left the customer
+    without one), else the owner before the first one after it (a routed lead neither from a pool, nor from
+    someone, nor marked `new_owner` was its rep's already), else the owner now. A sent-back lead the rep
+    owned leaves it without one. Admins' direct owner changes (`set_owner`) write no ledger row."""
+    kinds = ", ".join(f"'{k}'" for k in OWNER_KINDS)
+    ownership = (f"e.customer_id = s.customer_id AND (e.kind IN ({kinds}) "
+                 "OR (e.kind = 'lead_sent_back' AND e.from_owner IS NOT NULL))")
+    before = (f"(SELECT CASE WHEN e.kind = 'lead_sent_back' THEN 0 ELSE COALESCE(e.to_owner, 0) END FROM pool_event e "
+              f"WHERE {ownership} AND e.at <= s.at ORDER BY e.at DESC, e.id DESC LIMIT 1)")
+    after = ("(SELECT CASE WHEN e.from_owner IS NOT NULL THEN e.from_owner WHEN e.kind != 'lead_routed' "
+             "OR e.from_pool IS NOT NULL OR json_extract(e.inputs, '$.new_owner') THEN 0 ELSE e.to_owner END "
+             "FROM pool_event e "
+             f"WHERE {ownership} AND e.at > s.at ORDER BY e.at, e.id LIMIT 1)")
+    return (f"CASE WHEN s.owner_id IS NOT NULL THEN COALESCE(NULLIF(s.owner_id, 0), s.actor_id) "
+            f"ELSE COALESCE(NULLIF(COALESCE({before}, {after}, c.owner_id), 0), s.actor_id) END")
+
+
 def rebuild():
     """Recompute every counter from the rows (demo loader, benchmark generator). Approximations where the
-    rows keep no history: a stage move counts for the customer's owner now (else its mover); claims'
-    outcomes are read from the customer as it is now."""
+    rows keep no history: a stage move before 0036 counts for the owner the ledger says it had then
+    (`_owner_at_move`), in that owner's team as it is now; claims' outcomes are read from the customer as it
+    is now; new customers from the creation and owner-change timeline rows, the assignments and the routed
+    leads marked `new_owner` in the ledger (a file without its creation row: new for its creator if still
+    theirs)."""
     month = f"date({{col}}, {_LOCAL}, 'start of month')"
     with db.atomic():
         RepPeriod.delete().execute()
@@ -249,13 +302,17 @@ def rebuild():
         ins = ("INSERT INTO rep_period (rep_id, team_id, span, starts_on, metric, n, amount) "
                "SELECT rep, team, 'month', m, metric, SUM(n), SUM(amount) FROM ({src}) "
                "WHERE rep IS NOT NULL GROUP BY rep, team, m, metric")
-        stage_rows = (
-            "SELECT COALESCE(c.owner_id, s.actor_id) AS rep, COALESCE(CASE WHEN c.owner_id IS NOT NULL THEN c.team_id "
-            "END, u.team_id, 0) AS team, " + month.format(col="s.at") + " AS m, s.from_stage AS f, s.to_stage AS t, "
-            "CAST(ROUND((julianday(s.at) - julianday(COALESCE(s.prev_at, c.created_at))) * 86400) AS INTEGER) AS dwell "
-            "FROM (SELECT customer_id, actor_id, from_stage, to_stage, at, LAG(at) OVER (PARTITION BY customer_id "
-            "ORDER BY at, id) AS prev_at FROM stage_change) s JOIN customer c ON c.id = s.customer_id "
-            "LEFT JOIN user u ON u.id = s.actor_id WHERE s.from_stage IS NOT NULL AND s.from_stage != s.to_stage")
+        kept = "owner_id" if any(c.name == "owner_id" for c in db.get_columns("stage_change")) else "NULL AS owner_id"
+        db.execute_sql("DROP TABLE IF EXISTS temp.perf_moves")
+        db.execute_sql(  # each move once, with whom it counts for (read four times below)
+            "CREATE TEMP TABLE perf_moves AS SELECT r.rep, COALESCE(ru.team_id, 0) AS team, r.m, r.f, r.t, r.dwell "
+            "FROM (SELECT " + _owner_at_move() + " AS rep, " + month.format(col="s.at") + " AS m, s.from_stage AS f, "
+            "s.to_stage AS t, CAST(ROUND((julianday(s.at) - julianday(COALESCE(s.prev_at, c.created_at))) * 86400) "
+            "AS INTEGER) AS dwell FROM (SELECT customer_id, actor_id, " + kept + ", from_stage, to_stage, at, LAG(at) OVER "
+            "(PARTITION BY customer_id ORDER BY at, id) AS prev_at FROM stage_change) s "
+            "JOIN customer c ON c.id = s.customer_id WHERE s.from_stage IS NOT NULL AND s.from_stage != s.to_stage) r "
+            "LEFT JOIN user ru ON ru.id = r.rep")
+        stage_rows = "SELECT * FROM temp.perf_moves"
         order = {s: i for i, s in enumerate(STAGES)}
         rank = "CASE {col} " + " ".join(f"WHEN '{s}' THEN {i}" for s, i in order.items()) + " END"
         up = f"({rank.format(col='t')} > {rank.format(col='f')})"
@@ -264,8 +321,15 @@ def rebuild():
             f"SELECT rep, team, m, CASE WHEN {up} THEN 'promoted' ELSE 'demoted' END, 1, 0 FROM ({stage_rows})",
             f"SELECT rep, team, m, 'into:' || t, 1, 0 FROM ({stage_rows}) WHERE {up}",
             f"SELECT rep, team, m, 'up:' || f, 1, 0 FROM ({stage_rows}) WHERE {up}",
+            "SELECT a.rep, COALESCE(u.team_id, 0), " + month.format(col="a.at") + ", 'new_customer', 1, 0 FROM "
+            "(SELECT CAST(json_extract(data, '$.owner_id') AS INTEGER) AS rep, at FROM audit_event "
+            "WHERE kind = 'customer.created' UNION ALL SELECT CAST(json_extract(data, '$.to_owner_id') AS INTEGER), at "
+            "FROM audit_event WHERE kind = 'customer.owner_changed' AND json_extract(data, '$.from_owner_id') IS NULL "
+            "UNION ALL SELECT to_owner, at FROM pool_event WHERE kind = 'assign' OR (kind = 'lead_routed' "
+            "AND json_extract(inputs, '$.new_owner')) ) a JOIN user u ON u.id = a.rep",
             "SELECT c.owner_id, COALESCE(c.team_id, 0), " + month.format(col="c.created_at") + ", 'new_customer', 1, 0 "
-            "FROM customer c WHERE c.owner_id IS NOT NULL AND c.created_by_id = c.owner_id",
+            "FROM customer c WHERE c.owner_id IS NOT NULL AND c.created_by_id = c.owner_id AND NOT EXISTS (SELECT 1 "
+            "FROM audit_event a WHERE a.customer_id = c.id AND a.kind = 'customer.created')",
             "SELECT f.author_id, COALESCE(u.team_id, 0), " + month.format(col="f.at") + ", 'followup', 1, 0 "
             "FROM follow_up f JOIN user u ON u.id = f.author_id",
             "SELECT f.author_id, COALESCE(u.team_id, 0), " + month.format(col="f.at") + ", 'followup_valid', 1, 0 "
@@ -274,6 +338,7 @@ def rebuild():
             "FROM pool_event e JOIN user u ON u.id = e.actor_id WHERE e.kind = 'claim'",
         ]
         tables = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        params = []
         if "lead_routing" in tables:
             answered = ("FROM lead_routing r WHERE r.responded_at IS NOT NULL AND r.response != 'rerouted' "
                         "AND r.minutes IS NOT NULL AND r.to_user_id IS NOT NULL")
@@ -289,8 +354,19 @@ def rebuild():
                 "SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), date(p.received_on, 'start of month'), "
                 "'collection', 1, CAST(ROUND(p.amount * 100) AS INTEGER) FROM payment p JOIN \"order\" o ON o.id = p.order_id "
                 "JOIN customer c ON c.id = o.customer_id LEFT JOIN user u ON u.id = COALESCE(o.rep_id, c.owner_id)")
+        if "plan_item" in tables:
+            decided = ("FROM plan_item p JOIN user u ON u.id = p.rep_id WHERE (p.status IN ('done', 'expired') "
+                       "OR (p.status = 'closed' AND p.close_reason != ?))")
+            plan_month = "date(p.day, 'start of month')"
+            parts.append(f"SELECT p.rep_id, COALESCE(u.team_id, 0), {plan_month}, 'plan', 1, 0 {decided}")
+            parts.append(f"SELECT p.rep_id, COALESCE(u.team_id, 0), {plan_month}, 'plan_done', 1, 0 {decided} "
+                         "AND p.status = 'done'")
+            parts.append(f"SELECT p.rep_id, COALESCE(u.team_id, 0), {plan_month}, 'plan_on_time', 1, 0 {decided} "
+                         f"AND p.status = 'done' AND p.rolls = 0 AND date(p.done_at, {_LOCAL}) <= p.day")
+            params += [PLAN_OWNER_CHANGED] * 3
         parts.append("SELECT rep_id, team_id, month, 'claim_' || outcome, 1, 0 FROM claim_outcome")
-        db.execute_sql(ins.format(src=" UNION ALL ".join(parts)))
+        db.execute_sql(ins.format(src=" UNION ALL ".join(parts)), params)
+        db.execute_sql("DROP TABLE temp.perf_moves")
         roll_up()
 
 

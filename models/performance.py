@@ -1,5 +1,6 @@
 """Performance per rep, team and period (issue 16 item 4): stage promotions by lifecycle stage, demotions,
-conversion and average dwell per stage, new customers, revenue, collections, valid follow-ups, pool claims and
+conversion and average dwell per stage, new customers, revenue, collections, valid follow-ups, plan adherence
+(visit plan items carried out, and on time, of those decided in the period), pool claims and
 what became of them, routed leads' response time. A read model over the counters the verbs keep
 (`models/perf_tables.py`): a grouped query or two over `rep_period` (one row per rep, metric and period), whatever the size
 of the customer, follow-up and stage-change tables.
@@ -18,22 +19,22 @@ from models.targets import sales_teams, team_reps
 from models.user_tables import Team, User
 
 # columns of the ranking a manager may sort by (all descending but dwell and response time)
-SORTS = ("promoted", "demoted", "new_customer", "revenue", "collection", "followup_valid", "valid_rate", "claim",
-         "claim_signed", "lead_hours")
+SORTS = ("promoted", "demoted", "new_customer", "revenue", "collection", "followup_valid", "valid_rate", "plan_rate",
+         "on_time_rate", "claim", "claim_signed", "lead_hours")
 ASCENDING = ("demoted", "lead_hours")
 PROMOTION_STAGES = STAGES[1:]  # a promotion goes into one of these
 LEFT_STAGES = STAGES[:-1]  # conversion and dwell of the stages a customer can move up from
 
 
 HEADLINE = ("promoted", "demoted", "new_customer", "revenue", "collection", "followup", "followup_valid", "claim",
-            "lead_answer", "lead_late") + tuple(f"claim_{o}" for o in CLAIM_OUTCOMES)
+            "lead_answer", "lead_late", "plan", "plan_done", "plan_on_time") + tuple(f"claim_{o}" for o in CLAIM_OUTCOMES)
 STAGE_METRICS = (tuple(f"into:{s}" for s in PROMOTION_STAGES) + tuple(f"left:{s}" for s in STAGES)
                  + tuple(f"up:{s}" for s in LEFT_STAGES))
 
 
 def _empty():
     return {"promoted": 0, "demoted": 0, "new_customer": 0, "revenue": Decimal(0), "collection": Decimal(0),
-            "followup": 0, "followup_valid": 0, "claim": 0, "lead_answer": 0, "lead_minutes": 0, "lead_late": 0,
+            "followup": 0, "followup_valid": 0, "plan": 0, "plan_done": 0, "plan_on_time": 0, "claim": 0, "lead_answer": 0, "lead_minutes": 0, "lead_late": 0,
             "into": {s: 0 for s in PROMOTION_STAGES}, "left": {s: 0 for s in STAGES}, "dwell": {s: 0 for s in STAGES},
             "up": {s: 0 for s in STAGES}, "claims": {o: 0 for o in CLAIM_OUTCOMES}}
 
@@ -62,6 +63,8 @@ def _finish(f):
     f["conversion"] = {s: (100.0 * f["up"][s] / f["left"][s] if f["left"][s] else None) for s in STAGES}
     f["dwell_days"] = {s: (f["dwell"][s] / f["left"][s] / 86400 if f["left"][s] else None) for s in STAGES}
     f["valid_rate"] = 100.0 * f["followup_valid"] / f["followup"] if f["followup"] else None
+    f["plan_rate"] = 100.0 * f["plan_done"] / f["plan"] if f["plan"] else None  # plan adherence
+    f["on_time_rate"] = 100.0 * f["plan_on_time"] / f["plan"] if f["plan"] else None
     f["lead_hours"] = f["lead_minutes"] / f["lead_answer"] / 60 if f["lead_answer"] else None
     f["claim_signed"] = f["claims"]["signed"]
     return f
@@ -120,8 +123,8 @@ def average(total, n):
     if not n:
         return total
     avg = dict(total)
-    for key in ("promoted", "demoted", "new_customer", "revenue", "collection", "followup", "followup_valid", "claim",
-                "claim_signed"):
+    for key in ("promoted", "demoted", "new_customer", "revenue", "collection", "followup", "followup_valid", "plan",
+                "plan_done", "plan_on_time", "claim", "claim_signed"):
         avg[key] = total[key] / n
     avg["into"] = {s: v / n for s, v in total["into"].items()}
     avg["claims"] = {o: v / n for o, v in total["claims"].items()}

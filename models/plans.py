@@ -8,6 +8,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock, hooks
+from models import perf_tables as perf
 from models.base import BaseModel, db, fresh
 from models.customers import Contact, Customer, FollowUp, log_follow_up
 from models.errors import N_, DomainError, FieldErrors, NotFound, ValidationError
@@ -26,7 +27,7 @@ SOURCE_LABELS = {"followup_due": N_("Follow-up due"), "release_near": N_("Releas
 HORIZON_DAYS = 60      # how far ahead a plan may reach
 RELEASE_NEAR_DAYS = 5  # a customer whose release date is this close is suggested
 MAX_ROLLS = 3          # the sweep rolls an item over this many times, then marks it not carried out
-OWNER_CHANGED = N_("The customer went to another owner.")  # the reason kept when an owner change closes an item
+OWNER_CHANGED = perf.PLAN_OWNER_CHANGED  # the reason kept when an owner change closes an item (not counted)
 ALREADY_PLANNED = N_("This customer is already on your plan for that day.")
 
 
@@ -147,6 +148,7 @@ def carry_out(actor, item, data, now=None):
         _open_item(item)
         followup = log_follow_up(actor, customer, data)
         PlanItem.update(status="done", followup=followup.id, done_at=now).where(PlanItem.id == item.id).execute()
+        perf.plan_decided(item, "done", now)
         audit.record("plan.done", actor, customer, item_id=item.id, followup_id=followup.id, valid=followup.is_valid,
                      day=item.day.isoformat())
     item.status, item.followup, item.done_at = "done", followup.id, now
@@ -203,6 +205,7 @@ def close_item(actor, item, reason, now=None):
     with db.atomic():
         _open_item(item)
         PlanItem.update(status="closed", close_reason=reason, closed_at=now).where(PlanItem.id == item.id).execute()
+        perf.plan_decided(item, "closed")
         audit.record("plan.closed", actor, item.customer_id, item_id=item.id, reason=reason)
     item.status, item.close_reason = "closed", reason
     return item
@@ -222,8 +225,10 @@ def sweep(now=None, batch=1000):
         with db.atomic():
             for item in rows:
                 if item.rolls >= MAX_ROLLS or _taken(item.rep_id, item.customer_id, today):
-                    expired += PlanItem.update(status="expired", closed_at=now).where(
-                        (PlanItem.id == item.id) & (PlanItem.status == "planned")).execute()
+                    if PlanItem.update(status="expired", closed_at=now).where(
+                            (PlanItem.id == item.id) & (PlanItem.status == "planned")).execute():
+                        perf.plan_decided(item, "expired")
+                        expired += 1
                 elif PlanItem.update(status="rolled", closed_at=now).where(
                         (PlanItem.id == item.id) & (PlanItem.status == "planned")).execute():
                     _roll(item, today, now)

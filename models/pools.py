@@ -441,6 +441,7 @@ def assign_customer(actor, customer, rep, reason="", now=None):
         refresh_release(customer, rules, now)
         reason = clean_text(reason, 300) or ""
         ledger.record("assign", actor, customer, now, rules, to_owner=rep.id, from_pool=from_pool, reason=reason)
+        perf.customer_given(rep.id, rep.team_id, now)  # a new customer for the rep
         audit.record("pool.assigned", actor, customer, owner=rep.full_name, owner_id=rep.id, reason=reason)
         hooks.fire("owner_changed", actor, [customer.id], None, rep.id, reason)
         notify(rep.id, "assigned", N_("%(manager)s assigned %(name)s to you."), customer.id,

@@ -135,7 +135,8 @@ def _history(rng, marketing, campaigns, now, limit=6000):
                          "response": "accepted" if status == "accepted" else "sent_back", "minutes": round(hours * 60),
                          "late": late, "escalated_at": due if late else None})
         events.append({"at": routed, "kind": "lead_routed", "actor": marketing.id, "customer": cid, "to_owner": rep,
-                       "rule_version": 0, "inputs": {"rule": "region", "demo": True}, "reason": ""})
+                       "rule_version": 0, "reason": "",
+                       "inputs": {"rule": "region", "demo": True, **({"new_owner": True} if status == "accepted" else {})}})
     for start in range(0, len(routings), 500):
         LeadRouting.insert_many(routings[start:start + 500]).execute()
         PoolEvent.insert_many(events[start:start + 500]).execute()

@@ -13,7 +13,7 @@ from models import dashboards as dm
 from models.customers import Customer, change_stage
 from models.ledger import PoolEvent
 from models.opportunities import DEFAULT_PROBABILITY, PipelineTotal, StageFlow
-from tests.conftest import FROZEN
+from tests.conftest import FROZEN, sqlite_only
 
 DAY = dt.timedelta(days=1)
 
@@ -314,6 +314,46 @@ def test_the_dashboard_page_links_every_figure(client, world):
     assert client.get("/dashboards/moves?stage=nope&move=into").status_code == 404
     assert client.get("/dashboards/moves?stage=intent&move=sideways").status_code == 404
     assert client.get("/dashboards/moves?stage=intent&move=into&since=garbage&until=1999-01-01").status_code == 200
+
+
+def test_recovered_and_signed_click_through_to_the_customers_behind_them(client, world):
+    """The pool health's "recovered" and "… of them signed" link to the customer list filtered the same way
+    (owned again after a release; and at signed or long-term now), and the list shows exactly those."""
+    won = world.make(world.rep_a, name="赢回并签约服饰有限公司")
+    back = world.make(world.rep_a, name="赢回未签约服饰有限公司")
+    kept = world.make(world.rep_a, name="从未释放服饰有限公司", stage="signed")
+    other = world.make(world.rep_b, name="乙组赢回签约服饰有限公司")
+    Customer.update(released_at=FROZEN - 8 * DAY).where(Customer.id.in_([won.id, back.id, other.id])).execute()
+    Customer.update(stage="long_term").where(Customer.id.in_([won.id, other.id])).execute()
+    h = dm.pool_health(world.mgr_a)
+    assert (h["recovered"], h["recovered_signed"]) == (2, 1)
+    client.login(world.mgr_a)
+    body = client.get("/dashboards").get_data(as_text=True)
+    assert "/customers?recovered=yes&amp;scope=all" in body and "/customers?recovered=signed&amp;scope=all" in body
+    listed = client.get("/customers?recovered=yes&scope=all").get_data(as_text=True)
+    assert won.name in listed and back.name in listed and kept.name not in listed and other.name not in listed
+    listed = client.get("/customers?recovered=signed&scope=all").get_data(as_text=True)
+    assert won.name in listed and back.name not in listed and kept.name not in listed
+    assert 'name="recovered"' in listed and "Won back and signed" in listed
+    client.login(world.admin)
+    listed = client.get(f"/customers?recovered=signed&scope=all&team={world.b.id}").get_data(as_text=True)
+    assert other.name in listed and won.name not in listed
+    assert client.get("/customers?recovered=garbage&scope=all").status_code == 200  # junk: no filter
+
+
+@sqlite_only  # the plan is SQLite's EXPLAIN QUERY PLAN
+@pytest.mark.parametrize("move", ["into", "promoted", "up_from", "down_from"])
+def test_a_teams_drill_down_starts_from_its_customers_not_a_stage_index(world, monkeypatch, move):
+    """A team's moves are found through its customers: a stage index would walk every team's changes (the
+    manager's "moved up from target" took 2.2 s at 1M customers while up_from / down_from used (to_stage, at))."""
+    import models
+
+    seen = []
+    monkeypatch.setattr(dm, "keyset_page", lambda q, *a, **k: seen.append(q.sql()) or {"rows": []})
+    dm.moved_customers(world.mgr_a, "target", move, clock.today() - 365 * DAY, clock.today())
+    (sql, params), = seen
+    plan = " ".join(str(r) for r in models.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+    assert "stagechange_to_stage_at" not in plan and "stagechange_from_stage_at" not in plan, plan
 
 
 def test_a_manager_sees_only_the_team(client, world):

@@ -322,6 +322,47 @@ def test_manager01s_team_has_weeks_of_plans_and_reports():
     assert len(dr.missing(manager, yesterday)) >= 1
 
 
+def test_every_rep_has_a_year_of_plans_and_reports():
+    """seeds/demo_plans.py `_year`: every rep plans, carries out (linked to their own follow-up of that day),
+    rolls over and closes for about a year; most report days have a report pre-filled from that day, some are
+    missing, most are read, some commented; the performance counters show the plan adherence."""
+    from models import daily_reports as dr
+    from models import performance
+    from models import plans as pm
+    from models import targets as tm
+
+    today = clock.today()
+    reps = [r.id for r in User.select(User.id).where((User.role == "sales") & User.active)]
+    first = dict(pm.PlanItem.select(pm.PlanItem.rep, pw.fn.MIN(pm.PlanItem.day)).group_by(pm.PlanItem.rep).tuples())
+    assert set(first) >= set(reps) and all((today - first[r]).days >= 330 for r in reps)
+    filed = dict(dr.DailyReport.select(dr.DailyReport.rep, pw.fn.COUNT(dr.DailyReport.id))
+                 .group_by(dr.DailyReport.rep).tuples())
+    days = len(dr.report_days(today - dt.timedelta(days=365), today - dt.timedelta(days=1)))
+    assert all(0.8 * days <= filed.get(r, 0) < days for r in reps), (days, min(filed.values()))
+    statuses = dict(pm.PlanItem.select(pm.PlanItem.status, pw.fn.COUNT(pm.PlanItem.id)).group_by(pm.PlanItem.status).tuples())
+    assert statuses["done"] > 20_000 and statuses["rolled"] > 2_000 and statuses["closed"] > 2_000
+    from models.customers import FollowUp
+    done = (pm.PlanItem.select(pm.PlanItem, FollowUp.author.alias("author"), FollowUp.at.alias("followed_at"))
+            .join(FollowUp, on=(pm.PlanItem.followup == FollowUp.id)).where(pm.PlanItem.status == "done")
+            .order_by(pm.PlanItem.id).limit(2000).objects())
+    assert all(i.author == i.rep_id and clock.to_local(i.followed_at).date() == i.day for i in done)
+    late = pm.PlanItem.select().where((pm.PlanItem.status == "done") & (pm.PlanItem.rolls == 1)).first()
+    assert pm.PlanItem.get_by_id(late.rolled_from).status == "rolled"
+    reports = dr.DailyReport.select().where(dr.DailyReport.day < today - dt.timedelta(days=30))
+    read = reports.where(dr.DailyReport.read_at.is_null(False)).count()
+    assert 0.8 < read / reports.count() < 0.95
+    assert dr.ReportComment.select().count() > 2_000 and dr.CompetitorNews.select().count() > 5_000
+    sample = dr.DailyReport.select().where(dr.DailyReport.day < today - dt.timedelta(days=30)).order_by(
+        dr.DailyReport.id).limit(50)
+    for report in sample:  # the stored pre-fill says what the day's rows say
+        fresh = dr.prefill(report.rep_id, report.day)
+        assert {k: report.facts[k] for k in ("planned", "carried_out", "followup_count", "valid_followups")} == {
+            k: fresh[k] for k in ("planned", "carried_out", "followup_count", "valid_followups")}
+    rep = user("rep001")
+    f = performance.figures(tm.containing("year", today), rep_ids=[rep.id])[rep.id]
+    assert f["plan"] > 100 and 50 < f["plan_rate"] < 90 and f["on_time_rate"] < f["plan_rate"]
+
+
 def test_pool_health_shows_weeks_of_claims_releases_and_reclaims():
     """Issue 13 point 11: the pool health dashboard and the ledger tell a story on the demo: claims by reps
     of several teams in most of the past weeks, forced releases by the rule in words, re-claims, a signing."""

@@ -333,3 +333,70 @@ def test_the_to_do_centre_lists_todays_visits_and_the_missing_reports(team, clie
     assert "plan_items" not in todo.counts(team["rep"])
     client.login(team["rep"])
     assert client.get("/todo").status_code == 200
+
+
+# ---- plan adherence in the performance counters ------------------------------------------------------------
+
+def _plan_counters(rep):
+    from models import perf_tables as perf
+
+    rows = perf.RepPeriod.select().where((perf.RepPeriod.rep == rep.id) & (perf.RepPeriod.span == "month")
+                                         & perf.RepPeriod.metric.startswith("plan"))
+    return {(r.starts_on, r.metric): r.n for r in rows}
+
+
+def test_plan_adherence_counts_each_item_once_where_it_ends(team, make_customer):
+    """Carried out on its day: planned, done, on time; rolled over then carried out: planned and done once,
+    late; closed with a reason or expired by the sweep: planned only; closed by an owner change: not counted.
+    Counted in the month of the item's day (30 Nov carried out after midnight on 1 Dec: November, late)."""
+    from models import perf_tables as perf
+    from models import performance
+    from models import targets as tm
+    from models.customers import set_owner
+
+    rep = team["rep"]
+    c = [make_customer(owner=rep) for _ in range(5)]
+    on_time = plan(rep, c[0], day=TODAY)
+    pm.carry_out(rep, on_time, {"content": REPORT})
+    late = pm.roll_over(rep, plan(rep, c[1], day=TODAY))
+    pm.close_item(rep, plan(rep, c[2], day=TODAY), "客户出差")
+    plan(rep, c[3], day=TODAY + DAY)
+    set_owner(team["admin"], c[3], team["mate"])  # closed for the owner change: not the rep's doing
+    month_end = plan(rep, c[4], day=dt.date(2026, 11, 30))
+    tired = plan(rep, team["mine"], day=TODAY + DAY)
+    pm.PlanItem.update(rolls=pm.MAX_ROLLS).where(pm.PlanItem.id == tired.id).execute()
+    assert _plan_counters(rep) == {(dt.date(2026, 11, 1), "plan"): 2, (dt.date(2026, 11, 1), "plan_done"): 1,
+                                   (dt.date(2026, 11, 1), "plan_on_time"): 1}
+    clock.freeze(clock.from_local(dt.datetime(2026, 11, 25, 9, 0)))
+    pm.carry_out(rep, pm.PlanItem.get_by_id(late.id), {"content": REPORT})
+    clock.freeze(clock.from_local(dt.datetime(2026, 12, 1, 0, 5)))  # 30 Nov's item, five minutes late
+    pm.carry_out(rep, pm.PlanItem.get_by_id(month_end.id), {"content": REPORT})
+    assert pm.sweep()["expired"] == 1  # the tired one, after its day
+    nov = dt.date(2026, 11, 1)
+    assert _plan_counters(rep) == {(nov, "plan"): 5, (nov, "plan_done"): 3, (nov, "plan_on_time"): 1}
+    f = performance.figures(tm.parse_period("2026-11"), rep_ids=[rep.id])[rep.id]
+    assert (f["plan"], f["plan_done"], f["plan_on_time"]) == (5, 3, 1)
+    assert f["plan_rate"] == 60.0 and f["on_time_rate"] == 20.0
+    kept = {(r.rep_id, r.span, r.starts_on, r.metric): r.n for r in perf.RepPeriod.select()
+            if r.metric.startswith("plan")}
+    perf.rebuild()
+    assert {(r.rep_id, r.span, r.starts_on, r.metric): r.n for r in perf.RepPeriod.select()
+            if r.metric.startswith("plan")} == kept
+
+
+def test_no_plans_no_adherence_figure():
+    from models import performance
+
+    f = performance._finish(performance._empty())
+    assert f["plan_rate"] is None and f["on_time_rate"] is None
+
+
+def test_the_ranking_and_the_reps_view_show_plan_adherence(client, team):
+    rep = team["rep"]
+    pm.carry_out(rep, plan(rep, team["mine"], day=TODAY), {"content": REPORT})
+    client.login(team["mgr"])
+    page = client.get("/performance?sort=plan_rate").get_data(as_text=True)
+    assert "Plans carried out" in page and "1 / 1 · 100 %" in page
+    client.login(rep)
+    page = client.get("/performance").get_data(as_text=True)
+    assert "Plans on time" in page and "1 / 1 · 100 %" in page

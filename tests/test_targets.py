@@ -269,13 +269,87 @@ def test_rebuild_from_the_rows_agrees_with_the_verbs(team, make_customer):
                       {"type": "call", "content": "电话沟通打样进度，客户要求周五前寄出第二版色卡并附报价"})
     finally:
         clock.freeze(FROZEN)
-    kept = {(r.rep_id, r.team_id, r.span, r.starts_on, r.metric): (r.n, r.amount) for r in perf.RepPeriod.select()}
+    kept = all_counters()
     perf.rebuild()
-    rebuilt = {(r.rep_id, r.team_id, r.span, r.starts_on, r.metric): (r.n, r.amount) for r in perf.RepPeriod.select()}
-    new_customer = {k: v for k, v in rebuilt.items() if k[4] == "new_customer"}
-    assert {k: v for k, v in rebuilt.items() if k[4] != "new_customer"} == {
-        k: v for k, v in kept.items() if k[4] != "new_customer"}
-    assert all(k[0] != a.id for k in new_customer)  # made by the factory admin, then given: not "created by" a
+    assert all_counters() == kept
+    assert counters(a)["new_customer"] == (1, 0)  # made by the factory admin into the pool, then given to a
+
+
+def all_counters():
+    return {(r.rep_id, r.team_id, r.span, r.starts_on, r.metric): (r.n, r.amount) for r in perf.RepPeriod.select()}
+
+
+def test_new_customers_are_the_ones_that_come_to_the_rep_from_nobody(team, make_customer, make_user):
+    """Counted: a file the rep creates as its owner, or someone creates for them; a pool customer a manager
+    assigns or an admin gives them; a lead routed to them. Not counted: their own claim (a claim), a colleague's
+    customer given to them, an import into a pool. The rebuild from the rows says the same."""
+    from models import leads
+    from models.customers import create_customer, set_owner
+    from models.pools import assign_customer
+
+    t, mgr, (a, b) = team
+    admin = make_user("admin")
+    east = Region.get(Region.code == "east")
+    pool = Pool.get(Pool.region == east.id)
+
+    def pooled():
+        c = make_customer(region_id=east.id)
+        Customer.update(pool=pool.id).where(Customer.id == c.id).execute()
+        return Customer.get_by_id(c.id)
+
+    create_customer(a, {"name": "自己开发服饰有限公司", "business_model": "consumer", "source": "rep_developed",
+                        "stage": "target"}, check_duplicates=False)
+    create_customer(admin, {"name": "代建服饰有限公司", "business_model": "consumer", "source": "website",
+                            "stage": "target", "owner_id": str(a.id)}, check_duplicates=False)
+    assign_customer(mgr, pooled(), a, "区域客户")
+    set_owner(admin, pooled(), a)
+    claim_customer(a, pooled().id)
+    set_owner(admin, make_customer(owner=b), a)  # b's customer, given on: b's new customer, not a's
+    lead = leads.intake_lead(make_user("marketing"), {
+        "name": "杭州新客户服饰有限公司", "source": "website", "region_id": str(east.id), "contact_name": "王经理",
+        "contact_mobile": "13800138000", "note": "想了解西装定制"})
+    leads.judge_lead(lead.created_by, lead, "qualified")
+    leads.route_lead(lead.created_by, leads.Lead.get_by_id(lead.id), to_user=a, reason="客户点名要他")
+    assert counters(a, dt.date(2026, 11, 1))["new_customer"] == (5, 0)
+    assert counters(a, dt.date(2026, 11, 1))["claim"] == (1, 0)
+    assert counters(b, dt.date(2026, 11, 1))["new_customer"] == (1, 0)
+    kept = all_counters()
+    perf.rebuild()
+    assert all_counters() == kept
+
+
+def test_a_rebuilt_move_counts_for_the_owner_at_the_time(team, make_customer):
+    """a promotes a customer, releases it, b claims it: the rebuild credits a's move to a, both from the owner
+    the stage change keeps and, for a row from before 0036 (none kept), from the ledger."""
+    from models.customer_tables import StageChange
+
+    t, mgr, (a, b) = team
+    east = Region.get(Region.code == "east")
+    c = make_customer(region_id=east.id)
+    Customer.update(pool=Pool.get(Pool.region == east.id).id).where(Customer.id == c.id).execute()
+    claim_customer(a, c.id)
+    change_stage(mgr, Customer.get_by_id(c.id), "intent")  # the manager moves it: it counts for the owner, a
+    clock.freeze(FROZEN + dt.timedelta(days=2))
+    try:
+        release_customer(a, Customer.get_by_id(c.id), "客户已转行，不再采购面料")
+        Customer.update(released_at=None).where(Customer.id == c.id).execute()  # no freeze for this test
+        claim_customer(b, c.id)
+        change_stage(b, Customer.get_by_id(c.id), "target")
+    finally:
+        clock.freeze(FROZEN)
+    kept = all_counters()
+    assert counters(a)["promoted"] == (1, 0) and counters(b)["demoted"] == (1, 0)
+    assert [s.owner_id for s in StageChange.select().where(StageChange.customer == c.id).order_by(StageChange.id)][1:] \
+        == [a.id, b.id]
+    perf.rebuild()
+
+    def moves(counts):  # claims' outcomes are rebuilt from the customer as it is now (a's claim: "moved")
+        return {k: v for k, v in counts.items() if not k[4].startswith("claim_")}
+    assert moves(all_counters()) == moves(kept)
+    StageChange.update(owner_id=None).execute()  # rows from before 0036
+    perf.rebuild()
+    assert counters(a).get("promoted") == (1, 0) and counters(b).get("demoted") == (1, 0)
+    assert "promoted" not in counters(mgr) and "promoted" not in counters(b)
 
 
 # ---- progress, ranking, the rep's view ---------------------------------------------------------------

@@ -21,7 +21,8 @@ bp = Blueprint("targets", __name__)
 
 SORT_LABELS = {"promoted": N_("Promotions"), "demoted": N_("Demotions"), "new_customer": N_("New customers"),
                "revenue": N_("Revenue"), "collection": N_("Collections"), "followup_valid": N_("Valid follow-ups"),
-               "valid_rate": N_("Valid share"), "claim": N_("Pool claims"), "claim_signed": N_("Claims signed"),
+               "valid_rate": N_("Valid share"), "plan_rate": N_("Plans carried out"), "on_time_rate": N_("Plans on time"),
+               "claim": N_("Pool claims"), "claim_signed": N_("Claims signed"),
                "lead_hours": N_("Lead response (h)")}
 CLAIM_OUTCOME_LABELS = {"open": N_("still worked"), "signed": N_("signed"), "released": N_("released"),
                         "moved": N_("moved on")}
