@@ -12,7 +12,7 @@ import peewee as pw
 from models import clock, search
 from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, CustomValue, active_custom_fields, parse_custom_value
 from models.fields import FieldError, blank, clean_text, id_or_none, parse_date, parse_decimal
-from models.keyset import keyset_page, keyset_union
+from models.keyset import keyset_union
 from models.perf_tables import SIGNED_STAGES
 from models.permissions import customer_scope_branches, visible
 from models.users import User
