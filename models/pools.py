@@ -267,6 +267,11 @@ def check_claim(actor, customer, rules, now, context=None):
 def check_release_holds(actor, customer, rules, now):
     """Raise ClaimRefused while a released customer is frozen for everyone, or cooling off for its former
     owner and team. Claims and stakes alike: a stake must not hold a customer its staker may not claim."""
+    if customer.drop_at:  # fair drops (models/drops.py): nobody takes it before its drop, the lottery decides
+        if now < customer.drop_at:
+            raise ClaimRefused("drop", N_("Drops at %(until_text)s: queue for it, a lottery decides."),
+                               until=customer.drop_at, until_text=_fmt(customer.drop_at))
+        raise ClaimRefused("drop_due", N_("The drop is being drawn: try again in a moment."))
     if customer.released_at:
         frozen_until = customer.released_at + dt.timedelta(hours=rules["frozen_hours"])
         if now < frozen_until:

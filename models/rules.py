@@ -9,7 +9,7 @@ import unicodedata
 
 import peewee as pw
 
-from models import audit, clock
+from models import audit, clock, drop_settings
 from models.base import BaseModel, JSONField, db
 from models.customer_tables import BUSINESS_MODELS, FOLLOWUP_TYPES, VALUE_TIERS, Pool
 from models.errors import N_, FieldErrors, ValidationError
@@ -43,6 +43,7 @@ DEFAULTS = {
     "stock_phrases": ["继续跟进", "暂无意向", "保持互动", "保持联系", "再联系", "待跟进"],
     "tiers": {},                  # value tier -> its own release periods (models/value.py)
     "capacity_exempt_tiers": [],  # value tiers whose customers do not count toward capacity
+    "drops": {},  # pool id -> {"time": "10:00", "method": "lottery"}: fair drops (models/drops.py); none: off
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -191,6 +192,7 @@ def validate_settings(data):
     if isinstance(exempt, str):
         exempt = [t for t in re.split(r"[,，\s]+", exempt) if t]
     out["capacity_exempt_tiers"] = [t for t in VALUE_TIERS if t in exempt]
+    out["drops"] = drop_settings.parse(data, errors)  # fair drops per pool (models/drops.py)
     if errors:
         raise ValidationError(errors)
     return out

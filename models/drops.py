@@ -1,0 +1,339 @@
+"""Fair drops (issue 20 item 1): a released customer in a pool with a drop time is not claimable the instant
+it falls. It drops at the pool's time of day on the next working day (never before the frozen hours end);
+until then a rep may queue for it (`queue_for`; the queue shows its count only). At the drop (`run_drop`,
+reached from the sweep or from a claim at or after the drop time) a seeded lottery orders the entrants,
+and the first whose claim the normal rules allow (`pools.check_claim`: capacity, daily limit, cooling-off,
+an appeal's hold …) gets it through the normal claim verb; the others are skipped (told why) or told
+their place. One `drop` ledger row keeps the seed, the entrants, their weights, the order and who was
+skipped for which rule: `draw(seed, entrants, weights)` on those inputs gives the same order again.
+
+Methods (a setting per pool, models/drop_settings.py): "lottery" gives every entrant the same chance;
+"weighted" gives weight 1 / (1 + the entrant's claims this business week), so a rep who claimed less
+this week has better odds. The weighted draw is Efraimidis–Spirakis: each entrant, in ascending user id,
+takes u = random() from `random.Random(seed)`, key = u ** (1 / weight), the highest key first.
+"""
+import datetime as dt
+import random
+import secrets
+
+import peewee as pw
+
+from models import clock, drop_settings, hooks, ledger, pools
+from models import rules as rules_mod
+from models.base import BaseModel, db, fresh, id_in
+from models.customers import Customer
+from models.errors import N_, DomainError
+from models.ledger import PoolEvent
+from models.notifications import notify
+from models.permissions import can, require
+from models.service import WorkingCalendar
+from models.users import User
+
+WAITING, WON, LOST, SKIPPED, VOID = "", "won", "lost", "skipped", "void"
+
+
+class DropEntry(BaseModel):
+    """A rep in the queue for one drop of a customer (the customer's `drop_at` names the drop). After the
+    draw: `outcome` won / lost / skipped (with the refusing `rule`) / void (the customer left the pool
+    before its drop), and `place` in the lottery's order."""
+    customer = pw.ForeignKeyField(Customer, on_delete="CASCADE", index=False)
+    drop_at = pw.DateTimeField()
+    user = pw.ForeignKeyField(User, on_delete="CASCADE", index=False)
+    created_at = pw.DateTimeField()
+    outcome = pw.CharField(max_length=8, default=WAITING)
+    place = pw.IntegerField(null=True)
+    rule = pw.CharField(max_length=20, default="")
+
+    class Meta:
+        indexes = ((("customer", "drop_at", "user"), True), (("user", "outcome", "drop_at"), False))
+
+
+class Calendar:
+    """Working days for the drop time: service's WorkingCalendar (holidays included); Monday to Friday when
+    the service settings have none."""
+
+    def __init__(self):
+        try:
+            self._cal = WorkingCalendar()
+        except DomainError:
+            self._cal = None
+
+    def is_workday(self, day):
+        return self._cal.is_workday(day) if self._cal else day.weekday() < 5
+
+
+def drop_time(rules, pool_id, released_at, calendar=None):
+    """When a customer released into `pool_id` at `released_at` drops: the pool's time of day on the next
+    working day after the release day, moved on by working days until the frozen hours have passed. None
+    when the pool has no drop."""
+    setting = drop_settings.for_pool(rules, pool_id)
+    if setting is None:
+        return None
+    hour, minute = drop_settings.parse_time(setting["time"])
+    calendar = calendar or Calendar()
+    earliest = released_at + dt.timedelta(hours=rules["frozen_hours"])
+    day = clock.to_local(released_at).date()
+    for _ in range(800):
+        day += dt.timedelta(days=1)
+        if not calendar.is_workday(day):
+            continue
+        at = clock.from_local(dt.datetime.combine(day, dt.time(hour, minute)))
+        if at >= earliest:
+            return at
+    return None
+
+
+def draw(seed, entrants, weights=None):
+    """The lottery's order of `entrants` (user ids) for `seed`: reproducible from a ledger row's inputs.
+    `weights` {user id (int or text): weight > 0}; none: equal chances."""
+    rng = random.Random(int(seed))
+    weights = {int(k): float(v) for k, v in (weights or {}).items()}
+    keyed = []
+    for uid in sorted(int(u) for u in entrants):
+        u = rng.random()
+        keyed.append((-(u ** (1.0 / weights.get(uid, 1.0))), uid))
+    return [uid for _key, uid in sorted(keyed)]
+
+
+def week_start(now):
+    local = clock.to_local(now).date()
+    return clock.local_day_start(local - dt.timedelta(days=local.weekday()))
+
+
+def weights_for(user_ids, now):
+    """{user id: (claims this business week, weight = 1 / (1 + claims))}: one grouped query."""
+    counts = dict(PoolEvent.select(PoolEvent.actor, pw.fn.COUNT(PoolEvent.id))
+                  .where(id_in(PoolEvent.actor, user_ids) & (PoolEvent.kind == "claim")
+                         & (PoolEvent.at >= week_start(now)))
+                  .group_by(PoolEvent.actor).tuples())
+    return {uid: (counts.get(uid, 0), round(1.0 / (1 + counts.get(uid, 0)), 6)) for uid in user_ids}
+
+
+# ---- the queue --------------------------------------------------------------------------------
+
+def queue_for(actor, customer, now=None):
+    """Join the queue for a pool customer before its drop. Refused when the drop has come (claim it), when the
+    rep is already queued, or when a rule will still refuse them at the drop (cooling-off, a stake)."""
+    require(actor, "drop.queue", customer)
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    with db.atomic():
+        customer = fresh(customer)
+        require(actor, "drop.queue", customer)
+        if customer.drop_at is None or now >= customer.drop_at:
+            raise DomainError(N_("This customer is not waiting for a drop: claim it instead."))
+        if customer.staked_by_id and customer.staked_by_id != actor.id:
+            raise pools.ClaimRefused("staked", N_("Another rep has staked this customer until %(until_text)s."),
+                                     until=customer.stake_due, until_text=pools._fmt(customer.stake_due))
+        pools.check_release_holds(actor, customer, rules, customer.drop_at)  # cooling-off still running then
+        this_drop = (DropEntry.customer == customer.id) & (DropEntry.drop_at == customer.drop_at)
+        if DropEntry.select().where(this_drop & (DropEntry.user == actor.id)).exists():
+            raise DomainError(N_("You are already in the queue for this customer."))
+        DropEntry.create(customer=customer.id, drop_at=customer.drop_at, user=actor.id, created_at=now)
+        queued = queue_count(customer)
+        ledger.record("drop_queued", actor, customer, now, rules, from_pool=customer.pool_id,
+                      inputs={"drop_at": customer.drop_at.isoformat(sep=" "), "queued": queued})
+    return queued
+
+
+def queue_count(customer):
+    return DropEntry.select().where((DropEntry.customer == customer.id) & (DropEntry.drop_at == customer.drop_at)
+                                    & (DropEntry.outcome == WAITING)).count()
+
+
+def annotate(user, rows):
+    """For a pool page: each row's `drop_at` (the list reads few columns), `drop_queue` (how many wait) and
+    `drop_queued` (the viewer is one of them); two queries for the page."""
+    ids = [r.id for r in rows if r.owner_id is None]
+    pending = dict(Customer.select(Customer.id, Customer.drop_at)
+                   .where(id_in(Customer.id, ids) & Customer.drop_at.is_null(False)).tuples()) if ids else {}
+    counts, mine = {}, set()
+    if pending:
+        entries = (DropEntry.select(DropEntry.customer, DropEntry.user, DropEntry.drop_at)
+                   .where(id_in(DropEntry.customer, list(pending)) & (DropEntry.outcome == WAITING)).tuples())
+        for cid, uid, at in entries:
+            if at == pending[cid]:
+                counts[cid] = counts.get(cid, 0) + 1
+                if uid == user.id:
+                    mine.add(cid)
+    for r in rows:
+        r.drop_at = pending.get(r.id)
+        r.drop_queue, r.drop_queued = counts.get(r.id, 0), r.id in mine
+
+
+def latest_entry(user, customer):
+    """The user's entry in the customer's last drop since its last release (None if they were in none)."""
+    q = DropEntry.select().where((DropEntry.customer == customer.id) & (DropEntry.user == user.id))
+    if customer.released_at:
+        q = q.where(DropEntry.drop_at > customer.released_at)
+    return q.order_by(DropEntry.drop_at.desc()).first()
+
+
+# ---- the draw ---------------------------------------------------------------------------------
+
+def run_drop(customer_id, now=None, claimer=None, contexts=None):
+    """Draw a due drop (idempotent: a drop already drawn, or not due, returns None). A rep claiming at or
+    after the drop time (`claimer`) joins the entrants first. Returns {"winner", "order", "skipped"}."""
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    contexts = {} if contexts is None else contexts
+    with db.atomic():
+        customer = Customer.get_or_none(Customer.id == customer_id)
+        if customer is None:
+            return None
+        customer = fresh(customer)
+        drop_at = customer.drop_at
+        if drop_at is None or drop_at > now:
+            return None
+        if not Customer.update(drop_at=None).where((Customer.id == customer.id) & (Customer.drop_at == drop_at)).execute():
+            return None
+        customer.drop_at = None
+        this_drop = (DropEntry.customer == customer.id) & (DropEntry.drop_at == drop_at)
+        if claimer is not None and can(claimer, "drop.queue", customer):
+            DropEntry.insert(customer=customer.id, drop_at=drop_at, user=claimer.id, created_at=now) \
+                .on_conflict_ignore().execute()
+        entries = {e.user_id: e for e in DropEntry.select().where(this_drop & (DropEntry.outcome == WAITING))}
+        if not entries:
+            return {"winner": None, "order": [], "skipped": {}}
+        if customer.owner_id is not None or customer.pool_id is None:  # it left the pool another way
+            DropEntry.update(outcome=VOID).where(this_drop & (DropEntry.outcome == WAITING)).execute()
+            return {"winner": None, "order": [], "skipped": {}}
+        setting = drop_settings.for_pool(rules, customer.pool_id) or {"method": "lottery"}
+        method = setting.get("method", "lottery")
+        weights = weights_for(list(entries), now) if method == "weighted" else {}
+        seed = secrets.randbits(63)
+        order = draw(seed, list(entries), {u: w for u, (_n, w) in weights.items()})
+        users = {u.id: u for u in User.select().where(id_in(User.id, order))}
+        winner, skipped = None, {}
+        pool_id = customer.pool_id
+        for uid in order:
+            if winner is not None:
+                break
+            user = users.get(uid)
+            try:
+                if user is None or not user.active:
+                    raise pools.ClaimRefused("inactive", N_("Your account is not active."))
+                if uid not in contexts:
+                    contexts[uid] = pools.claim_context(user, rules, now)
+                pools.check_claim(user, customer, rules, now, contexts[uid])
+                pools.claim_customer(user, customer.id, now)
+                winner = uid
+                contexts.pop(uid, None)  # one claim more today, one customer more held
+            except pools.ClaimRefused as exc:
+                skipped[uid] = (exc.rule, exc.message, exc.params)
+        places = {uid: i + 1 for i, uid in enumerate(order)}
+        for uid in order:
+            outcome = WON if uid == winner else SKIPPED if uid in skipped else LOST
+            (DropEntry.update(outcome=outcome, place=places[uid], rule=skipped[uid][0] if uid in skipped else "")
+             .where(DropEntry.id == entries[uid].id).execute())
+        inputs = {"drop_at": drop_at.isoformat(sep=" "), "method": method, "seed": seed,
+                  "entrants": sorted(entries), "order": order, "winner": winner,
+                  "skipped": {str(u): rule for u, (rule, _m, _p) in skipped.items()}}
+        if weights:
+            inputs["weights"] = {str(u): w for u, (_n, w) in weights.items()}
+            inputs["claims_this_week"] = {str(u): n for u, (n, _w) in weights.items()}
+        ledger.record("drop", None, customer, now, rules, to_owner=winner, from_pool=pool_id, inputs=inputs)
+        _tell(customer, drop_at, order, places, winner, skipped)
+    return {"winner": winner, "order": order, "skipped": {u: r for u, (r, _m, _p) in skipped.items()}}
+
+
+def _tell(customer, drop_at, order, places, winner, skipped):
+    n = len(order)
+    for uid in order:
+        key = f"drop:{customer.id}:{drop_at.isoformat()}:{uid}"
+        if uid == winner:
+            notify(uid, "drop_won", N_("You won the drop of %(name)s (place %(place)s of %(n)s in the lottery): "
+                                       "it is in your private pool."), customer.id, dedupe_key=key,
+                   name=customer.name, place=places[uid], n=n)
+        elif uid in skipped:
+            _rule, message, params = skipped[uid]
+            notify(uid, "drop_skipped", N_("The drop of %(name)s: you drew place %(place)s of %(n)s but a claim rule "
+                                           "refused you, so the next entrant was asked."), customer.id,
+                   dedupe_key=key, name=customer.name, place=places[uid], n=n)
+            notify(uid, "drop_skipped", message, customer.id, dedupe_key=key + ":why", **params)
+        else:
+            notify(uid, "drop_lost", N_("The drop of %(name)s went to another rep: you drew place %(place)s of %(n)s."),
+                   customer.id, dedupe_key=key, name=customer.name, place=places[uid], n=n)
+
+
+def claim(actor, customer_id, now=None):
+    """The pool's claim: before the drop it is refused (queue instead); at or after the drop time the drop is
+    drawn first, with the claimer among its entrants; a rep who was in the drop and lost is told their place;
+    otherwise the normal claim."""
+    now = now or clock.now()
+    customer = Customer.get_or_none(Customer.id == customer_id)
+    if customer is not None and customer.drop_at is not None and customer.drop_at <= now:
+        run_drop(customer.id, now, claimer=actor)
+        customer = Customer.get_by_id(customer.id)
+    if customer is not None and customer.owner_id is not None and customer.drop_at is None:
+        entry = latest_entry(actor, customer)
+        if entry is not None and entry.outcome == WON and customer.owner_id == actor.id:
+            return customer
+        if entry is not None and entry.outcome in (LOST, SKIPPED):
+            n = DropEntry.select().where((DropEntry.customer == customer.id) & (DropEntry.drop_at == entry.drop_at)
+                                         & DropEntry.place.is_null(False)).count()
+            raise pools.ClaimRefused("drop_lost", N_("The lottery gave this customer to another rep: you drew place "
+                                                     "%(place)s of %(n)s."), place=entry.place, n=n)
+    return pools.claim_customer(actor, customer_id, now)
+
+
+# ---- time rules -------------------------------------------------------------------------------
+
+def sweep(now=None, batch=200):
+    """Draw every due drop. Drops nobody queued for end in one statement; the others one by one, each in
+    its own transaction. Idempotent: a drawn drop is gone from `Customer.drop_at`."""
+    now = now or clock.now()
+    queued = DropEntry.select(DropEntry.id).where((DropEntry.customer == Customer.id)
+                                                  & (DropEntry.drop_at == Customer.drop_at)
+                                                  & (DropEntry.outcome == WAITING))
+    with db.atomic():
+        empty = Customer.update(drop_at=None).where((Customer.drop_at <= now) & ~pw.fn.EXISTS(queued)).execute()
+    drawn = won = 0
+    contexts = {}
+    while True:
+        ids = [c.id for c in Customer.select(Customer.id).where(Customer.drop_at <= now)
+               .order_by(Customer.drop_at, Customer.id).limit(batch)]
+        if not ids:
+            break
+        for cid in ids:
+            result = run_drop(cid, now, contexts=contexts)
+            if result is not None:
+                drawn += 1
+                won += result["winner"] is not None
+    return {"dropped": empty + drawn, "drawn": drawn, "won": won}
+
+
+hooks.on("sweep", sweep, name="drops")
+
+
+def _owner_changed(actor, customer_ids, from_owner_id, to_owner_id, reason):
+    """A release into a pool with a drop time sets the customer's drop; a customer that gets an owner another
+    way (an assignment, a transfer) leaves its waiting drop, whose entries are void."""
+    if not customer_ids:
+        return
+    if to_owner_id is not None:
+        leaving = list(Customer.select(Customer.id, Customer.drop_at)
+                       .where(id_in(Customer.id, customer_ids) & Customer.drop_at.is_null(False)))
+        for c in leaving:
+            DropEntry.update(outcome=VOID).where((DropEntry.customer == c.id) & (DropEntry.drop_at == c.drop_at)
+                                                 & (DropEntry.outcome == WAITING)).execute()
+        if leaving:
+            Customer.update(drop_at=None).where(id_in(Customer.id, [c.id for c in leaving])).execute()
+        return
+    rows = list(Customer.select(Customer.id, Customer.pool, Customer.released_at)
+                .where(id_in(Customer.id, customer_ids) & Customer.owner.is_null() & Customer.pool.is_null(False)))
+    if not rows:
+        return
+    rules = rules_mod.in_force(clock.now())
+    if not rules["drops"]:
+        return
+    calendar, groups = Calendar(), {}
+    for c in rows:
+        at = drop_time(rules, c.pool_id, c.released_at or clock.now(), calendar)
+        if at is not None:
+            groups.setdefault(at, []).append(c.id)
+    for at, ids in groups.items():
+        Customer.update(drop_at=at).where(id_in(Customer.id, ids)).execute()
+
+
+hooks.on("owner_changed", _owner_changed)
