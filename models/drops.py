@@ -125,7 +125,12 @@ def queue_for(actor, customer, now=None):
         if customer.staked_by_id and customer.staked_by_id != actor.id:
             raise pools.ClaimRefused("staked", N_("Another rep has staked this customer until %(until_text)s."),
                                      until=customer.stake_due, until_text=pools._fmt(customer.stake_due))
-        pools.check_release_holds(actor, customer, rules, customer.drop_at)  # cooling-off still running then
+        drop_at = customer.drop_at
+        customer.drop_at = None  # the holds as they will be at the drop, the drop itself aside
+        try:
+            pools.check_release_holds(actor, customer, rules, drop_at)  # cooling-off still running then
+        finally:
+            customer.drop_at = drop_at
         this_drop = (DropEntry.customer == customer.id) & (DropEntry.drop_at == customer.drop_at)
         if DropEntry.select().where(this_drop & (DropEntry.user == actor.id)).exists():
             raise DomainError(N_("You are already in the queue for this customer."))
@@ -272,6 +277,10 @@ def claim(actor, customer_id, now=None):
         if entry is not None and entry.outcome in (LOST, SKIPPED):
             n = DropEntry.select().where((DropEntry.customer == customer.id) & (DropEntry.drop_at == entry.drop_at)
                                          & DropEntry.place.is_null(False)).count()
+            if entry.outcome == SKIPPED:
+                raise pools.ClaimRefused(entry.rule, N_("You drew place %(place)s of %(n)s in the drop, but a claim "
+                                                        "rule refused you, so the next entrant was asked."),
+                                         place=entry.place, n=n)
             raise pools.ClaimRefused("drop_lost", N_("The lottery gave this customer to another rep: you drew place "
                                                      "%(place)s of %(n)s."), place=entry.place, n=n)
     return pools.claim_customer(actor, customer_id, now)
