@@ -223,7 +223,7 @@ def run_drop(customer_id, now=None, claimer=None, contexts=None):
                 pools.check_claim(user, customer, rules, now, contexts[uid])
                 pools.claim_customer(user, customer.id, now)
                 winner = uid
-                contexts.pop(uid, None)  # one claim more today, one customer more held
+                _count_claim(contexts[uid], customer, rules)
             except pools.ClaimRefused as exc:
                 skipped[uid] = (exc.rule, exc.message, exc.params)
         places = {uid: i + 1 for i, uid in enumerate(order)}
@@ -240,6 +240,17 @@ def run_drop(customer_id, now=None, claimer=None, contexts=None):
         ledger.record("drop", None, customer, now, rules, to_owner=winner, from_pool=pool_id, inputs=inputs)
         _tell(customer, drop_at, order, places, winner, skipped)
     return {"winner": winner, "order": order, "skipped": {u: r for u, (r, _m, _p) in skipped.items()}}
+
+
+def _count_claim(context, customer, rules):
+    """Keep a rep's claim context current after a drop gave them `customer`: one claim more today, and one
+    customer more held where it counts toward capacity (as `pools.capacity` counts). The claim verb itself
+    re-checks on fresh rows; the context only spares re-reading it for the rep's next drop."""
+    context["claims_today"] += 1
+    counts = (rules["dealt_count"] or customer.stage not in pools.DEALT_STAGES) and \
+        customer.value_tier not in (rules["capacity_exempt_tiers"] or [])
+    if counts:
+        context["cap"] = {**context["cap"], "used": context["cap"]["used"] + 1}
 
 
 def _tell(customer, drop_at, order, places, winner, skipped):
@@ -288,9 +299,9 @@ def claim(actor, customer_id, now=None):
 
 # ---- time rules -------------------------------------------------------------------------------
 
-def sweep(now=None, batch=200):
+def sweep(now=None, batch=1000, chunk=100):
     """Draw every due drop. Drops nobody queued for end in one statement; the others one by one, each in
-    its own transaction. Idempotent: a drawn drop is gone from `Customer.drop_at`."""
+    a transaction per `chunk` of them. Idempotent: a drawn drop is gone from `Customer.drop_at`."""
     now = now or clock.now()
     queued = DropEntry.select(DropEntry.id).where((DropEntry.customer == Customer.id)
                                                   & (DropEntry.drop_at == Customer.drop_at)
@@ -304,11 +315,13 @@ def sweep(now=None, batch=200):
                .order_by(Customer.drop_at, Customer.id).limit(batch)]
         if not ids:
             break
-        for cid in ids:
-            result = run_drop(cid, now, contexts=contexts)
-            if result is not None:
-                drawn += 1
-                won += result["winner"] is not None
+        for start in range(0, len(ids), chunk):
+            with db.atomic():  # a chunk of drops a transaction: one commit for many draws
+                for cid in ids[start:start + chunk]:
+                    result = run_drop(cid, now, contexts=contexts)
+                    if result is not None:
+                        drawn += 1
+                        won += result["winner"] is not None
     return {"dropped": empty + drawn, "drawn": drawn, "won": won}
 
 
