@@ -20,11 +20,11 @@ import peewee as pw
 
 from models import clock, drop_settings, hooks, ledger, pools
 from models import rules as rules_mod
-from models.base import BaseModel, db, fresh, id_in
+from models.base import BaseModel, db, fresh, id_in, is_sqlite
 from models.customers import Customer
 from models.errors import N_, DomainError
 from models.ledger import PoolEvent
-from models.notifications import notify
+from models.notifications import Notification
 from models.permissions import can, require
 from models.service import WorkingCalendar
 from models.users import User
@@ -177,43 +177,58 @@ def latest_entry(user, customer):
 # ---- the draw ---------------------------------------------------------------------------------
 
 def run_drop(customer_id, now=None, claimer=None, contexts=None):
-    """Draw a due drop (idempotent: a drop already drawn, or not due, returns None). A rep claiming at or
-    after the drop time (`claimer`) joins the entrants first. Returns {"winner", "order", "skipped"}."""
+    """Draw a customer's due drop in a transaction of its own (idempotent: a drop already drawn, or not due,
+    or nobody queued, returns None). A rep claiming at or after the drop time (`claimer`) joins first."""
     now = now or clock.now()
+    with db.atomic():
+        return draw_drops([customer_id], now, claimer=claimer, contexts=contexts).get(customer_id)
+
+
+def draw_drops(customer_ids, now, claimer=None, contexts=None, users=None):
+    """Inside the caller's transaction: draw the due drops among `customer_ids`. Each customer's drop ends
+    (`drop_at` cleared) whoever queued; for those with entrants the lottery orders them and the first the
+    claim rules allow claims it through `pools.claim_customer`. The entries' outcomes, the `drop` ledger rows
+    and the entrants' notifications are written in bulk. Returns {customer id: {"winner", "order",
+    "skipped"}} for the customers that had entrants. `contexts` / `users`: the reps' claim contexts and rows,
+    kept across chunks by the sweep."""
     rules = rules_mod.in_force(now)
     contexts = {} if contexts is None else contexts
-    with db.atomic():
-        customer = Customer.get_or_none(Customer.id == customer_id)
-        if customer is None:
-            return None
-        customer = fresh(customer)
-        drop_at = customer.drop_at
-        if drop_at is None or drop_at > now:
-            return None
-        if not Customer.update(drop_at=None).where((Customer.id == customer.id) & (Customer.drop_at == drop_at)).execute():
-            return None
-        customer.drop_at = None
-        this_drop = (DropEntry.customer == customer.id) & (DropEntry.drop_at == drop_at)
-        if claimer is not None and can(claimer, "drop.queue", customer):
-            DropEntry.insert(customer=customer.id, drop_at=drop_at, user=claimer.id, created_at=now) \
+    users = {} if users is None else users
+    query = Customer.select().where(id_in(Customer.id, customer_ids) & (Customer.drop_at <= now))
+    due = list(query if is_sqlite() else query.for_update())  # SQLite: BEGIN IMMEDIATE holds the lock already
+    if not due:
+        return {}
+    drop_at_of = {c.id: c.drop_at for c in due}
+    Customer.update(drop_at=None).where(id_in(Customer.id, list(drop_at_of)) & (Customer.drop_at <= now)).execute()
+    for c in due:
+        c.drop_at = None
+        if claimer is not None and can(claimer, "drop.queue", c):  # a claim at the drop instant is an entry
+            DropEntry.insert(customer=c.id, drop_at=drop_at_of[c.id], user=claimer.id, created_at=now) \
                 .on_conflict_ignore().execute()
-        entries = {e.user_id: e for e in DropEntry.select().where(this_drop & (DropEntry.outcome == WAITING))}
-        if not entries:
-            return {"winner": None, "order": [], "skipped": {}}
+    entries = {}
+    for e in DropEntry.select().where(id_in(DropEntry.customer, list(drop_at_of)) & (DropEntry.outcome == WAITING)):
+        if e.drop_at == drop_at_of[e.customer_id]:
+            entries.setdefault(e.customer_id, {})[e.user_id] = e
+    missing = {uid for found in entries.values() for uid in found} - set(users)
+    if missing:
+        users.update({u.id: u for u in User.select().where(id_in(User.id, missing))})
+    methods = {c.id: (drop_settings.for_pool(rules, c.pool_id) or {}).get("method", "lottery") for c in due}
+    weighted = {uid for cid, found in entries.items() if methods[cid] == "weighted" for uid in found}
+    weights = weights_for(sorted(weighted), now) if weighted else {}
+    results, outcomes, events, notes = {}, [], [], []
+    for customer in due:
+        found = entries.get(customer.id)
+        if not found:
+            continue
         if customer.owner_id is not None or customer.pool_id is None:  # it left the pool another way
-            DropEntry.update(outcome=VOID).where(this_drop & (DropEntry.outcome == WAITING)).execute()
-            return {"winner": None, "order": [], "skipped": {}}
-        setting = drop_settings.for_pool(rules, customer.pool_id) or {"method": "lottery"}
-        method = setting.get("method", "lottery")
-        weights = weights_for(list(entries), now) if method == "weighted" else {}
+            outcomes.extend((VOID, None, "", e.id) for e in found.values())
+            continue
+        drop_at, pool_id, method = drop_at_of[customer.id], customer.pool_id, methods[customer.id]
+        mine = {uid: weights[uid] for uid in found} if method == "weighted" else {}
         seed = secrets.randbits(63)
-        order = draw(seed, list(entries), {u: w for u, (_n, w) in weights.items()})
-        users = {u.id: u for u in User.select().where(id_in(User.id, order))}
+        order = draw(seed, list(found), {u: w for u, (_n, w) in mine.items()})
         winner, skipped = None, {}
-        pool_id = customer.pool_id
         for uid in order:
-            if winner is not None:
-                break
             user = users.get(uid)
             try:
                 if user is None or not user.active:
@@ -221,25 +236,37 @@ def run_drop(customer_id, now=None, claimer=None, contexts=None):
                 if uid not in contexts:
                     contexts[uid] = pools.claim_context(user, rules, now)
                 pools.check_claim(user, customer, rules, now, contexts[uid])
-                pools.claim_customer(user, customer.id, now)
-                winner = uid
-                _count_claim(contexts[uid], customer, rules)
+                pools.claim_customer(user, customer.id, now)  # the normal claim verb: it checks again
             except pools.ClaimRefused as exc:
                 skipped[uid] = (exc.rule, exc.message, exc.params)
+                continue
+            winner = uid
+            _count_claim(contexts[uid], customer, rules)
+            break
         places = {uid: i + 1 for i, uid in enumerate(order)}
-        for uid in order:
-            outcome = WON if uid == winner else SKIPPED if uid in skipped else LOST
-            (DropEntry.update(outcome=outcome, place=places[uid], rule=skipped[uid][0] if uid in skipped else "")
-             .where(DropEntry.id == entries[uid].id).execute())
+        outcomes.extend((WON if uid == winner else SKIPPED if uid in skipped else LOST, places[uid],
+                         skipped[uid][0] if uid in skipped else "", found[uid].id) for uid in order)
         inputs = {"drop_at": drop_at.isoformat(sep=" "), "method": method, "seed": seed,
-                  "entrants": sorted(entries), "order": order, "winner": winner,
+                  "entrants": sorted(found), "order": order, "winner": winner,
                   "skipped": {str(u): rule for u, (rule, _m, _p) in skipped.items()}}
-        if weights:
-            inputs["weights"] = {str(u): w for u, (_n, w) in weights.items()}
-            inputs["claims_this_week"] = {str(u): n for u, (n, _w) in weights.items()}
-        ledger.record("drop", None, customer, now, rules, to_owner=winner, from_pool=pool_id, inputs=inputs)
-        _tell(customer, drop_at, order, places, winner, skipped)
-    return {"winner": winner, "order": order, "skipped": {u: r for u, (r, _m, _p) in skipped.items()}}
+        if mine:
+            inputs["weights"] = {str(u): w for u, (_n, w) in mine.items()}
+            inputs["claims_this_week"] = {str(u): n for u, (n, _w) in mine.items()}
+        events.append({"at": now, "kind": "drop", "actor": None, "customer": customer.id, "subject": None,
+                       "from_owner": None, "to_owner": winner, "from_pool": pool_id, "to_pool": None,
+                       "rule_version": rules.version, "inputs": inputs, "reason": ""})
+        notes.extend(_notes(customer, drop_at, order, places, winner, skipped, now))
+        results[customer.id] = {"winner": winner, "order": order,
+                                "skipped": {u: r for u, (r, _m, _p) in skipped.items()}}
+    if outcomes:
+        p = db.param  # the engine's placeholder
+        db.cursor().executemany(f"UPDATE drop_entry SET outcome = {p}, place = {p}, rule = {p} WHERE id = {p}",
+                                outcomes)
+    if events:
+        PoolEvent.insert_many(events).execute()
+    if notes:
+        Notification.insert_many(notes).on_conflict_ignore().execute()
+    return results
 
 
 def _count_claim(context, customer, rules):
@@ -253,23 +280,30 @@ def _count_claim(context, customer, rules):
         context["cap"] = {**context["cap"], "used": context["cap"]["used"] + 1}
 
 
-def _tell(customer, drop_at, order, places, winner, skipped):
-    n = len(order)
+def _notes(customer, drop_at, order, places, winner, skipped, now):
+    """The entrants' notifications of one drawn drop (rows for a bulk insert, deduplicated by key): the
+    winner, each skipped entrant with the rule that refused them, and the others with their place."""
+    n, rows = len(order), []
+
+    def note(uid, kind, message, key, **params):
+        rows.append({"user": uid, "at": now, "kind": kind, "customer": customer.id, "read_at": None,
+                     "message": message, "params": params, "dedupe_key": key})
+
     for uid in order:
         key = f"drop:{customer.id}:{drop_at.isoformat()}:{uid}"
         if uid == winner:
-            notify(uid, "drop_won", N_("You won the drop of %(name)s (place %(place)s of %(n)s in the lottery): "
-                                       "it is in your private pool."), customer.id, dedupe_key=key,
-                   name=customer.name, place=places[uid], n=n)
+            note(uid, "drop_won", N_("You won the drop of %(name)s (place %(place)s of %(n)s in the lottery): "
+                                     "it is in your private pool."), key, name=customer.name, place=places[uid], n=n)
         elif uid in skipped:
             _rule, message, params = skipped[uid]
-            notify(uid, "drop_skipped", N_("The drop of %(name)s: you drew place %(place)s of %(n)s but a claim rule "
-                                           "refused you, so the next entrant was asked."), customer.id,
-                   dedupe_key=key, name=customer.name, place=places[uid], n=n)
-            notify(uid, "drop_skipped", message, customer.id, dedupe_key=key + ":why", **params)
+            note(uid, "drop_skipped", N_("The drop of %(name)s: you drew place %(place)s of %(n)s but a claim rule "
+                                         "refused you, so the next entrant was asked."), key,
+                 name=customer.name, place=places[uid], n=n)
+            note(uid, "drop_skipped", message, key + ":why", **{k: str(v) for k, v in params.items()})
         else:
-            notify(uid, "drop_lost", N_("The drop of %(name)s went to another rep: you drew place %(place)s of %(n)s."),
-                   customer.id, dedupe_key=key, name=customer.name, place=places[uid], n=n)
+            note(uid, "drop_lost", N_("The drop of %(name)s went to another rep: you drew place %(place)s of %(n)s."),
+                 key, name=customer.name, place=places[uid], n=n)
+    return rows
 
 
 def claim(actor, customer_id, now=None):
@@ -309,19 +343,17 @@ def sweep(now=None, batch=1000, chunk=100):
     with db.atomic():
         empty = Customer.update(drop_at=None).where((Customer.drop_at <= now) & ~pw.fn.EXISTS(queued)).execute()
     drawn = won = 0
-    contexts = {}
+    contexts, users = {}, {}
     while True:
         ids = [c.id for c in Customer.select(Customer.id).where(Customer.drop_at <= now)
                .order_by(Customer.drop_at, Customer.id).limit(batch)]
         if not ids:
             break
         for start in range(0, len(ids), chunk):
-            with db.atomic():  # a chunk of drops a transaction: one commit for many draws
-                for cid in ids[start:start + chunk]:
-                    result = run_drop(cid, now, contexts=contexts)
-                    if result is not None:
-                        drawn += 1
-                        won += result["winner"] is not None
+            with db.atomic():  # a chunk of drops a transaction, their rows written in bulk
+                results = draw_drops(ids[start:start + chunk], now, contexts=contexts, users=users)
+            drawn += len(results)
+            won += sum(r["winner"] is not None for r in results.values())
     return {"dropped": empty + drawn, "drawn": drawn, "won": won}
 
 
