@@ -135,11 +135,12 @@ def main(argv=None):
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--entrants", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rules", choices=("default", "generous", "both"), default="both")
     args = parser.parse_args(argv)
     rng = random.Random(7)
     print(f"fair drops: {args.customers:,} customers released at once, {args.background:,} more in the pool, "
           f"{args.reps} reps, ~{args.entrants} entrants per queued customer, {args.runs} runs")
-    for generous in (False, True):
+    for generous in {"default": (False,), "generous": (True,), "both": (False, True)}[args.rules]:
         runs = [one_run(args, generous, rng) for _ in range(args.runs)]
         label = "generous rules (every queued customer won)" if generous else "default rules (5 claims a day)"
         drop = [r["drop"] for r in runs]

@@ -176,12 +176,12 @@ def latest_entry(user, customer):
 
 # ---- the draw ---------------------------------------------------------------------------------
 
-def run_drop(customer_id, now=None, claimer=None, contexts=None):
+def run_drop(customer_id, now=None, claimer=None):
     """Draw a customer's due drop in a transaction of its own (idempotent: a drop already drawn, or not due,
     or nobody queued, returns None). A rep claiming at or after the drop time (`claimer`) joins first."""
     now = now or clock.now()
     with db.atomic():
-        return draw_drops([customer_id], now, claimer=claimer, contexts=contexts).get(customer_id)
+        return draw_drops([customer_id], now, claimer=claimer).get(customer_id)
 
 
 def draw_drops(customer_ids, now, claimer=None, contexts=None, users=None):
@@ -189,8 +189,8 @@ def draw_drops(customer_ids, now, claimer=None, contexts=None, users=None):
     (`drop_at` cleared) whoever queued; for those with entrants the lottery orders them and the first the
     claim rules allow claims it through `pools.claim_customer`. The entries' outcomes, the `drop` ledger rows
     and the entrants' notifications are written in bulk. Returns {customer id: {"winner", "order",
-    "skipped"}} for the customers that had entrants. `contexts` / `users`: the reps' claim contexts and rows,
-    kept across chunks by the sweep."""
+    "skipped"}} for the customers that had entrants. `contexts`: the reps' claim contexts read in this
+    transaction (kept current by each win); `users`: their rows, kept across chunks by the sweep."""
     rules = rules_mod.in_force(now)
     contexts = {} if contexts is None else contexts
     users = {} if users is None else users
@@ -236,7 +236,7 @@ def draw_drops(customer_ids, now, claimer=None, contexts=None, users=None):
                 if uid not in contexts:
                     contexts[uid] = pools.claim_context(user, rules, now)
                 pools.check_claim(user, customer, rules, now, contexts[uid])
-                pools.claim_customer(user, customer.id, now)  # the normal claim verb: it checks again
+                pools.claim_customer(user, customer.id, now, contexts[uid])  # the normal claim verb
             except pools.ClaimRefused as exc:
                 skipped[uid] = (exc.rule, exc.message, exc.params)
                 continue
@@ -343,15 +343,16 @@ def sweep(now=None, batch=1000, chunk=100):
     with db.atomic():
         empty = Customer.update(drop_at=None).where((Customer.drop_at <= now) & ~pw.fn.EXISTS(queued)).execute()
     drawn = won = 0
-    contexts, users = {}, {}
+    users = {}
     while True:
         ids = [c.id for c in Customer.select(Customer.id).where(Customer.drop_at <= now)
                .order_by(Customer.drop_at, Customer.id).limit(batch)]
         if not ids:
             break
         for start in range(0, len(ids), chunk):
-            with db.atomic():  # a chunk of drops a transaction, their rows written in bulk
-                results = draw_drops(ids[start:start + chunk], now, contexts=contexts, users=users)
+            with db.atomic():  # a chunk of drops a transaction, their rows written in bulk; the reps' claim
+                # contexts are read inside it (and kept current by each win), as the claim verb would read them
+                results = draw_drops(ids[start:start + chunk], now, contexts={}, users=users)
             drawn += len(results)
             won += sum(r["winner"] is not None for r in results.values())
     return {"dropped": empty + drawn, "drawn": drawn, "won": won}
