@@ -189,8 +189,10 @@ def draw_drops(customer_ids, now, claimer=None, contexts=None, users=None):
     (`drop_at` cleared) whoever queued; for those with entrants the lottery orders them and the first the
     claim rules allow claims it through `pools.claim_customer`. The entries' outcomes, the `drop` ledger rows
     and the entrants' notifications are written in bulk. Returns {customer id: {"winner", "order",
-    "skipped"}} for the customers that had entrants. `contexts`: the reps' claim contexts read in this
-    transaction (kept current by each win); `users`: their rows, kept across chunks by the sweep."""
+    "skipped"}} for the customers that had entrants. `contexts` / `users`: the reps' claim contexts (kept
+    current by each win) and rows, kept across chunks by the sweep. A context only spares the claim verb for
+    entrants the rules refuse anyway (a full private pool, the daily limit): the verb checks the one it tries
+    again on fresh rows, so a context a few seconds old cannot let a claim through."""
     rules = rules_mod.in_force(now)
     contexts = {} if contexts is None else contexts
     users = {} if users is None else users
@@ -236,7 +238,7 @@ def draw_drops(customer_ids, now, claimer=None, contexts=None, users=None):
                 if uid not in contexts:
                     contexts[uid] = pools.claim_context(user, rules, now)
                 pools.check_claim(user, customer, rules, now, contexts[uid])
-                pools.claim_customer(user, customer.id, now, contexts[uid])  # the normal claim verb
+                pools.claim_customer(user, customer.id, now)  # the normal claim verb checks again, on fresh rows
             except pools.ClaimRefused as exc:
                 skipped[uid] = (exc.rule, exc.message, exc.params)
                 continue
@@ -334,8 +336,8 @@ def claim(actor, customer_id, now=None):
 # ---- time rules -------------------------------------------------------------------------------
 
 def sweep(now=None, batch=1000, chunk=100):
-    """Draw every due drop. Drops nobody queued for end in one statement; the others one by one, each in
-    a transaction per `chunk` of them. Idempotent: a drawn drop is gone from `Customer.drop_at`."""
+    """Draw every due drop. Drops nobody queued for end in one statement; the others are drawn in chunks of
+    `chunk` customers, a transaction each. Idempotent: a drawn drop is gone from `Customer.drop_at`."""
     now = now or clock.now()
     queued = DropEntry.select(DropEntry.id).where((DropEntry.customer == Customer.id)
                                                   & (DropEntry.drop_at == Customer.drop_at)
@@ -343,16 +345,15 @@ def sweep(now=None, batch=1000, chunk=100):
     with db.atomic():
         empty = Customer.update(drop_at=None).where((Customer.drop_at <= now) & ~pw.fn.EXISTS(queued)).execute()
     drawn = won = 0
-    users = {}
+    contexts, users = {}, {}
     while True:
         ids = [c.id for c in Customer.select(Customer.id).where(Customer.drop_at <= now)
                .order_by(Customer.drop_at, Customer.id).limit(batch)]
         if not ids:
             break
         for start in range(0, len(ids), chunk):
-            with db.atomic():  # a chunk of drops a transaction, their rows written in bulk; the reps' claim
-                # contexts are read inside it (and kept current by each win), as the claim verb would read them
-                results = draw_drops(ids[start:start + chunk], now, contexts={}, users=users)
+            with db.atomic():  # a chunk of drops a transaction, their rows written in bulk
+                results = draw_drops(ids[start:start + chunk], now, contexts=contexts, users=users)
             drawn += len(results)
             won += sum(r["winner"] is not None for r in results.values())
     return {"dropped": empty + drawn, "drawn": drawn, "won": won}

@@ -310,9 +310,8 @@ def _fmt(value):
     return clock.to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def claim_customer(actor, customer_id, now=None, context=None):
-    """Claim a pool customer. Exactly one of several simultaneous claims wins; no rep exceeds capacity.
-    `context`: the rep's `claim_context`, read inside the caller's write transaction (models/drops.py)."""
+def claim_customer(actor, customer_id, now=None):
+    """Claim a pool customer. Exactly one of several simultaneous claims wins; no rep exceeds capacity."""
     now = now or clock.now()
     rules = rules_mod.in_force(now)
     try:
@@ -320,7 +319,7 @@ def claim_customer(actor, customer_id, now=None, context=None):
             customer = Customer.get_or_none(Customer.id == customer_id)
             if customer is None:
                 raise NotFound()
-            check_claim(actor, customer, rules, now, context)
+            check_claim(actor, customer, rules, now)
             changed = (Customer.update(owner=actor.id, team=actor.team_id, pool=None,
                                        claimed_at=_clock_start(customer, actor.team_id, now),
                                        staked_by=None, stake_due=None, updated_at=now)
