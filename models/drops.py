@@ -20,7 +20,7 @@ import peewee as pw
 
 from models import clock, drop_settings, hooks, ledger, pools
 from models import rules as rules_mod
-from models.base import BaseModel, db, fresh, id_in, is_sqlite
+from models.base import BaseModel, bulk_insert, db, fresh, id_in, is_sqlite
 from models.customers import Customer
 from models.errors import N_, DomainError
 from models.ledger import PoolEvent
@@ -264,10 +264,8 @@ def draw_drops(customer_ids, now, claimer=None, contexts=None, users=None):
         p = db.param  # the engine's placeholder
         db.cursor().executemany(f"UPDATE drop_entry SET outcome = {p}, place = {p}, rule = {p} WHERE id = {p}",
                                 outcomes)
-    if events:
-        PoolEvent.insert_many(events).execute()
-    if notes:
-        Notification.insert_many(notes).on_conflict_ignore().execute()
+    bulk_insert(PoolEvent, events)
+    bulk_insert(Notification, notes)  # keys name the drop, drawn once: no duplicate to skip
     return results
 
 
