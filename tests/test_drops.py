@@ -294,3 +294,16 @@ def _rule_form():
     form.update(capacity_sales="50", capacity_manager="50", warning_days="3, 1", dealt_count="1",
                 stock_phrases="\n".join(DEFAULTS["stock_phrases"]))
     return form
+
+
+def test_once_the_drop_time_has_come_the_row_offers_the_claim_that_draws_it(client, w, owned, drop_on):
+    c = released(w, owned)
+    drops.queue_for(w.rep_b, c)
+    at(WED_10)
+    client.login(w.rep_a2)  # not queued, in the releasing team: cooling-off refuses them at the draw
+    page = body(client.get(f"/pools?pool={w.pool.id}"))
+    assert f"/pools/{c.id}/claim" in page and f"/pools/{c.id}/queue" not in page
+    client.login(w.rep_b)
+    r = client.post(f"/pools/{c.id}/claim", htmx=True)
+    assert r.status_code == 200 and Customer.get_by_id(c.id).owner_id == w.rep_b.id
+    assert PoolEvent.get(PoolEvent.kind == "drop").inputs["entrants"] == [w.rep_b.id]
