@@ -149,6 +149,8 @@ class Customer(BaseModel):
     staked_at = pw.DateTimeField(null=True)
     stake_due = pw.DateTimeField(null=True)
     stake_completed_at = pw.DateTimeField(null=True)
+    # fair drops (models/drops.py): a released customer waits for its pool's drop time, then a lottery decides
+    drop_at = pw.DateTimeField(null=True, index=True)
     # value (models/value.py): the tier the last recompute gave, for the list's filter and column
     value_tier = pw.CharField(max_length=13, default="", index=True)
     # a pool cleansing judged it junk (models/cleansing.py): out of lists, search and claims until restored

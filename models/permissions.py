@@ -118,6 +118,7 @@ RULES = {
     "pool.claim_attempt": lambda u, c: u.role in SELLERS and (
         _in_my_pool(u, c) or (c.owner_id is not None and _customer_visible(u, c))),
     "pool.stake": lambda u, c: u.role in SELLERS and _in_my_pool(u, c),
+    "drop.queue": lambda u, c: u.role in SELLERS and _in_my_pool(u, c),  # fair drops (models/drops.py)
     "pool.assign": lambda u, c: c.owner_id is None and (u.role == "admin" or (u.role == "manager" and _in_my_pool(u, c))),
     "lock.request": lambda u, c: c.owner_id is not None and _own_or_team(u, c),
     "lock.decide": _team_manager_of,

@@ -299,6 +299,11 @@ def check_release_holds(actor, customer, rules, now):
     if customer.released_at and held_by_appeal(customer.id):  # models/appeals.py: held out while appealed
         raise ClaimRefused("appealed", N_("Its former owner appealed the release: held out of the pool until a "
                                           "manager decides."))
+    if customer.drop_at:  # fair drops (models/drops.py): nobody takes it before its drop, the lottery decides
+        if now < customer.drop_at:
+            raise ClaimRefused("drop", N_("Drops at %(until_text)s: queue for it, a lottery decides."),
+                               until=customer.drop_at, until_text=_fmt(customer.drop_at))
+        raise ClaimRefused("drop_due", N_("The drop is being drawn: try again in a moment."))
     if customer.released_at:
         frozen_until = customer.released_at + dt.timedelta(hours=rules["frozen_hours"])
         if now < frozen_until:

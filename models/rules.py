@@ -9,7 +9,7 @@ import unicodedata
 
 import peewee as pw
 
-from models import audit, clock
+from models import audit, clock, drop_settings
 from models.base import BaseModel, JSONField, db
 from models.customer_tables import BUSINESS_MODELS, FOLLOWUP_TYPES, VALUE_TIERS, Pool
 from models.errors import N_, FieldErrors, ValidationError
@@ -58,6 +58,7 @@ DEFAULTS = {
     "appeal_grace_days": 3,          # a restored clock that had run out holds this many days more
     "conflict_appeal_hours": 16,     # the losing rep may appeal a conflict ruling within these working hours
     "group_one_owner": False,    # one owner per group (集团): entities go to the group's owner only (models/groups.py)
+    "drops": {},  # pool id -> {"time": "10:00", "method": "lottery"}: fair drops (models/drops.py); none: off
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -212,6 +213,7 @@ def validate_settings(data):
     if isinstance(exempt, str):
         exempt = [t for t in re.split(r"[,，\s]+", exempt) if t]
     out["capacity_exempt_tiers"] = [t for t in VALUE_TIERS if t in exempt]
+    out["drops"] = drop_settings.parse(data, errors)  # fair drops per pool (models/drops.py)
     if errors:
         raise ValidationError(errors)
     return out

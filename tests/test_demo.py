@@ -39,6 +39,7 @@ FORWARD_LOOKING = {
     ("quality_consequence", "ends_at"),  # a running quality penalty (seeds/demo_quality.py)
     ("lead", "next_touch_on"),  # nurtured prospects' next touch (seeds/demo_leads.py)
     ("plan_item", "day"),  # visits planned for today and tomorrow (seeds/demo_plans.py)
+    ("customer", "drop_at"), ("drop_entry", "drop_at"),  # drops waiting for tomorrow (seeds/demo_drops.py)
 }
 
 
@@ -225,8 +226,9 @@ def test_a_released_customer_inside_the_freeze(rules):
                                           & (Customer.released_at > since)))
     assert frozen
     someone_else = user("rep010")
-    # frozen, or held out while its former owner's appeal is open (seeds/demo_appeals.py)
-    assert all(refusal(someone_else, c, rules) in ("frozen", "appealed") for c in frozen)
+    # frozen; in a pool with a drop time (seeds/demo_drops.py) it says when it drops, which is after the frozen
+    # hours; or held out while its former owner's appeal is open (seeds/demo_appeals.py)
+    assert all(refusal(someone_else, c, rules) in ("drop" if c.drop_at else "frozen", "appealed") for c in frozen)
 
 
 def test_a_customer_cooling_off_for_its_former_owner(rules):
@@ -238,6 +240,24 @@ def test_a_customer_cooling_off_for_its_former_owner(rules):
                                        & Customer.released_from.is_null(False))
     cooling = [c for c in released if refusal(User.get_by_id(c.released_from), c, rules) == "cooling_off"]
     assert cooling
+
+
+def test_a_lottery_drop_ten_reps_one_winner_reproducible_from_the_ledger():
+    """seeds/demo_drops.py: ten reps queued for one dropped customer; the ledger row's seed and entrants give
+    the lottery's order again, and the first entrant the claim rules allowed owns it."""
+    from models import drops
+
+    row = pools.PoolEvent.select().where(pools.PoolEvent.kind == "drop").order_by(pools.PoolEvent.id).first()
+    d = row.inputs
+    assert len(d["entrants"]) == 10 and d["method"] == "lottery"
+    order = drops.draw(d["seed"], d["entrants"], d.get("weights"))
+    assert order == d["order"]
+    winner = next(uid for uid in order if str(uid) not in d["skipped"])
+    assert winner == d["winner"] == row.to_owner == Customer.get_by_id(row.customer_id).owner_id
+    places = {e.user_id: e.place for e in drops.DropEntry.select().where(drops.DropEntry.customer == row.customer_id)}
+    assert places == {uid: i + 1 for i, uid in enumerate(order)}
+    waiting = list(Customer.select().where(Customer.drop_at > FROZEN))
+    assert len(waiting) == 3 and max(drops.queue_count(c) for c in waiting) == 4
 
 
 # ---- last: the sweep writes (warnings are deduplicated, so nothing new) ------------------------

@@ -88,7 +88,9 @@ REFUSALS = {"role": N_("only sales reps and managers claim customers"), "taken":
             "pool": N_("it is not a pool they may claim from"), "staked": N_("another rep has staked it"),
             "claims_per_day": N_("the daily claim limit was reached"), "capacity": N_("their private pool was full"),
             "frozen": N_("it was freshly released and still frozen"), "cooling_off": N_("they released it: cooling-off"),
-            "team_cooling_off": N_("their team released it: cooling-off")}
+            "team_cooling_off": N_("their team released it: cooling-off"),
+            "drop": N_("it had not dropped yet"), "drop_due": N_("its drop was being drawn"),  # models/drops.py
+            "drop_lost": N_("the lottery gave it to another rep"), "inactive": N_("their account was not active")}
 PLACED = {"qualified": N_("qualified by marketing with no owner yet"), "created": N_("created with no owner"),
           "unassigned": N_("its owner was removed"), "repair": N_("found with no owner and in no pool")}
 VIA = {"owner": N_("its owner"), "staker": N_("the rep who staked it"), "pool": N_("nobody: it is in the pool")}

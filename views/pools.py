@@ -5,7 +5,7 @@ import datetime as dt
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import clock, leads, listing, notifications, pool_reports, pools
+from models import clock, drops, leads, listing, notifications, pool_reports, pools
 from models import rules as rules_mod
 from models.fields import parse_id
 from models.customers import Customer, get_customer
@@ -60,6 +60,7 @@ def _annotate(rows):
     now = clock.now()
     rules = pools.rules_mod.in_force(now)
     context = pools.claim_context(current_user, rules, now) if can(current_user, "pool.work") else None
+    drops.annotate(current_user, rows)  # fair drops: "drops at …", the queue's count (models/drops.py)
     for row in rows:
         row.refusal = row.refusal_rule = None
         if context is not None and row.owner_id is None:
@@ -87,7 +88,7 @@ def claim(customer_id):
     # A taken customer the user may not see is a 404 too: its row would show another team's file.
     require(current_user, "pool.claim_attempt", customer)
     try:
-        customer = pools.claim_customer(current_user, customer.id)
+        customer = drops.claim(current_user, customer.id)  # a due drop is drawn first (models/drops.py)
     except pools.ClaimRefused as exc:
         response = _row_response(customer, translate_error(exc.message, exc.params))
         # A capacity changed since the page loaded (a penalty, a claim in another tab): show it as it is now.
@@ -309,6 +310,7 @@ LEDGER_LABELS = {
     "delegation_ended": N_("Delegation ended"),
     "lead_escalated": N_("Lead escalated"), "lead_sent_back": N_("Lead sent back"),  # models/leads.py
     "quality": N_("Quality consequence"),  # models/quality.py
+    "drop": N_("Lottery drop"), "drop_queued": N_("Queued for a drop"),  # models/drops.py
 }
 
 

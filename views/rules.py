@@ -4,7 +4,7 @@ that takes effect from a stated time; and search the pool ledger."""
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
-from models import clock, rules
+from models import clock, drop_settings, rules
 from models.fields import FieldError, parse_datetime, parse_id
 from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES, Customer
 from models.errors import N_, ValidationError
@@ -59,6 +59,7 @@ def _form_values(settings):
     out.update(capacity_sales=settings["capacity"]["sales"], capacity_manager=settings["capacity"]["manager"],
                warning_days=", ".join(str(d) for d in settings["warning_days"]),
                stock_phrases="\n".join(settings["stock_phrases"]))
+    out.update(drop_settings.form_values(settings))  # fair drops per pool (models/drops.py)
     return out
 
 
