@@ -23,7 +23,7 @@ def body(response):
 
 
 def fts_row(customer_id):
-    return db.execute_sql("SELECT name, short_name, credit_code, people, phones FROM customer_fts WHERE rowid = ?",
+    return db.execute_sql("SELECT name, short_name, credit_code, people, phones FROM customer_fts WHERE rowid = " + db.param,
                           (customer_id,)).fetchone()
 
 

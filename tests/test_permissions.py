@@ -240,8 +240,12 @@ CSRF_EXEMPT = {"auth.login", "leads.web_form"}  # login checks its own token; a 
 # ---- helpers ----------------------------------------------------------------------------------------
 
 def db_state():
-    """Every row of every table: equal before and after means nothing was written."""
-    return {t: sorted(map(repr, models.db.execute_sql(f'SELECT * FROM "{t}"').fetchall()))
+    """Every row of every table: equal before and after means nothing was written. (PostgreSQL gives a
+    bytea column as a memoryview, whose repr differs at each read: compared as bytes.)"""
+    def plain(row):
+        return repr(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row))
+
+    return {t: sorted(map(plain, models.db.execute_sql(f'SELECT * FROM "{t}"').fetchall()))
             for t in models.db.get_tables()}
 
 
