@@ -9,7 +9,7 @@ import unicodedata
 
 import peewee as pw
 
-from models import audit, clock
+from models import audit, clock, pool_clock_settings
 from models.base import BaseModel, JSONField, db
 from models.customer_tables import BUSINESS_MODELS, FOLLOWUP_TYPES, VALUE_TIERS, Pool
 from models.errors import N_, FieldErrors, ValidationError
@@ -43,6 +43,12 @@ DEFAULTS = {
     "stock_phrases": ["继续跟进", "暂无意向", "保持互动", "保持联系", "再联系", "待跟进"],
     "tiers": {},                  # value tier -> its own release periods (models/value.py)
     "capacity_exempt_tiers": [],  # value tiers whose customers do not count toward capacity
+    # calendar-aware clocks and order-driven release (models/pool_clock.py, models/pool_clock_settings.py)
+    "clock_days": "calendar",     # "working": release periods count the service calendar's working days
+    "freeze_windows": [],         # [{"start", "end", "name"}]: no releases, the clocks stand still
+    "pause_max_days": 60,         # the longest per-customer pause a manager may approve
+    "reorder_warn_percent": 150,  # a customer with a reorder cycle: warn the owner this late (% of its interval)
+    "reorder_release_percent": 0,  # … and release it this late (0: off, judged by follow-ups as before)
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -53,6 +59,7 @@ NUMBERS = {
     "views_per_day": (0, 5000), "contract_grace_days": (0, 730), "order_protection_days": (0, 1095),
     "stake_multiplier": (0, 20), "stake_days": (1, 365),
     "stake_threshold": (1, 100), "valid_min_length": (0, 2000), "valid_backdate_hours": (0, 720),
+    "pause_max_days": (1, 365), "reorder_warn_percent": (0, 1000), "reorder_release_percent": (0, 2000),
 }
 
 
@@ -191,6 +198,7 @@ def validate_settings(data):
     if isinstance(exempt, str):
         exempt = [t for t in re.split(r"[,，\s]+", exempt) if t]
     out["capacity_exempt_tiers"] = [t for t in VALUE_TIERS if t in exempt]
+    pool_clock_settings.validate(data, out, errors)  # working days, freeze windows, reorder percentages
     if errors:
         raise ValidationError(errors)
     return out

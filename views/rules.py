@@ -14,6 +14,7 @@ from models.pools import PoolEvent, preview_rules
 from models.users import Team, User
 from views import extend
 from views import htmx as hx
+from views import pool_clock as clock_view
 from views.forms import field_errors
 
 bp = Blueprint("rules", __name__, url_prefix="/admin")
@@ -33,6 +34,7 @@ FIELD_LABELS = {
     "valid_min_length": N_("Valid follow-up: minimum characters"),
     "valid_backdate_hours": N_("Valid follow-up: backdating allowed (hours)"),
 }
+FIELD_LABELS.update(clock_view.FIELD_LABELS)  # pauses and reorder percentages (issue 20)
 
 
 def _form_values(settings):
@@ -46,6 +48,7 @@ def _form_values(settings):
     out.update(capacity_sales=settings["capacity"]["sales"], capacity_manager=settings["capacity"]["manager"],
                warning_days=", ".join(str(d) for d in settings["warning_days"]),
                stock_phrases="\n".join(settings["stock_phrases"]))
+    out.update(clock_view.form_values(settings))  # working days, freeze windows
     return out
 
 
