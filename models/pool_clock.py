@@ -227,7 +227,8 @@ def reorder_clock(customer, rules, at, rule, inputs):
     if not cycles:
         return at, rule
     last, interval = max((expected - dt.timedelta(days=i), i) for expected, i in cycles)
-    release = clock.local_day_start(last + dt.timedelta(days=math.ceil(interval * ctx.reorder_pct / 100)))
+    # An order on the last day of the allowed span still counts: the release comes at that day's end.
+    release = clock.local_day_start(last + dt.timedelta(days=math.ceil(interval * ctx.reorder_pct / 100) + 1))
     inputs.update(reorder_last_order=last.isoformat(), reorder_interval=interval, reorder_percent=ctx.reorder_pct,
                   followup_at=at.isoformat(sep=" "), followup_rule=rule)
     return release, "reorder"
@@ -282,24 +283,24 @@ def warn_reorders(rules, now):
     if warn_pct >= 100:  # only a cycle already past its expected date can be that late
         q = q.where(ReorderCycle.next_expected_on <= today)
     latest = {}
-    for row in q.objects():
-        interval = max(1, round(row.every * UNIT_DAYS[row.unit]))
-        last = row.next_expected_on - dt.timedelta(days=interval)
-        if row.customer_id not in latest or latest[row.customer_id][0] < last:
-            latest[row.customer_id] = (last, interval, row)
+    for customer_id, expected, every, unit, name, owner_id, release_at, release_rule in q.tuples():
+        interval = max(1, round(every * UNIT_DAYS[unit]))
+        last = expected - dt.timedelta(days=interval)
+        if customer_id not in latest or latest[customer_id][0] < last:
+            latest[customer_id] = (last, interval, name, owner_id, release_at, release_rule)
     warned = 0
     with db.atomic():
-        for customer_id, (last, interval, row) in latest.items():
-            if today < last + dt.timedelta(days=math.ceil(interval * warn_pct / 100)):
+        for customer_id, (last, interval, name, owner_id, release_at, release_rule) in latest.items():
+            if today <= last + dt.timedelta(days=math.ceil(interval * warn_pct / 100)):
+                continue  # an order on the last day of the span is still on time
+            if release_rule != "reorder" or not release_at or release_at <= now:
                 continue
-            if row.release_rule != "reorder" or not row.release_at or row.release_at <= now:
-                continue
-            if notify(row.owner_id, "reorder_release_warning",
+            if notify(owner_id, "reorder_release_warning",
                       N_("%(name)s has not ordered since %(last)s (usual interval %(interval)s days): it goes back "
                          "to the pool on %(when)s unless it orders."), customer_id,
-                      dedupe_key=f"reorder-warn:{customer_id}:{last.isoformat()}", name=row.name,
+                      dedupe_key=f"reorder-warn:{customer_id}:{last.isoformat()}", name=name,
                       last=last.isoformat(), interval=interval,
-                      when=clock.to_local(row.release_at).strftime("%Y-%m-%d %H:%M")):
+                      when=clock.to_local(release_at).strftime("%Y-%m-%d %H:%M")):
                 warned += 1
     return warned
 
