@@ -12,7 +12,6 @@ from models.pool_clock_settings import CLOCK_MODE_LABELS, CLOCK_MODES, windows_t
 from models.users import User
 from views import extend
 from views import htmx as hx
-from views.customers import count_pool_view
 from views.forms import field_errors
 from views.i18n import gettext as _, translate_error
 from views.ledger_text import join, reason, say, when
@@ -43,8 +42,7 @@ def _card(customer, user):
 @bp.post("/customers/<int:customer_id>/pause")
 def request_pause(customer_id):
     customer = get_customer(customer_id)
-    require(current_user, "customer.view", customer)
-    count_pool_view(customer)
+    require(current_user, "customer.view", customer)  # the owner's card: never a pool customer's file
 
     def card(errors=None, form=None, status=200):
         return make_response(render_template("pool_clock/_pause_card.html",
