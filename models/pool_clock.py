@@ -34,6 +34,7 @@ from models.customer_tables import Customer
 from models.errors import N_, DomainError, FieldErrors, NotFound
 from models.fields import clean_text, parse_date, take
 from models.notifications import notify
+from models.opportunities import OPEN_STAGES, Opportunity
 from models.permissions import can, require, scope
 from models.pool_clock_settings import windows
 from models.reorders import ReorderCycle, UNIT_DAYS
@@ -301,6 +302,30 @@ def warn_reorders(rules, now):
                       dedupe_key=f"reorder-warn:{customer_id}:{last.isoformat()}", name=name,
                       last=last.isoformat(), interval=interval,
                       when=clock.to_local(release_at).strftime("%Y-%m-%d %H:%M")):
+                warned += 1
+    return warned
+
+
+def warn_stuck_opportunities(rules, now):
+    """Tell the owner of every open opportunity that has stayed `stage_timeout_days` in one stage (once per
+    stage it entered); only those that crossed the line in the last two days, on the (is_open,
+    stage_changed_at) index. Returns how many were told."""
+    days = rules.s.get("stage_timeout_days") or 0
+    if not days:
+        return 0
+    line = now - dt.timedelta(days=days)
+    q = (Opportunity.select(Opportunity.id, Opportunity.name, Opportunity.owner, Opportunity.customer,
+                            Opportunity.stage, Opportunity.stage_changed_at)
+         .where((Opportunity.is_open == True) & (Opportunity.stage_changed_at <= line)  # noqa: E712
+                & (Opportunity.stage_changed_at > line - dt.timedelta(days=2)) & Opportunity.owner.is_null(False)
+                & Opportunity.stage.in_(OPEN_STAGES)))
+    warned = 0
+    with db.atomic():
+        for o in q:
+            if notify(o.owner_id, "stage_timeout",
+                      N_("The opportunity %(name)s has been in the same stage for %(days)s days: move it on or "
+                         "close it."), o.customer_id, dedupe_key=f"stage-timeout:{o.id}:{o.stage_changed_at.isoformat()}",
+                      name=o.name, days=days):
                 warned += 1
     return warned
 

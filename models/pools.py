@@ -638,6 +638,7 @@ def sweep(now=None, batch=500, chunk=100):
                                N_("%(name)s (owned by your team) goes back to the pool on %(when)s."), c.id,
                                dedupe_key=key + ":mgr", name=c.name, when=_fmt(c.release_at))
     warned += pool_clock.warn_reorders(rules, now)  # orders 1.5× the usual interval late: the owner hears
+    warned += pool_clock.warn_stuck_opportunities(rules, now)  # a deal stuck in one stage too long
     for c in Customer.select().where(Customer.staked_by.is_null(False) & Customer.stake_completed_at.is_null()
                                      & (Customer.stake_due <= now)):
         with db.atomic():

@@ -49,6 +49,7 @@ DEFAULTS = {
     "pause_max_days": 60,         # the longest per-customer pause a manager may approve
     "reorder_warn_percent": 150,  # a customer with a reorder cycle: warn the owner this late (% of its interval)
     "reorder_release_percent": 0,  # … and release it this late (0: off, judged by follow-ups as before)
+    "stage_timeout_days": 0,      # an open opportunity this long in one stage warns its owner (0: off)
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -60,6 +61,7 @@ NUMBERS = {
     "stake_multiplier": (0, 20), "stake_days": (1, 365),
     "stake_threshold": (1, 100), "valid_min_length": (0, 2000), "valid_backdate_hours": (0, 720),
     "pause_max_days": (1, 365), "reorder_warn_percent": (0, 1000), "reorder_release_percent": (0, 2000),
+    "stage_timeout_days": (0, 365),
 }
 
 

@@ -287,3 +287,24 @@ def test_reorder_percentages_must_make_sense(warn, release, field):
     with pytest.raises(ValidationError) as exc:
         validate_settings({"reorder_warn_percent": warn, "reorder_release_percent": release})
     assert field in exc.value.errors
+
+
+# ---- opportunity stage timeouts ---------------------------------------------------------------------
+
+def test_an_opportunity_stuck_in_one_stage_warns_its_owner_once_at_the_timeout(w):
+    from models.opportunities import create_opportunity
+
+    create_opportunity(w.rep, fresh(w.customer), {"name": "春季面料订单", "amount": "200000", "expected_close": "2027-01-20"})
+    set_rules(w.admin, stage_timeout_days=21, release_no_followup_days=60)  # the customer stays its owner's
+    told = Notification.select().where((Notification.kind == "stage_timeout") & (Notification.user == w.rep.id))
+    clock.freeze(FROZEN + 21 * DAY - SEC)
+    sweep(clock.now())
+    assert told.count() == 0
+    clock.freeze(FROZEN + 21 * DAY)
+    sweep(clock.now())
+    sweep(clock.now())
+    assert told.count() == 1 and "春季面料订单" in told.get().params["name"]
+
+
+def test_stage_timeouts_are_off_by_default(w):
+    assert in_force().s["stage_timeout_days"] == 0

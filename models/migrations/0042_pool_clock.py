@@ -1,5 +1,6 @@
 """Per-customer pauses of the release clocks (issue 20 item 3): asked by the owner with a reason,
-decided by the team's manager; the clock settings themselves live in the versioned pool rules."""
+decided by the team's manager; the clock settings themselves live in the versioned pool rules. And the
+opportunities' (is_open, stage_changed_at) index, for the stage timeout warnings (item 4)."""
 from peewee import CharField, DateField, DateTimeField, ForeignKeyField, Model
 
 
@@ -32,3 +33,4 @@ def up(migrator, db):
             indexes = ((("customer", "status"), False), (("status", "id"), False))
 
     db.create_tables([CustomerPause])
+    migrator.migrate(migrator.add_index("opportunity", ("is_open", "stage_changed_at"), unique=False))
