@@ -699,30 +699,24 @@ def _conflict_scope(user):
     return cond
 
 
-def _lock_request_scope(user):
-    """lock.decide: the manager of the customer's team (not on their own customer's request), admins."""
-    from models.customer_tables import Customer
-    LockRequest = _table("LockRequest")
+def _team_manager_rows(table_name):
+    """The scope of a `_team_manager_of` rule over a table of requests about a customer (`customer` field):
+    the manager of the customer's team (not on their own customer's request), admins."""
+    def scope_(user):
+        from models.customer_tables import Customer
+        rows = _table(table_name)
 
-    if user.role == "admin":
-        return True
-    if not _leads_team(user, user.team_id):
-        return False
-    return LockRequest.customer.in_(Customer.select(Customer.id).where(
-        (Customer.team == user.team_id) & (Customer.owner.is_null() | (Customer.owner != user.id))))
+        if user.role == "admin":
+            return True
+        if not _leads_team(user, user.team_id):
+            return False
+        return rows.customer.in_(Customer.select(Customer.id).where(
+            (Customer.team == user.team_id) & (Customer.owner.is_null() | (Customer.owner != user.id))))
+    return scope_
 
 
-def _pause_scope(user):
-    """pause.decide: the manager of the customer's team (not on their own customer's pause), admins."""
-    from models.customer_tables import Customer
-    CustomerPause = _table("CustomerPause")
-
-    if user.role == "admin":
-        return True
-    if not _leads_team(user, user.team_id):
-        return False
-    return CustomerPause.customer.in_(Customer.select(Customer.id).where(
-        (Customer.team == user.team_id) & (Customer.owner.is_null() | (Customer.owner != user.id))))
+_lock_request_scope = _team_manager_rows("LockRequest")  # lock.decide
+_pause_scope = _team_manager_rows("CustomerPause")       # pause.decide (models/pool_clock.py)
 
 
 def _approval_scope(user):

@@ -7,27 +7,15 @@ The test makes its own team, users and customers with unique names. Screenshots 
 """
 import datetime as dt
 import re
-import uuid
 
 from playwright.sync_api import Page, expect
 
 from models import clock
 from models.customers import Customer, create_customer, set_owner
 from models.pool_clock import CustomerPause
-from models.users import Region, Team, User, hash_password
-from tests.conftest import PASSWORD
+from models.users import Region, Team
 from tests.e2e.conftest import log_in, shot
-
-
-def _uid():
-    return uuid.uuid4().hex[:8]
-
-
-def _user(role, team=None):
-    uid = _uid()
-    return User.create(username=f"e2e-{role}-{uid}", full_name=f"E2E {role.title()} {uid[:4]}",
-                       password_hash=hash_password(PASSWORD), role=role, team=team,
-                       region=team.region_id if team else None, created_at=clock.now(), language="en")
+from tests.e2e.test_quality_browser import _uid, _user
 
 
 def test_a_pause_asked_approved_and_a_freeze_previewed(page: Page, output_path):
