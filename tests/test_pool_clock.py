@@ -308,3 +308,16 @@ def test_an_opportunity_stuck_in_one_stage_warns_its_owner_once_at_the_timeout(w
 
 def test_stage_timeouts_are_off_by_default(w):
     assert in_force().s["stage_timeout_days"] == 0
+
+
+def test_the_pool_card_says_what_the_clocks_did(client, w, reorder):
+    client.login(w.rep)
+    page = client.get(f"/customers/{w.customer.id}").get_data(as_text=True)
+    assert 'id="release-reorder"' in page and "usually every 20 days" in page and "300%" in page
+    set_rules(w.admin, freeze_windows=[{"start": "2026-11-20", "end": "2026-12-01", "name": "春节"}])
+    page = client.get(f"/customers/{w.customer.id}").get_data(as_text=True)
+    assert 'id="release-held"' not in page  # judged by its orders, due in January: no freeze holds it
+    set_rules(w.admin, reorder_release_percent=0, clock_days="working",
+              freeze_windows=[{"start": "2026-11-20", "end": "2026-12-01", "name": "春节"}])
+    page = client.get(f"/customers/{w.customer.id}").get_data(as_text=True)
+    assert 'id="release-working"' in page and 'id="release-stopped"' in page and "春节" in page

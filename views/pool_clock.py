@@ -1,6 +1,8 @@
 """Calendar-aware clocks over the web (issue 20 items 3 and 4): the pause card on the 360 page (the owner
 asks, the card shows what waits and what runs), the approvals section where the team's manager decides,
 the rule form's clock fields, and the ledger and timeline sentences."""
+import datetime as dt
+
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
@@ -119,8 +121,15 @@ def form_values(settings):
     return {"clock_days": settings.get("clock_days") or "calendar", "freeze_windows": windows_text(settings)}
 
 
+def from_iso(value):
+    """An ISO date or time from a release plan's inputs as a date or datetime (for the date filters)."""
+    text = str(value or "")
+    return dt.date.fromisoformat(text) if len(text) <= 10 else dt.datetime.fromisoformat(text)
+
+
 extend.template_globals(CLOCK_MODES=CLOCK_MODES, CLOCK_MODE_LABELS=CLOCK_MODE_LABELS,
                         PAUSE_STATUS_LABELS=PAUSE_STATUS_LABELS)
+extend.template_filters(from_iso=from_iso)
 
 
 # ---- the ledger and the timeline ---------------------------------------------------------------------
