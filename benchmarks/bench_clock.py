@@ -111,7 +111,6 @@ def decorate(now, modules, due_ids):
             {"customer": cid, "reason": "bench", "starts_on": today - dt.timedelta(days=80),
              "ends_on": today - dt.timedelta(days=61), "status": "approved", "created_at": now}
             for cid in chosen[2000:]]).execute()
-    pool_clock.forget_pauses()
     pools.recompute_releases(now)
 
 

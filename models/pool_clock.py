@@ -16,14 +16,13 @@
 Per-customer pauses (a customer asked for no contact until after a trade fair) are asked by the owner with
 a reason and decided by the team's manager (the approvals inbox), at most `pause_max_days` long.
 
-Speed: everything a plan needs is read once per Rules object (the working days of ten years as a sorted
-list, the freeze windows), approved pauses are few and kept per process for a few seconds, and the
-reorder cycles of a sweep chunk or a preview are read in one query (`prefetch`).
+Speed: everything a plan needs is read once per Rules object (the working days of twelve years as a sorted
+list, the freeze windows); the approved pauses and reorder cycles of a sweep chunk, a recompute batch or a
+preview are read in one query each (`prefetch`), a single customer's alone.
 """
 import bisect
 import datetime as dt
 import math
-import time
 
 import peewee as pw
 
@@ -78,6 +77,7 @@ class _Clock:
         self.freeze_dates = [(a, b) for a, b, _ in windows(s)]
         self.reorder_pct = s.get("reorder_release_percent") or 0
         self.cycles, self.known, self.all_known = {}, set(), False
+        self.pauses, self.paused_known, self.all_paused = {}, set(), False
         self._calendar = None
         self._days = None  # (ordinals of counting days without freezes, with freezes skipped too)
 
@@ -123,6 +123,23 @@ class _Clock:
                     return day
         raise DomainError(N_("The working calendar has no working day in the next two years."))
 
+    def customer_pauses(self, customer_id):
+        """The customer's approved pauses as (start date, end date, id), oldest first."""
+        if not self.all_paused and customer_id not in self.paused_known:
+            self._load_pauses([customer_id])
+        return self.pauses.get(customer_id, ())
+
+    def _load_pauses(self, ids=None):
+        q = (CustomerPause.select(CustomerPause.customer, CustomerPause.starts_on, CustomerPause.ends_on, CustomerPause.id)
+             .where(CustomerPause.status == "approved").order_by(CustomerPause.starts_on))
+        if ids is not None:
+            q = q.where(CustomerPause.customer.in_(list(ids)))
+            self.paused_known.update(ids)
+        else:
+            self.all_paused = True
+        for customer_id, a, b, pause_id in q.tuples():
+            self.pauses.setdefault(customer_id, []).append((a, b, pause_id))
+
     def customer_cycles(self, customer_id):
         if customer_id not in self.cycles and not self.all_known and customer_id not in self.known:
             self._load([customer_id])
@@ -159,34 +176,13 @@ def _clock(rules):
 
 
 def prefetch(rules, customer_ids=None):
-    """Read the reorder cycles of these customers (every customer's when None) in one query."""
+    """Read the approved pauses and the reorder cycles of these customers (every customer's when None), one
+    query each, for the plans about to be made under `rules`; a customer not prefetched is read alone."""
     ctx = _clock(rules)
+    if not ctx.all_paused:
+        ctx._load_pauses(customer_ids)
     if ctx.reorder_pct and not ctx.all_known:
         ctx._load(customer_ids)
-
-
-# ---- pauses, kept per process --------------------------------------------------------------------
-
-_PAUSES = {}  # database -> (read at, {customer_id: [(start date, end date, pause id)]})
-PAUSES_TTL = 30
-
-
-def forget_pauses():
-    _PAUSES.pop(getattr(db.obj, "database", None), None)
-
-
-def pauses_of(customer_id):
-    """The approved pauses of a customer as (start date, end date, id), oldest first."""
-    key = getattr(db.obj, "database", None)
-    hit = _PAUSES.get(key)
-    if hit is None or time.monotonic() - hit[0] >= PAUSES_TTL:
-        found = {}
-        for p in (CustomerPause.select(CustomerPause.id, CustomerPause.customer, CustomerPause.starts_on,
-                                       CustomerPause.ends_on).where(CustomerPause.status == "approved")
-                  .order_by(CustomerPause.starts_on)):
-            found.setdefault(p.customer_id, []).append((p.starts_on, p.ends_on, p.id))
-        hit = _PAUSES[key] = (time.monotonic(), found)
-    return hit[1].get(customer_id, ())
 
 
 # ---- what release_plan asks --------------------------------------------------------------------
@@ -195,7 +191,8 @@ def due(rules, customer, start, days, inputs):
     """When a clock of `days` days started at `start` (naive UTC) rings under the rules' day kind, freeze
     windows and the customer's approved pauses; what stopped it goes into `inputs` for the ledger."""
     ctx = _clock(rules)
-    paused = [(a, b) for a, b, _ in pauses_of(customer.id)]
+    pauses = ctx.customer_pauses(customer.id)
+    paused = [(a, b) for a, b, _ in pauses]
     if not ctx.working and not ctx.freezes and not paused:
         return start + dt.timedelta(days=days)
     local = clock.to_local(start).replace(tzinfo=None)
@@ -211,7 +208,7 @@ def due(rules, customer, start, days, inputs):
         names = [name for (a, b), (_s, _e, name) in zip(ctx.freeze_dates, ctx.freezes) if b > first and a <= target]
         if names:
             inputs["freezes"] = names[:3]
-        pause_ids = [i for a, b, i in pauses_of(customer.id) if b > first and a <= target]
+        pause_ids = [i for a, b, i in pauses if b > first and a <= target]
         if pause_ids:
             inputs["pause_ids"] = pause_ids[:3]
     return clock.from_local(dt.datetime.combine(target, local.time()))
@@ -239,8 +236,9 @@ def hold(customer, rules, now, at, inputs):
     """No release inside a freeze window or an approved pause: a release due then waits for its end."""
     if at is None:
         return at
-    stops = _clock(rules).freezes + [(clock.local_day_start(a), clock.local_day_start(b + DAY), "")
-                                     for a, b, _ in pauses_of(customer.id)]
+    ctx = _clock(rules)
+    stops = ctx.freezes + [(clock.local_day_start(a), clock.local_day_start(b + DAY), "")
+                           for a, b, _ in ctx.customer_pauses(customer.id)]
     for start, end, _name in sorted(stops):
         if start <= max(at, now) < end:
             inputs.setdefault("unstopped_at", at.isoformat(sep=" "))
@@ -392,7 +390,6 @@ def decide_pause(actor, pause_id, approve, reason, now=None):
         if approve and customer.owner_id is None:
             raise DomainError(N_("%(name)s is back in the pool: there is no clock to pause."), name=customer.name)
         if approve:
-            forget_pauses()
             before = customer.release_at
             hooks.fire("customer_changed", customer, now)  # models/pools.py recomputes the release date
             ledger.record("pause", actor, customer, now, rules, to_owner=customer.owner_id, reason=reason,
