@@ -389,6 +389,9 @@ def decide_pause(actor, pause_id, approve, reason, now=None):
             raise DomainError(N_("This request was already decided."))
         if approve and customer.owner_id is None:
             raise DomainError(N_("%(name)s is back in the pool: there is no clock to pause."), name=customer.name)
+        if approve and customer.owner_id != pause.requester_id:
+            raise DomainError(N_("%(name)s has changed hands since the request: its new owner asks again if needed."),
+                              name=customer.name)
         if approve:
             before = customer.release_at
             hooks.fire("customer_changed", customer, now)  # models/pools.py recomputes the release date

@@ -165,6 +165,17 @@ def test_an_approved_pause_stops_the_clock_and_holds_the_customer(w):
     released_at(w.customer, FROZEN + 25 * DAY)
 
 
+def test_a_pause_of_a_customer_that_changed_hands_is_not_approved(w):
+    from models.customers import set_owner
+
+    pause = request_pause(w.rep, w.customer, {"starts_on": "2026-11-30", "ends_on": "2026-12-09", "reason": "展会"})
+    set_owner(w.admin, fresh(w.customer), w.mate)
+    with pytest.raises(DomainError, match="changed hands"):
+        decide_pause(w.mgr, pause.id, True, "同意")
+    assert CustomerPause.get_by_id(pause.id).status == "pending"
+    assert not PoolEvent.select().where(PoolEvent.kind == "pause").exists()
+
+
 def test_a_rejected_pause_changes_nothing(w):
     pause = request_pause(w.rep, w.customer, {"starts_on": "2026-11-30", "ends_on": "2026-12-09", "reason": "展会"})
     decide_pause(w.mgr, pause.id, False, "客户仍需跟进")
