@@ -22,6 +22,7 @@ PAUSE_ACTIONS = {
                            lambda i: CustomerPause.select().where((CustomerPause.id == i["pause"])
                                                                   & (CustomerPause.status == "approved"))),
 }
+MATRIX_ACTIONS = list(PAUSE_ACTIONS.values())  # tests/test_permissions.py: every route is in a matrix
 PAUSE_EXPECTED = parse_table("""
 role       relation    pause_request decide_pause
 sales      pool_here   R             -
