@@ -91,11 +91,19 @@ class _Clock:
         return any(a <= day <= b for a, b in self.freeze_dates)
 
     def days(self):
+        """(ordinals of the working days, the same without freeze days) of twelve years around today; shared by
+        the Rules objects of one calendar (every verb makes its own), so a verb does not build them again."""
         if self._days is None:
-            today = clock.today()
-            lo, hi = today.replace(year=today.year - self.SPAN_YEARS, day=1), today.replace(year=today.year + self.SPAN_YEARS, day=1)
-            work = [d for d in range(lo.toordinal(), hi.toordinal()) if self.calendar.is_workday(dt.date.fromordinal(d))]
-            self._days = (work, [d for d in work if not self.frozen(dt.date.fromordinal(d))])
+            today, cal = clock.today(), self.calendar
+            key = (today, tuple(sorted(cal.workdays)), tuple(sorted(cal.holidays)), tuple(self.freeze_dates))
+            self._days = _DAYS.get(key)
+            if self._days is None:
+                lo = today.replace(year=today.year - self.SPAN_YEARS, day=1)
+                hi = today.replace(year=today.year + self.SPAN_YEARS, day=1)
+                work = [d for d in range(lo.toordinal(), hi.toordinal()) if cal.is_workday(dt.date.fromordinal(d))]
+                if len(_DAYS) > 16:
+                    _DAYS.clear()
+                self._days = _DAYS[key] = (work, [d for d in work if not self.frozen(dt.date.fromordinal(d))])
         return self._days
 
     def nth_day(self, day, n, skip_freezes, paused=()):
@@ -155,6 +163,9 @@ class _Clock:
             self.all_known = True
         for c in q.tuples():
             self.cycles.setdefault(c[0], []).append((c[1], max(1, round(c[2] * UNIT_DAYS[c[3]]))))
+
+
+_DAYS = {}  # (today, workdays, holidays, freeze windows) -> _Clock.days(): pure values, no database rows
 
 
 def _merged(stops):
