@@ -102,6 +102,7 @@ class Opportunity(BaseModel):
             (("owner", "expected_close", "id"), False), (("team", "expected_close", "id"), False),
             (("expected_close", "id"), False),
             (("customer", "id"), False),
+            (("is_open", "stage_changed_at"), False),  # stage timeouts (models/pool_clock.py, migration 0042)
         )
 
     @property

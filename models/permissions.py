@@ -122,6 +122,8 @@ RULES = {
     "pool.assign": lambda u, c: c.owner_id is None and (u.role == "admin" or (u.role == "manager" and _in_my_pool(u, c))),
     "lock.request": lambda u, c: c.owner_id is not None and _own_or_team(u, c),
     "lock.decide": _team_manager_of,
+    "pause.request": lambda u, c: c.owner_id is not None and c.owner_id == u.id,  # models/pool_clock.py
+    "pause.decide": _team_manager_of,
     "capacity.adjust": lambda u, rep: u.role == "admin" or (
         u.role == "manager" and u.team_id is not None and rep.team_id == u.team_id and rep.id != u.id),
     # a private pool is a seller's: marketing, service and admins have none to show (issue 13)
@@ -536,7 +538,7 @@ def _model(kind):
 
     return {"plan_item": _table("PlanItem"), "daily_report": _table("DailyReport"), "lead": Lead, "customer": Customer, "opportunity": Opportunity, "project": Project, "order": Order,
             "ticket": Ticket, "transfer": Transfer, "conflict": ConflictCase, "lock_request": LockRequest,
-            "approval": TransferApproval, "project_decision": Project}[kind]
+            "approval": TransferApproval, "project_decision": Project, "pause": _table("CustomerPause")}[kind]
 
 
 # kind -> (the rule that opens one record, what the rule is asked about)
@@ -549,6 +551,7 @@ OPEN_RULES = {
     "transfer": ("transfer.view", lambda t: t),
     "conflict": ("conflict.view", lambda case: case),
     "lock_request": ("lock.decide", lambda r: r.customer),  # the inbox row: who decides it
+    "pause": ("pause.decide", lambda r: r.customer),        # a customer's pause, in the inbox
     "approval": ("transfer.decide", lambda a: a),           # a transfer's side, in the inbox
     "project_decision": ("project.decide", lambda p: p),     # a proposal, in the inbox
     "lead": ("lead.view", lambda lead: lead),
@@ -778,17 +781,24 @@ def _conflict_scope(user):
     return cond
 
 
-def _lock_request_scope(user):
-    """lock.decide: the manager of the customer's team (not on their own customer's request), admins."""
-    from models.customer_tables import Customer
-    LockRequest = _table("LockRequest")
+def _team_manager_rows(table_name):
+    """The scope of a `_team_manager_of` rule over a table of requests about a customer (`customer` field):
+    the manager of the customer's team (not on their own customer's request), admins."""
+    def scope_(user):
+        from models.customer_tables import Customer
+        rows = _table(table_name)
 
-    if user.role == "admin":
-        return True
-    if not _leads_team(user, user.team_id):
-        return False
-    return LockRequest.customer.in_(Customer.select(Customer.id).where(
-        (Customer.team == user.team_id) & (Customer.owner.is_null() | (Customer.owner != user.id))))
+        if user.role == "admin":
+            return True
+        if not _leads_team(user, user.team_id):
+            return False
+        return rows.customer.in_(Customer.select(Customer.id).where(
+            (Customer.team == user.team_id) & (Customer.owner.is_null() | (Customer.owner != user.id))))
+    return scope_
+
+
+_lock_request_scope = _team_manager_rows("LockRequest")  # lock.decide
+_pause_scope = _team_manager_rows("CustomerPause")       # pause.decide (models/pool_clock.py)
 
 
 def _approval_scope(user):
@@ -851,7 +861,7 @@ def _rep_rows_scope(kind):
 _SCOPES = {"plan_item": _rep_rows_scope("PlanItem"), "daily_report": _rep_rows_scope("DailyReport"), "lead": _lead_scope, "customer": _customer_scope, "opportunity": _opportunity_scope, "project": _project_scope,
            "order": _order_scope, "ticket": _ticket_scope, "transfer": _transfer_scope,
            "conflict": _conflict_scope, "lock_request": _lock_request_scope, "approval": _approval_scope,
-           "project_decision": _project_decision_scope}
+           "project_decision": _project_decision_scope, "pause": _pause_scope}
 
 
 def cleansing_scope(user, mine=False, split=None):

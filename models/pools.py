@@ -9,7 +9,7 @@ import datetime as dt
 
 import peewee as pw
 
-from models import audit, clock, hooks, ledger, rules as rules_mod
+from models import audit, clock, hooks, ledger, pool_clock, rules as rules_mod
 from models import perf_tables as perf
 from models.appeal_tables import held_by_appeal
 from models.base import BaseModel, bulk_insert, db, for_update, fresh, id_in, lock
@@ -204,12 +204,13 @@ def release_plan(customer, rules, now):
     last_valid = customer.last_valid_followup_at
     fu_from = max(start, last_valid) if last_valid else start
     n = rules.no_followup_days(customer)
-    candidates = [(fu_from + dt.timedelta(days=n), "no_followup",
-                   {"since": fu_from.isoformat(sep=" "), "days": n,
-                    "last_valid_followup_at": last_valid.isoformat(sep=" ") if last_valid else None})]
+    fu_inputs = {"since": fu_from.isoformat(sep=" "), "days": n,
+                 "last_valid_followup_at": last_valid.isoformat(sep=" ") if last_valid else None}
+    candidates = [(pool_clock.due(rules, customer, fu_from, n, fu_inputs), "no_followup", fu_inputs)]
     if customer.stage not in DEALT_STAGES:
         m = rules.no_deal_days(customer)
-        candidates.append((start + dt.timedelta(days=m), "no_deal", {"claimed_at": start.isoformat(sep=" "), "days": m}))
+        deal_inputs = {"claimed_at": start.isoformat(sep=" "), "days": m}
+        candidates.append((pool_clock.due(rules, customer, start, m, deal_inputs), "no_deal", deal_inputs))
     for i, (at, rule, inputs) in enumerate(candidates):  # a delegation (工作代理) stops the clocks while it runs
         pushed, paused, delegation_ids = release_pause(rules, customer.owner_id, fu_from if rule == "no_followup" else start, at)
         if delegation_ids:
@@ -224,6 +225,8 @@ def release_plan(customer, rules, now):
             inputs.update(unprotected_at=at.isoformat(sep=" "), unprotected_rule=rule,
                           protected_until=until.isoformat(sep=" "))
             at, rule = until, "order"
+    at, rule = pool_clock.reorder_clock(customer, rules, at, rule, inputs)  # judged by its orders (reorder cycle)
+    at = pool_clock.hold(customer, rules, now, at, inputs)  # nothing goes back inside a freeze window or a pause
     held = getattr(customer, "restored_until", None)  # an upheld appeal or an undo restored a clock that ran out
     if held and held > at and held > now:
         inputs.update(unrestored_at=at.isoformat(sep=" "), unrestored_rule=rule, restored_until=held.isoformat(sep=" "))
@@ -646,6 +649,7 @@ def sweep(now=None, batch=500, chunk=100):
         ids = [c.id for c in due]
         for start in range(0, len(ids), chunk):
             with db.atomic():  # decide on the rows as they are now: a follow-up or a release may have come in
+                pool_clock.prefetch(rules, ids[start:start + chunk])  # their reorder cycles, in one query
                 plans = []
                 # locked rows: a sweep running at the same time waits, then finds them released
                 for customer in for_update(Customer.select().where(Customer.id.in_(ids[start:start + chunk]))
@@ -680,6 +684,8 @@ def sweep(now=None, batch=500, chunk=100):
                         notify(manager.manager_id, "release_warning_manager",
                                N_("%(name)s (owned by your team) goes back to the pool on %(when)s."), c.id,
                                dedupe_key=key + ":mgr", name=c.name, when=_fmt(c.release_at))
+    warned += pool_clock.warn_reorders(rules, now)  # orders 1.5× the usual interval late: the owner hears
+    warned += pool_clock.warn_stuck_opportunities(rules, now)  # a deal stuck in one stage too long
     for c in Customer.select().where(Customer.staked_by.is_null(False) & Customer.stake_completed_at.is_null()
                                      & (Customer.stake_due <= now)):
         with db.atomic():
@@ -756,6 +762,7 @@ def _refresh_stale(rules, now, batch):
     while True:
         with db.atomic():  # read and write in one transaction: no concurrent follow-up is overwritten
             rows = list(query.where(Customer.id > last_id).order_by(Customer.id).limit(batch))
+            pool_clock.prefetch(rules, [c.id for c in rows])
             for customer in rows:
                 refresh_release(customer, rules, now)
         if not rows:
@@ -773,6 +780,11 @@ def _release_reason(rule, inputs):
     if inputs.get("last_deal_on"):
         paused += "; last signed order or payment on %s, more than %s days before" % (
             inputs["last_deal_on"], inputs.get("deal_days"))
+    paused += pool_clock.reason_words(inputs)
+    if rule == "reorder":
+        return "no order since %s, %s%% of the usual %s days (rule v%s)" % (
+            inputs["reorder_last_order"], inputs["reorder_percent"], inputs["reorder_interval"],
+            inputs.get("rule_version", 0))
     if rule == "no_followup":
         return "no valid follow-up since %s (rule v%s: %s days%s)" % (
             inputs["since"][:10], inputs.get("rule_version", 0), inputs["days"], paused)
@@ -797,16 +809,21 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline
                              Customer.region, Customer.pool, Customer.value_tier, Customer.last_deal_on)
              .where(Customer.owner > 0))  # > 0 rather than IS NOT NULL: walks the owner index
     kept, base_kept = 0, 0  # held past the horizon by a recent order or payment, though their clocks ran out
+    frozen, base_frozen = 0, 0  # held past the horizon by a freeze window or a pause (models/pool_clock.py)
+    pool_clock.prefetch(rules)
+    pool_clock.prefetch(baseline)
     for c in query.iterator():
         base_at, _, base_inputs = release_plan(c, baseline, effective_from)
         if base_at is not None and base_at <= end:
             base_total += 1
             base_per_team[c.team_id] = base_per_team.get(c.team_id, 0) + 1
-        elif _kept_by_orders(base_inputs, end):
-            base_kept += 1
+        else:
+            base_kept += _kept_by_orders(base_inputs, end)
+            base_frozen += pool_clock.held(base_inputs, end)
         at, rule, inputs = release_plan(c, rules, effective_from)
         if at is None or at > end:
             kept += _kept_by_orders(inputs, end)
+            frozen += pool_clock.held(inputs, end)
             continue
         when = max(at, effective_from)
         total += 1
@@ -820,7 +837,8 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline
     teams.sort(key=lambda r: (-abs(r["difference"]), -r["new"], r["team_id"] or 0))
     return {"total": total, "per_team": per_team, "rows": rows[:limit], "baseline_total": base_total,
             "baseline_per_team": base_per_team, "baseline_version": baseline.version, "teams": teams,
-            "difference": total - base_total, "kept_by_orders": kept, "baseline_kept_by_orders": base_kept}
+            "difference": total - base_total, "kept_by_orders": kept, "baseline_kept_by_orders": base_kept,
+            "held_by_freeze": frozen, "baseline_held_by_freeze": base_frozen}
 
 
 def _kept_by_orders(inputs, end):
@@ -968,6 +986,7 @@ def recompute_releases(now=None, batch=2000):
             if not rows:
                 break
             values = []
+            pool_clock.prefetch(rules, [c.id for c in rows])
             for c in rows:
                 at, rule, _ = release_plan(c, rules, now)
                 values.append((at, rule, c.id))

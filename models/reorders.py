@@ -243,6 +243,7 @@ def save_cycle(actor, customer, data, cycle=None):
         audit.record(kind, actor, customer, cycle_id=cycle.id, product=v["product"].code, every=v["every"],
                      unit=v["unit"], next_expected_on=nxt.isoformat(), suggested=v["suggested"])
         _open_due_todos(now, cycle_id=cycle.id)
+        hooks.fire("customer_changed", Customer.get_by_id(customer.id), now)  # a reorder cycle may drive its release
     return cycle
 
 
@@ -259,6 +260,7 @@ def end_cycle(actor, cycle):
         (ReorderTodo.update(status="cancelled", closed_at=now)
          .where((ReorderTodo.cycle == cycle.id) & (ReorderTodo.status == "open")).execute())
         audit.record("reorder.cycle_ended", actor, customer, cycle_id=cycle.id, product=cycle.product.code)
+        hooks.fire("customer_changed", Customer.get_by_id(customer.id), now)  # a reorder cycle may drive its release
     return cycle
 
 

@@ -9,7 +9,7 @@ import unicodedata
 
 import peewee as pw
 
-from models import audit, clock, drop_settings
+from models import audit, clock, drop_settings, pool_clock_settings
 from models.base import BaseModel, JSONField, db
 from models.customer_tables import BUSINESS_MODELS, FOLLOWUP_TYPES, VALUE_TIERS, Pool
 from models.errors import N_, FieldErrors, ValidationError
@@ -59,6 +59,13 @@ DEFAULTS = {
     "conflict_appeal_hours": 16,     # the losing rep may appeal a conflict ruling within these working hours
     "group_one_owner": False,    # one owner per group (集团): entities go to the group's owner only (models/groups.py)
     "drops": {},  # pool id -> {"time": "10:00", "method": "lottery"}: fair drops (models/drops.py); none: off
+    # calendar-aware clocks and order-driven release (models/pool_clock.py, models/pool_clock_settings.py)
+    "clock_days": "calendar",     # "working": release periods count the service calendar's working days
+    "freeze_windows": [],         # [{"start", "end", "name"}]: no releases, the clocks stand still
+    "pause_max_days": 60,         # the longest per-customer pause a manager may approve
+    "reorder_warn_percent": 150,  # a customer with a reorder cycle: warn the owner this late (% of its interval)
+    "reorder_release_percent": 0,  # … and release it this late (0: off, judged by follow-ups as before)
+    "stage_timeout_days": 0,      # an open opportunity this long in one stage warns its owner (0: off)
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -74,6 +81,8 @@ NUMBERS = {
     "fair_claim_burst": (0, 500), "fair_claim_burst_minutes": (1, 1440), "fair_fu_burst": (0, 100),
     "fair_fu_before_days": (0, 60), "fair_fu_window_days": (1, 365), "fair_fu_margin": (0, 200),
     "appeal_window_hours": (0, 400), "appeal_grace_days": (0, 90), "conflict_appeal_hours": (0, 400),  # appeals
+    "pause_max_days": (1, 365), "reorder_warn_percent": (0, 1000), "reorder_release_percent": (0, 2000),
+    "stage_timeout_days": (0, 365),
 }
 
 
@@ -214,6 +223,7 @@ def validate_settings(data):
         exempt = [t for t in re.split(r"[,，\s]+", exempt) if t]
     out["capacity_exempt_tiers"] = [t for t in VALUE_TIERS if t in exempt]
     out["drops"] = drop_settings.parse(data, errors)  # fair drops per pool (models/drops.py)
+    pool_clock_settings.validate(data, out, errors)  # working days, freeze windows, reorder percentages
     if errors:
         raise ValidationError(errors)
     return out

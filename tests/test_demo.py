@@ -40,6 +40,7 @@ FORWARD_LOOKING = {
     ("lead", "next_touch_on"),  # nurtured prospects' next touch (seeds/demo_leads.py)
     ("plan_item", "day"),  # visits planned for today and tomorrow (seeds/demo_plans.py)
     ("customer", "drop_at"), ("drop_entry", "drop_at"),  # drops waiting for tomorrow (seeds/demo_drops.py)
+    ("customer_pause", "starts_on"), ("customer_pause", "ends_on"),  # pauses until after a trade fair (demo_clock)
 }
 
 
@@ -432,3 +433,23 @@ def test_appeals_upheld_rejected_waiting_undone_and_a_credit_split():
     assert pools.PoolEvent.select().where(pools.PoolEvent.kind == "restore_refused").count() == 1
     assert CreditSplit.select().where(CreditSplit.share_a == 70).exists()
     assert Appeal.select().where((Appeal.kind == "conflict") & (Appeal.status == "open")).exists()
+def test_clock_scenes_freeze_windows_a_paused_customer_and_release_by_orders(rules):
+    """Issue 20 items 3 and 4 (seeds/demo_clock.py): last year's Spring Festival freeze in the rules, rep001's
+    customer paused until after a trade fair (and rep002's pause waiting for manager01), a reorder customer warned
+    and one released by its orders."""
+    from models import pool_clock
+    from models.notifications import Notification
+
+    assert {"start": "2026-02-15", "end": "2026-02-23", "name": "春节"} in rules.s["freeze_windows"]
+    approved = pool_clock.CustomerPause.get(pool_clock.CustomerPause.status == "approved")
+    paused = Customer.get_by_id(approved.customer_id)
+    assert paused.owner_id == user("rep001").id
+    plan_at, _rule, inputs = pools.release_plan(paused, rules, FROZEN)
+    assert inputs.get("pause_ids") == [approved.id] and paused.release_at == plan_at
+    assert pool_clock.pending_pauses(user("manager01")).count() == 1
+    warned = Notification.get((Notification.kind == "reorder_release_warning") & (Notification.user == user("rep001").id))
+    assert Customer.get_by_id(warned.customer_id).release_rule == "reorder"
+    released = pools.PoolEvent.get((pools.PoolEvent.kind == "forced_release")
+                                   & (pools.PoolEvent.from_owner == user("rep001").id)
+                                   & (pools.PoolEvent.reason.contains("no order since")))
+    assert released.inputs["rule"] == "reorder" and Customer.get_by_id(released.customer_id).owner_id is None

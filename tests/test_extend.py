@@ -38,11 +38,11 @@ def test_the_registered_points(app):
     assert [c[1] for c in sorted(extend._side_cards.values(), key=lambda c: c[:2])] == [
         "pools/_pool_panel.html", "appeals/_card.html", "value/_card.html", "value/_factors_card.html", "value/_wallet_card.html",
         "reorders/_status_panel.html", "leads/_side_card.html", "merges/_side_panel.html",
-        "orders/_figures_panel.html", "plans/_side_card.html", "service/_side.html", "transfers/_side_panel.html",
-        "quality/_card.html"]
+        "pool_clock/_pause_card.html", "orders/_figures_panel.html", "plans/_side_card.html", "service/_side.html",
+        "transfers/_side_panel.html", "quality/_card.html"]
     assert [c[1] for c in sorted(extend._opportunity_cards.values(), key=lambda c: c[:2])] == [
         "value/_factors_card.html"]
-    assert [s["key"] for s in extend.approvals_sections()] == ["transfers", "projects", "appeals", "conflicts"]
+    assert [s["key"] for s in extend.approvals_sections()] == ["transfers", "pauses", "projects", "appeals", "conflicts"]
     assert {"customer.", "followup.", "contact.", "pool.", "opportunity.", "service.", "care.", "transfer.",
             "conflict.", "customer.merged", "contact.tree_updated", "lead.", "value."} <= set(extend._timeline)
     assert {"describe_event", "STAGE_LABELS", "LEDGER_LABELS", "OPP_STAGE_LABELS", "service_labels",

@@ -16,6 +16,7 @@ from models.lead_tables import Lead
 from models.opportunities import Opportunity, of_customer
 from models.orders import Order
 from models.permissions import OPEN_RULES, can, can_open, scope
+from models.pool_clock import CustomerPause
 from models.pools import LockRequest, Pool
 from models.projects import Project, ProjectMember
 from models.service import Ticket
@@ -104,6 +105,8 @@ def world(make_user, make_team, make_customer):
     for key, by, status in (("a_rep", "rep_a", "pending"), ("a_mgr", "mgr_a", "pending"), ("b_rep", "rep_b", "approved"),
                             ("none_mgr", "mgr_none", "pending")):
         LockRequest.create(customer=c[key], requester=u[by], reason="重点客户", status=status, created_at=now)
+        CustomerPause.create(customer=c[key], requester=u[by], reason="展会", starts_on=now.date(),  # issue 20
+                             ends_on=now.date(), status=status, created_at=now)
 
     # leads (issue 14): in the queue, entered by a rep, routed to rep_a (rep_b acts for them), to rep_b, to a
     # manager of team A, and to the deactivated rep

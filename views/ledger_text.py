@@ -62,6 +62,10 @@ def rule_words(inputs, version):
     """"release rules v3: no valid follow-up for 30 days (since …)" from a release's inputs."""
     inputs = inputs or {}
     v = inputs.get("rule_version", version)
+    if inputs.get("rule") == "reorder":  # models/pool_clock.py: judged by its orders
+        return say(_("release rules v%(v)s: no order since %(last)s, %(p)s%% of its usual %(n)s days between orders"),
+                   v=v, last=when(inputs.get("reorder_last_order")), p=inputs.get("reorder_percent", "?"),
+                   n=inputs.get("reorder_interval", "?"))
     if inputs.get("rule") == "no_deal" or (inputs.get("claimed_at") and not inputs.get("since")):
         text = say(_("release rules v%(v)s: no deal within %(n)s days of the claim on %(since)s"), v=v,
                    n=inputs.get("days", "?"), since=when(inputs.get("claimed_at")))
@@ -70,6 +74,11 @@ def rule_words(inputs, version):
                    n=inputs.get("days", "?"), since=when(inputs.get("since")))
     if inputs.get("paused_days"):
         text = join(text, say(_("plus %(n)s days paused by a delegation"), n=inputs["paused_days"]))
+    if inputs.get("clock") == "working":
+        text = join(text, _("(counted in working days)"))
+    if inputs.get("stopped_days"):
+        text = join(text, say(_("plus %(n)s days stopped by %(what)s"), n=inputs["stopped_days"],
+                              what=", ".join(inputs.get("freezes") or []) or _("a pause")))
     if inputs.get("last_deal_on"):
         text = join(text, say(_("(the last signed order or payment, on %(d)s, was more than %(n)s days before)"),
                               d=when(inputs["last_deal_on"]), n=inputs.get("deal_days", "?")))

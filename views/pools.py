@@ -299,7 +299,8 @@ def health():
 
 RELEASE_RULE_LABELS = {"no_followup": N_("no valid follow-up"), "no_deal": N_("no deal since the claim"),
                        "locked": N_("locked"), "contract": N_("under contract"),
-                       "order": N_("kept by a recent signed order or payment")}
+                       "order": N_("kept by a recent signed order or payment"),
+                       "reorder": N_("no order within its reorder cycle")}  # models/pool_clock.py
 LEDGER_LABELS = {
     "claim": N_("Claimed"), "claim_refused": N_("Claim refused"), "release": N_("Released"),
     "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
@@ -311,6 +312,7 @@ LEDGER_LABELS = {
     "lead_escalated": N_("Lead escalated"), "lead_sent_back": N_("Lead sent back"),  # models/leads.py
     "quality": N_("Quality consequence"),  # models/quality.py
     "drop": N_("Lottery drop"), "drop_queued": N_("Queued for a drop"),  # models/drops.py
+    "pause": N_("Release clock paused"),  # models/pool_clock.py
 }
 
 

@@ -14,6 +14,7 @@ from models.pools import PoolEvent, preview_rules
 from models.users import Team, User
 from views import extend
 from views import htmx as hx
+from views import pool_clock as clock_view
 from views.forms import field_errors
 
 bp = Blueprint("rules", __name__, url_prefix="/admin")
@@ -46,6 +47,7 @@ FIELD_LABELS = {
     "appeal_grace_days": N_("A restored customer whose clock ran out is kept (days)"),
     "conflict_appeal_hours": N_("Appeal a conflict ruling within (working hours, 0: no appeals)"),
 }
+FIELD_LABELS.update(clock_view.FIELD_LABELS)  # pauses and reorder percentages (issue 20)
 
 
 def _form_values(settings):
@@ -60,6 +62,7 @@ def _form_values(settings):
                warning_days=", ".join(str(d) for d in settings["warning_days"]),
                stock_phrases="\n".join(settings["stock_phrases"]))
     out.update(drop_settings.form_values(settings))  # fair drops per pool (models/drops.py)
+    out.update(clock_view.form_values(settings))  # working days, freeze windows
     return out
 
 
