@@ -827,8 +827,8 @@ def is_loaded():
 # Later domains' scenes: seeds/<name>.py with stage(say), run after the pool scenes when present.
 LATER_SCENES = ("demo_ownership", "demo_conflicts", "demo_deals", "demo_projects", "demo_orders", "demo_service",
                 "demo_leads", "demo_imports", "demo_value", "demo_fields", "demo_quality", "demo_cleansing",
-                "demo_plans", "demo_targets", "demo_groups", "demo_dashboards", "demo_clock", "demo_drops",
-                "demo_appeals", "demo_fairness")
+                "demo_plans", "demo_targets", "demo_groups", "demo_dashboards", "demo_drops", "demo_appeals",
+                "demo_fairness", "demo_clock")
 
 
 def load_once(progress=None):

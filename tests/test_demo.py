@@ -433,6 +433,8 @@ def test_appeals_upheld_rejected_waiting_undone_and_a_credit_split():
     assert pools.PoolEvent.select().where(pools.PoolEvent.kind == "restore_refused").count() == 1
     assert CreditSplit.select().where(CreditSplit.share_a == 70).exists()
     assert Appeal.select().where((Appeal.kind == "conflict") & (Appeal.status == "open")).exists()
+
+
 def test_clock_scenes_freeze_windows_a_paused_customer_and_release_by_orders(rules):
     """Issue 20 items 3 and 4 (seeds/demo_clock.py): last year's Spring Festival freeze in the rules, rep001's
     customer paused until after a trade fair (and rep002's pause waiting for manager01), a reorder customer warned
