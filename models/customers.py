@@ -16,7 +16,7 @@ from models.customer_tables import (  # noqa: F401  the tables and vocabularies,
     DECISION_ROLES, DECISION_ROLE_LABELS, FOLLOWUP_TYPES, FOLLOWUP_TYPE_LABELS, FollowUp, GRADES, GRADE_OF_STAGE,
     Industry, MARKETING_STAGES, PROFILE_FIELDS, Pool, SIZES, SIZE_LABELS, SOURCES, SOURCE_LABELS, STAGES, STAGE_LABELS,
     CompletenessWeight, StageChange, YES_NO_LABELS)
-from models.fields import (EMAIL_RE, URL_RE, FieldError, blank, clean_text, credit_code_error, int_or_none, normalize_phone,
+from models.fields import (EMAIL_RE, URL_RE, FieldError, blank, clean_text, credit_code_error, decimal_text, int_or_none, normalize_phone,
                            parse_choice, parse_date, parse_datetime, parse_decimal, parse_text, phone_error, take, text_field,
                            to_halfwidth)
 from models.duplicates import find_matches, normalize_name
@@ -175,7 +175,7 @@ def parse_custom_value(field, raw):
             raise FieldError(N_("Required."))
         return ""
     if field.kind == "number":
-        return format(parse_decimal(raw, allow_zero=True).normalize(), "f")
+        return decimal_text(parse_decimal(raw, allow_zero=True))
     if field.kind == "date":
         return parse_date(raw).isoformat()
     if field.kind in ("choice", "yes_no"):

@@ -97,7 +97,7 @@ audit.annotate(acting_for_data)
 
 # ---- the paused release clock ------------------------------------------------------------------
 
-_PAUSES = {}  # database -> (read at, {absentee_id: [(start, end, delegation_id)]})
+_PAUSES = {}  # bound database -> (read at, {absentee_id: [(start, end, delegation_id)]})
 PAUSES_TTL = 30  # seconds; this process's verbs drop it at once, another process's writes within the TTL
 
 
@@ -106,7 +106,9 @@ def forget_pauses():
 
 
 def _db_key():
-    return getattr(db.obj, "database", None)
+    """The database bound now, itself: its name is not enough (a PostgreSQL database keeps its name when it
+    is emptied and filled again, as the tests do; every SQLite test has a file of its own)."""
+    return db.obj
 
 
 def _pauses(rules):
@@ -125,6 +127,7 @@ def _pauses(rules):
             pauses.setdefault(d.absentee_id, []).append((d.start_at, d.end_at, d.id))
     for periods in pauses.values():
         periods.sort()
+    _PAUSES.clear()  # one database bound at a time: an earlier one's entry is never read again
     _PAUSES[key] = (time.monotonic(), pauses)
     return pauses
 

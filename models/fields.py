@@ -61,6 +61,12 @@ def clean_text(value, max_len, multiline=False):
     return text if len(text) <= max_len else None
 
 
+def clip_text(value, max_len):
+    """`clean_text` cut to `max_len` instead of refused: a search box's or a filter's value (no control
+    character reaches the database: PostgreSQL refuses a NUL in a string)."""
+    return clean_text(value, float("inf"))[:max_len]
+
+
 def parse_text(raw, max_len, required=False, multiline=False):
     """`clean_text` with its two refusals: too long, or empty when required."""
     value = clean_text(raw, max_len, multiline)
@@ -152,6 +158,15 @@ def parse_decimal(raw, *, lo_exclusive=Decimal("0.00"), hi=Decimal("9999999999.9
 
 _AMOUNT_RE = re.compile(r"^\d+(\.\d{1,2})?$")
 _GROUPED_RE = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
+
+
+def decimal_text(value):
+    """A number as its shortest plain text (28.50 → "28.5", 100 → "100", never "1E+2"), the same whether the
+    engine gave a Decimal (PostgreSQL's numeric keeps the scale) or a float (SQLite); None → ""."""
+    if value is None:
+        return ""
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return format(number.normalize(), "f")
 
 
 def parse_money(raw, required=False, positive=False, hi=Decimal("1000000000000")):

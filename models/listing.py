@@ -11,7 +11,7 @@ import peewee as pw
 
 from models import clock, search
 from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, CustomValue, active_custom_fields, parse_custom_value
-from models.fields import FieldError, blank, clean_text, id_or_none, parse_date, parse_decimal
+from models.fields import FieldError, blank, clean_text, clip_text, decimal_text, id_or_none, parse_date, parse_decimal
 from models.keyset import keyset_union
 from models.perf_tables import SIGNED_STAGES
 from models.permissions import customer_scope_branches, visible
@@ -73,7 +73,7 @@ class Filters:
         f.source = args.get("source") if args.get("source") in SOURCES else ""
         f.tier = args.get("tier") if args.get("tier") in ALL_TIERS else ""
         f.recovered = args.get("recovered") if args.get("recovered") in RECOVERED else ""
-        f.city = " ".join((args.get("city") or "").split())[:40]
+        f.city = clip_text(args.get("city"), 40)
         for name in ("region", "industry", "owner", "team", "pool"):
             setattr(f, name, id_or_none(args.get(name)) or 0)  # an id SQLite can hold, else no filter
         for name in ("created_from", "created_to", "followup_from", "followup_to"):
@@ -124,7 +124,7 @@ class Filters:
             for end, suffix in (("lo", lo_name), ("hi", hi_name)):
                 if c.get(end) is not None:
                     value = c[end]
-                    out["cf." + key + suffix] = value.isoformat() if isinstance(value, dt.date) else format(value.normalize(), "f")
+                    out["cf." + key + suffix] = value.isoformat() if isinstance(value, dt.date) else decimal_text(value)
         return out
 
     def as_args(self, **override):

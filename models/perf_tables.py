@@ -39,6 +39,7 @@ import datetime as dt
 import peewee as pw
 
 from models import clock, hooks
+from models import sql
 from models.base import BaseModel, db
 from models.appeal_tables import shares
 from models.errors import N_
@@ -255,9 +256,6 @@ hooks.on("owner_changed", _owner_changed)
 
 # ---- bulk loads ------------------------------------------------------------------------------------
 
-_LOCAL = "'+8 hours'"  # Asia/Shanghai keeps no summer time; SQLite only, like the other bulk rebuilds
-
-
 OWNER_KINDS = ("claim", "assign", "lead_routed", "transfer", "conflict_ruled", "release", "forced_release")
 
 
@@ -274,7 +272,7 @@ def _owner_at_move():
     before = (f"(SELECT CASE WHEN e.kind = 'lead_sent_back' THEN 0 ELSE COALESCE(e.to_owner, 0) END FROM pool_event e "
               f"WHERE {ownership} AND e.at <= s.at ORDER BY e.at DESC, e.id DESC LIMIT 1)")
     after = ("(SELECT CASE WHEN e.from_owner IS NOT NULL THEN e.from_owner WHEN e.kind != 'lead_routed' "
-             "OR e.from_pool IS NOT NULL OR json_extract(e.inputs, '$.new_owner') THEN 0 ELSE e.to_owner END "
+             f"OR e.from_pool IS NOT NULL OR {sql.json_true('e.inputs', 'new_owner')} THEN 0 ELSE e.to_owner END "
              "FROM pool_event e "
              f"WHERE {ownership} AND e.at > s.at ORDER BY e.at, e.id LIMIT 1)")
     return (f"CASE WHEN s.owner_id IS NOT NULL THEN COALESCE(NULLIF(s.owner_id, 0), s.actor_id) "
@@ -288,7 +286,8 @@ def rebuild():
     is now; new customers from the creation and owner-change timeline rows, the assignments and the routed
     leads marked `new_owner` in the ledger (a file without its creation row: new for its creator if still
     theirs)."""
-    month = f"date({{col}}, {_LOCAL}, 'start of month')"
+    month = sql.month_start(sql.business_time("{col}"))
+    user = '"user"'  # a reserved word on PostgreSQL
     with db.atomic():
         RepPeriod.delete().execute()
         ClaimOutcome.delete().execute()
@@ -297,47 +296,46 @@ def rebuild():
             "SELECT e.customer_id, e.actor_id, COALESCE(u.team_id, 0), " + month.format(col="e.at") + ", e.at, "
             "CASE WHEN c.owner_id IS NULL THEN 'released' WHEN c.owner_id != e.actor_id THEN 'moved' "
             f"WHEN c.stage IN ('signed', 'long_term') THEN 'signed' ELSE 'open' END, NULL "
-            "FROM pool_event e JOIN user u ON u.id = e.actor_id JOIN customer c ON c.id = e.customer_id "
+            f"FROM pool_event e JOIN {user} u ON u.id = e.actor_id JOIN customer c ON c.id = e.customer_id "
             "WHERE e.kind = 'claim'")
         ins = ("INSERT INTO rep_period (rep_id, team_id, span, starts_on, metric, n, amount) "
-               "SELECT rep, team, 'month', m, metric, SUM(n), SUM(amount) FROM ({src}) "
+               "SELECT rep, team, 'month', m, metric, SUM(n), SUM(amount) FROM ({src}) AS src "
                "WHERE rep IS NOT NULL GROUP BY rep, team, m, metric")
-        kept = "owner_id" if any(c.name == "owner_id" for c in db.get_columns("stage_change")) else "NULL AS owner_id"
-        db.execute_sql("DROP TABLE IF EXISTS temp.perf_moves")
+        kept = "owner_id" if any(c.name == "owner_id" for c in db.get_columns("stage_change")) else "CAST(NULL AS INTEGER) AS owner_id"
+        db.execute_sql("DROP TABLE IF EXISTS perf_moves")
         db.execute_sql(  # each move once, with whom it counts for (read four times below)
             "CREATE TEMP TABLE perf_moves AS SELECT r.rep, COALESCE(ru.team_id, 0) AS team, r.m, r.f, r.t, r.dwell "
             "FROM (SELECT " + _owner_at_move() + " AS rep, " + month.format(col="s.at") + " AS m, s.from_stage AS f, "
-            "s.to_stage AS t, CAST(ROUND((julianday(s.at) - julianday(COALESCE(s.prev_at, c.created_at))) * 86400) "
+            "s.to_stage AS t, CAST(ROUND(" + sql.hours_between("s.at", "COALESCE(s.prev_at, c.created_at)") + " * 3600) "
             "AS INTEGER) AS dwell FROM (SELECT customer_id, actor_id, " + kept + ", from_stage, to_stage, at, LAG(at) OVER "
             "(PARTITION BY customer_id ORDER BY at, id) AS prev_at FROM stage_change) s "
             "JOIN customer c ON c.id = s.customer_id WHERE s.from_stage IS NOT NULL AND s.from_stage != s.to_stage) r "
-            "LEFT JOIN user ru ON ru.id = r.rep")
-        stage_rows = "SELECT * FROM temp.perf_moves"
+            f"LEFT JOIN {user} ru ON ru.id = r.rep")
         order = {s: i for i, s in enumerate(STAGES)}
         rank = "CASE {col} " + " ".join(f"WHEN '{s}' THEN {i}" for s, i in order.items()) + " END"
         up = f"({rank.format(col='t')} > {rank.format(col='f')})"
         parts = [
-            f"SELECT rep, team, m, 'left:' || f AS metric, 1 AS n, MAX(dwell, 0) AS amount FROM ({stage_rows})",
-            f"SELECT rep, team, m, CASE WHEN {up} THEN 'promoted' ELSE 'demoted' END, 1, 0 FROM ({stage_rows})",
-            f"SELECT rep, team, m, 'into:' || t, 1, 0 FROM ({stage_rows}) WHERE {up}",
-            f"SELECT rep, team, m, 'up:' || f, 1, 0 FROM ({stage_rows}) WHERE {up}",
+            f"SELECT rep, team, m, 'left:' || f AS metric, 1 AS n, {sql.greatest('dwell', '0')} AS amount FROM perf_moves",
+            f"SELECT rep, team, m, CASE WHEN {up} THEN 'promoted' ELSE 'demoted' END, 1, 0 FROM perf_moves",
+            f"SELECT rep, team, m, 'into:' || t, 1, 0 FROM perf_moves WHERE {up}",
+            f"SELECT rep, team, m, 'up:' || f, 1, 0 FROM perf_moves WHERE {up}",
             "SELECT a.rep, COALESCE(u.team_id, 0), " + month.format(col="a.at") + ", 'new_customer', 1, 0 FROM "
-            "(SELECT CAST(json_extract(data, '$.owner_id') AS INTEGER) AS rep, at FROM audit_event "
-            "WHERE kind = 'customer.created' UNION ALL SELECT CAST(json_extract(data, '$.to_owner_id') AS INTEGER), at "
-            "FROM audit_event WHERE kind = 'customer.owner_changed' AND json_extract(data, '$.from_owner_id') IS NULL "
+            f"(SELECT {sql.json_integer('data', 'owner_id')} AS rep, at FROM audit_event "
+            f"WHERE kind = 'customer.created' UNION ALL SELECT {sql.json_integer('data', 'to_owner_id')}, at "
+            f"FROM audit_event WHERE kind = 'customer.owner_changed' AND {sql.json_value('data', 'from_owner_id')} IS NULL "
             "UNION ALL SELECT to_owner, at FROM pool_event WHERE kind = 'assign' OR (kind = 'lead_routed' "
-            "AND json_extract(inputs, '$.new_owner')) ) a JOIN user u ON u.id = a.rep",
+            f"AND {sql.json_true('inputs', 'new_owner')}) ) a JOIN {user} u ON u.id = a.rep",
             "SELECT c.owner_id, COALESCE(c.team_id, 0), " + month.format(col="c.created_at") + ", 'new_customer', 1, 0 "
             "FROM customer c WHERE c.owner_id IS NOT NULL AND c.created_by_id = c.owner_id AND NOT EXISTS (SELECT 1 "
             "FROM audit_event a WHERE a.customer_id = c.id AND a.kind = 'customer.created')",
             "SELECT f.author_id, COALESCE(u.team_id, 0), " + month.format(col="f.at") + ", 'followup', 1, 0 "
-            "FROM follow_up f JOIN user u ON u.id = f.author_id",
+            f"FROM follow_up f JOIN {user} u ON u.id = f.author_id",
             "SELECT f.author_id, COALESCE(u.team_id, 0), " + month.format(col="f.at") + ", 'followup_valid', 1, 0 "
-            "FROM follow_up f JOIN user u ON u.id = f.author_id WHERE f.is_valid",
+            f"FROM follow_up f JOIN {user} u ON u.id = f.author_id WHERE f.is_valid",
             "SELECT e.actor_id, COALESCE(u.team_id, 0), " + month.format(col="e.at") + ", 'claim', 1, 0 "
-            "FROM pool_event e JOIN user u ON u.id = e.actor_id WHERE e.kind = 'claim'",
+            f"FROM pool_event e JOIN {user} u ON u.id = e.actor_id WHERE e.kind = 'claim'",
         ]
-        tables = {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = set(db.get_tables())
         params = []
         if "lead_routing" in tables:
             answered = ("FROM lead_routing r WHERE r.responded_at IS NOT NULL AND r.response != 'rerouted' "
@@ -347,35 +345,35 @@ def rebuild():
             parts.append(f"SELECT r.to_user_id, COALESCE(r.team_id, 0), {lead_month}, 'lead_late', 1, 0 {answered} AND r.late")
         if "order" in tables:
             parts.append(
-                "SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), date(o.ordered_on, 'start of month'), "
+                f"SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), {sql.month_start('o.ordered_on')}, "
                 "'revenue', 1, CAST(ROUND(o.total * 100) AS INTEGER) FROM \"order\" o JOIN customer c ON c.id = o.customer_id "
-                "LEFT JOIN user u ON u.id = COALESCE(o.rep_id, c.owner_id) WHERE o.status = 'signed'")
+                f"LEFT JOIN {user} u ON u.id = COALESCE(o.rep_id, c.owner_id) WHERE o.status = 'signed'")
             parts.append(
-                "SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), date(p.received_on, 'start of month'), "
+                f"SELECT COALESCE(o.rep_id, c.owner_id), COALESCE(u.team_id, 0), {sql.month_start('p.received_on')}, "
                 "'collection', 1, CAST(ROUND(p.amount * 100) AS INTEGER) FROM payment p JOIN \"order\" o ON o.id = p.order_id "
-                "JOIN customer c ON c.id = o.customer_id LEFT JOIN user u ON u.id = COALESCE(o.rep_id, c.owner_id)")
+                f"JOIN customer c ON c.id = o.customer_id LEFT JOIN {user} u ON u.id = COALESCE(o.rep_id, c.owner_id)")
         if "plan_item" in tables:
-            decided = ("FROM plan_item p JOIN user u ON u.id = p.rep_id WHERE (p.status IN ('done', 'expired') "
+            decided = (f"FROM plan_item p JOIN {user} u ON u.id = p.rep_id WHERE (p.status IN ('done', 'expired') "
                        "OR (p.status = 'closed' AND p.close_reason != ?))")
-            plan_month = "date(p.day, 'start of month')"
+            plan_month = sql.month_start("p.day")
             parts.append(f"SELECT p.rep_id, COALESCE(u.team_id, 0), {plan_month}, 'plan', 1, 0 {decided}")
             parts.append(f"SELECT p.rep_id, COALESCE(u.team_id, 0), {plan_month}, 'plan_done', 1, 0 {decided} "
                          "AND p.status = 'done'")
             parts.append(f"SELECT p.rep_id, COALESCE(u.team_id, 0), {plan_month}, 'plan_on_time', 1, 0 {decided} "
-                         f"AND p.status = 'done' AND p.rolls = 0 AND date(p.done_at, {_LOCAL}) <= p.day")
+                         f"AND p.status = 'done' AND p.rolls = 0 AND {sql.business_date('p.done_at')} <= p.day")
             params += [PLAN_OWNER_CHANGED] * 3
         parts.append("SELECT rep_id, team_id, month, 'claim_' || outcome, 1, 0 FROM claim_outcome")
-        db.execute_sql(ins.format(src=" UNION ALL ".join(parts)), params)
-        db.execute_sql("DROP TABLE temp.perf_moves")
+        db.execute_sql(sql.placeholders(ins.format(src=" UNION ALL ".join(parts))), params)
+        db.execute_sql("DROP TABLE perf_moves")
         roll_up()
 
 
 def roll_up():
     """The quarters' and years' counters summed from the months' (after a bulk load of month rows)."""
-    quarter = "date(starts_on, '-' || ((CAST(strftime('%m', starts_on) AS INTEGER) - 1) % 3) || ' months')"
     with db.atomic():
         RepPeriod.delete().where(RepPeriod.span != "month").execute()
-        for span, start in (("quarter", quarter), ("year", "date(starts_on, 'start of year')")):
+        for span in ("quarter", "year"):
+            start = sql.period_start(span, "starts_on")
             db.execute_sql(f"INSERT INTO rep_period (rep_id, team_id, span, starts_on, metric, n, amount) "
                            f"SELECT rep_id, team_id, '{span}', {start} AS s, metric, SUM(n), SUM(amount) FROM rep_period "
                            f"WHERE span = 'month' GROUP BY rep_id, team_id, s, metric")

@@ -70,7 +70,55 @@ def json_int(column, key):
 
 def month_start(column):
     """SQL text: the first day of the month of the date in `column` (a date on both engines)."""
-    return f"substr({column}, 1, 8) || '01'" if is_sqlite() else f"CAST(date_trunc('month', {column}) AS DATE)"
+    return period_start("month", column)
+
+
+def period_start(span, column):
+    """SQL text: the first day of the month, quarter or year (`span`) of the date or timestamp in `column`."""
+    if span not in ("month", "quarter", "year"):
+        raise ValueError(span)
+    if not is_sqlite():
+        return f"CAST(date_trunc('{span}', {column}) AS DATE)"
+    if span == "month":
+        return f"substr({column}, 1, 8) || '01'"
+    if span == "year":
+        return f"substr({column}, 1, 5) || '01-01'"
+    return f"date({column}, 'start of month', '-' || ((CAST(substr({column}, 6, 2) AS INTEGER) - 1) % 3) || ' months')"
+
+
+BUSINESS_OFFSET_HOURS = 8  # Asia/Shanghai (models/clock.py BUSINESS_TZ) keeps no summer time
+
+
+def business_time(column):
+    """SQL text: the naive-UTC timestamp in `column` as business time (Asia/Shanghai), a timestamp."""
+    if is_sqlite():
+        return f"datetime({column}, '+{BUSINESS_OFFSET_HOURS} hours')"
+    return f"(CAST({column} AS timestamp) + INTERVAL '{BUSINESS_OFFSET_HOURS} hours')"
+
+
+def business_date(column):
+    """SQL text: the business-time (Asia/Shanghai) day of the naive-UTC timestamp in `column`, a date."""
+    if is_sqlite():
+        return f"date({column}, '+{BUSINESS_OFFSET_HOURS} hours')"
+    return f"CAST({business_time(column)} AS DATE)"
+
+
+def json_value(column, key):
+    """SQL text: the value at `key` of the JSON text in `column`: SQLite's json_extract (true reads 1), on
+    PostgreSQL the value as text (NULL when absent or JSON null)."""
+    return f"json_extract({column}, '$.{key}')" if is_sqlite() else f"(CAST({column} AS json) ->> '{key}')"
+
+
+def json_integer(column, key):
+    """SQL text: the integer at `key` of the JSON text in `column` (NULL when absent)."""
+    return f"CAST({json_value(column, key)} AS {'INTEGER' if is_sqlite() else 'BIGINT'})"
+
+
+def json_true(column, key):
+    """SQL text: a condition, the value at `key` of the JSON text in `column` is true (or a non-zero number)."""
+    if is_sqlite():
+        return f"COALESCE({json_value(column, key)}, 0)"
+    return f"COALESCE(CAST({json_value(column, key)} AS boolean), FALSE)"
 
 
 def no_index(column):
@@ -94,4 +142,5 @@ def sync_sequence(model):
 
 
 __all__ = ["sync_sequence", "placeholders", "days_between", "hours_between", "days_before", "greatest", "round_to", "json_object", "json_text", "json_int",
-           "month_start", "no_index"]
+           "month_start", "period_start", "business_time", "business_date", "json_value", "json_integer", "json_true",
+           "no_index"]

@@ -372,7 +372,9 @@ def test_a_fold_that_lost_the_race_writes_nothing(world, monkeypatch):
 
     def racing(after, limit, team=None):
         rows = real(after, limit, team)
-        dm.DashboardMark.insert(name="lifecycle", last_id=10 ** 9, at=FROZEN).on_conflict_replace().execute()
+        dm.DashboardMark.insert(name="lifecycle", last_id=10 ** 9, at=FROZEN).on_conflict(
+            conflict_target=[dm.DashboardMark.name],
+            update={dm.DashboardMark.last_id: 10 ** 9, dm.DashboardMark.at: FROZEN}).execute()
         return rows
     monkeypatch.setattr(dm, "_changes", racing)
     with pytest.raises(dm._Raced):

@@ -300,3 +300,17 @@ def test_parse_percent(raw, value):
     ("NaN", "Enter a percentage such as 12.5 or -8."), ("9" * 5000, "Enter a percentage such as 12.5 or -8.")])
 def test_parse_percent_refuses(raw, problem):
     assert refusal(f.parse_percent, raw) == problem
+
+
+def test_clip_text_drops_control_characters_and_cuts_instead_of_refusing():
+    assert f.clip_text("上海\x00 浦东\x1f\n新区", 40) == "上海 浦东 新区"
+    assert f.clip_text("x" * 500, 40) == "x" * 40
+    assert f.clip_text(None, 40) == ""
+
+
+def test_decimal_text_is_the_same_for_either_engines_number():
+    from decimal import Decimal
+
+    assert f.decimal_text(Decimal("28.50")) == f.decimal_text(28.5) == "28.5"
+    assert f.decimal_text(Decimal("100.00")) == f.decimal_text(100.0) == "100"
+    assert f.decimal_text(None) == ""

@@ -315,6 +315,7 @@ def test_the_recompute_sql_uses_no_sqlite_only_function():
 
 
 def test_the_engine_helpers_speak_both_dialects(monkeypatch):
+    monkeypatch.setattr(base, "is_sqlite", lambda: True)
     assert sql.days_between("?", "due_on") == "(julianday(?) - julianday(due_on))"
     assert sql.placeholders("a = ?") == "a = ?"
     monkeypatch.setattr(base, "is_sqlite", lambda: False)

@@ -6,7 +6,7 @@ from wtforms import (BooleanField, Form, IntegerField, PasswordField, SelectFiel
 
 from peewee import JOIN, fn
 from models.audit import AuditEvent
-from models.fields import parse_id
+from models.fields import clip_text, parse_id
 from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CUSTOM_KIND_LABELS, CUSTOM_KINDS, CustomField
 from models.errors import N_, DomainError, ValidationError
 from models.keyset import keyset_page
@@ -67,7 +67,7 @@ def _data():
 
 @bp.get("/users")
 def users():
-    q = " ".join((request.args.get("q") or "").split())[:40]
+    q = clip_text(request.args.get("q"), 40)
     role = request.args.get("role") if request.args.get("role") in ROLES else ""
     query = (User.holding(role, active=None, fields=(User, Team)) if role else User.select(User, Team)).join(
         Team, on=(User.team == Team.id), join_type=JOIN.LEFT_OUTER)
@@ -229,7 +229,7 @@ def field_active(field_id):
 @bp.get("/audit")
 def audit_log():
     require(current_user, "audit.view")
-    kind = " ".join((request.args.get("kind") or "").split())[:40]
+    kind = clip_text(request.args.get("kind"), 40)
     query = AuditEvent.select()
     if kind:
         query = query.where(AuditEvent.kind.startswith(kind))

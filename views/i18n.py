@@ -20,6 +20,7 @@ from flask_babel import Babel, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
 from models import clock
+from models.fields import decimal_text
 from models.users import LANGUAGES
 
 SOURCE = Path(__file__).resolve().parent / "translations"
@@ -169,6 +170,6 @@ def init_app(app):
         pgettext=lambda context, message: _speech().translations.upgettext(context, message),
         npgettext=lambda context, s, p, n: _speech().translations.unpgettext(context, s, p, n))
     app.jinja_env.filters.update(datetime=fmt_datetime, date=fmt_date, money=fmt_money, number=fmt_number,
-                                 ago=fmt_ago)
+                                 ago=fmt_ago, plain_number=decimal_text)
     app.jinja_env.globals.update(label=label, locale_code=locale_code, LANGUAGE_NAMES=LANGUAGE_NAMES,
                                  translate_error=translate_error)

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from models import pickers, pools
 from models.errors import NotFound
-from models.fields import id_or_none
+from models.fields import clip_text, id_or_none
 from models.permissions import SELLERS, can, require
 from models.user_tables import ROLE_LABELS, User
 from views.i18n import label, locale_code
@@ -82,7 +82,7 @@ def people():
     if spec is None:
         raise NotFound()
     query, others, prefix = spec(current_user, id_or_none(request.args.get("for")))
-    q = " ".join(str(request.args.get("q", "")).split())[:40]
+    q = clip_text(request.args.get("q"), 40)
     found = pickers.person_search(query, q)
     options = [{"value": f"{prefix}{u.id}", "text": u.full_name,
                 "detail": " · ".join(x for x in (u.team_name, label(ROLE_LABELS, u.role),

@@ -5,7 +5,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
 from models import clock, drop_settings, rules
-from models.fields import FieldError, parse_datetime, parse_id
+from models.fields import FieldError, clip_text, parse_datetime, parse_id
 from models.customers import BUSINESS_MODEL_LABELS, BUSINESS_MODELS, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES, Customer
 from models.errors import N_, ValidationError
 from models.keyset import keyset_page
@@ -135,7 +135,7 @@ def preview():
 def ledger():
     require(current_user, "audit.view")
     kind = request.args.get("kind") or ""
-    q = " ".join((request.args.get("q") or "").split())[:60]
+    q = clip_text(request.args.get("q"), 60)
     query = PoolEvent.select()
     if kind:
         query = query.where(PoolEvent.kind == kind)
