@@ -3,6 +3,7 @@ server `python3 app.py serve` builds, through the same `build_server`) in a thre
 import os
 import shutil
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,19 @@ def assert_not_reloaded(page):
 def login(page):
     """Log in through the real form and land on the workbench."""
     return lambda username, password=PASSWORD: log_in(page, username, password)
+
+
+def uid():
+    """A short unique suffix for what a browser test makes of its own (teams, users, customers)."""
+    return uuid.uuid4().hex[:8]
+
+
+def e2e_user(role, team=None, **kw):
+    """A user of `role` (in `team`, its region) with the tests' password, unique name, English screens."""
+    from models import clock
+    from models.users import User, hash_password
+
+    u = uid()
+    return User.create(username=f"e2e-{role}-{u}", full_name=kw.pop("full_name", f"E2E {role.title()} {u[:4]}"),
+                       password_hash=hash_password(PASSWORD), role=role, team=team,
+                       region=team.region_id if team else None, created_at=clock.now(), language="en", **kw)

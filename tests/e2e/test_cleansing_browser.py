@@ -6,28 +6,14 @@ search; the admin finds it in the campaign's junk and restores it, and it is bac
 The test makes its own region, pool, team, users and customers with unique names (so the campaign covers
 only them). Screenshots land in <--output>/<test-id>/.
 """
-import uuid
 
 from playwright.sync_api import Page, expect
 
-from models import clock
 from models import cleansing as cm
 from models.customers import Customer, create_customer
 from models.pools import Pool
-from models.users import Region, Team, User, hash_password
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import log_in, shot
-
-
-def _uid():
-    return uuid.uuid4().hex[:8]
-
-
-def _user(role, team=None, **kw):
-    uid = _uid()
-    return User.create(username=f"e2e-{role}-{uid}", full_name=kw.pop("full_name", f"E2E {role.title()} {uid[:4]}"),
-                       password_hash=hash_password(PASSWORD), role=role, team=team,
-                       region=team.region_id if team else None, created_at=clock.now(), language="en", **kw)
+from models.users import Region, Team
+from tests.e2e.conftest import e2e_user as _user, log_in, shot, uid as _uid
 
 
 def _world():
