@@ -285,3 +285,15 @@ def test_the_sweep_forgets_spent_counters_and_old_sessions(en_client, make_user)
     later = FROZEN + dt.timedelta(days=2)
     assert hooks.run_sweeps(later)["users"] == {"throttles": 3, "sessions": 1}  # the pair, two addresses
     assert hooks.run_sweeps(later)["users"] == {"throttles": 0, "sessions": 0}
+
+
+def test_a_fragment_asked_without_a_session_sends_the_page_to_the_login_with_the_page_as_next(client):
+    """A badge polled after the session ended: the page goes to the login, and back to that page after it — not
+    to the badge's fragment (a browser test found /login?next=/notifications/badge)."""
+    response = client.get("/notifications/badge", htmx=True,
+                          headers={"HX-Current-URL": "http://kehu.local/customers?scope=team"})
+    assert response.headers["HX-Redirect"] == "/login?next=/customers?scope%3Dteam"
+    # only the path is kept: another host's address cannot become the way back
+    response = client.get("/notifications/badge", htmx=True, headers={"HX-Current-URL": "http://evil.example/x"})
+    assert response.headers["HX-Redirect"] == "/login?next=/x"
+    assert client.get("/notifications/badge", htmx=True).headers["HX-Redirect"] == "/login"

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 import models
 from app import build_server, create_app
 from tests.conftest import PASSWORD, TEST_CONFIG
@@ -81,8 +82,16 @@ def _fail_on_js_errors(page):
 
 
 def log_in(page, username, password=PASSWORD):
-    """Log in through the real form (in English) and land on the workbench."""
-    page.goto("/login?lang=en")
+    """Log in through the real form (in English) and land on the workbench. A page left open after its cookies
+    were cleared may be sent to the login page by its own polling at that moment, aborting this navigation
+    (net::ERR_ABORTED): then it is done again."""
+    for attempt in range(3):
+        try:
+            page.goto("/login?lang=en")
+            break
+        except PlaywrightError as exc:
+            if "ERR_ABORTED" not in str(exc) or attempt == 2:
+                raise
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()

@@ -26,7 +26,10 @@ def _user(role, team=None, region=None):
 
 
 def test_marketing_qualifies_the_rep_accepts_one_and_sends_one_back(page: Page, output_path):
-    region = Region.select().order_by(Region.id.desc()).first()
+    # a region of its own: its rep is the only one the rule can route to (other browser tests add reps to the
+    # demo's regions in the same database)
+    code = _uid()
+    region = Region.create(code=f"e2e-{code}", name_zh=f"测试大区{code}", name_en=f"Test region {code}")
     team = Team.create(name=f"E2E 线索{_uid()}组", region=region)
     rep, marketing = _user("sales", team, region), _user("marketing")
     uid = _uid()
