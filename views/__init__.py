@@ -113,12 +113,13 @@ def init_app(app):
 
         from flask import redirect, url_for
 
+        here = request.full_path if request.method == "GET" else None
         if request.htmx:  # a fragment (a badge's poll, a tab): back to the page it was on, not to the fragment
             page = urlsplit(request.headers.get("HX-Current-URL", ""))
             back = page.path + (f"?{page.query}" if page.query else "")
             return hx.redirect(url_for("auth.login", next=back if back.startswith("/") and not back.startswith("//")
-                                       else None))
-        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+                                       else here))
+        return redirect(url_for("auth.login", next=here))
 
     import importlib
     import pkgutil

@@ -42,7 +42,7 @@ def test_a_pause_asked_approved_and_a_freeze_previewed(page: Page, output_path):
     card.get_by_label("Until (included)").fill((today + dt.timedelta(days=90)).isoformat())
     card.get_by_label("Why (what the customer asked)").fill("客户参加广交会，会后再联系")
     card.get_by_role("button", name="Ask for a pause").click()
-    expect(page.locator("#err-ends_on")).to_contain_text("at most 60 days")
+    expect(page.locator("#err-pause-ends_on")).to_contain_text("at most 60 days")
     assert CustomerPause.select().where(CustomerPause.customer == c.id).count() == 0
     page.locator("#pause-ends").fill((today + dt.timedelta(days=20)).isoformat())
     page.locator("#pause-card").get_by_role("button", name="Ask for a pause").click()
