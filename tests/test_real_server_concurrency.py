@@ -39,7 +39,8 @@ def test_mixed_verbs_on_the_same_customers_lose_nothing(real_server):
     rep_ids = [r["id"] for r in reps]
     pooled = [r[0] for r in conn.execute(
         "SELECT id FROM customer WHERE pool_id = ? AND owner_id IS NULL AND staked_by_id IS NULL AND locked = 0"
-        " ORDER BY id DESC LIMIT 6", (pool_id,))]
+        " AND drop_at IS NULL AND quarantined_at IS NULL AND released_at IS NULL"  # claimable now: no drop queue,
+        " ORDER BY id DESC LIMIT 6", (pool_id,))]  # no quarantine, not frozen after a release
     owned = [r[0] for r in conn.execute(
         f"SELECT id FROM customer WHERE owner_id IN ({','.join('?' * len(rep_ids))}) AND locked = 0"
         " AND contract_end IS NULL ORDER BY id LIMIT 6", rep_ids)]
