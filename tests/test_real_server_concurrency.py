@@ -196,7 +196,8 @@ def test_fifty_reps_claim_one_customer_in_chinese(real_server):
     conn = real_server.db()
     row = conn.execute(
         "SELECT c.id, p.region_id FROM customer c JOIN pool p ON p.id = c.pool_id WHERE c.owner_id IS NULL"
-        " AND c.staked_by_id IS NULL AND c.locked = 0 AND p.region_id IS NOT NULL ORDER BY c.id LIMIT 1").fetchone()
+        " AND c.staked_by_id IS NULL AND c.locked = 0 AND p.region_id IS NOT NULL AND c.drop_at IS NULL"
+        " AND c.quarantined_at IS NULL AND c.released_at IS NULL ORDER BY c.id LIMIT 1").fetchone()  # claimable now
     cid, region = row["id"], row["region_id"]
     reps = [r[0] for r in conn.execute(
         "SELECT username FROM user WHERE role = 'sales' AND active = 1 ORDER BY region_id = ? DESC, id LIMIT 50",
