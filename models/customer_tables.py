@@ -183,6 +183,9 @@ class Customer(BaseModel):
 # Stakes are few among a million customers: a partial index, with statistics about them alone (0044).
 Customer.add_index(Customer.index(Customer.staked_by, Customer.stake_due, where=Customer.staked_by.is_null(False),
                                   name="customer_stakes"))
+# A cleansing's quarantine is small too: pool health counts it per pool apart (0046).
+Customer.add_index(Customer.index(Customer.pool, where=Customer.quarantined_at.is_null(False),
+                                  name="customer_quarantined"))
 
 
 class Pool(BaseModel):

@@ -500,6 +500,8 @@ def create_customer(actor, data, check_duplicates=True, as_lead=False):
         audit.record("customer.created", actor, customer, stage=stage,
                      owner_id=owner.id if owner else None, owner=owner.full_name if owner else None, **extra)
         search.index_customer(customer.id)
+        if owner is not None and customer.group_id:  # the one-owner-per-group policy (models/groups.py)
+            hooks.fire("customer_grouped", actor, customer.id, owner.id)
         if owner is None:  # unowned past marketing's stages: into its home pool, where reps can claim it
             hooks.fire("customer_unowned", actor, customer.id, now, "created")
     return Customer.get_by_id(customer.id)
@@ -554,6 +556,8 @@ def update_customer(actor, customer, data):
         extra = {"duplicate_reason": dup_reason, "duplicate_ids": dup_ids} if dup_ids else {}
         audit.record("customer.updated", actor, customer, changes=changes, **extra)
         search.index_customer(customer.id)
+        if "group_id" in changes and customer.group_id and customer.owner_id:  # the one-owner policy (groups.py)
+            hooks.fire("customer_grouped", actor, customer.id, customer.owner_id)
         hooks.fire("customer_edited", customer)  # a stake completes when the file is complete enough
     return customer
 

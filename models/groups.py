@@ -21,7 +21,7 @@ from models import audit, clock, hooks
 from models import rules as rules_mod
 from models.base import db, fresh
 from models.customer_tables import Customer, CustomerGroup
-from models.errors import N_, DomainError, NotFound
+from models.errors import N_, DomainError, NotFound, ValidationError
 from models.fields import id_or_none
 from models.permissions import can, require, scope
 from models.user_tables import User
@@ -147,3 +147,16 @@ def _one_owner(actor, customer_ids, from_owner_id, to_owner_id, reason=""):  # n
 
 
 hooks.on("owner_changed", _one_owner)
+
+
+def _grouped(actor, customer_id, owner_id):
+    """hooks.customer_grouped: an owned customer typed into a group on its form keeps the same policy as an
+    owner change: the group field is refused, naming the group's owner (a group without one takes this owner).
+    A field error, so the form keeps everything typed."""
+    try:
+        _one_owner(actor, [customer_id], None, owner_id)
+    except DomainError as exc:
+        raise ValidationError({"group_name": [(exc.message, exc.params)]}) from exc
+
+
+hooks.on("customer_grouped", _grouped)

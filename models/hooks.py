@@ -10,6 +10,8 @@ imported by the verb that changes customers: a lower module never imports a high
                                      # an owned customer changed (models/pools.py recomputes the release date)
     hooks.on("customer_edited", fn) # fn(customer): its fields or a contact were saved
                                     # (models/pools.py completes a stake once the file is complete enough)
+    hooks.on("customer_grouped", fn) # fn(actor, customer_id, owner_id): an owned customer was put in a group
+                                     # (models/groups.py keeps the one-owner-per-group policy)
     hooks.on("customer_unowned", fn) # fn(actor, customer_id, now, why): a customer verb left it with no
                                      # owner (models/pools.py places it in its home pool)
     hooks.on("payment_received", fn) # fn(customer_id, now): money came in (models/value.py reclassifies)
@@ -27,7 +29,8 @@ from models.base import all_models
 _HANDLERS = {}
 _FIRST = {}  # event -> how many handlers at the front were registered with first=True
 _NAMES = {}  # sweep handler -> its key in run_sweeps' results (default: its module's name)
-EVENTS = ("owner_changed", "customer_merged", "customer_changed", "customer_edited", "customer_unowned", "payment_received",
+EVENTS = ("owner_changed", "customer_merged", "customer_changed", "customer_edited", "customer_grouped", "customer_unowned",
+          "payment_received",
           "inbound_lead", "sweep")
 
 

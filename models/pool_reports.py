@@ -79,6 +79,10 @@ def health(user, weeks=12):
     labels = [(start_day + dt.timedelta(days=7 * i)).isoformat() for i in range(weeks)]
     sizes = dict(Customer.select(Customer.pool, fn.COUNT(Customer.id)).where(Customer.pool.is_null(False))
                  .group_by(Customer.pool).tuples())
+    for pool_id, junk in (Customer.select(Customer.pool, fn.COUNT(Customer.id))  # a cleansing's quarantine is
+                          .where(Customer.quarantined_at.is_null(False) & Customer.pool.is_null(False))  # not
+                          .group_by(Customer.pool).tuples()):  # in the pool (customer_quarantined, 0046)
+        sizes[pool_id] = sizes.get(pool_id, 0) - junk
     released = {c for (c,) in PoolEvent.select(PoolEvent.customer)
                 .where(PoolEvent.kind.in_(("release", "forced_release")) & (PoolEvent.at >= start)).tuples()}
     reclaimed = {c for (c,) in PoolEvent.select(PoolEvent.customer)

@@ -12,7 +12,7 @@ from models import groups as gm
 from models import settings
 from models.audit import AuditEvent
 from models.customer_tables import CompletenessWeight, Contact, Customer, CustomerGroup, FollowUp
-from models.customers import compute_completeness, log_follow_up, save_contact, set_owner
+from models.customers import compute_completeness, log_follow_up, save_contact, set_owner, update_customer
 from models.decision_tree import build
 from models.duplicates import find_matches
 from models.errors import DomainError, NotFound, ValidationError
@@ -347,3 +347,30 @@ def test_the_policy_is_a_pool_rules_setting_and_a_refused_claim_says_why_over_ht
         r = client.post(f"/pools/{customers['pool_here'].id}/claim", {}, htmx=htmx)
         assert r.status_code == 409 and "申洲集团" in r.get_data(as_text=True) + str(r.headers), (htmx, r.status_code)
     assert Customer.get_by_id(customers["pool_here"].id).owner_id is None
+
+
+def test_the_group_field_on_the_form_keeps_the_one_owner_policy(client, group_world, make_customer):
+    """Typing a group on an owned customer's form is an owner change into the group: under the policy it is
+    refused on the field, naming the group's owner, and nothing of the edit is saved."""
+    w = group_world
+    gm.set_group_owner(w["admin"], w["group"], w["other"])
+    mine = make_customer(owner=w["rep"], name="苏州恒信制衣有限公司")
+    _policy(w["admin"])
+    data = {"name": "苏州恒信制衣有限公司", "business_model": "consumer", "source": "website", "address": "新地址",
+            "group_name": "恒力集团"}
+    with pytest.raises(ValidationError) as exc:
+        update_customer(w["rep"], Customer.get_by_id(mine.id), data)
+    assert "group_name" in exc.value.errors
+    row = Customer.get_by_id(mine.id)
+    assert row.group_id is None and not row.address
+    client.login(w["rep"])
+    answer = client.post(f"/customers/{mine.id}/edit", data={**data, "short_name": "", "credit_code": ""}, htmx=True)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "恒力集团" in page and w["other"].full_name in page
+    assert Customer.get_by_id(mine.id).group_id is None
+    update_customer(w["rep"], Customer.get_by_id(mine.id), {**data, "group_name": "新成立集团"})  # no owner yet: takes it
+    grouped = Customer.get_by_id(mine.id)
+    assert grouped.group.name == "新成立集团" and grouped.group.owner_id == w["rep"].id and grouped.address == "新地址"
+    _policy(w["admin"], on=False)
+    update_customer(w["rep"], Customer.get_by_id(mine.id), data)  # without the policy any group goes
+    assert Customer.get_by_id(mine.id).group_id == w["group"].id

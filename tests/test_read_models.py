@@ -11,7 +11,7 @@ import pytest
 from models import clock, pool_reports
 from models import service as sv
 from models import service_reports as sr
-from models.customers import Customer
+from models.customers import Customer, Pool
 from models.ledger import PoolEvent
 from models.users import Region, Team, User
 from tests.conftest import FROZEN
@@ -81,6 +81,11 @@ def test_health_weeks_scope_and_funnel(stakes, make_user):
     team_b = pool_reports.health(stakes["mgr"])  # flows touching team B's members only
     assert team_b["series"]["claim"][-1] == 0 and team_b["series"]["release"][-1] == 1
     assert team_b["series"]["assign"][-4] == 1
+    pool = Pool.create(name_zh="清洗池", name_en="Cleansed pool")
+    pooled = [c.id for c in Customer.select(Customer.id).order_by(Customer.id).limit(3)]
+    Customer.update(pool=pool.id, owner=None).where(Customer.id.in_(pooled)).execute()
+    Customer.update(quarantined_at=clock.now()).where(Customer.id == pooled[0]).execute()  # a cleansing's junk
+    assert pool_reports.health(admin)["sizes"][pool.id] == 2  # is not counted in its pool
 
 
 def test_the_pool_pages_show_the_read_models(client, stakes, make_user):
