@@ -125,20 +125,71 @@ def queue_for(actor, customer, now=None):
         if customer.staked_by_id and customer.staked_by_id != actor.id:
             raise pools.ClaimRefused("staked", N_("Another rep has staked this customer until %(until_text)s."),
                                      until=customer.stake_due, until_text=pools._fmt(customer.stake_due))
-        drop_at = customer.drop_at
-        customer.drop_at = None  # the holds as they will be at the drop, the drop itself aside
-        try:
-            pools.check_release_holds(actor, customer, rules, drop_at)  # cooling-off still running then
-        finally:
-            customer.drop_at = drop_at
+        holds_at_drop(actor, customer, rules)
         this_drop = (DropEntry.customer == customer.id) & (DropEntry.drop_at == customer.drop_at)
         if DropEntry.select().where(this_drop & (DropEntry.user == actor.id)).exists():
             raise DomainError(N_("You are already in the queue for this customer."))
+        cap = rules["drop_queue_max"]
+        if cap:  # queues a rep waits in at once: nobody queues for the whole pool to win by numbers
+            waiting = waiting_count(actor, now)
+            if waiting >= cap:
+                raise DomainError(N_("You are waiting in %(n)s queues, the most at once: leave one or wait for its "
+                                     "drop."), n=waiting)
         DropEntry.create(customer=customer.id, drop_at=customer.drop_at, user=actor.id, created_at=now)
         queued = queue_count(customer)
         ledger.record("drop_queued", actor, customer, now, rules, from_pool=customer.pool_id,
                       inputs={"drop_at": customer.drop_at.isoformat(sep=" "), "queued": queued})
     return queued
+
+
+def holds_at_drop(actor, customer, rules):
+    """Raise ClaimRefused if a release hold will still refuse `actor` at the customer's drop (a cooling-off
+    running past it): queueing would be a place they cannot win."""
+    drop_at = customer.drop_at
+    customer.drop_at = None  # the holds as they will be at the drop, the drop itself aside
+    try:
+        pools.check_release_holds(actor, customer, rules, drop_at)
+    finally:
+        customer.drop_at = drop_at
+
+
+def leave_queue(actor, customer, now=None):
+    """Leave the queue for a customer's coming drop (before the drop only: at the drop the lottery has the
+    entrants). The entry goes, so the rep may queue again; a `drop_left` ledger row says so."""
+    now = now or clock.now()
+    rules = rules_mod.in_force(now)
+    with db.atomic():
+        customer = fresh(customer)
+        require(actor, "drop.queue", customer)
+        entry = None
+        if customer.drop_at is not None:
+            entry = DropEntry.get_or_none((DropEntry.customer == customer.id) & (DropEntry.drop_at == customer.drop_at)
+                                          & (DropEntry.user == actor.id) & (DropEntry.outcome == WAITING))
+        if entry is None:
+            raise DomainError(N_("You are not in the queue for this customer."))
+        if now >= customer.drop_at:
+            raise DomainError(N_("The drop is being drawn: too late to leave its queue."))
+        entry.delete_instance()
+        queued = queue_count(customer)
+        ledger.record("drop_left", actor, customer, now, rules, from_pool=customer.pool_id,
+                      inputs={"drop_at": customer.drop_at.isoformat(sep=" "), "queued": queued})
+    return queued
+
+
+def waiting_count(user, now):
+    """How many queues `user` waits in for drops still to come (the (user, outcome, drop_at) index)."""
+    return DropEntry.select().where((DropEntry.user == user.id) & (DropEntry.outcome == WAITING)
+                                    & (DropEntry.drop_at > now)).count()
+
+
+def queue_state(user, customer):
+    """(entrants waiting, whether `user` is one of them) for the customer's coming drop; (0, False) if none."""
+    if customer.drop_at is None:
+        return 0, False
+    users = [u for (u,) in DropEntry.select(DropEntry.user).where(
+        (DropEntry.customer == customer.id) & (DropEntry.drop_at == customer.drop_at)
+        & (DropEntry.outcome == WAITING)).tuples()]
+    return len(users), user.id in users
 
 
 def queue_count(customer):

@@ -59,6 +59,7 @@ DEFAULTS = {
     "conflict_appeal_hours": 16,     # the losing rep may appeal a conflict ruling within these working hours
     "group_one_owner": False,    # one owner per group (集团): entities go to the group's owner only (models/groups.py)
     "drops": {},  # pool id -> {"time": "10:00", "method": "lottery"}: fair drops (models/drops.py); none: off
+    "drop_queue_max": 5,  # drop queues a rep may wait in at once (0: no cap)
     # calendar-aware clocks and order-driven release (models/pool_clock.py, models/pool_clock_settings.py)
     "clock_days": "calendar",     # "working": release periods count the service calendar's working days
     "freeze_windows": [],         # [{"start", "end", "name"}]: no releases, the clocks stand still
@@ -81,6 +82,7 @@ NUMBERS = {
     "fair_claim_burst": (0, 500), "fair_claim_burst_minutes": (1, 1440), "fair_fu_burst": (0, 100),
     "fair_fu_before_days": (0, 60), "fair_fu_window_days": (1, 365), "fair_fu_margin": (0, 200),
     "appeal_window_hours": (0, 400), "appeal_grace_days": (0, 90), "conflict_appeal_hours": (0, 400),  # appeals
+    "drop_queue_max": (0, 100),  # fair drops
     "pause_max_days": (1, 365), "reorder_warn_percent": (0, 1000), "reorder_release_percent": (0, 2000),
     "stage_timeout_days": (0, 365),
 }

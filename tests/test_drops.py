@@ -120,6 +120,38 @@ def test_the_former_owner_cannot_queue_while_cooling_off_runs_past_the_drop(w, o
     assert drops.queue_for(w.rep_b, c) == 1
 
 
+def test_a_rep_leaves_the_queue_before_the_drop_and_may_queue_again(w, owned, drop_on):
+    c = released(w, owned)
+    with pytest.raises(DomainError, match="not in the queue"):
+        drops.leave_queue(w.rep_b, c)
+    drops.queue_for(w.rep_b, c)
+    at(WED_10 - SEC)
+    assert drops.leave_queue(w.rep_b, c) == 0
+    row = PoolEvent.select().where(PoolEvent.kind == "drop_left").get()
+    assert (row.actor_id, row.inputs["queued"], row.inputs["drop_at"]) == (w.rep_b.id, 0, str(WED_10))
+    assert drops.queue_for(w.rep_b, c) == 1  # back in
+    at(WED_10)
+    with pytest.raises(DomainError, match="too late"):  # at the drop the lottery has its entrants
+        drops.leave_queue(w.rep_b, c)
+    assert drops.DropEntry.select().where(drops.DropEntry.outcome == drops.WAITING).count() == 1
+
+
+def test_a_rep_waits_in_at_most_the_rules_number_of_queues(w, owned, drop_on):
+    drop_on(drop_queue_max=2)
+    wanted = [released(w, owned) for _ in range(3)]
+    drops.queue_for(w.rep_b, wanted[0])
+    drops.queue_for(w.rep_b, wanted[1])
+    with pytest.raises(DomainError, match="2 queues"):
+        drops.queue_for(w.rep_b, wanted[2])
+    drops.leave_queue(w.rep_b, wanted[0])
+    assert drops.queue_for(w.rep_b, wanted[2]) == 1  # a place came free
+    drop_on(drop_queue_max=0)  # no cap
+    assert drops.queue_for(w.rep_b, wanted[0]) == 1
+    with pytest.raises(ValidationError) as info:
+        validate_settings({"drop_queue_max": "101"})
+    assert "drop_queue_max" in info.value.errors
+
+
 # ---- the draw ------------------------------------------------------------------------------------
 
 def test_ten_reps_want_one_customer_the_lottery_picks_one_reproducibly_from_the_ledger(w, owned, drop_on, make_user):
@@ -268,6 +300,27 @@ def test_the_pool_list_shows_the_drop_and_queues_with_the_count(client, w, owned
     assert r.status_code == 200 and drops.DropEntry.select().count() == 1
     client.login(w.rep_a2)
     assert "1" in body(client.get(f"/pools?pool={w.pool.id}")).split(f'id="drop-info-{c.id}"')[1][:300]
+
+
+def test_the_customer_page_queues_and_leaves_the_queue(client, w, owned, drop_on):
+    c = released(w, owned)
+    client.login(w.rep_b)
+    page = body(client.get(f"/customers/{c.id}"))
+    assert 'id="queue-button"' in page and 'id="claim-button"' not in page
+    r = client.post(f"/pools/{c.id}/queue", htmx=True)
+    assert r.status_code == 200 and r.headers["HX-Trigger"].count("dropQueueChanged") == 1
+    page = body(client.get(f"/customers/{c.id}"))
+    assert 'id="leave-queue-button"' in page and 'id="queue-button"' not in page
+    r = client.post(f"/pools/{c.id}/queue/leave", htmx=True)
+    assert r.status_code == 200 and "dropQueueChanged" in r.headers["HX-Trigger"]
+    assert drops.DropEntry.select().count() == 0
+    r = client.post(f"/pools/{c.id}/queue/leave", htmx=True)  # again: told, nothing more
+    assert r.status_code == 200 and "HX-Trigger" not in r.headers and 'role="status"' in body(r)
+    r = client.post(f"/pools/{c.id}/queue/leave")  # without htmx: back to the customer's page
+    assert r.status_code in (200, 302, 303)
+    client.login(w.rep_a)  # the former owner, cooling off past the drop: no queue button, told why
+    page = body(client.get(f"/customers/{c.id}"))
+    assert 'id="queue-button"' not in page and 'id="claim-refusal"' in page
 
 
 def test_the_rules_page_saves_a_drop_time_and_the_ledger_reads_the_drop(client, w, owned, make_user):

@@ -7,24 +7,28 @@ import pytest
 
 from models import clock, drops
 from models.customer_tables import Customer
+from models.ledger import PoolEvent
 from tests.test_permissions import ACTOR, Action, check_action, parse_table, pool_world  # noqa: F401
 
 ACTIONS = {
     "queue": Action("POST", "/pools/{c}/queue", {}, row=lambda i: drops.DropEntry.select().where(
         (drops.DropEntry.customer == i["c"]) & (drops.DropEntry.user == i["me"]))),
+    # leaving (the entry put there first, whoever the user): the `drop_left` ledger row is the effect
+    "leave": Action("POST", "/pools/{c}/queue/leave", {}, row=lambda i: PoolEvent.select().where(
+        (PoolEvent.kind == "drop_left") & (PoolEvent.customer == i["c"]) & (PoolEvent.actor == i["me"]))),
 }
 TABLE = """
-role       relation    queue
-sales      pool_here   Y
-sales      pool_there  -
-sales      own         -
-manager    pool_here   Y
-manager    pool_there  -
-manager    own         -
-marketing  pool_here   -
-service    pool_here   -
-admin      pool_here   -
-admin      pool_there  -
+role       relation    queue  leave
+sales      pool_here   Y      Y
+sales      pool_there  -      -
+sales      own         -      -
+manager    pool_here   Y      Y
+manager    pool_there  -      -
+manager    own         -      -
+marketing  pool_here   -      -
+service    pool_here   -      -
+admin      pool_here   -      -
+admin      pool_there  -      -
 """
 EXPECTED = parse_table(TABLE)
 MATRIX_ACTIONS = list(ACTIONS.values())
@@ -38,8 +42,11 @@ def test_queueing_for_a_drop(client, pool_world, role, relation, action):  # noq
         Customer.id.in_([c.id for c in pool_world.customers.values()])).execute()
     me = pool_world.users[ACTOR[role]]
     customer = pool_world.customers[CUSTOMER_OF[relation] if not (role == "manager" and relation == "own") else "own_mgr"]
+    if action == "leave":
+        drops.DropEntry.create(customer=customer.id, drop_at=Customer.get_by_id(customer.id).drop_at, user=me.id,
+                               created_at=clock.now())
     client.login(me)
     check_action(client, ACTIONS[action], {"c": customer.id, "me": me.id},
                  allowed=EXPECTED[(role, relation)][action] == "Y")
     if EXPECTED[(role, relation)][action] == "Y":
-        assert drops.DropEntry.select().count() == 1
+        assert drops.DropEntry.select().count() == (1 if action == "queue" else 0)

@@ -29,9 +29,24 @@ def queue(customer_id):
     except DomainError as exc:
         return _row_response(customer, translate_error(exc.message, exc.params))
     if not request.htmx:
-        return hx.redirect(url_for("pools.index", pool=customer.pool_id))
-    return _row_response(customer, _("Queued: %(n)s waiting for the drop at %(at)s. A lottery decides.", n=queued,
-                                     at=_local(customer.drop_at)), ok=True)
+        return hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return hx.trigger(_row_response(customer, _("Queued: %(n)s waiting for the drop at %(at)s. A lottery decides.",
+                                                n=queued, at=_local(customer.drop_at)), ok=True), "dropQueueChanged")
+
+
+@bp.post("/pools/<int:customer_id>/queue/leave")
+def leave(customer_id):
+    """Leave the queue before the drop; the pool row (or the customer's page, on `dropQueueChanged`) answers."""
+    customer = get_customer(customer_id)
+    require(current_user, "drop.queue", customer)
+    try:
+        drops.leave_queue(current_user, customer)
+    except DomainError as exc:
+        return _row_response(customer, translate_error(exc.message, exc.params))
+    if not request.htmx:
+        return hx.redirect(url_for("customers.show", customer_id=customer.id))
+    return hx.trigger(_row_response(customer, _("You left the queue for %(name)s.", name=customer.name), ok=True),
+                      "dropQueueChanged")
 
 
 @extend.timeline(extend.LEDGER + "drop")
@@ -39,6 +54,10 @@ def describe(e):
     n, d = extend.names(), e.inputs or {}
     if e.kind == "drop_queued":
         return say(_("%(who)s queued for %(customer)s, which drops at %(at)s (%(n)s in the queue)"),
+                   who=n.person(e.actor_id, _("The system")), customer=n.customer(e.customer_id), at=when(d.get("drop_at")),
+                   n=d.get("queued", "?"))
+    if e.kind == "drop_left":
+        return say(_("%(who)s left the queue for %(customer)s, which drops at %(at)s (%(n)s still in it)"),
                    who=n.person(e.actor_id, _("The system")), customer=n.customer(e.customer_id), at=when(d.get("drop_at")),
                    n=d.get("queued", "?"))
     if e.kind != "drop":

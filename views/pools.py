@@ -311,7 +311,7 @@ LEDGER_LABELS = {
     "delegation_ended": N_("Delegation ended"),
     "lead_escalated": N_("Lead escalated"), "lead_sent_back": N_("Lead sent back"),  # models/leads.py
     "quality": N_("Quality consequence"),  # models/quality.py
-    "drop": N_("Lottery drop"), "drop_queued": N_("Queued for a drop"),  # models/drops.py
+    "drop": N_("Lottery drop"), "drop_queued": N_("Queued for a drop"), "drop_left": N_("Left a drop queue"),  # models/drops.py
     "pause": N_("Release clock paused"),  # models/pool_clock.py
 }
 
@@ -338,7 +338,7 @@ extend.template_globals(pool_pending_count=pending_count, RELEASE_RULE_LABELS=RE
 def pool_panel(customer, user):
     """What the 360 page says about pools: the release clock of an owned customer, or the pool state."""
     now = clock.now()
-    panel = {"pool": None, "refusal": None, "plan": None, "lock_pending": False, "staker": None}
+    panel = {"pool": None, "refusal": None, "plan": None, "lock_pending": False, "staker": None, "drop": None}
     if customer.owner_id:
         rules_now = rules_mod.in_force(now)
         at, rule, inputs = pools.release_plan(customer, rules_now, now)
@@ -354,6 +354,14 @@ def pool_panel(customer, user):
                 pools.check_claim(user, customer, rules_mod.in_force(now), now)
             except pools.ClaimRefused as exc:
                 panel["refusal"] = translate_error(exc.message, exc.params)
+                if exc.rule == "drop":  # waiting for its drop: the queue instead of the claim (models/drops.py)
+                    queued, mine = drops.queue_state(user, customer)
+                    try:
+                        if not mine:
+                            drops.holds_at_drop(user, customer, rules_mod.in_force(now))
+                        panel["drop"] = {"at": customer.drop_at, "queue": queued, "queued": mine}
+                    except pools.ClaimRefused as hold:  # a cooling-off past the drop: say that instead
+                        panel["refusal"] = translate_error(hold.message, hold.params)
     if customer.staked_by_id:
         panel["staker"] = User.get_or_none(User.id == customer.staked_by_id)
     return panel

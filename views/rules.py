@@ -46,6 +46,7 @@ FIELD_LABELS = {
     "appeal_window_hours": N_("Appeal a release within (working hours, 0: no appeals)"),  # models/appeals.py
     "appeal_grace_days": N_("A restored customer whose clock ran out is kept (days)"),
     "conflict_appeal_hours": N_("Appeal a conflict ruling within (working hours, 0: no appeals)"),
+    "drop_queue_max": N_("Drop queues a rep may wait in at once (0: no cap)"),  # models/drops.py
 }
 FIELD_LABELS.update(clock_view.FIELD_LABELS)  # pauses and reorder percentages (issue 20)
 
