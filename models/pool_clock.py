@@ -153,10 +153,11 @@ class _Clock:
         """The owner's last valid follow-up of `customer` at or before `moment` (the (customer, at) index)."""
         key = (customer.id, moment)
         if key not in self.before:
-            self.before[key] = (FollowUp.select(pw.fn.MAX(FollowUp.at))
-                                .where((FollowUp.customer == customer.id) & (FollowUp.at <= moment)
-                                       & (FollowUp.is_valid == True) & (FollowUp.author == customer.owner_id))  # noqa: E712
-                                .scalar(convert=True))
+            row = (FollowUp.select(FollowUp.at)
+                   .where((FollowUp.customer == customer.id) & (FollowUp.at <= moment)
+                          & (FollowUp.is_valid == True) & (FollowUp.author == customer.owner_id))  # noqa: E712
+                   .order_by(FollowUp.at.desc()).first())
+            self.before[key] = row.at if row else None
         return self.before[key]
 
     def customer_cycles(self, customer_id):
