@@ -221,6 +221,23 @@ def rebuild_summaries():
             "INSERT INTO stage_flow (owner, team, from_stage, to_stage, count, dwell_seconds) "
             "SELECT COALESCE(owner, 0), COALESCE(team, 0), COALESCE(from_stage, ''), to_stage, COUNT(*), "
             "COALESCE(SUM(dwell_seconds), 0) FROM opportunity_stage_change GROUP BY 1, 2, 3, 4")
+        rebuild_deal_stages()
+
+
+def rebuild_deal_stages():
+    """Set every customer's `deal_stage_since` / `deal_stage_opportunity` from its open opportunities (after bulk
+    loads; `note_deal_stage` keeps them otherwise). Release dates are the caller's to recompute."""
+    first = Opportunity.alias()
+    since = (first.select(pw.fn.MIN(first.stage_changed_at))
+             .where((first.customer == Customer.id) & (first.is_open == True)))  # noqa: E712
+    which = (first.select(first.id).where((first.customer == Customer.id) & (first.is_open == True))  # noqa: E712
+             .order_by(first.stage_changed_at, first.id).limit(1))
+    with db.atomic():
+        (Customer.update(deal_stage_since=None, deal_stage_opportunity=None)
+         .where(Customer.deal_stage_since.is_null(False)).execute())
+        (Customer.update(deal_stage_since=since, deal_stage_opportunity=which)
+         .where(Customer.id.in_(Opportunity.select(Opportunity.customer).where(Opportunity.is_open == True)))  # noqa: E712
+         .execute())
 
 
 # ---- settings ---------------------------------------------------------------------------------------
