@@ -1,6 +1,6 @@
 """Calendar-aware release clocks and order-driven release (issue 20 items 3 and 4).
 
-`pools.release_plan` asks this module three things, and the sweep two:
+`pools.release_plan` asks this module four things, and the sweep three:
 
 - `due(rules, customer, start, days, inputs)`: when a clock of `days` started at `start` rings. With the
   rule `clock_days = "working"` the days are the service calendar's working days (models/service.py
@@ -12,6 +12,9 @@
   its follow-ups and instead of the order protection; the owner is warned at `reorder_warn_percent` %.
 - `hold(...)`: nothing is released inside a freeze window or a customer's pause; a release that falls in
   one waits for its end.
+- `stuck_clock(...)`: an open opportunity stuck in one stage beyond `stage_timeout_release_days` stops
+  follow-ups renewing the no-follow-up clock (see its docstring); the sweep's daily pass `note_stuck_deals`
+  recomputes and tells the owner of the customers whose deal just got stuck.
 
 Per-customer pauses (a customer asked for no contact until after a trade fair) are asked by the owner with
 a reason and decided by the team's manager (the approvals inbox), at most `pause_max_days` long.
@@ -77,6 +80,8 @@ class _Clock:
         self.freeze_dates = [(a, b) for a, b, _ in windows(s)]
         self.reorder_any = rules.any_tier("reorder_release_percent")  # the general setting or a value tier's
         self.before = {}  # (customer id, moment) -> its owner's last valid follow-up at or before (stuck deals)
+        self.stage_fus, self.stage_fus_all = {}, False  # … prefetched, per customer (`_load_stage_followups`)
+        self.stuck_any = rules.any_tier("stage_timeout_release_days")
         self.cycles, self.known, self.all_known = {}, set(), False
         self.pauses, self.paused_known, self.all_paused = {}, set(), False
         self._calendar = None
@@ -150,7 +155,13 @@ class _Clock:
             self.pauses.setdefault(customer_id, []).append((a, b, pause_id))
 
     def followup_before(self, customer, moment):
-        """The owner's last valid follow-up of `customer` at or before `moment` (the (customer, at) index)."""
+        """The owner's last valid follow-up of `customer` at or before `moment`: from the follow-ups since the deal's
+        stage start read by `prefetch` (one query for a chunk or a preview), else one look-up on the (customer, at)
+        index (a single customer, or one with no valid follow-up in the stage before it got stuck)."""
+        times = self.stage_fus.get(customer.id)
+        if times is not None:  # prefetched: the last before the stage start, then every one since, in order
+            k = bisect.bisect_right(times, moment)
+            return times[k - 1] if k else None
         key = (customer.id, moment)
         if key not in self.before:
             row = (FollowUp.select(FollowUp.at)
@@ -159,6 +170,25 @@ class _Clock:
                    .order_by(FollowUp.at.desc()).first())
             self.before[key] = row.at if row else None
         return self.before[key]
+
+    def _load_stage_followups(self, ids=None):
+        """Of the customers (`ids`, else all) whose owner followed up validly after their deal's stage start (the only
+        ones a stuck deal makes `followup_before` ask about): the owner's last valid follow-up before the stage start
+        and every one since, two queries."""
+        def owners(q):
+            q = q.join(Customer, on=(Customer.id == FollowUp.customer)).where(
+                Customer.deal_stage_since.is_null(False) & (Customer.last_valid_followup_at > Customer.deal_stage_since)
+                & (FollowUp.author == Customer.owner) & (FollowUp.is_valid == True))  # noqa: E712
+            return q.where(Customer.id.in_(list(ids))) if ids is not None else q
+        earlier = owners(FollowUp.select(FollowUp.customer, pw.fn.MAX(FollowUp.at)).where(
+            FollowUp.at < Customer.deal_stage_since)).group_by(FollowUp.customer)
+        since = owners(FollowUp.select(FollowUp.customer, FollowUp.at).where(FollowUp.at >= Customer.deal_stage_since))
+        for customer_id, at in earlier.tuples():
+            self.stage_fus[customer_id] = [_as_datetime(at)]
+        for customer_id, at in since.order_by(FollowUp.customer, FollowUp.at).tuples():
+            self.stage_fus.setdefault(customer_id, []).append(at)
+        if ids is None:
+            self.stage_fus_all = True
 
     def customer_cycles(self, customer_id):
         if customer_id not in self.cycles and not self.all_known and customer_id not in self.known:
@@ -175,6 +205,11 @@ class _Clock:
             self.all_known = True
         for c in q.tuples():
             self.cycles.setdefault(c[0], []).append((c[1], max(1, round(c[2] * UNIT_DAYS[c[3]]))))
+
+
+def _as_datetime(value):
+    """An aggregate's datetime as SQLite gives it (text) or PostgreSQL (a datetime)."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 _DAYS = {}  # (today, workdays, holidays, freeze windows) -> _Clock.days(): pure values, no database rows
@@ -199,13 +234,16 @@ def _clock(rules):
 
 
 def prefetch(rules, customer_ids=None):
-    """Read the approved pauses and the reorder cycles of these customers (every customer's when None), one
-    query each, for the plans about to be made under `rules`; a customer not prefetched is read alone."""
+    """Read the approved pauses, the reorder cycles and the follow-ups a stuck deal asks about of these customers
+    (every customer's when None), one query each, for the plans about to be made under `rules`; a customer not
+    prefetched is read alone."""
     ctx = _clock(rules)
     if not ctx.all_paused:
         ctx._load_pauses(customer_ids)
     if ctx.reorder_any and not ctx.all_known:
         ctx._load(customer_ids)
+    if ctx.stuck_any and not ctx.stage_fus_all:
+        ctx._load_stage_followups(customer_ids)
 
 
 # ---- what release_plan asks --------------------------------------------------------------------

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from models import clock
+from models import clock, pool_clock
 from models.customers import Customer, log_follow_up
 from models.errors import ValidationError
 from models.notifications import Notification
@@ -14,6 +14,7 @@ from models.pools import PoolEvent, preview_rules, release_plan, sweep
 from models.reorders import ReorderCycle
 from models.orders import save_product
 from models.rules import in_force, save_version, validate_settings
+from models.users import User
 from tests.conftest import FROZEN
 
 DAY, SEC = dt.timedelta(days=1), dt.timedelta(seconds=1)
@@ -87,6 +88,16 @@ def test_the_clock_counts_from_the_last_follow_up_before_the_deal_got_stuck(w):
     follow_up(w.rep, w.customer, STUCK)  # at the line itself: still counts
     follow_up(w.rep, w.customer, STUCK + 2 * DAY)
     assert (fresh(w.customer).release_at, fresh(w.customer).release_rule) == (STUCK + 15 * DAY, "stuck")
+    # the same read in bulk (a sweep chunk, a preview): the last before the stage start and every one since, no
+    # look-up each; a stage started on day 5, stuck from day 6: the follow-up of day 4 is the last that counts
+    Customer.update(deal_stage_since=FROZEN + 5 * DAY).where(Customer.id == w.customer.id).execute()
+    set_rules(w.admin, stage_timeout_release_days=1)
+    for ids in ([w.customer.id], None):
+        rules = in_force()
+        pool_clock.prefetch(rules, ids)
+        assert pool_clock._clock(rules).stage_fus[w.customer.id] == [FROZEN + 4 * DAY, STUCK, STUCK + 2 * DAY]
+        assert release_plan(fresh(w.customer), rules, clock.now())[:2] == (FROZEN + 19 * DAY, "stuck")
+        assert not pool_clock._clock(rules).before  # answered from the prefetched rows
 
 
 def test_a_stage_move_gives_the_normal_clock_back(w):
@@ -151,6 +162,23 @@ def test_the_pool_card_and_the_ledger_say_it(client, w):
     client.login(w.admin)
     ledger = client.get("/admin/ledger").get_data(as_text=True)
     assert "follow-ups after" in ledger and f"opportunity #{w.opp.id}" in ledger
+    timeline = client.get(f"/customers/{w.customer.id}").get_data(as_text=True)
+    assert "went back to" in timeline and "did not count" in timeline
+    User.update(language="zh_CN").where(User.id == w.admin.id).execute()
+    client.login(User.get_by_id(w.admin.id))
+    assert f"之后的跟进不计，其商机 #{w.opp.id}" in client.get("/admin/ledger").get_data(as_text=True)
+    assert "之后的跟进不计" in client.get(f"/customers/{w.customer.id}").get_data(as_text=True)
+
+
+def test_the_rule_preview_page_shows_the_stuck_deals(client, w):
+    follow_up(w.rep, w.customer, STUCK + SEC)
+    clock.freeze(STUCK + DAY)
+    client.login(w.admin)
+    form = {k: v for k, v in in_force().s.items() if isinstance(v, int) and not isinstance(v, bool)}
+    form.update(capacity_sales="50", capacity_manager="50", warning_days="3, 1", valid_types="call",
+                stage_timeout_release_days="10")
+    page = client.post("/admin/rules/preview", data=form).get_data(as_text=True)
+    assert 'id="preview-stuck"' in page and "stops their follow-ups counting: 1 customers" in page
 
 
 # ---- per value tier ------------------------------------------------------------------------------------
