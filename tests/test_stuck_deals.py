@@ -228,6 +228,9 @@ def test_the_rules_form_takes_the_tier_settings_and_checks_them(client, w):
     assert s["stage_timeout_release_days"] == 30
     assert s["tiers"]["diamond"] == {"stage_timeout_release_days": 60, "reorder_release_percent": 250}
     assert s["tiers"]["problem"] == {"stage_timeout_release_days": 0}
+    page = client.get("/admin/rules").get_data(as_text=True)
+    assert 'name="tier_diamond_reorder_release_percent" value="250"' in page
+    assert 'name="tier_problem_stage_timeout_release_days" value="0"' in page
 
 
 @pytest.mark.parametrize("field,value", [("tier_diamond_reorder_release_percent", "50"),
