@@ -142,6 +142,10 @@ class Customer(BaseModel):
     last_deal_on = pw.DateField(null=True)
     # an upheld appeal or an undone release (models/appeals.py) holds the restored release clock until then
     restored_until = pw.DateTimeField(null=True)
+    # its open opportunity longest in one stage (models/opportunities.py keeps both): since when, and which one;
+    # the rule `stage_timeout_release_days` stops follow-ups renewing the clock once it is stuck (0045)
+    deal_stage_since = pw.DateTimeField(null=True)
+    deal_stage_opportunity = pw.IntegerField(null=True)
     released_at = pw.DateTimeField(null=True)
     released_from = pw.IntegerField(null=True)  # the former owner (cooling-off)
     released_team = pw.IntegerField(null=True)
@@ -186,6 +190,10 @@ Customer.add_index(Customer.index(Customer.staked_by, Customer.stake_due, where=
 # A cleansing's quarantine is small too: pool health counts it per pool apart (0046).
 Customer.add_index(Customer.index(Customer.pool, where=Customer.quarantined_at.is_null(False),
                                   name="customer_quarantined"))
+# Customers with an open opportunity, by how long it has stood in its stage: the daily pass finds those that
+# just got stuck (models/pool_clock.py) on this partial index (0045).
+Customer.add_index(Customer.index(Customer.deal_stage_since, where=Customer.deal_stage_since.is_null(False),
+                                  name="customer_deal_stage"))
 
 
 class Pool(BaseModel):

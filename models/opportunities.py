@@ -221,6 +221,23 @@ def rebuild_summaries():
             "INSERT INTO stage_flow (owner, team, from_stage, to_stage, count, dwell_seconds) "
             "SELECT COALESCE(owner, 0), COALESCE(team, 0), COALESCE(from_stage, ''), to_stage, COUNT(*), "
             "COALESCE(SUM(dwell_seconds), 0) FROM opportunity_stage_change GROUP BY 1, 2, 3, 4")
+        rebuild_deal_stages()
+
+
+def rebuild_deal_stages():
+    """Set every customer's `deal_stage_since` / `deal_stage_opportunity` from its open opportunities (after bulk
+    loads; `note_deal_stage` keeps them otherwise). Release dates are the caller's to recompute."""
+    first = Opportunity.alias()
+    since = (first.select(pw.fn.MIN(first.stage_changed_at))
+             .where((first.customer == Customer.id) & (first.is_open == True)))  # noqa: E712
+    which = (first.select(first.id).where((first.customer == Customer.id) & (first.is_open == True))  # noqa: E712
+             .order_by(first.stage_changed_at, first.id).limit(1))
+    with db.atomic():
+        (Customer.update(deal_stage_since=None, deal_stage_opportunity=None)
+         .where(Customer.deal_stage_since.is_null(False)).execute())
+        (Customer.update(deal_stage_since=since, deal_stage_opportunity=which)
+         .where(Customer.id.in_(Opportunity.select(Opportunity.customer).where(Opportunity.is_open == True)))  # noqa: E712
+         .execute())
 
 
 # ---- settings ---------------------------------------------------------------------------------------
@@ -417,6 +434,7 @@ def create_opportunity(actor, customer, data):
                                       amount=opp.amount, reason=reason)
         audit.record("opportunity.created", actor, customer, opportunity_id=opp.id, name=opp.name,
                      amount=_money(opp.amount), stage=stage, probability=probability, reason=reason)
+        note_deal_stage([customer.id], now)
     return opp
 
 
@@ -535,6 +553,7 @@ def _move_opportunity(actor, opp, stage, data):
                  from_stage=old_stage, to_stage=stage, from_probability=old_probability,
                  probability=probability, amount=_money(opp.amount), weighted=_money(opp.weighted),
                  reason=reason, lost_reason=lost_reason)
+    note_deal_stage([customer.id], now)  # a stage move or a close gives the customer its normal clock back
     return opp
 
 
@@ -575,6 +594,33 @@ def _set_probability(actor, opp, probability, reason):
                  from_probability=old, probability=value, reason=opp.probability_reason,
                  weighted=_money(opp.weighted), stage=opp.stage)
     return opp
+
+
+def deal_stage(customer_id):
+    """(since, opportunity id) of the customer's open opportunity longest in its stage; (None, None) if none."""
+    top = (Opportunity.select(Opportunity.id, Opportunity.stage_changed_at)
+           .where((Opportunity.customer == customer_id) & (Opportunity.is_open == True))  # noqa: E712
+           .order_by(Opportunity.stage_changed_at, Opportunity.id).first())
+    return (top.stage_changed_at, top.id) if top else (None, None)
+
+
+def note_deal_stage(customer_ids, now=None):
+    """Inside the caller's transaction: keep `Customer.deal_stage_since` / `deal_stage_opportunity` (the open
+    opportunity longest in one stage) in step with the opportunities, and recompute the release date of an owned
+    customer whose value changed (the rule `stage_timeout_release_days`, models/pools.py `release_plan`).
+    Returns the customers that changed."""
+    changed = []
+    for customer_id in sorted(set(customer_ids)):
+        since, opp_id = deal_stage(customer_id)
+        customer = Customer.get_or_none(Customer.id == customer_id)
+        if customer is None or (customer.deal_stage_since, customer.deal_stage_opportunity) == (since, opp_id):
+            continue
+        Customer.update(deal_stage_since=since, deal_stage_opportunity=opp_id).where(Customer.id == customer_id).execute()
+        customer.deal_stage_since, customer.deal_stage_opportunity = since, opp_id
+        if customer.owner_id:
+            hooks.fire("customer_changed", customer, now or clock.now())  # models/pools.py: the release date
+        changed.append(customer)
+    return changed
 
 
 def _follow_owner(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
@@ -628,6 +674,7 @@ def _follow_merge(actor, loser_id, survivor_id):
     audit.record("opportunity.merged", actor, survivor_id, opportunity_ids=ids, from_customer_id=loser_id)
     owner_id = Customer.select(Customer.owner).where(Customer.id == survivor_id).scalar()
     _follow_owner(actor, [survivor_id], None, owner_id, "")
+    note_deal_stage([survivor_id])
 
 
 hooks.on("customer_merged", _follow_merge)

@@ -1,6 +1,6 @@
 """Calendar-aware release clocks and order-driven release (issue 20 items 3 and 4).
 
-`pools.release_plan` asks this module three things, and the sweep two:
+`pools.release_plan` asks this module four things, and the sweep three:
 
 - `due(rules, customer, start, days, inputs)`: when a clock of `days` started at `start` rings. With the
   rule `clock_days = "working"` the days are the service calendar's working days (models/service.py
@@ -12,6 +12,9 @@
   its follow-ups and instead of the order protection; the owner is warned at `reorder_warn_percent` %.
 - `hold(...)`: nothing is released inside a freeze window or a customer's pause; a release that falls in
   one waits for its end.
+- `stuck_clock(...)`: an open opportunity stuck in one stage beyond `stage_timeout_release_days` stops
+  follow-ups renewing the no-follow-up clock (see its docstring); the sweep's daily pass `note_stuck_deals`
+  recomputes and tells the owner of the customers whose deal just got stuck.
 
 Per-customer pauses (a customer asked for no contact until after a trade fair) are asked by the owner with
 a reason and decided by the team's manager (the approvals inbox), at most `pause_max_days` long.
@@ -29,7 +32,7 @@ import peewee as pw
 from models import audit, clock, hooks, ledger
 from models import rules as rules_mod
 from models.base import BaseModel, db
-from models.customer_tables import Customer
+from models.customer_tables import Customer, FollowUp
 from models.errors import N_, DomainError, FieldErrors, NotFound
 from models.fields import clean_text, parse_date, take
 from models.notifications import notify
@@ -75,7 +78,10 @@ class _Clock:
         self.working = s.get("clock_days") == "working"
         self.freezes = [(clock.local_day_start(a), clock.local_day_start(b + DAY), name) for a, b, name in windows(s)]
         self.freeze_dates = [(a, b) for a, b, _ in windows(s)]
-        self.reorder_pct = s.get("reorder_release_percent") or 0
+        self.reorder_any = rules.any_tier("reorder_release_percent")  # the general setting or a value tier's
+        self.before = {}  # (customer id, moment) -> its owner's last valid follow-up at or before (stuck deals)
+        self.stage_fus, self.stage_fus_all = {}, False  # … prefetched, per customer (`_load_stage_followups`)
+        self.stuck_any = rules.any_tier("stage_timeout_release_days")
         self.cycles, self.known, self.all_known = {}, set(), False
         self.pauses, self.paused_known, self.all_paused = {}, set(), False
         self._calendar = None
@@ -148,6 +154,42 @@ class _Clock:
         for customer_id, a, b, pause_id in q.tuples():
             self.pauses.setdefault(customer_id, []).append((a, b, pause_id))
 
+    def followup_before(self, customer, moment):
+        """The owner's last valid follow-up of `customer` at or before `moment`: from the follow-ups since the deal's
+        stage start read by `prefetch` (one query for a chunk or a preview), else one look-up on the (customer, at)
+        index (a single customer, or one with no valid follow-up in the stage before it got stuck)."""
+        times = self.stage_fus.get(customer.id)
+        if times is not None:  # prefetched: the last before the stage start, then every one since, in order
+            k = bisect.bisect_right(times, moment)
+            return times[k - 1] if k else None
+        key = (customer.id, moment)
+        if key not in self.before:
+            row = (FollowUp.select(FollowUp.at)
+                   .where((FollowUp.customer == customer.id) & (FollowUp.at <= moment)
+                          & (FollowUp.is_valid == True) & (FollowUp.author == customer.owner_id))  # noqa: E712
+                   .order_by(FollowUp.at.desc()).first())
+            self.before[key] = row.at if row else None
+        return self.before[key]
+
+    def _load_stage_followups(self, ids=None):
+        """Of the customers (`ids`, else all) whose owner followed up validly after their deal's stage start (the only
+        ones a stuck deal makes `followup_before` ask about): the owner's last valid follow-up before the stage start
+        and every one since, two queries."""
+        def owners(q):
+            q = q.join(Customer, on=(Customer.id == FollowUp.customer)).where(
+                Customer.deal_stage_since.is_null(False) & (Customer.last_valid_followup_at > Customer.deal_stage_since)
+                & (FollowUp.author == Customer.owner) & (FollowUp.is_valid == True))  # noqa: E712
+            return q.where(Customer.id.in_(list(ids))) if ids is not None else q
+        earlier = owners(FollowUp.select(FollowUp.customer, pw.fn.MAX(FollowUp.at)).where(
+            FollowUp.at < Customer.deal_stage_since)).group_by(FollowUp.customer)
+        since = owners(FollowUp.select(FollowUp.customer, FollowUp.at).where(FollowUp.at >= Customer.deal_stage_since))
+        for customer_id, at in earlier.tuples():
+            self.stage_fus[customer_id] = [_as_datetime(at)]
+        for customer_id, at in since.order_by(FollowUp.customer, FollowUp.at).tuples():
+            self.stage_fus.setdefault(customer_id, []).append(at)
+        if ids is None:
+            self.stage_fus_all = True
+
     def customer_cycles(self, customer_id):
         if customer_id not in self.cycles and not self.all_known and customer_id not in self.known:
             self._load([customer_id])
@@ -163,6 +205,11 @@ class _Clock:
             self.all_known = True
         for c in q.tuples():
             self.cycles.setdefault(c[0], []).append((c[1], max(1, round(c[2] * UNIT_DAYS[c[3]]))))
+
+
+def _as_datetime(value):
+    """An aggregate's datetime as SQLite gives it (text) or PostgreSQL (a datetime)."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 _DAYS = {}  # (today, workdays, holidays, freeze windows) -> _Clock.days(): pure values, no database rows
@@ -187,13 +234,16 @@ def _clock(rules):
 
 
 def prefetch(rules, customer_ids=None):
-    """Read the approved pauses and the reorder cycles of these customers (every customer's when None), one
-    query each, for the plans about to be made under `rules`; a customer not prefetched is read alone."""
+    """Read the approved pauses, the reorder cycles and the follow-ups a stuck deal asks about of these customers
+    (every customer's when None), one query each, for the plans about to be made under `rules`; a customer not
+    prefetched is read alone."""
     ctx = _clock(rules)
     if not ctx.all_paused:
         ctx._load_pauses(customer_ids)
-    if ctx.reorder_pct and not ctx.all_known:
+    if ctx.reorder_any and not ctx.all_known:
         ctx._load(customer_ids)
+    if ctx.stuck_any and not ctx.stage_fus_all:
+        ctx._load_stage_followups(customer_ids)
 
 
 # ---- what release_plan asks --------------------------------------------------------------------
@@ -230,17 +280,45 @@ def reorder_clock(customer, rules, at, rule, inputs):
     of the usual interval after the last order (the latest over its cycles), instead of its follow-up clocks
     and order protection. (release_at, rule) unchanged for other customers and exempt ones (at None)."""
     ctx = _clock(rules)
-    if not ctx.reorder_pct or at is None:
+    if not ctx.reorder_any or at is None:
         return at, rule
-    cycles = ctx.customer_cycles(customer.id)
+    pct = rules.for_tier(customer, "reorder_release_percent")  # a value tier may set its own (0: off for it)
+    cycles = ctx.customer_cycles(customer.id) if pct else None
     if not cycles:
         return at, rule
     last, interval = max((expected - dt.timedelta(days=i), i) for expected, i in cycles)
     # An order on the last day of the allowed span still counts: the release comes at that day's end.
-    release = clock.local_day_start(last + dt.timedelta(days=math.ceil(interval * ctx.reorder_pct / 100) + 1))
-    inputs.update(reorder_last_order=last.isoformat(), reorder_interval=interval, reorder_percent=ctx.reorder_pct,
+    release = clock.local_day_start(last + dt.timedelta(days=math.ceil(interval * pct / 100) + 1))
+    inputs.update(reorder_last_order=last.isoformat(), reorder_interval=interval, reorder_percent=pct,
                   followup_at=at.isoformat(sep=" "), followup_rule=rule)
     return release, "reorder"
+
+
+def stuck_clock(customer, rules, start, last_valid, inputs):
+    """Opportunity stage timeouts count against the customer's protection (rule `stage_timeout_release_days`,
+    a value tier may set its own; 0: off). While an owned customer has an open opportunity that has stayed in
+    one stage beyond that many days, follow-ups no longer renew its no-follow-up clock: the clock counts from the
+    later of the claim (`start`) and the owner's last valid follow-up *before the opportunity became stuck*,
+    stuck_since = the stage's start (`Customer.deal_stage_since`, the open opportunity longest in its stage,
+    kept by models/opportunities.py) + that many calendar days; a follow-up at stuck_since itself still counts.
+    A stage move or closing the opportunity moves `deal_stage_since` and gives the normal clock back.
+
+    Returns the start of the no-follow-up clock when a later follow-up no longer counts, else None; `inputs`
+    gets `stuck_opportunity_id`, `stuck_since` and `stuck_days` whenever a deal is stuck or will be, and
+    `ignored_followup_at` when a follow-up was ignored. Cheap: the customer's own columns, and one indexed
+    look-up only for a customer whose last valid follow-up came after its deal got stuck."""
+    days = rules.for_tier(customer, "stage_timeout_release_days")
+    since = getattr(customer, "deal_stage_since", None)
+    if not days or since is None:
+        return None
+    stuck_since = since + dt.timedelta(days=days)
+    inputs.update(stuck_opportunity_id=getattr(customer, "deal_stage_opportunity", None),
+                  stuck_since=stuck_since.isoformat(sep=" "), stuck_days=days)
+    if last_valid is None or last_valid <= stuck_since:
+        return None
+    before = _clock(rules).followup_before(customer, stuck_since)
+    inputs["ignored_followup_at"] = last_valid.isoformat(sep=" ")
+    return max(start, before) if before else start
 
 
 def hold(customer, rules, now, at, inputs):
@@ -282,7 +360,7 @@ def warn_reorders(rules, now):
     late (once per last order); the release follows at `reorder_release_percent` %. Returns how many."""
     ctx = _clock(rules)
     warn_pct = rules.s.get("reorder_warn_percent") or 0
-    if not ctx.reorder_pct or not warn_pct:
+    if not ctx.reorder_any or not warn_pct:
         return 0
     today = clock.to_local(now).date()
     q = (ReorderCycle.select(ReorderCycle.customer, ReorderCycle.next_expected_on, ReorderCycle.every,
@@ -337,6 +415,33 @@ def warn_stuck_opportunities(rules, now):
                       name=o.name, days=days):
                 warned += 1
     return warned
+
+
+def note_stuck_deals(rules, now):
+    """The daily pass of `stage_timeout_release_days`: the owned customers whose deal got stuck in the last two
+    days (on the partial index over `Customer.deal_stage_since`) have their release date recomputed (through the
+    `customer_changed` hook: models/pools.py) and their owner is told once per stuck stage. Returns how many."""
+    key = "stage_timeout_release_days"
+    lines = {d for d in [rules.s.get(key)] + [(t or {}).get(key) for t in (rules.s.get("tiers") or {}).values()] if d}
+    told = 0
+    for days in sorted(lines):
+        line = now - dt.timedelta(days=days)
+        q = Customer.select().where(Customer.deal_stage_since.is_null(False) & (Customer.deal_stage_since <= line)
+                                    & (Customer.deal_stage_since > line - 2 * DAY) & Customer.owner.is_null(False))
+        with db.atomic():
+            for c in q:
+                if rules.for_tier(c, key) != days:
+                    continue  # its value tier sets another timeout: that line's turn
+                hooks.fire("customer_changed", c, now)  # the release date as the stuck deal makes it
+                if c.release_at and notify(
+                        c.owner_id, "stage_timeout_release",
+                        N_("An opportunity of %(name)s has been in the same stage for %(days)s days: follow-ups no "
+                           "longer keep the customer, it goes back to the pool on %(when)s unless the opportunity "
+                           "moves on or closes."), c.id,
+                        dedupe_key=f"stage-stuck:{c.id}:{c.deal_stage_opportunity}:{c.deal_stage_since.isoformat()}",
+                        name=c.name, days=days, when=clock.to_local(c.release_at).strftime("%Y-%m-%d %H:%M")):
+                    told += 1
+    return told
 
 
 # ---- pauses: asked by the owner, decided by the manager ------------------------------------------

@@ -87,3 +87,7 @@ def validate(data, out, errors):
                    warn=warn, release=release)
     if release and release < 100:
         errors.add("reorder_release_percent", N_("At least 100%% of the usual interval, or 0 for off."))
+    for tier, own in (out.get("tiers") or {}).items():  # a value tier's own reorder release (models/rules.py)
+        pct = own.get("reorder_release_percent")
+        if pct and pct < 100:
+            errors.add(f"tier_{tier}_reorder_release_percent", N_("At least 100%% of the usual interval, or 0 for off."))

@@ -193,6 +193,8 @@ def release_plan(customer, rules, now):
     Locked customers and customers under contract (until end + grace) are exempt. A signed order or a
     received payment within `order_protection_days` holds the customer until that protection ends
     (rule "order"; `unprotected_at` is when the clocks alone would have released it).
+    An open opportunity stuck in one stage beyond `stage_timeout_release_days` stops follow-ups renewing the
+    no-follow-up clock (rule "stuck" when that clock wins because of it; `pool_clock.stuck_clock`).
     """
     if customer.owner_id is None:
         return None, "", {}
@@ -204,8 +206,10 @@ def release_plan(customer, rules, now):
     last_valid = customer.last_valid_followup_at
     fu_from = max(start, last_valid) if last_valid else start
     n = rules.no_followup_days(customer)
-    fu_inputs = {"since": fu_from.isoformat(sep=" "), "days": n,
-                 "last_valid_followup_at": last_valid.isoformat(sep=" ") if last_valid else None}
+    fu_inputs = {"days": n, "last_valid_followup_at": last_valid.isoformat(sep=" ") if last_valid else None}
+    stuck_from = pool_clock.stuck_clock(customer, rules, start, last_valid, fu_inputs)  # a deal stuck in a stage
+    fu_from = stuck_from or fu_from
+    fu_inputs["since"] = fu_from.isoformat(sep=" ")
     candidates = [(pool_clock.due(rules, customer, fu_from, n, fu_inputs), "no_followup", fu_inputs)]
     if customer.stage not in DEALT_STAGES:
         m = rules.no_deal_days(customer)
@@ -217,6 +221,8 @@ def release_plan(customer, rules, now):
             inputs.update(paused_days=round(paused.total_seconds() / 86400, 2), delegation_ids=delegation_ids)
             candidates[i] = (pushed, rule, inputs)
     at, rule, inputs = min(candidates, key=lambda c: c[0])
+    if stuck_from and rule == "no_followup":
+        rule = "stuck"  # its no-follow-up clock, without the follow-ups since the deal got stuck
     kept = order_protection(customer, rules)
     if kept:
         deal_on, until = kept
@@ -686,6 +692,7 @@ def sweep(now=None, batch=500, chunk=100):
                                dedupe_key=key + ":mgr", name=c.name, when=_fmt(c.release_at))
     warned += pool_clock.warn_reorders(rules, now)  # orders 1.5× the usual interval late: the owner hears
     warned += pool_clock.warn_stuck_opportunities(rules, now)  # a deal stuck in one stage too long
+    warned += pool_clock.note_stuck_deals(rules, now)  # … and now counting against the customer's protection
     for c in Customer.select().where(Customer.staked_by.is_null(False) & Customer.stake_completed_at.is_null()
                                      & (Customer.stake_due <= now)):
         with db.atomic():
@@ -785,6 +792,10 @@ def _release_reason(rule, inputs):
         return "no order since %s, %s%% of the usual %s days (rule v%s)" % (
             inputs["reorder_last_order"], inputs["reorder_percent"], inputs["reorder_interval"],
             inputs.get("rule_version", 0))
+    if rule == "stuck":
+        return "no valid follow-up since %s counted: opportunity #%s stuck in one stage since %s (rule v%s: %s days%s)" % (
+            inputs["since"][:10], inputs.get("stuck_opportunity_id"), inputs["stuck_since"][:10],
+            inputs.get("rule_version", 0), inputs["days"], paused)
     if rule == "no_followup":
         return "no valid follow-up since %s (rule v%s: %s days%s)" % (
             inputs["since"][:10], inputs.get("rule_version", 0), inputs["days"], paused)
@@ -806,16 +817,19 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline
     query = (Customer.select(Customer.id, Customer.name, Customer.owner, Customer.team, Customer.locked,
                              Customer.contract_end, Customer.claimed_at, Customer.created_at, Customer.stage,
                              Customer.last_valid_followup_at, Customer.business_model, Customer.release_at,
-                             Customer.region, Customer.pool, Customer.value_tier, Customer.last_deal_on)
+                             Customer.region, Customer.pool, Customer.value_tier, Customer.last_deal_on,
+                             Customer.deal_stage_since, Customer.deal_stage_opportunity)
              .where(Customer.owner > 0))  # > 0 rather than IS NOT NULL: walks the owner index
     kept, base_kept = 0, 0  # held past the horizon by a recent order or payment, though their clocks ran out
     frozen, base_frozen = 0, 0  # held past the horizon by a freeze window or a pause (models/pool_clock.py)
+    stuck, base_stuck = 0, 0  # released within the horizon because a stuck deal's follow-ups no longer count
     pool_clock.prefetch(rules)
     pool_clock.prefetch(baseline)
     for c in query.iterator():
-        base_at, _, base_inputs = release_plan(c, baseline, effective_from)
+        base_at, base_rule, base_inputs = release_plan(c, baseline, effective_from)
         if base_at is not None and base_at <= end:
             base_total += 1
+            base_stuck += base_rule == "stuck"
             base_per_team[c.team_id] = base_per_team.get(c.team_id, 0) + 1
         else:
             base_kept += _kept_by_orders(base_inputs, end)
@@ -827,6 +841,7 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline
             continue
         when = max(at, effective_from)
         total += 1
+        stuck += rule == "stuck"
         per_team[c.team_id] = per_team.get(c.team_id, 0) + 1
         if len(rows) < limit * 5:
             rows.append({"id": c.id, "name": c.name, "owner_id": c.owner_id, "team_id": c.team_id, "at": when,
@@ -838,7 +853,8 @@ def preview_rules(settings, effective_from, horizon_days=30, limit=200, baseline
     return {"total": total, "per_team": per_team, "rows": rows[:limit], "baseline_total": base_total,
             "baseline_per_team": base_per_team, "baseline_version": baseline.version, "teams": teams,
             "difference": total - base_total, "kept_by_orders": kept, "baseline_kept_by_orders": base_kept,
-            "held_by_freeze": frozen, "baseline_held_by_freeze": base_frozen}
+            "held_by_freeze": frozen, "baseline_held_by_freeze": base_frozen, "by_stuck_deals": stuck,
+            "baseline_by_stuck_deals": base_stuck}
 
 
 def _kept_by_orders(inputs, end):
@@ -980,7 +996,8 @@ def recompute_releases(now=None, batch=2000):
             rows = list(Customer.select(Customer.id, Customer.owner, Customer.locked, Customer.contract_end,
                                         Customer.last_deal_on, Customer.claimed_at, Customer.created_at, Customer.stage,
                                         Customer.business_model, Customer.last_valid_followup_at, Customer.region,
-                                        Customer.pool)
+                                        Customer.pool, Customer.value_tier, Customer.deal_stage_since,
+                                        Customer.deal_stage_opportunity)
                         .where(Customer.owner.is_null(False) & (Customer.id > last)).order_by(Customer.id)
                         .limit(batch))
             if not rows:

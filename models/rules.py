@@ -67,6 +67,8 @@ DEFAULTS = {
     "reorder_warn_percent": 150,  # a customer with a reorder cycle: warn the owner this late (% of its interval)
     "reorder_release_percent": 0,  # … and release it this late (0: off, judged by follow-ups as before)
     "stage_timeout_days": 0,      # an open opportunity this long in one stage warns its owner (0: off)
+    "stage_timeout_release_days": 0,  # … and this long counts against the customer: follow-ups no longer renew
+                                      # its no-follow-up clock until the deal moves or closes (0: off; pools.py)
 }
 
 # name -> (kind, lo, hi) for validation; lists are checked separately
@@ -84,8 +86,11 @@ NUMBERS = {
     "appeal_window_hours": (0, 400), "appeal_grace_days": (0, 90), "conflict_appeal_hours": (0, 400),  # appeals
     "drop_queue_max": (0, 100),  # fair drops
     "pause_max_days": (1, 365), "reorder_warn_percent": (0, 1000), "reorder_release_percent": (0, 2000),
-    "stage_timeout_days": (0, 365),
+    "stage_timeout_days": (0, 365), "stage_timeout_release_days": (0, 365),
 }
+# the settings a value tier may set for itself besides its periods (form fields `tier_<tier>_<name>`); an empty
+# field is the general setting, 0 is off for the tier
+TIER_SETTINGS = ("reorder_release_percent", "stage_timeout_release_days")
 
 
 class RuleVersion(BaseModel):
@@ -130,6 +135,15 @@ class Rules:
         if customer.business_model == "project":
             return self.s["release_no_deal_days_project"]
         return self.s["release_no_deal_days"]
+
+    def for_tier(self, customer, key):
+        """A setting the customer's value tier may set for itself (`TIER_SETTINGS`), else the general one."""
+        tier = (self.s.get("tiers") or {}).get(getattr(customer, "value_tier", "") or "") or {}
+        return tier[key] if key in tier else (self.s.get(key) or 0)
+
+    def any_tier(self, key):
+        """Whether the general setting or any value tier's turns `key` on (not 0)."""
+        return bool(self.s.get(key)) or any((t or {}).get(key) for t in (self.s.get("tiers") or {}).values())
 
     def _tier_setting(self, customer, key):
         return ((self.s.get("tiers") or {}).get(getattr(customer, "value_tier", "") or "") or {}).get(key)
@@ -219,7 +233,7 @@ def validate_settings(data):
     phrases = [" ".join(p.split())[:40] for p in phrases if p.strip()][:200]
     out["stock_phrases"] = phrases
     out["pools"] = _periods(data, r"pool_(\d{1,9})", lambda pool_id: True, errors)
-    out["tiers"] = _periods(data, r"tier_([a-z_]{1,13})", lambda tier: tier in VALUE_TIERS, errors)
+    out["tiers"] = _periods(data, r"tier_([a-z_]{1,13})", lambda tier: tier in VALUE_TIERS, errors, TIER_SETTINGS)
     exempt = data.get("capacity_exempt_tiers") or []
     if isinstance(exempt, str):
         exempt = [t for t in re.split(r"[,，\s]+", exempt) if t]
@@ -231,12 +245,13 @@ def validate_settings(data):
     return out
 
 
-def _periods(data, prefix, known, errors):
-    """{key: {period name: days}} from fields `<prefix>_<period name>` (per pool, per value tier); empty
-    fields are left out, bad numbers go to `errors`."""
+def _periods(data, prefix, known, errors, more=()):
+    """{key: {period name: days}} from fields `<prefix>_<period name>` (per pool, per value tier; `more`: other
+    NUMBERS settings allowed too); empty fields are left out, bad numbers go to `errors`."""
     out = {}
+    names = "|".join(("release_no_followup_days", "release_no_deal_days") + tuple(more))
     for field, raw in data.items():
-        match = re.fullmatch(prefix + r"_(release_no_followup_days|release_no_deal_days)", field)
+        match = re.fullmatch(prefix + r"_(" + names + ")", field)
         if not match or not known(match.group(1)) or not str(raw).strip():
             continue
         lo, hi = NUMBERS[match.group(2)]

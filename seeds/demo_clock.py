@@ -6,17 +6,25 @@ release by reorder behaviour (warn the owner at 150 % of the usual interval with
 rep002 asks for another pause that waits in manager01's approvals. Two of rep001's customers buy on a monthly
 cycle: one's orders are 50 days late (the owner is warned), the other's 100 days (the sweep releases it by its
 orders, and the ledger says so).
+
+Opportunity stage timeouts: the rules warn the owner of a deal 180 days in one stage and, from 210 days, the
+deal counts against the customer's protection (`stage_timeout_release_days`; the demo's bulk deals are at most
+~201 days in their stage, so only this scene's deal is stuck on the day of the load). rep001's customer has a
+deal that has stood in the presentation stage for 211 days: rep001's follow-up of today no longer keeps it, the
+pool card says so, and rep001 is told when it goes back unless the deal moves on or closes.
 """
 import datetime as dt
 
 from models import clock, db, pools
+from models import opportunities as opps
 from models import orders as om
 from models import pool_clock
 from models import reorders as rm
 from models import rules as pool_rules
-from models.customers import Customer
+from models.customers import Customer, log_follow_up
 from models.user_tables import User
 
+STAGE_WARN_DAYS, STAGE_RELEASE_DAYS = 180, 210
 FREEZES = [{"start": "2026-02-15", "end": "2026-02-23", "name": "春节"},
            {"start": "2027-02-05", "end": "2027-02-11", "name": "春节"}]
 
@@ -30,12 +38,15 @@ def stage(say=None):
     manager = User.get_or_none(User.username == "manager01")
     with db.atomic():
         settings = {**pool_rules.in_force(now).s, "freeze_windows": FREEZES, "reorder_warn_percent": 150,
-                    "reorder_release_percent": 300}
+                    "reorder_release_percent": 300, "stage_timeout_days": STAGE_WARN_DAYS,
+                    "stage_timeout_release_days": STAGE_RELEASE_DAYS}
         pool_rules.save_version(admin, settings, now, note="春节冻结；按订货周期回收")
         if rep is not None:
             _reorder_scenes(rep, today)
         if rep is not None and manager is not None:
             _pauses(rep, rep2, manager, today)
+        if rep is not None:
+            _stuck_deal(rep, now)
     result = pools.sweep(now)  # the new version's release dates, the reorder warning and the release
     say(f"demo clocks: freeze windows, pauses, {result['released']} released by their orders")
 
@@ -80,3 +91,28 @@ def _pauses(rep, rep2, manager, today):
         pool_clock.request_pause(rep2, other, {"starts_on": (today + dt.timedelta(days=3)).isoformat(),
                                                "ends_on": (today + dt.timedelta(days=17)).isoformat(),
                                                "reason": "客户工厂搬迁，两周内不接待"})
+
+
+def _stuck_deal(rep, now):
+    """A deal of rep001's that entered its stage a day more than `STAGE_RELEASE_DAYS` ago, and a valid follow-up of
+    today that therefore does not count (the sweep below tells rep001; the pool card explains it)."""
+    customer = (Customer.select().where((Customer.owner == rep.id) & ~Customer.locked & Customer.deal_stage_since.is_null()
+                                        & (Customer.release_at > now + dt.timedelta(days=10))
+                                        & (Customer.created_at < now - dt.timedelta(days=STAGE_RELEASE_DAYS + 2))
+                                        & Customer.stage.in_(("target", "intent"))
+                                        & (Customer.business_model == "consumer"))  # no key person needed
+                .order_by(Customer.id).first())
+    if customer is None:
+        return
+    previous = clock._frozen
+    try:
+        clock.freeze(now - dt.timedelta(days=STAGE_RELEASE_DAYS + 1))
+        opps.create_opportunity(rep, Customer.get_by_id(customer.id), {
+            "name": "年度工装集采：方案待客户决策", "amount": "80万", "stage": "presentation",
+            "expected_close": (clock.today() + dt.timedelta(days=90)).isoformat(), "product_lines": "工装、职业套装",
+            "next_step": "等待客户采购委员会评审方案"})
+        clock.freeze(now - dt.timedelta(hours=2))
+        log_follow_up(rep, Customer.get_by_id(customer.id), {
+            "type": "call", "content": "电话询问方案评审进度，采购经理表示委员会仍未排期，需再等两周左右"})
+    finally:
+        clock.freeze(previous)

@@ -462,3 +462,21 @@ def test_clock_scenes_freeze_windows_a_paused_customer_and_release_by_orders(rul
                                    & (pools.PoolEvent.from_owner == user("rep001").id)
                                    & (pools.PoolEvent.reason.contains("no order since")))
     assert released.inputs["rule"] == "reorder" and Customer.get_by_id(released.customer_id).owner_id is None
+
+
+def test_clock_scenes_a_deal_stuck_in_one_stage_no_longer_keeps_its_customer(rules):
+    """seeds/demo_clock.py: rep001's deal 211 days in the presentation stage (the rules: warn at 180, count against
+    the customer from 210): today's follow-up does not count, rep001 is told when the customer goes back; no other
+    customer of the demo is stuck on the day of the load."""
+    from models.notifications import Notification
+
+    assert (rules.s["stage_timeout_days"], rules.s["stage_timeout_release_days"]) == (180, 210)
+    told = Notification.get((Notification.kind == "stage_timeout_release") & (Notification.user == user("rep001").id))
+    customer = Customer.get_by_id(told.customer_id)
+    assert customer.owner_id == user("rep001").id and customer.release_rule == "stuck"
+    at, rule, inputs = pools.release_plan(customer, rules, FROZEN)
+    assert (at, rule) == (customer.release_at, "stuck") and inputs["stuck_opportunity_id"] == customer.deal_stage_opportunity
+    assert inputs["ignored_followup_at"] and at > FROZEN
+    assert Customer.select().where(Customer.release_rule == "stuck").count() == 1
+    assert not pools.PoolEvent.select().where((pools.PoolEvent.kind == "forced_release")
+                                              & (pools.PoolEvent.reason.contains("stuck in one stage"))).exists()

@@ -66,7 +66,12 @@ def rule_words(inputs, version):
         return say(_("release rules v%(v)s: no order since %(last)s, %(p)s%% of its usual %(n)s days between orders"),
                    v=v, last=when(inputs.get("reorder_last_order")), p=inputs.get("reorder_percent", "?"),
                    n=inputs.get("reorder_interval", "?"))
-    if inputs.get("rule") == "no_deal" or (inputs.get("claimed_at") and not inputs.get("since")):
+    if inputs.get("rule") == "stuck":  # models/pool_clock.py stuck_clock: a deal stuck in one stage
+        text = say(_("release rules v%(v)s: no valid follow-up for %(n)s days (counted from %(since)s): follow-ups "
+                     "after %(stuck)s did not count, its opportunity #%(opp)s had been in one stage for %(days)s days"),
+                   v=v, n=inputs.get("days", "?"), since=when(inputs.get("since")), stuck=when(inputs.get("stuck_since")),
+                   opp=inputs.get("stuck_opportunity_id", "?"), days=inputs.get("stuck_days", "?"))
+    elif inputs.get("rule") == "no_deal" or (inputs.get("claimed_at") and not inputs.get("since")):
         text = say(_("release rules v%(v)s: no deal within %(n)s days of the claim on %(since)s"), v=v,
                    n=inputs.get("days", "?"), since=when(inputs.get("claimed_at")))
     else:

@@ -111,6 +111,8 @@ PAUSE_STATUS_LABELS = {"pending": N_("Waiting for approval"), "approved": N_("Ap
 FIELD_LABELS = {
     "pause_max_days": N_("Longest pause of one customer's clocks (days)"),
     "stage_timeout_days": N_("Warn when an opportunity stays in one stage (days, 0: off)"),
+    "stage_timeout_release_days": N_("After this many days in one stage, follow-ups no longer keep the customer "
+                                     "(days, 0: off)"),
     "reorder_warn_percent": N_("Reorder customers: warn the owner when no order for (percent of the usual interval)"),
     "reorder_release_percent": N_("Reorder customers: release when no order for (percent of the usual interval, 0: off)"),
 }

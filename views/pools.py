@@ -300,7 +300,8 @@ def health():
 RELEASE_RULE_LABELS = {"no_followup": N_("no valid follow-up"), "no_deal": N_("no deal since the claim"),
                        "locked": N_("locked"), "contract": N_("under contract"),
                        "order": N_("kept by a recent signed order or payment"),
-                       "reorder": N_("no order within its reorder cycle")}  # models/pool_clock.py
+                       "reorder": N_("no order within its reorder cycle"),  # models/pool_clock.py
+                       "stuck": N_("no valid follow-up counted since its opportunity got stuck in one stage")}
 LEDGER_LABELS = {
     "claim": N_("Claimed"), "claim_refused": N_("Claim refused"), "release": N_("Released"),
     "forced_release": N_("Forced release"), "assign": N_("Assigned"), "lock": N_("Locked"), "unlock": N_("Unlocked"),
