@@ -356,22 +356,23 @@ def claim_customer(actor, customer_id, now=None):
             if customer is None:
                 raise NotFound()
             check_claim(actor, customer, rules, now)
+            from_pool = customer.pool_id
             claimed = {"owner": actor.id, "team": actor.team_id, "pool": None, "staked_by": None, "stake_due": None,
                        "claimed_at": _clock_start(customer, actor.team_id, now), "updated_at": now}
+            for name, value in claimed.items():  # the row as it is written, and its release date with it
+                setattr(customer, name, value)
+            at, rule, _ = release_plan(customer, rules, now)
+            customer.release_at, customer.release_rule = claimed["release_at"], claimed["release_rule"] = at, rule
             changed = (Customer.update(**claimed).where((Customer.id == customer.id) & Customer.owner.is_null())
                        .execute())
             if not changed:
                 raise ClaimRefused("taken", N_("This customer is no longer in the pool."))
-            from_pool = customer.pool_id
-            for name, value in claimed.items():  # the row as written (the update's condition held)
-                setattr(customer, name, value)
             customer._dirty.clear()
-            at = refresh_release(customer, rules, now)
             ledger.record("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
-                    inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": customer.release_rule})
+                    inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": rule})
             audit.record("pool.claimed", actor, customer, pool_id=from_pool, owner=actor.full_name)
             perf.claimed(actor, customer.id, now)
-            hooks.fire("owner_changed", actor, [customer.id], None, actor.id, "")
+            hooks.fire("owner_changed", actor, [customer.id], None, actor.id, "", rows=[customer])
     except ClaimRefused as exc:
         with db.atomic():
             ledger.record("claim_refused", actor, customer if "customer" in locals() and customer else None, now, rules,
