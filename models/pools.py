@@ -12,7 +12,7 @@ import peewee as pw
 from models import audit, clock, hooks, ledger, pool_clock, rules as rules_mod
 from models import perf_tables as perf
 from models.appeal_tables import held_by_appeal
-from models.base import BaseModel, bulk_insert, db, for_update, fresh, id_in, lock
+from models.base import BaseModel, bulk_insert, db, for_update, fresh, id_in, lock, row_by_id
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
 from models.delegation_tables import release_pause
@@ -352,7 +352,7 @@ def claim_customer(actor, customer_id, now=None):
     try:
         with db.atomic():
             lock(User, actor.id)  # the rep's capacity and daily claims are counted, then spent
-            customer = Customer.get_or_none(Customer.id == customer_id)
+            customer = row_by_id(Customer, customer_id)
             if customer is None:
                 raise NotFound()
             check_claim(actor, customer, rules, now)
