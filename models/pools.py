@@ -135,12 +135,14 @@ def capacity(user, now=None, rules=None):
             "stake_quota": rules["stake_multiplier"] * total, "locks": locks, "lock_capacity": rules["lock_capacity"]}
 
 
-def room(user, now, rules):
+def room(user, now, rules, *more):
     """{'used', 'total'}: the part of `capacity` a claim checks, in one statement (the claim verb's
-    budget: the other three counts are for the capacity page)."""
+    budget: the other three counts are for the capacity page). `more`: scalar subqueries asked in the same
+    statement, their values returned after the dict."""
     extra = CapacityAdjustment.select(pw.fn.COALESCE(pw.fn.SUM(CapacityAdjustment.delta), 0)).where(_active(user, now))
-    used, delta = _counted(user, rules).select(pw.fn.COUNT(Customer.id), extra).scalar(as_tuple=True)
-    return {"used": used, "total": max(0, rules.capacity_base(user.role) + (delta or 0))}
+    used, delta, *rest = _counted(user, rules).select(pw.fn.COUNT(Customer.id), extra, *more).scalar(as_tuple=True)
+    cap = {"used": used, "total": max(0, rules.capacity_base(user.role) + (delta or 0))}
+    return (cap, *rest) if more else cap
 
 
 def adjust_capacity(actor, user, delta, days, reason, now=None):
@@ -263,11 +265,12 @@ QUARANTINED = N_("A pool cleansing put this record in quarantine as junk: an adm
 def claim_context(actor, rules, now):
     """What every claim check of one rep needs, read once (a pool page checks 25 rows with it)."""
     day_start = clock.local_day_start(clock.to_local(now).date())
-    claims_today = (PoolEvent.select().where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim")
-                                             & (PoolEvent.at >= day_start)
-                                             & (PoolEvent.at < day_start + dt.timedelta(days=1))).count())
+    claims_today = (PoolEvent.select(pw.fn.COUNT(PoolEvent.id))
+                    .where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim") & (PoolEvent.at >= day_start)
+                           & (PoolEvent.at < day_start + dt.timedelta(days=1))))
+    cap, claims_today = room(actor, now, rules, claims_today)  # one statement for both counts
     return {"pools": {p.id for p in pools_for(actor).select(Pool.id)}, "claims_today": claims_today,
-            "day_start": day_start, "cap": room(actor, now, rules)}
+            "day_start": day_start, "cap": cap}
 
 
 def check_claim(actor, customer, rules, now, context=None):
