@@ -181,6 +181,9 @@ def _restore(actor, customer, ev, now, rules, event_kind, reason, inputs):
 
 def _clear_hold(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
     """A restored customer's hold belongs to the owner it was restored to: any change of hands ends it."""
+    known = hooks.known_rows(customer_ids)
+    if known is not None and all(c.restored_until is None for c in known):
+        return
     for start in range(0, len(customer_ids), 500):
         (Customer.update(restored_until=None)
          .where(Customer.id.in_(customer_ids[start:start + 500]) & Customer.restored_until.is_null(False)).execute())

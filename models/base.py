@@ -25,6 +25,11 @@ SQLITE_PRAGMAS = {
     "cache_size": -64000,  # 64 MB page cache per connection
     "mmap_size": 1 << 30,
     "temp_store": "memory",
+    # A checkpoint copies the log back into the file when it reaches this many pages (40 MB); the commit
+    # that crosses it pays for it. At SQLite's 1,000 a claim (~35 pages with its release) paid one every
+    # few claims (the claim's p95 doubled); 10,000 makes them rarer, and each page written many times
+    # between two (counters, index roots) is copied once.
+    "wal_autocheckpoint": 10000,
 }
 
 
@@ -59,14 +64,28 @@ def fresh(instance):
     the transaction may be stale by the time the write lock is held. SQLite's BEGIN IMMEDIATE already
     serialises writers; on PostgreSQL the row is locked (`FOR UPDATE`) until the transaction ends.
     A row that is gone (deleted, merged away) is NotFound."""
-    model = type(instance)
-    row = for_update(model.select().where(model._meta.primary_key == instance._pk)).first()
+    row = row_by_id(type(instance), instance._pk, lock=True)
     if row is None:
         raise NotFound()
     instance.__data__ = dict(row.__data__)
     instance.__rel__ = {}
     instance._dirty.clear()
     return instance
+
+
+_ROW_SQL = {}  # (model, database class, lock) -> the SELECT of one row by primary key
+
+
+def row_by_id(model, pk, lock=False):
+    """The row of `model` whose primary key is `pk` (every column), or None; `lock`: held until the transaction
+    ends (`for_update`). The statement is built once per model and kept: building a 50-column SELECT costs peewee
+    ~0.35 ms, four times what SQLite takes to answer it, and the hot verbs (a claim) read their row this way."""
+    key = (model, type(db.obj), lock)
+    sql = _ROW_SQL.get(key)
+    if sql is None:
+        query = model.select().where(model._meta.primary_key == model._meta.primary_key.db_value(pk))
+        sql = _ROW_SQL[key] = (for_update(query) if lock else query).sql()[0]
+    return next(iter(model.raw(sql, model._meta.primary_key.db_value(pk))), None)
 
 
 def for_update(query):

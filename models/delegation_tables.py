@@ -81,6 +81,8 @@ def acting_for_data(actor, customer):
     Audit rows carry it, so the timeline says "acting for X"."""
     if not isinstance(actor, User):
         return {}
+    if isinstance(customer, Customer) and customer.owner_id in (None, actor.id):  # their own or nobody's
+        return {}
     absentees = acting_for_ids(actor)
     if not absentees:
         return {}

@@ -417,8 +417,10 @@ def _owner_changed(actor, customer_ids, from_owner_id, to_owner_id, reason):
     if not customer_ids:
         return
     if to_owner_id is not None:
-        leaving = list(Customer.select(Customer.id, Customer.drop_at)
-                       .where(id_in(Customer.id, customer_ids) & Customer.drop_at.is_null(False)))
+        known = hooks.known_rows(customer_ids)  # a claim passes its row: a claimable customer has no drop
+        leaving = ([c for c in known if c.drop_at is not None] if known is not None else
+                   list(Customer.select(Customer.id, Customer.drop_at)
+                        .where(id_in(Customer.id, customer_ids) & Customer.drop_at.is_null(False))))
         for c in leaving:
             DropEntry.update(outcome=VOID).where((DropEntry.customer == c.id) & (DropEntry.drop_at == c.drop_at)
                                                  & (DropEntry.outcome == WAITING)).execute()

@@ -39,7 +39,7 @@ from models.fields import clean_text
 from models.ledger import PoolEvent
 from models.perf_tables import ClaimOutcome, RepPeriod, bump, period_starts
 from models.permissions import SELLERS, can, require
-from models.user_tables import Team, User
+from models.user_tables import Team, User, team_id_of
 
 FLAG_KINDS = ("reclaim", "clock_restart", "pingpong", "claim_burst", "followup_burst")
 FLAG_LABELS = {"reclaim": N_("Re-claim by a friend"), "clock_restart": N_("Transfer restarting a clock"),
@@ -275,7 +275,7 @@ def _owner_changed(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
     if from_owner_id:
         FairHolding.update(n=FairHolding.n - n).where(FairHolding.rep == from_owner_id).execute()
     if to_owner_id:
-        team = User.select(User.team).where(User.id == to_owner_id).scalar() or 0
+        team = team_id_of(to_owner_id, actor) or 0
         (FairHolding.insert(rep=to_owner_id, team_id=team, n=n)
          .on_conflict(conflict_target=[FairHolding.rep],
                       update={FairHolding.n: FairHolding.n + n, FairHolding.team_id: team}).execute())

@@ -126,7 +126,12 @@ def set_group_owner(actor, group, owner):
 def _one_owner(actor, customer_ids, from_owner_id, to_owner_id, reason=""):  # noqa: ARG001
     """hooks.owner_changed: under `group_one_owner`, an entity goes only to its group's owner (a group without
     an owner takes this one). Raising aborts the verb's whole transaction."""
-    if to_owner_id is None or not rules_mod.in_force()["group_one_owner"]:
+    if to_owner_id is None:
+        return
+    known = hooks.known_rows(customer_ids)  # no entity of a group among them: no rule to read
+    if known is not None and all(c.group_id is None for c in known):
+        return
+    if not rules_mod.in_force()["group_one_owner"]:
         return
     rows = (Customer.select(Customer.id, Customer.name, CustomerGroup.id, CustomerGroup.name, CustomerGroup.owner)
             .join(CustomerGroup, on=(Customer.group == CustomerGroup.id))

@@ -22,7 +22,15 @@ imported by the verb that changes customers: a lower module never imports a high
                                     # registers with first=True so it runs before the others
 
 `fire` calls them in registration order; an exception aborts the whole transaction.
+
+A verb that holds the customer rows as it wrote them may pass them: `fire("owner_changed", ..., rows=[customer])`.
+While the handlers run, `known_rows(customer_ids)` gives them back (None when the verb passed none, or not every
+id), so a handler whose work depends on a column of the row (a waiting drop, a restored hold, a group) skips its
+query when the row says there is nothing to do. A handler reads only the columns its own domain writes, so a row
+stays true for it whatever the handlers before it did. A nested `fire` sees only the rows passed to it.
 """
+import contextvars
+
 from models import clock
 from models.base import all_models
 
@@ -49,12 +57,31 @@ def on(event, fn, first=False, name=None):
     return fn
 
 
-def fire(event, *args, **kwargs):
+_ROWS = contextvars.ContextVar("hooks_rows", default=None)  # {customer id: row} passed to the running fire
+
+
+def fire(event, *args, rows=None, **kwargs):
     if event not in EVENTS:
         raise KeyError(event)
     _load_domains()
-    for fn in _HANDLERS.get(event, []):
-        fn(*args, **kwargs)
+    token = _ROWS.set({r.id: r for r in rows} if rows is not None else None)
+    try:
+        for fn in _HANDLERS.get(event, []):
+            fn(*args, **kwargs)
+    finally:
+        _ROWS.reset(token)
+
+
+def known_rows(customer_ids):
+    """The rows the firing verb passed for `customer_ids` (as written in its transaction), or None: ask the
+    database."""
+    rows = _ROWS.get()
+    if rows is None:
+        return None
+    try:
+        return [rows[i] for i in customer_ids]
+    except KeyError:
+        return None
 
 
 _loaded = False

@@ -21,6 +21,7 @@ from models.fields import FieldError, clean_text, int_or_none, parse_date, parse
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
 from models.keyset import keyset_page
 from models.permissions import require
+from models.user_tables import team_id_of
 from models.users import Team, User
 
 # ---- stages ---------------------------------------------------------------------------------------
@@ -629,9 +630,7 @@ def _follow_owner(actor, customer_ids, from_owner_id, to_owner_id, reason=""):
     customer_ids = list(customer_ids)
     if not customer_ids:
         return 0
-    to_team = None
-    if to_owner_id:
-        to_team = User.select(User.team).where(User.id == to_owner_id).scalar()
+    to_team = team_id_of(to_owner_id, actor) if to_owner_id else None
     moved = 0
     for start in range(0, len(customer_ids), 500):
         chunk = customer_ids[start:start + 500]

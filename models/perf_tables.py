@@ -44,7 +44,7 @@ from models.base import BaseModel, db
 from models.appeal_tables import shares
 from models.errors import N_
 from models.customer_tables import STAGES, Customer
-from models.user_tables import User
+from models.user_tables import User, team_id_of
 
 SIGNED_STAGES = ("signed", "long_term")
 CLAIM_OUTCOMES = ("open", "signed", "released", "moved")
@@ -125,7 +125,7 @@ def bump_many(rep_id, team_id, when, counts):
 
 
 def team_of(user_id):
-    return User.select(User.team).where(User.id == user_id).scalar() if user_id else None
+    return team_id_of(user_id) if user_id else None
 
 
 def _credit(customer, actor):

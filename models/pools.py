@@ -12,7 +12,7 @@ import peewee as pw
 from models import audit, clock, hooks, ledger, pool_clock, rules as rules_mod
 from models import perf_tables as perf
 from models.appeal_tables import held_by_appeal
-from models.base import BaseModel, bulk_insert, db, for_update, fresh, id_in, lock
+from models.base import BaseModel, bulk_insert, db, for_update, fresh, id_in, lock, row_by_id
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
 from models.delegation_tables import release_pause
@@ -135,12 +135,14 @@ def capacity(user, now=None, rules=None):
             "stake_quota": rules["stake_multiplier"] * total, "locks": locks, "lock_capacity": rules["lock_capacity"]}
 
 
-def room(user, now, rules):
+def room(user, now, rules, *more):
     """{'used', 'total'}: the part of `capacity` a claim checks, in one statement (the claim verb's
-    budget: the other three counts are for the capacity page)."""
+    budget: the other three counts are for the capacity page). `more`: scalar subqueries asked in the same
+    statement, their values returned after the dict."""
     extra = CapacityAdjustment.select(pw.fn.COALESCE(pw.fn.SUM(CapacityAdjustment.delta), 0)).where(_active(user, now))
-    used, delta = _counted(user, rules).select(pw.fn.COUNT(Customer.id), extra).scalar(as_tuple=True)
-    return {"used": used, "total": max(0, rules.capacity_base(user.role) + (delta or 0))}
+    used, delta, *rest = _counted(user, rules).select(pw.fn.COUNT(Customer.id), extra, *more).scalar(as_tuple=True)
+    cap = {"used": used, "total": max(0, rules.capacity_base(user.role) + (delta or 0))}
+    return (cap, *rest) if more else cap
 
 
 def adjust_capacity(actor, user, delta, days, reason, now=None):
@@ -269,11 +271,12 @@ QUARANTINED = N_("A pool cleansing put this record in quarantine as junk: an adm
 def claim_context(actor, rules, now):
     """What every claim check of one rep needs, read once (a pool page checks 25 rows with it)."""
     day_start = clock.local_day_start(clock.to_local(now).date())
-    claims_today = (PoolEvent.select().where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim")
-                                             & (PoolEvent.at >= day_start)
-                                             & (PoolEvent.at < day_start + dt.timedelta(days=1))).count())
+    claims_today = (PoolEvent.select(pw.fn.COUNT(PoolEvent.id))
+                    .where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim") & (PoolEvent.at >= day_start)
+                           & (PoolEvent.at < day_start + dt.timedelta(days=1))))
+    cap, claims_today = room(actor, now, rules, claims_today)  # one statement for both counts
     return {"pools": {p.id for p in pools_for(actor).select(Pool.id)}, "claims_today": claims_today,
-            "day_start": day_start, "cap": room(actor, now, rules)}
+            "day_start": day_start, "cap": cap}
 
 
 def check_claim(actor, customer, rules, now, context=None):
@@ -358,26 +361,27 @@ def claim_customer(actor, customer_id, now=None):
     try:
         with db.atomic():
             lock(User, actor.id)  # the rep's capacity and daily claims are counted, then spent
-            customer = Customer.get_or_none(Customer.id == customer_id)
+            customer = row_by_id(Customer, customer_id)
             if customer is None:
                 raise NotFound()
             check_claim(actor, customer, rules, now)
+            from_pool = customer.pool_id
             claimed = {"owner": actor.id, "team": actor.team_id, "pool": None, "staked_by": None, "stake_due": None,
                        "claimed_at": _clock_start(customer, actor.team_id, now), "updated_at": now}
+            for name, value in claimed.items():  # the row as it is written, and its release date with it
+                setattr(customer, name, value)
+            at, rule, _ = release_plan(customer, rules, now)
+            customer.release_at, customer.release_rule = claimed["release_at"], claimed["release_rule"] = at, rule
             changed = (Customer.update(**claimed).where((Customer.id == customer.id) & Customer.owner.is_null())
                        .execute())
             if not changed:
                 raise ClaimRefused("taken", N_("This customer is no longer in the pool."))
-            from_pool = customer.pool_id
-            for name, value in claimed.items():  # the row as written (the update's condition held)
-                setattr(customer, name, value)
             customer._dirty.clear()
-            at = refresh_release(customer, rules, now)
             ledger.record("claim", actor, customer, now, rules, to_owner=actor.id, from_pool=from_pool,
-                    inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": customer.release_rule})
+                    inputs={"release_at": at.isoformat(sep=" ") if at else None, "release_rule": rule})
             audit.record("pool.claimed", actor, customer, pool_id=from_pool, owner=actor.full_name)
             perf.claimed(actor, customer.id, now)
-            hooks.fire("owner_changed", actor, [customer.id], None, actor.id, "")
+            hooks.fire("owner_changed", actor, [customer.id], None, actor.id, "", rows=[customer])
     except ClaimRefused as exc:
         with db.atomic():
             ledger.record("claim_refused", actor, customer if "customer" in locals() and customer else None, now, rules,

@@ -89,3 +89,13 @@ class User(BaseModel):
     def sells(self):
         """A seller (sales rep or manager): owns customers, works the pool, has a private pool."""
         return self.role in ("sales", "manager")
+
+
+def team_id_of(user_id, known=None):
+    """A user's team id (None without a user): from `known` when it is that user's row (a verb's actor, already
+    loaded), else one statement. The verb that gives a customer to its actor writes the actor's row's team too."""
+    if user_id is None:
+        return None
+    if isinstance(known, User) and known.id == user_id:
+        return known.team_id
+    return User.select(User.team).where(User.id == user_id).scalar()
