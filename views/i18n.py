@@ -89,14 +89,21 @@ def _compile(target):
         tmp.replace(mo_path)
 
 
+@functools.cache
+def _locale(code):
+    """The Babel locale of a language code, parsed once per process: Flask-Babel parses the selector's
+    answer on every request (a directory check and a load of the locale's data), and keeps a Locale as it is."""
+    return Locale.parse(code)
+
+
 def select_locale():
     if current_user and current_user.is_authenticated:
-        return current_user.language
+        return _locale(current_user.language) if current_user.language else None
     chosen = request.cookies.get("lang")
     if chosen in LANGUAGES:
-        return chosen
+        return _locale(chosen)
     best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
-    return "en" if best == "en" else "zh_CN"
+    return _locale("en" if best == "en" else "zh_CN")
 
 
 def locale_code():
