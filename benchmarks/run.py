@@ -86,6 +86,17 @@ def print_floors(results, floor_results):
               f"{ratio:5.1f}×{'  over ' + format(FLOOR_GOAL, 'g') + '×' if ratio > FLOOR_GOAL else ''}")
 
 
+def _rss_mib(field):
+    """This process's resident memory (Linux /proc), in MiB."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return float("nan")
+    for line in status.read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def compare(results, baseline):
     """(result, reason) for each page slower than the baseline or with more statements."""
     before = {(b["part"], b["label"]): b for b in baseline.get("pages", [])}
@@ -142,6 +153,7 @@ def main(argv=None):
               f"{r['wall_median']:9.1f} {r['wall_p95']:9.1f} {r['statements']:6d}  {codes}")
     if floor_results:
         print_floors(results, floor_results)
+    print(f"\nthis process (the app served in it) after the run: RSS {_rss_mib('VmRSS'):.1f} MiB, peak {_rss_mib('VmHWM'):.1f} MiB")
     failures = [r for r in results if set(r["statuses"]) != {"200"}]
     flagged = []
     baseline_path = Path(args.baseline)
