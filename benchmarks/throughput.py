@@ -52,6 +52,12 @@ def rss_mib(pid):
     return float("nan")
 
 
+def cpu_seconds(pid):
+    """User + system CPU of process `pid` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def log_in(base, username):
     session = requests.Session()
     form = session.get(f"{base}/login", timeout=30).text
@@ -85,7 +91,7 @@ def main(argv=None):
         for s in sessions:  # warm: every server thread's connection and page cache
             s.get(base + args.url, timeout=30)
         load = os.getloadavg()
-        cpu_before = os.times()
+        cpu_before, server_before = os.times(), cpu_seconds(server.pid)
         counts, latencies, errors = [0] * args.clients, [], []
         deadline = time.monotonic() + args.seconds
 
@@ -106,12 +112,13 @@ def main(argv=None):
         for t in threads:
             t.join()
         elapsed = time.monotonic() - started
-        server_cpu = sum(float(x) for x in Path(f"/proc/{server.pid}/stat").read_text().split()[13:15]) / os.sysconf("SC_CLK_TCK")
+        server_cpu = cpu_seconds(server.pid) - server_before
         total = sum(counts)
         print(f"{args.user} GET {args.url}: {total} requests in {elapsed:.1f} s from {args.clients} client threads = "
               f"{total / elapsed:.1f} requests/s; latency median {statistics.median(latencies):.1f} ms, "
               f"p95 {sorted(latencies)[int(0.95 * (len(latencies) - 1))]:.1f} ms; non-200: {len(errors)}")
-        print(f"server: {server_cpu:.1f} s CPU in all (warm-up and logins included), RSS {rss_mib(server.pid):.1f} MiB; "
+        print(f"server: {server_cpu:.1f} s CPU over the run ({server_cpu * 1000 / max(total, 1):.1f} ms a request, all its "
+              f"threads), RSS {rss_mib(server.pid):.1f} MiB; "
               f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores; "
               f"client CPU {sum(os.times()[:2]) - sum(cpu_before[:2]):.1f} s")
         return 1 if errors else 0
