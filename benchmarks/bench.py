@@ -125,6 +125,7 @@ def cases(s):
         ("pool list, rep", "rep001", "/pools", False),
         ("pool deep page, rep", "rep001", ("deep", "/pools"), False),
         ("pool search, rep: 西装", "rep001", "/pools?q=西装", hx),
+        ("pool list, manager", "manager01", "/pools", False),
         ("360, rep: own customer", "rep001", f"/customers/{s['own_id']}", False),
         ("360, admin: pool customer", "admin", f"/customers/{s['pool_id']}", False),
         ("workbench, rep", "rep001", "/", False),
@@ -134,20 +135,28 @@ def cases(s):
     ]
 
 
-def measure(client, url, htmx, runs, warm=2):
-    """The one timing loop: `runs` GETs of `url` after `warm` untimed ones. Returns wall ms, CPU ms (this
-    thread's: on a shared machine it leaves out the time spent waiting for a core), the statuses, and the
-    statements and queries of one more request."""
-    headers = {"HX-Request": "true"} if htmx else {}
+def time_calls(call, runs, warm=2):
+    """The one timing loop: `runs` calls of `call()` after `warm` untimed ones. Returns wall ms, CPU ms (this
+    thread's: on a shared machine it leaves out the time spent waiting for a core) and what the calls returned."""
     for _ in range(warm):
-        client.get(url, headers=headers)
-    wall, cpu, statuses = [], [], {}
+        call()
+    wall, cpu, results = [], [], []
     for _ in range(runs):
         started, started_cpu = time.perf_counter(), time.thread_time()
-        response = client.get(url, headers=headers)
+        results.append(call())
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.thread_time() - started_cpu) * 1000)
-        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    return wall, cpu, results
+
+
+def measure(client, url, htmx, runs, warm=2):
+    """`runs` GETs of `url` after `warm` untimed ones, timed by `time_calls`. Returns wall ms, CPU ms, the
+    statuses, and the statements and queries of one more request."""
+    headers = {"HX-Request": "true"} if htmx else {}
+    wall, cpu, responses = time_calls(lambda: client.get(url, headers=headers).status_code, runs, warm)
+    statuses = {}
+    for status in responses:
+        statuses[status] = statuses.get(status, 0) + 1
     with QueryLog() as log:
         client.get(url, headers=headers)
     return {"wall": wall, "cpu": cpu, "statuses": statuses, "queries": list(log.queries)}

@@ -11,6 +11,10 @@ per request, so a loaded machine inflates it far less than wall time; the compar
 more than 20 % slower in CPU median than the baseline, or with more statements, is flagged, and the run
 exits 1. `--save-baseline` writes the figures as the new baseline (commit it with the change that
 explains it). The per-part scripts still time what is not a page (sweeps, verbs, POSTs).
+
+With the main database, the list, search, pool, 360 and workbench pages also get their floor
+(`floors.py`: the same rows by one raw SQL query on a read-only connection, rendered by a bare Jinja
+template), timed by the same loop; the table gives page CPU, floor CPU and their ratio (goal: ≤ 4×).
 """
 import argparse
 import importlib
@@ -26,11 +30,13 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import bench  # noqa: E402  (imports the app and the demo seeds)
+import floors  # noqa: E402
 
 PARTS = {"main": "bench", "deals": "bench_deals", "orders": "bench_orders", "projects": "bench_projects",
          "service": "bench_service"}
 BASELINE = HERE / "baseline.json"
 SLOWER = 1.20  # flag a page whose CPU median grew by more than this factor
+FLOOR_GOAL = 4.0  # a page should cost at most this many times its floor's CPU
 
 
 def run_part(part, path, runs, progress):
@@ -50,6 +56,45 @@ def run_part(part, path, runs, progress):
         results.append(result)
         progress(result)
     return results
+
+
+def run_floors(path, runs, progress):
+    """Each floor of floors.py timed like a page (call it while the main part's database is bound: the
+    samples are read through the app's models)."""
+    conn = floors.connect(path)
+    out = []
+    for label, render in floors.cases(conn, bench.samples()):
+        wall, cpu, pages = bench.time_calls(render, runs)
+        floor = {"label": label, "cpu_median": statistics.median(cpu), "cpu_p95": bench.percentile(cpu, 95),
+                 "wall_median": statistics.median(wall), "bytes": len(pages[-1])}
+        out.append(floor)
+        progress({"part": "floor", "label": label, **floor})
+    conn.close()
+    return out
+
+
+def print_floors(results, floor_results):
+    pages = {r["label"]: r for r in results if r["part"] == "main"}
+    print(f"\n{'page against its floor (one raw SQL query, a bare template)':<62} {'page cpu':>9} {'floor cpu':>10} "
+          f"{'floor p95':>10} {'ratio':>6}")
+    for f in floor_results:
+        page = pages.get(f["label"])
+        if page is None:
+            continue
+        ratio = page["cpu_median"] / f["cpu_median"] if f["cpu_median"] else float("inf")
+        print(f"{bench.cell(f['label'], 62)} {page['cpu_median']:9.1f} {f['cpu_median']:10.2f} {f['cpu_p95']:10.2f} "
+              f"{ratio:5.1f}×{'  over ' + format(FLOOR_GOAL, 'g') + '×' if ratio > FLOOR_GOAL else ''}")
+
+
+def _rss_mib(field):
+    """This process's resident memory (Linux /proc), in MiB."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        return float("nan")
+    for line in status.read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def compare(results, baseline):
@@ -93,9 +138,11 @@ def main(argv=None):
         print(f"  {bench.cell(r['part'] + ': ' + r['label'], 62)} cpu {r['cpu_median']:6.1f}  "
               f"wall {r['wall_median']:6.1f} ms", file=sys.stderr, flush=True)
 
-    results = []
+    results, floor_results = [], []
     for part, path in dbs.items():
         results += run_part(part, path, args.runs, progress)
+        if part == "main":
+            floor_results = run_floors(path, args.runs, progress)
 
     print(f"\n{args.runs} runs per page; load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
           f"on {os.cpu_count()} cores; {time.monotonic() - started:.0f} s\n")
@@ -104,6 +151,9 @@ def main(argv=None):
         codes = " ".join(f"{k}×{v}" for k, v in sorted(r["statuses"].items()))
         print(f"{bench.cell(r['part'] + ': ' + r['label'], 62)} {r['cpu_median']:8.1f} {r['cpu_p95']:8.1f} "
               f"{r['wall_median']:9.1f} {r['wall_p95']:9.1f} {r['statements']:6d}  {codes}")
+    if floor_results:
+        print_floors(results, floor_results)
+    print(f"\nthis process (the app served in it) after the run: RSS {_rss_mib('VmRSS'):.1f} MiB, peak {_rss_mib('VmHWM'):.1f} MiB")
     failures = [r for r in results if set(r["statuses"]) != {"200"}]
     flagged = []
     baseline_path = Path(args.baseline)
@@ -116,7 +166,10 @@ def main(argv=None):
     if args.save_baseline:
         pages = [{k: r[k] for k in ("part", "label", "cpu_median", "cpu_p95", "wall_median", "wall_p95", "statements")}
                  for r in results]
-        baseline_path.write_text(json.dumps({"runs": args.runs, "load": load[:3], "pages": pages}, indent=1,
+        saved = {"runs": args.runs, "load": load[:3], "pages": pages}
+        if floor_results:
+            saved["floors"] = [{k: f[k] for k in ("label", "cpu_median", "cpu_p95")} for f in floor_results]
+        baseline_path.write_text(json.dumps(saved, indent=1,
                                             ensure_ascii=False) + "\n")
         print(f"\nbaseline written to {baseline_path}")
     for r in failures:

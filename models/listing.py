@@ -250,7 +250,11 @@ def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
                Customer.stake_due, Customer.value_tier)
     # A seller's scope is an OR of what they work, stake, and the pools: in any order, the OR
     # reads and sorts a region's whole pool, so each part walks its own index and the pages merge.
-    branches = None if f.q else customer_scope_branches(user, owned=f.sort == "release")
+    # "Mine" and "my team" narrow it to the owner's or the team's index already (the parts would add
+    # two empty walks, and a count that reads every id of the part that is not empty).
+    # A pool's page (f.pool: unowned only) needs no part of owned customers.
+    branches = None if f.q or f.scope in ("mine", "team") else \
+        customer_scope_branches(user, owned=f.sort == "release", unowned=bool(f.pool))
     queries = [filtered(user, f, within=b).select(*columns) for b, _ in branches] if branches else \
         [filtered(user, f).select(*columns)]
     found = keyset_union(queries, fields, after=after, before=before, limit=size, descending=f.direction == "desc",

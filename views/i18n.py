@@ -89,14 +89,21 @@ def _compile(target):
         tmp.replace(mo_path)
 
 
+@functools.cache
+def _locale(code):
+    """The Babel locale of a language code, parsed once per process: Flask-Babel parses the selector's
+    answer on every request (a directory check and a load of the locale's data), and keeps a Locale as it is."""
+    return Locale.parse(code)
+
+
 def select_locale():
     if current_user and current_user.is_authenticated:
-        return current_user.language
+        return _locale(current_user.language) if current_user.language else None
     chosen = request.cookies.get("lang")
     if chosen in LANGUAGES:
-        return chosen
+        return _locale(chosen)
     best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
-    return "en" if best == "en" else "zh_CN"
+    return _locale("en" if best == "en" else "zh_CN")
 
 
 def locale_code():
@@ -112,12 +119,44 @@ def _datetime_pattern(locale):
             .replace("{0}", loc.time_formats["short"].pattern))
 
 
+@functools.cache
+def _datetime_parts(locale):
+    """(joint, time pattern) when the medium date-time pattern is the medium date and the short time joined
+    by literal text ("{1} {0}", "{1}, {0}") and the time shows only hours, minutes and the day period: then a
+    time is its day's text and its hour and minute's text, each formatted once per process (`_day_text`,
+    `_clock_text`) instead of Babel's pattern walk per value (a list page shows ~100 dates). Else None."""
+    loc = Locale.parse(locale)
+    joint, time_pattern = loc.datetime_formats["medium"], loc.time_formats["short"].pattern
+    literal = joint.replace("{0}", "").replace("{1}", "")
+    fields = {c for c in time_pattern if c.isascii() and c.isalpha()}
+    if any(c.isascii() and c.isalpha() or c in "'{}" for c in literal) or "'" in time_pattern or not fields <= set("hHkKma"):
+        return None
+    return joint, time_pattern
+
+
+@functools.lru_cache(maxsize=8192)
+def _day_text(day, locale):
+    """A day in the locale's medium date (a few years of days: the cache holds them all)."""
+    return babel_dates.format_date(day, "medium", locale=_locale(locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _clock_text(hour, minute, locale, pattern):
+    return babel_dates.format_time(datetime(2000, 1, 1, hour, minute), pattern, locale=_locale(locale))
+
+
 def fmt_datetime(value):
     """A stored time (naive UTC) in business time, as the locale writes a date and a time of day."""
     if not value:
         return ""
     speech = _speech()
-    return babel_dates.format_datetime(value, _datetime_pattern(speech.code), tzinfo=speech.tz, locale=speech.locale)
+    fast = isinstance(value, datetime) and speech.tz is not None and speech.locale is not None
+    parts = _datetime_parts(speech.code) if fast else None
+    if parts is None:
+        return babel_dates.format_datetime(value, _datetime_pattern(speech.code), tzinfo=speech.tz, locale=speech.locale)
+    local = speech.tz.normalize((value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(speech.tz))
+    return parts[0].replace("{1}", _day_text(local.date(), speech.code)).replace(
+        "{0}", _clock_text(local.hour, local.minute, speech.code, parts[1]))
 
 
 def fmt_date(value):
@@ -126,8 +165,10 @@ def fmt_date(value):
         return ""
     speech = _speech()
     if isinstance(value, datetime):  # naive UTC, as stored
-        value = speech.tz.normalize(value.replace(tzinfo=timezone.utc).astimezone(speech.tz))
-    return babel_dates.format_date(value, "medium", locale=speech.locale)
+        value = speech.tz.normalize(value.replace(tzinfo=timezone.utc).astimezone(speech.tz)).date()
+    if speech.locale is None:  # outside the app: Babel's default locale
+        return babel_dates.format_date(value, "medium", locale=speech.locale)
+    return _day_text(value, speech.code)
 
 
 def fmt_money(value, currency="CNY"):
