@@ -7,8 +7,8 @@ CPU median / p95 and statements per request, compared with a committed baseline.
         [--runs 30] [--baseline benchmarks/baseline.json] [--save-baseline]
 
 A part runs when its database is given (build them with the generate scripts; PATH may be a PostgreSQL
-URL). CPU is this thread's time per request (on PostgreSQL without the server's, which bench.py adds), so a loaded machine inflates it far less than wall time; the comparison uses it: a page
-more than 20 % slower in CPU median than the baseline, or with more statements, is flagged, and the run
+URL). CPU is this thread's time per request (on PostgreSQL without the server's, which bench.py adds), so
+a loaded machine inflates it far less than wall time; the comparison uses it: a page more than 20 % slower in CPU median than the baseline, or with more statements, is flagged, and the run
 exits 1. `--save-baseline` writes the figures as the new baseline (commit it with the change that
 explains it). The per-part scripts still time what is not a page (sweeps, verbs, POSTs).
 """
