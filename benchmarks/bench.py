@@ -1,15 +1,20 @@
 """Time the main pages server-side on a large database and show the query plans behind them.
 
     .venv/bin/python benchmarks/bench.py --db /work/bench/big.db [--runs 50]
+    .venv/bin/python benchmarks/bench.py --db postgresql://postgres@127.0.0.1:5432/kehu_big
 
-Build the database first with benchmarks/generate.py. Requests go through the Flask test client
-as the demo's rep001, manager01, marketing and admin; each is timed around client.get. Then one
-request of each kind is replayed with peewee's query log on, and its slowest statements are
-timed on their own and shown with EXPLAIN QUERY PLAN.
+Build the database first with benchmarks/generate.py (either engine). Logging in writes a session row:
+give a copy of a database that must stay as it is. Requests go through the Flask test client as the
+demo's rep001, manager01, marketing and admin; each is timed around client.get (wall), with the CPU
+spent on it: this thread's, plus on PostgreSQL the server processes' (read from /proc when the server runs
+on this machine; its clock ticks are 10 ms, so only the mean over the runs is shown). Then one request of
+each kind is replayed with peewee's query log on, and its slowest statements are timed on their own and
+shown with their plans (EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN).
 """
 import argparse
 import html
 import logging
+import os
 import re
 import statistics
 import sys
@@ -21,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
 from models import db  # noqa: E402
+from models.base import is_sqlite  # noqa: E402
 from seeds import demo  # noqa: E402
 
 USERS = ("rep001", "manager01", "marketing", "admin")
@@ -77,24 +83,30 @@ def deep_url(client, url, pages=DEEP_PAGES):
 
 
 def samples():
-    """Real values to search for and open, read from the database."""
+    """Real values to search for and open, read from the database (the same rows on either engine)."""
     with db.connection_context():
-        one = lambda sql, *params: db.execute_sql(sql, params).fetchone()  # noqa: E731
-        rep_id = one("SELECT id FROM user WHERE username = 'rep001'")[0]
+        def one(sql, *params):  # written for SQLite: `?` placeholders, a bare % in LIKE
+            if not is_sqlite():
+                sql = sql.replace("%", "%%").replace("?", "%s")
+            return db.execute_sql(sql, params).fetchone()
+
+        rep_id = one("SELECT id FROM \"user\" WHERE username = 'rep001'")[0]
         own = one("SELECT id, short_name FROM customer WHERE owner_id = ? ORDER BY id LIMIT 1", rep_id)
         pool = one("SELECT customer_id FROM follow_up WHERE customer_id IN (SELECT id FROM customer "
-                   "WHERE owner_id IS NULL AND id > (SELECT max(id) / 3 FROM customer) LIMIT 1000) "
-                   "GROUP BY customer_id ORDER BY count(*) DESC LIMIT 1")[0]
+                   "WHERE owner_id IS NULL AND id > (SELECT max(id) / 3 FROM customer) ORDER BY id LIMIT 1000) "
+                   "GROUP BY customer_id ORDER BY count(*) DESC, customer_id LIMIT 1")[0]
         code = one("SELECT credit_code FROM customer WHERE credit_code IS NOT NULL AND id > (SELECT max(id) / 2 "
-                   "FROM customer) LIMIT 1")[0]
+                   "FROM customer) ORDER BY id LIMIT 1")[0]
         phone = one("SELECT phone_norm FROM customer WHERE length(phone_norm) = 11 AND phone_norm LIKE '1%' "
-                    "AND id > (SELECT max(id) / 4 FROM customer) LIMIT 1")[0]
+                    "AND id > (SELECT max(id) / 4 FROM customer) ORDER BY id LIMIT 1")[0]
         name = one("SELECT name FROM customer WHERE id = (SELECT max(id) * 2 / 3 FROM customer)")[0]
+        contact = one("SELECT name, mobile_norm FROM contact WHERE length(name) = 3 AND length(mobile_norm) = 11 "
+                      "AND id > (SELECT max(id) * 3 / 5 FROM contact) ORDER BY id LIMIT 1")
         region = one("SELECT id FROM region WHERE code = 'east'")[0]
         industry = one("SELECT id FROM industry WHERE code = 'suits'")[0]
     return {"own_id": own[0], "own_short": own[1], "pool_id": pool,
             "code": code[8:16], "phone": phone[3:10], "name": name[2:6], "region": region,
-            "industry": industry}
+            "industry": industry, "contact": contact[0], "mobile": contact[1][4:11]}
 
 
 def cases(s):
@@ -119,6 +131,8 @@ def cases(s):
         ("search, admin: phone digits", "admin", f"/customers?scope=all&q={s['phone']}", hx),
         ("search, admin: 西装 (2 chars)", "admin", "/customers?scope=all&q=西装", hx),
         (f"search, admin: {s['name']} (name part)", "admin", f"/customers?scope=all&q={s['name']}", hx),
+        ("search, admin: contact's name", "admin", f"/customers?scope=all&q={s['contact']}", hx),
+        ("search, admin: contact's mobile digits", "admin", f"/customers?scope=all&q={s['mobile']}", hx),
         ("search, rep: 西装 (2 chars)", "rep001", "/customers?q=西装", hx),
         (f"search, rep: {s['own_short']}", "rep001", f"/customers?q={s['own_short']}", hx),
         ("search, marketing: 西装", "marketing", "/customers?q=西装", hx),
@@ -149,17 +163,61 @@ def time_calls(call, runs, warm=2):
     return wall, cpu, results
 
 
+class ServerClock:
+    """CPU seconds used so far by the PostgreSQL server's processes (the postmaster's children), read from /proc;
+    0 on SQLite (its work is this thread's) or when the server is not on this machine."""
+
+    def __init__(self):
+        self.postmaster = None
+        if is_sqlite():
+            return
+        with db.connection_context():
+            backend = db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+        try:
+            self.postmaster = int(self._stat(backend)[1])
+        except OSError:
+            pass  # another machine's server
+
+    @staticmethod
+    def _stat(pid):
+        """(state, ppid, utime, stime) of a process."""
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return fields[0], fields[1], int(fields[11]), int(fields[12])
+
+    def __call__(self):
+        if self.postmaster is None:
+            return 0.0
+        ticks = 0
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    _, ppid, utime, stime = self._stat(entry.name)
+                except (OSError, IndexError):
+                    continue
+                if int(ppid) == self.postmaster:
+                    ticks += utime + stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
+server_cpu = None  # a ServerClock once main() has opened the database
+
+
 def measure(client, url, htmx, runs, warm=2):
     """`runs` GETs of `url` after `warm` untimed ones, timed by `time_calls`. Returns wall ms, CPU ms, the
-    statuses, and the statements and queries of one more request."""
+    server's CPU ms per request (PostgreSQL, mean over the runs), the statuses, and the statements and queries
+    of one more request."""
     headers = {"HX-Request": "true"} if htmx else {}
-    wall, cpu, responses = time_calls(lambda: client.get(url, headers=headers).status_code, runs, warm)
+    for _ in range(warm):
+        client.get(url, headers=headers)
+    server_started = server_cpu() if server_cpu else 0.0
+    wall, cpu, responses = time_calls(lambda: client.get(url, headers=headers).status_code, runs, warm=0)
+    server = ((server_cpu() if server_cpu else 0.0) - server_started) * 1000 / runs
     statuses = {}
     for status in responses:
         statuses[status] = statuses.get(status, 0) + 1
     with QueryLog() as log:
         client.get(url, headers=headers)
-    return {"wall": wall, "cpu": cpu, "statuses": statuses, "queries": list(log.queries)}
+    return {"wall": wall, "cpu": cpu, "server_cpu": server, "statuses": statuses, "queries": list(log.queries)}
 
 
 def timed(client, url, htmx, runs):
@@ -189,6 +247,14 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def plan_lines(sql, params):
+    """The query plan of one statement, as lines of text."""
+    if is_sqlite():
+        return [("  " if parent else "") + detail
+                for _, parent, _, detail in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+    return [line for (line,) in db.execute_sql("EXPLAIN " + sql, params).fetchall()]
+
+
 def explain(queries, top):
     """The `top` slowest SELECTs of one request, each timed alone, with its query plan."""
     measured = []
@@ -199,23 +265,27 @@ def explain(queries, top):
             started = time.perf_counter()
             db.execute_sql(sql, params).fetchall()
             elapsed = (time.perf_counter() - started) * 1000
-            plan = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
-            measured.append((elapsed, sql, params, plan))
+            measured.append((elapsed, sql, params, plan_lines(sql, params)))
     measured.sort(key=lambda m: -m[0])
     return len(queries), measured[:top]
 
 
-def row(label, times, statuses):
-    """One line of the results table: (label, runs, first, median, p95, statuses)."""
-    return (label, len(times), times[0], statistics.median(times), percentile(times, 95), statuses)
+def row(label, times, statuses, cpu=None):
+    """One line of the results table: (label, runs, first, median, p95, statuses[, cpu]); `cpu`: the mean CPU ms
+    per request (this thread's and the database server's)."""
+    line = (label, len(times), times[0], statistics.median(times), percentile(times, 95), statuses)
+    return line if cpu is None else line + (cpu,)
 
 
 def print_table(rows):
-    """The results table: one line per (label, runs, first, median, p95, statuses) row, times in ms."""
-    print(f"{'request':<50} {'runs':>5} {'first':>8} {'median':>8} {'p95':>8}  status")
-    for label, runs, first, median, p95, statuses in rows:
+    """The results table: one line per (label, runs, first, median, p95, statuses[, cpu]) row, times in ms."""
+    with_cpu = any(len(r) > 6 for r in rows)
+    print(f"{'request':<50} {'runs':>5} {'first':>8} {'median':>8} {'p95':>8}" + (f" {'cpu':>7}" if with_cpu else "")
+          + "  status")
+    for label, runs, first, median, p95, statuses, *cpu in rows:
         codes = " ".join(f"{code}×{n}" for code, n in sorted(statuses.items(), key=lambda kv: str(kv[0])))
-        print(f"{cell(label, 50)} {runs:>5} {first:>8.1f} {median:>8.1f} {p95:>8.1f}  {codes}")
+        extra = f" {cpu[0]:>7.1f}" if cpu else (" " * 8 if with_cpu else "")
+        print(f"{cell(label, 50)} {runs:>5} {first:>8.1f} {median:>8.1f} {p95:>8.1f}{extra}  {codes}")
 
 
 def print_plans(logged, top):
@@ -226,37 +296,65 @@ def print_plans(logged, top):
         for elapsed, sql, params, plan in slowest:
             print(f"  {elapsed:7.1f} ms  {sql}")
             print(f"             params {params}")
-            for _, parent, _, detail in plan:
-                print(f"             {'  ' if parent else ''}{detail}")
+            for line in plan:
+                print(f"             {line}")
+
+
+def database_url(target):
+    """The DATABASE_URL for --db: a PostgreSQL URL as it is, a SQLite file's path (which must exist)."""
+    if target.startswith(("postgres://", "postgresql://")):
+        return target
+    path = Path(target).resolve()
+    if not path.exists():
+        sys.exit(f"{path} does not exist: build it with benchmarks/generate.py")
+    return f"sqlite:///{path}"
+
+
+def describe(url):
+    """The database and its size, for the results' heading."""
+    if url.startswith("sqlite"):
+        path = Path(url[len("sqlite:///"):])
+        return f"{path} ({path.stat().st_size / 2**20:,.0f} MB)"
+    with db.connection_context():
+        version, size = db.execute_sql("SELECT current_setting('server_version'), "
+                                       "pg_database_size(current_database())").fetchone()
+    return f"PostgreSQL {version} {url.rsplit('@', 1)[-1]} ({size / 2**20:,.0f} MB)"
 
 
 def main(argv=None):
+    global server_cpu
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db", required=True, help="a SQLite file or a PostgreSQL URL")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--plans", type=int, default=2, help="slowest statements shown per request")
     args = parser.parse_args(argv)
-    path = Path(args.db).resolve()
-    if not path.exists():
-        sys.exit(f"{path} does not exist: build it with benchmarks/generate.py")
+    url = database_url(args.db)
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False, "TESTING": True,
+    app = create_app({"DATABASE_URL": url, "WTF_CSRF_ENABLED": False, "TESTING": True,
                       "SECRET_KEY": "benchmark"})
+    server_cpu = ServerClock()
+    load = os.getloadavg()
     clients = {u: login(app, u) for u in USERS}
-    rows, failures, logged = [], [], []
-    for label, user, url, htmx in page_cases(clients):
+    rows, failures, logged, searches = [], [], [], []
+    for label, user, url_, htmx in page_cases(clients):
         client = clients[user]
-        times, statuses = timed(client, url, htmx, args.runs)
-        rows.append(row(label, times, statuses))
+        m = measure(client, url_, htmx, args.runs, warm=0)
+        times, statuses = m["wall"], m["statuses"]
+        rows.append(row(label, times, statuses, statistics.mean(m["cpu"]) + m["server_cpu"]))
+        if "search" in label:
+            searches += times
         if set(statuses) != {200}:
-            failures.append((label, url, statuses))
-        with QueryLog() as log:
-            client.get(url, headers={"HX-Request": "true"} if htmx else {})
-        logged.append((label, url, list(log.queries)))
+            failures.append((label, url_, statuses))
+        logged.append((label, url_, m["queries"]))
         print(f"  {cell(label, 50)} {statistics.median(times):8.1f} ms", file=sys.stderr, flush=True)
 
-    print(f"\n{path} ({path.stat().st_size / 2**20:,.0f} MB), {args.runs} runs per request, times in ms\n")
+    end = os.getloadavg()
+    print(f"\n{describe(url)}, {args.runs} runs per request, times in ms (cpu: mean per request, this thread"
+          f"{'' if is_sqlite() else ' + the server'}); load average {load[0]:.1f} at start, {end[0]:.1f} at end, "
+          f"on {os.cpu_count()} cores\n")
     print_table(rows)
+    print(f"\nall search requests together: {len(searches)} runs, median {statistics.median(searches):.1f} ms, "
+          f"p95 {percentile(searches, 95):.1f} ms")
     if failures:
         print("\nFAILURES (non-200 answers):")
         for label, url, statuses in failures:

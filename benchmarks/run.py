@@ -6,9 +6,9 @@ CPU median / p95 and statements per request, compared with a committed baseline.
         --db orders=/work/bench/orders.db --db projects=/work/bench/projects.db --db service=/work/bench/service.db \\
         [--runs 30] [--baseline benchmarks/baseline.json] [--save-baseline]
 
-A part runs when its database is given (build them with the generate scripts). CPU is this thread's time
-per request, so a loaded machine inflates it far less than wall time; the comparison uses it: a page
-more than 20 % slower in CPU median than the baseline, or with more statements, is flagged, and the run
+A part runs when its database is given (build them with the generate scripts; PATH may be a PostgreSQL
+URL). CPU is this thread's time per request (on PostgreSQL without the server's, which bench.py adds), so
+a loaded machine inflates it far less than wall time; the comparison uses it: a page more than 20 % slower in CPU median than the baseline, or with more statements, is flagged, and the run
 exits 1. `--save-baseline` writes the figures as the new baseline (commit it with the change that
 explains it). The per-part scripts still time what is not a page (sweeps, verbs, POSTs).
 
@@ -43,7 +43,7 @@ def run_part(part, path, runs, progress):
     from app import create_app
 
     module = importlib.import_module(PARTS[part])
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False, "TESTING": True,
+    app = create_app({"DATABASE_URL": bench.database_url(str(path)), "WTF_CSRF_ENABLED": False, "TESTING": True,
                       "SECRET_KEY": "benchmark"})
     clients = {user: bench.login(app, user) for user in module.USERS}
     results = []
@@ -125,6 +125,9 @@ def main(argv=None):
         part, _, path = item.partition("=")
         if part not in PARTS or not path:
             parser.error(f"--db takes PART=PATH with PART one of {', '.join(PARTS)}")
+        if path.startswith(("postgres://", "postgresql://")):
+            dbs[part] = path
+            continue
         if not Path(path).exists():
             parser.error(f"{path} does not exist: build it with the part's generate script")
         dbs[part] = Path(path).resolve()

@@ -141,6 +141,37 @@ def sync_sequence(model):
         f"MAX(\"{column}\") IS NOT NULL) FROM \"{table}\"")
 
 
-__all__ = ["sync_sequence", "placeholders", "days_between", "hours_between", "days_before", "greatest", "round_to", "json_object", "json_text", "json_int",
+def _copy_text(value):
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def insert_many(table, columns, rows):
+    """Write many rows (tuples in `columns` order, values in database form: text, numbers, booleans, None) into
+    `table`, inside the caller's transaction: one prepared statement run for each row on SQLite, one COPY on
+    PostgreSQL (where executemany is a round trip per row: ~10x slower for a bulk load)."""
+    if not rows:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    if is_sqlite():
+        marks = ", ".join(["?"] * len(columns))
+        base.db.cursor().executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
+        return
+    import io
+
+    buffer = io.StringIO()
+    buffer.writelines("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+    buffer.seek(0)
+    base.db.cursor().copy_expert(f'COPY "{table}" ({names}) FROM STDIN', buffer)
+
+
+__all__ = ["sync_sequence", "insert_many", "placeholders", "days_between", "hours_between", "days_before", "greatest", "round_to", "json_object", "json_text", "json_int",
            "month_start", "period_start", "business_time", "business_date", "json_value", "json_integer", "json_true",
            "no_index"]

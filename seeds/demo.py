@@ -413,17 +413,15 @@ def _column_defaults(model):
 
 
 def insert_rows(model, rows):
-    """executemany one table's rows (tuples in COLUMNS order, values already in database form);
-    columns added to the model since get their defaults."""
+    """Write one table's rows (tuples in COLUMNS order, values already in database form) in one bulk
+    statement (executemany on SQLite, COPY on PostgreSQL); columns added to the model since get their defaults."""
     if rows:
         defaults = _column_defaults(model)
         columns = COLUMNS[model] + tuple(c for c, _ in defaults)
-        sql = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(columns)}) '
-               f'VALUES ({", ".join([db.param] * len(columns))})')
         if defaults:
             extra = tuple(v for _, v in defaults)
             rows = [row + extra for row in rows]
-        db.cursor().executemany(sql, rows)
+        sql_engine.insert_many(model._meta.table_name, columns, rows)
         sql_engine.sync_sequence(model)
 
 
