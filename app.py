@@ -331,11 +331,20 @@ def serve():
         pid_file.unlink(missing_ok=True)
 
 
+# `app.py test --fast`: the developers' loop, a few minutes: one pytest-xdist worker per core, and neither the
+# browser, the real server nor the tests marked slow (the whole matrices, the demo load), which CI runs.
+FAST_ARGS = ["-n", "auto", "-m", "not e2e and not server and not slow"]
+
+
 def run_tests(args):
     """The suite on each engine of KEHU_TEST_ENGINES in turn: SQLite runs everything; PostgreSQL the tests
-    that do not need a browser or the real server (those test the pages and the server, not the engine)."""
+    that do not need a browser or the real server (those test the pages and the server, not the engine).
+    `--fast` first in the arguments stands for FAST_ARGS (a -m after it replaces its marker choice)."""
     import pytest
 
+    args = list(args)
+    if args[:1] == ["--fast"]:
+        args = [*FAST_ARGS, *args[1:]]
     engines = test_engines()
     if engines == ["sqlite"]:
         code = pytest.main(["-q", "-rs", *args])
@@ -379,7 +388,8 @@ def command_line():
     def test_command(pytest_args):
         """Run the tests; every argument goes to pytest.
 
-        e.g. app.py test -m "not e2e and not server" (app.py test --help is pytest's help)."""
+        app.py test --fast: the quick loop (a worker per core; no browser, real server or slow tests);
+        e.g. app.py test -n 2 -m "not e2e and not server" (app.py test --help is pytest's help)."""
         run_tests(pytest_args)
 
     @group.command("migrate")

@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 from jinja2 import BytecodeCache
 
-# The tests' instance folder is this checkout's own: two checkouts testing at once do not share one.
+# The tests' instance folder is this checkout's own: two checkouts testing at once do not share one. Under
+# pytest-xdist (`-n 2`) each worker (gw0, gw1 ...) has its own too: documents, compiled translations.
 _CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:10]
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 os.environ.setdefault("KEHU_INSTANCE", str(Path(tempfile.gettempdir()) / f"kehu-test-{_CHECKOUT}"))
+if WORKER:
+    os.environ["KEHU_INSTANCE"] = f"{os.environ['KEHU_INSTANCE']}-{WORKER}"
 
 import models  # noqa: E402
 from app import create_app  # noqa: E402
@@ -36,6 +40,12 @@ TEST_CONFIG = {"TESTING": True, "PASSWORD_METHOD": "pbkdf2:sha256:1000", "SECRET
 # KEHU_TEST_PG_URL points at a server of one's own instead of a throw-away cluster).
 ENGINE = os.environ.get("KEHU_TEST_ENGINE", "sqlite")
 sqlite_only = pytest.mark.skipif(ENGINE != "sqlite", reason="SQLite only (the file, its pragmas or its locking)")
+
+
+def worker_database(name):
+    """A PostgreSQL database name of this xdist worker's own (kehu_test_gw0), for a server the workers share
+    (KEHU_TEST_PG_URL); without one, each worker starts a throw-away cluster of its own anyway."""
+    return f"{name}_{WORKER}" if WORKER else name
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +85,9 @@ def template_db(tmp_path_factory, pg_server):
     if pg_server:
         from tests.pgcluster import Reset, admin_execute, with_database
 
-        admin_execute(pg_server, "DROP DATABASE IF EXISTS kehu_test WITH (FORCE)", "CREATE DATABASE kehu_test")
-        url = with_database(pg_server, "kehu_test")
+        name = worker_database("kehu_test")
+        admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
+        url = with_database(pg_server, name)
         _load_template(url)
         reset = Reset(url)
         yield url, reset
@@ -261,6 +272,42 @@ def real_server(tmp_path_factory):
     server = RealServer(tmp_path_factory.mktemp("real-server")).start()
     yield server
     server.stop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`-n 2`, `--dist loadgroup` in pyproject's addopts) the tests that share an expensive
+    fixture run on one worker, so it is built once: every test of the real server (`app.py serve` loading the
+    demo, minutes) on one worker, and a module with a module-scoped fixture (the demo database of
+    test_demo.py, the translations extracted once) whole on one worker. The rest is spread test by test.
+    Without -n the marks do nothing. (tryfirst: before xdist reads the marks.)"""
+    for item in items:
+        if "real_server" in item.fixturenames:
+            group = "real_server"
+        elif any(defs[-1].scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values()):
+            group = item.nodeid.split("::")[0]
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker hands its real-server figures to the controller, which prints them (below)."""
+    if hasattr(session.config, "workeroutput"):
+        from tests.live import FIGURES, TOTALS
+
+        session.config.workeroutput["kehu_live"] = {"figures": FIGURES, "totals": TOTALS}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    from tests.live import FIGURES, tally
+
+    live = getattr(node, "workeroutput", {}).get("kehu_live")
+    if live:
+        FIGURES.extend(live["figures"])
+        for run, (sent, errors) in live["totals"].items():
+            tally(run, sent, errors)
 
 
 def pytest_terminal_summary(terminalreporter):
