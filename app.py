@@ -190,11 +190,22 @@ def _secret_key():
     return path.read_text().strip()
 
 
+def configure_models(config):
+    """What `models/` takes from the settings (it never reads Flask's config): the password hash, the session
+    lifetime and the database. The tests' shared app calls it again for every test."""
+    import models
+    from models import users as users_model
+
+    users_model.password_method = config["PASSWORD_METHOD"]
+    lifetime = config["PERMANENT_SESSION_LIFETIME"]
+    users_model.session_lifetime = lifetime if isinstance(lifetime, dt.timedelta) else dt.timedelta(seconds=lifetime)
+    models.init_db(config["DATABASE_URL"], config.get("SQLITE_PRAGMAS"))
+
+
 def create_app(test_config=None):
     from flask import Flask, send_from_directory
 
     import models
-    from models import users as users_model
 
     INSTANCE.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(INSTANCE), static_folder="static", template_folder="templates")
@@ -204,11 +215,7 @@ def create_app(test_config=None):
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key()
-    users_model.password_method = app.config["PASSWORD_METHOD"]
-    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
-    users_model.session_lifetime = lifetime if isinstance(lifetime, dt.timedelta) else dt.timedelta(seconds=lifetime)
-
-    models.init_db(app.config["DATABASE_URL"], app.config.get("SQLITE_PRAGMAS"))
+    configure_models(app.config)
 
     @app.before_request
     def _open_db():

@@ -3,12 +3,12 @@ import datetime as dt
 import hashlib
 import itertools
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from jinja2 import BytecodeCache
 
 # The tests' instance folder is this checkout's own: two checkouts testing at once do not share one. Under
@@ -20,7 +20,7 @@ if WORKER:
     os.environ["KEHU_INSTANCE"] = f"{os.environ['KEHU_INSTANCE']}-{WORKER}"
 
 import models  # noqa: E402
-from app import create_app  # noqa: E402
+from app import configure_models, create_app  # noqa: E402
 from models import clock  # noqa: E402
 from models.users import Team, User, hash_password  # noqa: E402
 
@@ -150,7 +150,8 @@ def _shared_app(url):
     application = _SHARED["app"]
     application.config.clear()
     application.config.update({**_SHARED["config"], "DATABASE_URL": url})
-    models.init_db(url, application.config.get("SQLITE_PRAGMAS"))
+    # and what models/ took from them (another test's create_app may have changed the session lifetime)
+    configure_models(application.config)
     return application
 
 
@@ -178,9 +179,14 @@ class Client:
         self.token = None
 
     def _csrf(self):
+        """The token a page of this session would carry, made as Flask-WTF's generate_csrf makes it (the raw
+        token kept in the session, signed) rather than read off a page: fetching one logged in rendered the
+        whole workbench, a third of a POST's cost."""
         if self.token is None:
-            page = self.http.get("/login", follow_redirects=True)  # logged in: the workbench has the token
-            self.token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+            with self.http.session_transaction() as session:
+                raw = session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+            signer = URLSafeTimedSerializer(self.app.secret_key, salt="wtf-csrf-token")
+            self.token = signer.dumps(raw)
         return self.token
 
     def login(self, user, password=PASSWORD):
@@ -274,14 +280,26 @@ def real_server(tmp_path_factory):
     server.stop()
 
 
+def _matrix_cell(item):
+    """One case of a permission matrix (tests/test_permissions*.py, parametrized by role and relation, action or
+    route): half the suite's tests, each building its world. The fast loop leaves them out (they are `slow`)."""
+    params = set(getattr(getattr(item, "callspec", None), "params", {}))
+    return item.path.name.startswith("test_permissions") and "role" in params and bool(
+        params & {"relation", "action", "route"})
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (`-n 2`, `--dist loadgroup` in pyproject's addopts) the tests that share an expensive
+    """The permission matrices' cells are marked `slow` (see _matrix_cell).
+
+    Under pytest-xdist (`-n 2`, `--dist loadgroup` in pyproject's addopts) the tests that share an expensive
     fixture run on one worker, so it is built once: every test of the real server (`app.py serve` loading the
     demo, minutes) on one worker, and a module with a module-scoped fixture (the demo database of
     test_demo.py, the translations extracted once) whole on one worker. The rest is spread test by test.
     Without -n the marks do nothing. (tryfirst: before xdist reads the marks.)"""
     for item in items:
+        if _matrix_cell(item):
+            item.add_marker(pytest.mark.slow)
         if "real_server" in item.fixturenames:
             group = "real_server"
         elif any(defs[-1].scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values()):
