@@ -288,6 +288,16 @@ def _matrix_cell(item):
         params & {"relation", "action", "route"})
 
 
+def _group(item, group):
+    """Put `item` in an xdist group. xdist 3.8 names a group's tests `<id>@<group>` in `_nodeid`, which pytest
+    9.2 no longer reads (it keeps the id in `_id`): then the suffix is set here, where the controller reads it."""
+    item.add_marker(pytest.mark.xdist_group(group))
+    if WORKER and item.config.getvalue("loadgroup") and hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """The permission matrices' cells are marked `slow` (see _matrix_cell).
@@ -296,17 +306,22 @@ def pytest_collection_modifyitems(items):
     fixture run on one worker, so it is built once: every test of the real server (`app.py serve` loading the
     demo, minutes) on one worker, and a module with a module-scoped fixture (the demo database of
     test_demo.py, the translations extracted once) whole on one worker. The rest is spread test by test.
-    Without -n the marks do nothing. (tryfirst: before xdist reads the marks.)"""
+    Without -n the marks do nothing. (tryfirst: before xdist reads the marks.) On a worker the groups come first,
+    the real server's first of all: xdist hands out work in collection order, and the longest piece started
+    last would keep one worker busy long after the other has finished."""
+    rank = {}
     for item in items:
         if _matrix_cell(item):
             item.add_marker(pytest.mark.slow)
         if "real_server" in item.fixturenames:
-            group = "real_server"
+            group, rank[item] = "real_server", 0
         elif any(defs[-1].scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values()):
-            group = item.nodeid.split("::")[0]
+            group, rank[item] = item.nodeid.split("::")[0], 1
         else:
             continue
-        item.add_marker(pytest.mark.xdist_group(group))
+        _group(item, group)
+    if WORKER:
+        items.sort(key=lambda item: rank.get(item, 2))
 
 
 def pytest_sessionfinish(session):

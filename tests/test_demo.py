@@ -20,6 +20,9 @@ from models.users import Team, User
 from seeds import demo as demo_seed
 from tests.conftest import FROZEN, TEST_CONFIG, worker_database
 
+# The demo load takes a minute or more: CI runs this module, the fast loop (app.py test --fast) does not.
+pytestmark = pytest.mark.slow
+
 # Columns that hold plans rather than history: they may lie after the load time.
 FORWARD_LOOKING = {
     ("customer", "next_followup_on"), ("customer", "release_at"), ("customer", "contract_end"),
