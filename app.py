@@ -190,11 +190,22 @@ def _secret_key():
     return path.read_text().strip()
 
 
+def configure_models(config):
+    """What `models/` takes from the settings (it never reads Flask's config): the password hash, the session
+    lifetime and the database. The tests' shared app calls it again for every test."""
+    import models
+    from models import users as users_model
+
+    users_model.password_method = config["PASSWORD_METHOD"]
+    lifetime = config["PERMANENT_SESSION_LIFETIME"]
+    users_model.session_lifetime = lifetime if isinstance(lifetime, dt.timedelta) else dt.timedelta(seconds=lifetime)
+    models.init_db(config["DATABASE_URL"], config.get("SQLITE_PRAGMAS"))
+
+
 def create_app(test_config=None):
     from flask import Flask, send_from_directory
 
     import models
-    from models import users as users_model
 
     INSTANCE.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(INSTANCE), static_folder="static", template_folder="templates")
@@ -204,11 +215,7 @@ def create_app(test_config=None):
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key()
-    users_model.password_method = app.config["PASSWORD_METHOD"]
-    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
-    users_model.session_lifetime = lifetime if isinstance(lifetime, dt.timedelta) else dt.timedelta(seconds=lifetime)
-
-    models.init_db(app.config["DATABASE_URL"], app.config.get("SQLITE_PRAGMAS"))
+    configure_models(app.config)
 
     @app.before_request
     def _open_db():
@@ -331,11 +338,20 @@ def serve():
         pid_file.unlink(missing_ok=True)
 
 
+# `app.py test --fast`: the developers' loop, a few minutes: one pytest-xdist worker per core, and neither the
+# browser, the real server nor the tests marked slow (the whole matrices, the demo load), which CI runs.
+FAST_ARGS = ["-n", "auto", "-m", "not e2e and not server and not slow"]
+
+
 def run_tests(args):
     """The suite on each engine of KEHU_TEST_ENGINES in turn: SQLite runs everything; PostgreSQL the tests
-    that do not need a browser or the real server (those test the pages and the server, not the engine)."""
+    that do not need a browser or the real server (those test the pages and the server, not the engine).
+    `--fast` first in the arguments stands for FAST_ARGS (a -m after it replaces its marker choice)."""
     import pytest
 
+    args = list(args)
+    if args[:1] == ["--fast"]:
+        args = [*FAST_ARGS, *args[1:]]
     engines = test_engines()
     if engines == ["sqlite"]:
         code = pytest.main(["-q", "-rs", *args])
@@ -379,7 +395,8 @@ def command_line():
     def test_command(pytest_args):
         """Run the tests; every argument goes to pytest.
 
-        e.g. app.py test -m "not e2e and not server" (app.py test --help is pytest's help)."""
+        app.py test --fast: the quick loop (a worker per core; no browser, real server or slow tests);
+        e.g. app.py test -n 2 -m "not e2e and not server" (app.py test --help is pytest's help)."""
         run_tests(pytest_args)
 
     @group.command("migrate")

@@ -3,20 +3,24 @@ import datetime as dt
 import hashlib
 import itertools
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from jinja2 import BytecodeCache
 
-# The tests' instance folder is this checkout's own: two checkouts testing at once do not share one.
+# The tests' instance folder is this checkout's own: two checkouts testing at once do not share one. Under
+# pytest-xdist (`-n 2`) each worker (gw0, gw1 ...) has its own too: documents, compiled translations.
 _CHECKOUT = hashlib.sha1(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:10]
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 os.environ.setdefault("KEHU_INSTANCE", str(Path(tempfile.gettempdir()) / f"kehu-test-{_CHECKOUT}"))
+if WORKER:
+    os.environ["KEHU_INSTANCE"] = f"{os.environ['KEHU_INSTANCE']}-{WORKER}"
 
 import models  # noqa: E402
-from app import create_app  # noqa: E402
+from app import configure_models, create_app  # noqa: E402
 from models import clock  # noqa: E402
 from models.users import Team, User, hash_password  # noqa: E402
 
@@ -36,6 +40,12 @@ TEST_CONFIG = {"TESTING": True, "PASSWORD_METHOD": "pbkdf2:sha256:1000", "SECRET
 # KEHU_TEST_PG_URL points at a server of one's own instead of a throw-away cluster).
 ENGINE = os.environ.get("KEHU_TEST_ENGINE", "sqlite")
 sqlite_only = pytest.mark.skipif(ENGINE != "sqlite", reason="SQLite only (the file, its pragmas or its locking)")
+
+
+def worker_database(name):
+    """A PostgreSQL database name of this xdist worker's own (kehu_test_gw0), for a server the workers share
+    (KEHU_TEST_PG_URL); without one, each worker starts a throw-away cluster of its own anyway."""
+    return f"{name}_{WORKER}" if WORKER else name
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +85,9 @@ def template_db(tmp_path_factory, pg_server):
     if pg_server:
         from tests.pgcluster import Reset, admin_execute, with_database
 
-        admin_execute(pg_server, "DROP DATABASE IF EXISTS kehu_test WITH (FORCE)", "CREATE DATABASE kehu_test")
-        url = with_database(pg_server, "kehu_test")
+        name = worker_database("kehu_test")
+        admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
+        url = with_database(pg_server, name)
         _load_template(url)
         reset = Reset(url)
         yield url, reset
@@ -139,7 +150,8 @@ def _shared_app(url):
     application = _SHARED["app"]
     application.config.clear()
     application.config.update({**_SHARED["config"], "DATABASE_URL": url})
-    models.init_db(url, application.config.get("SQLITE_PRAGMAS"))
+    # and what models/ took from them (another test's create_app may have changed the session lifetime)
+    configure_models(application.config)
     return application
 
 
@@ -167,9 +179,14 @@ class Client:
         self.token = None
 
     def _csrf(self):
+        """The token a page of this session would carry, made as Flask-WTF's generate_csrf makes it (the raw
+        token kept in the session, signed) rather than read off a page: fetching one logged in rendered the
+        whole workbench, a third of a POST's cost."""
         if self.token is None:
-            page = self.http.get("/login", follow_redirects=True)  # logged in: the workbench has the token
-            self.token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+            with self.http.session_transaction() as session:
+                raw = session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+            signer = URLSafeTimedSerializer(self.app.secret_key, salt="wtf-csrf-token")
+            self.token = signer.dumps(raw)
         return self.token
 
     def login(self, user, password=PASSWORD):
@@ -261,6 +278,69 @@ def real_server(tmp_path_factory):
     server = RealServer(tmp_path_factory.mktemp("real-server")).start()
     yield server
     server.stop()
+
+
+def _matrix_cell(item):
+    """One case of a permission matrix (tests/test_permissions*.py, parametrized by role and relation, action or
+    route): half the suite's tests, each building its world. The fast loop leaves them out (they are `slow`)."""
+    params = set(getattr(getattr(item, "callspec", None), "params", {}))
+    return item.path.name.startswith("test_permissions") and "role" in params and bool(
+        params & {"relation", "action", "route"})
+
+
+def _group(item, group):
+    """Put `item` in an xdist group. xdist 3.8 names a group's tests `<id>@<group>` in `_nodeid`, which pytest
+    9.2 no longer reads (it keeps the id in `_id`): then the suffix is set here, where the controller reads it."""
+    item.add_marker(pytest.mark.xdist_group(group))
+    if WORKER and item.config.getvalue("loadgroup") and hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """The permission matrices' cells are marked `slow` (see _matrix_cell).
+
+    Under pytest-xdist (`-n 2`, `--dist loadgroup` in pyproject's addopts) the tests that share an expensive
+    fixture run on one worker, so it is built once: every test of the real server (`app.py serve` loading the
+    demo, minutes) on one worker, and a module with a module-scoped fixture (the demo database of
+    test_demo.py, the translations extracted once) whole on one worker. The rest is spread test by test.
+    Without -n the marks do nothing. (tryfirst: before xdist reads the marks.) On a worker the groups come first,
+    the real server's first of all: xdist hands out work in collection order, and the longest piece started
+    last would keep one worker busy long after the other has finished."""
+    rank = {}
+    for item in items:
+        if _matrix_cell(item):
+            item.add_marker(pytest.mark.slow)
+        if "real_server" in item.fixturenames:
+            group, rank[item] = "real_server", 0
+        elif any(defs[-1].scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values()):
+            group, rank[item] = item.nodeid.split("::")[0], 1
+        else:
+            continue
+        _group(item, group)
+    if WORKER:
+        items.sort(key=lambda item: rank.get(item, 2))
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker hands its real-server figures to the controller, which prints them (below)."""
+    if hasattr(session.config, "workeroutput"):
+        from tests.live import FIGURES, TOTALS
+
+        session.config.workeroutput["kehu_live"] = {"figures": FIGURES, "totals": TOTALS}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    from tests.live import FIGURES, tally
+
+    live = getattr(node, "workeroutput", {}).get("kehu_live")
+    if live:
+        FIGURES.extend(live["figures"])
+        for run, (sent, errors) in live["totals"].items():
+            tally(run, sent, errors)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -88,6 +88,18 @@ def test_test_passes_its_arguments_to_pytest():
     assert result.returncode == 0 and "pytest" in (result.stdout + result.stderr)
 
 
+def test_fast_stands_for_parallel_workers_without_the_slow_tests(monkeypatch):
+    """`app.py test --fast -k x`: pytest gets -n auto and the fast marker choice, then the rest as given."""
+    monkeypatch.setenv("KEHU_TEST_ENGINES", "sqlite")
+    given = []
+    monkeypatch.setattr(pytest, "main", lambda args: given.append(args) or 0)
+    for argv in (["--fast", "-k", "x"], ["-k", "x"]):
+        with pytest.raises(SystemExit):
+            app_module.run_tests(argv)
+    assert given[0] == ["-q", "-rs", "-n", "auto", "-m", "not e2e and not server and not slow", "-k", "x"]
+    assert given[1] == ["-q", "-rs", "-k", "x"]
+
+
 def test_migrate_sweep_and_reindex_through_click(tmp_path, monkeypatch):
     monkeypatch.setenv("KEHU_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     runner = CliRunner()

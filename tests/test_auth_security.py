@@ -110,6 +110,7 @@ def test_the_count_outlives_fifteen_minutes_but_a_quiet_hour_starts_it_again(en_
     assert attempt(en_client, rep.username, PASSWORD, "10.8.0.1").status_code == 303
 
 
+@pytest.mark.slow  # many seconds: left out of the fast loop
 def test_spraying_many_accounts_from_one_address_meets_the_address_ceiling(app, make_user):
     rep = make_user("sales")
     address = "198.51.100.7"

@@ -356,6 +356,7 @@ def test_duplicate_warning_offers_a_case_against_another_reps_customer(client, t
     assert "/conflicts/new?customer=" in body(r)
 
 
+@pytest.mark.slow  # many seconds: left out of the fast loop
 def test_the_conflict_form_reveals_and_opens_nothing_for_ids_the_rep_cannot_see(client, teams, make_customer, make_user):
     """GET and POST /conflicts/new for 20 customers the rep cannot open answer exactly as for an id that does
     not exist, whatever match data comes along unless the duplicate check really matches it (issue 11 point 3)."""

@@ -18,7 +18,10 @@ from models.customers import Customer
 from models.fields import credit_code_error
 from models.users import Team, User
 from seeds import demo as demo_seed
-from tests.conftest import FROZEN, TEST_CONFIG
+from tests.conftest import FROZEN, TEST_CONFIG, worker_database
+
+# The demo load takes a minute or more: CI runs this module, the fast loop (app.py test --fast) does not.
+pytestmark = pytest.mark.slow
 
 # Columns that hold plans rather than history: they may lie after the load time.
 FORWARD_LOOKING = {
@@ -51,8 +54,9 @@ def demo_db(template_db, tmp_path_factory, pg_server):
     if pg_server:
         from tests.pgcluster import admin_execute, with_database
 
-        admin_execute(pg_server, "DROP DATABASE IF EXISTS kehu_demo WITH (FORCE)", "CREATE DATABASE kehu_demo")
-        path, url = None, with_database(pg_server, "kehu_demo")
+        name = worker_database("kehu_demo")
+        admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
+        path, url = None, with_database(pg_server, name)
     else:
         path = tmp_path_factory.mktemp("demo") / "demo.db"
         shutil.copy(template_db, path)

@@ -265,7 +265,7 @@ def test_the_profile_field_list_drives_form_checks_audit_and_merge(app):
         assert p.column in Customer._meta.columns
 
 
-def test_validate_customer_still_checks_every_profile_field():
+def test_validate_customer_still_checks_every_profile_field(app):  # it reads the custom fields
     bad = {p.form: "x" * 10_000 for p in PROFILE_FIELDS}
     with pytest.raises(ValidationError) as caught:
         validate_customer(bad)
