@@ -18,7 +18,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, ledger, perf_tables, permissions, pools, rules as rules_mod
 from models.appeal_tables import CreditSplit
-from models.base import BaseModel, JSONField, db
+from models.base import BaseModel, JSONField, db, fresh
 from models.customers import STAGES, Contact, Customer, FollowUp, StageChange
 from models.fields import clean_text, id_or_none, parse_id
 from models.duplicates import find_matches
@@ -221,7 +221,7 @@ def open_case(actor, customer_id, reason, claimant_customer_id=None, now=None, s
     if errors:
         raise ValidationError(errors)
     with db.atomic():
-        customer = Customer.get_by_id(customer.id)  # as it is now, under the write lock
+        customer = fresh(customer)  # as it is now, locked: two cases opened at once are one
         if customer.owner_id is None or customer.owner_id == actor.id:
             raise DomainError(N_("The customer changed hands meanwhile: reload the page."))
         if ConflictCase.select().where((ConflictCase.customer == customer.id) & (ConflictCase.claimant == actor.id)
@@ -285,7 +285,7 @@ def rule_case(actor, case_id, outcome, reason, now=None, split=None):
     if errors:
         raise ValidationError(errors)
     with db.atomic():
-        case = ConflictCase.get_by_id(case.id)
+        case = fresh(case)  # locked until the ruling commits: a second judge waits, then reads it closed
         if case.status != "open":
             raise DomainError(N_("This case was ruled already."))
         customer = Customer.get_by_id(case.customer_id)

@@ -25,11 +25,24 @@ class Notification(BaseModel):
 
 
 def notify(user_id, kind, message, customer_id=None, dedupe_key=None, **params):
-    """Write a notification (inside the caller's transaction). With a dedupe key, at most once."""
-    if dedupe_key and Notification.select().where(Notification.dedupe_key == dedupe_key).exists():
+    """Write a notification (inside the caller's transaction). With a dedupe key, at most once: the row is
+    written in a savepoint, so a twin another transaction wrote meanwhile (PostgreSQL has no BEGIN
+    IMMEDIATE: two sweeps at once both find none) is refused by the unique index without breaking the
+    caller's transaction."""
+    row = dict(user=user_id, at=clock.now(), kind=kind, message=message, params=params, customer=customer_id,
+               dedupe_key=dedupe_key)
+    if not dedupe_key:
+        return Notification.create(**row)
+    twin = Notification.select().where(Notification.dedupe_key == dedupe_key)
+    if twin.exists():
         return None
-    return Notification.create(user=user_id, at=clock.now(), kind=kind, message=message, params=params,
-                               customer=customer_id, dedupe_key=dedupe_key)
+    try:
+        with db.atomic():
+            return Notification.create(**row)
+    except pw.IntegrityError:
+        if twin.exists():
+            return None
+        raise  # another constraint (a user or customer that is gone)
 
 
 def unread_count(user):

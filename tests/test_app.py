@@ -15,19 +15,19 @@ from tests.conftest import TEST_CONFIG, Client
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env_app(db_path, **config):
+def _env_app(db_url, **config):
     """An app configured from the environment only (no test mapping over what is being tested)."""
-    return app_module.create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db_path}", **config})
+    return app_module.create_app({"TESTING": True, "DATABASE_URL": db_url, **config})
 
 
 # ---- settings -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("secret", ["12345", "yes", "true", "0", "null", "[1, 2]"])
-def test_a_secret_key_of_digits_or_a_word_stays_a_string_and_pages_work(app, db_path, make_user, monkeypatch,
+def test_a_secret_key_of_digits_or_a_word_stays_a_string_and_pages_work(app, db_url, make_user, monkeypatch,
                                                                         secret):
     monkeypatch.setenv("KEHU_SECRET_KEY", secret)
     monkeypatch.setenv("KEHU_PASSWORD_METHOD", TEST_CONFIG["PASSWORD_METHOD"])
-    env_app = _env_app(db_path)
+    env_app = _env_app(db_url)
     assert env_app.config["SECRET_KEY"] == secret
     user = make_user("sales")
     client = Client(env_app)
@@ -35,30 +35,30 @@ def test_a_secret_key_of_digits_or_a_word_stays_a_string_and_pages_work(app, db_
     assert client.get("/").status_code == 200
 
 
-def test_booleans_numbers_and_text_from_the_environment(app, db_path, monkeypatch):
+def test_booleans_numbers_and_text_from_the_environment(app, db_url, monkeypatch):
     env = {"KEHU_STRICT_HEADERS": "1", "KEHU_SESSION_COOKIE_SECURE": "yes", "KEHU_PORT": "8123",
            "KEHU_HOST": "127.0.0.1", "KEHU_PASSWORD_METHOD": "pbkdf2:sha256:1000",
            "KEHU_PERMANENT_SESSION_LIFETIME": "3600", "KEHU_NO_BOOTSTRAP": "1"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    config = _env_app(db_path).config
+    config = _env_app(db_url).config
     assert config["STRICT_HEADERS"] is True and config["SESSION_COOKIE_SECURE"] is True
     assert config["PORT"] == 8123 and config["PERMANENT_SESSION_LIFETIME"] == 3600
     assert config["HOST"] == "127.0.0.1" and config["PASSWORD_METHOD"] == "pbkdf2:sha256:1000"
     for off in ("0", "false", "no", "off", "False"):
         monkeypatch.setenv("KEHU_SESSION_COOKIE_SECURE", off)
-        assert _env_app(db_path).config["SESSION_COOKIE_SECURE"] is False
+        assert _env_app(db_url).config["SESSION_COOKIE_SECURE"] is False
     # The database URL comes from the environment too (a string, whatever it looks like).
-    monkeypatch.setenv("KEHU_DATABASE_URL", f"sqlite:///{db_path}")
-    assert app_module.create_app({"TESTING": True}).config["DATABASE_URL"] == f"sqlite:///{db_path}"
+    monkeypatch.setenv("KEHU_DATABASE_URL", db_url)
+    assert app_module.create_app({"TESTING": True}).config["DATABASE_URL"] == db_url
 
 
 @pytest.mark.parametrize("key,value", [("KEHU_PORT", "eighty"), ("KEHU_PORT", "true"), ("KEHU_PORT", "80.5"),
                                        ("KEHU_SESSION_COOKIE_SECURE", "maybe"), ("KEHU_STRICT_HEADERS", "2")])
-def test_a_setting_of_the_wrong_kind_stops_the_app(app, db_path, monkeypatch, key, value):
+def test_a_setting_of_the_wrong_kind_stops_the_app(app, db_url, monkeypatch, key, value):
     monkeypatch.setenv(key, value)
     with pytest.raises(ValueError, match=key):
-        _env_app(db_path)
+        _env_app(db_url)
 
 
 # ---- command line -------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ def test_a_party_never_rules_and_refusals_write_nothing(teams, make_customer, ma
     assert "ruled already" in info.value.message
 
 
-def test_two_judges_at_once_rule_once(teams, make_customer, app, db_path):
+def test_two_judges_at_once_rule_once(teams, make_customer, app):
     theirs = make_customer(owner=teams["rep_b"], name="广州白鹭洲纺织有限公司")
     case = open_case(teams["rep_a"], theirs.id, REASON)
     second_admin = models.users.User.create(username="admin-two", full_name="Admin Two", password_hash="x",

@@ -284,3 +284,24 @@ def test_pool_views_at_once_stop_at_the_daily_limit(make_user, make_team, east, 
     results = fire([lambda c=c: record_pool_view(rep, c) for c in customers])
     assert [r[0] for r in results].count("ok") == 3, results
     assert PoolView.select().where(PoolView.user == rep.id).count() == 3
+
+
+def test_ten_transactions_notifying_one_dedupe_key_at_once_write_it_once_and_all_commit(make_user):
+    """A sweep's warning written by two sweeps at once (PostgreSQL has no BEGIN IMMEDIATE): one row with the key,
+    and the other transactions are not broken by the unique index (their other rows are kept)."""
+    from models.notifications import notify
+
+    user = make_user("sales")
+    db.close()
+
+    def write(i):
+        with db.atomic():
+            first = notify(user.id, "release_warning", "warned", dedupe_key="warn:1:2026-11-24")
+            notify(user.id, "other", f"row {i}")
+        return first is not None
+
+    results = fire([lambda i=i: write(i) for i in range(10)])
+    db.connect(reuse_if_open=True)
+    assert sorted(value for _, value in results) == [False] * 9 + [True]
+    assert Notification.select().where(Notification.dedupe_key == "warn:1:2026-11-24").count() == 1
+    assert Notification.select().where(Notification.kind == "other").count() == 10

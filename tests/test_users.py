@@ -554,13 +554,13 @@ def test_login_page_language_follows_the_cookie(client):
 
 # ---- secret key ---------------------------------------------------------------------------------
 
-def test_secret_key_is_generated_once_into_the_instance_folder(monkeypatch, tmp_path, db_path):
+def test_secret_key_is_generated_once_into_the_instance_folder(monkeypatch, tmp_path, db_url):
     import models
 
     instance = tmp_path / "instance"
     monkeypatch.setattr(app_module, "INSTANCE", instance)
     monkeypatch.delenv("KEHU_SECRET_KEY", raising=False)
-    config = {"TESTING": True, "PASSWORD_METHOD": TEST_CONFIG["PASSWORD_METHOD"], "DATABASE_URL": f"sqlite:///{db_path}"}
+    config = {"TESTING": True, "PASSWORD_METHOD": TEST_CONFIG["PASSWORD_METHOD"], "DATABASE_URL": db_url}
     try:
         first = app_module.create_app(dict(config))
         key_file = instance / "secret_key"
@@ -578,12 +578,12 @@ def test_secret_key_is_generated_once_into_the_instance_folder(monkeypatch, tmp_
         models.close_db()
 
 
-def test_sessions_survive_an_app_restart_with_the_stored_key(monkeypatch, tmp_path, db_path):
+def test_sessions_survive_an_app_restart_with_the_stored_key(monkeypatch, tmp_path, db_url):
     import models
 
     monkeypatch.setattr(app_module, "INSTANCE", tmp_path / "instance")
     monkeypatch.delenv("KEHU_SECRET_KEY", raising=False)
-    config = {"TESTING": True, "PASSWORD_METHOD": TEST_CONFIG["PASSWORD_METHOD"], "DATABASE_URL": f"sqlite:///{db_path}"}
+    config = {"TESTING": True, "PASSWORD_METHOD": TEST_CONFIG["PASSWORD_METHOD"], "DATABASE_URL": db_url}
     clock.freeze(FROZEN)
     try:
         first = app_module.create_app(dict(config))
