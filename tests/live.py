@@ -59,7 +59,7 @@ class RealServer:
         self.env.pop("KEHU_DATABASE_URL", None)
         self.proc = None
 
-    def start(self, timeout=240):
+    def start(self, timeout=600):  # the demo loads first: minutes on a machine shared with a second worker
         self.instance.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log, "ab")
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "serve"], cwd=ROOT, env=self.env,
