@@ -57,6 +57,19 @@ def open_database(path, side):
     return database
 
 
+def recount_holdings_on_the_side(now=None):  # noqa: ARG001
+    """`fairness.recount_holdings` into the side file: a migrated big database has a fair_holding of its own
+    (empty, read-only), which the statement's unqualified name would find first."""
+    with models.db.atomic():
+        fm.FairHolding.delete().execute()
+        models.db.execute_sql("INSERT INTO side.fair_holding (rep_id, team_id, n) SELECT c.owner_id, "
+                              "COALESCE(u.team_id, 0), c.n FROM (SELECT owner_id, COUNT(*) AS n FROM main.customer "
+                              "WHERE owner_id IS NOT NULL GROUP BY owner_id) c JOIN main.\"user\" u ON u.id = c.owner_id")
+
+
+fm.recount_holdings = recount_holdings_on_the_side  # the sweep's hourly recount too
+
+
 def prepare(database, flags):
     """Copy the counters, generate what the big database lacks, take the holdings; print how long each took."""
     if not RepPeriod.select().exists():
