@@ -92,9 +92,11 @@ def _ensure_postgres():
     _apt_install("postgresql")
 
 
-def test_engines():
-    """The engines the test command runs the suite on: KEHU_TEST_ENGINES (comma-separated), default sqlite."""
-    engines = [e.strip() for e in os.environ.get("KEHU_TEST_ENGINES", "sqlite").split(",") if e.strip()]
+def test_engines(whole):
+    """The engines the test command runs the suite on: KEHU_TEST_ENGINES (comma-separated); by default both
+    for the whole suite (`app.py test` alone, what CI runs), SQLite for a selection (`test --fast`, a file…)."""
+    default = "sqlite,postgres" if whole else "sqlite"
+    engines = [e.strip() for e in os.environ.get("KEHU_TEST_ENGINES", default).split(",") if e.strip()]
     unknown = set(engines) - {"sqlite", "postgres"}
     if unknown or not engines:
         sys.exit(f"KEHU_TEST_ENGINES: say sqlite, postgres or both (not {', '.join(sorted(unknown)) or 'nothing'})")
@@ -122,7 +124,7 @@ def bootstrap(command):
     _ensure_npm()
     if dev:
         _ensure_chromium()
-        if "postgres" in test_engines():
+        if "postgres" in test_engines(whole=not sys.argv[2:]):
             _ensure_postgres()
     if not _in_venv():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(ROOT / "app.py"), *sys.argv[1:]])
@@ -341,6 +343,7 @@ def serve():
 # `app.py test --fast`: the developers' loop, a few minutes: one pytest-xdist worker per core, and neither the
 # browser, the real server nor the tests marked slow (the whole matrices, the demo load), which CI runs.
 FAST_ARGS = ["-n", "auto", "-m", "not e2e and not server and not slow"]
+WHOLE_ARGS = ["-n", "auto"]  # `app.py test` with no arguments
 
 
 def run_tests(args):
@@ -350,9 +353,12 @@ def run_tests(args):
     import pytest
 
     args = list(args)
-    if args[:1] == ["--fast"]:
+    whole = not args
+    if whole:  # the whole suite, as CI runs it: a worker per core, both engines (unless KEHU_TEST_ENGINES says)
+        args = list(WHOLE_ARGS)
+    elif args[:1] == ["--fast"]:
         args = [*FAST_ARGS, *args[1:]]
-    engines = test_engines()
+    engines = test_engines(whole)
     if engines == ["sqlite"]:
         code = pytest.main(["-q", "-rs", *args])
         if code == pytest.ExitCode.NO_TESTS_COLLECTED:

@@ -3,6 +3,7 @@ line (click commands with help and errors)."""
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -98,6 +99,25 @@ def test_fast_stands_for_parallel_workers_without_the_slow_tests(monkeypatch):
             app_module.run_tests(argv)
     assert given[0] == ["-q", "-rs", "-n", "auto", "-m", "not e2e and not server and not slow", "-k", "x"]
     assert given[1] == ["-q", "-rs", "-k", "x"]
+
+
+def test_test_alone_is_the_whole_suite_on_both_engines_a_selection_on_sqlite(monkeypatch):
+    """`app.py test` with no arguments is what CI runs: a worker per core, SQLite then PostgreSQL; anything
+    given (a file, -k, --fast) is a selection, on SQLite unless KEHU_TEST_ENGINES says otherwise."""
+    monkeypatch.delenv("KEHU_TEST_ENGINES", raising=False)
+    assert app_module.test_engines(whole=True) == ["sqlite", "postgres"]
+    assert app_module.test_engines(whole=False) == ["sqlite"]
+    monkeypatch.setenv("KEHU_TEST_ENGINES", "postgres")
+    assert app_module.test_engines(whole=True) == app_module.test_engines(whole=False) == ["postgres"]
+    ran = []
+    monkeypatch.setattr(app_module.subprocess, "run", lambda argv, env, cwd: ran.append(
+        (env["KEHU_TEST_ENGINE"], argv[3:])) or SimpleNamespace(returncode=0))
+    monkeypatch.delenv("KEHU_TEST_ENGINES")
+    with pytest.raises(SystemExit) as done:
+        app_module.run_tests([])
+    assert done.value.code == 0
+    assert ran == [("sqlite", ["-q", "-rs", "-n", "auto"]),
+                   ("postgres", ["-q", "-rs", "-m", "not e2e and not server", "-n", "auto"])]
 
 
 def test_migrate_sweep_and_reindex_through_click(tmp_path, monkeypatch):
