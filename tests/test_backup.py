@@ -13,6 +13,7 @@ import app as app_module
 import models
 from models import backup
 from models.customers import Customer
+from tests.conftest import ENGINE, worker_database
 
 NOW = models.clock.to_local(models.clock.now())
 
@@ -123,3 +124,50 @@ def test_backup_and_restore_round_trip_through_the_command_line(tmp_path, monkey
         assert result.exit_code != 0 and "not a finished Kehu backup" in result.output
     finally:
         models.close_db()
+
+
+@pytest.mark.skipif(ENGINE != "postgres", reason="PostgreSQL only (pg_dump and pg_restore)")
+def test_backup_and_restore_round_trip_on_postgresql(tmp_path, monkeypatch, pg_server):
+    """The same round trip on PostgreSQL, in a database of its own on the test cluster: `backup` writes a
+    pg_dump archive and the documents, a change after it is undone by `restore` (pg_restore in one transaction),
+    the documents come back."""
+    from tests.pgcluster import admin_execute, with_database
+
+    name = worker_database("kehu_backup")
+    admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
+    url = with_database(pg_server, name)
+    monkeypatch.setenv("KEHU_DATABASE_URL", url)
+    monkeypatch.setenv("KEHU_INSTANCE", str(tmp_path / "instance"))
+    runner = CliRunner()
+    group = app_module.command_line()
+    info = ScriptInfo(create_app=app_module.create_app)
+
+    def regions():
+        models.init_db(url)
+        with models.db.connection_context():
+            n = models.db.execute_sql("SELECT count(*) FROM region").fetchone()[0]
+        models.close_db()
+        return n
+
+    try:
+        result = runner.invoke(group, ["migrate"], obj=info)
+        assert result.exit_code == 0, result.output
+        models.close_db()
+        before = regions()
+        result = runner.invoke(group, ["backup", str(tmp_path / "snap")], obj=info)
+        assert result.exit_code == 0, (result.output, result.exception)
+        manifest = json.loads((tmp_path / "snap" / backup.MANIFEST).read_text())
+        assert manifest["engine"] == "postgresql" and manifest["database_bytes"] > 0
+        models.close_db()
+        models.init_db(url)
+        with models.db.connection_context():
+            models.db.execute_sql("INSERT INTO region (code, name_zh, name_en) VALUES ('after', '备份后', 'After')")
+        models.close_db()
+        assert regions() == before + 1
+        result = runner.invoke(group, ["restore", str(tmp_path / "snap"), "--yes"], obj=info)
+        assert result.exit_code == 0, (result.output, result.exception)
+        models.close_db()
+        assert regions() == before  # the change after the backup is undone
+    finally:
+        models.close_db()
+        admin_execute(pg_server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
