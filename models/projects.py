@@ -324,12 +324,12 @@ def decide_project(actor, project, approve, reason):
         raise ValidationError({"reason": [(N_("Give a reason for the decision."), {})]})
     now = clock.now()
     with db.atomic():
-        current = Project.get_by_id(project.id)  # under the write lock: one decision only
-        if current.status != "pending":
-            raise DomainError(N_("This project has already been decided."))
         status = "approved" if approve else "rejected"
-        Project.update(status=status, decided_by=actor.id, decided_at=now, decision_reason=reason, updated_at=now) \
-            .where(Project.id == project.id).execute()
+        decided = (Project.update(status=status, decided_by=actor.id, decided_at=now, decision_reason=reason,
+                                  updated_at=now)  # only while pending: the row count decides, on both engines
+                   .where((Project.id == project.id) & (Project.status == "pending")).execute())
+        if not decided:
+            raise DomainError(N_("This project has already been decided."))
         project.status, project.decided_by, project.decided_at = status, actor.id, now
         project.decision_reason, project.updated_at = reason, now
         audit.record(f"project.{status}", actor, customer, project_id=project.id, name=project.name, reason=reason)

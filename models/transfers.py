@@ -15,7 +15,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, pools
 from models import rules as rules_mod
-from models.base import BaseModel, JSONField, db
+from models.base import BaseModel, JSONField, db, row_by_id
 from models.customers import Customer
 from models.fields import clean_text, parse_id
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -273,7 +273,9 @@ def decide_transfer(actor, approval_id, approve, reason, override_reason="", now
         if approval is None:
             raise NotFound()
         require(actor, "transfer.decide", approval)
-        transfer = Transfer.get_by_id(approval.transfer_id)
+        # The transfer's row locked (PostgreSQL; SQLite's writers are serialised already): the giving and the
+        # receiving side decided at once would each see the other still pending and neither carry it out.
+        transfer = row_by_id(Transfer, approval.transfer_id, lock=True)
         if transfer.status != "pending" or approval.status != "pending":
             raise DomainError(N_("This request was already decided."))
         changed = (TransferApproval.update(status="approved" if approve else "rejected", decided_by=actor.id,

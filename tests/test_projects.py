@@ -171,6 +171,20 @@ def test_manager_approves_requester_is_told_and_nobody_decides_twice(project_wor
         pj.decide_project(w.users["admin"], project, False, "改主意了")
 
 
+def test_two_deciders_at_once_make_one_decision(project_world):
+    """The manager approves while the admin rejects, at the same instant: one decision, one audit row, the
+    other told it was decided (the conditional update's row count decides, on both engines)."""
+    from tests.test_pool_concurrency import fire
+    w = project_world
+    project = propose(w)
+    results = fire([lambda: pj.decide_project(w.users["mgr_a"], project, True, "预算明确，可以立项").status,
+                    lambda: pj.decide_project(w.users["admin"], project, False, "客户预算未落实").status])
+    assert sorted(r[0] for r in results) == ["domain", "ok"], results
+    status = pj.Project.get_by_id(project.id).status
+    assert [r[1] for r in results if r[0] == "ok"] == [status]
+    assert AuditEvent.select().where(AuditEvent.kind.in_(("project.approved", "project.rejected"))).count() == 1
+
+
 def test_rejection_and_who_may_decide(project_world):
     w = project_world
     project = propose(w)

@@ -325,6 +325,19 @@ def test_two_managers_approving_at_once_execute_it_once(org, book):
                                          & AuditEvent.data.contains(f'"transfer_id": {t.id}')).count() == 3
 
 
+def test_both_sides_approving_at_once_carry_the_transfer_out_once(org, book):
+    """Across teams, the giving and the receiving manager approve at the same instant: one of them finds the
+    other's side approved and carries it out (on PostgreSQL the transfer's row is locked; without it each saw
+    the other still pending and the transfer stayed approved twice, never done)."""
+    t = ask(org, book, f"u:{org['b1'].id}")
+    results = fire([lambda: decide_transfer(org["mA"], side(t, "giving").id, True, "同意").status,
+                    lambda: decide_transfer(org["mB"], side(t, "receiving").id, True, "欢迎").status])
+    assert sorted(r[1] for r in results) == ["done", "pending"], results
+    assert Transfer.get_by_id(t.id).status == "done"
+    assert set(owners(book).values()) == {org["b1"].id}
+    assert PoolEvent.select().where((PoolEvent.kind == "transfer") & PoolEvent.customer.in_(book)).count() == 3
+
+
 def test_approve_and_reject_at_once_make_exactly_one_decision(org, book):
     t = ask(org, book, f"u:{org['a2'].id}")
     approval = side(t, "giving").id
