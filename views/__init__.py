@@ -1,9 +1,10 @@
 """The web way in: blueprints, login, CSRF, languages and error pages."""
-from flask import g, render_template, request
+from flask import g, render_template, request, url_for
+from flask.globals import _cv_request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BuildError, IntegerConverter
 
 from models import clock
 from models.fields import MAX_INT, parse_id
@@ -51,22 +52,41 @@ def _pct(value):
         return 0
 
 
-def _template_url_for(endpoint, **values):
-    """`url_for` for templates, keeping the links that are the same on every page: an endpoint without
-    arguments (the navigation's ~50 links) or a static file, per script root. Built once per process
-    instead of ~50 route builds per page; anything else (a record's id, a blueprint-relative name,
-    _external) is built as Flask builds it. No url_defaults or host matching is registered that could
-    make the same call give another URL."""
-    from flask import current_app, has_request_context, url_for
+_ID_MARK = 7_340_000_000_000_000_000  # stands for an id while a link's shape is built (no real id is this large)
 
-    if endpoint.startswith(".") or not has_request_context() or (values and (endpoint != "static" or set(values) != {"filename"})):
+
+def _template_url_for(endpoint, **values):
+    """`url_for` for templates, keeping the shape of the links a page repeats: an endpoint without
+    arguments (the navigation's ~50 links) or a static file is built once per process and script root;
+    an endpoint whose arguments are all ids (a list's 25 `customers.show` links) once per set of argument
+    names, with marks where the ids go, then filled in. Anything else (text arguments, a blueprint-relative
+    name, _external) is built as Flask builds it. No url_defaults or host matching is registered that
+    could make the same call give another URL, and ids need no quoting."""
+    ctx = _cv_request.get(None)  # the request's context, read once (not through three proxies)
+    if ctx is None or endpoint.startswith("."):
         return url_for(endpoint, **values)
-    fixed = current_app.extensions["kehu_fixed_urls"]
-    key = (endpoint, values.get("filename"), request.script_root)
-    found = fixed.get(key)
-    if found is None:
-        found = fixed[key] = url_for(endpoint, **values)
-    return found
+    fixed, script_root = ctx.app.extensions["kehu_fixed_urls"], ctx.request.script_root
+    if not values or (endpoint == "static" and set(values) == {"filename"}):
+        key = (endpoint, values.get("filename"), script_root)
+        found = fixed.get(key)
+        if found is None:
+            found = fixed[key] = url_for(endpoint, **values)
+        return found
+    for name, value in values.items():
+        if type(value) is not int or value < 0 or value >= _ID_MARK or name.startswith("_"):
+            return url_for(endpoint, **values)
+    key = (endpoint, tuple(values), script_root)
+    shape = fixed.get(key)
+    if shape is None:
+        try:
+            built = url_for(endpoint, **{name: _ID_MARK + i for i, name in enumerate(values)})
+        except BuildError:  # a converter with bounds of its own: no shape, Flask decides
+            return url_for(endpoint, **values)
+        shape = built.replace("{", "{{").replace("}", "}}")
+        for i in range(len(values)):
+            shape = shape.replace(str(_ID_MARK + i), "{%d}" % i)
+        fixed[key] = shape
+    return shape.format(*values.values())
 
 
 def _sendable(response):
@@ -130,7 +150,7 @@ def init_app(app):
     def _unauthorized():
         from urllib.parse import urlsplit
 
-        from flask import redirect, url_for
+        from flask import redirect
 
         here = request.full_path if request.method == "GET" else None
         if request.htmx:  # a fragment (a badge's poll, a tab): back to the page it was on, not to the fragment

@@ -189,7 +189,8 @@ def count_pool_view(customer):
 def index():
     f = listing.Filters.parse(request.args, current_user)
     result = listing.page(current_user, f, after=request.args.get("after"), before=request.args.get("before"))
-    context = dict(f=f, page=result, filter_options=_filter_options(f))
+    fragment = request.htmx and not request.htmx.boosted  # the results alone: no filter form to fill
+    context = dict(f=f, page=result, filter_options=None if fragment else _filter_options(f))
     return hx.fragment_or_page("customers/_results.html", "customers/index.html", **context)
 
 
