@@ -16,9 +16,16 @@ def now():
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
+_today = (None, None)  # (the time it was computed for, the day): a page asks ~30 times within one second
+
+
 def today():
     """Today's date in business time (Shanghai)."""
-    return to_local(now()).date()
+    global _today
+    at, kept = now(), _today
+    if kept[0] != at:
+        kept = _today = (at, to_local(at).date())
+    return kept[1]
 
 
 def to_local(value):

@@ -27,3 +27,25 @@ def test_dates_and_times_as_babel_writes_them(app):
                 aware = dt.datetime(2026, 11, 24, 2, 5, tzinfo=dt.timezone.utc)
                 assert i18n.fmt_datetime(aware) == babel_dates.format_datetime(aware, pattern, tzinfo=speech.tz,
                                                                               locale=speech.locale)
+
+
+def test_wall_clock_through_a_zones_transitions():
+    """The kept hourly offsets give the zone's own conversion, also in the hours a zone changes its offset
+    (a business time zone with summer time, or one that moves by 30 or 45 minutes)."""
+    from zoneinfo import ZoneInfo
+
+    import pytz
+
+    from views import i18n
+
+    zones = [pytz.timezone(name) for name in ("Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu", "Asia/Shanghai")]
+    zones += [ZoneInfo("Europe/Berlin"), ZoneInfo("Australia/Lord_Howe")]
+    starts = [dt.datetime(2026, 3, 28), dt.datetime(2026, 10, 24), dt.datetime(2026, 4, 4), dt.datetime(1986, 5, 3)]
+    for tz in zones:
+        for start in starts:
+            for minutes in range(0, 3 * 24 * 60, 7):
+                value = start + dt.timedelta(minutes=minutes, seconds=minutes % 60)
+                expected = value.replace(tzinfo=dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
+                assert i18n._local_wall(value, tz) == expected, (tz, value)
+                aware = value.replace(tzinfo=dt.timezone.utc)
+                assert i18n._local_wall(aware, tz) == expected, (tz, aware)

@@ -6,7 +6,7 @@ instance folder at start-up, so no build artefact lives in the repository.
 """
 import functools
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from babel import Locale
@@ -146,6 +146,29 @@ def _clock_text(hour, minute, locale, pattern):
     return babel_dates.format_time(datetime(2000, 1, 1, hour, minute), pattern, locale=_locale(locale))
 
 
+_HOUR = timedelta(hours=1)
+_TICK = timedelta(microseconds=1)
+
+
+@functools.lru_cache(maxsize=65536)
+def _hour_offset(tz, hour):
+    """The offset of `tz` from UTC through the UTC hour starting at `hour` (naive), or None when it changes
+    within that hour (a zone's transition): a conversion is ~8 µs, a list page converts ~75 times."""
+    start = hour.replace(tzinfo=timezone.utc).astimezone(tz).utcoffset()
+    end = (hour + _HOUR - _TICK).replace(tzinfo=timezone.utc).astimezone(tz).utcoffset()
+    return start if start == end else None
+
+
+def _local_wall(value, tz):
+    """A stored time (naive UTC, or aware) as the naive wall-clock time in `tz`."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    offset = _hour_offset(tz, value.replace(minute=0, second=0, microsecond=0))
+    if offset is None:
+        return value.replace(tzinfo=timezone.utc).astimezone(tz).replace(tzinfo=None)
+    return value + offset
+
+
 def fmt_datetime(value):
     """A stored time (naive UTC) in business time, as the locale writes a date and a time of day."""
     if not value:
@@ -155,7 +178,7 @@ def fmt_datetime(value):
     parts = _datetime_parts(speech.code) if fast else None
     if parts is None:
         return babel_dates.format_datetime(value, _datetime_pattern(speech.code), tzinfo=speech.tz, locale=speech.locale)
-    local = speech.tz.normalize((value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(speech.tz))
+    local = _local_wall(value, speech.tz)
     return parts[0].replace("{1}", _day_text(local.date(), speech.code)).replace(
         "{0}", _clock_text(local.hour, local.minute, speech.code, parts[1]))
 
@@ -166,7 +189,7 @@ def fmt_date(value):
         return ""
     speech = _speech()
     if isinstance(value, datetime):  # naive UTC, as stored
-        value = speech.tz.normalize(value.replace(tzinfo=timezone.utc).astimezone(speech.tz)).date()
+        value = _local_wall(value, speech.tz).date()
     if speech.locale is None:  # outside the app: Babel's default locale
         return babel_dates.format_date(value, "medium", locale=speech.locale)
     return _day_text(value, speech.code)
@@ -187,7 +210,7 @@ def fmt_ago(value):
     """'3 days ago' style, in business days relative to the clock."""
     if not value:
         return gettext("never")
-    days = (clock.today() - clock.to_local(value).date()).days
+    days = (clock.today() - _local_wall(value, clock.BUSINESS_TZ).date()).days
     if days <= 0:
         return gettext("today")
     if days == 1:
