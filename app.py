@@ -146,6 +146,10 @@ def default_config():
         "STRICT_HEADERS": False,  # the tests' switch: a header waitress would refuse raises (views._sendable)
         "HOST": "0.0.0.0",
         "PORT": 8000,
+        # waitress's worker threads. Python runs one thread at a time: past a thread per core plus two that
+        # wait on the database or the network, more threads only hand the interpreter lock around (rep001's
+        # list at 1M, 8 clients: 8 threads 103 requests/s, 4 threads 124–138; docs/benchmarks.md).
+        "THREADS": 4,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
@@ -283,10 +287,13 @@ def start_sweeper(interval=SWEEP_SECONDS):
     threading.Thread(target=loop, name="kehu-sweeper", daemon=True).start()
 
 
-def build_server(app, host, port, threads=8):
+def build_server(app, host, port, threads=None):
     """The waitress server users get (`serve`), also used by the tests that talk to a real server."""
     from waitress import create_server
 
+    threads = int(threads or app.config["THREADS"])
+    if threads < 1:
+        raise ValueError(f"KEHU_THREADS={threads}: a server needs at least one thread")
     return create_server(app, host=host, port=int(port), threads=threads, ident="kehu")
 
 

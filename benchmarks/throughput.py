@@ -1,8 +1,8 @@
-"""Requests per second of one page from the one waitress process, as `serve` runs it (8 threads), with
+"""Requests per second of one page from the one waitress process, as `serve` runs it (the app's THREADS, 4), with
 client threads on the same machine; then the server's resident memory.
 
     .venv/bin/python benchmarks/throughput.py --db /work/bench/big.db [--user rep001] [--url /customers]
-        [--clients 8] [--seconds 20]
+        [--clients 8] [--seconds 20] [--threads N]
 
 The server is `app.build_server` on the given database in a process of its own (no demo load, no sweeper);
 the clients log in through the login form and GET the page over and over. Each client's requests are
@@ -31,7 +31,7 @@ import sys
 sys.path.insert(0, {root!r})
 from app import build_server, create_app
 app = create_app({{"DATABASE_URL": "sqlite:///" + {db!r}}})
-server = build_server(app, "127.0.0.1", {port})
+server = build_server(app, "127.0.0.1", {port}{threads})
 print("ready", flush=True)
 server.run()
 """
@@ -75,12 +75,14 @@ def main(argv=None):
     parser.add_argument("--user", default="rep001")
     parser.add_argument("--url", default="/customers")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=0, help="the server's threads (0: the app's THREADS setting)")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--max-requests", type=int, default=20000, help="per client, a bound on the run")
     parser.add_argument("--code", default=str(ROOT), help="the checkout whose app serves (another commit's, to compare)")
     args = parser.parse_args(argv)
     port = free_port()
-    code = SERVER.format(root=str(Path(args.code).resolve()), db=str(Path(args.db).resolve()), port=port)
+    code = SERVER.format(root=str(Path(args.code).resolve()), db=str(Path(args.db).resolve()), port=port,
+                         threads=f", threads={args.threads}" if args.threads else "")
     server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "KEHU_NO_BOOTSTRAP": "1"})
     try:

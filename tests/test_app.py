@@ -62,6 +62,24 @@ def test_a_setting_of_the_wrong_kind_stops_the_app(app, db_url, monkeypatch, key
         _env_app(db_url)
 
 
+def test_the_servers_threads_from_the_setting(app, db_url, monkeypatch):
+    monkeypatch.setenv("KEHU_THREADS", "3")
+    env_app = _env_app(db_url)
+    server = app_module.build_server(env_app, "127.0.0.1", 0)
+    try:
+        assert server.adj.threads == 3
+    finally:
+        server.close()
+    server = app_module.build_server(_env_app(db_url, THREADS=4), "127.0.0.1", 0)
+    try:
+        assert server.adj.threads == 4
+    finally:
+        server.close()
+    monkeypatch.setenv("KEHU_THREADS", "0")
+    with pytest.raises(ValueError, match="KEHU_THREADS"):
+        app_module.build_server(_env_app(db_url), "127.0.0.1", 0)
+
+
 # ---- command line -------------------------------------------------------------------------------
 
 def _run(*args):
