@@ -3,6 +3,7 @@
 One `DatabaseProxy` is bound at start-up from a URL (sqlite by default, PostgreSQL through
 the same URL scheme), so no model or verb knows which engine it runs on.
 """
+import datetime as dt
 import json
 import operator
 from pathlib import Path
@@ -117,6 +118,42 @@ def row_by_id(model, pk, lock=False):
         query = model.select().where(model._meta.primary_key == model._meta.primary_key.db_value(pk))
         sql = _ROW_SQL[key] = (for_update(query) if lock else query).sql()[0]
     return next(iter(model.raw(sql, model._meta.primary_key.db_value(pk))), None)
+
+
+_KEPT = {}  # kept_select's statements: key → (query, SQL, where each value goes)
+
+
+def _mark(value, i):
+    """A stand-in for the i-th value of a kept statement, of the value's type and unlike any real one."""
+    if isinstance(value, bool) or not isinstance(value, (int, str, dt.datetime, dt.date)):
+        raise TypeError(f"kept_select takes ints, text, dates and times, not {type(value).__name__}")
+    if isinstance(value, int):
+        return -7_340_000_000_000_000_000 - i
+    if isinstance(value, str):
+        return f"\x00kept-{i}\x00"
+    if isinstance(value, dt.datetime):
+        return dt.datetime(1001, 1, 1, 0, 0, i % 60, 424242)
+    return dt.date(1001, 1, 1 + i % 28)
+
+
+def kept_select(key, build, *values):
+    """The rows of a SELECT whose shape never changes, only its values (the session's user, read on every
+    request): `build(*marks)` makes the peewee query once per engine with a mark where each of `values`
+    goes; every call runs its SQL with the values and reads the rows as the query would (model rows,
+    joins). Peewee builds a 40-column join in ~0.25 ms; SQLite answers it in 0.02 ms. A value the
+    statement does not show exactly once (peewee folded or converted it) keeps nothing: built each time."""
+    entry = _KEPT.get((key, type(db.obj)))
+    if entry is None:
+        marks = [_mark(v, i) for i, v in enumerate(values)]
+        query = build(*marks)
+        sql, params = query.sql()
+        slots = [next((i for i, m in enumerate(marks) if type(p) is type(m) and p == m), None) for p in params]
+        if sorted(i for i in slots if i is not None) != list(range(len(values))):
+            return build(*values).execute()
+        entry = _KEPT[(key, type(db.obj))] = (query, sql, [(i, p) for i, p in zip(slots, params)])
+    query, sql, slots = entry
+    params = [p if i is None else values[i] for i, p in slots]
+    return query._get_cursor_wrapper(db.execute_sql(sql, params))
 
 
 def for_update(query):

@@ -8,7 +8,7 @@ import peewee as pw
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import audit, clock, hooks
-from models.base import BaseModel, db, fresh
+from models.base import BaseModel, db, fresh, kept_select
 from models.customers import Customer
 from models.fields import id_or_none, parse_id
 from models.errors import N_, DomainError, ValidationError
@@ -358,15 +358,19 @@ def start_session(user, address="", agent=""):
     return token
 
 
+def _live_session(token_hash, user_id, born_after):
+    return (UserSession.select(UserSession, User).join(User)
+            .where((UserSession.token_hash == token_hash) & (UserSession.user == user_id)
+                   & UserSession.revoked_at.is_null() & (UserSession.created_at > born_after)
+                   & (User.active == True))  # noqa: E712
+            .limit(1))
+
+
 def session_user(user_id, token):
     """The active user of a live session (not revoked, younger than session_lifetime), else None.
     One indexed query; last_seen_at is written at most once per SESSION_TOUCH, not on every request."""
     now = clock.now()
-    row = (UserSession.select(UserSession, User).join(User)
-           .where((UserSession.token_hash == _token_hash(token)) & (UserSession.user == user_id)
-                  & UserSession.revoked_at.is_null() & (UserSession.created_at > now - session_lifetime)
-                  & (User.active == True))  # noqa: E712
-           .first())
+    row = next(iter(kept_select("session_user", _live_session, _token_hash(token), user_id, now - session_lifetime)), None)
     if row is None:
         return None
     if now - row.last_seen_at >= SESSION_TOUCH:
