@@ -9,7 +9,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, rules, search
 from models import perf_tables as perf
-from models.base import db, fresh
+from models.base import db, fresh, kept_select
 from models.customer_tables import (  # noqa: F401  the tables and vocabularies, re-exported
     BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, CUSTOM_KIND_LABELS, CUSTOM_KINDS, Contact, CustomField,
     CustomValue, Customer, CustomerGroup,
@@ -163,8 +163,8 @@ def active_custom_fields(business_model=None, fields=None):
     """The active custom fields in their order; with a business model, those for it. `fields`: the
     active fields when the caller read them already (an import reads them once per job)."""
     if fields is None:
-        fields = list(CustomField.select().where(CustomField.active == True)  # noqa: E712
-                      .order_by(CustomField.position, CustomField.id))
+        fields = list(kept_select("active_custom_fields", lambda: CustomField.select().where(
+            CustomField.active == True).order_by(CustomField.position, CustomField.id)))  # noqa: E712
     return fields if business_model is None else [f for f in fields if f.applies_to(business_model)]
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import peewee as pw
 
 from models import audit, clock
-from models.base import BaseModel, db
+from models.base import BaseModel, db, kept_select
 from models.customer_tables import Customer
 from models.user_tables import User
 
@@ -59,6 +59,13 @@ def _active_where(now):
             & (Delegation.cancelled_at.is_null() | (Delegation.cancelled_at > now)))
 
 
+def _acting_for(delegate_id, day, now):
+    return (Delegation.select(Delegation.absentee).join(User, on=(Delegation.absentee == User.id))
+            .where((Delegation.delegate == delegate_id) & (Delegation.starts_on <= day) & (Delegation.ends_on >= day)
+                   & (Delegation.cancelled_at.is_null() | (Delegation.cancelled_at > now))
+                   & (User.active == True)))  # noqa: E712
+
+
 def acting_for_ids(user, now=None):
     """The absentees `user` acts for right now. Cached on the user object like eligible_pool_ids, so a
     request asks once (the request's user is loaded per request)."""
@@ -69,9 +76,8 @@ def acting_for_ids(user, now=None):
     cached = getattr(user, "_acting_for", None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    ids = tuple(d.absentee_id for d in Delegation.select(Delegation.absentee)
-                .join(User, on=(Delegation.absentee == User.id))
-                .where((Delegation.delegate == user.id) & _active_where(moment) & (User.active == True)))  # noqa: E712
+    ids = tuple(d.absentee_id for d in kept_select("acting_for_ids", _acting_for, user.id,
+                                                   clock.to_local(moment).date(), moment))
     user._acting_for = (key, ids)
     return ids
 

@@ -4,6 +4,7 @@
 record is indistinguishable from a missing one), and `visible(query, user)` narrows a customer
 query to what the user may see, so lists, counts and search never leak.
 """
+from models.base import kept_select
 from models.errors import NotFound
 
 MARKETING_STAGES = ("unidentified", "prospect")
@@ -19,8 +20,11 @@ def eligible_pool_ids(user):
     cached = getattr(user, "_eligible_pools", None)  # pools change rarely; one answer per request's user
     if cached is not None:
         return cached
-    region = Pool.region.is_null() if user.region_id is None else (Pool.region.is_null() | (Pool.region == user.region_id))
-    q = Pool.select(Pool.id).where((Pool.active == True) & region)  # noqa: E712
+    if user.region_id is None:
+        q = kept_select("open_pools", lambda: Pool.select(Pool.id).where((Pool.active == True) & Pool.region.is_null()))  # noqa: E712
+    else:
+        q = kept_select("region_pools", lambda region: Pool.select(Pool.id).where(
+            (Pool.active == True) & (Pool.region.is_null() | (Pool.region == region))), user.region_id)  # noqa: E712
     user._eligible_pools = [p.id for p in q]
     return user._eligible_pools
 

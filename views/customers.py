@@ -13,6 +13,7 @@ from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LA
                               STAGES, YES_NO_LABELS, Contact, CustomField, CustomerGroup, Industry, active_custom_fields,
                               change_stage, check_customer_field, completeness_parts, create_customer, custom_values,
                               followup_validity, followups_of, get_customer, log_follow_up, save_contact, update_customer)
+from models.base import kept_select
 from models.fields import normalize_phone, parse_date, parse_id
 from models.duplicates import REASON_LABELS, find_matches, normalize_name
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -200,8 +201,10 @@ def _filter_options(f):
         "stages": _choices(STAGES, STAGE_LABELS),
         "business_models": _choices(BUSINESS_MODELS, BUSINESS_MODEL_LABELS),
         "sources": _choices(SOURCES, SOURCE_LABELS),
-        "regions": [("", "—")] + [(str(r.id), r.label(loc)) for r in Region.select().order_by(Region.id)],
-        "industries": [("", "—")] + [(str(i.id), i.label(loc)) for i in Industry.select().order_by(Industry.id)],
+        "regions": [("", "—")] + [(str(r.id), r.label(loc)) for r in kept_select(
+            "regions", lambda: Region.select().order_by(Region.id))],
+        "industries": [("", "—")] + [(str(i.id), i.label(loc)) for i in kept_select(
+            "industries", lambda: Industry.select().order_by(Industry.id))],
         "scopes": [(s, {"mine": _("Mine"), "team": _("My team"), "all": _("All I may see")}[s])
                    for s in listing.SCOPES if s != "team" or current_user.team_id],
         "owners": [], "teams": [],
