@@ -1,152 +1,483 @@
-"""Floors: what a main page would cost if its rows came from one raw SQL query and a bare Jinja template
-rendered them — no app, no login, no session, no CSRF, no Babel, no permission checks, no base layout.
+"""Floors: what a main page would cost if everything its main content shows came from ONE raw SQL statement
+and a bare Jinja template rendered it — no Flask, no login, no session, no CSRF, no permission checks, no
+app code on the way, no base layout (nav, header, menus and their badges stay out: the floor is the page's
+`<main>`, or the whole htmx fragment for a search).
 
-Each floor fetches the rows its page shows (the list's 25 customers with their owners' names; the 360
-page's customer with its contacts, last follow-ups and timeline; the workbench's cards) in one statement
-on a read-only connection with the app's pragmas, and renders them with an autoescaping Jinja environment
-of its own. `run.py` times it with the same loop as the pages and prints page CPU / floor CPU.
+Each floor renders the same visible text as its page, in the user's language (the demo users speak zh_CN):
+translated labels (the app's catalogue, views/translations/zh_CN/LC_MESSAGES/messages.po, compiled once into a
+babel.support.Translations), dates and times as Babel writes them in that language, memoised per value as the
+app does (views/i18n.py), "3 days ago" against the real clock, and the same links. What is set up once per
+process — the catalogue, the vocabularies' translated labels (read from the app's modules at set-up, plain
+dicts afterwards), which parts a user's role shows (the floor checks no permission: a case says what its user
+sees) — is outside the timing, as the app's own compiled catalogue and templates are.
+
+`check(pages, renders)` proves it: the page's and the floor's visible text tokens compared as multisets
+(`run.py --check-floors`). What a floor still leaves out is said at each floor below; a closed <select>
+shows one option, so the check counts only the selected one (or the first) on either side.
 """
+import datetime as dt
+import functools
+import html
+import io
+import json
+import re
 import sqlite3
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
 from jinja2 import DictLoader, Environment
 
+ROOT = Path(__file__).resolve().parent.parent
 # The app's SQLite settings that matter to a read (models/base.py SQLITE_PRAGMAS).
 PRAGMAS = ("PRAGMA cache_size = -64000", "PRAGMA mmap_size = 1073741824", "PRAGMA temp_store = memory")
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")  # models/clock.py
+PAGE_SIZE, COUNT_CAP = 25, 1000  # models/listing.py
+GOAL = 0.95  # the share of a page's visible tokens its floor must render
+
+
+# ---- the user's language: catalogue, vocabularies, dates -----------------------------------------------
+
+def _parse_time(text):
+    """A stored naive-UTC time (SQLite text) as an aware business-time datetime."""
+    value = dt.datetime.fromisoformat(text)
+    return value.replace(tzinfo=dt.timezone.utc).astimezone(BUSINESS_TZ)
+
+
+class Speech:
+    """One language, set up once: its catalogue, its vocabularies' labels and its date formatters."""
+
+    def __init__(self, code):
+        self.code = code
+        self.locale = Locale.parse(code)
+        po = ROOT / "views" / "translations" / code / "LC_MESSAGES" / "messages.po"
+        if po.exists():
+            with po.open("rb") as f:
+                catalog = read_po(f)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            self.translations = Translations(buffer)
+        else:  # English is the source text
+            self.translations = NullTranslations()
+        self.gettext = self.translations.ugettext
+        loc = self.locale
+        self.datetime_pattern = (loc.datetime_formats["medium"].replace("{1}", loc.date_formats["medium"].pattern)
+                                 .replace("{0}", loc.time_formats["short"].pattern))
+        self.labels = {name: {k: self.gettext(v) for k, v in vocabulary.items()}
+                       for name, vocabulary in vocabularies().items()}
+        # Memoised per value, as views/i18n.py keeps its day and clock texts.
+        self.date = functools.lru_cache(maxsize=8192)(self._date)
+        self.datetime = functools.lru_cache(maxsize=8192)(self._datetime)
+
+    def _date(self, value):
+        """A stored day ('2026-12-01') or time (its business day) as the language writes a day."""
+        if not value:
+            return ""
+        day = _parse_time(value).date() if len(value) > 10 else dt.date.fromisoformat(value)
+        return babel_dates.format_date(day, "medium", locale=self.locale)
+
+    def _datetime(self, value):
+        if not value:
+            return ""
+        return babel_dates.format_datetime(_parse_time(value), self.datetime_pattern, locale=self.locale)
+
+    def ago(self, value, today):
+        if not value:
+            return self.gettext("never")
+        days = (today - _parse_time(value).date()).days
+        if days <= 0:
+            return self.gettext("today")
+        if days == 1:
+            return self.gettext("yesterday")
+        return self.gettext("%(n)s days ago") % {"n": days}
+
+    def number(self, value):
+        return babel_numbers.format_decimal(value or 0, locale=self.locale)
+
+    def money(self, value):
+        return babel_numbers.format_currency(value or 0, "CNY", locale=self.locale).replace("CN¥", "¥")
+
+    def environment(self, templates):
+        env = Environment(loader=DictLoader(templates), autoescape=True, extensions=["jinja2.ext.i18n", "jinja2.ext.do"])
+        env.install_gettext_translations(self.translations, newstyle=True)
+        env.filters.update(date=self.date, datetime=self.datetime, number=self.number, money=self.money,
+                           urlq=lambda v: quote(str(v), safe=""))
+        env.globals.update(L=self.labels, ago=self.ago)
+        return env
+
+
+def vocabularies():
+    """The app's vocabularies (English source labels), read once at set-up."""
+    from models import customer_tables as ct
+    from models import value as vm
+    from views.pools import RELEASE_RULE_LABELS
+    return {"stage": ct.STAGE_LABELS, "tier": vm.TIER_LABELS, "business_model": ct.BUSINESS_MODEL_LABELS,
+            "source": ct.SOURCE_LABELS, "release_rule": RELEASE_RULE_LABELS, "size": ct.SIZE_LABELS,
+            "decision_role": ct.DECISION_ROLE_LABELS, "followup_type": ct.FOLLOWUP_TYPE_LABELS,
+            "channel": ct.CHANNEL_LABELS}
+
+
+def today():
+    return dt.datetime.now(BUSINESS_TZ).date()
+
+
+def now_text():
+    """Now as stored (naive UTC text), for comparisons in the SQL."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0).isoformat(" ")
+
+
+# ---- the customer list, search and pool pages ---------------------------------------------------------
 
 ROW_COLUMNS = ("c.id, c.name, c.short_name, c.stage, c.grade, c.value_tier, u.full_name AS owner_name, c.city, "
-               "c.touched_at, c.last_followup_at, c.next_followup_on, c.release_at, c.completeness, c.created_at")
-LIST_SQL = (f"SELECT {ROW_COLUMNS} FROM customer c LEFT JOIN user u ON u.id = c.owner_id "
-            "WHERE {where} AND c.quarantined_at IS NULL ORDER BY c.id DESC LIMIT 25")
-MATCH = "c.id IN (SELECT rowid FROM customer_fts WHERE customer_fts MATCH ?)"
+               "c.touched_at, c.last_followup_at, c.next_followup_on, c.release_at, c.release_rule, c.locked, "
+               "c.completeness, c.created_at, c.owner_id, c.staked_by_id, c.stake_due, c.released_at, "
+               "c.released_from, c.released_team, c.drop_at")
+ROW_NAMES = ", ".join(c.split()[-1].split(".")[-1] for c in ROW_COLUMNS.split(", "))
+ROWS = ("(SELECT json_group_array(json_array({names})) FROM (SELECT {columns} FROM customer c "
+        "LEFT JOIN user u ON u.id = c.owner_id WHERE {where} AND c.quarantined_at IS NULL ORDER BY c.id DESC "
+        f"LIMIT {PAGE_SIZE + 1}))")
+COUNT = (f"(SELECT count(*) FROM (SELECT 1 FROM customer c WHERE {{where}} AND c.quarantined_at IS NULL "
+         f"LIMIT {COUNT_CAP + 1}))")
+# The filter form's regions and industries (their names in the user's language).
+CHOICES = ("(SELECT json_group_array(json_array(id, CASE WHEN :lang = 'en' THEN coalesce(nullif(name_en, ''), name_zh) "
+           "ELSE name_zh END)) FROM (SELECT * FROM {table} ORDER BY id))")
+MATCH = "c.id IN (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :fts)"
 # A small scope (a rep's own) tests each of its rows' text instead, as models.search.filter_query does.
 CONTAINS = ("EXISTS (SELECT 1 FROM customer_fts f WHERE f.rowid = c.id AND instr(lower(f.name || ' ' || f.short_name "
-            "|| ' ' || f.credit_code || ' ' || f.people || ' ' || f.phones), ?) > 0)")
+            "|| ' ' || f.credit_code || ' ' || f.people || ' ' || f.phones), :q) > 0)")
+# The rep's room in the private pool (models/pools.room) with the capacity rules in force.
+ROOM = ("(SELECT json_array((SELECT count(*) FROM customer WHERE owner_id = :user AND (:dealt OR stage NOT IN "
+        "('signed', 'long_term')) AND coalesce(value_tier, '') NOT IN (SELECT value FROM json_each(:exempt))), (SELECT coalesce(sum(delta), 0) FROM capacity_adjustment WHERE user_id = :user "
+        "AND starts_at <= :now AND (ends_at IS NULL OR ends_at > :now)), (SELECT count(*) FROM pool_event WHERE actor_id = :user AND "
+        "kind = 'claim' AND at >= :day_start)))")
 
-CARD = ("(SELECT json_group_array(json_object({fields})) FROM (SELECT {columns} FROM customer "
-        "WHERE {where} ORDER BY {order} LIMIT 10))")
+# The release holds a claim meets (models/pools.check_release_holds): rule, message, hours per unit.
+HOLDS = (("frozen", "Freshly released: frozen until %(until_text)s.", 1),
+         ("cooling_off_days", "You released this customer: cooling-off until %(until_text)s.", 24),
+         ("team_cooling_off_days", "Your team released this customer: cooling-off until %(until_text)s.", 24))
 
+FILTER_FORM = """{% macro sel(name, text, options, value='') %}<label>{{ text }}<select name="{{ name }}">
+{% for v, t in options %}<option value="{{ v }}" {{ 'selected' if value == v }}>{{ t }}</option>{% endfor %}</select></label>
+{% endmacro %}<div class="page-head"><h1>{{ _("Customers") }}</h1>{% if creates %}<a class="button primary" href="/customers/new">{{ _("New customer") }}</a>{% endif %}</div>
+<form id="customer-filters" class="filters" action="/customers" method="get"><div class="filter-row">
+<input id="q" type="search" name="q" value="{{ q }}" placeholder="{{ _('Type to search: name, short name, credit code, contact, phone') }}" aria-label="{{ _('Search') }}">
+<select name="scope" aria-label="{{ _('Scope') }}">{% for v, t in [('mine', _('Mine')), ('team', _('My team')), ('all', _('All I may see'))] %}{% if v != 'team' or has_team %}<option value="{{ v }}" {{ 'selected' if scope == v }}>{{ t }}</option>{% endif %}{% endfor %}</select>
+<select name="sort" aria-label="{{ _('Sort by') }}">{% for v, t in [('created', _('Newest first')), ('name', _('Company name')), ('activity', _('Last activity')), ('release', _('Releasing soonest'))] %}<option value="{{ v }}" {{ 'selected' if v == 'created' }}>{{ t }}</option>{% endfor %}</select>
+<select name="dir" aria-label="{{ _('Direction') }}"><option value="desc" selected>↓ {{ _("Descending") }}</option><option value="asc">↑ {{ _("Ascending") }}</option></select>
+<noscript><button>{{ _("Apply") }}</button></noscript></div>
+<details class="more-filters"><summary>{{ _("Filters") }}</summary><div class="filter-grid">
+{{ sel('stage', _('Stage'), [('', '—')] + stages) }}
+{{ sel('grade', _('Grade'), [('', '—'), ('A','A'), ('B','B'), ('C','C'), ('D','D')]) }}
+{{ sel('region', _('Region'), [('', '—')] + regions) }}
+<label>{{ _("City") }}<input name="city" value="" maxlength="40"></label>
+{{ sel('industry', _('Industry'), [('', '—')] + industries) }}
+{{ sel('business_model', _('Business model'), [('', '—')] + L.business_model|list_items) }}
+{{ sel('source', _('Source'), [('', '—')] + L.source|list_items) }}
+{{ sel('tier', _('Value tier'), [('', '—')] + L.tier|list_items) }}
+{{ sel('recovered', _('Won back from a pool'), [('', '—'), ('yes', _('Won back')), ('signed', _('Won back and signed'))]) }}
+{% if owner_picker %}<div class="field person-picker"><label for="filter-owner">{{ _("Owner") }}</label><input type="hidden" name="owner" value="">
+<input type="search" id="filter-owner" placeholder="{{ _('Everyone') }}" hx-get="/people/pick?field=owner"><div id="filter-owner-list" role="listbox" aria-label="{{ _('Matching people') }}"></div></div>{% endif %}
+<label>{{ _("Created from") }}<input type="date" name="created_from"></label><label>{{ _("Created to") }}<input type="date" name="created_to"></label>
+<label>{{ _("Last follow-up from") }}<input type="date" name="followup_from"></label><label>{{ _("Last follow-up to") }}<input type="date" name="followup_to"></label>
+</div><a href="/customers">{{ _("Clear filters") }}</a></details></form>
+"""
 
-def _card(where, order, columns):
-    fields = ", ".join(f"'{c}', {c}" for c in columns.split(", "))
-    return CARD.format(fields=fields, columns=columns, where=where, order=order)
-
-
-def _workbench_sql(who):
-    """Due follow-ups, the coldest customers, the next releases, the stakes and the notifications."""
-    cards = [
-        _card(f"{who} = ? AND next_followup_on <= date('now')", "next_followup_on, id",
-              "id, name, stage, grade, next_followup_on, last_followup_at"),
-        _card(f"{who} = ?", "touched_at, id", "id, name, stage, grade, last_followup_at, touched_at"),
-        _card(f"{who} = ? AND release_at IS NOT NULL", "release_at, id", "id, name, stage, release_at, release_rule"),
-        _card("staked_by_id IN (SELECT id FROM user WHERE id = ? OR team_id = (SELECT team_id FROM user WHERE id = ?) "
-              "AND ? = 'manager')", "stake_due, id", "id, name, completeness, stake_due, stake_completed_at"),
-        "(SELECT json_group_array(json_object('id', id, 'at', at, 'message', message)) FROM (SELECT id, at, message "
-        "FROM notification WHERE user_id = ? ORDER BY id DESC LIMIT 8))",
-        f"(SELECT json_group_array(json_object('stage', stage, 'n', n)) FROM (SELECT stage, count(*) AS n FROM "
-        f"customer WHERE {who} = ? GROUP BY stage))",
-    ]
-    return "SELECT " + ", ".join(f"{c} AS card{i}" for i, c in enumerate(cards))
-
-
-CUSTOMER_SQL = (
-    "SELECT c.*, u.full_name AS owner_name, r.name_zh AS region_name, i.name_zh AS industry_name, p.name_zh AS pool_name, "
-    "(SELECT json_group_array(json_object('name', name, 'title', title, 'mobile', mobile, 'email', email, "
-    "'decision_role', decision_role)) FROM (SELECT * FROM contact WHERE customer_id = c.id AND active ORDER BY id)) "
-    "AS contacts, "
-    "(SELECT json_group_array(json_object('at', at, 'type', type, 'content', content, 'outcome', outcome, "
-    "'next_step', next_step)) FROM (SELECT * FROM follow_up WHERE customer_id = c.id ORDER BY at DESC LIMIT 10)) "
-    "AS follow_ups, "
-    "(SELECT json_group_array(json_object('at', at, 'kind', kind, 'data', data)) FROM (SELECT * FROM audit_event "
-    "WHERE customer_id = c.id ORDER BY id DESC LIMIT 20)) AS timeline "
-    "FROM customer c LEFT JOIN user u ON u.id = c.owner_id LEFT JOIN region r ON r.id = c.region_id "
-    "LEFT JOIN industry i ON i.id = c.industry_id LEFT JOIN pool p ON p.id = c.pool_id WHERE c.id = ?")
-
-TEMPLATES = {
-    "rows.html": """<!doctype html><title>Customers</title><p>{{ rows|length }} customers</p>
-<table><thead><tr><th>Customer</th><th>Stage</th><th>Value tier</th><th>Owner</th><th>City</th><th>Last activity</th>
-<th>Next follow-up</th><th>Release date</th><th>Complete</th><th>Created</th></tr></thead><tbody>
-{% for c in rows %}<tr><td><a href="/customers/{{ c.id }}">{{ c.name }}</a> <span>{{ c.short_name or '' }}</span></td>
-<td><span class="badge">{{ c.stage }}</span> {{ c.grade or '' }}</td><td>{{ c.value_tier or '' }}</td>
-<td>{{ c.owner_name or 'Unowned' }}</td><td>{{ c.city }}</td><td title="{{ c.touched_at }}">{{ c.last_followup_at or '' }}</td>
-<td>{{ c.next_followup_on or '' }}</td><td>{{ c.release_at or '—' }}</td>
-<td><span class="bar w-{{ c.completeness }}"></span>{{ c.completeness }}%</td><td>{{ c.created_at[:10] }}</td></tr>
-{% endfor %}</tbody></table><a rel="next" href="/customers?after={{ rows[-1].id if rows else '' }}">Next</a>""",
-    "customer.html": """<!doctype html><title>{{ c.name }}</title><h1>{{ c.name }} <small>{{ c.short_name or '' }}</small></h1>
-<p><span class="badge">{{ c.stage }}</span> {{ c.grade or '' }} · {{ c.owner_name or c.pool_name or '' }}</p>
-<dl>{% for key in ('credit_code', 'region_name', 'industry_name', 'city', 'address', 'phone', 'website', 'business_model',
-'source', 'completeness', 'release_at', 'release_rule', 'created_at', 'last_followup_at') %}<dt>{{ key }}</dt>
-<dd>{{ c[key] if c[key] is not none else '' }}</dd>{% endfor %}</dl>
-<h2>Contacts</h2><ul>{% for p in contacts %}<li>{{ p.name }} {{ p.title }} {{ p.mobile }} {{ p.email }} {{ p.decision_role }}</li>{% endfor %}</ul>
-<h2>Follow-ups</h2><ol>{% for f in follow_ups %}<li>{{ f.at }} {{ f.type }}: {{ f.content }} — {{ f.outcome }} {{ f.next_step }}</li>{% endfor %}</ol>
-<h2>Timeline</h2><ol>{% for e in timeline %}<li>{{ e.at }} {{ e.kind }} {{ e.data }}</li>{% endfor %}</ol>""",
-    "workbench.html": """<!doctype html><title>Workbench</title>
-{% for title, rows in cards %}<section><h2>{{ title }}</h2><table>{% for r in rows %}<tr>
-{% for key, value in r.items() %}<td>{% if key == 'id' %}<a href="/customers/{{ value }}">{{ value }}</a>{% else %}{{ value if value is not none else '' }}{% endif %}</td>{% endfor %}
-</tr>{% endfor %}</table></section>{% endfor %}""",
+LIST_TEMPLATES = {
+    "_bar.html": """<span class="meter" title="{{ _('Completeness') }} {{ v }}%"><span class="w-{{ v }} {{ 'low' if v < 50 else ('mid' if v < 80 else 'high') }}"></span></span>
+<span class="meter-label">{{ v }}%</span>""",
+    "list.html": """{% if not fragment %}""" + FILTER_FORM + """{% endif %}<section id="results" aria-live="polite">
+<p class="muted result-count">{% if capped %}{{ _("More than %(n)s customers", n=total|number) }}{% else %}{{ ngettext("%(num)s customer", "%(num)s customers", total) }}{% endif %}
+{% if q %} · {{ _("matching “%(q)s”", q=q) }}{% endif %}
+{% if rows and export %}· {{ _("Export") }} <a id="export-xlsx" href="/exports/customers.xlsx?{{ args }}">.xlsx</a> <a id="export-csv" href="/exports/customers.csv?{{ args }}">.csv</a>{% endif %}</p>
+{% if rows %}<table class="grid" id="customer-table"><thead><tr>
+<th><a href="/customers?{{ args }}&amp;sort=name&amp;dir=desc">{{ _("Customer") }}</a></th><th>{{ _("Stage") }}</th><th>{{ _("Value tier") }}</th>
+<th>{{ _("Owner") }}</th><th>{{ _("City") }}</th><th><a href="/customers?{{ args }}&amp;sort=activity&amp;dir=desc">{{ _("Last activity") }}</a></th>
+<th>{{ _("Next follow-up") }}</th><th><a href="/customers?{{ args }}&amp;sort=release&amp;dir=desc">{{ _("Release date") }}</a></th>
+<th>{{ _("Complete") }}</th><th><a href="/customers?{{ args }}&amp;sort=created&amp;dir=asc">{{ _("Created") }} ↓</a></th></tr></thead><tbody>
+{% for c in rows %}<tr><td><a href="/customers/{{ c[0] }}">{{ c[1] }}</a>{% if c[2] %} <span class="muted">{{ c[2] }}</span>{% endif %}</td>
+<td><span class="badge stage-{{ c[3] }}">{{ L.stage[c[3]] }}</span> {% if c[4] %}<span class="grade grade-{{ c[4] }}" title="{{ _('Grade') }}">{{ c[4] }}</span>{% endif %}</td>
+<td>{% if c[5] %}<span class="badge tier tier-{{ c[5] }}" title="{{ _('Value tier') }}">{{ L.tier[c[5]] }}</span>{% endif %}</td>
+<td>{{ c[6] or _("Unowned") }}</td><td>{{ c[7] }}</td>
+<td title="{{ c[8]|datetime }}">{{ ago(c[9], day) if c[9] else _("no follow-up yet") }}</td>
+<td class="{{ 'overdue' if c[10] and c[10] < day_text }}">{{ c[10]|date }}</td>
+<td class="{{ 'overdue' if c[11] and c[11] < soon }}" title="{{ L.release_rule.get(c[12], c[12] or '') }}">{{ c[11]|date if c[11] else (_("Locked") if c[13] else "—") }}</td>
+<td>{% with v = c[14] %}{% include "_bar.html" %}{% endwith %}</td><td>{{ c[15]|date }}</td></tr>
+{% endfor %}</tbody></table>
+<nav class="pager" aria-label="{{ _('Pages') }}">{% if more %}<a id="pager-next" rel="next" href="/customers?{{ args }}&amp;after={{ rows[-1][0] }}">{{ _("Next") }} →</a>{% endif %}</nav>
+{% else %}<div class="empty"><p>{{ _("No customer matches these filters.") }}</p><p><a href="/customers">{{ _("Clear filters") }}</a></p></div>{% endif %}
+</section>""",
+    "pool.html": """<div class="page-head"><h1>{{ _("Public pool") }}</h1></div>
+<nav class="tabs" aria-label="{{ _('Pools') }}">{% for pid, name in pools %}<a href="/pools?pool={{ pid }}" class="{{ 'active' if pid == pool }}">{{ name }}</a>{% endfor %}</nav>
+<form id="pool-filters" class="filters" action="/pools" method="get"><input type="hidden" name="pool" value="{{ pool }}"><div class="filter-row">
+<input id="pool-q" type="search" name="q" value="" placeholder="{{ _('Type to search the pool') }}" aria-label="{{ _('Search') }}">
+<select name="stage" aria-label="{{ _('Stage') }}"><option value="">{{ _("All stages") }}</option>{% for v, t in stages %}<option value="{{ v }}">{{ t }}</option>{% endfor %}</select>
+<select name="sort" aria-label="{{ _('Sort by') }}">{% for v, t in [('created', _('Newest first')), ('name', _('Company name')), ('activity', _('Last activity'))] %}<option value="{{ v }}" {{ 'selected' if v == 'created' }}>{{ t }}</option>{% endfor %}</select>
+<input name="city" value="" placeholder="{{ _('City') }}" aria-label="{{ _('City') }}" maxlength="40"></div></form>
+<p class="muted">{{ _("Contact details stay masked until you claim. Freshly released customers are frozen for a while; a former owner waits out the cooling-off.") }}</p>
+<section id="results" aria-live="polite" data-reload-on="poolFull">
+{% if full %}<p class="notice" id="pool-full">{{ _("Your private pool is full (%(used)s of %(total)s): claims are off until you release a customer or your capacity grows. You can still stake.", used=used, total=capacity) }}</p>{% endif %}
+<p class="muted result-count">{% if capped %}{{ _("More than %(n)s customers", n=total|number) }}{% else %}{{ ngettext("%(num)s customer", "%(num)s customers", total) }}{% endif %}</p>
+{% if rows %}<table class="grid" id="pool-table"><thead><tr><th>{{ _("Customer") }}</th><th>{{ _("Stage") }}</th><th>{{ _("City") }}</th><th>{{ _("Last activity") }}</th><th>{{ _("Released") }}</th><th>{{ _("Complete") }}</th><th></th></tr></thead><tbody>
+{% for c in rows %}<tr id="pool-row-{{ c[0] }}"><td><a href="/customers/{{ c[0] }}">{{ c[1] }}</a>
+{% if c[17] %}<span class="badge stake" title="{{ _('Staked') }}">{{ _("Staked until %(d)s", d=c[18]|date) }}</span>{% endif %}</td>
+<td><span class="badge stage-{{ c[3] }}">{{ L.stage[c[3]] }}</span></td><td>{{ c[7] }}</td>
+<td>{{ ago(c[9], day) if c[9] else _("no follow-up yet") }}</td><td>{{ c[19]|date if c[19] else "—" }}</td>
+<td>{% with v = c[14] %}{% include "_bar.html" %}{% endwith %}</td><td class="row-actions">
+{% if works %}{% set why = refusal(c) %}{% if why %}<span class="refusal" id="claim-why-{{ c[0] }}">{{ why }}</span>{% else %}
+<button class="primary" hx-post="/pools/{{ c[0] }}/claim">{{ _("Claim") }}</button>{% endif %}
+{% if not c[17] %}<button hx-post="/pools/{{ c[0] }}/stake">{{ _("Stake") }}</button>{% endif %}
+{% if members %}<form class="inline" hx-post="/pools/{{ c[0] }}/assign"><select name="rep_id" aria-label="{{ _('Assign to') }}">{% for m in members %}<option value="{{ m[0] }}">{{ m[1] }}</option>{% endfor %}</select><button>{{ _("Assign") }}</button></form>{% endif %}
+{% endif %}</td></tr>{% endfor %}</tbody></table>
+<nav class="pager">{% if more %}<a id="pager-next" rel="next" href="/pools?scope=all&amp;pool={{ pool }}&amp;after={{ rows[-1][0] }}">{{ _("Next") }} →</a>{% endif %}</nav>
+{% else %}<div class="empty"><p>{{ _("The pool is empty here.") }}</p></div>{% endif %}</section>""",
 }
 
-CARD_TITLES = ("Follow-ups due", "Gone quiet", "Next releases", "Stakes", "Notifications", "By stage")
 
+def _list_items(vocabulary):
+    return list(vocabulary.items())
+
+
+def list_floor(conn, speech, env, where, params, scope, q="", fragment=False, export=True, creates=True,
+               owner_picker=False, has_team=True):
+    """The customer list (or its search fragment): the filter form (not fragment), the count, the 25 rows,
+    the next link. Leaves out the custom-field filters (none are defined in the benchmark database) and the
+    previous link (a first page has none). A search counts what it shows, as models/listing.page does."""
+    count = "NULL" if q else COUNT.format(where=where)
+    sql = (f"SELECT {ROWS.format(names=ROW_NAMES, columns=ROW_COLUMNS, where=where)}, {count}, {CHOICES.format(table='region')}, "
+           f"{CHOICES.format(table='industry')}")
+    template = env.get_template("list.html")
+    args = f"scope={scope}" + (f"&amp;q={quote(q, safe='')}" if q else "")
+    stages = _list_items(speech.labels["stage"])
+
+    def render():
+        rows_json, total, regions, industries = conn.execute(sql, {**params, "lang": speech.code}).fetchone()
+        rows = json.loads(rows_json)
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        if q:
+            total, capped = len(rows), more
+        else:
+            total, capped = min(total, COUNT_CAP), total > COUNT_CAP
+        day = today()
+        soon = (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(days=3)).isoformat(" ")
+        return template.render(rows=rows, more=more, total=total, capped=capped, q=q, fragment=fragment,
+                               export=export, creates=creates, owner_picker=owner_picker, has_team=has_team,
+                               args=html.unescape(args), scope=scope, day=day, day_text=day.isoformat(), soon=soon,
+                               stages=stages, regions=[(str(i), n) for i, n in json.loads(regions)],
+                               industries=[(str(i), n) for i, n in json.loads(industries)])
+    return render
+
+
+def pool_floor(conn, speech, env, user, pool_id, rules, members=()):
+    """The pool page: its tabs, filters, the count, 25 unowned rows with what the viewer may do (claim,
+    stake, assign, or why not). A claim's refusal is told here for the rules a first page meets — a full
+    private pool, today's claims, another rep's stake, a release still frozen or cooling off — from the
+    rules in force read at set-up; the pool's drop lottery (none in the benchmark database) is left out."""
+    where = "c.owner_id IS NULL AND c.pool_id = :pool"
+    tabs = (CHOICES.format(table="pool WHERE active AND (region_id IS NULL OR region_id = :region)")
+            if user["role"] != "admin" else CHOICES.format(table="pool WHERE active"))
+    sql = f"SELECT {ROWS.format(names=ROW_NAMES, columns=ROW_COLUMNS, where=where)}, {COUNT.format(where=where)}, {ROOM}, {tabs}"
+    template = env.get_template("pool.html")
+    stages = _list_items(speech.labels["stage"])
+    gettext = speech.gettext
+    works = user["role"] in ("sales", "manager")
+    stamp = functools.lru_cache(maxsize=4096)(
+        lambda text: _parse_time(text).strftime("%Y-%m-%d %H:%M"))  # models/pools._fmt: a domain message's time
+
+    def render():
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        day_start = dt.datetime.combine(now.replace(tzinfo=dt.timezone.utc).astimezone(BUSINESS_TZ).date(), dt.time(),
+                                        BUSINESS_TZ).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        rows_json, total, room, pools = conn.execute(sql, {"pool": pool_id, "region": user["region_id"],
+                                                           "lang": speech.code, "user": user["id"], "dealt": rules["dealt_count"],
+                                                    "exempt": json.dumps(rules["capacity_exempt_tiers"]),
+                                                    "now": now.isoformat(" "),
+                                                    "day_start": day_start.isoformat(" ")}).fetchone()
+        rows = json.loads(rows_json)
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        used, delta, claims_today = json.loads(room)
+        capacity = max(0, rules["capacity"].get(user["role"], 0) + delta)
+        full = works and used >= capacity
+
+        def refusal(c):
+            if c[17] and c[17] != user["id"]:
+                return gettext("Another rep has staked this customer until %(until_text)s.") % {
+                    "until_text": stamp(c[18])}
+            if c[19]:
+                released = dt.datetime.fromisoformat(c[19])
+                for rule, message, hours in HOLDS:
+                    if rule == "frozen" or c[{"cooling_off_days": 20, "team_cooling_off_days": 21}[rule]] == (
+                            user["id"] if rule == "cooling_off_days" else user["team_id"]):
+                        until = released + dt.timedelta(hours=rules[rule] * hours)
+                        if now < until:
+                            return gettext(message) % {"until_text": stamp(until.isoformat(" "))}
+            if claims_today >= rules["claims_per_day"]:
+                return gettext("You have made %(n)s claims today, the daily limit. Again from %(until_text)s.") % {
+                    "n": claims_today, "until_text": stamp((day_start + dt.timedelta(days=1)).isoformat(" "))}
+            if full:
+                return gettext("Your private pool is full (%(used)s of %(total)s). Release a customer first.") % {
+                    "used": used, "total": capacity}
+            return None
+
+        return template.render(rows=rows, more=more, total=min(total, COUNT_CAP), capped=total > COUNT_CAP,
+                               day=today(), pool=pool_id, pools=json.loads(pools), stages=stages, works=works, full=full,
+                               used=used, capacity=capacity, members=members, refusal=refusal)
+    return render
+
+
+# ---- the check: the page's visible text against the floor's -----------------------------------------
+
+class _Text(HTMLParser):
+    """The visible text tokens of `<main>` (or of the whole fragment when there is none): text nodes split
+    at white space; scripts, styles and templates left out; a <select> shows its selected option (or its
+    first)."""
+    SKIP = {"script", "style", "template"}
+
+    def __init__(self, whole):
+        super().__init__()
+        self.inside = whole
+        self.skip = 0
+        self.tokens = []
+        self.links = Counter()
+        self.options = None  # the current select's [(selected, text)]
+        self.option = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "main":
+            self.inside = True
+        elif tag == "a" and self.inside and not self.skip:
+            self.links[dict(attrs).get("href")] += 1
+        elif tag in self.SKIP:
+            self.skip += 1
+        elif tag == "select":
+            self.options = []
+        elif tag == "option" and self.options is not None:
+            self.option = [any(k == "selected" for k, _ in attrs), ""]
+            self.options.append(self.option)
+
+    def handle_endtag(self, tag):
+        if tag == "main":
+            self.inside = False
+        elif tag in self.SKIP:
+            self.skip -= 1
+        elif tag == "option":
+            self.option = None
+        elif tag == "select" and self.options is not None:
+            chosen = [o for o in self.options if o[0]] or self.options[:1]
+            if chosen and self.inside and not self.skip:
+                self.tokens += chosen[0][1].split()
+            self.options = self.option = None
+
+    def handle_data(self, data):
+        if self.option is not None:
+            self.option[1] += data
+        elif self.options is None and self.inside and not self.skip:
+            self.tokens += data.split()
+
+
+def tokens(page_html, links=False):
+    """The visible text tokens of a page (a Counter), or with `links` the hrefs of its links."""
+    parser = _Text(whole="<main" not in page_html)
+    parser.feed(page_html)
+    parser.close()
+    return parser.links if links else Counter(parser.tokens)
+
+
+def compare(page_html, floor_html, links=False):
+    """(share of the page's tokens — or links — the floor renders, missing ones, extra ones)."""
+    page, floor = tokens(page_html, links), tokens(floor_html, links)
+    missing, extra = page - floor, floor - page
+    total = sum(page.values())
+    return (1 - sum(missing.values()) / total if total else 1.0), missing, extra
+
+
+def check(cases_pages, renders, out=print):
+    """Print, for each floor, the share of its page's visible tokens it renders and what it misses or adds."""
+    shares = {}
+    for label, page_html in cases_pages.items():
+        if label not in renders:
+            continue
+        floor_html = renders[label]()
+        share, missing, extra = compare(page_html, floor_html)
+        shares[label] = share
+        out(f"{label}: {share:6.1%} of {sum(tokens(page_html).values())} page tokens")
+        show = lambda c: " ".join(f"{t}×{n}" if n > 1 else t for t, n in c.most_common(20))  # noqa: E731
+        if missing:
+            out(f"   missing ({sum(missing.values())}): {show(missing)}")
+        if extra:
+            out(f"   extra ({sum(extra.values())}): {show(extra)}")
+        link_share, missing, extra = compare(page_html, floor_html, links=True)
+        out(f"   links: {link_share:6.1%} of {sum(tokens(page_html, links=True).values())}"
+            + (f"; missing {show(missing)}" if missing else "") + (f"; extra {show(extra)}" if extra else ""))
+    return shares
+
+
+# ---- the cases run.py times -------------------------------------------------------------------------
 
 def connect(path):
     """A read-only connection to the database at `path` (the floors never write)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
     for pragma in PRAGMAS:
         conn.execute(pragma)
     return conn
 
 
-def environment():
-    return Environment(loader=DictLoader(TEMPLATES), autoescape=True)
+def _rules(conn):
+    """The pool rules in force (models/rules.py: the newest version in effect, over the defaults)."""
+    from models.rules import DEFAULTS
+    found = conn.execute("SELECT settings FROM rule_version WHERE effective_from <= ? ORDER BY effective_from DESC, "
+                         "id DESC LIMIT 1", (now_text(),)).fetchone()
+    return {**DEFAULTS, **(json.loads(found[0]) if found else {})}
 
 
 def cases(conn, samples):
-    """(page label, as run.py's main part names it; floor: a callable rendering the page's rows)."""
-    import json
-
-    env = environment()
+    """(page label, as run.py's main part names it; floor: a callable rendering the page's main content)."""
     one = lambda sql, *params: conn.execute(sql, params).fetchone()  # noqa: E731
-    user = {name: one("SELECT id, role, team_id, region_id FROM user WHERE username = ?", name)
-            for name in ("rep001", "manager01", "admin")}
-    rep, manager = user["rep001"], user["manager01"]
-    pool = lambda u: one("SELECT id FROM pool WHERE active AND (region_id IS NULL OR region_id = ?) "  # noqa: E731
-                         "ORDER BY id LIMIT 1", u["region_id"])[0]
+    user = {}
+    for name in ("rep001", "manager01", "admin"):
+        found = one("SELECT id, role, team_id, region_id, language FROM user WHERE username = ?", name)
+        user[name] = dict(zip(("id", "role", "team_id", "region_id", "language"), found))
+    speeches = {}
+
+    def speech_of(u):
+        code = u["language"] or "zh_CN"
+        if code not in speeches:
+            s = Speech(code)
+            speeches[code] = (s, s.environment(LIST_TEMPLATES))
+            speeches[code][1].filters["list_items"] = _list_items
+        return speeches[code]
+
+    rep, manager, admin = user["rep001"], user["manager01"], user["admin"]
+    rules = _rules(conn)
+
+    def first_pool(u):
+        return one("SELECT id FROM pool WHERE active AND (region_id IS NULL OR region_id = ?) ORDER BY id LIMIT 1",
+                   u["region_id"])[0]
+
+    def members(u):
+        return conn.execute("SELECT id, full_name FROM user WHERE team_id = ? AND active ORDER BY full_name",
+                            (u["team_id"],)).fetchall()
+
     fts = 'grams : " 西装 "'  # models.search.match_expression("西装")
-    rows_page = env.get_template("rows.html")
-    customer_page = env.get_template("customer.html")
-    workbench_page = env.get_template("workbench.html")
-
-    def rows(where, *params):
-        sql = LIST_SQL.format(where=where)
-        return lambda: rows_page.render(rows=conn.execute(sql, params).fetchall())
-
-    def customer(customer_id):
-        def render():
-            c = conn.execute(CUSTOMER_SQL, (customer_id,)).fetchone()
-            return customer_page.render(c=c, contacts=json.loads(c["contacts"]), follow_ups=json.loads(c["follow_ups"]),
-                                        timeline=json.loads(c["timeline"]))
-        return render
-
-    def workbench(u, who):
-        sql = _workbench_sql(who)
-        key = u["id"] if who == "owner_id" else u["team_id"]
-        params = (key, key, key, u["id"], u["id"], u["role"], u["id"], key)
-
-        def render():
-            found = conn.execute(sql, params).fetchone()
-            return workbench_page.render(cards=[(t, json.loads(found[i])) for i, t in enumerate(CARD_TITLES)])
-        return render
-
+    lst = lambda u, where, params, scope, **kw: list_floor(conn, *speech_of(u), where, params, scope, **kw)  # noqa: E731
+    pool = lambda u, **kw: pool_floor(conn, *speech_of(u), u, first_pool(u), rules, **kw)  # noqa: E731
     return [
-        ("list, rep (mine)", rows("c.owner_id = ?", rep["id"])),
-        ("list, manager (team)", rows("c.team_id = ?", manager["team_id"])),
-        ("search, rep: 西装 (2 chars)", rows(f"c.owner_id = ? AND {CONTAINS}", rep["id"], "西装")),
-        ("search, admin: 西装 (2 chars)", rows(MATCH, fts)),
-        ("pool list, rep", rows("c.owner_id IS NULL AND c.pool_id = ?", pool(rep))),
-        ("pool list, manager", rows("c.owner_id IS NULL AND c.pool_id = ?", pool(manager))),
-        ("360, rep: own customer", customer(samples["own_id"])),
-        ("360, admin: pool customer", customer(samples["pool_id"])),
-        ("workbench, rep", workbench(rep, "owner_id")),
-        ("workbench, manager", workbench(manager, "team_id")),
+        ("list, rep (mine)", lst(rep, "c.owner_id = :user", {"user": rep["id"]}, "mine")),
+        ("list, manager (team)", lst(manager, "c.team_id = :team", {"team": manager["team_id"]}, "team",
+                                     owner_picker=True)),
+        ("search, rep: 西装 (2 chars)", lst(rep, f"c.owner_id = :user AND {CONTAINS}", {"user": rep["id"], "q": "西装"},
+                                          "mine", q="西装", fragment=True)),
+        ("search, admin: 西装 (2 chars)", lst(admin, MATCH, {"fts": fts}, "all", q="西装", fragment=True)),
+        ("pool list, rep", pool(rep)),
+        ("pool list, manager", pool(manager, members=members(manager))),
     ]
