@@ -440,6 +440,14 @@ def _rules(conn):
     return {**DEFAULTS, **(json.loads(found[0]) if found else {})}
 
 
+# What each benchmark user's role shows on a 360 page (the floor checks no permission).
+REP_SEES = {"edit": True, "release": True, "lock": True, "pause": True, "plan": True, "transfer": True, "followup": True}
+ADMIN_SEES = {"edit": True, "route_lead": True, "ticket": True, "followup": True}
+TABS = (("timeline", "Timeline"), ("followups", "Follow-ups"), ("contacts", "Contacts"), ("opportunities", "Opportunities"),
+        ("tree", "Decision tree"), ("orders", "Orders"), ("reorders", "Reorder cycles"), ("documents", "Documents"),
+        ("service", "Service"))
+
+
 def cases(conn, samples):
     """(page label, as run.py's main part names it; floor: a callable rendering the page's main content)."""
     one = lambda sql, *params: conn.execute(sql, params).fetchone()  # noqa: E731
@@ -469,6 +477,16 @@ def cases(conn, samples):
                             (u["team_id"],)).fetchall()
 
     fts = 'grams : " 西装 "'  # models.search.match_expression("西装")
+    customer_envs = {}
+
+    def customer(u, customer_id, sees):
+        s, _ = speech_of(u)
+        if s.code not in customer_envs:
+            customer_envs[s.code] = (s.environment(CUSTOMER_TEMPLATES), customer_setup(conn, s))
+        env, setup = customer_envs[s.code]
+        tabs = [(k, s.gettext(t)) for k, t in TABS]
+        return customer_floor(conn, s, env, customer_id, sees, tabs, setup)
+
     lst = lambda u, where, params, scope, **kw: list_floor(conn, *speech_of(u), where, params, scope, **kw)  # noqa: E731
     pool = lambda u, **kw: pool_floor(conn, *speech_of(u), u, first_pool(u), rules, **kw)  # noqa: E731
     return [
@@ -480,4 +498,236 @@ def cases(conn, samples):
         ("search, admin: 西装 (2 chars)", lst(admin, MATCH, {"fts": fts}, "all", q="西装", fragment=True)),
         ("pool list, rep", pool(rep)),
         ("pool list, manager", pool(manager, members=members(manager))),
+        ("360, rep: own customer", customer(rep, samples["own_id"], REP_SEES)),
+        ("360, admin: pool customer", customer(admin, samples["pool_id"], ADMIN_SEES)),
     ]
+
+
+# ---- the customer 360 page --------------------------------------------------------------------------
+
+def _json_rows(select, columns):
+    """A subselect answering its rows as a JSON array of objects."""
+    fields = ", ".join(f"'{c}', {c}" for c in columns.split(", "))
+    return f"(SELECT json_group_array(json_object({fields})) FROM ({select}))"
+
+
+NAME = "CASE WHEN :lang = 'en' THEN coalesce(nullif({t}.name_en, ''), {t}.name_zh) ELSE {t}.name_zh END"
+CUSTOMER_SQL = (
+    "SELECT c.*, u.full_name AS owner_name, " + NAME.format(t="r") + " AS region_name, "
+    + NAME.format(t="i") + " AS industry_name, " + NAME.format(t="p") + " AS pool_name, g.name AS group_name, "
+    + _json_rows("SELECT id, name, title, decision_role, mobile, phone, reports_to_id, active FROM contact "
+                 "WHERE customer_id = c.id ORDER BY active DESC, id", "id, name, title, decision_role, mobile, phone, "
+                 "reports_to_id, active") + " AS contacts, "
+    + _json_rows("SELECT e.id, e.at, e.kind, e.data, a.full_name AS actor FROM audit_event e LEFT JOIN user a "
+                 "ON a.id = e.actor_id WHERE e.customer_id = c.id ORDER BY e.id DESC LIMIT 21",
+                 "id, at, kind, data, actor") + " AS events, "
+    "(SELECT json_object('tier', tier, 'influence', influence, 'influence_reason', influence_reason) FROM customer_value "
+    "WHERE customer_id = c.id) AS value_row, "
+    "(SELECT json_object('first', first, 'second', second, 'evidence', evidence) FROM buying_factors "
+    "WHERE customer_id = c.id AND opportunity_id IS NULL AND current) AS factors, "
+    + _json_rows("SELECT status, starts_on, ends_on, reason FROM customer_pause WHERE customer_id = c.id AND status IN "
+                 "('pending', 'approved') ORDER BY id DESC LIMIT 1", "status, starts_on, ends_on, reason") + " AS pauses, "
+    + _json_rows("SELECT day, kind, objective, status FROM plan_item WHERE customer_id = c.id AND status = 'planned' "
+                 "ORDER BY day, id LIMIT 5", "day, kind, objective, status") + " AS plans, "
+    "(SELECT json_array(count(*), (SELECT json_array(satisfaction, resolved_at) FROM ticket WHERE customer_id = c.id "
+    "AND satisfaction IS NOT NULL ORDER BY id DESC LIMIT 1)) FROM ticket WHERE customer_id = c.id AND status NOT IN "
+    "('resolved', 'closed')) AS tickets, "
+    "(SELECT json_array(t.id, t.status) FROM transfer_item ti JOIN transfer t ON t.id = ti.transfer_id "
+    "WHERE ti.customer_id = c.id AND t.status IN ('pending', 'approved', 'running') ORDER BY t.id DESC LIMIT 1) "
+    "AS transfer, "
+    "EXISTS (SELECT 1 FROM lock_request WHERE customer_id = c.id AND status = 'pending') AS lock_pending, "
+    "EXISTS (SELECT 1 FROM \"order\" WHERE customer_id = c.id) AS has_orders, "
+    "EXISTS (SELECT 1 FROM reorder_cycle WHERE customer_id = c.id AND active) AS has_cycles, "
+    "EXISTS (SELECT 1 FROM wallet_line WHERE customer_id = c.id) AS has_wallet, "
+    "EXISTS (SELECT 1 FROM lead WHERE customer_id = c.id) AS has_leads, "
+    "EXISTS (SELECT 1 FROM quality_check WHERE customer_id = c.id) AS has_checks, "
+    "(SELECT group_concat(v.value, '\x1f') FROM custom_value v WHERE v.customer_id = c.id) AS custom, "
+    "coalesce((SELECT version FROM rule_version WHERE effective_from <= :now ORDER BY effective_from DESC, version DESC "
+    "LIMIT 1), 0) AS rules_version, (SELECT json_extract(settings, '$.default_influence') FROM value_rule "
+    "WHERE effective_from <= :now ORDER BY effective_from DESC, version DESC LIMIT 1) AS default_influence "
+    "FROM customer c LEFT JOIN user u ON u.id = c.owner_id LEFT JOIN region r ON r.id = c.region_id "
+    "LEFT JOIN industry i ON i.id = c.industry_id LEFT JOIN pool p ON p.id = c.pool_id "
+    "LEFT JOIN customer_group g ON g.id = c.group_id WHERE c.id = :id")
+
+CUSTOMER_TEMPLATES = {
+    "_bar.html": LIST_TEMPLATES["_bar.html"],
+    "customer.html": """{% set cid = c.id %}<header class="c360-head card" id="c360-head"><div>
+<h1 id="customer-name">{{ c.name }}</h1><p class="muted">{{ c.short_name or '' }}{% if c.short_name and c.credit_code %} · {% endif %}{% if c.credit_code %}<span class="mono">{{ c.credit_code }}</span>{% endif %}</p>
+<p class="tags">{% for t in tags %}<span class="tag">{{ t }}</span>{% endfor %}</p></div>
+<dl class="facts"><div><dt>{{ _("Owner") }}</dt><dd id="customer-owner">{{ c.owner_name or _("Unowned") }}</dd></div>
+<div><dt>{{ _("Stage") }}</dt><dd id="customer-stage"><span class="badge stage-{{ c.stage }}">{{ L.stage[c.stage] }}</span> {% if c.grade %}<span class="grade grade-{{ c.grade }}" title="{{ _('Grade') }}">{{ c.grade }}</span>{% endif %} {% if c.value_tier %}<span class="badge tier tier-{{ c.value_tier }}">{{ L.tier[c.value_tier] }}</span>{% endif %}</dd></div>
+<div><dt>{{ _("Last follow-up") }}</dt><dd>{{ c.last_followup_at|datetime if c.last_followup_at else _("never") }}</dd></div>
+<div><dt>{{ _("Next follow-up") }}</dt><dd class="{{ 'overdue' if c.next_followup_on and c.next_followup_on < day }}">{{ c.next_followup_on|date or "—" }}</dd></div>
+<div><dt>{{ _("Completeness") }}</dt><dd>{% with v = c.completeness %}{% include "_bar.html" %}{% endwith %}</dd></div></dl>
+<div class="head-actions">{% if sees.edit %}<a class="button" href="/customers/{{ cid }}/edit">{{ _("Edit") }}</a>
+<form class="inline stage-form" method="post" action="/customers/{{ cid }}/stage"><label for="stage-select" class="sr-only">{{ _("Move to stage") }}</label>
+<select id="stage-select" name="stage">{% for v, t in L.stage.items() %}<option value="{{ v }}" {{ 'selected' if v == c.stage }}>{{ t }}</option>{% endfor %}</select>
+<input name="reason" placeholder="{{ _('Reason (optional)') }}" aria-label="{{ _('Reason') }}"><button type="submit">{{ _("Change stage") }}</button></form>{% endif %}</div></header>
+<div class="c360"><div class="side-col">
+<section class="card pool-panel" id="pool-panel"><h2>{{ _("Pool") }}</h2>
+{% if c.owner_id %}
+  {% if c.locked %}<p><span class="badge locked">{{ _("Locked") }}</span> {{ _("Exempt from forced release.") }}</p>
+  {% elif c.release_at %}<p id="release-date" class="{{ 'overdue' if c.release_at < soon }}">{{ _("Goes back to the pool on %(d)s", d=c.release_at|datetime) }}</p>
+  <p class="muted small">{{ _("Rule: %(rule)s (v%(v)s).", rule=L.release_rule.get(c.release_rule, c.release_rule or ''), v=rules_version) }}
+  {% if c.release_rule == 'no_followup' %}{{ _("Last valid follow-up: %(d)s.", d=(c.last_valid_followup_at|datetime) or _("none yet")) }}{% endif %}</p>{% endif %}
+  {% if sees.release %}<details><summary>{{ _("Release to the pool") }}</summary><form method="post" action="/customers/{{ cid }}/release" class="form">
+  <div class="field"><label for="release-reason">{{ _("Why (the next owner reads this)") }}</label><input id="release-reason" name="reason" required></div><button>{{ _("Release") }}</button></form></details>{% endif %}
+  {% if sees.lock and not c.locked and c.stage not in ('signed', 'long_term') %}{% if c.lock_pending %}<p class="muted">{{ _("A lock request is waiting for the manager.") }}</p>
+  {% else %}<details><summary>{{ _("Ask to lock") }}</summary><form method="post" action="/customers/{{ cid }}/lock-request" class="form"><div class="field"><label for="lock-reason">{{ _("Why should it be locked") }}</label><input id="lock-reason" name="reason" required></div><button>{{ _("Send to the manager") }}</button></form></details>{% endif %}{% endif %}
+{% elif c.pool_id %}<p>{{ _("In %(pool)s", pool=c.pool_name) }}{% if c.released_at %} · {{ _("released %(d)s", d=c.released_at|datetime) }}{% endif %}</p>
+{% else %}<p class="muted">{{ _("Not owned and in no pool (a marketing lead).") }}</p>{% endif %}
+{% if sees.route_lead %}<details><summary>{{ _("Log an inbound lead") }}</summary><form method="post" action="/customers/{{ cid }}/inbound-lead" class="form">
+<div class="field"><label for="lead-note">{{ _("What the customer asked for") }}</label><input id="lead-note" name="note" required></div><button>{{ _("Route to the owner or staker") }}</button></form></details>{% endif %}
+</section>
+<aside class="card" id="value-card"><h2>{{ _("Customer value") }} {% if value.tier %}<span id="value-tier"><span class="badge tier tier-{{ value.tier }}">{{ L.tier[value.tier] }}</span></span>{% endif %}</h2>
+{% if not value.tier %}<p class="muted">{{ _("Not classified yet: the nightly recompute will place it.") }}</p>{% endif %}
+<p class="muted" id="value-influence">{{ _("Influence") }}:
+{% if value.influence %}<strong>{{ value.influence }}/5</strong> · {{ value.influence_reason }}{% else %}{{ _("not entered (counts as %(n)s)", n=default_influence) }}{% endif %}</p>
+<a class="button small" id="value-influence-edit" href="/customers/{{ cid }}/value/influence">{{ _("Enter influence") }}</a></aside>
+<aside class="card" id="buying-factors"><h2>{{ _("Buying factors") }}</h2>
+{% if factors %}<p class="muted small" id="buying-evidence">{{ _("Evidence") }}: {{ factors.evidence }}</p>
+{% else %}<p class="muted" id="buying-none">{{ _("Not ranked yet: what does this customer buy on — a trusted supplier, the price, or new ideas?") }}</p>{% endif %}
+<a class="button small" id="buying-edit" href="/customers/{{ cid }}/buying-factors">{{ _("Rank buying factors") }}</a></aside>
+<div id="ownership-card"></div>
+{% if sees.pause and c.owner_id %}<aside class="card" id="pause-card"><h2>{{ _("Pause the release clock") }}</h2>
+{% if pauses %}{% for p in pauses %}<p>{{ p.starts_on|date }} – {{ p.ends_on|date }}: {{ p.reason }}</p>{% endfor %}
+{% else %}<p class="muted" id="pause-none">{{ _("No pause. A customer who asked for no contact for a while (e.g. until after a trade fair) can have its clock paused, with the manager's approval.") }}</p>
+<form class="form compact" method="post" action="/customers/{{ cid }}/pause" novalidate><div class="grid-2">
+<div class="field"><label for="pause-starts">{{ _("From") }}</label><input id="pause-starts" type="date" name="starts_on"></div>
+<div class="field"><label for="pause-ends">{{ _("Until (included)") }}</label><input id="pause-ends" type="date" name="ends_on"></div></div>
+<div class="field"><label for="pause-reason">{{ _("Why (what the customer asked)") }}</label><input id="pause-reason" name="reason"></div>
+<button type="submit">{{ _("Ask for a pause") }}</button></form>{% endif %}</aside>{% endif %}
+{% if sees.plan %}<aside class="card" id="plan-side-card"><h2>{{ _("Visit plan") }}</h2>
+{% if plans %}<ul>{% for i in plans %}<li>{{ i.day|date }} {{ i.objective }}</li>{% endfor %}</ul>{% else %}<p class="muted">{{ _("No visits planned.") }}</p>{% endif %}
+<p><a class="button" id="plan-from-file" href="/plans/new?customer_id={{ cid }}">{{ _("Plan a visit or call") }}</a></p></aside>{% endif %}
+<section class="card service-side" id="service-side"><h2>{{ _("Service") }} <span class="badge level-{{ level }}">{{ L.service_level[level] }}</span></h2>
+{% if tickets[0] %}<p>{{ ngettext("%(num)s open ticket", "%(num)s open tickets", tickets[0]) }}</p>{% else %}<p class="muted">{{ _("No open tickets.") }}</p>{% endif %}
+<p>{{ _("Last satisfaction") }}: {% if tickets[1] %}<b id="last-satisfaction">{{ tickets[1][0] }}/5</b> <span class="muted small">({{ tickets[1][1]|date }})</span>{% else %}—{% endif %}</p>
+<p><a href="/customers/{{ cid }}?tab=service">{{ _("All tickets and care plans") }}</a>
+{% if sees.ticket %} · <a href="/service/tickets/new?customer_id={{ cid }}">{{ _("Log a ticket") }}</a>{% endif %}</p></section>
+{% if sees.transfer %}<section class="card" id="transfer-panel"><h2>{{ _("Transfer") }}</h2>
+{% if transfer %}<p>{{ _("Part of transfer #%(id)s: %(status)s.", id=transfer[0], status=transfer[1]) }} <a href="/transfers/{{ transfer[0] }}">{{ _("Open the transfer") }}</a></p>
+{% else %}<p class="muted">{{ _("Move this customer to another rep or to a pool, with the manager's approval. Its contacts, follow-ups and history go with it.") }}</p>
+<a class="button" id="transfer-customer" href="/transfers/new?customer={{ cid }}">{{ _("Transfer…") }}</a>{% endif %}</section>{% endif %}
+<aside class="card profile" id="c360-profile"><h2>{{ _("Profile") }}</h2><dl class="kv">
+<dt>{{ _("Industry") }}</dt><dd>{{ c.industry_name or "—" }}</dd>
+<dt>{{ _("Business model") }}</dt><dd>{{ L.business_model.get(c.business_model, c.business_model or '') }}</dd>
+<dt>{{ _("Size") }}</dt><dd>{{ L.size.get(c.size) or "—" }}</dd>
+<dt>{{ _("Region") }}</dt><dd>{% if c.region_name or c.city %}{{ c.region_name or '' }} {{ c.city or '' }}{% else %}—{% endif %}</dd>
+<dt>{{ _("Address") }}</dt><dd>{{ c.address or "—" }}</dd>
+<dt>{{ _("Phone") }}</dt><dd>{{ c.phone or "—" }}</dd>
+<dt>{{ _("Website") }}</dt><dd>{% if c.website %}<a href="{{ c.website if '://' in c.website else 'http://' ~ c.website }}" rel="noopener noreferrer" target="_blank">{{ c.website }}</a>{% else %}—{% endif %}</dd>
+<dt>{{ _("Source") }}</dt><dd>{{ L.source.get(c.source, c.source or '') }}{% if c.first_channel %} · {{ L.channel.get(c.first_channel, c.first_channel) }}{% endif %}</dd>
+<dt>{{ _("Group") }}</dt><dd>{% if c.group_id %}<a href="/groups/{{ c.group_id }}" id="group-link">{{ c.group_name }}</a>{% else %}—{% endif %}</dd>
+<dt>{{ _("Created") }}</dt><dd>{{ c.created_at|datetime }}</dd></dl>
+{% if missing %}<h3>{{ _("To complete this file") }}</h3><ul class="missing">{% for text, weight in missing %}<li>{{ text }} <span class="muted">{% if weight %}+{{ weight }}{% else %}{{ _("required") }}{% endif %}</span></li>{% endfor %}</ul>{% endif %}
+</aside></div>
+<section class="card main-col"><nav class="tabs" role="tablist">
+{% for key, text in tabs %}<a role="tab" id="tab-{{ key }}" class="{{ 'active' if key == 'timeline' }}" href="/customers/{{ cid }}?tab={{ key }}">{{ text }}{% if key == 'contacts' %} ({{ contacts|length }}){% endif %}</a>{% endfor %}</nav>
+{% if sees.followup %}<details class="quick-form" id="followup-box"><summary>{{ _("Log a follow-up") }}</summary>
+<form id="followup-form" method="post" action="/customers/{{ cid }}/followups/new"><div class="grid-3">
+<div class="field"><label for="type">{{ _("Type") }}</label><select id="type" name="type">{% for v, t in L.followup_type.items() %}<option value="{{ v }}" {{ 'selected' if v == 'call' }}>{{ t }}</option>{% endfor %}</select></div>
+<div class="field"><label for="at">{{ _("When") }}</label><input id="at" name="at" type="datetime-local"><small class="hint">{{ _("Leave empty for now") }}</small></div>
+<div class="field"><label for="contact_id">{{ _("Contact reached") }}</label><select id="contact_id" name="contact_id"><option value="">—</option>{% for p in contacts if p.active %}<option value="{{ p.id }}">{{ (p.name ~ ' ' ~ (p.title or ''))|trim }}</option>{% endfor %}</select></div></div>
+<div class="field"><label for="content">{{ _("What happened") }}</label><textarea id="content" name="content" required></textarea></div>
+<div class="grid-3"><div class="field"><label for="outcome">{{ _("Outcome") }}</label><input id="outcome" name="outcome"></div>
+<div class="field"><label for="next_step">{{ _("Next step") }}</label><input id="next_step" name="next_step"></div>
+<div class="field"><label for="next_date">{{ _("Next step date") }}</label><input id="next_date" name="next_date" type="date"></div></div>
+<div class="actions"><button class="primary" type="submit">{{ _("Save follow-up") }}</button></div></form></details>{% endif %}
+<div id="tab-body"><div id="timeline"><ol class="timeline" id="timeline-list">
+{% for e in events %}<li class="event kind-{{ e.kind|replace('.', '-') }}"><time datetime="{{ e.at }}Z">{{ e.at|datetime }}</time>
+<span class="who">{{ e.actor or _("System") }}</span> <span class="what">{{ describe(e) }}</span>
+{% if e.kind == 'customer.updated' %}<ul class="changes">{% for name, pair in e.data.changes.items() %}<li><b>{{ name }}</b>: <del>{{ pair[0] if pair[0] not in (None, '') else '—' }}</del> → <ins>{{ pair[1] if pair[1] not in (None, '') else '—' }}</ins></li>{% endfor %}</ul>
+{% elif e.kind == 'followup.logged' %}<blockquote>{{ e.data.excerpt }}</blockquote>{% endif %}</li>
+{% else %}<li class="empty">{{ _("Nothing has happened yet.") }}</li>{% endfor %}
+{% if more %}<li class="more" id="timeline-more"><button type="button" hx-get="/customers/{{ cid }}/timeline?before={{ events[-1].id }}">{{ _("Older events") }}</button></li>{% endif %}
+</ol></div></div></section></div>""",
+}
+
+
+def customer_floor(conn, speech, env, customer_id, sees, tabs, setup):
+    """The 360 page as its user first sees it: the header with the stage form, the side cards (pool clock or pool
+    state, value, buying factors, pause, visit plan, service, transfer), the profile with what is missing, the
+    tabs, the follow-up form and the first 20 timeline events. One statement fetches the customer with its
+    contacts, events (with their actors' names), value row, buying factors, pauses, planned visits, tickets,
+    open transfer and whether it has orders, reorder cycles, wallet lines, leads or quality checks.
+
+    Left out or simplified: the cards that show only when such rows exist (orders' figures, reorder cycles,
+    wallet, leads, quality checks, appeals) — none of the two benchmark customers has one, the floor still
+    fetches whether they exist; a ranked buying-factor card, a pause or a plan are rendered as a short line;
+    the pool clock's own words (pool_clock/_clock_words.html) and a release protected by an order or a
+    contract; the timeline's sentences for the customer file's own kinds (created, edited, stage, owner,
+    follow-up, contact), any other kind is shown by its key; custom fields (none defined here)."""
+    template = env.get_template("customer.html")
+    labels, gettext = speech.labels, speech.gettext
+    stage, follow_type = labels["stage"], labels["followup_type"]
+
+    def describe(e):
+        d, kind = e["data"], e["kind"]
+        if kind == "customer.created":
+            return gettext("created the customer file (stage: %(stage)s)") % {"stage": stage.get(d.get("stage"), "")}
+        if kind == "customer.updated":
+            return gettext("edited %(n)s field(s)") % {"n": len(d.get("changes", {}))}
+        if kind == "customer.stage_changed":
+            text = gettext("promoted the customer from %(a)s to %(b)s" if d.get("direction") == "promoted" else
+                           "moved the customer back from %(a)s to %(b)s")
+            text %= {"a": stage.get(d.get("from_stage"), ""), "b": stage.get(d.get("to_stage"), "")}
+            return text + (" — " + d["reason"] if d.get("reason") else "")
+        if kind == "customer.owner_changed":
+            nobody = gettext("nobody")
+            return gettext("changed the owner from %(a)s to %(b)s") % {"a": d.get("from_owner") or nobody,
+                                                                       "b": d.get("to_owner") or nobody} + (
+                " — " + d["reason"] if d.get("reason") else "")
+        if kind == "followup.logged":
+            return gettext("logged a follow-up (%(type)s)") % {"type": follow_type.get(d.get("type"), "")}
+        if kind == "contact.added":
+            return gettext("added the contact %(name)s") % {
+                "name": (d.get("name", "") + " " + d.get("title", "")).strip()}
+        return kind
+
+    def render():
+        c = dict(zip(setup["columns"], conn.execute(CUSTOMER_SQL, {"id": customer_id, "lang": speech.code, "now": now_text()}).fetchone()))
+        contacts = json.loads(c["contacts"])
+        events = json.loads(c["events"])
+        for e in events:
+            e["data"] = json.loads(e["data"]) if e["data"] else {}
+        more = len(events) > 20
+        active = [p for p in contacts if p["active"]]
+        makers = any(p["decision_role"] == "decision_maker" for p in active)
+        filled = {"name": c["name"], "short_name": c["short_name"], "credit_code": c["credit_code"],
+                  "industry": c["industry_id"], "region": c["region_id"], "city": c["city"], "address": c["address"],
+                  "phone": c["phone"], "website": c["website"], "size": c["size"], "first_channel": c["first_channel"],
+                  "group": c["group_id"], "contacts": active, "decision_maker": makers,
+                  "key_contact_phone": any(p["decision_role"] in ("decision_maker", "buyer") and (p["mobile"] or p["phone"])
+                                           for p in active),
+                  "decision_tree": makers and any(p["reports_to_id"] for p in active)}
+        missing = [(setup["part_labels"][k], w) for k, w in setup["weights"].get(c["business_model"], ())
+                   if not filled.get(k)]
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        level = "key" if (c["business_model"] == "key_account" or c["grade"] == "A"
+                          or c["size"] in setup["key_sizes"]) else "standard"
+        return template.render(
+            c=c, tags=[t for t in (c["tags"] or "").split(",") if t], contacts=contacts, events=events[:20],
+            more=more, describe=describe, missing=missing, sees=sees, tabs=tabs, level=level,
+            value=json.loads(c["value_row"]) if c["value_row"] else {},
+            factors=json.loads(c["factors"]) if c["factors"] else None, pauses=json.loads(c["pauses"]),
+            plans=json.loads(c["plans"]), tickets=json.loads(c["tickets"]),
+            transfer=json.loads(c["transfer"]) if c["transfer"] else None, day=today().isoformat(),
+            soon=(now + dt.timedelta(days=3)).isoformat(" "), rules_version=c["rules_version"],
+            default_influence=c["default_influence"] or setup["default_influence"])
+    return render
+
+
+def customer_setup(conn, speech):
+    """What the 360 floor reads once: the result's column names, the completeness weights and labels per
+    business model, the service levels' labels, the rules' version and the default influence."""
+    from models import customers as cm
+    from models import service as sv
+    from models import value as vm
+    from views.customers import completeness_label
+    columns = [d[0] for d in conn.execute(CUSTOMER_SQL + " LIMIT 0", {"id": 0, "lang": "zh_CN", "now": now_text()}).description]
+    weights = {bm: cm.weights_for(bm, []) for bm in cm.BUSINESS_MODELS}
+    part_labels = {k: speech.gettext(completeness_label(k)) for pairs in weights.values() for k, _ in pairs}
+    speech.labels["service_level"] = {k: speech.gettext(v) for k, v in sv.LEVEL_LABELS.items()}
+    return {"columns": columns, "weights": weights, "part_labels": part_labels, "key_sizes": sv.KEY_SIZES,
+            "default_influence": vm.DEFAULTS["default_influence"]}
