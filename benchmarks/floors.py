@@ -119,8 +119,9 @@ def vocabularies():
     """The app's vocabularies (English source labels), read once at set-up."""
     from models import customer_tables as ct
     from models import value as vm
-    from views.pools import RELEASE_RULE_LABELS
-    return {"stage": ct.STAGE_LABELS, "tier": vm.TIER_LABELS, "business_model": ct.BUSINESS_MODEL_LABELS,
+    from models.user_tables import ROLE_LABELS
+    from views.pools import LEDGER_LABELS, RELEASE_RULE_LABELS
+    return {"role": ROLE_LABELS, "ledger": LEDGER_LABELS, "stage": ct.STAGE_LABELS, "tier": vm.TIER_LABELS, "business_model": ct.BUSINESS_MODEL_LABELS,
             "source": ct.SOURCE_LABELS, "release_rule": RELEASE_RULE_LABELS, "size": ct.SIZE_LABELS,
             "decision_role": ct.DECISION_ROLE_LABELS, "followup_type": ct.FOLLOWUP_TYPE_LABELS,
             "channel": ct.CHANNEL_LABELS}
@@ -477,7 +478,13 @@ def cases(conn, samples):
                             (u["team_id"],)).fetchall()
 
     fts = 'grams : " 西装 "'  # models.search.match_expression("西装")
-    customer_envs = {}
+    customer_envs, workbench_envs = {}, {}
+
+    def workbench(u):
+        s, _ = speech_of(u)
+        if s.code not in workbench_envs:
+            workbench_envs[s.code] = s.environment(WORKBENCH_TEMPLATES)
+        return workbench_floor(conn, s, workbench_envs[s.code], u, rules)
 
     def customer(u, customer_id, sees):
         s, _ = speech_of(u)
@@ -500,6 +507,8 @@ def cases(conn, samples):
         ("pool list, manager", pool(manager, members=members(manager))),
         ("360, rep: own customer", customer(rep, samples["own_id"], REP_SEES)),
         ("360, admin: pool customer", customer(admin, samples["pool_id"], ADMIN_SEES)),
+        ("workbench, rep", workbench(rep)),
+        ("workbench, manager", workbench(manager)),
     ]
 
 
@@ -731,3 +740,195 @@ def customer_setup(conn, speech):
     speech.labels["service_level"] = {k: speech.gettext(v) for k, v in sv.LEVEL_LABELS.items()}
     return {"columns": columns, "weights": weights, "part_labels": part_labels, "key_sizes": sv.KEY_SIZES,
             "default_influence": vm.DEFAULTS["default_influence"]}
+
+
+# ---- the workbench ----------------------------------------------------------------------------------
+
+def _card(select, columns):
+    return _json_rows(select, columns)
+
+
+WORKBENCH_SQL = "SELECT " + ", ".join(f"{sql} AS {name}" for name, sql in (
+    # a seller's cards (models/workbench.py)
+    ("due", _card("SELECT id, name, stage, next_followup_on FROM customer WHERE owner_id = :user AND next_followup_on "
+                  "<= :today ORDER BY next_followup_on, id LIMIT 10", "id, name, stage, next_followup_on")),
+    ("due_count", "(SELECT count(*) FROM customer WHERE owner_id = :user AND next_followup_on <= :today)"),
+    ("stalest", _card("SELECT id, name, stage, last_followup_at FROM customer WHERE owner_id = :user "
+                      "ORDER BY touched_at, id LIMIT 10", "id, name, stage, last_followup_at")),
+    ("my_stages", "(SELECT json_group_object(stage, n) FROM (SELECT stage, count(*) AS n FROM customer "
+                  "WHERE owner_id = :user GROUP BY stage))"),
+    ("cap", "(SELECT json_array((SELECT count(*) FROM customer WHERE owner_id = :user AND (:dealt OR stage NOT IN "
+            "('signed', 'long_term')) AND coalesce(value_tier, '') NOT IN (SELECT value FROM json_each(:exempt))), "
+            "(SELECT count(*) FROM customer WHERE staked_by_id = :user), (SELECT count(*) FROM customer "
+            "WHERE owner_id = :user AND locked)))"),
+    ("adjustments", _card("SELECT delta, reason, ends_at FROM capacity_adjustment WHERE user_id = :user AND "
+                          "starts_at <= :now AND (ends_at IS NULL OR ends_at > :now) ORDER BY id",
+                          "delta, reason, ends_at")),
+    ("releasing", _card("SELECT id, name, release_at, release_rule FROM customer WHERE owner_id = :user AND "
+                        "release_at IS NOT NULL ORDER BY release_at, id LIMIT 10", "id, name, release_at, release_rule")),
+    ("stakes", _card("SELECT id, name, completeness, stake_due, stake_completed_at FROM customer WHERE staked_by_id = "
+                     ":user ORDER BY stake_due, id LIMIT 10", "id, name, completeness, stake_due, stake_completed_at")),
+    ("notes", _card("SELECT at, message, params, customer_id, read_at FROM notification WHERE user_id = :user "
+                    "ORDER BY id DESC LIMIT 8", "at, message, params, customer_id, read_at")),
+    # a team leader's cards
+    ("locks", _card("SELECT lr.customer_id, c.name, u.full_name AS requester, lr.reason FROM lock_request lr JOIN "
+                    "customer c ON c.id = lr.customer_id LEFT JOIN user u ON u.id = lr.requester_id WHERE :leader AND "
+                    "lr.status = 'pending' AND c.team_id = :team ORDER BY lr.id LIMIT 10",
+                    "customer_id, name, requester, reason")),
+    ("upcoming", _card("SELECT c.id, c.name, u.full_name AS owner, c.release_at FROM customer c LEFT JOIN user u ON "
+                       "u.id = c.owner_id WHERE :leader AND c.team_id = :team AND c.release_at IS NOT NULL AND "
+                       "c.release_at <= :week_ahead ORDER BY c.release_at LIMIT 50", "id, name, owner, release_at")),
+    ("released", _card("SELECT e.customer_id, c.name, u.full_name AS owner, e.kind, e.at FROM pool_event e JOIN "
+                       "customer c ON c.id = e.customer_id LEFT JOIN user u ON u.id = e.from_owner WHERE :leader "
+                       "AND e.kind IN ('release', 'forced_release') AND e.from_owner IN (SELECT id FROM user WHERE "
+                       "team_id = :team) AND e.at >= :week_ago ORDER BY e.id DESC LIMIT 50",
+                       "customer_id, name, owner, kind, at")),
+    ("team", _card("SELECT m.id, m.full_name, (SELECT count(*) FROM follow_up f WHERE f.author_id = m.id AND "
+                   "f.at >= :week_ago) AS followups, (SELECT count(*) FROM customer c WHERE c.team_id = :team AND "
+                   "c.owner_id = m.id) AS owned, (SELECT count(*) FROM customer c WHERE c.owner_id = m.id AND "
+                   "c.next_followup_on < :today) AS overdue FROM user m WHERE :leader AND m.team_id = :team AND "
+                   "m.active ORDER BY m.full_name", "id, full_name, followups, owned, overdue")),
+    ("team_stages", "(SELECT json_group_object(stage, n) FROM (SELECT stage, count(*) AS n FROM customer "
+                    "WHERE :leader AND team_id = :team GROUP BY stage))"),
+    ("transfers", "(SELECT count(*) FROM transfer_approval a WHERE :leader AND a.status = 'pending' AND "
+                  "a.team_id = :team)"),
+    # the other domains' cards
+    ("plan_today", _card("SELECT p.id, p.at, p.customer_id, c.name, p.objective, p.status FROM plan_item p LEFT JOIN "
+                         "customer c ON c.id = p.customer_id WHERE p.rep_id = :user AND p.day = :today ORDER BY p.at, "
+                         "p.id", "id, at, customer_id, name, objective, status")),
+    ("filed_today", "EXISTS (SELECT 1 FROM daily_report WHERE rep_id = :user AND day = :today)"),
+    ("missing", "(SELECT json_group_array(full_name) FROM (SELECT full_name FROM user m WHERE :leader AND "
+                "m.team_id = :team AND m.id != :user AND m.role IN ('sales', 'manager') AND m.active AND NOT EXISTS "
+                "(SELECT 1 FROM daily_report r WHERE r.rep_id = m.id AND r.day = :last_day) ORDER BY full_name, id))"),
+    ("pipeline", "(SELECT json_array(coalesce(sum(count), 0), coalesce(sum(weighted_fen), 0), coalesce(sum(CASE WHEN "
+                 "month = :month THEN weighted_fen END), 0)) FROM pipeline_total WHERE stage IN ('prospecting', "
+                 "'planning', 'approach', 'presentation', 'objections', 'final') AND (owner = :user OR :leader AND "
+                 "team = :team))"),
+    ("todos", "(SELECT count(*) FROM reorder_todo WHERE status = 'open' AND remind_on <= :today AND (rep_id = :user "
+              "OR :leader AND rep_id IN (SELECT id FROM user WHERE team_id = :team)))"),
+    ("risks", "(SELECT count(*) FROM reorder_todo WHERE status = 'open' AND flagged_at IS NOT NULL AND (rep_id = :user "
+              "OR :leader AND rep_id IN (SELECT id FROM user WHERE team_id = :team)))"),
+    ("targets", "(SELECT count(*) FROM target WHERE team_id = :team AND period = :period)"),
+))
+
+WORKBENCH_TEMPLATES = {
+    "_chart.html": """{% set top = (stages|map(attribute=1)|max) or 1 %}<ul class="bars" aria-label="{{ title }}">
+{% for stage, n in stages %}<li><a href="/customers?stage={{ stage }}&amp;scope={{ scope }}"><span class="bar-label">{{ L.stage[stage] }}</span>
+<span class="bar">{% if n %}<span class="stage-{{ stage }} w-{{ (100 * n / top)|round|int }}"></span>{% endif %}</span><span class="bar-value">{{ n|number }}</span></a></li>{% endfor %}</ul>""",
+    "workbench.html": """<div class="page-head"><h1 id="workbench-title">{{ _("Workbench") }} · {{ role }}</h1><span class="muted">{{ day_text }}</span></div>
+<div class="workbench">
+{% if leader %}<div class="cards"><section class="card" id="wb-lock-requests"><h2>{{ _("Lock requests to decide") }}</h2>
+{% if locks %}<table class="grid compact"><tbody>{% for r in locks %}<tr><td><a href="/customers/{{ r.customer_id }}">{{ r.name }}</a></td><td>{{ r.requester or '' }}</td><td>{{ r.reason }}</td></tr>{% endfor %}</tbody></table>
+<p><a href="/pools/approvals">{{ _("Decide in the approvals inbox") }}</a></p>{% else %}<p class="empty">{{ _("Nothing waits for your decision.") }}</p>{% endif %}</section>
+<section class="card" id="wb-team-releases"><h2>{{ _("Team releases this week") }}</h2>
+{% if upcoming %}<h3>{{ _("Coming up") }}</h3><table class="grid compact"><tbody>{% for c in upcoming[:6] %}<tr><td><a href="/customers/{{ c.id }}">{{ c.name }}</a></td><td>{{ c.owner or '' }}</td><td>{{ c.release_at|date }}</td></tr>{% endfor %}</tbody></table>
+<p><a href="/customers?scope=team&amp;sort=release&amp;dir=asc">{{ _("All of the team's customers, releasing soonest first") }}{% if upcoming|length > 6 %} (+{{ upcoming|length - 6 }}){% endif %}</a></p>{% endif %}
+{% if released %}<h3>{{ _("Released in the last 7 days") }}</h3><table class="grid compact"><tbody>{% for e in released[:5] %}<tr><td><a href="/customers/{{ e.customer_id }}">{{ e.name }}</a></td><td>{{ e.owner or '' }}</td><td>{{ L.ledger.get(e.kind, e.kind) }}</td><td>{{ e.at|date }}</td></tr>{% endfor %}</tbody></table>
+{% if released|length > 5 %}<p><a href="/pools/health">{{ _("Pool health: claims and releases by week") }} (+{{ released|length - 5 }})</a></p>{% endif %}{% endif %}
+{% if not upcoming and not released %}<p class="empty">{{ _("No releases this week.") }}</p>{% endif %}</section></div>
+<div class="cards"><section class="card wide" id="team-activity"><h2>{{ _("Team activity, last 7 days") }}</h2><table class="grid compact">
+<thead><tr><th>{{ _("Rep") }}</th><th>{{ _("Follow-ups") }}</th><th>{{ _("Customers owned") }}</th><th>{{ _("Overdue follow-ups") }}</th></tr></thead>
+<tbody>{% for r in team %}<tr><td><a href="/customers?scope=team&amp;owner={{ r.id }}">{{ r.full_name }}</a></td><td>{{ r.followups }}</td><td>{{ r.owned }}</td><td class="{{ 'overdue' if r.overdue }}">{{ r.overdue }}</td></tr>
+{% else %}<tr><td colspan="4" class="empty">{{ _("No one in your team yet.") }}</td></tr>{% endfor %}</tbody></table></section>
+<section class="card" id="team-stages"><h2>{{ _("Team customers by stage") }}</h2>{% with stages=team_stages, scope='team', title=_("Team customers by stage") %}{% include "_chart.html" %}{% endwith %}</section></div>{% endif %}
+<div class="cards"><section class="card" id="due-today"><h2>{{ _("Follow-ups due today and overdue") }}{% if due_count %} <span class="count">{{ due_count }}</span>{% endif %}</h2>
+{% if due %}<table class="grid compact"><tbody>{% for c in due %}<tr><td><a href="/customers/{{ c.id }}">{{ c.name }}</a></td><td><span class="badge stage-{{ c.stage }}">{{ L.stage[c.stage] }}</span></td><td class="{{ 'overdue' if c.next_followup_on < today_text }}">{{ c.next_followup_on|date }}</td></tr>{% endfor %}</tbody></table>
+{% else %}<p class="empty">{{ _("Nothing due. Well done.") }}</p>{% endif %}</section>
+<section class="card" id="stalest"><h2>{{ _("Longest without a follow-up") }}</h2>
+{% if stalest %}<table class="grid compact"><tbody>{% for c in stalest %}<tr><td><a href="/customers/{{ c.id }}">{{ c.name }}</a></td><td><span class="badge stage-{{ c.stage }}">{{ L.stage[c.stage] }}</span></td><td>{{ ago(c.last_followup_at, day) if c.last_followup_at else _("never") }}</td></tr>{% endfor %}</tbody></table>
+{% else %}<p class="empty">{{ _("You own no customers yet.") }} <a href="/customers/new">{{ _("Create one") }}</a></p>{% endif %}</section>
+<section class="card" id="my-stages"><h2>{{ _("My customers by stage") }}</h2>{% with stages=my_stages, scope='mine', title=_("My customers by stage") %}{% include "_chart.html" %}{% endwith %}</section></div>
+<div class="cards"><section class="card" id="wb-capacity"><h2>{{ _("My private pool") }}</h2><p class="big-number {{ 'overdue' if cap.over }}">{{ cap.used }} / {{ cap.total }}</p>
+{% if cap.over %}<p class="refusal">{{ _("Over capacity: claims are frozen until customers are released or the capacity grows.") }}</p>{% endif %}
+<p class="muted">{{ _("Stakes") }} {{ cap.stakes }} / {{ cap.stake_quota }} · {{ _("Locked customers") }} {{ cap.locks }} / {{ cap.lock_capacity }}
+{% for a in adjustments %}<br>{{ "%+d"|format(a.delta) }} {{ a.reason }} ({{ _("until %(d)s", d=a.ends_at|date) }}){% endfor %}</p><p><a href="/pools">{{ _("Browse the public pool") }}</a></p></section>
+<section class="card" id="wb-releasing"><h2>{{ _("Releasing soonest") }}</h2>
+{% if releasing %}<table class="grid compact"><tbody>{% for c in releasing %}<tr><td><a href="/customers/{{ c.id }}">{{ c.name }}</a></td><td class="{{ 'overdue' if c.release_at < soon }}">{{ c.release_at|date }}</td><td class="muted small">{{ L.release_rule.get(c.release_rule, c.release_rule or '') }}</td></tr>{% endfor %}</tbody></table>
+<p><a href="/customers?scope=mine&amp;sort=release&amp;dir=asc">{{ _("All, releasing soonest first") }}</a></p>{% else %}<p class="empty">{{ _("No customer is on a release clock.") }}</p>{% endif %}</section>
+<section class="card" id="wb-stakes"><h2>{{ _("My stakes") }}</h2>
+{% if stakes %}<table class="grid compact"><tbody>{% for c in stakes %}<tr><td><a href="/customers/{{ c.id }}">{{ c.name }}</a></td><td>{{ c.completeness }}%</td><td>{% if c.stake_completed_at %}<span class="ok">✓ {{ _("completed") }}</span>{% else %}<span class="{{ 'overdue' if c.stake_due < soon }}">{{ _("due %(d)s", d=c.stake_due|date) }}</span>{% endif %}</td></tr>{% endfor %}</tbody></table>
+{% else %}<p class="empty">{{ _("No stakes. Stake promising pool customers and complete their files.") }}</p>{% endif %}</section>
+<section class="card" id="wb-notifications"><h2>{{ _("Notifications") }}</h2>
+{% if notes %}<ul class="notifications">{% for n in notes %}<li class="{{ 'unread' if not n.read_at }}"><time>{{ n.at|datetime }}</time>
+{% if n.customer_id %}<a href="/customers/{{ n.customer_id }}">{{ message(n) }}</a>{% else %}{{ message(n) }}{% endif %}</li>{% endfor %}</ul><p><a href="/pools/notifications">{{ _("All notifications") }}</a></p>
+{% else %}<p class="empty">{{ _("No notifications.") }}</p>{% endif %}</section></div>
+<div class="cards" id="wb-panels">
+{% if leader %}<section class="card" id="wb-transfer-approvals"><h2>{{ _("Transfers waiting for your decision") }}{% if transfers %} <span class="count">{{ transfers }}</span>{% endif %}</h2>
+{% if transfers %}<p><a href="/pools/approvals">{{ _("Decide in the approvals inbox") }}</a></p>{% else %}<p class="empty">{{ _("No transfer waits for your decision.") }}</p>{% endif %}</section>{% endif %}
+<section class="card" id="wb-plan-today"><h2>{{ _("Today's plan") }}{% if plan_today %} <span class="count">{{ plan_today|length }}</span>{% endif %}</h2>
+{% if plan_today %}<table class="grid compact"><tbody>{% for i in plan_today %}<tr><td>{{ i.at[11:16] if i.at else '' }}</td><td><a href="/customers/{{ i.customer_id }}">{{ i.name }}</a><br><span class="muted small">{{ i.objective|truncate(40, True, '…') }}</span></td><td><a class="button" href="/plans/{{ i.id }}/carry-out">{{ _("Carry out") }}</a></td></tr>{% endfor %}</tbody></table>
+{% else %}<p class="empty">{{ _("Nothing planned for today.") }}</p>{% endif %}
+<p><a href="/plans/?view=day">{{ _("Visit plan") }}</a> · <a href="/plans/new">{{ _("Plan tomorrow") }}</a></p></section>
+{% if leader %}<section class="card wide" id="targets-panel"><h2>{{ _("My targets") }} · {{ period }}</h2>
+{% if not targets %}<p class="muted">{{ _("No team targets for this period yet.") }}</p>{% endif %}
+<p><a href="/targets">{{ _("Quarter and year") }} →</a> · <a href="/performance">{{ _("Performance") }} →</a></p></section>{% endif %}
+<section class="card" id="wb-daily-report"><h2>{{ _("Daily report") }}</h2>
+{% if filed_today %}<p>{{ _("Today's report is filed.") }}</p>{% else %}<p><a class="button primary" href="/reports/{{ user_id }}/{{ today_text }}">{{ _("Write today's report") }}</a></p>{% endif %}
+{% if leader %}{% if missing %}<p><span class="badge missing">{{ _("missing") }}</span> {{ _("No report of %(day)s from: %(names)s", day=last_day|date, names=missing|join(', ')) }}</p>{% endif %}
+<p><a href="/reports/team">{{ _("The team's reports") }}</a></p>{% endif %}</section>
+<section class="card" id="wb-pipeline"><h2>{{ _("Pipeline") }}</h2><dl class="kv">
+<dt>{{ _("Open opportunities") }}</dt><dd>{{ pipeline[0]|number }}</dd><dt>{{ _("Weighted pipeline") }}</dt><dd><strong>{{ pipeline[1]|money }}</strong></dd>
+<dt>{{ _("Weighted, closing this month") }}</dt><dd>{{ pipeline[2]|money }}</dd></dl>
+<p><a href="/opportunities">{{ _("Pipeline board") }}</a> · <a href="/opportunities/forecast">{{ _("Forecast") }}</a></p></section>
+<section class="card" id="reorder-todos"><h2>{{ _("Reorders due") }}{% if todos %} <span class="count">{{ todos }}</span>{% endif %}</h2>
+{% if not todos %}<p class="empty">{{ _("No reorders due.") }}</p>{% endif %}<p><a href="/reorders/calendar">{{ _("Reorder calendar") }}</a></p></section>
+<section class="card" id="churn-risks"><h2>{{ _("Churn risks: expected reorders that did not come") }}</h2>
+{% if not risks %}<p class="empty">{{ _("No churn risks.") }}</p>{% endif %}</section>
+</div></div>""",
+}
+
+
+def workbench_floor(conn, speech, env, user, rules):
+    """A seller's workbench (and a team leader's): the lock requests, the team's releases, activity and stages;
+    the follow-ups due, the stalest customers, my stages, my private pool, releasing soonest, my stakes and
+    notifications; then the other domains' cards (transfers waiting, today's plan, targets, the daily report
+    with the team's missing reports, the pipeline, reorders due, churn risks) — all from one statement.
+
+    Left out or simplified: the rows of the cards the benchmark users have none of (transfers waiting, reorders
+    due, churn risks, late opportunities, a team's target figures: the floor counts them and shows the empty
+    card's text); the last report day skips weekends only (the app asks its service calendar too); the
+    cards the benchmark users are not shown (value, leads, delegations: the app shows them only when they
+    have rows)."""
+    template = env.get_template("workbench.html")
+    leader = user["role"] == "manager"
+    labels, gettext = speech.labels, speech.gettext
+    role = labels["role"][user["role"]]
+    message = lambda n: (gettext(n["message"]) % json.loads(n["params"])  # noqa: E731
+                         if n["params"] not in (None, "{}", "null") else gettext(n["message"]))
+    stage_keys = list(labels["stage"])
+
+    def render():
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+        day = today()
+        last_day = day - dt.timedelta(days=1)
+        while last_day.weekday() >= 5:
+            last_day -= dt.timedelta(days=1)
+        month = day.replace(day=1)
+        next_month = (month + dt.timedelta(days=32)).replace(day=1)
+        params = {"user": user["id"], "team": user["team_id"], "leader": leader, "today": day.isoformat(),
+                  "now": now.isoformat(" "), "week_ago": (now - dt.timedelta(days=7)).isoformat(" "),
+                  "week_ahead": (now + dt.timedelta(days=7)).isoformat(" "), "last_day": last_day.isoformat(),
+                  "month": month.isoformat(), "next_month": next_month.isoformat(), "period": f"{day:%Y-%m}",
+                  "dealt": rules["dealt_count"], "exempt": json.dumps(rules["capacity_exempt_tiers"])}
+        found = conn.execute(WORKBENCH_SQL, params).fetchone()
+        d = {name: found[i] for i, name in enumerate(setup_columns)}
+        rows = {k: json.loads(d[k]) for k in ("due", "stalest", "adjustments", "releasing", "stakes", "notes", "locks",
+                                              "upcoming", "released", "team", "plan_today", "missing", "pipeline")}
+        used, stakes, locks = json.loads(d["cap"])
+        total = max(0, rules["capacity"].get(user["role"], 0) + sum(a["delta"] for a in rows["adjustments"]))
+        cap = {"used": used, "total": total, "over": used > total, "stakes": stakes,
+               "stake_quota": rules["stake_multiplier"] * total, "locks": locks, "lock_capacity": rules["lock_capacity"]}
+        counts = lambda text: [(s, (json.loads(text) if text else {}).get(s, 0)) for s in stage_keys]  # noqa: E731
+        pipeline = rows.pop("pipeline")
+        return template.render(
+            role=role, day=day, day_text=speech.date(day.isoformat()), today_text=day.isoformat(), leader=leader,
+            soon=(now + dt.timedelta(days=3)).isoformat(" "), cap=cap, due_count=d["due_count"],
+            my_stages=counts(d["my_stages"]), team_stages=counts(d["team_stages"]), transfers=d["transfers"],
+            filed_today=d["filed_today"], last_day=last_day.isoformat(), todos=d["todos"], risks=d["risks"],
+            targets=d["targets"], period=params["period"], user_id=user["id"], message=message,
+            pipeline=[pipeline[0], pipeline[1] / 100, pipeline[2] / 100], **rows)
+
+    setup_columns = [x[0] for x in conn.execute(WORKBENCH_SQL + " LIMIT 0", {
+        k: None for k in ("user", "team", "leader", "today", "now", "week_ago", "week_ahead", "last_day", "month",
+                          "next_month", "period", "dealt", "exempt")}).description]
+    return render
