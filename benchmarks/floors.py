@@ -17,10 +17,8 @@ shows one option, so the check counts only the selected one (or the first) on ei
 """
 import datetime as dt
 import functools
-import html
 import io
 import json
-import re
 import sqlite3
 from collections import Counter
 from html.parser import HTMLParser
@@ -256,7 +254,7 @@ def list_floor(conn, speech, env, where, params, scope, q="", fragment=False, ex
     sql = (f"SELECT {ROWS.format(names=ROW_NAMES, columns=ROW_COLUMNS, where=where)}, {count}, {CHOICES.format(table='region')}, "
            f"{CHOICES.format(table='industry')}")
     template = env.get_template("list.html")
-    args = f"scope={scope}" + (f"&amp;q={quote(q, safe='')}" if q else "")
+    args = f"scope={scope}" + (f"&q={quote(q, safe='')}" if q else "")
     stages = _list_items(speech.labels["stage"])
 
     def render():
@@ -272,7 +270,7 @@ def list_floor(conn, speech, env, where, params, scope, q="", fragment=False, ex
         soon = (dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(days=3)).isoformat(" ")
         return template.render(rows=rows, more=more, total=total, capped=capped, q=q, fragment=fragment,
                                export=export, creates=creates, owner_picker=owner_picker, has_team=has_team,
-                               args=html.unescape(args), scope=scope, day=day, day_text=day.isoformat(), soon=soon,
+                               args=args, scope=scope, day=day, day_text=day.isoformat(), soon=soon,
                                stages=stages, regions=[(str(i), n) for i, n in json.loads(regions)],
                                industries=[(str(i), n) for i, n in json.loads(industries)])
     return render
@@ -744,16 +742,12 @@ def customer_setup(conn, speech):
 
 # ---- the workbench ----------------------------------------------------------------------------------
 
-def _card(select, columns):
-    return _json_rows(select, columns)
-
-
 WORKBENCH_SQL = "SELECT " + ", ".join(f"{sql} AS {name}" for name, sql in (
     # a seller's cards (models/workbench.py)
-    ("due", _card("SELECT id, name, stage, next_followup_on FROM customer WHERE owner_id = :user AND next_followup_on "
+    ("due", _json_rows("SELECT id, name, stage, next_followup_on FROM customer WHERE owner_id = :user AND next_followup_on "
                   "<= :today ORDER BY next_followup_on, id LIMIT 10", "id, name, stage, next_followup_on")),
     ("due_count", "(SELECT count(*) FROM customer WHERE owner_id = :user AND next_followup_on <= :today)"),
-    ("stalest", _card("SELECT id, name, stage, last_followup_at FROM customer WHERE owner_id = :user "
+    ("stalest", _json_rows("SELECT id, name, stage, last_followup_at FROM customer WHERE owner_id = :user "
                       "ORDER BY touched_at, id LIMIT 10", "id, name, stage, last_followup_at")),
     ("my_stages", "(SELECT json_group_object(stage, n) FROM (SELECT stage, count(*) AS n FROM customer "
                   "WHERE owner_id = :user GROUP BY stage))"),
@@ -761,29 +755,29 @@ WORKBENCH_SQL = "SELECT " + ", ".join(f"{sql} AS {name}" for name, sql in (
             "('signed', 'long_term')) AND coalesce(value_tier, '') NOT IN (SELECT value FROM json_each(:exempt))), "
             "(SELECT count(*) FROM customer WHERE staked_by_id = :user), (SELECT count(*) FROM customer "
             "WHERE owner_id = :user AND locked)))"),
-    ("adjustments", _card("SELECT delta, reason, ends_at FROM capacity_adjustment WHERE user_id = :user AND "
+    ("adjustments", _json_rows("SELECT delta, reason, ends_at FROM capacity_adjustment WHERE user_id = :user AND "
                           "starts_at <= :now AND (ends_at IS NULL OR ends_at > :now) ORDER BY id",
                           "delta, reason, ends_at")),
-    ("releasing", _card("SELECT id, name, release_at, release_rule FROM customer WHERE owner_id = :user AND "
+    ("releasing", _json_rows("SELECT id, name, release_at, release_rule FROM customer WHERE owner_id = :user AND "
                         "release_at IS NOT NULL ORDER BY release_at, id LIMIT 10", "id, name, release_at, release_rule")),
-    ("stakes", _card("SELECT id, name, completeness, stake_due, stake_completed_at FROM customer WHERE staked_by_id = "
+    ("stakes", _json_rows("SELECT id, name, completeness, stake_due, stake_completed_at FROM customer WHERE staked_by_id = "
                      ":user ORDER BY stake_due, id LIMIT 10", "id, name, completeness, stake_due, stake_completed_at")),
-    ("notes", _card("SELECT at, message, params, customer_id, read_at FROM notification WHERE user_id = :user "
+    ("notes", _json_rows("SELECT at, message, params, customer_id, read_at FROM notification WHERE user_id = :user "
                     "ORDER BY id DESC LIMIT 8", "at, message, params, customer_id, read_at")),
     # a team leader's cards
-    ("locks", _card("SELECT lr.customer_id, c.name, u.full_name AS requester, lr.reason FROM lock_request lr JOIN "
+    ("locks", _json_rows("SELECT lr.customer_id, c.name, u.full_name AS requester, lr.reason FROM lock_request lr JOIN "
                     "customer c ON c.id = lr.customer_id LEFT JOIN user u ON u.id = lr.requester_id WHERE :leader AND "
                     "lr.status = 'pending' AND c.team_id = :team ORDER BY lr.id LIMIT 10",
                     "customer_id, name, requester, reason")),
-    ("upcoming", _card("SELECT c.id, c.name, u.full_name AS owner, c.release_at FROM customer c LEFT JOIN user u ON "
+    ("upcoming", _json_rows("SELECT c.id, c.name, u.full_name AS owner, c.release_at FROM customer c LEFT JOIN user u ON "
                        "u.id = c.owner_id WHERE :leader AND c.team_id = :team AND c.release_at IS NOT NULL AND "
                        "c.release_at <= :week_ahead ORDER BY c.release_at LIMIT 50", "id, name, owner, release_at")),
-    ("released", _card("SELECT e.customer_id, c.name, u.full_name AS owner, e.kind, e.at FROM pool_event e JOIN "
+    ("released", _json_rows("SELECT e.customer_id, c.name, u.full_name AS owner, e.kind, e.at FROM pool_event e JOIN "
                        "customer c ON c.id = e.customer_id LEFT JOIN user u ON u.id = e.from_owner WHERE :leader "
                        "AND e.kind IN ('release', 'forced_release') AND e.from_owner IN (SELECT id FROM user WHERE "
                        "team_id = :team) AND e.at >= :week_ago ORDER BY e.id DESC LIMIT 50",
                        "customer_id, name, owner, kind, at")),
-    ("team", _card("SELECT m.id, m.full_name, (SELECT count(*) FROM follow_up f WHERE f.author_id = m.id AND "
+    ("team", _json_rows("SELECT m.id, m.full_name, (SELECT count(*) FROM follow_up f WHERE f.author_id = m.id AND "
                    "f.at >= :week_ago) AS followups, (SELECT count(*) FROM customer c WHERE c.team_id = :team AND "
                    "c.owner_id = m.id) AS owned, (SELECT count(*) FROM customer c WHERE c.owner_id = m.id AND "
                    "c.next_followup_on < :today) AS overdue FROM user m WHERE :leader AND m.team_id = :team AND "
@@ -793,7 +787,7 @@ WORKBENCH_SQL = "SELECT " + ", ".join(f"{sql} AS {name}" for name, sql in (
     ("transfers", "(SELECT count(*) FROM transfer_approval a WHERE :leader AND a.status = 'pending' AND "
                   "a.team_id = :team)"),
     # the other domains' cards
-    ("plan_today", _card("SELECT p.id, p.at, p.customer_id, c.name, p.objective, p.status FROM plan_item p LEFT JOIN "
+    ("plan_today", _json_rows("SELECT p.id, p.at, p.customer_id, c.name, p.objective, p.status FROM plan_item p LEFT JOIN "
                          "customer c ON c.id = p.customer_id WHERE p.rep_id = :user AND p.day = :today ORDER BY p.at, "
                          "p.id", "id, at, customer_id, name, objective, status")),
     ("filed_today", "EXISTS (SELECT 1 FROM daily_report WHERE rep_id = :user AND day = :today)"),
