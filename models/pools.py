@@ -268,14 +268,17 @@ def refresh_release(customer, rules=None, now=None):
 QUARANTINED = N_("A pool cleansing put this record in quarantine as junk: an admin must restore it first.")
 
 
-def claim_context(actor, rules, now):
-    """What every claim check of one rep needs, read once (a pool page checks 25 rows with it)."""
+def claim_context(actor, rules, now, pool_ids=None):
+    """What every claim check of one rep needs, read once (a pool page checks 25 rows with it).
+    `pool_ids`: the ids of `pools_for(actor)` when the caller has read them already."""
     day_start = clock.local_day_start(clock.to_local(now).date())
     claims_today = (PoolEvent.select(pw.fn.COUNT(PoolEvent.id))
                     .where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim") & (PoolEvent.at >= day_start)
                            & (PoolEvent.at < day_start + dt.timedelta(days=1))))
     cap, claims_today = room(actor, now, rules, claims_today)  # one statement for both counts
-    return {"pools": {p.id for p in pools_for(actor).select(Pool.id)}, "claims_today": claims_today,
+    if pool_ids is None:
+        pool_ids = [p.id for p in pools_for(actor).select(Pool.id)]
+    return {"pools": set(pool_ids), "claims_today": claims_today,
             "day_start": day_start, "cap": cap}
 
 

@@ -20,6 +20,7 @@ Cards and tabs show in `order`, then by key / template name; `None` from a conte
 from dataclasses import dataclass, field
 from typing import Callable
 
+import peewee as pw
 from flask import g, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -51,6 +52,7 @@ _approvals = {}
 _globals = {}
 _filters = {}
 _gone_pages = []
+_customer_rows = {}
 _event_labels = {}
 _input_labels = {}
 
@@ -94,6 +96,13 @@ def timeline(*prefixes):
             _timeline[prefix] = describe
         return describe
     return register
+
+
+def customer_rows(key, model, column=None):
+    """A table a 360 side card reads by customer (`column`, else the model's `customer`): `may_have_rows(
+    customer_id, key)` then tells a customer without rows there without a statement of the card's own."""
+    _customer_rows[key] = (model, model.customer if column is None else column)
+    return model
 
 
 def gone_page(answer):
@@ -153,8 +162,29 @@ def customer_tab_named(key):
 
 
 def side_cards(customer, user):
-    """[(template, context)] of the side cards that have something to show."""
-    return _cards(_side_cards, customer, user)
+    """[(template, context)] of the side cards that have something to show. While they are asked,
+    `may_have_rows` answers every registered table from one statement (an EXISTS each)."""
+    g.kehu_customer_rows = {}
+    try:
+        return _cards(_side_cards, customer, user)
+    finally:
+        g.kehu_customer_rows = None
+
+
+def may_have_rows(customer_id, key):
+    """False when the customer surely has no row in the table registered as `key` (`customer_rows`): inside
+    `side_cards` every registered table is asked in one statement (an EXISTS each) the first time a card
+    asks; elsewhere always True (the caller reads its rows as it would anyway)."""
+    known = g.get("kehu_customer_rows")
+    if known is None:
+        return True
+    if customer_id not in known:
+        keys = sorted(_customer_rows)
+        probes = [pw.fn.EXISTS(model.select(pw.SQL("1")).where(column == customer_id))
+                  for model, column in (_customer_rows[k] for k in keys)]
+        found = Customer.select(*probes).where(Customer.id == customer_id).tuples().first()
+        known[customer_id] = dict(zip(keys, (bool(v) for v in found or (True,) * len(keys))))
+    return known[customer_id][key]
 
 
 def opportunity_cards(opp, user):
