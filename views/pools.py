@@ -5,7 +5,7 @@ import datetime as dt
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import clock, drops, leads, listing, notifications, pool_reports, pools
+from models import clock, drops, leads, listing, notifications, pool_clock, pool_reports, pools
 from models import rules as rules_mod
 from models.fields import parse_id
 from models.customers import Customer, get_customer
@@ -59,7 +59,7 @@ def _annotate(rows, pool_ids=None):
     does not claim). `pool_ids`: the viewer's pools (`pools_for`), when the page has read them."""
     now = clock.now()
     rules = pools.rules_mod.in_force(now)
-    context = pools.claim_context(current_user, rules, now, pool_ids) if can(current_user, "pool.work") else None
+    context = pools.claim_context(current_user, rules, now, pool_ids, rows) if can(current_user, "pool.work") else None
     drops.annotate(current_user, rows)  # fair drops: "drops at …", the queue's count (models/drops.py)
     for row in rows:
         row.refusal = row.refusal_rule = None
@@ -336,6 +336,7 @@ extend.template_globals(pool_pending_count=pending_count, RELEASE_RULE_LABELS=RE
 # ---- on the 360 page: the pool card and the pool's timeline sentences ------------------------------
 
 extend.customer_rows("lock_request", pools.LockRequest)
+extend.customer_rows("customer_pause", pool_clock.CustomerPause)
 
 
 @extend.side_card("pools/_pool_panel.html", order=0)
@@ -345,6 +346,8 @@ def pool_panel(customer, user):
     panel = {"pool": None, "refusal": None, "plan": None, "lock_pending": False, "staker": None, "drop": None}
     if customer.owner_id:
         rules_now = rules_mod.in_force(now)
+        if not extend.may_have_rows(customer.id, "customer_pause"):
+            pool_clock.without_pauses(rules_now, [customer.id])
         at, rule, inputs = pools.release_plan(customer, rules_now, now)
         panel["plan"] = {"at": customer.release_at, "rule": customer.release_rule or rule, "inputs": inputs,
                          "version": rules_now.version, "unprotected_at": dt.datetime.fromisoformat(
