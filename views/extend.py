@@ -25,6 +25,7 @@ from flask import g, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from models.base import db
 from models.customer_tables import Customer, Pool
 from models.ledger import PoolEvent
 from models.permissions import can, scope
@@ -179,12 +180,26 @@ def may_have_rows(customer_id, key):
     if known is None:
         return True
     if customer_id not in known:
-        keys = sorted(_customer_rows)
-        probes = [pw.fn.EXISTS(model.select(pw.SQL("1")).where(column == customer_id))
-                  for model, column in (_customer_rows[k] for k in keys)]
-        found = Customer.select(*probes).where(Customer.id == customer_id).tuples().first()
+        keys = tuple(sorted(_customer_rows))
+        sql, n = _probe_sql(keys)
+        found = db.execute_sql(sql, [customer_id] * n).fetchone()
         known[customer_id] = dict(zip(keys, (bool(v) for v in found or (True,) * len(keys))))
     return known[customer_id][key]
+
+
+_probe_sqls = {}
+
+
+def _probe_sql(keys):
+    """The statement asking the tables of `keys` about one customer (its id every parameter), built once a
+    process for each engine: text only, no data in it."""
+    engine = type(db.obj)
+    if (engine, keys) not in _probe_sqls:
+        probes = [pw.fn.EXISTS(model.select(pw.SQL("1")).where(column == 0))
+                  for model, column in (_customer_rows[k] for k in keys)]
+        sql, params = Customer.select(*probes).where(Customer.id == 0).sql()  # every parameter the id
+        _probe_sqls[engine, keys] = (sql, len(params))
+    return _probe_sqls[engine, keys]
 
 
 def opportunity_cards(opp, user):
