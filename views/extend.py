@@ -5,6 +5,9 @@
     def tab_context(customer, user): return {...}            # the 360 page: a tab after the built-in ones
     @extend.side_card("orders/_figures_panel.html", order=30)
     def figures(customer, user): return {...} or None         # the 360 page: a card in the side column
+    extend.customer_rows("order", Order)                      # a side card's table: `may_have_rows(id, "order")`
+                                                              # is False for a customer without rows (one statement
+                                                              # asks every such table while the cards are read)
     @extend.opportunity_card("value/_opp_factors.html", order=10)
     def guidance(opp, user): return {...} or None             # an opportunity's page: a card in its side column
     @extend.timeline("opportunity.")
