@@ -67,6 +67,14 @@ def held_by_appeal(customer_id):
                           (customer_id,)).fetchone() is not None
 
 
+def held_by_appeals(customer_ids):
+    """`held_by_appeal` for a page of customers in one statement: the ids held."""
+    if not customer_ids:
+        return set()
+    return {cid for (cid,) in Appeal.select(Appeal.customer).where(
+        Appeal.customer.in_(list(customer_ids)) & (Appeal.status == "open") & (Appeal.kind == "release")).tuples()}
+
+
 def shares(customer_id, rep_id, team_id):
     """[(rep, team, fraction)] a customer's credit goes to: the split's two reps (larger share first) while `rep` is
     one of them, else `rep` whole (a customer moved on to a third rep since the ruling is theirs)."""

@@ -14,6 +14,7 @@ from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, CustomV
 from models.fields import FieldError, blank, clean_text, clip_text, decimal_text, id_or_none, parse_date, parse_decimal
 from models.keyset import keyset_union
 from models.perf_tables import SIGNED_STAGES
+from models.sql import no_index
 from models.permissions import customer_scope_branches, visible
 from models.users import User
 from models.value import ALL_TIERS
@@ -181,7 +182,8 @@ def filtered(user, f, within=None):
     if f.team:
         q = q.where(Customer.team == f.team)
     if f.pool:
-        q = q.where((Customer.pool == f.pool) & Customer.owner.is_null())
+        # on the pool's indexes (pool, sort column): the owner's index holds every pool's unowned customers
+        q = q.where((Customer.pool == f.pool) & no_index(Customer.owner).is_null())
     if f.tier:
         q = q.where(Customer.value_tier == f.tier)
     if f.recovered:

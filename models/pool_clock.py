@@ -233,6 +233,11 @@ def _clock(rules):
     return ctx
 
 
+def without_pauses(rules, customer_ids):
+    """These customers have no pause at all (a caller that knows it): the plans made under `rules` read none."""
+    _clock(rules).paused_known.update(customer_ids)
+
+
 def prefetch(rules, customer_ids=None):
     """Read the approved pauses, the reorder cycles and the follow-ups a stuck deal asks about of these customers
     (every customer's when None), one query each, for the plans about to be made under `rules`; a customer not

@@ -11,7 +11,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, ledger, pool_clock, rules as rules_mod
 from models import perf_tables as perf
-from models.appeal_tables import held_by_appeal
+from models.appeal_tables import held_by_appeal, held_by_appeals
 from models.base import BaseModel, bulk_insert, db, for_update, fresh, id_in, lock, row_by_id
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
@@ -268,14 +268,20 @@ def refresh_release(customer, rules=None, now=None):
 QUARANTINED = N_("A pool cleansing put this record in quarantine as junk: an admin must restore it first.")
 
 
-def claim_context(actor, rules, now):
-    """What every claim check of one rep needs, read once (a pool page checks 25 rows with it)."""
+def claim_context(actor, rules, now, pool_ids=None, rows=()):
+    """What every claim check of one rep needs, read once (a pool page checks 25 rows with it).
+    `pool_ids`: the ids of `pools_for(actor)` when the caller has read them already; `rows`: the customers
+    about to be checked (which of the released ones an appeal holds is read for all of them at once)."""
     day_start = clock.local_day_start(clock.to_local(now).date())
     claims_today = (PoolEvent.select(pw.fn.COUNT(PoolEvent.id))
                     .where((PoolEvent.actor == actor.id) & (PoolEvent.kind == "claim") & (PoolEvent.at >= day_start)
                            & (PoolEvent.at < day_start + dt.timedelta(days=1))))
     cap, claims_today = room(actor, now, rules, claims_today)  # one statement for both counts
-    return {"pools": {p.id for p in pools_for(actor).select(Pool.id)}, "claims_today": claims_today,
+    if pool_ids is None:
+        pool_ids = [p.id for p in pools_for(actor).select(Pool.id)]
+    released = [c.id for c in rows if c.released_at]
+    return {"pools": set(pool_ids), "claims_today": claims_today,
+            "appealed": held_by_appeals(released) if rows else None, "appealed_known": set(released),
             "day_start": day_start, "cap": cap}
 
 
@@ -293,7 +299,7 @@ def check_claim(actor, customer, rules, now, context=None):
     if customer.staked_by_id and customer.staked_by_id != actor.id:
         raise ClaimRefused("staked", N_("Another rep has staked this customer until %(until_text)s."),
                            until=customer.stake_due, until_text=_fmt(customer.stake_due))
-    check_release_holds(actor, customer, rules, now)
+    check_release_holds(actor, customer, rules, now, ctx)
     claims_today = ctx["claims_today"]
     if claims_today >= rules["claims_per_day"]:
         until = ctx["day_start"] + dt.timedelta(days=1)
@@ -305,10 +311,11 @@ def check_claim(actor, customer, rules, now, context=None):
                            used=cap["used"], total=cap["total"])
 
 
-def check_release_holds(actor, customer, rules, now):
+def check_release_holds(actor, customer, rules, now, context=None):
     """Raise ClaimRefused while a released customer is frozen for everyone, or cooling off for its former
-    owner and team. Claims and stakes alike: a stake must not hold a customer its staker may not claim."""
-    if customer.released_at and held_by_appeal(customer.id):  # models/appeals.py: held out while appealed
+    owner and team. Claims and stakes alike: a stake must not hold a customer its staker may not claim.
+    `context`: a `claim_context` that read the page's appeals already."""
+    if customer.released_at and _appealed(customer, context):  # models/appeals.py: held out while appealed
         raise ClaimRefused("appealed", N_("Its former owner appealed the release: held out of the pool until a "
                                           "manager decides."))
     if customer.drop_at:  # fair drops (models/drops.py): nobody takes it before its drop, the lottery decides
@@ -332,6 +339,13 @@ def check_release_holds(actor, customer, rules, now):
                 raise ClaimRefused("team_cooling_off",
                                    N_("Your team released this customer: cooling-off until %(until_text)s."),
                                    until=until, until_text=_fmt(until))
+
+
+def _appealed(customer, context):
+    """Whether an open release appeal holds the customer: from the claim context when it read this one's."""
+    if context and context.get("appealed") is not None and customer.id in context["appealed_known"]:
+        return customer.id in context["appealed"]
+    return held_by_appeal(customer.id)
 
 
 def _required_reason(text, message):

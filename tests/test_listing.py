@@ -536,12 +536,13 @@ def _list_queries(client, url="/customers?scope=all"):
 
 
 LIST_QUERIES = 8  # 8, plus the active custom fields (the filter form), less the owner list (a type-ahead picker now)
-# 12 for the file itself, plus one indexed lookup by customer per side card: reorder cycles, orders,
-# service tickets, open transfer, leads, value (a file never classified), buying factors, share of wallet, quality
-# checks, visit plans, release clock pauses (their card, and the approved ones the release plan reads) (the
-# ownership card loads after the page); and the admin's completeness weights (one small table read whole,
-# issue 17 item 7).
-SHOW_QUERIES = 25
+# The file itself (customer, contacts, timeline and the people it names, custom fields and values, completeness
+# weights), the release clock (rules in force, approved pauses: none read when the customer has none) and one
+# statement that asks every side card's table (orders, tickets, transfers, leads, value, buying factors, wallet,
+# quality checks, plans, pauses, reorder cycles, lock requests) whether the customer has rows: a card with
+# nothing to show reads nothing more (views/extend.py `may_have_rows`). The owner comes with the timeline's names,
+# the follow-up form's contacts with the page's.
+SHOW_QUERIES = 10
 
 
 def test_list_page_query_count_is_pinned_and_flat(client, make_user, make_team):

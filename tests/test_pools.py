@@ -9,6 +9,7 @@ from pathlib import Path
 from dataclasses import dataclass
 
 import pytest
+from playhouse.test_utils import count_queries
 
 from models import clock
 from models.audit import AuditEvent
@@ -1209,6 +1210,31 @@ def test_pool_page_for_managers_offers_assignment_and_shows_refusals(client, w, 
     assert f'hx-post="/pools/{frozen.id}/claim"' not in html
     client.login(w.service)
     assert client.get("/pools").status_code == 404
+
+
+# A rep's pool page: the session, the pools (the tabs and the claim checks), custom fields (the filter), the
+# scope's pools and delegations, the page's two parts (their stakes, the pool), their capped counts and (a pool
+# under the cap) their ids, the rules in force, the capacity and the day's claims (one statement), the open
+# appeals of the page's released rows (one statement, not one a row) and its drops; a manager adds the team.
+POOL_PAGE_QUERIES = {"sales": 15, "manager": 16}
+
+
+@pytest.mark.parametrize("role", ["sales", "manager"])
+def test_pool_page_statements_are_pinned_and_flat(client, w, pooled, role):
+    """A later change cannot add a statement per row, or one more per page, without this test saying so."""
+    viewer = w.rep_a if role == "sales" else w.mgr_a
+    client.login(viewer)
+    counts = []
+    for n in (2, 30):
+        while Customer.select().where(Customer.pool == w.pool.id).count() < n:
+            pooled(released_at=FROZEN - dt.timedelta(days=30), released_from=w.rep_b)
+        client.get("/pools")
+        with count_queries() as counter:
+            r = client.get("/pools")
+        assert r.status_code == 200 and r.data.count(b'id="pool-row-') == min(n, 25)
+        counts.append(counter.count)
+    assert counts[0] == counts[1], f"the pool page makes more statements with more rows (N+1): {counts}"
+    assert counts[1] <= POOL_PAGE_QUERIES[role], f"pool page statements: {counts[1]} (at most {POOL_PAGE_QUERIES[role]})"
 
 
 def test_ranking_health_notifications_and_badge(client, w, pooled, owned):

@@ -25,13 +25,16 @@ def _context(customer, user, opp=None, errors=None, form=None):
     if opp is not None:
         row, inherited = bf.for_opportunity(opp)
     else:  # one query: the current ranking is among the last few, else it is looked up
-        history = bf.history(customer.id, 5)
+        history = bf.history(customer.id, 5) if extend.may_have_rows(customer.id, "buying_factors") else []
         row = next((h for h in history if h.current and h.opportunity_id is None), None)
         if row is None and len(history) == 5:
             row = bf.current(customer.id)
         inherited = False
     return {"customer": customer, "opp": opp, "row": row, "inherited": inherited, "errors": errors or {},
             "form": form or {}, "can_edit": can(user, "value.factors", customer), "history": history}
+
+
+extend.customer_rows("buying_factors", bf.BuyingFactors)
 
 
 @extend.side_card("value/_factors_card.html", order=6)

@@ -131,15 +131,17 @@ class FollowUpForm(Form):
     LABELS = {"type": N_("Type"), "at": N_("When"), "contact_id": N_("Contact reached"), "content": N_("What happened"),
               "outcome": N_("Outcome"), "next_step": N_("Next step"), "next_date": N_("Next step date")}
 
-    def __init__(self, customer, formdata=None):
+    def __init__(self, customer, formdata=None, contacts=None):
+        """`contacts`: the customer's contacts when the page has read them (else one query)."""
         super().__init__(formdata)
         for name, text in self.LABELS.items():
             self[name].label.text = _(text)
         self.type.choices = _choices(FOLLOWUP_TYPES, FOLLOWUP_TYPE_LABELS, blank=False)
+        if contacts is None:
+            contacts = Contact.select(Contact.id, Contact.name, Contact.title, Contact.active).where(
+                (Contact.customer == customer) & (Contact.active == True))  # noqa: E712
         self.contact_id.choices = [("", "—")] + [
-            (str(c.id), f"{c.name} {c.title}".strip())
-            for c in Contact.select(Contact.id, Contact.name, Contact.title)
-            .where((Contact.customer == customer) & (Contact.active == True))]  # noqa: E712
+            (str(c.id), f"{c.name} {c.title}".strip()) for c in sorted(contacts, key=lambda c: c.id) if c.active]
         if formdata is None:
             self.type.data = "call"
 
@@ -372,7 +374,7 @@ def show(customer_id):
                    else extend.customer_tab_named(tab).template)
     if request.htmx and request.args.get("tab"):
         return render_template(context["tab_template"], **context)
-    owner = User.get_or_none(User.id == customer.owner_id) if customer.owner_id else None
+    owner = _owner(customer)
     custom_fields = active_custom_fields(customer.business_model)
     values = custom_values([customer.id])[customer.id]
     parts = completeness_parts(customer, [c for c in contacts if c.active], values, custom_fields)
@@ -381,7 +383,7 @@ def show(customer_id):
     context.update(
         owner=owner, parts=parts, stage_choices=_stage_choices(customer),
         stage_limited=not all(can(current_user, "customer.set_stage", s) for s in STAGES),
-        followup_form=FollowUpForm(customer), contact_form=ContactForm(customer),
+        followup_form=FollowUpForm(customer, contacts=contacts),
         industry=Industry.get_or_none(Industry.id == customer.industry_id) if customer.industry_id else None,
         region=Region.get_or_none(Region.id == customer.region_id) if customer.region_id else None,
         group=CustomerGroup.get_or_none(CustomerGroup.id == customer.group_id) if customer.group_id else None,
@@ -389,6 +391,16 @@ def show(customer_id):
         created=request.args.get("created"),
     )
     return render_template("customers/show.html", **context)
+
+
+def _owner(customer):
+    """The owner, from the people the timeline named (its sentences name the owner as a rule), else read."""
+    if not customer.owner_id:
+        return None
+    people = extend.names().people
+    if customer.owner_id in people:
+        return people[customer.owner_id]
+    return User.get_or_none(User.id == customer.owner_id)
 
 
 def _tab_context(customer, tab):

@@ -5,6 +5,9 @@
     def tab_context(customer, user): return {...}            # the 360 page: a tab after the built-in ones
     @extend.side_card("orders/_figures_panel.html", order=30)
     def figures(customer, user): return {...} or None         # the 360 page: a card in the side column
+    extend.customer_rows("order", Order)                      # a side card's table: `may_have_rows(id, "order")`
+                                                              # is False for a customer without rows (one statement
+                                                              # asks every such table while the cards are read)
     @extend.opportunity_card("value/_opp_factors.html", order=10)
     def guidance(opp, user): return {...} or None             # an opportunity's page: a card in its side column
     @extend.timeline("opportunity.")
@@ -20,10 +23,12 @@ Cards and tabs show in `order`, then by key / template name; `None` from a conte
 from dataclasses import dataclass, field
 from typing import Callable
 
+import peewee as pw
 from flask import g, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from models.base import db
 from models.customer_tables import Customer, Pool
 from models.ledger import PoolEvent
 from models.permissions import can, scope
@@ -51,6 +56,7 @@ _approvals = {}
 _globals = {}
 _filters = {}
 _gone_pages = []
+_customer_rows = {}
 _event_labels = {}
 _input_labels = {}
 
@@ -94,6 +100,13 @@ def timeline(*prefixes):
             _timeline[prefix] = describe
         return describe
     return register
+
+
+def customer_rows(key, model, column=None):
+    """A table a 360 side card reads by customer (`column`, else the model's `customer`): `may_have_rows(
+    customer_id, key)` then tells a customer without rows there without a statement of the card's own."""
+    _customer_rows[key] = (model, model.customer if column is None else column)
+    return model
 
 
 def gone_page(answer):
@@ -153,8 +166,43 @@ def customer_tab_named(key):
 
 
 def side_cards(customer, user):
-    """[(template, context)] of the side cards that have something to show."""
-    return _cards(_side_cards, customer, user)
+    """[(template, context)] of the side cards that have something to show. While they are asked,
+    `may_have_rows` answers every registered table from one statement (an EXISTS each)."""
+    g.kehu_customer_rows = {}
+    try:
+        return _cards(_side_cards, customer, user)
+    finally:
+        g.kehu_customer_rows = None
+
+
+def may_have_rows(customer_id, key):
+    """False when the customer surely has no row in the table registered as `key` (`customer_rows`): inside
+    `side_cards` every registered table is asked in one statement (an EXISTS each) the first time a card
+    asks; elsewhere always True (the caller reads its rows as it would anyway)."""
+    known = g.get("kehu_customer_rows")
+    if known is None:
+        return True
+    if customer_id not in known:
+        keys = tuple(sorted(_customer_rows))
+        sql, n = _probe_sql(keys)
+        found = db.execute_sql(sql, [customer_id] * n).fetchone()
+        known[customer_id] = dict(zip(keys, (bool(v) for v in found or (True,) * len(keys))))
+    return known[customer_id][key]
+
+
+_probe_sqls = {}
+
+
+def _probe_sql(keys):
+    """The statement asking the tables of `keys` about one customer (its id every parameter), built once a
+    process for each engine: text only, no data in it."""
+    engine = type(db.obj)
+    if (engine, keys) not in _probe_sqls:
+        probes = [pw.fn.EXISTS(model.select(pw.SQL("1")).where(column == 0))
+                  for model, column in (_customer_rows[k] for k in keys)]
+        sql, params = Customer.select(*probes).where(Customer.id == 0).sql()  # every parameter the id
+        _probe_sqls[engine, keys] = (sql, len(params))
+    return _probe_sqls[engine, keys]
 
 
 def opportunity_cards(opp, user):

@@ -404,12 +404,16 @@ def _rep_panel(user):
     return {"rows": rows, "left": {r.id: leads.countdown(r) for r in rows}, "names": _names({r.routed_to_id for r in rows})}
 
 
+extend.customer_rows("lead", Lead)
+
+
 @extend.side_card("leads/_side_card.html", order=15)
 def _lead_card(customer, user):
     """The 360 page: the customer's leads the user may open; marketing may put a lead it holds into the queue."""
     rows = [r for r in Lead.select(Lead.id, Lead.status, Lead.source, Lead.created_at, Lead.routed_to, Lead.created_by,
                                    Lead.team).where(Lead.customer == customer.id).order_by(Lead.id.desc()).limit(3)
-            if can(user, "lead.view", r)]  # one query: a file has a lead or two, asked one by one
+            if can(user, "lead.view", r)] if extend.may_have_rows(customer.id, "lead") else []
+    # one query (none for a file without leads): a file has a lead or two, asked one by one
     offer = can(user, "lead.queue") and customer.stage in MARKETING_STAGES and not customer.owner_id and not any(
         r.status in QUEUE_STATUSES + ("routed",) for r in rows)
     if not rows and not offer:

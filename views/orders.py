@@ -67,11 +67,14 @@ def _tab_context(customer, user):
     return {"figures": om.customer_figures(customer.id), "orders": _order_rows(customer.id)}
 
 
+extend.customer_rows("order", Order)
+
+
 @extend.side_card("orders/_figures_panel.html", order=30)
 def _figures_panel(customer, user):
     if not can(user, "order.view", customer):
         return None
-    if not Order.select().where(Order.customer == customer.id).exists():
+    if not extend.may_have_rows(customer.id, "order") or not Order.select().where(Order.customer == customer.id).exists():
         return None
     return {"customer": customer, "f": om.customer_figures(customer.id)}
 

@@ -215,11 +215,14 @@ def _today_panel(user):
     return {"items": items, "done": done, "today": today}
 
 
+extend.customer_rows("plan_item", pm.PlanItem)
+
+
 @extend.side_card("plans/_side_card.html", order=40)
 def _side_card(customer, user):
     if not can(user, "plan.customer", customer) and not can(user, "plan.team"):
         return None
-    items = [i for i in pm.items_of_customer(user, customer.id, limit=5)]
+    items = pm.items_of_customer(user, customer.id, limit=5) if extend.may_have_rows(customer.id, "plan_item") else []
     if not items and not can(user, "plan.customer", customer):
         return None
     return {"customer": customer, "items": items, "can_plan": can(user, "plan.customer", customer)}

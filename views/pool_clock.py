@@ -27,10 +27,13 @@ def _names(ids):
 
 
 def _card_context(customer, user, errors=None, form=None):
-    pauses = pool_clock.pauses_for(customer.id)
+    pauses = pool_clock.pauses_for(customer.id) if extend.may_have_rows(customer.id, "customer_pause") else []
     return {"customer": customer, "pauses": pauses, "errors": errors or {}, "form": form or {},
             "names": _names([p.requester_id for p in pauses] + [p.decided_by_id for p in pauses]),
             "can_request": can(user, "pause.request", customer)}
+
+
+extend.customer_rows("customer_pause", pool_clock.CustomerPause)
 
 
 @extend.side_card("pool_clock/_pause_card.html", order=25)

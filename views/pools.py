@@ -5,7 +5,7 @@ import datetime as dt
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import clock, drops, leads, listing, notifications, pool_reports, pools
+from models import clock, drops, leads, listing, notifications, pool_clock, pool_reports, pools
 from models import rules as rules_mod
 from models.fields import parse_id
 from models.customers import Customer, get_customer
@@ -40,7 +40,7 @@ def index():
     args.update(pool=pool_id, scope="all")
     f = listing.Filters.parse(args, current_user)
     result = listing.page(current_user, f, after=request.args.get("after"), before=request.args.get("before"))
-    claims = _annotate(result.rows)
+    claims = _annotate(result.rows, pool_ids=[c[0] for c in choices])
     context = dict(choices=choices, f=f, page=result, pool_id=pool_id, members=_team_members(),
                    full=claims["cap"] if claims and claims["cap"]["used"] >= claims["cap"]["total"] else None)
     return hx.fragment_or_page("pools/_results.html", "pools/index.html", **context)
@@ -53,13 +53,13 @@ def _team_members():
                 .order_by(User.full_name))
 
 
-def _annotate(rows):
+def _annotate(rows, pool_ids=None):
     """What the viewer may do with each pool row, and why not (frozen, cooling-off, a full private pool …):
     a refused claim shows the reason instead of its button. Returns the claim context (None if the viewer
-    does not claim)."""
+    does not claim). `pool_ids`: the viewer's pools (`pools_for`), when the page has read them."""
     now = clock.now()
     rules = pools.rules_mod.in_force(now)
-    context = pools.claim_context(current_user, rules, now) if can(current_user, "pool.work") else None
+    context = pools.claim_context(current_user, rules, now, pool_ids, rows) if can(current_user, "pool.work") else None
     drops.annotate(current_user, rows)  # fair drops: "drops at …", the queue's count (models/drops.py)
     for row in rows:
         row.refusal = row.refusal_rule = None
@@ -335,6 +335,10 @@ extend.template_globals(pool_pending_count=pending_count, RELEASE_RULE_LABELS=RE
 
 # ---- on the 360 page: the pool card and the pool's timeline sentences ------------------------------
 
+extend.customer_rows("lock_request", pools.LockRequest)
+extend.customer_rows("customer_pause", pool_clock.CustomerPause)
+
+
 @extend.side_card("pools/_pool_panel.html", order=0)
 def pool_panel(customer, user):
     """What the 360 page says about pools: the release clock of an owned customer, or the pool state."""
@@ -342,11 +346,13 @@ def pool_panel(customer, user):
     panel = {"pool": None, "refusal": None, "plan": None, "lock_pending": False, "staker": None, "drop": None}
     if customer.owner_id:
         rules_now = rules_mod.in_force(now)
+        if not extend.may_have_rows(customer.id, "customer_pause"):
+            pool_clock.without_pauses(rules_now, [customer.id])
         at, rule, inputs = pools.release_plan(customer, rules_now, now)
         panel["plan"] = {"at": customer.release_at, "rule": customer.release_rule or rule, "inputs": inputs,
                          "version": rules_now.version, "unprotected_at": dt.datetime.fromisoformat(
                              inputs["unprotected_at"]) if inputs.get("unprotected_at") else None}
-        panel["lock_pending"] = pools.LockRequest.select().where(
+        panel["lock_pending"] = extend.may_have_rows(customer.id, "lock_request") and pools.LockRequest.select().where(
             (pools.LockRequest.customer == customer.id) & (pools.LockRequest.status == "pending")).exists()
     elif customer.pool_id:
         panel["pool"] = pools.Pool.get_or_none(pools.Pool.id == customer.pool_id)

@@ -189,10 +189,14 @@ def rep(user_id):
 
 # ---- the customer's page: a side card -------------------------------------------------------------------------
 
+extend.customer_rows("quality_check", qm.QualityCheck)
+
+
 @extend.side_card("quality/_card.html", order=60)
 def _card(customer, user):
     complain = qm.can_complain(user, customer)
-    checks = [c for c in qm.customer_checks(customer.id) if can(user, "quality.view_check", c)]
+    checks = [c for c in qm.customer_checks(customer.id) if can(user, "quality.view_check", c)] \
+        if extend.may_have_rows(customer.id, "quality_check") else []
     if not complain and not checks:
         return None
     return {"complain": complain, "checks": checks, "customer": customer}

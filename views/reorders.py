@@ -57,9 +57,14 @@ def _tab_context(customer, user):
     return {"cycles": cycles, "candidates": _candidates(customer, cycles), "loc": locale_code()}
 
 
+extend.customer_rows("reorder_cycle", rm.ReorderCycle)
+
+
 @extend.side_card("reorders/_status_panel.html", order=10)
 def _status_panel(customer, user):
     if not can(user, "order.view", customer):
+        return None
+    if not extend.may_have_rows(customer.id, "reorder_cycle"):
         return None
     cycles = [c for c in rm.customer_status(customer.id) if c.active or c.open_todo]
     if not cycles:

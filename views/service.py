@@ -404,6 +404,9 @@ def workbench_leads(user):
 SIDE_OPEN_LIMIT = 20
 
 
+extend.customer_rows("ticket", sv.Ticket)
+
+
 @extend.side_card("service/_side.html", order=40)
 def side_panel(customer, user):
     if not can(user, "ticket.list", customer):
@@ -417,7 +420,7 @@ def side_panel(customer, user):
                          T.breach_due, T.respond_by,
                          T.resolve_by, T.responded_at, T.satisfaction, T.resolved_at)
                 .where((T.customer == customer.id) & (T.status.in_(sv.OPEN_STATUSES) | (T.id == last_rated)))
-                .order_by(T.id.desc()).limit(SIDE_OPEN_LIMIT + 1))
+                .order_by(T.id.desc()).limit(SIDE_OPEN_LIMIT + 1)) if extend.may_have_rows(customer.id, "ticket") else []
     open_rows = [t for t in rows if t.status in sv.OPEN_STATUSES]
     last = next((t for t in rows if t.satisfaction is not None), None)
     if last is None and len(rows) > SIDE_OPEN_LIMIT:  # many open tickets pushed the rated one out

@@ -437,10 +437,13 @@ def leaver_execute(user_id):
 
 # ---- on other pages ------------------------------------------------------------------------------
 
+extend.customer_rows("transfer_item", transfers.TransferItem)
+
+
 @extend.side_card("transfers/_side_panel.html", order=50)
 def _side_panel(customer, user):
     """The 360 page: a transfer waiting for this customer, or the way to ask for one."""
-    open_ = transfers.open_transfer_of(customer.id)
+    open_ = transfers.open_transfer_of(customer.id) if extend.may_have_rows(customer.id, "transfer_item") else None
     may = can(user, "transfer.request", customer)
     if open_ is None and not may:
         return None

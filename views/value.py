@@ -88,7 +88,7 @@ def describe(e):
 
 def _card_context(customer, user, errors=None, values=None):
     """The value card: one query for a customer never classified, four for one with a tier."""
-    row = vm.value_of(customer.id)
+    row = vm.value_of(customer.id) if extend.may_have_rows(customer.id, "customer_value") else None
     tier = row.tier if row else ""
     settings = vm.in_force() if row else vm.ValueSettings({})
     effects = {}
@@ -118,6 +118,9 @@ def _limit(settings, row):
             "growth": settings["potential_growth"], "influence": settings["important_influence"],
             "pipeline": settings["important_pipeline"], "none": settings["important_pipeline"]}.get(
         row.reason, th.get(row.tier, th["potential"]))
+
+
+extend.customer_rows("customer_value", vm.CustomerValue)
 
 
 @extend.side_card("value/_card.html", order=5)

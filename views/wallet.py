@@ -118,11 +118,15 @@ def competitor(customer_id):
     return _enter(customer_id, "competitor", wm.set_competitor_estimate)
 
 
+extend.customer_rows("wallet_line", wm.WalletLine)
+
+
 @extend.side_card("value/_wallet_card.html", order=7)
 def _card(customer, user):
     if not can(user, "value.view", customer):
         return None
-    rows = list(wm.WalletLine.select().where(wm.WalletLine.customer == customer.id).order_by(wm.WalletLine.product_line))
+    rows = list(wm.WalletLine.select().where(wm.WalletLine.customer == customer.id).order_by(wm.WalletLine.product_line)) \
+        if extend.may_have_rows(customer.id, "wallet_line") else []
     if not rows and customer.value_tier not in wm.FOCUS_TIERS:
         return None
     return {"customer": customer, "rows": rows, "focus": customer.value_tier in wm.FOCUS_TIERS}
