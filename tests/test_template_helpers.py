@@ -33,7 +33,14 @@ def test_links_with_ids_are_built_as_flask_builds_them(app, script_root):
                 # an id that is not the route's own goes to the query string, as Flask puts it
                 extra = {**values, "page": i}
                 assert _template_url_for(rule.endpoint, **extra) == url_for(rule.endpoint, **extra), rule
-        # what is not an id is built by Flask (text, negative numbers, booleans, anchors)
+                # with words next to the ids: quoted as Flask quotes them, each word its own shape
+                for word in ("timeline", "西装 & co", "a/b?c=d#e", "{x}", "100%", ""):
+                    worded = {**values, "tab": word}
+                    assert _template_url_for(rule.endpoint, **worded) == url_for(rule.endpoint, **worded), rule
+        # what is not an id or a short word is built by Flask (long text, negative numbers, booleans, anchors)
+        long = "西装" * 30 + "7340000"
+        assert _template_url_for("customers.index", q=long) == url_for("customers.index", q=long)
+        assert _template_url_for("customers.index", q="734000 x") == url_for("customers.index", q="734000 x")
         assert _template_url_for("customers.index", q="西装 & co") == url_for("customers.index", q="西装 & co")
         assert _template_url_for("customers.index", after=-3) == url_for("customers.index", after=-3)
         assert _template_url_for("customers.show", customer_id=5, _anchor="x") == url_for(

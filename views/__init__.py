@@ -53,15 +53,19 @@ def _pct(value):
 
 
 _ID_MARK = 7_340_000_000_000_000_000  # stands for an id while a link's shape is built (no real id is this large)
+_MARK_TEXT = str(_ID_MARK)[:6]  # a text argument holding it is built by Flask
+_WORD = 40  # the longest text argument kept in a link's shape
+_SHAPES = 20_000  # link shapes kept per app
 
 
 def _template_url_for(endpoint, **values):
     """`url_for` for templates, keeping the shape of the links a page repeats: an endpoint without
     arguments (the navigation's ~50 links) or a static file is built once per process and script root;
-    an endpoint whose arguments are all ids (a list's 25 `customers.show` links) once per set of argument
-    names, with marks where the ids go, then filled in. Anything else (text arguments, a blueprint-relative
+    an endpoint whose arguments are ids (a list's 25 `customers.show` links) and short words (a tab's name)
+    once per set of argument names and words, with marks where the ids go, then filled in (ids need no
+    quoting; the words were quoted by Flask). Anything else (long text, negative numbers, a blueprint-relative
     name, _external) is built as Flask builds it. No url_defaults or host matching is registered that
-    could make the same call give another URL, and ids need no quoting."""
+    could make the same call give another URL."""
     ctx = _cv_request.get(None)  # the request's context, read once (not through three proxies)
     if ctx is None or endpoint.startswith("."):
         return url_for(endpoint, **values)
@@ -72,19 +76,27 @@ def _template_url_for(endpoint, **values):
         if found is None:
             found = fixed[key] = url_for(endpoint, **values)
         return found
+    words = ()  # short text arguments (a tab's name, a stage) are part of the shape: a handful of values each
     for name, value in values.items():
-        if type(value) is not int or value < 0 or value >= _ID_MARK or name.startswith("_"):
+        kind = type(value)
+        if kind is str and len(value) <= _WORD and _MARK_TEXT not in value and not name.startswith("_"):
+            words += ((name, value),)
+        elif kind is not int or value < 0 or value >= _ID_MARK or name.startswith("_"):
             return url_for(endpoint, **values)
-    key = (endpoint, tuple(values), script_root)
+    key = (endpoint, tuple(values), words, script_root)
     shape = fixed.get(key)
     if shape is None:
+        if len(fixed) >= _SHAPES:  # text typed by users is not kept without end
+            return url_for(endpoint, **values)
+        marked = {name: value if type(value) is str else _ID_MARK + i for i, (name, value) in enumerate(values.items())}
         try:
-            built = url_for(endpoint, **{name: _ID_MARK + i for i, name in enumerate(values)})
+            built = url_for(endpoint, **marked)
         except BuildError:  # a converter with bounds of its own: no shape, Flask decides
             return url_for(endpoint, **values)
         shape = built.replace("{", "{{").replace("}", "}}")
-        for i in range(len(values)):
-            shape = shape.replace(str(_ID_MARK + i), "{%d}" % i)
+        for i, value in enumerate(marked.values()):
+            if type(value) is int:
+                shape = shape.replace(str(value), "{%d}" % i)
         fixed[key] = shape
     return shape.format(*values.values())
 
