@@ -130,10 +130,10 @@ def make_tree(con, rng, now):
     ts = now.isoformat(sep=" ")
     with con:
         cur = con.execute(
-            "INSERT INTO customer (name, name_norm, short_name, business_model, source, first_channel, tags, custom,"
+            "INSERT INTO customer (name, name_norm, short_name, business_model, source, first_channel, tags,"
             " owner_id, team_id, region_id, stage, grade, completeness, created_at, updated_at, stage_changed_at,"
             " touched_at, claimed_at, release_rule, locked, city, address, phone, phone_norm, website, size)"
-            " VALUES (?, ?, '', 'project', 'rep_developed', '', '', '{}', ?, ?, ?, 'intent', 'B', 80, ?, ?, ?, ?, ?,"
+            " VALUES (?, ?, '', 'project', 'rep_developed', '', '', ?, ?, ?, 'intent', 'B', 80, ?, ?, ?, ?, ?,"
             " '', 0, '', '', '', '', '', 'xlarge')",
             (TREE_CUSTOMER_NAME, TREE_CUSTOMER_NAME, rep_id, team_id, region_id, ts, ts, ts, ts, ts))
         cid = cur.lastrowid
