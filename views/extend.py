@@ -28,6 +28,7 @@ from models.customer_tables import Customer, Pool
 from models.ledger import PoolEvent
 from models.permissions import can, scope
 from models.user_tables import User
+from models import workbench
 from views.i18n import gettext as _
 from views.i18n import locale_code
 
@@ -326,6 +327,15 @@ def load_names(rows, known=()):
         data = e.inputs if isinstance(e, PoolEvent) else (e.data or {})
         user_ids.update(v for k, v in (data or {}).items() if k in _PERSON_DATA and isinstance(v, int))
     return names().load(customer_ids - {None}, user_ids - {None})
+
+
+def team_members(team_id):
+    """The users of a team (`workbench.team_members`), read once a request: the workbench's cards of a
+    manager name, count and filter them."""
+    memo = g.setdefault("kehu_team_members", {})
+    if team_id not in memo:
+        memo[team_id] = workbench.team_members(team_id)
+    return memo[team_id]
 
 
 def workbench_panels(user):

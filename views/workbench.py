@@ -4,7 +4,8 @@ import time
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from models import notifications, pools
+from models import clock, notifications, pools
+from models import rules as rules_mod
 from models.permissions import can
 from models import workbench as wb
 from models.customers import Customer
@@ -30,17 +31,21 @@ def home():
     u = current_user
     ctx = {"panels": extend.workbench_panels(u)}  # the other domains' cards (views.extend)
     if can(u, "workbench.seller"):
-        ctx.update(due=list(wb.rep_due(u)), due_count=wb.rep_due_count(u), stalest=list(wb.rep_stalest(u)),
-                   my_stages=wb.stage_counts(Customer.select().where(Customer.owner == u.id)),
-                   cap=pools.capacity(u), releasing=list(wb.rep_releasing(u)), stakes=list(wb.rep_stakes(u)),
-                   notes=list(notifications.latest(u, limit=8)))
+        now = clock.now()
+        rules = rules_mod.in_force(now)
+        owned = wb.rep_owned(u, pools.counted_conditions(rules))  # stages, capacity's counts, due: one statement
+        due, stakes = list(wb.rep_due(u)), list(wb.rep_stakes(u))
+        stake_count = len(stakes) if len(stakes) < wb.ROWS else Customer.select().where(Customer.staked_by == u.id).count()
+        ctx.update(due=due, due_count=owned["due"], stalest=list(wb.rep_stalest(u)), my_stages=owned["stages"],
+                   cap=pools.capacity(u, now, rules, counts=(owned["used"], stake_count, owned["locks"]), upcoming=False),
+                   releasing=list(wb.rep_releasing(u)), stakes=stakes, notes=list(notifications.latest(u, limit=8)))
     if can(u, "team.leads_one"):
-        upcoming, released = wb.team_releases(u.team_id)
-        names = {x.id: x.full_name for x in User.select(User.id, User.full_name).where(User.team == u.team_id)}
-        ctx.update(team_upcoming=upcoming, team_released=released, member_names=names,
-                   lock_requests=list(pools_view._pending_locks(u).limit(10)))
-        ctx.update(team=wb.team_activity(u.team_id),
-                   team_stages=wb.stage_counts(Customer.select().where(Customer.team == u.team_id)))
+        members = extend.team_members(u.team_id)
+        upcoming, released = wb.team_releases(u.team_id, member_ids=[m.id for m in members])
+        owned, team_stages = wb.team_owned(u.team_id)
+        ctx.update(team_upcoming=upcoming, team_released=released, member_names={m.id: m.full_name for m in members},
+                   lock_requests=list(pools_view._pending_locks(u).limit(10)),
+                   team=wb.team_activity(u.team_id, members=members, owned=owned), team_stages=team_stages)
     if can(u, "workbench.marketing"):
         ctx.update(leads=list(wb.newest_leads()),
                    lead_stages=_cached("lead_stages", 60, lambda: wb.stage_counts(
