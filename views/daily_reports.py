@@ -187,9 +187,10 @@ def _report_panel(user):
     ctx = {"today": today, "filed_today": dr.report_of(user.id, today) is not None}
     if can(user, "plan.team"):
         last = dr.last_report_day(today)
-        ctx["missing"] = dr.missing(user, last) if last else []
+        reps = dr.team_reps(user, extend.team_members(user.team_id) if can(user, "team.leads_one") else None)
+        ctx["missing"] = dr.missing(user, last, reps=reps) if last else []
         ctx["yesterday"] = last
-        ctx["unread"] = len(dr.unread(user))
+        ctx["unread"] = dr.unread_count(user, reps=reps)
     return ctx
 
 

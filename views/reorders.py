@@ -156,18 +156,20 @@ def _todo_panel(user):
             "today": today, "loc": locale_code()}
 
 
-def _team_rep_ids(user):
+def _team_reps(user):
+    """{id: full name} of the reps whose churn risks `user` sees (their team's users, read once a request)."""
     if can(user, "team.leads_one"):
-        return [u for (u,) in User.select(User.id).where(User.team == user.team_id).tuples()]
-    return [user.id]
+        return {u.id: u.full_name for u in extend.team_members(user.team_id)}
+    return {user.id: user.full_name}
 
 
 @extend.workbench_panel("reorders/_churn_panel.html", roles=("sales", "manager"), order=21)
 def _churn_panel(user):
-    risks = list(rm.churn_risks(_team_rep_ids(user), limit=10))
+    reps = _team_reps(user)
+    risks = list(rm.churn_risks(list(reps), limit=10))
     names = {}
     if can(user, "team.lead"):
-        names = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_({t.rep_id for t in risks}))}
+        names = {t.rep_id: reps[t.rep_id] for t in risks}  # a risk is always one of `reps`
     return {"risks": risks, "names": names, "loc": locale_code()}
 
 
