@@ -115,7 +115,10 @@ def roi(since=None, until=None, by="campaign"):
         for c in campaigns:
             rows.setdefault(c.id, {"key": c.id, "leads": 0, "qualified": 0, "accepted": 0, "signed": 0,
                                    "revenue": Decimal("0.00")})
-        named = {c.id: c for c in Campaign.select().where(Campaign.id.in_([k for k in rows if k]))}
+        named = {c.id: c for c in campaigns}  # the period's campaigns, read above; others only if a lead names one
+        others = [k for k in rows if k and k not in named]
+        if others:
+            named.update((c.id, c) for c in Campaign.select().where(Campaign.id.in_(others)))
         for k, r in rows.items():
             c = named.get(k)
             r.update(campaign=c, name=c.name if c else None, cost=Decimal(c.cost if c else 0).quantize(CENT),

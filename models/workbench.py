@@ -119,14 +119,22 @@ def newest_leads(limit=ROWS):
 
 
 def admin_counts():
+    """Active users by role, deactivated users, teams and the last day's failed logins, in one statement."""
     since = clock.now() - dt.timedelta(days=1)
-    users = dict(User.select(User.role, pw.fn.COUNT(User.id)).where(User.active == True).group_by(User.role).tuples())  # noqa: E712
-    return {
-        "users": users,
-        "inactive": User.select().where(User.active == False).count(),  # noqa: E712
-        "teams": Team.select().count(),
-        "failed_logins": LoginAttempt.select().where((LoginAttempt.at >= since) & (LoginAttempt.success == False)).count(),  # noqa: E712
-    }
+    teams = Team.select(pw.fn.COUNT(Team.id))
+    failed = LoginAttempt.select(pw.fn.COUNT(LoginAttempt.id)).where((LoginAttempt.at >= since)
+                                                                    & (LoginAttempt.success == False))  # noqa: E712
+    users, inactive, team_count, failed_logins = {}, 0, None, None
+    for role, active, n, team_count, failed_logins in (
+            User.select(User.role, User.active, pw.fn.COUNT(User.id), teams, failed)
+            .group_by(User.role, User.active).order_by(User.role, User.active).tuples()):
+        if active:
+            users[role] = n
+        else:
+            inactive += n
+    if team_count is None:  # no user at all (a fresh database)
+        team_count, failed_logins = Team.select().count(), failed.scalar()
+    return {"users": users, "inactive": inactive, "teams": team_count, "failed_logins": failed_logins}
 
 
 def my_recent_followups(user, limit=ROWS):

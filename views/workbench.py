@@ -9,7 +9,6 @@ from models import rules as rules_mod
 from models.permissions import can
 from models import workbench as wb
 from models.customers import Customer
-from models.users import User
 from views import extend
 from views import pools as pools_view
 
@@ -56,9 +55,7 @@ def home():
         ctx.update(counts=wb.admin_counts(),
                    all_stages=_cached("all_stages", 60, lambda: wb.stage_counts(Customer.select())),
                    events=list(wb.recent_events()))
-        names = {x.id: x.full_name for x in User.select(User.id, User.full_name)
-                 .where(User.id.in_({e.actor_id for e in ctx["events"] if e.actor_id}))}
+        names = extend.load_names(ctx["events"])  # the people and customers their sentences name, actors too
         for e in ctx["events"]:
-            e.actor_name = names.get(e.actor_id, "")
-        extend.load_names(ctx["events"])  # the people and customers their sentences name
+            e.actor_name = names.full_name(e.actor_id)
     return render_template("workbench/home.html", **ctx)
