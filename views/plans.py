@@ -209,9 +209,7 @@ def team():
 @extend.workbench_panel("plans/_wb_today.html", roles=("sales", "manager"), order=5)
 def _today_panel(user):
     today = clock.today()
-    items = list(pm.due_items(user, today))
-    done = pm.PlanItem.select().where((pm.PlanItem.rep == user.id) & (pm.PlanItem.day == today)
-                                      & (pm.PlanItem.status == "done")).count()
+    items, done = pm.day_items(user, today)
     return {"items": items, "done": done, "today": today}
 
 

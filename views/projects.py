@@ -331,8 +331,7 @@ def _customer_tab(customer, user):
 @extend.workbench_panel("projects/_workbench.html", roles=("sales", "manager", "service", "admin", "marketing"),
                         order=15)
 def _workbench_panel(user):
-    mine = pj.my_milestones(user)
-    flagged = pj.managed_overdue(user)
+    mine, flagged = pj.workbench_milestones(user)
     if not mine and not flagged:
         return None
     return {"mine": mine, "flagged": flagged, "today": clock.today()}

@@ -194,7 +194,7 @@ def _workbench_panel(user):
     month = [tm.containing("month", clock.today())]  # the month here; quarter and year on the targets page
     team_rows = mine = []
     if user.team_id and can(user, "target.team", user.team_id):  # a manager: the team's (their share is on the page)
-        team_rows = tm.team_progress(tm.Team.get_by_id(user.team_id), periods=month)
+        team_rows = tm.team_progress(tm.Team(id=user.team_id), periods=month)  # only its id is read
     else:
         mine = tm.my_progress(user, periods=month)
     if not mine and not team_rows and not can(user, "target.set", user.team_id):
