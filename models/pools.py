@@ -123,14 +123,19 @@ def _counted(user, rules):
     return Customer.select().where(Customer.owner == user.id, *counted_conditions(rules))
 
 
-def capacity(user, now=None, rules=None, counts=None, upcoming=True):
+def active_adjustments(user, now):
+    return CapacityAdjustment.select().where(_active(user, now))
+
+
+def capacity(user, now=None, rules=None, counts=None, upcoming=True, adjustments=None):
     """{'base', 'adjustments', 'total', 'used', 'free', 'stakes', 'stake_quota', 'locks'} for a rep.
     `counts`: (used, stakes, locks) when the caller has counted them already (the workbench, in the statements
-    it reads its cards with); `upcoming=False` leaves out the adjustments still to come ([])."""
+    it reads its cards with), `adjustments`: the active ones when the caller knows them (the workbench: [] when
+    it found none); `upcoming=False` leaves out the adjustments still to come ([])."""
     now = now or clock.now()
     rules = rules or rules_mod.in_force(now)
     base = rules.capacity_base(user.role)
-    active = list(CapacityAdjustment.select().where(_active(user, now)))
+    active = list(active_adjustments(user, now)) if adjustments is None else adjustments
     upcoming = list(CapacityAdjustment.select().where(
         (CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at > now))) if upcoming else []
     total = max(0, base + sum(a.delta for a in active))

@@ -740,19 +740,15 @@ def pending_count(user):
     return permissions.scope("project_decision", user, Project.select().where(Project.status == "pending")).count()
 
 
-def workbench_milestones(user, today=None, limit=10):
-    """(`my_milestones`, `managed_overdue`) for the workbench: first whether either has a row at all, in one
-    statement, so that a user with no milestone and no project to manage costs one statement."""
+def milestone_probes(user, today=None):
+    """Queries with a row when `my_milestones` / `managed_overdue` may have one (the workbench asks first)."""
     today = today or clock.today()
     mine = Milestone.select(Milestone.id).where(
         (Milestone.owner == user.id) & Milestone.status.in_(OPEN_MILESTONE)
-        & (Milestone.due_on <= today + dt.timedelta(days=MAX_REMIND_DAYS))).limit(1)
+        & (Milestone.due_on <= today + dt.timedelta(days=MAX_REMIND_DAYS)))
     managed = ProjectMember.select(ProjectMember.project).where((ProjectMember.user == user.id)
-                                                               & (ProjectMember.role == "project_manager")).limit(1)
-    any_mine, any_managed = (User.select(pw.fn.EXISTS(mine), pw.fn.EXISTS(managed))
-                             .where(User.id == user.id).tuples().first() or (False, False))
-    return (my_milestones(user, today, limit) if any_mine else [],
-            managed_overdue(user, today, limit) if any_managed else [])
+                                                               & (ProjectMember.role == "project_manager"))
+    return mine, managed
 
 
 def my_milestones(user, today=None, limit=10):

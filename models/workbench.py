@@ -54,15 +54,18 @@ def _flag(*conditions):
 
 def rep_owned(user, counted):
     """The rep's customers in one statement: by stage, those counting toward capacity (`counted`: the pool
-    rules' conditions, `pools.counted_conditions`), locked ones, and how many are due today or overdue."""
-    counts, used, locks, due = {}, 0, 0, 0
-    for stage, n, c, lk, d in (Customer.select(Customer.stage, pw.fn.COUNT(Customer.id), _flag(*counted),
-                                               _flag(Customer.locked == True),  # noqa: E712
-                                               _flag(Customer.next_followup_on <= clock.today()))
-                               .where(Customer.owner == user.id).group_by(Customer.stage).tuples()):
+    rules' conditions, `pools.counted_conditions`), locked ones, those due today or overdue, those on a release
+    clock."""
+    counts, used, locks, due, releasing = {}, 0, 0, 0, 0
+    for stage, n, c, lk, d, r in (Customer.select(Customer.stage, pw.fn.COUNT(Customer.id), _flag(*counted),
+                                                  _flag(Customer.locked == True),  # noqa: E712
+                                                  _flag(Customer.next_followup_on <= clock.today()),
+                                                  _flag(Customer.release_at.is_null(False)))
+                                  .where(Customer.owner == user.id).group_by(Customer.stage).tuples()):
         counts[stage] = n
-        used, locks, due = used + (c or 0), locks + (lk or 0), due + (d or 0)
-    return {"stages": _stage_list(counts), "used": used, "locks": locks, "due": due}
+        used, locks, due, releasing = used + (c or 0), locks + (lk or 0), due + (d or 0), releasing + (r or 0)
+    return {"stages": _stage_list(counts), "owned": sum(counts.values()), "used": used, "locks": locks, "due": due,
+            "releasing": releasing}
 
 
 def team_owned(team_id):
@@ -156,12 +159,20 @@ def rep_stakes(user, limit=ROWS):
             .where(Customer.staked_by == user.id).order_by(Customer.stake_due, Customer.id).limit(limit))
 
 
-def team_releases(team_id, days=7, member_ids=None, limit=50):
+def team_released_query(member_ids, now, days=7):
+    """The pool events of the last `days` days releasing a customer of one of `member_ids`."""
+    return (PoolEvent.select(PoolEvent.id)
+            .where(PoolEvent.kind.in_(("release", "forced_release")) & PoolEvent.from_owner.in_(member_ids)
+                   & (PoolEvent.at >= now - dt.timedelta(days=days))))
+
+
+def team_releases(team_id, days=7, member_ids=None, limit=50, now=None, released=True):
     """The team's customers going back to the pool within `days` days, and those released in the last `days`
     (at most `limit` of each, soonest / newest first), as plain rows: the card shows a few and counts the rest.
     Upcoming rows: {id, name, owner_id, release_at}; released: {customer_id, name, from_owner, kind, at}.
-    `member_ids`: the ids of the team's users (read here when not given)."""
-    now = clock.now()
+    `member_ids`: the ids of the team's users (read here when not given); `released=False`: the caller knows
+    there is none."""
+    now = now or clock.now()
     upcoming = [dict(zip(("id", "name", "owner_id", "release_at"), row)) for row in
                 Customer.select(Customer.id, Customer.name, Customer.owner, Customer.release_at)
                 .where((Customer.team == team_id) & Customer.release_at.is_null(False)
@@ -169,13 +180,10 @@ def team_releases(team_id, days=7, member_ids=None, limit=50):
                 .order_by(Customer.release_at).limit(limit).tuples()]
     if member_ids is None:
         member_ids = [i for (i,) in User.select(User.id).where(User.team == team_id).tuples()]
-    if not member_ids:
+    if not member_ids or not released:
         return upcoming, []
     # The newest events first, from the index alone; only then their customers (not a join on every match).
-    newest = (PoolEvent.select(PoolEvent.id)
-              .where(PoolEvent.kind.in_(("release", "forced_release")) & PoolEvent.from_owner.in_(member_ids)
-                     & (PoolEvent.at >= now - dt.timedelta(days=days)))
-              .order_by(PoolEvent.id.desc()).limit(limit))
+    newest = team_released_query(member_ids, now, days).order_by(PoolEvent.id.desc()).limit(limit)
     released = [dict(zip(("customer_id", "name", "from_owner", "kind", "at"), row)) for row in
                 PoolEvent.select(PoolEvent.customer, Customer.name, PoolEvent.from_owner, PoolEvent.kind, PoolEvent.at)
                 .join(Customer, on=(PoolEvent.customer == Customer.id))

@@ -395,10 +395,15 @@ def _marketing_panel(user):
             "figures": figures, "active": active_campaigns()}
 
 
-@extend.workbench_panel("leads/_wb_rep.html", roles=("sales", "manager"), order=2)
-def _rep_panel(user):
-    rows = list(scope("lead", user, Lead.select(Lead, Customer.id, Customer.name).join(
-        Customer, on=(Lead.customer == Customer.id))).where(Lead.status == "routed").order_by(Lead.due_at).limit(10))
+def _routed(user, *columns):
+    return scope("lead", user, Lead.select(*columns).join(Customer, on=(Lead.customer == Customer.id))).where(
+        Lead.status == "routed")
+
+
+@extend.workbench_panel("leads/_wb_rep.html", roles=("sales", "manager"), order=2,
+                        probe=lambda user: _routed(user, Lead.id))
+def _rep_panel(user, found=True):
+    rows = list(_routed(user, Lead, Customer.id, Customer.name).order_by(Lead.due_at).limit(10)) if found else []
     if not rows:
         return None
     return {"rows": rows, "left": {r.id: leads.countdown(r) for r in rows}, "names": _names({r.routed_to_id for r in rows})}

@@ -148,10 +148,11 @@ def end(cycle_id):
 
 # ---- workbench ------------------------------------------------------------------------------------
 
-@extend.workbench_panel("reorders/_todo_panel.html", roles=("sales", "manager", "service"), order=20)
-def _todo_panel(user):
+@extend.workbench_panel("reorders/_todo_panel.html", roles=("sales", "manager", "service"), order=20,
+                        probe=lambda user: rm.open_todos(user, clock.today()).select(rm.ReorderTodo.id))
+def _todo_panel(user, found=True):
     today = clock.today()
-    todos = list(rm.open_todos(user, today, limit=15))
+    todos = list(rm.open_todos(user, today, limit=15)) if found else []
     return {"todos": todos, "count": rm.open_todo_count(user, today) if len(todos) == 15 else len(todos),
             "today": today, "loc": locale_code()}
 
@@ -163,10 +164,11 @@ def _team_reps(user):
     return {user.id: user.full_name}
 
 
-@extend.workbench_panel("reorders/_churn_panel.html", roles=("sales", "manager"), order=21)
-def _churn_panel(user):
+@extend.workbench_panel("reorders/_churn_panel.html", roles=("sales", "manager"), order=21,
+                        probe=lambda user: rm.churn_risks(list(_team_reps(user))).select(rm.ReorderTodo.id))
+def _churn_panel(user, found=True):
     reps = _team_reps(user)
-    risks = list(rm.churn_risks(list(reps), limit=10))
+    risks = list(rm.churn_risks(list(reps), limit=10)) if found else []
     names = {}
     if can(user, "team.lead"):
         names = {t.rep_id: reps[t.rep_id] for t in risks}  # a risk is always one of `reps`
