@@ -255,8 +255,12 @@ class Names:
             self.customers.update(Customer.select(Customer.id, Customer.name)
                                   .where(Customer.id.in_(customer_ids)).tuples())
             if self.user is not None:
-                self.open_customers.update(i for (i,) in scope("customer", self.user, Customer.select(Customer.id)
-                                                               .where(Customer.id.in_(customer_ids))).tuples())
+                ids = Customer.select(Customer.id).where(Customer.id.in_(customer_ids))
+                scoped = scope("customer", self.user, ids)
+                if scoped is ids:  # the reader may open every customer (the scope left the query as it was)
+                    self.open_customers.update(i for i in customer_ids if self.customers[i] is not None)
+                else:
+                    self.open_customers.update(i for (i,) in scoped.tuples())
         user_ids = {int(i) for i in user_ids if i} - set(self.people)
         if user_ids:
             self.people.update(dict.fromkeys(user_ids))

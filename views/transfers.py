@@ -285,7 +285,7 @@ def workbench_waiting(user, found=True):
     pending = _pending_approvals(user)
     rows = list(pending.order_by(TransferApproval.id).limit(WORKBENCH_ROWS))
     _annotate([a.transfer for a in rows])
-    return {"rows": rows, "count": pending.count() if len(rows) == WORKBENCH_ROWS else len(rows)}
+    return {"rows": rows, "count": pending.count()}
 
 
 def _approval_row(approval, transfer=None, error=None, capacity=False, message=None):
