@@ -79,11 +79,12 @@ def team_owned(team_id):
 
 
 def team_members(team_id):
-    """The users of a team, every column, by name: the manager's cards name, count and filter them from this
-    one read (the view keeps it for the request)."""
+    """The users of a team (id, name, role, whether active), by name: the manager's cards name, count and filter
+    them from this one read (the view keeps it for the request)."""
     if not team_id:
         return []
-    return list(User.select().where(User.team == team_id).order_by(User.full_name, User.id))
+    return list(User.select(User.id, User.full_name, User.role, User.active, User.team)
+                .where(User.team == team_id).order_by(User.full_name, User.id))
 
 
 def team_activity(team_id, days=7, members=None, owned=None):
