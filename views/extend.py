@@ -369,7 +369,7 @@ def workbench_panels(user, own=None):
 def exists(*probes):
     """For each probe (a query, or a list of them: a list of answers) whether it has a row, in one statement."""
     queries = [q for probe in probes for q in (probe if isinstance(probe, (list, tuple)) else [probe])]
-    row = list(pw.Select(columns=[pw.fn.EXISTS(q.order_by().limit(1)) for q in queries]).bind(db).tuples()[0]) \
+    row = list(pw.Select(columns=[pw.fn.EXISTS(q.order_by()) for q in queries]).bind(db).tuples()[0]) \
         if queries else []
     answers = []
     for probe in probes:

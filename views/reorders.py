@@ -149,7 +149,7 @@ def end(cycle_id):
 # ---- workbench ------------------------------------------------------------------------------------
 
 @extend.workbench_panel("reorders/_todo_panel.html", roles=("sales", "manager", "service"), order=20,
-                        probe=lambda user: rm.open_todos(user, clock.today()).select(rm.ReorderTodo.id))
+                        probe=lambda user: rm.open_todo_ids(user, clock.today()))
 def _todo_panel(user, found=True):
     today = clock.today()
     todos = list(rm.open_todos(user, today, limit=15)) if found else []
@@ -165,7 +165,7 @@ def _team_reps(user):
 
 
 @extend.workbench_panel("reorders/_churn_panel.html", roles=("sales", "manager"), order=21,
-                        probe=lambda user: rm.churn_risks(list(_team_reps(user))).select(rm.ReorderTodo.id))
+                        probe=lambda user: rm.churn_risk_ids(list(_team_reps(user))))
 def _churn_panel(user, found=True):
     reps = _team_reps(user)
     risks = list(rm.churn_risks(list(reps), limit=10)) if found else []

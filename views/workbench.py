@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from models import clock, notifications, pools
 from models import rules as rules_mod
-from models.permissions import can
+from models.permissions import can, scope
 from models import workbench as wb
 from models.customers import Customer
 from models.notifications import Notification
@@ -40,7 +40,7 @@ def home():
         probes.update(stakes=Customer.select(Customer.id).where(Customer.staked_by == u.id),
                       adjustments=pools.active_adjustments(u, now), notes=notifications.latest(u).select(Notification.id))
     if lead:
-        probes.update(locks=pools_view._pending_locks(u).select(LockRequest.id),
+        probes.update(locks=scope("lock_request", u, LockRequest.select(LockRequest.id).where(LockRequest.status == "pending")),
                       released=wb.team_released_query([m.id for m in members], now))
     panels, found = extend.workbench_panels(u, own=probes)  # the other domains' cards (views.extend)
     ctx = {"panels": panels}
