@@ -72,37 +72,44 @@ def _per(cost, n):
     return (Decimal(cost) / n).quantize(CENT) if n else None
 
 
-def roi(since=None, until=None, by="campaign"):
-    """The chain per campaign (or per source) for leads that came in [since, until] (dates, business time):
-    leads, qualified, accepted, signed customers (stage signed or long-term), revenue (their signed orders
-    from the first lead on), cost, cost per lead and per signed customer. Campaign cost counts whole for a
-    campaign that overlaps the period; a source's cost is the cost of its campaigns."""
-    key = Lead.campaign if by == "campaign" else Lead.source
+def period_leads(since=None, until=None):
+    """The leads that came in [since, until] (dates, business time): what `roi` counts."""
     period = []
     if since:
         period.append(Lead.created_at >= clock.local_day_start(since))
     if until:
         period.append(Lead.created_at < clock.local_day_start(until + dt.timedelta(days=1)))
+    return period
+
+
+def roi(since=None, until=None, by="campaign", any_leads=True):
+    """The chain per campaign (or per source) for leads that came in [since, until] (dates, business time):
+    leads, qualified, accepted, signed customers (stage signed or long-term), revenue (their signed orders
+    from the first lead on), cost, cost per lead and per signed customer. Campaign cost counts whole for a
+    campaign that overlaps the period; a source's cost is the cost of its campaigns. `any_leads=False`: the
+    caller knows that no lead came in the period (the campaigns only, with zeros)."""
+    key = Lead.campaign if by == "campaign" else Lead.source
+    period = period_leads(since, until)
     leads = Lead.select(key.alias("k"), pw.fn.COUNT(Lead.id).alias("leads"),
                         pw.fn.COUNT(Lead.qualified_at).alias("qualified"),
                         pw.fn.COUNT(Lead.accepted_at).alias("accepted"))
     if period:
         leads = leads.where(*period)
     rows = {r["k"]: {"key": r["k"], "leads": r["leads"], "qualified": r["qualified"], "accepted": r["accepted"],
-                     "signed": 0, "revenue": Decimal("0.00")} for r in leads.group_by(key).dicts()}
+                     "signed": 0, "revenue": Decimal("0.00")} for r in leads.group_by(key).dicts()} if any_leads else {}
     pairs = Lead.select(key.alias("k"), Lead.customer.alias("cid"), pw.fn.MIN(Lead.created_at).alias("first"))
     if period:
         pairs = pairs.where(*period)
     pairs = pairs.group_by(key, Lead.customer).alias("p")
     signed = (Customer.select(pairs.c.k, pw.fn.COUNT(Customer.id)).join(pairs, on=(Customer.id == pairs.c.cid))
               .where(Customer.stage.in_(SIGNED_STAGES)).group_by(pairs.c.k).tuples())
-    for k, n in signed:
+    for k, n in signed if rows else ():
         if k in rows:
             rows[k]["signed"] = n
     revenue = (Order.select(pairs.c.k, pw.fn.SUM(Order.total)).join(pairs, on=(Order.customer == pairs.c.cid))
                .where((Order.status == "signed") & (Order.ordered_on >= pw.fn.DATE(pairs.c.first)))
                .group_by(pairs.c.k).tuples())
-    for k, total in revenue:
+    for k, total in revenue if rows else ():
         if k in rows:
             rows[k]["revenue"] = Decimal(total or 0).quantize(CENT)
     campaigns = Campaign.select()
@@ -115,7 +122,10 @@ def roi(since=None, until=None, by="campaign"):
         for c in campaigns:
             rows.setdefault(c.id, {"key": c.id, "leads": 0, "qualified": 0, "accepted": 0, "signed": 0,
                                    "revenue": Decimal("0.00")})
-        named = {c.id: c for c in Campaign.select().where(Campaign.id.in_([k for k in rows if k]))}
+        named = {c.id: c for c in campaigns}  # the period's campaigns, read above; others only if a lead names one
+        others = [k for k in rows if k and k not in named]
+        if others:
+            named.update((c.id, c) for c in Campaign.select().where(Campaign.id.in_(others)))
         for k, r in rows.items():
             c = named.get(k)
             r.update(campaign=c, name=c.name if c else None, cost=Decimal(c.cost if c else 0).quantize(CENT),

@@ -316,23 +316,27 @@ def report_of(rep_id, day):
     return DailyReport.get_or_none((DailyReport.rep == rep_id) & (DailyReport.day == day))
 
 
-def team_reps(user):
+def team_reps(user, members=None):
     """The sellers whose reports `user` reads: a manager's team (without the manager), every seller for
-    admins; by name."""
+    admins; by name. `members`: the manager's team's users, when the caller has read them already."""
     q = User.select().where(User.role.in_(SELLERS) & (User.active == True))  # noqa: E712
     if can(user, "team.leads_one"):
+        if members is not None:
+            return sorted((u for u in members if u.role in SELLERS and u.active and u.id != user.id),
+                          key=lambda u: (u.full_name, u.id))
         q = q.where((User.team == user.team_id) & (User.id != user.id))
     elif not can(user, "audit.view"):
         return []
     return list(q.order_by(User.full_name, User.id))
 
 
-def missing(manager_or_user, day):
+def missing(manager_or_user, day, reps=None):
     """The sellers with no report for `day`: for a manager their team's, for an admin every seller's, for
     a seller themselves (or nobody). Whether `day` calls for one is the caller's (`is_report_day`,
-    `last_report_day`)."""
+    `last_report_day`). `reps`: `team_reps(user)` when the caller has them."""
     user = manager_or_user
-    reps = team_reps(user) if can(user, "plan.team") else ([user] if can(user, "plan.make") else [])
+    if reps is None or not can(user, "plan.team"):
+        reps = team_reps(user) if can(user, "plan.team") else ([user] if can(user, "plan.make") else [])
     if not reps:
         return []
     filed = {r for (r,) in DailyReport.select(DailyReport.rep).where(
@@ -356,6 +360,15 @@ def unread(viewer, limit=50):
                 .join(User, on=(DailyReport.rep == User.id))
                 .where(DailyReport.rep.in_(reps) & DailyReport.read_at.is_null())
                 .order_by(DailyReport.day, DailyReport.id).limit(limit).objects())
+
+
+def unread_count(viewer, reps=None, limit=50):
+    """How many reports `unread` lists (at most `limit`), counted without reading them. `reps`: `team_reps(viewer)`."""
+    ids = [u.id for u in (team_reps(viewer) if reps is None else reps)]
+    if not ids:
+        return 0
+    return (DailyReport.select(DailyReport.id).where(DailyReport.rep.in_(ids) & DailyReport.read_at.is_null())
+            .limit(limit).count())
 
 
 def news_of(report_ids):

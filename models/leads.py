@@ -1042,8 +1042,10 @@ def response_times(since, until, by="rep"):
 def queue_counts_by_age(now=None):
     """Marketing's queue today: leads to judge by age (under a day, 1–3 days, older)."""
     now = now or clock.now()
-    q = Lead.select(pw.fn.COUNT(Lead.id)).where(Lead.status.in_(QUEUE_STATUSES))
     day, three = now - dt.timedelta(days=1), now - dt.timedelta(days=3)
-    return {"fresh": q.where(Lead.created_at > day).scalar(),
-            "days": q.where((Lead.created_at <= day) & (Lead.created_at > three)).scalar(),
-            "old": q.where(Lead.created_at <= three).scalar()}
+
+    def count(condition):
+        return pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(condition, 1)], 0)), 0)
+    fresh, days, old = Lead.select(count(Lead.created_at > day), count((Lead.created_at <= day) & (Lead.created_at > three)),
+                                   count(Lead.created_at <= three)).where(Lead.status.in_(QUEUE_STATUSES)).scalar(as_tuple=True)
+    return {"fresh": fresh, "days": days, "old": old}

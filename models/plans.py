@@ -272,6 +272,20 @@ def due_items(user, day):
             .order_by(PlanItem.at.is_null(), PlanItem.at, PlanItem.id).objects())
 
 
+def day_items_query(user, day):
+    """The user's plan items of `day` planned or done."""
+    return PlanItem.select(PlanItem.id).where((PlanItem.rep == user.id) & (PlanItem.day == day)
+                                              & PlanItem.status.in_(("planned", "done")))
+
+
+def day_items(user, day):
+    """The workbench's card in one statement: (`due_items(user, day)`, how many of the day's items are done)."""
+    rows = list(day_items_query(user, day).select(PlanItem, Customer.name.alias("customer_name"))
+                .join(Customer, on=(PlanItem.customer == Customer.id))
+                .order_by(PlanItem.at.is_null(), PlanItem.at, PlanItem.id).objects())
+    return [i for i in rows if i.status == "planned"], sum(1 for i in rows if i.status == "done")
+
+
 def items_of_customer(viewer, customer_id, limit=10):
     q = scope("plan_item", viewer, PlanItem.select()).where(PlanItem.customer == customer_id)
     return list(_with_names(q).order_by(PlanItem.day.desc(), PlanItem.id.desc()).limit(limit).objects())

@@ -108,28 +108,43 @@ def _active(user, now):
             & (CapacityAdjustment.ends_at.is_null() | (CapacityAdjustment.ends_at > now)))
 
 
+def counted_conditions(rules):
+    """The conditions on an owned customer that count it toward its owner's capacity under `rules` (all of them)."""
+    conditions = []
+    if not rules["dealt_count"]:
+        conditions.append(Customer.stage.not_in(DEALT_STAGES))
+    if rules["capacity_exempt_tiers"]:  # value tiers the rules exempt (e.g. diamond, strategic)
+        conditions.append(Customer.value_tier.not_in(rules["capacity_exempt_tiers"]))
+    return conditions
+
+
 def _counted(user, rules):
     """The customers of `user` that count toward their capacity under `rules`."""
-    owned = Customer.select().where(Customer.owner == user.id)
-    if not rules["dealt_count"]:
-        owned = owned.where(Customer.stage.not_in(DEALT_STAGES))
-    if rules["capacity_exempt_tiers"]:  # value tiers the rules exempt (e.g. diamond, strategic)
-        owned = owned.where(Customer.value_tier.not_in(rules["capacity_exempt_tiers"]))
-    return owned
+    return Customer.select().where(Customer.owner == user.id, *counted_conditions(rules))
 
 
-def capacity(user, now=None, rules=None):
-    """{'base', 'adjustments', 'total', 'used', 'free', 'stakes', 'stake_quota', 'locks'} for a rep."""
+def active_adjustments(user, now):
+    return CapacityAdjustment.select().where(_active(user, now))
+
+
+def capacity(user, now=None, rules=None, counts=None, upcoming=True, adjustments=None):
+    """{'base', 'adjustments', 'total', 'used', 'free', 'stakes', 'stake_quota', 'locks'} for a rep.
+    `counts`: (used, stakes, locks) when the caller has counted them already (the workbench, in the statements
+    it reads its cards with), `adjustments`: the active ones when the caller knows them (the workbench: [] when
+    it found none); `upcoming=False` leaves out the adjustments still to come ([])."""
     now = now or clock.now()
     rules = rules or rules_mod.in_force(now)
     base = rules.capacity_base(user.role)
-    active = list(CapacityAdjustment.select().where(_active(user, now)))
+    active = list(active_adjustments(user, now)) if adjustments is None else adjustments
     upcoming = list(CapacityAdjustment.select().where(
-        (CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at > now)))
+        (CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at > now))) if upcoming else []
     total = max(0, base + sum(a.delta for a in active))
-    used = _counted(user, rules).count()
-    stakes = Customer.select().where(Customer.staked_by == user.id).count()
-    locks = Customer.select().where((Customer.owner == user.id) & (Customer.locked == True)).count()  # noqa: E712
+    if counts is None:
+        used = _counted(user, rules).count()
+        stakes = Customer.select().where(Customer.staked_by == user.id).count()
+        locks = Customer.select().where((Customer.owner == user.id) & (Customer.locked == True)).count()  # noqa: E712
+    else:
+        used, stakes, locks = counts
     return {"base": base, "adjustments": active, "upcoming": upcoming, "total": total, "used": used,
             "free": total - used, "over": used > total, "stakes": stakes,
             "stake_quota": rules["stake_multiplier"] * total, "locks": locks, "lock_capacity": rules["lock_capacity"]}

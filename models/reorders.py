@@ -353,26 +353,39 @@ def _todo_query():
             .switch(ReorderTodo).join(Product, on=(ReorderTodo.product == Product.id)))
 
 
+def _open_where(user, today):
+    """The user's open to-dos whose reminder day has come (as owning rep or named service contact)."""
+    cond = (ReorderTodo.service_user if permissions.can(user, "reorder.as_service") else ReorderTodo.rep) == user.id
+    return cond & (ReorderTodo.status == "open") & (ReorderTodo.remind_on <= (today or clock.today()))
+
+
 def open_todos(user, today=None, limit=20):
     """The user's open reorder to-dos whose reminder day has come (as owning rep or named service
     contact), soonest expected first."""
-    today = today or clock.today()
-    cond = (ReorderTodo.service_user if permissions.can(user, "reorder.as_service") else ReorderTodo.rep) == user.id
-    return (_todo_query().where(cond & (ReorderTodo.status == "open") & (ReorderTodo.remind_on <= today))
-            .order_by(ReorderTodo.expected_on, ReorderTodo.id).limit(limit))
+    return _todo_query().where(_open_where(user, today)).order_by(ReorderTodo.expected_on, ReorderTodo.id).limit(limit)
+
+
+def open_todo_ids(user, today=None):
+    """The ids of `open_todos` (the workbench asks whether there is one)."""
+    return ReorderTodo.select(ReorderTodo.id).where(_open_where(user, today))
 
 
 def open_todo_count(user, today=None):
-    today = today or clock.today()
-    cond = (ReorderTodo.service_user if permissions.can(user, "reorder.as_service") else ReorderTodo.rep) == user.id
-    return ReorderTodo.select().where(cond & (ReorderTodo.status == "open") & (ReorderTodo.remind_on <= today)).count()
+    return open_todo_ids(user, today).count()
+
+
+def _churn_where(rep_ids):
+    return ReorderTodo.rep.in_(rep_ids) & (ReorderTodo.status == "open") & ReorderTodo.flagged_at.is_null(False)
 
 
 def churn_risks(rep_ids, limit=20):
     """Customers flagged as churn risk (an expected reorder passed without an order), oldest first."""
-    return (_todo_query().where(ReorderTodo.rep.in_(rep_ids) & (ReorderTodo.status == "open")
-                                & ReorderTodo.flagged_at.is_null(False))
-            .order_by(ReorderTodo.expected_on, ReorderTodo.id).limit(limit))
+    return _todo_query().where(_churn_where(rep_ids)).order_by(ReorderTodo.expected_on, ReorderTodo.id).limit(limit)
+
+
+def churn_risk_ids(rep_ids):
+    """The ids of `churn_risks` (the workbench asks whether there is one)."""
+    return ReorderTodo.select(ReorderTodo.id).where(_churn_where(rep_ids))
 
 
 def customer_status(customer_id):

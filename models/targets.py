@@ -381,15 +381,25 @@ def team_board(team, period, today=None):
     return {"team": team, "period": period, "reps": reps, "rows": rows}
 
 
+def shares_query(user, periods):
+    """The user's shares of active targets in `periods` (what `my_progress` reads)."""
+    return (TargetShare.select(TargetShare.id).join(Target).join(TargetKind)
+            .where((TargetShare.rep == user.id) & (TargetShare.amount > 0) & (TargetKind.active == True)  # noqa: E712
+                   & _periods_where(periods)))
+
+
+def targets_query(team_id, periods):
+    """The team's active targets in `periods` (what `team_progress` reads)."""
+    return (Target.select(Target.id).join(TargetKind)
+            .where((Target.team == team_id) & (TargetKind.active == True) & _periods_where(periods)))  # noqa: E712
+
+
 def my_progress(user, today=None, periods=None):
     """The user's shares with their progress: in the current month, quarter and year (the rep's workbench), or
     in the `periods` given."""
     today = today or clock.today()
     periods = periods or [containing(kind, today) for kind in PERIOD_KINDS]
-    q = (TargetShare.select(TargetShare, Target, TargetKind).join(Target).join(TargetKind)
-         .where((TargetShare.rep == user.id) & (TargetShare.amount > 0) & (TargetKind.active == True)  # noqa: E712
-                & _periods_where(periods))
-         .order_by(TargetKind.position, TargetKind.id))
+    q = shares_query(user, periods).select(TargetShare, Target, TargetKind).order_by(TargetKind.position, TargetKind.id)
     out = []
     for share in q:
         target = share.target
@@ -405,8 +415,7 @@ def team_progress(team, today=None, periods=None):
     (the manager's workbench)."""
     today = today or clock.today()
     periods = periods or [containing(kind, today) for kind in PERIOD_KINDS]
-    q = (Target.select(Target, TargetKind).join(TargetKind)
-         .where((Target.team == team.id) & (TargetKind.active == True) & _periods_where(periods)))  # noqa: E712
+    q = targets_query(team.id, periods).select(Target, TargetKind)
     out = []
     for target in q:
         period = Period(target.period, target.starts_on)

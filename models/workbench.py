@@ -1,5 +1,7 @@
 """What each role's home page shows: queries only, bounded and index-backed."""
 import datetime as dt
+import functools
+import operator
 
 import peewee as pw
 
@@ -39,18 +41,69 @@ def stage_counts(query):
     return [(s, counts.get(s, 0)) for s in STAGES]
 
 
-def team_activity(team_id, days=7):
-    """Per member of the team: follow-ups and customers in the last `days` days, and customers owned."""
+def _stage_list(counts):
+    return [(s, counts.get(s, 0)) for s in STAGES]
+
+
+def _flag(*conditions):
+    """How many rows meet all `conditions` (all rows if none), as an aggregate column."""
+    if not conditions:
+        return pw.fn.COUNT(Customer.id)
+    return pw.fn.SUM(pw.Case(None, [(functools.reduce(operator.and_, conditions), 1)], 0))
+
+
+def rep_owned(user, counted):
+    """The rep's customers in one statement: by stage, those counting toward capacity (`counted`: the pool
+    rules' conditions, `pools.counted_conditions`), locked ones, those due today or overdue, those on a release
+    clock."""
+    counts, used, locks, due, releasing = {}, 0, 0, 0, 0
+    for stage, n, c, lk, d, r in (Customer.select(Customer.stage, pw.fn.COUNT(Customer.id), _flag(*counted),
+                                                  _flag(Customer.locked == True),  # noqa: E712
+                                                  _flag(Customer.next_followup_on <= clock.today()),
+                                                  _flag(Customer.release_at.is_null(False)))
+                                  .where(Customer.owner == user.id).group_by(Customer.stage).tuples()):
+        counts[stage] = n
+        used, locks, due, releasing = used + (c or 0), locks + (lk or 0), due + (d or 0), releasing + (r or 0)
+    return {"stages": _stage_list(counts), "owned": sum(counts.values()), "used": used, "locks": locks, "due": due,
+            "releasing": releasing}
+
+
+def team_owned(team_id):
+    """The team's customers in one statement: ({owner id: customers}, [(stage, count)])."""
+    owned, stages = {}, {}
+    for owner, stage, n in (Customer.select(Customer.owner, Customer.stage, pw.fn.COUNT(Customer.id))
+                            .where(Customer.team == team_id).group_by(Customer.owner, Customer.stage).tuples()):
+        owned[owner] = owned.get(owner, 0) + n
+        stages[stage] = stages.get(stage, 0) + n
+    return owned, _stage_list(stages)
+
+
+def team_members(team_id):
+    """The users of a team (id, name, role, whether active), by name: the manager's cards name, count and filter
+    them from this one read (the view keeps it for the request)."""
+    if not team_id:
+        return []
+    return list(User.select(User.id, User.full_name, User.role, User.active, User.team)
+                .where(User.team == team_id).order_by(User.full_name, User.id))
+
+
+def team_activity(team_id, days=7, members=None, owned=None):
+    """Per member of the team: follow-ups and customers in the last `days` days, and customers owned.
+    `members`: the team's users as `team_members` reads them, `owned`: {owner id: customers} as `team_owned`
+    counts them (each read here when not given)."""
     since = clock.now() - dt.timedelta(days=days)
-    members = list(User.select().where((User.team == team_id) & (User.active == True)).order_by(User.full_name))  # noqa: E712
+    members = [m for m in (team_members(team_id) if members is None else members) if m.active]
     ids = [m.id for m in members]
+    if not ids:
+        return []
     fu = dict(FollowUp.select(FollowUp.author, pw.fn.COUNT(FollowUp.id))
-              .where(FollowUp.author.in_(ids) & (FollowUp.at >= since)).group_by(FollowUp.author).tuples()) if ids else {}
-    owned = dict(Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
-                 .where(Customer.team == team_id).group_by(Customer.owner).tuples())
+              .where(FollowUp.author.in_(ids) & (FollowUp.at >= since)).group_by(FollowUp.author).tuples())
+    if owned is None:
+        owned = dict(Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
+                     .where(Customer.team == team_id).group_by(Customer.owner).tuples())
     due = dict(Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
                .where(Customer.owner.in_(ids) & (Customer.next_followup_on < clock.today()))
-               .group_by(Customer.owner).tuples()) if ids else {}
+               .group_by(Customer.owner).tuples())
     return [{"user": m, "followups": fu.get(m.id, 0), "owned": owned.get(m.id, 0), "overdue": due.get(m.id, 0)}
             for m in members]
 
@@ -70,14 +123,22 @@ def newest_leads(limit=ROWS):
 
 
 def admin_counts():
+    """Active users by role, deactivated users, teams and the last day's failed logins, in one statement."""
     since = clock.now() - dt.timedelta(days=1)
-    users = dict(User.select(User.role, pw.fn.COUNT(User.id)).where(User.active == True).group_by(User.role).tuples())  # noqa: E712
-    return {
-        "users": users,
-        "inactive": User.select().where(User.active == False).count(),  # noqa: E712
-        "teams": Team.select().count(),
-        "failed_logins": LoginAttempt.select().where((LoginAttempt.at >= since) & (LoginAttempt.success == False)).count(),  # noqa: E712
-    }
+    teams = Team.select(pw.fn.COUNT(Team.id))
+    failed = LoginAttempt.select(pw.fn.COUNT(LoginAttempt.id)).where((LoginAttempt.at >= since)
+                                                                    & (LoginAttempt.success == False))  # noqa: E712
+    users, inactive, team_count, failed_logins = {}, 0, None, None
+    for role, active, n, team_count, failed_logins in (
+            User.select(User.role, User.active, pw.fn.COUNT(User.id), teams, failed)
+            .group_by(User.role, User.active).order_by(User.role, User.active).tuples()):
+        if active:
+            users[role] = n
+        else:
+            inactive += n
+    if team_count is None:  # no user at all (a fresh database)
+        team_count, failed_logins = Team.select().count(), failed.scalar()
+    return {"users": users, "inactive": inactive, "teams": team_count, "failed_logins": failed_logins}
 
 
 def my_recent_followups(user, limit=ROWS):
@@ -99,19 +160,33 @@ def rep_stakes(user, limit=ROWS):
             .where(Customer.staked_by == user.id).order_by(Customer.stake_due, Customer.id).limit(limit))
 
 
-def team_releases(team_id, days=7):
-    """The team's customers going back to the pool within `days` days, and those released in the last `days`."""
-    now = clock.now()
-    upcoming = list(Customer.select(Customer.id, Customer.name, Customer.owner, Customer.release_at, Customer.release_rule)
-                    .where((Customer.team == team_id) & Customer.release_at.is_null(False)
-                           & (Customer.release_at <= now + dt.timedelta(days=days)))
-                    .order_by(Customer.release_at).limit(50))
-    members = [u.id for u in User.select(User.id).where(User.team == team_id)]
-    # The 50 newest events first, from the index alone; only then their customers (not a join on every match).
-    newest = (PoolEvent.select(PoolEvent.id)
-              .where(PoolEvent.kind.in_(("release", "forced_release")) & PoolEvent.from_owner.in_(members)
-                     & (PoolEvent.at >= now - dt.timedelta(days=days)))
-              .order_by(PoolEvent.id.desc()).limit(50))
-    released = list(PoolEvent.select(PoolEvent, Customer.id, Customer.name).join(Customer, on=(PoolEvent.customer == Customer.id))
-                    .where(PoolEvent.id.in_(newest)).order_by(PoolEvent.id.desc())) if members else []
+def team_released_query(member_ids, now, days=7):
+    """The pool events of the last `days` days releasing a customer of one of `member_ids`."""
+    return (PoolEvent.select(PoolEvent.id)
+            .where(PoolEvent.kind.in_(("release", "forced_release")) & PoolEvent.from_owner.in_(member_ids)
+                   & (PoolEvent.at >= now - dt.timedelta(days=days))))
+
+
+def team_releases(team_id, days=7, member_ids=None, limit=50, now=None, released=True):
+    """The team's customers going back to the pool within `days` days, and those released in the last `days`
+    (at most `limit` of each, soonest / newest first), as plain rows: the card shows a few and counts the rest.
+    Upcoming rows: {id, name, owner_id, release_at}; released: {customer_id, name, from_owner, kind, at}.
+    `member_ids`: the ids of the team's users (read here when not given); `released=False`: the caller knows
+    there is none."""
+    now = now or clock.now()
+    upcoming = [dict(zip(("id", "name", "owner_id", "release_at"), row)) for row in
+                Customer.select(Customer.id, Customer.name, Customer.owner, Customer.release_at)
+                .where((Customer.team == team_id) & Customer.release_at.is_null(False)
+                       & (Customer.release_at <= now + dt.timedelta(days=days)))
+                .order_by(Customer.release_at).limit(limit).tuples()]
+    if member_ids is None:
+        member_ids = [i for (i,) in User.select(User.id).where(User.team == team_id).tuples()]
+    if not member_ids or not released:
+        return upcoming, []
+    # The newest events first, from the index alone; only then their customers (not a join on every match).
+    newest = team_released_query(member_ids, now, days).order_by(PoolEvent.id.desc()).limit(limit)
+    released = [dict(zip(("customer_id", "name", "from_owner", "kind", "at"), row)) for row in
+                PoolEvent.select(PoolEvent.customer, Customer.name, PoolEvent.from_owner, PoolEvent.kind, PoolEvent.at)
+                .join(Customer, on=(PoolEvent.customer == Customer.id))
+                .where(PoolEvent.id.in_(newest)).order_by(PoolEvent.id.desc()).tuples()]
     return upcoming, released

@@ -181,15 +181,18 @@ def news():
 
 # ---- the shared screens ----------------------------------------------------------------------------------
 
-@extend.workbench_panel("reports/_wb_panel.html", roles=("sales", "manager"), order=6)
-def _report_panel(user):
+@extend.workbench_panel("reports/_wb_panel.html", roles=("sales", "manager"), order=6,
+                        probe=lambda user: dr.DailyReport.select(dr.DailyReport.id).where(
+                            (dr.DailyReport.rep == user.id) & (dr.DailyReport.day == clock.today())))
+def _report_panel(user, found=None):
     today = clock.today()
-    ctx = {"today": today, "filed_today": dr.report_of(user.id, today) is not None}
+    ctx = {"today": today, "filed_today": dr.report_of(user.id, today) is not None if found is None else found}
     if can(user, "plan.team"):
         last = dr.last_report_day(today)
-        ctx["missing"] = dr.missing(user, last) if last else []
+        reps = dr.team_reps(user, extend.team_members(user.team_id) if can(user, "team.leads_one") else None)
+        ctx["missing"] = dr.missing(user, last, reps=reps) if last else []
         ctx["yesterday"] = last
-        ctx["unread"] = len(dr.unread(user))
+        ctx["unread"] = dr.unread_count(user, reps=reps)
     return ctx
 
 

@@ -14,6 +14,8 @@
     def describe(event): return "..." or None                 # timeline sentences for audit kinds
     @extend.workbench_panel("service/_wb_mine.html", roles=("service",), order=11)
     def mine(user): return {...} or None                      # a card on the workbench of those roles
+    @extend.workbench_panel("x/_wb.html", roles=(...), probe=fn(user) -> query or [queries])
+    def card(user, found): ...                                # found: whether the probe's query has a row
     @extend.approvals_section("transfers", N_("Transfers"), "transfers/_approvals.html", count=fn(user), order=10)
     def rows(user): return [...]                              # the approvals inbox; the badge sums `count`
     extend.template_globals(NAME=value, ...); extend.template_filters(name=fn, ...)
@@ -28,6 +30,7 @@ from flask import g, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from models import workbench
 from models.base import db
 from models.customer_tables import Customer, Pool
 from models.ledger import PoolEvent
@@ -121,10 +124,13 @@ def gone_pages():
     return list(_gone_pages)
 
 
-def workbench_panel(template, roles, order=100):
-    """A workbench card for the users of `roles` (asked through the `workbench.panel` rule)."""
+def workbench_panel(template, roles, order=100, probe=None):
+    """A workbench card for the users of `roles` (asked through the `workbench.panel` rule). `probe(user)`:
+    a query (or a list of them) whose rows the card would read; the probes of every card on the page are
+    asked in one statement, `EXISTS` each, and the card's context is then called as `context(user, found)`
+    (a bool, or a list of them), so that a card with nothing to show reads nothing more."""
     def register(context):
-        _workbench_panels[template] = (order, template, tuple(roles), context)
+        _workbench_panels[template] = (order, template, tuple(roles), context, probe)
         return context
     return register
 
@@ -295,8 +301,12 @@ class Names:
             self.customers.update(Customer.select(Customer.id, Customer.name)
                                   .where(Customer.id.in_(customer_ids)).tuples())
             if self.user is not None:
-                self.open_customers.update(i for (i,) in scope("customer", self.user, Customer.select(Customer.id)
-                                                               .where(Customer.id.in_(customer_ids))).tuples())
+                ids = Customer.select(Customer.id).where(Customer.id.in_(customer_ids))
+                scoped = scope("customer", self.user, ids)
+                if scoped is ids:  # the reader may open every customer (the scope left the query as it was)
+                    self.open_customers.update(i for i in customer_ids if self.customers[i] is not None)
+                else:
+                    self.open_customers.update(i for (i,) in scoped.tuples())
         user_ids = {int(i) for i in user_ids if i} - set(self.people)
         if user_ids:
             self.people.update(dict.fromkeys(user_ids))
@@ -376,14 +386,45 @@ def load_names(rows, known=()):
     return names().load(customer_ids - {None}, user_ids - {None})
 
 
-def workbench_panels(user):
+def team_members(team_id):
+    """The users of a team (`workbench.team_members`), read once a request: the workbench's cards of a
+    manager name, count and filter them."""
+    memo = g.setdefault("kehu_team_members", {})
+    if team_id not in memo:
+        memo[team_id] = workbench.team_members(team_id)
+    return memo[team_id]
+
+
+def workbench_panels(user, own=None):
+    """[(template, context)] of the cards this user's workbench shows, and {name: found} for the host's own
+    probes (`own`: {name: query or [queries]}), asked in the one statement with the cards' probes."""
+    cards = [(template, context, probe(user) if probe else None)
+             for _order, template, roles, context, probe in sorted(_workbench_panels.values(), key=lambda p: p[:2])
+             if can(user, "workbench.panel", roles)]
+    asked = [(template, probe) for template, _context, probe in cards if probe is not None]
+    asked += [(("own", name), probe) for name, probe in (own or {}).items()]
+    found = dict(zip((key for key, _probe in asked), exists(*(probe for _key, probe in asked))))
     shown = []
-    for _order, template, roles, context in sorted(_workbench_panels.values(), key=lambda p: p[:2]):
-        if can(user, "workbench.panel", roles):
-            ctx = context(user)
-            if ctx is not None:
-                shown.append((template, ctx))
-    return shown
+    for template, context, _probe in cards:
+        ctx = context(user, found[template]) if template in found else context(user)
+        if ctx is not None:
+            shown.append((template, ctx))
+    return shown, {name: found[("own", name)] for name in (own or {})}
+
+
+def exists(*probes):
+    """For each probe (a query, or a list of them: a list of answers) whether it has a row, in one statement."""
+    queries = [q for probe in probes for q in (probe if isinstance(probe, (list, tuple)) else [probe])]
+    row = list(pw.Select(columns=[pw.fn.EXISTS(q.order_by()) for q in queries]).bind(db).tuples()[0]) \
+        if queries else []
+    answers = []
+    for probe in probes:
+        if isinstance(probe, (list, tuple)):
+            answers.append([bool(x) for x in row[:len(probe)]])
+            del row[:len(probe)]
+        else:
+            answers.append(bool(row.pop(0)))
+    return answers
 
 
 def approvals_sections():

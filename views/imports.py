@@ -209,8 +209,10 @@ def rejected(job_id):
     return response
 
 
-@extend.workbench_panel("imports/_wb_panel.html", roles=("marketing",), order=40)
-def _workbench_panel(user):
+@extend.workbench_panel("imports/_wb_panel.html", roles=("marketing",), order=40,
+                        probe=lambda user: imports.jobs_of(user).select(imports.ImportJob.id)
+                        if can(user, "import.run") else None)
+def _workbench_panel(user, found=True):
     if not can(user, "import.run"):
         return None
-    return {"jobs": list(imports.jobs_of(user, limit=3)), "STATE_LABELS": STATE_LABELS}
+    return {"jobs": list(imports.jobs_of(user, limit=3)) if found else [], "STATE_LABELS": STATE_LABELS}

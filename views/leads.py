@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from models import clock, leads
 from models.fields import date_or_none, id_or_none
-from models.campaigns import active_campaigns, roi
+from models.campaigns import active_campaigns, period_leads, roi
 from models.customers import CHANNELS, MARKETING_STAGES, SOURCE_LABELS, SOURCES, Customer, Industry
 from models.errors import DomainError, NotFound, ValidationError
 from models.lead_tables import LEAD_STATUS_LABELS, QUEUE_STATUSES, Campaign, Lead, LeadRouting, LeadSource, RoutingVersion
@@ -379,26 +379,46 @@ def response_times():
 
 # ---- the workbench cards and what templates may name -------------------------------------------
 
-@extend.workbench_panel("leads/_wb_marketing.html", roles=("marketing",), order=1)
-def _marketing_panel(user):
-    base = Lead.select(Lead, Customer.id, Customer.name).join(Customer, on=(Lead.customer == Customer.id))
-    waiting = list(base.where(Lead.status == "routed").order_by(Lead.due_at, Lead.id).limit(10))
-    sent_back = list(base.where(Lead.status == "sent_back").order_by(Lead.sent_back_at.desc(), Lead.id.desc()).limit(10))
+ROI_DAYS = 90  # the marketing card's campaign figures: the leads of the last 90 days
+
+
+def _marketing_probes(user):
+    """Whether there are leads routed, sent back, due for a touch, in the queue, and of the ROI period."""
     today = clock.today()
-    figures = [r for r in roi(since=today - dt.timedelta(days=90), until=today) if r.get("campaign")][:5]
+    return [Lead.select(Lead.id).where(Lead.status == "routed"), Lead.select(Lead.id).where(Lead.status == "sent_back"),
+            leads.due_for_touch().select(Lead.id), Lead.select(Lead.id).where(Lead.status.in_(QUEUE_STATUSES)),
+            Lead.select(Lead.id).where(*period_leads(today - dt.timedelta(days=ROI_DAYS), today))]
+
+
+@extend.workbench_panel("leads/_wb_marketing.html", roles=("marketing",), order=1, probe=_marketing_probes)
+def _marketing_panel(user, found=(True,) * 5):
+    any_waiting, any_sent_back, any_due, any_queued, any_recent = found
+    base = Lead.select(Lead, Customer.id, Customer.name).join(Customer, on=(Lead.customer == Customer.id))
+    waiting = list(base.where(Lead.status == "routed").order_by(Lead.due_at, Lead.id).limit(10)) if any_waiting else []
+    sent_back = list(base.where(Lead.status == "sent_back").order_by(Lead.sent_back_at.desc(), Lead.id.desc())
+                     .limit(10)) if any_sent_back else []
+    today = clock.today()
+    figures = [r for r in roi(since=today - dt.timedelta(days=ROI_DAYS), until=today, any_leads=any_recent)
+               if r.get("campaign")][:5]
     due_query = leads.due_for_touch().join(Customer, on=(Lead.customer == Customer.id)).select(Lead, Customer.id, Customer.name)
-    due = list(due_query.order_by(Lead.next_touch_on, Lead.id).limit(10))
+    due = list(due_query.order_by(Lead.next_touch_on, Lead.id).limit(10)) if any_due else []
     due_count = leads.due_for_touch().count() if len(due) == 10 else len(due)
-    return {"counts": leads.queue_counts_by_age(), "waiting": waiting, "sent_back": sent_back,
+    counts = leads.queue_counts_by_age() if any_queued else {"fresh": 0, "days": 0, "old": 0}
+    return {"counts": counts, "waiting": waiting, "sent_back": sent_back,
             "due": due, "due_count": due_count, "today": today,
             "left": {r.id: leads.countdown(r) for r in waiting}, "names": _names({r.routed_to_id for r in waiting + sent_back}),
             "figures": figures, "active": active_campaigns()}
 
 
-@extend.workbench_panel("leads/_wb_rep.html", roles=("sales", "manager"), order=2)
-def _rep_panel(user):
-    rows = list(scope("lead", user, Lead.select(Lead, Customer.id, Customer.name).join(
-        Customer, on=(Lead.customer == Customer.id))).where(Lead.status == "routed").order_by(Lead.due_at).limit(10))
+def _routed(user, *columns):
+    return scope("lead", user, Lead.select(*columns).join(Customer, on=(Lead.customer == Customer.id))).where(
+        Lead.status == "routed")
+
+
+@extend.workbench_panel("leads/_wb_rep.html", roles=("sales", "manager"), order=2,
+                        probe=lambda user: _routed(user, Lead.id))
+def _rep_panel(user, found=True):
+    rows = list(_routed(user, Lead, Customer.id, Customer.name).order_by(Lead.due_at).limit(10)) if found else []
     if not rows:
         return None
     return {"rows": rows, "left": {r.id: leads.countdown(r) for r in rows}, "names": _names({r.routed_to_id for r in rows})}

@@ -206,12 +206,11 @@ def team():
 
 # ---- the shared screens ----------------------------------------------------------------------------------
 
-@extend.workbench_panel("plans/_wb_today.html", roles=("sales", "manager"), order=5)
-def _today_panel(user):
+@extend.workbench_panel("plans/_wb_today.html", roles=("sales", "manager"), order=5,
+                        probe=lambda user: pm.day_items_query(user, clock.today()))
+def _today_panel(user, found=True):
     today = clock.today()
-    items = list(pm.due_items(user, today))
-    done = pm.PlanItem.select().where((pm.PlanItem.rep == user.id) & (pm.PlanItem.day == today)
-                                      & (pm.PlanItem.status == "done")).count()
+    items, done = pm.day_items(user, today) if found else ([], 0)
     return {"items": items, "done": done, "today": today}
 
 

@@ -329,10 +329,10 @@ def _customer_tab(customer, user):
 
 
 @extend.workbench_panel("projects/_workbench.html", roles=("sales", "manager", "service", "admin", "marketing"),
-                        order=15)
-def _workbench_panel(user):
-    mine = pj.my_milestones(user)
-    flagged = pj.managed_overdue(user)
+                        order=15, probe=lambda user: list(pj.milestone_probes(user)))
+def _workbench_panel(user, found=(True, True)):
+    mine = pj.my_milestones(user) if found[0] else []
+    flagged = pj.managed_overdue(user) if found[1] else []
     if not mine and not flagged:
         return None
     return {"mine": mine, "flagged": flagged, "today": clock.today()}

@@ -153,26 +153,30 @@ def end(cycle_id):
 
 # ---- workbench ------------------------------------------------------------------------------------
 
-@extend.workbench_panel("reorders/_todo_panel.html", roles=("sales", "manager", "service"), order=20)
-def _todo_panel(user):
+@extend.workbench_panel("reorders/_todo_panel.html", roles=("sales", "manager", "service"), order=20,
+                        probe=lambda user: rm.open_todo_ids(user, clock.today()))
+def _todo_panel(user, found=True):
     today = clock.today()
-    todos = list(rm.open_todos(user, today, limit=15))
+    todos = list(rm.open_todos(user, today, limit=15)) if found else []
     return {"todos": todos, "count": rm.open_todo_count(user, today) if len(todos) == 15 else len(todos),
             "today": today, "loc": locale_code()}
 
 
-def _team_rep_ids(user):
+def _team_reps(user):
+    """{id: full name} of the reps whose churn risks `user` sees (their team's users, read once a request)."""
     if can(user, "team.leads_one"):
-        return [u for (u,) in User.select(User.id).where(User.team == user.team_id).tuples()]
-    return [user.id]
+        return {u.id: u.full_name for u in extend.team_members(user.team_id)}
+    return {user.id: user.full_name}
 
 
-@extend.workbench_panel("reorders/_churn_panel.html", roles=("sales", "manager"), order=21)
-def _churn_panel(user):
-    risks = list(rm.churn_risks(_team_rep_ids(user), limit=10))
+@extend.workbench_panel("reorders/_churn_panel.html", roles=("sales", "manager"), order=21,
+                        probe=lambda user: rm.churn_risk_ids(list(_team_reps(user))))
+def _churn_panel(user, found=True):
+    reps = _team_reps(user)
+    risks = list(rm.churn_risks(list(reps), limit=10)) if found else []
     names = {}
     if can(user, "team.lead"):
-        names = {u.id: u.full_name for u in User.select(User.id, User.full_name).where(User.id.in_({t.rep_id for t in risks}))}
+        names = {t.rep_id: reps[t.rep_id] for t in risks}  # a risk is always one of `reps`
     return {"risks": risks, "names": names, "loc": locale_code()}
 
 

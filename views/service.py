@@ -390,10 +390,11 @@ def workbench_waiting(user):
     return {"waiting": waiting}
 
 
-@extend.workbench_panel("service/_wb_leads.html", roles=("sales", "manager"), order=20)
-def workbench_leads(user):
+@extend.workbench_panel("service/_wb_leads.html", roles=("sales", "manager"), order=20,
+                        probe=lambda user: sv.leads_for(user).select(sv.RepurchaseLead.id))
+def workbench_leads(user, found=True):
     """Repurchase leads from service for the rep (a manager: the team's), with their source."""
-    rows = list(sv.leads_for(user))
+    rows = list(sv.leads_for(user)) if found else []
     if not rows:
         return None
     names = {u.id: u.full_name for u in User.select(User.id, User.full_name)

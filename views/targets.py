@@ -189,13 +189,22 @@ def performance():
 
 # ---- workbench and timeline ------------------------------------------------------------------------------
 
-@extend.workbench_panel("targets/_wb_panel.html", roles=("sales", "manager"), order=5)
-def _workbench_panel(user):
+def _leads_team(user):
+    return user.team_id and can(user, "target.team", user.team_id)
+
+
+def _probe(user):
+    month = [tm.containing("month", clock.today())]
+    return tm.targets_query(user.team_id, month) if _leads_team(user) else tm.shares_query(user, month)
+
+
+@extend.workbench_panel("targets/_wb_panel.html", roles=("sales", "manager"), order=5, probe=_probe)
+def _workbench_panel(user, found=True):
     month = [tm.containing("month", clock.today())]  # the month here; quarter and year on the targets page
-    team_rows = mine = []
-    if user.team_id and can(user, "target.team", user.team_id):  # a manager: the team's (their share is on the page)
-        team_rows = tm.team_progress(tm.Team.get_by_id(user.team_id), periods=month)
-    else:
+    team_rows = mine = []  # not `found`: no target this month, nothing to read
+    if found and _leads_team(user):  # a manager: the team's (their share is on the page)
+        team_rows = tm.team_progress(tm.Team(id=user.team_id), periods=month)  # only its id is read
+    elif found:
         mine = tm.my_progress(user, periods=month)
     if not mine and not team_rows and not can(user, "target.set", user.team_id):
         return None

@@ -272,12 +272,16 @@ def approval_rows(user):
 WORKBENCH_ROWS = 5
 
 
-@extend.workbench_panel("transfers/_wb_waiting.html", roles=("manager", "admin"), order=3)
-def workbench_waiting(user):
+@extend.workbench_panel("transfers/_wb_waiting.html", roles=("manager", "admin"), order=3,
+                        probe=lambda user: _pending_approvals(user).select(TransferApproval.id)
+                        if can(user, "approvals.inbox") else None)
+def workbench_waiting(user, found=True):
     """The transfers waiting for this user's decision, on the workbench itself (oldest first), not only
     behind the header badge; deciding stays in the inbox, where the reason is asked."""
     if not can(user, "approvals.inbox"):
         return None
+    if not found:
+        return {"rows": [], "count": 0}
     pending = _pending_approvals(user)
     rows = list(pending.order_by(TransferApproval.id).limit(WORKBENCH_ROWS))
     _annotate([a.transfer for a in rows])

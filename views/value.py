@@ -303,8 +303,10 @@ def _tier_choice(tier):
 extend.template_filters(tier_choice=_tier_choice)
 
 
-@extend.workbench_panel("value/_wb_panel.html", roles=("sales", "manager"), order=25)
-def _workbench_panel(user):
+@extend.workbench_panel("value/_wb_panel.html", roles=("sales", "manager"), order=25, probe=vm.workbench_probes)
+def _workbench_panel(user, found=(True,)):
+    if not any(found):
+        return None
     data = vm.workbench(user, limit=3)  # the newest falls and the most overdue strategies, three each: a card of
     data["overdue"] = vm.overdue_strategies(user, limit=3)  # the workbench; the rest are on the pyramid and files
     if not data["counts"] and not data["fell"] and not data["overdue"]:

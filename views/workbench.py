@@ -4,11 +4,13 @@ import time
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from models import notifications, pools
-from models.permissions import can
+from models import clock, notifications, pools
+from models import rules as rules_mod
+from models.permissions import can, scope
 from models import workbench as wb
 from models.customers import Customer
-from models.users import User
+from models.notifications import Notification
+from models.pools import LockRequest
 from views import extend
 from views import pools as pools_view
 
@@ -28,19 +30,38 @@ def _cached(key, seconds, compute):
 @bp.get("/")
 def home():
     u = current_user
-    ctx = {"panels": extend.workbench_panels(u)}  # the other domains' cards (views.extend)
-    if can(u, "workbench.seller"):
-        ctx.update(due=list(wb.rep_due(u)), due_count=wb.rep_due_count(u), stalest=list(wb.rep_stalest(u)),
-                   my_stages=wb.stage_counts(Customer.select().where(Customer.owner == u.id)),
-                   cap=pools.capacity(u), releasing=list(wb.rep_releasing(u)), stakes=list(wb.rep_stakes(u)),
-                   notes=list(notifications.latest(u, limit=8)))
-    if can(u, "team.leads_one"):
-        upcoming, released = wb.team_releases(u.team_id)
-        names = {x.id: x.full_name for x in User.select(User.id, User.full_name).where(User.team == u.team_id)}
-        ctx.update(team_upcoming=upcoming, team_released=released, member_names=names,
-                   lock_requests=list(pools_view._pending_locks(u).limit(10)))
-        ctx.update(team=wb.team_activity(u.team_id),
-                   team_stages=wb.stage_counts(Customer.select().where(Customer.team == u.team_id)))
+    now = clock.now()
+    seller, lead = can(u, "workbench.seller"), can(u, "team.leads_one")
+    members = extend.team_members(u.team_id) if lead else []
+    # Whether the page's lists have rows at all, asked with the cards' probes in one statement (views.extend):
+    # an empty list reads nothing more.
+    probes = {}
+    if seller:
+        probes.update(stakes=Customer.select(Customer.id).where(Customer.staked_by == u.id),
+                      adjustments=pools.active_adjustments(u, now), notes=notifications.latest(u).select(Notification.id))
+    if lead:
+        probes.update(locks=scope("lock_request", u, LockRequest.select(LockRequest.id).where(LockRequest.status == "pending")),
+                      released=wb.team_released_query([m.id for m in members], now))
+    panels, found = extend.workbench_panels(u, own=probes)  # the other domains' cards (views.extend)
+    ctx = {"panels": panels}
+    if seller:
+        rules = rules_mod.in_force(now)
+        owned = wb.rep_owned(u, pools.counted_conditions(rules))  # stages, capacity's counts, due: one statement
+        stakes = list(wb.rep_stakes(u)) if found["stakes"] else []
+        stake_count = len(stakes) if len(stakes) < wb.ROWS else Customer.select().where(Customer.staked_by == u.id).count()
+        ctx.update(due=list(wb.rep_due(u)) if owned["due"] else [], due_count=owned["due"],
+                   stalest=list(wb.rep_stalest(u)) if owned["owned"] else [], my_stages=owned["stages"],
+                   cap=pools.capacity(u, now, rules, counts=(owned["used"], stake_count, owned["locks"]), upcoming=False,
+                                      adjustments=None if found["adjustments"] else []),
+                   releasing=list(wb.rep_releasing(u)) if owned["releasing"] else [], stakes=stakes,
+                   notes=list(notifications.latest(u, limit=8)) if found["notes"] else [])
+    if lead:
+        upcoming, released = wb.team_releases(u.team_id, member_ids=[m.id for m in members], now=now,
+                                              released=found["released"])
+        owned, team_stages = wb.team_owned(u.team_id)
+        ctx.update(team_upcoming=upcoming, team_released=released, member_names={m.id: m.full_name for m in members},
+                   lock_requests=list(pools_view._pending_locks(u).limit(10)) if found["locks"] else [],
+                   team=wb.team_activity(u.team_id, members=members, owned=owned), team_stages=team_stages)
     if can(u, "workbench.marketing"):
         ctx.update(leads=list(wb.newest_leads()),
                    lead_stages=_cached("lead_stages", 60, lambda: wb.stage_counts(
@@ -51,9 +72,7 @@ def home():
         ctx.update(counts=wb.admin_counts(),
                    all_stages=_cached("all_stages", 60, lambda: wb.stage_counts(Customer.select())),
                    events=list(wb.recent_events()))
-        names = {x.id: x.full_name for x in User.select(User.id, User.full_name)
-                 .where(User.id.in_({e.actor_id for e in ctx["events"] if e.actor_id}))}
+        names = extend.load_names(ctx["events"])  # the people and customers their sentences name, actors too
         for e in ctx["events"]:
-            e.actor_name = names.get(e.actor_id, "")
-        extend.load_names(ctx["events"])  # the people and customers their sentences name
+            e.actor_name = names.full_name(e.actor_id)
     return render_template("workbench/home.html", **ctx)
