@@ -132,9 +132,9 @@ def make_tree(con, rng, now):
         cur = con.execute(
             "INSERT INTO customer (name, name_norm, short_name, business_model, source, first_channel, tags,"
             " owner_id, team_id, region_id, stage, grade, completeness, created_at, updated_at, stage_changed_at,"
-            " touched_at, claimed_at, release_rule, locked, city, address, phone, phone_norm, website, size)"
+            " touched_at, claimed_at, release_rule, locked, city, address, phone, phone_norm, website, size, value_tier)"
             " VALUES (?, ?, '', 'project', 'rep_developed', '', '', ?, ?, ?, 'intent', 'B', 80, ?, ?, ?, ?, ?,"
-            " '', 0, '', '', '', '', '', 'xlarge')",
+            " '', 0, '', '', '', '', '', 'xlarge', '')",
             (TREE_CUSTOMER_NAME, TREE_CUSTOMER_NAME, rep_id, team_id, region_id, ts, ts, ts, ts, ts))
         cid = cur.lastrowid
         roles = ("decision_maker", "buyer", "user", "consumer", "influencer")
@@ -144,8 +144,8 @@ def make_tree(con, rng, now):
             role = "decision_maker" if i < 2 else rng.choice(roles)
             cur = con.execute(
                 "INSERT INTO contact (customer_id, name, title, department, mobile, phone, phone_norm, mobile_norm,"
-                " email, wechat, decision_role, reports_to_id, active, created_at, influence, attitude, relationship)"
-                " VALUES (?, ?, ?, '', '', '', '', '', '', '', ?, ?, 1, ?, ?, ?, ?)",
+                " email, wechat, decision_role, reports_to_id, active, created_at, influence, attitude, relationship,"
+                " moved_company) VALUES (?, ?, ?, '', '', '', '', '', '', '', ?, ?, 1, ?, ?, ?, ?, '')",
                 (cid, f"联系人{i:02d}", "总经理" if i == 0 else rng.choice(("副总", "经理", "主管", "工程师")), role, boss,
                  ts, rng.choice(("high", "medium", "low", "")), rng.choice(("supporter", "neutral", "opponent", "")),
                  rng.randint(0, 5)))
