@@ -179,10 +179,10 @@ def main(argv=None):
         print(f"  {bench.cell(r['part'] + ': ' + r['label'], 62)} cpu {r['cpu_median']:6.1f}  "
               f"wall {r['wall_median']:6.1f} ms", file=sys.stderr, flush=True)
 
-    results, floor_results, pages_rss = [], [], 0.0
+    results, floor_results, part_rss = [], [], {}
     for part, path in dbs.items():
         results += run_part(part, path, args.runs, progress)
-        pages_rss = max(pages_rss, _rss_mib("VmRSS"))  # the app's, before the floors' connection and templates
+        part_rss[part] = _rss_mib("VmRSS")  # the app's after this part's pages, before the floors' connection
         if part == "main":
             floor_results = run_floors(path, args.runs, progress)
 
@@ -195,8 +195,10 @@ def main(argv=None):
               f"{r['wall_median']:9.1f} {r['wall_p95']:9.1f} {r['statements']:6d}  {codes}")
     if floor_results:
         print_floors(results, floor_results)
-    print(f"\nthis process (the app served in it): RSS after the pages {pages_rss:.1f} MiB; after the floors too "
-          f"{_rss_mib('VmRSS'):.1f} MiB, peak {_rss_mib('VmHWM'):.1f} MiB")
+    print("\nthis process (the app served in it), RSS after each part's pages: "
+          + ", ".join(f"{part} {rss:.1f} MiB" for part, rss in part_rss.items())
+          + f"; at the end {_rss_mib('VmRSS'):.1f} MiB, peak {_rss_mib('VmHWM'):.1f} MiB (each part binds its own "
+            "database and connections; the floors add theirs)")
     failures = [r for r in results if set(r["statuses"]) != {"200"}]
     flagged = []
     baseline_path = Path(args.baseline)
