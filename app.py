@@ -287,6 +287,16 @@ def start_sweeper(interval=SWEEP_SECONDS):
     threading.Thread(target=loop, name="kehu-sweeper", daemon=True).start()
 
 
+def freeze_startup():
+    """Everything made so far (modules, routes, the app, its settings) out of the cycle collector's scans
+    (`gc.freeze`): a full collection walked it all, now and then, inside a request — at 1M customers a
+    page's p95 was such a collection (the deals board: 65 ms p95 on 19 ms median, 19.8 after)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def build_server(app, host, port, threads=None):
     """The waitress server users get (`serve`), also used by the tests that talk to a real server."""
     from waitress import create_server
@@ -339,6 +349,7 @@ def serve():
     start_sweeper()
     pid_file = INSTANCE / "server.pid"  # restore refuses to run under a live server
     pid_file.write_text(str(os.getpid()))
+    freeze_startup()
     print(demo_seed.logins_text(), flush=True)
     _say(f"Kehu CRM on http://{host}:{port}/ (set KEHU_HOST / KEHU_PORT to change)")
     try:

@@ -24,6 +24,7 @@ floor's: the share of the page's tokens the floor renders, and what is missing o
 floor renders less than 95 % of its page's tokens (nothing is timed).
 """
 import argparse
+import gc
 import importlib
 import json
 import os
@@ -53,6 +54,8 @@ def run_part(part, path, runs, progress):
     app = create_app({"DATABASE_URL": bench.database_url(str(path)), "WTF_CSRF_ENABLED": False, "TESTING": True,
                       "SECRET_KEY": "benchmark"})
     clients = {user: bench.login(app, user) for user in module.USERS}
+    gc.collect()
+    gc.freeze()  # as `serve` does before it answers (app.py: freeze_startup)
     results = []
     for label, user, url, htmx in module.page_cases(clients):
         m = bench.measure(clients[user], url, htmx, runs)

@@ -32,6 +32,8 @@ sys.path.insert(0, {root!r})
 from app import build_server, create_app
 app = create_app({{"DATABASE_URL": "sqlite:///" + {db!r}}})
 server = build_server(app, "127.0.0.1", {port}{threads})
+import app as app_module
+getattr(app_module, "freeze_startup", lambda: None)()  # as serve does (older checkouts have none)
 print("ready", flush=True)
 server.run()
 """
