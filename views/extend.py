@@ -422,7 +422,10 @@ def kept_probe(key, build, *values):
     ~0.05–0.15 ms, a workbench asks twenty). A value the SQL does not show exactly once: the query itself."""
     entry = _KEPT_PROBES.get((key, type(db.obj)))
     if entry is None:
-        marks = [_mark(v, i) for i, v in enumerate(values)]
+        try:
+            marks = [_mark(v, i) for i, v in enumerate(values)]
+        except TypeError:  # a value of no kept type (None): built each time
+            return build(*values)
         sql, params = build(*marks).order_by().sql()
         slots = [next((i for i, m in enumerate(marks) if type(p) is type(m) and p == m), None) for p in params]
         if {i for i in slots if i is not None} != set(range(len(values))):
