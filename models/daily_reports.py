@@ -9,7 +9,7 @@ from decimal import Decimal
 import peewee as pw
 
 from models import audit, clock, todo
-from models.base import BaseModel, JSONField, db, fresh
+from models.base import BaseModel, JSONField, db, fresh, kept_select
 from models.customers import Customer, FollowUp, StageChange
 from models.errors import N_, DomainError, FieldErrors, NotFound
 from models.fields import blank, clean_text, id_or_none, text_field
@@ -339,8 +339,9 @@ def missing(manager_or_user, day, reps=None):
         reps = team_reps(user) if can(user, "plan.team") else ([user] if can(user, "plan.make") else [])
     if not reps:
         return []
-    filed = {r for (r,) in DailyReport.select(DailyReport.rep).where(
-        (DailyReport.day == day) & DailyReport.rep.in_([u.id for u in reps])).tuples()}
+    filed = {r for (r,) in kept_select(("daily_reports.filed", len(reps)), lambda *v: DailyReport.select(
+        DailyReport.rep).where((DailyReport.day == v[-1]) & DailyReport.rep.in_(v[:-1])).tuples(),
+        *[u.id for u in reps], day)}
     return [u for u in reps if u.id not in filed]
 
 
@@ -367,8 +368,9 @@ def unread_count(viewer, reps=None, limit=50):
     ids = [u.id for u in (team_reps(viewer) if reps is None else reps)]
     if not ids:
         return 0
-    return (DailyReport.select(DailyReport.id).where(DailyReport.rep.in_(ids) & DailyReport.read_at.is_null())
-            .limit(limit).count())
+    return len(list(kept_select(("daily_reports.unread", len(ids)), lambda *v: DailyReport.select(DailyReport.id)
+                                .where(DailyReport.rep.in_(v[:-1]) & DailyReport.read_at.is_null()).limit(v[-1])
+                                .tuples(), *ids, limit)))
 
 
 def news_of(report_ids):

@@ -272,15 +272,15 @@ def due_items(user, day):
             .order_by(PlanItem.at.is_null(), PlanItem.at, PlanItem.id).objects())
 
 
-def day_items_query(user, day):
-    """The user's plan items of `day` planned or done."""
-    return PlanItem.select(PlanItem.id).where((PlanItem.rep == user.id) & (PlanItem.day == day)
+def day_items_query(rep_id, day):
+    """The plan items of rep `rep_id` of `day` planned or done."""
+    return PlanItem.select(PlanItem.id).where((PlanItem.rep == rep_id) & (PlanItem.day == day)
                                               & PlanItem.status.in_(("planned", "done")))
 
 
 def day_items(user, day):
     """The workbench's card in one statement: (`due_items(user, day)`, how many of the day's items are done)."""
-    rows = list(day_items_query(user, day).select(PlanItem, Customer.name.alias("customer_name"))
+    rows = list(day_items_query(user.id, day).select(PlanItem, Customer.name.alias("customer_name"))
                 .join(Customer, on=(PlanItem.customer == Customer.id))
                 .order_by(PlanItem.at.is_null(), PlanItem.at, PlanItem.id).objects())
     return [i for i in rows if i.status == "planned"], sum(1 for i in rows if i.status == "done")

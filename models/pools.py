@@ -102,9 +102,9 @@ def in_pool(pool_id):
 
 # ---- capacity --------------------------------------------------------------------------------
 
-def _active(user, now):
-    """The capacity adjustments of `user` in force at `now`."""
-    return ((CapacityAdjustment.user == user.id) & (CapacityAdjustment.starts_at <= now)
+def _active(user_id, now):
+    """The capacity adjustments of user `user_id` in force at `now`."""
+    return ((CapacityAdjustment.user == user_id) & (CapacityAdjustment.starts_at <= now)
             & (CapacityAdjustment.ends_at.is_null() | (CapacityAdjustment.ends_at > now)))
 
 
@@ -118,13 +118,22 @@ def counted_conditions(rules):
     return conditions
 
 
+def counted_key(rules):
+    """What `counted_conditions(rules)` depends on: a key for the statements built from them."""
+    return bool(rules["dealt_count"]), tuple(rules["capacity_exempt_tiers"] or ())
+
+
 def _counted(user, rules):
     """The customers of `user` that count toward their capacity under `rules`."""
     return Customer.select().where(Customer.owner == user.id, *counted_conditions(rules))
 
 
 def active_adjustments(user, now):
-    return CapacityAdjustment.select().where(_active(user, now))
+    return CapacityAdjustment.select().where(_active(user.id, now))
+
+
+def active_adjustment_ids(user_id, now):
+    return CapacityAdjustment.select(CapacityAdjustment.id).where(_active(user_id, now))
 
 
 def capacity(user, now=None, rules=None, counts=None, upcoming=True, adjustments=None):
@@ -154,7 +163,7 @@ def room(user, now, rules, *more):
     """{'used', 'total'}: the part of `capacity` a claim checks, in one statement (the claim verb's
     budget: the other three counts are for the capacity page). `more`: scalar subqueries asked in the same
     statement, their values returned after the dict."""
-    extra = CapacityAdjustment.select(pw.fn.COALESCE(pw.fn.SUM(CapacityAdjustment.delta), 0)).where(_active(user, now))
+    extra = CapacityAdjustment.select(pw.fn.COALESCE(pw.fn.SUM(CapacityAdjustment.delta), 0)).where(_active(user.id, now))
     used, delta, *rest = _counted(user, rules).select(pw.fn.COUNT(Customer.id), extra, *more).scalar(as_tuple=True)
     cap = {"used": used, "total": max(0, rules.capacity_base(user.role) + (delta or 0))}
     return (cap, *rest) if more else cap

@@ -740,15 +740,20 @@ def pending_count(user):
     return permissions.scope("project_decision", user, Project.select().where(Project.status == "pending")).count()
 
 
-def milestone_probes(user, today=None):
-    """Queries with a row when `my_milestones` / `managed_overdue` may have one (the workbench asks first)."""
-    today = today or clock.today()
-    mine = Milestone.select(Milestone.id).where(
-        (Milestone.owner == user.id) & Milestone.status.in_(OPEN_MILESTONE)
-        & (Milestone.due_on <= today + dt.timedelta(days=MAX_REMIND_DAYS)))
-    managed = ProjectMember.select(ProjectMember.project).where((ProjectMember.user == user.id)
-                                                               & (ProjectMember.role == "project_manager"))
-    return mine, managed
+# Queries with a row when `my_milestones` / `managed_overdue` may have one (the workbench asks first).
+
+def milestone_horizon(today):
+    return today + dt.timedelta(days=MAX_REMIND_DAYS)
+
+
+def due_milestone_ids(user_id, horizon):
+    return Milestone.select(Milestone.id).where(
+        (Milestone.owner == user_id) & Milestone.status.in_(OPEN_MILESTONE) & (Milestone.due_on <= horizon))
+
+
+def managed_project_ids(user_id):
+    return ProjectMember.select(ProjectMember.project).where((ProjectMember.user == user_id)
+                                                             & (ProjectMember.role == "project_manager"))
 
 
 def my_milestones(user, today=None, limit=10):

@@ -355,8 +355,12 @@ def _todo_query():
 
 def _open_where(user, today):
     """The user's open to-dos whose reminder day has come (as owning rep or named service contact)."""
-    cond = (ReorderTodo.service_user if permissions.can(user, "reorder.as_service") else ReorderTodo.rep) == user.id
-    return cond & (ReorderTodo.status == "open") & (ReorderTodo.remind_on <= (today or clock.today()))
+    return _open_where_of(user.id, permissions.can(user, "reorder.as_service"), today or clock.today())
+
+
+def _open_where_of(user_id, as_service, today):
+    cond = (ReorderTodo.service_user if as_service else ReorderTodo.rep) == user_id
+    return cond & (ReorderTodo.status == "open") & (ReorderTodo.remind_on <= today)
 
 
 def open_todos(user, today=None, limit=20):
@@ -365,13 +369,15 @@ def open_todos(user, today=None, limit=20):
     return _todo_query().where(_open_where(user, today)).order_by(ReorderTodo.expected_on, ReorderTodo.id).limit(limit)
 
 
-def open_todo_ids(user, today=None):
-    """The ids of `open_todos` (the workbench asks whether there is one)."""
-    return ReorderTodo.select(ReorderTodo.id).where(_open_where(user, today))
+def open_todo_ids(user_id, as_service, today):
+    """The ids of `open_todos` of user `user_id` (`as_service`: as the named service contact; the workbench
+    asks whether there is one)."""
+    return ReorderTodo.select(ReorderTodo.id).where(_open_where_of(user_id, as_service, today))
+
 
 
 def open_todo_count(user, today=None):
-    return open_todo_ids(user, today).count()
+    return ReorderTodo.select(ReorderTodo.id).where(_open_where(user, today)).count()
 
 
 def _churn_where(rep_ids):

@@ -10,7 +10,7 @@ import unicodedata
 import peewee as pw
 
 from models import audit, clock, drop_settings, pool_clock_settings
-from models.base import BaseModel, JSONField, db
+from models.base import BaseModel, JSONField, db, kept_select
 from models.customer_tables import BUSINESS_MODELS, FOLLOWUP_TYPES, VALUE_TIERS, Pool
 from models.errors import N_, FieldErrors, ValidationError
 from models.fields import parse_int, take
@@ -183,8 +183,9 @@ class VersionedSettings:
 def version_in_force(model, now):
     """The row of a versioned-settings table (RuleVersion, the lead routing's RoutingVersion) in force at
     `now`: the latest effective time not after it, the highest version among equals; None if none."""
-    return (model.select().where(model.effective_from <= now)
-            .order_by(model.effective_from.desc(), model.version.desc()).first())
+    return next(iter(kept_select(("version_in_force", model), lambda at: (
+        model.select().where(model.effective_from <= at).order_by(model.effective_from.desc(), model.version.desc())
+        .limit(1)), now)), None)
 
 
 def in_force(now=None):

@@ -6,7 +6,7 @@ import datetime as dt
 import peewee as pw
 
 from models import clock
-from models.base import BaseModel, JSONField
+from models.base import BaseModel, JSONField, kept_select
 from models.errors import N_, DomainError
 from models.user_tables import User
 
@@ -33,7 +33,8 @@ class ServiceSettings(BaseModel):
 
 
 def service_settings():
-    row = ServiceSettings.select().order_by(ServiceSettings.id.desc()).first()
+    row = next(iter(kept_select("service_settings", lambda: ServiceSettings.select().order_by(
+        ServiceSettings.id.desc()).limit(1))), None)
     merged = {k: v for k, v in DEFAULTS.items()}
     if row is not None:
         merged.update(row.settings or {})

@@ -729,22 +729,33 @@ def movers(user, from_tier, to_tier, before_id=None, limit=50, now=None):
     return list(q.order_by(ValueChange.id.desc()).limit(limit))
 
 
-def workbench_probes(user, now=None, days=30):
-    """Queries with a row when the workbench card may show something: tiered customers, changes of the last
-    `days` days, active tier strategies (the card shows nothing when none has)."""
-    now = now or clock.now()
-    mine = (Customer.team == user.team_id) if can(user, "team.leads_one") else (Customer.owner == user.id)
-    return [Customer.select(Customer.id).where(mine & Customer.value_tier.in_(TIERS)),
-            ValueChange.select(ValueChange.id).join(Customer, on=(Customer.id == ValueChange.customer))
-            .where(mine & (ValueChange.at >= now - dt.timedelta(days=days)) & (ValueChange.from_tier != "")),
-            TierStrategy.select(TierStrategy.id).where(TierStrategy.active)]
+# The workbench card's probes (views.value): rows when the card may show something: tiered customers, changes
+# of the last days, active tier strategies (the card shows nothing when none has).
+
+def _mine(lead, who):
+    return (Customer.team == who) if lead else (Customer.owner == who)
+
+
+def tiered_ids(lead, who):
+    """The tiered customers of team `who` (`lead`) or owner `who`."""
+    return Customer.select(Customer.id).where(_mine(lead, who) & Customer.value_tier.in_(TIERS))
+
+
+def fell_ids(lead, who, since):
+    return (ValueChange.select(ValueChange.id).join(Customer, on=(Customer.id == ValueChange.customer))
+            .where(_mine(lead, who) & (ValueChange.at >= since) & (ValueChange.from_tier != "")))
+
+
+def strategy_ids():
+    return TierStrategy.select(TierStrategy.id).where(TierStrategy.active)
 
 
 def workbench(user, now=None, days=30, limit=5):
     """The workbench card: the user's customers per trading tier (a manager's: the team's) and those that
     fell a tier in the last `days` days, newest first."""
     now = now or clock.now()
-    mine = (Customer.team == user.team_id) if can(user, "team.leads_one") else (Customer.owner == user.id)
+    lead = can(user, "team.leads_one")
+    mine = _mine(lead, user.team_id if lead else user.id)
     counts = dict(Customer.select(Customer.value_tier, pw.fn.COUNT(Customer.id))
                   .where(mine & Customer.value_tier.in_(TIERS)).group_by(Customer.value_tier).tuples())
     recent = (ValueChange.select(ValueChange, Customer.id, Customer.name)

@@ -7,6 +7,7 @@ import peewee as pw
 
 from models import clock
 from models.audit import AuditEvent
+from models.base import kept_select
 from models.customers import STAGES, Customer, FollowUp
 from models.pools import PoolEvent
 from models.users import LoginAttempt, Team, User
@@ -14,12 +15,16 @@ from models.users import LoginAttempt, Team, User
 ROWS = 10
 
 
+# The cards' statements of a fixed shape are built once and kept (models.base.kept_select); a list of team
+# members' ids keeps one statement per length.
+
 def rep_due(user, limit=ROWS):
     """The rep's customers whose next follow-up is today or overdue, oldest due first."""
-    return (Customer.select(Customer.id, Customer.name, Customer.stage, Customer.grade, Customer.next_followup_on,
-                            Customer.last_followup_at)
-            .where((Customer.owner == user.id) & (Customer.next_followup_on <= clock.today()))
-            .order_by(Customer.next_followup_on, Customer.id).limit(limit))
+    return kept_select("workbench.rep_due", lambda owner, today, n: (
+        Customer.select(Customer.id, Customer.name, Customer.stage, Customer.grade, Customer.next_followup_on,
+                        Customer.last_followup_at)
+        .where((Customer.owner == owner) & (Customer.next_followup_on <= today))
+        .order_by(Customer.next_followup_on, Customer.id).limit(n)), user.id, clock.today(), limit)
 
 
 def rep_due_count(user):
@@ -29,9 +34,10 @@ def rep_due_count(user):
 
 def rep_stalest(user, limit=ROWS):
     """The rep's customers without a follow-up for longest (never first, then oldest activity)."""
-    return (Customer.select(Customer.id, Customer.name, Customer.stage, Customer.grade, Customer.last_followup_at,
-                            Customer.touched_at)
-            .where(Customer.owner == user.id).order_by(Customer.touched_at, Customer.id).limit(limit))
+    return kept_select("workbench.rep_stalest", lambda owner, n: (
+        Customer.select(Customer.id, Customer.name, Customer.stage, Customer.grade, Customer.last_followup_at,
+                        Customer.touched_at)
+        .where(Customer.owner == owner).order_by(Customer.touched_at, Customer.id).limit(n)), user.id, limit)
 
 
 def stage_counts(query):
@@ -52,16 +58,19 @@ def _flag(*conditions):
     return pw.fn.SUM(pw.Case(None, [(functools.reduce(operator.and_, conditions), 1)], 0))
 
 
-def rep_owned(user, counted):
+def rep_owned(user, counted, shape=None):
     """The rep's customers in one statement: by stage, those counting toward capacity (`counted`: the pool
     rules' conditions, `pools.counted_conditions`), locked ones, those due today or overdue, those on a release
-    clock."""
+    clock. `shape`: a key naming `counted` (the rules it came from), so that the statement is built once for it."""
+    def build(owner, today):
+        return (Customer.select(Customer.stage, pw.fn.COUNT(Customer.id), _flag(*counted),
+                                _flag(Customer.locked == True),  # noqa: E712
+                                _flag(Customer.next_followup_on <= today), _flag(Customer.release_at.is_null(False)))
+                .where(Customer.owner == owner).group_by(Customer.stage).tuples())
+    rows = (build(user.id, clock.today()).execute() if shape is None else
+            kept_select(("workbench.rep_owned", shape), build, user.id, clock.today()))
     counts, used, locks, due, releasing = {}, 0, 0, 0, 0
-    for stage, n, c, lk, d, r in (Customer.select(Customer.stage, pw.fn.COUNT(Customer.id), _flag(*counted),
-                                                  _flag(Customer.locked == True),  # noqa: E712
-                                                  _flag(Customer.next_followup_on <= clock.today()),
-                                                  _flag(Customer.release_at.is_null(False)))
-                                  .where(Customer.owner == user.id).group_by(Customer.stage).tuples()):
+    for stage, n, c, lk, d, r in rows:
         counts[stage] = n
         used, locks, due, releasing = used + (c or 0), locks + (lk or 0), due + (d or 0), releasing + (r or 0)
     return {"stages": _stage_list(counts), "owned": sum(counts.values()), "used": used, "locks": locks, "due": due,
@@ -71,8 +80,9 @@ def rep_owned(user, counted):
 def team_owned(team_id):
     """The team's customers in one statement: ({owner id: customers}, [(stage, count)])."""
     owned, stages = {}, {}
-    for owner, stage, n in (Customer.select(Customer.owner, Customer.stage, pw.fn.COUNT(Customer.id))
-                            .where(Customer.team == team_id).group_by(Customer.owner, Customer.stage).tuples()):
+    for owner, stage, n in kept_select("workbench.team_owned", lambda team: (
+            Customer.select(Customer.owner, Customer.stage, pw.fn.COUNT(Customer.id))
+            .where(Customer.team == team).group_by(Customer.owner, Customer.stage).tuples()), team_id):
         owned[owner] = owned.get(owner, 0) + n
         stages[stage] = stages.get(stage, 0) + n
     return owned, _stage_list(stages)
@@ -83,8 +93,9 @@ def team_members(team_id):
     them from this one read (the view keeps it for the request)."""
     if not team_id:
         return []
-    return list(User.select(User.id, User.full_name, User.role, User.active, User.team)
-                .where(User.team == team_id).order_by(User.full_name, User.id))
+    return list(kept_select("workbench.team_members", lambda team: (
+        User.select(User.id, User.full_name, User.role, User.active, User.team)
+        .where(User.team == team).order_by(User.full_name, User.id)), team_id))
 
 
 def team_activity(team_id, days=7, members=None, owned=None):
@@ -96,14 +107,16 @@ def team_activity(team_id, days=7, members=None, owned=None):
     ids = [m.id for m in members]
     if not ids:
         return []
-    fu = dict(FollowUp.select(FollowUp.author, pw.fn.COUNT(FollowUp.id))
-              .where(FollowUp.author.in_(ids) & (FollowUp.at >= since)).group_by(FollowUp.author).tuples())
+    fu = dict(kept_select(("workbench.team_followups", len(ids)), lambda *v: (
+        FollowUp.select(FollowUp.author, pw.fn.COUNT(FollowUp.id))
+        .where(FollowUp.author.in_(v[:-1]) & (FollowUp.at >= v[-1])).group_by(FollowUp.author).tuples()), *ids, since))
     if owned is None:
         owned = dict(Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
                      .where(Customer.team == team_id).group_by(Customer.owner).tuples())
-    due = dict(Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
-               .where(Customer.owner.in_(ids) & (Customer.next_followup_on < clock.today()))
-               .group_by(Customer.owner).tuples())
+    due = dict(kept_select(("workbench.team_overdue", len(ids)), lambda *v: (
+        Customer.select(Customer.owner, pw.fn.COUNT(Customer.id))
+        .where(Customer.owner.in_(v[:-1]) & (Customer.next_followup_on < v[-1])).group_by(Customer.owner).tuples()),
+        *ids, clock.today()))
     return [{"user": m, "followups": fu.get(m.id, 0), "owned": owned.get(m.id, 0), "overdue": due.get(m.id, 0)}
             for m in members]
 
@@ -148,23 +161,25 @@ def my_recent_followups(user, limit=ROWS):
 
 def rep_releasing(user, limit=ROWS):
     """The rep's customers releasing soonest (the release clock of domain §5)."""
-    return (Customer.select(Customer.id, Customer.name, Customer.stage, Customer.release_at, Customer.release_rule)
-            .where((Customer.owner == user.id) & Customer.release_at.is_null(False))
-            .order_by(Customer.release_at, Customer.id).limit(limit))
+    return kept_select("workbench.rep_releasing", lambda owner, n: (
+        Customer.select(Customer.id, Customer.name, Customer.stage, Customer.release_at, Customer.release_rule)
+        .where((Customer.owner == owner) & Customer.release_at.is_null(False))
+        .order_by(Customer.release_at, Customer.id).limit(n)), user.id, limit)
 
 
 def rep_stakes(user, limit=ROWS):
     """The rep's open stakes, due first, with their completeness."""
-    return (Customer.select(Customer.id, Customer.name, Customer.completeness, Customer.stake_due,
-                            Customer.stake_completed_at)
-            .where(Customer.staked_by == user.id).order_by(Customer.stake_due, Customer.id).limit(limit))
+    return kept_select("workbench.rep_stakes", lambda staker, n: (
+        Customer.select(Customer.id, Customer.name, Customer.completeness, Customer.stake_due,
+                        Customer.stake_completed_at)
+        .where(Customer.staked_by == staker).order_by(Customer.stake_due, Customer.id).limit(n)), user.id, limit)
 
 
-def team_released_query(member_ids, now, days=7):
-    """The pool events of the last `days` days releasing a customer of one of `member_ids`."""
+def released_since(member_ids, since):
+    """The pool events since `since` releasing a customer of one of `member_ids`."""
     return (PoolEvent.select(PoolEvent.id)
             .where(PoolEvent.kind.in_(("release", "forced_release")) & PoolEvent.from_owner.in_(member_ids)
-                   & (PoolEvent.at >= now - dt.timedelta(days=days))))
+                   & (PoolEvent.at >= since)))
 
 
 def team_releases(team_id, days=7, member_ids=None, limit=50, now=None, released=True):
@@ -175,18 +190,21 @@ def team_releases(team_id, days=7, member_ids=None, limit=50, now=None, released
     there is none."""
     now = now or clock.now()
     upcoming = [dict(zip(("id", "name", "owner_id", "release_at"), row)) for row in
-                Customer.select(Customer.id, Customer.name, Customer.owner, Customer.release_at)
-                .where((Customer.team == team_id) & Customer.release_at.is_null(False)
-                       & (Customer.release_at <= now + dt.timedelta(days=days)))
-                .order_by(Customer.release_at).limit(limit).tuples()]
+                kept_select("workbench.team_upcoming", lambda team, until, n: (
+                    Customer.select(Customer.id, Customer.name, Customer.owner, Customer.release_at)
+                    .where((Customer.team == team) & Customer.release_at.is_null(False) & (Customer.release_at <= until))
+                    .order_by(Customer.release_at).limit(n).tuples()), team_id, now + dt.timedelta(days=days), limit)]
     if member_ids is None:
         member_ids = [i for (i,) in User.select(User.id).where(User.team == team_id).tuples()]
     if not member_ids or not released:
         return upcoming, []
     # The newest events first, from the index alone; only then their customers (not a join on every match).
-    newest = team_released_query(member_ids, now, days).order_by(PoolEvent.id.desc()).limit(limit)
-    released = [dict(zip(("customer_id", "name", "from_owner", "kind", "at"), row)) for row in
-                PoolEvent.select(PoolEvent.customer, Customer.name, PoolEvent.from_owner, PoolEvent.kind, PoolEvent.at)
+    def build(*v):
+        newest = released_since(v[:-2], v[-2]).order_by(PoolEvent.id.desc()).limit(v[-1])
+        return (PoolEvent.select(PoolEvent.customer, Customer.name, PoolEvent.from_owner, PoolEvent.kind, PoolEvent.at)
                 .join(Customer, on=(PoolEvent.customer == Customer.id))
-                .where(PoolEvent.id.in_(newest)).order_by(PoolEvent.id.desc()).tuples()]
+                .where(PoolEvent.id.in_(newest)).order_by(PoolEvent.id.desc()).tuples())
+    released = [dict(zip(("customer_id", "name", "from_owner", "kind", "at"), row)) for row in
+                kept_select(("workbench.team_released", len(member_ids)), build, *member_ids,
+                            now - dt.timedelta(days=days), limit)]
     return upcoming, released

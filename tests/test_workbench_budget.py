@@ -102,3 +102,15 @@ def test_admin_counts(client, team):
     counts = wb.admin_counts()
     assert counts["inactive"] == 1 and counts["failed_logins"] == 1
     assert counts["users"]["sales"] == 2 and counts["users"]["manager"] == 1
+
+
+def test_kept_probes_answer_as_their_queries(app, team):
+    from views import extend
+
+    rep, other = team["reps"][0], team["marketing"]
+    owned = lambda owner: Customer.select(Customer.id).where(Customer.owner == owner)  # noqa: E731
+    for _ in range(2):  # built, then kept
+        kept = [extend.kept_probe("test-owned", owned, user.id) for user in (rep, other)]
+        assert extend.exists(*kept, [kept[1], owned(rep.id)]) == [True, False, [False, True]]
+    # a value no mark stands for (None): the query itself, asked as it is
+    assert extend.exists(extend.kept_probe("test-none", owned, None)) == [False]

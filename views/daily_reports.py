@@ -182,8 +182,9 @@ def news():
 # ---- the shared screens ----------------------------------------------------------------------------------
 
 @extend.workbench_panel("reports/_wb_panel.html", roles=("sales", "manager"), order=6,
-                        probe=lambda user: dr.DailyReport.select(dr.DailyReport.id).where(
-                            (dr.DailyReport.rep == user.id) & (dr.DailyReport.day == clock.today())))
+                        probe=lambda user: extend.kept_probe("daily_reports.today", lambda rep, day: dr.DailyReport.select(
+                            dr.DailyReport.id).where((dr.DailyReport.rep == rep) & (dr.DailyReport.day == day)),
+                            user.id, clock.today()))
 def _report_panel(user, found=None):
     today = clock.today()
     ctx = {"today": today, "filed_today": dr.report_of(user.id, today) is not None if found is None else found}

@@ -207,7 +207,7 @@ def team():
 # ---- the shared screens ----------------------------------------------------------------------------------
 
 @extend.workbench_panel("plans/_wb_today.html", roles=("sales", "manager"), order=5,
-                        probe=lambda user: pm.day_items_query(user, clock.today()))
+                        probe=lambda user: extend.kept_probe("plans.today", pm.day_items_query, user.id, clock.today()))
 def _today_panel(user, found=True):
     today = clock.today()
     items, done = pm.day_items(user, today) if found else ([], 0)

@@ -329,7 +329,10 @@ def _customer_tab(customer, user):
 
 
 @extend.workbench_panel("projects/_workbench.html", roles=("sales", "manager", "service", "admin", "marketing"),
-                        order=15, probe=lambda user: list(pj.milestone_probes(user)))
+                        order=15, probe=lambda user: [
+                            extend.kept_probe("projects.due_milestones", pj.due_milestone_ids, user.id,
+                                              pj.milestone_horizon(clock.today())),
+                            extend.kept_probe("projects.managed", pj.managed_project_ids, user.id)])
 def _workbench_panel(user, found=(True, True)):
     mine = pj.my_milestones(user) if found[0] else []
     flagged = pj.managed_overdue(user) if found[1] else []

@@ -153,8 +153,14 @@ def end(cycle_id):
 
 # ---- workbench ------------------------------------------------------------------------------------
 
+def _todo_probe(user):
+    as_service = can(user, "reorder.as_service")
+    return extend.kept_probe(("reorders.todo", as_service), lambda user_id, today: rm.open_todo_ids(
+        user_id, as_service, today), user.id, clock.today())
+
+
 @extend.workbench_panel("reorders/_todo_panel.html", roles=("sales", "manager", "service"), order=20,
-                        probe=lambda user: rm.open_todo_ids(user, clock.today()))
+                        probe=_todo_probe)
 def _todo_panel(user, found=True):
     today = clock.today()
     todos = list(rm.open_todos(user, today, limit=15)) if found else []
@@ -169,8 +175,12 @@ def _team_reps(user):
     return {user.id: user.full_name}
 
 
-@extend.workbench_panel("reorders/_churn_panel.html", roles=("sales", "manager"), order=21,
-                        probe=lambda user: rm.churn_risk_ids(list(_team_reps(user))))
+def _churn_probe(user):
+    ids = list(_team_reps(user))
+    return extend.kept_probe(("reorders.churn", len(ids)), lambda *v: rm.churn_risk_ids(v), *ids)
+
+
+@extend.workbench_panel("reorders/_churn_panel.html", roles=("sales", "manager"), order=21, probe=_churn_probe)
 def _churn_panel(user, found=True):
     reps = _team_reps(user)
     risks = list(rm.churn_risks(list(reps), limit=10)) if found else []

@@ -1,10 +1,12 @@
 """Customer value over the web (issue 15): the value rule (admin: weights, thresholds, SLA per tier, a
 preview, versions), influence entered on the 360 page, the value card and tier badge there, the tier
 sentences of the timeline, the value pyramid for managers and admins, and its click-through lists."""
+import datetime as dt
+
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from models import care
+from models import care, clock
 from models import rules as pool_rules
 from models import value as vm
 from models.fields import parse_id
@@ -303,7 +305,17 @@ def _tier_choice(tier):
 extend.template_filters(tier_choice=_tier_choice)
 
 
-@extend.workbench_panel("value/_wb_panel.html", roles=("sales", "manager"), order=25, probe=vm.workbench_probes)
+def _probes(user, days=30):
+    """`vm.workbench_probes`, each statement built once (`extend.kept_probe`)."""
+    lead = can(user, "team.leads_one")
+    who = user.team_id if lead else user.id
+    return [extend.kept_probe(("value.tiered", lead), lambda w: vm.tiered_ids(lead, w), who),
+            extend.kept_probe(("value.fell", lead), lambda w, since: vm.fell_ids(lead, w, since), who,
+                              clock.now() - dt.timedelta(days=days)),
+            extend.kept_probe("value.strategies", vm.strategy_ids)]
+
+
+@extend.workbench_panel("value/_wb_panel.html", roles=("sales", "manager"), order=25, probe=_probes)
 def _workbench_panel(user, found=(True,)):
     if not any(found):
         return None
