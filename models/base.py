@@ -136,12 +136,9 @@ def _mark(value, i):
     return dt.date(1001, 1, 1 + i % 28)
 
 
-def kept_select(key, build, *values):
-    """The rows of a SELECT whose shape never changes, only its values (the session's user, read on every
-    request): `build(*marks)` makes the peewee query once per engine with a mark where each of `values`
-    goes (a value may be used more than once); every call runs its SQL with the values and reads the rows
-    as the query would (model rows, joins). Peewee builds a 40-column join in ~0.25 ms; SQLite answers it in 0.02 ms. A value the
-    statement does not show exactly once (peewee folded or converted it) keeps nothing: built each time."""
+def _kept(key, build, values):
+    """The kept (query, SQL, where each value goes) of `key`, made on first use; None when a value is not in
+    the SQL as it was given (peewee folded or converted it): such a statement is built each time."""
     entry = _KEPT.get((key, type(db.obj)))
     if entry is None:
         marks = [_mark(v, i) for i, v in enumerate(values)]
@@ -149,11 +146,30 @@ def kept_select(key, build, *values):
         sql, params = query.sql()
         slots = [next((i for i, m in enumerate(marks) if type(p) is type(m) and p == m), None) for p in params]
         if {i for i in slots if i is not None} != set(range(len(values))):
-            return build(*values).execute()
+            return None
         entry = _KEPT[(key, type(db.obj))] = (query, sql, [(i, p) for i, p in zip(slots, params)])
+    return entry
+
+
+def kept_sql(key, build, *values):
+    """The SQL and parameters of a statement kept as `kept_select` keeps one, for use inside another statement
+    (the workbench's probes: views.extend.kept_probe), or None when it cannot be kept."""
+    entry = _kept(key, build, values)
+    return None if entry is None else (entry[1], [p if i is None else values[i] for i, p in entry[2]])
+
+
+def kept_select(key, build, *values):
+    """The rows of a SELECT whose shape never changes, only its values (the session's user, read on every
+    request): `build(*marks)` makes the peewee query once per engine with a mark where each of `values`
+    goes (a value may be used more than once); every call runs its SQL with the values and reads the rows
+    as the query would (model rows, joins). Peewee builds a 40-column join in ~0.25 ms; SQLite answers it in
+    0.02 ms. A value the statement does not show (peewee folded or converted it) keeps nothing: built each
+    time. Values are ints, text, dates and times (a bool or None: TypeError)."""
+    entry = _kept(key, build, values)
+    if entry is None:
+        return build(*values).execute()
     query, sql, slots = entry
-    params = [p if i is None else values[i] for i, p in slots]
-    return query._get_cursor_wrapper(db.execute_sql(sql, params))
+    return query._get_cursor_wrapper(db.execute_sql(sql, [p if i is None else values[i] for i, p in slots]))
 
 
 def for_update(query):

@@ -31,7 +31,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from models import workbench
-from models.base import _mark, db
+from models.base import db, kept_sql
 from models.customer_tables import Customer, Pool
 from models.ledger import PoolEvent
 from models.permissions import can, scope
@@ -412,27 +412,16 @@ def workbench_panels(user, own=None):
     return shown, {name: found[("own", name)] for name in (own or {})}
 
 
-_KEPT_PROBES = {}  # kept_probe's statements: (key, database class) → (SQL, where each value goes)
-
-
 def kept_probe(key, build, *values):
-    """A probe whose shape never changes, only its values (the user's id, today), as `models.base.kept_select`
-    keeps a SELECT: `build(*marks)` makes the query once per engine with a mark where each value goes; each
-    call gives its SQL with this call's values, which `exists` joins as it is (peewee builds a probe in
-    ~0.05–0.15 ms, a workbench asks twenty). A value the SQL does not show exactly once: the query itself."""
-    entry = _KEPT_PROBES.get((key, type(db.obj)))
-    if entry is None:
-        try:
-            marks = [_mark(v, i) for i, v in enumerate(values)]
-        except TypeError:  # a value of no kept type (None): built each time
-            return build(*values)
-        sql, params = build(*marks).order_by().sql()
-        slots = [next((i for i, m in enumerate(marks) if type(p) is type(m) and p == m), None) for p in params]
-        if {i for i in slots if i is not None} != set(range(len(values))):
-            return build(*values)
-        entry = _KEPT_PROBES[(key, type(db.obj))] = (sql, [(i, p) for i, p in zip(slots, params)])
-    sql, slots = entry
-    return pw.SQL(sql, [p if i is None else values[i] for i, p in slots])
+    """A probe whose shape never changes, only its values (the user's id, today), kept as
+    `models.base.kept_select` keeps a SELECT (`kept_sql`): each call gives its SQL with this call's values,
+    which `exists` joins as it is (peewee builds a probe in ~0.05–0.15 ms, a workbench asks twenty). A value
+    of no kept type (None), or one the SQL does not show: the query itself."""
+    try:
+        kept = kept_sql(("probe", key), lambda *marks: build(*marks).order_by(), *values)
+    except TypeError:
+        return build(*values)
+    return build(*values) if kept is None else pw.SQL(*kept)
 
 
 def exists(*probes):
