@@ -4,6 +4,9 @@ apart, ranked with the user's own active files first, and the type-ahead person 
 No writes, no Flask. A customer lookup reads at most `POOL` matches of the search index plus the user's own
 matches (a small scope, searched row by row), so a common word across a million customers costs the same as a
 rare one; the person search reads the users a field allows (a few hundred to a few thousand rows)."""
+import functools
+import operator
+
 import peewee as pw
 
 from models import search
@@ -20,25 +23,33 @@ LOOKUP_COLUMNS = (Customer.id, Customer.name, Customer.city, Customer.region, Cu
 def customer_lookup(user, q, limit=8, query=None):
     """The customers `user` may open that match `q` (name, phone, credit code), best first: the user's own
     files, then their team's, then other owned files, then the pools' (and marketing's leads); newest first
-    within each. `query` narrows further (a picker's own condition). Rows carry `facts` (see `facts`), read
-    by the same statement. The user's own matches are searched apart only when the index's `POOL` newest
-    matches may have left some out: fewer than `POOL` matches are every match, the user's own among them."""
+    within each, among the index's `POOL` newest matches and the user's own newest ones. `query` narrows
+    further (a picker's own condition). One statement: the two candidate lists are subqueries of ids, ranked
+    in SQL, and only the `limit` rows shown are read, with their `facts` (see `facts`)."""
     if not search.usable(q):
         return []
-    base = _with_facts(scope("customer", user, query or Customer.select(*LOOKUP_COLUMNS)).where(
-        Customer.quarantined_at.is_null()))  # a cleansing's junk (models/cleansing.py) is not offered
-    rest = list(search.filter_query(base, q, Customer).order_by(Customer.id.desc()).limit(POOL))
-    own = []
-    if len(rest) >= POOL:
-        own = list(search.filter_query(base.where(Customer.owner == user.id), q, Customer, small=True)
-                   .order_by(Customer.id.desc()).limit(limit))
-    seen, rows = set(), []
-    for c in own + rest:
-        if c.id not in seen:
-            seen.add(c.id)
-            rows.append(c)
-    rows.sort(key=lambda c: rank(user, c))  # stable: newest first within a rank
-    return [_set_facts(c) for c in rows[:limit]]
+    base = scope("customer", user, query or Customer.select(Customer.id)).where(
+        Customer.quarantined_at.is_null())  # a cleansing's junk (models/cleansing.py) is not offered
+    base = base.select(Customer.id)
+    own = (search.filter_query(base.where(Customer.owner == user.id), q, Customer, small=True)
+           .order_by(Customer.id.desc()).limit(limit))
+    rest = search.filter_query(base, q, Customer).order_by(Customer.id.desc()).limit(POOL)
+    # One list of ids (UNION ALL of the two, each a derived table for its LIMIT): an OR of two IN lists would
+    # run the index search twice. A NodeList, not `.in_()`: peewee would compile the subquery once more to
+    # see whether it is empty.
+    ids = functools.reduce(operator.add, [pw.Select([sub.alias(name)], [pw.Entity(name, "id")])
+                                          for name, sub in (("own_ids", own), ("rest_ids", rest))])
+    rows = (_with_facts(Customer.select(*LOOKUP_COLUMNS)).where(pw.NodeList((Customer.id, pw.SQL("IN"), ids)))
+            .order_by(_rank_sql(user), Customer.id.desc()).limit(limit))
+    return [_set_facts(c) for c in rows]
+
+
+def _rank_sql(user):
+    """`rank` as an SQL expression."""
+    owned = Customer.owner.is_null(False)
+    return pw.Case(None, [(Customer.owner == user.id, 0), (Customer.staked_by == user.id, 1),
+                          (owned & (Customer.team == user.team_id) if user.team_id else pw.SQL("0 = 1"), 2),
+                          (owned, 3)], 4)
 
 
 def rank(user, customer):
