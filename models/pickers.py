@@ -4,6 +4,11 @@ apart, ranked with the user's own active files first, and the type-ahead person 
 No writes, no Flask. A customer lookup reads at most `POOL` matches of the search index plus the user's own
 matches (a small scope, searched row by row), so a common word across a million customers costs the same as a
 rare one; the person search reads the users a field allows (a few hundred to a few thousand rows)."""
+import functools
+import operator
+
+import peewee as pw
+
 from models import search
 from models.customer_tables import Customer, Pool
 from models.permissions import scope
@@ -18,21 +23,33 @@ LOOKUP_COLUMNS = (Customer.id, Customer.name, Customer.city, Customer.region, Cu
 def customer_lookup(user, q, limit=8, query=None):
     """The customers `user` may open that match `q` (name, phone, credit code), best first: the user's own
     files, then their team's, then other owned files, then the pools' (and marketing's leads); newest first
-    within each. `query` narrows further (a picker's own condition). Rows carry `facts` (see `facts`)."""
+    within each, among the index's `POOL` newest matches and the user's own newest ones. `query` narrows
+    further (a picker's own condition). One statement: the two candidate lists are subqueries of ids, ranked
+    in SQL, and only the `limit` rows shown are read, with their `facts` (see `facts`)."""
     if not search.usable(q):
         return []
-    base = scope("customer", user, query or Customer.select(*LOOKUP_COLUMNS)).where(
+    base = scope("customer", user, query or Customer.select(Customer.id)).where(
         Customer.quarantined_at.is_null())  # a cleansing's junk (models/cleansing.py) is not offered
-    own = list(search.filter_query(base.where(Customer.owner == user.id), q, Customer, small=True)
-               .order_by(Customer.id.desc()).limit(limit))
-    rest = list(search.filter_query(base, q, Customer).order_by(Customer.id.desc()).limit(POOL))
-    seen, rows = set(), []
-    for c in own + rest:
-        if c.id not in seen:
-            seen.add(c.id)
-            rows.append(c)
-    rows.sort(key=lambda c: rank(user, c))  # stable: newest first within a rank
-    return facts(rows[:limit])
+    base = base.select(Customer.id)
+    own = (search.filter_query(base.where(Customer.owner == user.id), q, Customer, small=True)
+           .order_by(Customer.id.desc()).limit(limit))
+    rest = search.filter_query(base, q, Customer).order_by(Customer.id.desc()).limit(POOL)
+    # One list of ids (UNION ALL of the two, each a derived table for its LIMIT): an OR of two IN lists would
+    # run the index search twice. A NodeList, not `.in_()`: peewee would compile the subquery once more to
+    # see whether it is empty.
+    ids = functools.reduce(operator.add, [pw.Select([sub.alias(name)], [pw.Entity(name, "id")])
+                                          for name, sub in (("own_ids", own), ("rest_ids", rest))])
+    rows = (_with_facts(Customer.select(*LOOKUP_COLUMNS)).where(pw.NodeList((Customer.id, pw.SQL("IN"), ids)))
+            .order_by(_rank_sql(user), Customer.id.desc()).limit(limit))
+    return [_set_facts(c) for c in rows]
+
+
+def _rank_sql(user):
+    """`rank` as an SQL expression."""
+    owned = Customer.owner.is_null(False)
+    return pw.Case(None, [(Customer.owner == user.id, 0), (Customer.staked_by == user.id, 1),
+                          (owned & (Customer.team == user.team_id) if user.team_id else pw.SQL("0 = 1"), 2),
+                          (owned, 3)], 4)
 
 
 def rank(user, customer):
@@ -46,20 +63,42 @@ def rank(user, customer):
     return 3 if customer.owner_id else 4
 
 
+_FactOwner, _FactPool, _FactRegion = User.alias("fact_owner"), Pool.alias("fact_pool"), Region.alias("fact_region")
+_FACTS = ("owner_name", "pool_name_zh", "pool_name_en", "region_name_zh", "region_name_en")
+
+
+def _with_facts(query):
+    """`query` of customers with the owner's name, the pool's and the region's names on each row (left joins
+    on aliases, so a caller's own joins stay as they are), as flat rows."""
+    return (query.select_extend(_FactOwner.full_name.alias("owner_name"), _FactPool.name_zh.alias("pool_name_zh"),
+                                _FactPool.name_en.alias("pool_name_en"), _FactRegion.name_zh.alias("region_name_zh"),
+                                _FactRegion.name_en.alias("region_name_en"))
+            .join_from(Customer, _FactOwner, pw.JOIN.LEFT_OUTER, on=(Customer.owner == _FactOwner.id))
+            .join_from(Customer, _FactPool, pw.JOIN.LEFT_OUTER, on=(Customer.pool == _FactPool.id))
+            .join_from(Customer, _FactRegion, pw.JOIN.LEFT_OUTER, on=(Customer.region == _FactRegion.id))
+            .objects())
+
+
+def _set_facts(c):
+    c.pool_row = (Pool(id=c.pool_id, name_zh=c.pool_name_zh, name_en=c.pool_name_en)
+                  if c.pool_id and c.pool_name_zh is not None else None)
+    c.region_row = (Region(id=c.region_id, name_zh=c.region_name_zh, name_en=c.region_name_en)
+                    if c.region_id and c.region_name_zh is not None else None)
+    c.credit_tail = (c.credit_code or "")[-4:]
+    c.key_account = c.business_model == "key_account"
+    return c
+
+
 def facts(rows):
-    """Give each customer row what tells it apart from a same-named one, read in three small queries:
-    `owner_name`, `pool_row`, `region_row`, `credit_tail` (the credit code's last four characters),
-    `key_account`."""
-    owners = {u.id: u.full_name for u in User.select(User.id, User.full_name)
-              .where(User.id.in_({c.owner_id for c in rows if c.owner_id} or {0}))}
-    pools = {p.id: p for p in Pool.select().where(Pool.id.in_({c.pool_id for c in rows if c.pool_id} or {0}))}
-    regions = {r.id: r for r in Region.select().where(Region.id.in_({c.region_id for c in rows if c.region_id} or {0}))}
-    for c in rows:
-        c.owner_name = owners.get(c.owner_id)
-        c.pool_row = pools.get(c.pool_id)
-        c.region_row = regions.get(c.region_id)
-        c.credit_tail = (c.credit_code or "")[-4:]
-        c.key_account = c.business_model == "key_account"
+    """Give each customer row what tells it apart from a same-named one, read in one small query:
+    `owner_name`, `pool_row`, `region_row` (the pool's and region's names only), `credit_tail` (the credit
+    code's last four characters), `key_account`."""
+    if rows:
+        read = {r.id: r for r in _with_facts(Customer.select(Customer.id)).where(Customer.id.in_({c.id for c in rows}))}
+        for c in rows:
+            for name in _FACTS:
+                setattr(c, name, getattr(read.get(c.id), name, None))
+            _set_facts(c)
     return rows
 
 

@@ -202,9 +202,10 @@ def filter_query(query, q, model, small=False):
     if not small:
         return query.where(model.id.in_(matching_ids([q])))
     if is_sqlite():
-        fts = pw.Table(TABLE, ("rowid", "name", "short_name", "credit_code", "people", "phones"))
-        text = pw.fn.lower(fts.name.concat(" ").concat(fts.short_name).concat(" ").concat(fts.credit_code)
-                           .concat(" ").concat(fts.people).concat(" ").concat(fts.phones))
+        fts = pw.Table(TABLE, ("rowid",)).alias("fts_row")
+        # The row's indexed text as one literal (a chain of nine || nodes costs more to compile than to run).
+        text = pw.SQL("lower(fts_row.name || ' ' || fts_row.short_name || ' ' || fts_row.credit_code || ' ' || "
+                      "fts_row.people || ' ' || fts_row.phones)")
         cond = functools.reduce(lambda a, b: a & b, [pw.fn.instr(text, t.lower()) > 0 for t in terms])
         return query.where(pw.fn.EXISTS(fts.select(pw.SQL("1")).where((fts.rowid == model.id) & cond)))
     sql, params = _pg_condition(terms)

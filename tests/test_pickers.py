@@ -56,6 +56,24 @@ def test_the_lookup_ranks_own_then_owned_then_pool_and_says_what_tells_them_apar
     assert pickers.customer_lookup(agent, "豪") == []  # one character is not a query
 
 
+def test_a_lookup_is_one_statement_with_its_facts(twins, make_user):
+    """An agent sees every file: one statement. A rep's scope reads their pools and delegations first (2 more)."""
+    from playhouse.test_utils import count_queries
+
+    rep, _other, owned, pooled, mine = twins
+    agent = make_user("service")
+    with count_queries() as counted:
+        rows = pickers.customer_lookup(agent, "豪亿时装")
+    assert counted.count == 1 and [c.id for c in rows] == [mine.id, owned.id, pooled.id]
+    assert rows[2].pool_row.id == pooled.pool_id and rows[0].region_row.id == mine.region_id
+    with count_queries() as counted:
+        assert [c.id for c in pickers.customer_lookup(rep, "豪亿时装")] == [mine.id, pooled.id]
+    assert counted.count == 3
+    with count_queries() as counted:
+        assert pickers.facts([]) == [] and pickers.facts([Customer.get_by_id(pooled.id)])[0].pool_row.id == pooled.pool_id
+    assert counted.count == 2  # the row itself, then its facts in one
+
+
 def test_the_service_lookup_shows_the_facts_and_the_picked_card_too(client, twins, make_user):
     _rep, _other, owned, pooled, _mine = twins
     client.login(make_user("service"))

@@ -400,6 +400,11 @@ def test_conversion_counts_orders_within_the_window(team, make_user, make_custom
     result = sv.lead_conversion()
     assert (result["leads"], result["converted"], result["orders_available"]) == (3, 1, True)
     assert result["by_source"]["care"] == [3, 1]
+    order(a, today + dt.timedelta(days=5))         # a second order converts the same lead once
+    order(b, today - dt.timedelta(days=1))         # before the lead: not a conversion
+    result = sv.lead_conversion(since=clock.now() - dt.timedelta(days=365))
+    assert (result["leads"], result["converted"], result["by_source"]["care"]) == (3, 1, [3, 1])
+    assert sv.lead_conversion(since=clock.now() + dt.timedelta(days=1))["leads"] == 0
 
 
 # ---- the web: quick form, lookup, ticket page, queue -------------------------------------------
@@ -571,6 +576,24 @@ def test_dashboard_compliance_trend_and_conversion(client, team, make_user, make
     assert "<td>Fault</td><td>1</td><td>1</td><td>100 %</td>" in week
     assert "<td>Complaint</td><td>1</td><td>0</td><td>0 %</td>" in week
     assert 'id="lead-conversion"' in body and "0 / 1" in body
+
+
+def test_the_dashboard_reads_its_figures_in_nine_statements_however_many_tickets_and_leads(client, team, make_user,
+                                                                                         make_customer):
+    """Issue 19: the session, the open counts (2), the settings, the leads per source and the ordering ones
+    (2), the week's and the month's compliance (2), the twelve weeks' satisfaction in one UNION ALL."""
+    agent = team["agents"][0]
+    client.login(agent)
+    counts = []
+    for _ in range(2):
+        customer = make_customer(owner=make_user("sales"))
+        t = sv.move_ticket(agent, sv.move_ticket(agent, log(agent, customer), "in_progress"), "resolved", "好了")
+        sv.rate_ticket(agent, t, "5")
+        sv.raise_repurchase_lead(agent, customer, "想再订一批货")
+        with count_queries() as q:
+            assert client.get("/service/dashboard").status_code == 200
+        counts.append(q.count)
+    assert counts == [9, 9]
 
 
 def test_satisfaction_weeks_run_monday_to_sunday_in_shanghai(app, team, make_customer):
