@@ -114,6 +114,7 @@ def cases(s):
     hx = True
     return [
         ("list, rep (mine)", "rep001", "/customers", False),
+        ("list, rep (scope=all: own, stakes, pools)", "rep001", "/customers?scope=all", False),
         ("list, manager (team)", "manager01", "/customers", False),
         ("list, marketing (leads)", "marketing", "/customers", False),
         ("list, admin (scope=all)", "admin", "/customers?scope=all", False),

@@ -154,6 +154,7 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--baseline", default=str(BASELINE))
     parser.add_argument("--save-baseline", action="store_true")
+    parser.add_argument("--note", default="", help="with --save-baseline: what the baseline is (the change, the machine)")
     parser.add_argument("--check-floors", action="store_true",
                         help="compare each floor's visible text with its page's (no timing); needs --db main=PATH")
     args = parser.parse_args(argv)
@@ -214,7 +215,7 @@ def main(argv=None):
     if args.save_baseline:
         pages = [{k: r[k] for k in ("part", "label", "cpu_median", "cpu_p95", "wall_median", "wall_p95", "statements")}
                  for r in results]
-        saved = {"runs": args.runs, "load": load[:3], "pages": pages}
+        saved = {"runs": args.runs, "load": load[:3], "note": args.note, "pages": pages}
         if floor_results:
             saved["floors"] = [{k: f[k] for k in ("label", "cpu_median", "cpu_p95")} for f in floor_results]
         baseline_path.write_text(json.dumps(saved, indent=1,
