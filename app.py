@@ -148,7 +148,7 @@ def default_config():
         "PORT": 8000,
         # waitress's worker threads. Python runs one thread at a time: past a thread per core plus two that
         # wait on the database or the network, more threads only hand the interpreter lock around (rep001's
-        # list at 1M, 8 clients: 8 threads 103 requests/s, 4 threads 124 (159 with this stop's page work); docs/benchmarks.md).
+        # list at 1M, 8 clients: 8 threads 103 requests/s, 4 threads 124, 2 threads 139; docs/benchmarks.md).
         "THREADS": 4,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
