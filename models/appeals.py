@@ -32,7 +32,7 @@ from models.appeal_tables import Appeal, CreditSplit
 from models.base import db, fresh
 from models.conflicts import ConflictCase
 from models.customers import Customer
-from models.errors import N_, DomainError, NotFound, ValidationError
+from models.errors import N_, DomainError, NotFound, ValidationError, plain_values
 from models.fields import clean_text, parse_id
 from models.keyset import keyset_page
 from models.ledger import PoolEvent
@@ -56,10 +56,6 @@ class AppealRefused(DomainError):
     def __init__(self, rule, message, **params):
         super().__init__(message, **params)
         self.rule = rule
-
-
-def _fmt(value):
-    return clock.to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _reason(text, message):
@@ -104,7 +100,7 @@ def _restore_obstacle(customer, ev, owner_id):
                  .order_by(CustomerMerge.at).first())
         return AppealRefused("merged", N_("%(name)s was merged with %(other)s on %(when)s, after the release: it cannot "
                                           "be restored; settle it by hand."), name=customer.name,
-                             other=merge.loser_name, when=_fmt(merge.at))
+                             other=merge.loser_name, when=merge.at)
     if customer.owner_id is not None:
         if customer.owner_id == owner_id:
             return AppealRefused("back", N_("%(name)s is back with its former owner already."), name=customer.name)
@@ -116,7 +112,7 @@ def _restore_obstacle(customer, ev, owner_id):
              .order_by(PoolEvent.id).first())
     if later is not None:
         return AppealRefused("claimed", N_("%(name)s changed hands after this release (on %(when)s): it cannot go back."),
-                             name=customer.name, when=_fmt(later.at))
+                             name=customer.name, when=later.at)
     return None
 
 
@@ -135,7 +131,7 @@ def _owner_obstacle(owner, customer, rules, now):
 def _refused(event_kind, actor, customer_id, now, rules, exc, **inputs):
     """The ledger row of a refusal, in its own transaction (the refused write was rolled back)."""
     with db.atomic():
-        ledger.record(event_kind, actor, customer_id, now, rules, reason=exc.message % exc.params if exc.params else exc.message,
+        ledger.record(event_kind, actor, customer_id, now, rules, reason=exc.message % plain_values(exc.params) if exc.params else exc.message,
                       inputs={"rule": exc.rule, **inputs})
 
 
@@ -155,7 +151,7 @@ def _restore(actor, customer, ev, now, rules, event_kind, reason, inputs):
                             updated_at=now).where((Customer.id == customer.id) & Customer.owner.is_null()).execute()
     if not moved:  # PostgreSQL has no BEGIN IMMEDIATE: the owner guard decides there
         raise AppealRefused("claimed", N_("%(name)s changed hands after this release (on %(when)s): it cannot go back."),
-                            name=customer.name, when=_fmt(now))
+                            name=customer.name, when=now)
     customer = Customer.get_by_id(customer.id)
     at, rule, _ = pools.release_plan(customer, rules, now)  # the clock it had: claimed_at and follow-ups kept
     held = None
@@ -218,7 +214,7 @@ def _open_window(kind, start, rules, now):
         raise AppealRefused("off", off)
     ends = window_end(start, hours)
     if now > ends:
-        raise AppealRefused("window", closed, until=_fmt(ends), hours=hours)
+        raise AppealRefused("window", closed, until=ends, hours=hours)
     return hours, ends
 
 
@@ -262,7 +258,7 @@ def appeal_release(actor, event_id, reason, now=None):
             earlier = Appeal.get_or_none((Appeal.kind == "release") & (Appeal.ref_id == ev.id))
             if earlier is not None:
                 raise AppealRefused("twice", N_("You appealed this release already on %(when)s; it can be appealed once."),
-                                    when=_fmt(earlier.opened_at))
+                                    when=earlier.opened_at)
             hours, ends = _open_window("release", ev.at, rules, now)
             problem = _restore_obstacle(fresh(customer), ev, actor.id)
             if problem:

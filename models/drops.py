@@ -124,7 +124,7 @@ def queue_for(actor, customer, now=None):
             raise DomainError(N_("This customer is not waiting for a drop: claim it instead."))
         if customer.staked_by_id and customer.staked_by_id != actor.id:
             raise pools.ClaimRefused("staked", N_("Another rep has staked this customer until %(until_text)s."),
-                                     until=customer.stake_due, until_text=pools._fmt(customer.stake_due))
+                                     until=customer.stake_due, until_text=customer.stake_due)
         holds_at_drop(actor, customer, rules)
         this_drop = (DropEntry.customer == customer.id) & (DropEntry.drop_at == customer.drop_at)
         if DropEntry.select().where(this_drop & (DropEntry.user == actor.id)).exists():
@@ -350,7 +350,7 @@ def _notes(customer, drop_at, order, places, winner, skipped, now):
             note(uid, "drop_skipped", N_("The drop of %(name)s: you drew place %(place)s of %(n)s but a claim rule "
                                          "refused you, so the next entrant was asked."), key,
                  name=customer.name, place=places[uid], n=n)
-            note(uid, "drop_skipped", message, key + ":why", **{k: str(v) for k, v in params.items()})
+            note(uid, "drop_skipped", message, key + ":why", **pools.stored_params(params))
         else:
             note(uid, "drop_lost", N_("The drop of %(name)s went to another rep: you drew place %(place)s of %(n)s."),
                  key, name=customer.name, place=places[uid], n=n)

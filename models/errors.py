@@ -1,4 +1,5 @@
 """Domain errors carry a message a person can read (English source text, translated by the views)."""
+import datetime as dt
 
 
 def N_(message):
@@ -6,11 +7,22 @@ def N_(message):
     return message
 
 
+def plain_values(params):
+    """A message's values as a log line, a ledger reason or a stored notification keeps them: a time (stored,
+    naive UTC) as business time, 2026-11-25 10:00. The pages write a time in the reader's language instead
+    (views.i18n.translate_error), so a refusal passes the time itself."""
+    if not any(isinstance(v, dt.datetime) for v in params.values()):
+        return params
+    from models.clock import to_local  # errors sit below everything, the clock included
+
+    return {k: to_local(v).strftime("%Y-%m-%d %H:%M") if isinstance(v, dt.datetime) else v for k, v in params.items()}
+
+
 class DomainError(Exception):
     """A rule refused the action. `message` is translatable text, `params` fill its %(name)s slots."""
 
     def __init__(self, message, **params):
-        super().__init__(message % params if params else message)
+        super().__init__(message % plain_values(params) if params else message)
         self.message = message
         self.params = params
 

@@ -16,7 +16,7 @@ from models.base import BaseModel, bulk_insert, db, for_update, fresh, id_in, lo
 from models.customers import Customer, Pool
 from models.fields import FieldError, clean_text, parse_int
 from models.delegation_tables import release_pause
-from models.errors import DomainError, N_, NotFound, ValidationError
+from models.errors import DomainError, N_, NotFound, ValidationError, plain_values
 from models.ledger import PoolEvent
 from models.notifications import Notification, notify
 from models.permissions import require
@@ -322,13 +322,13 @@ def check_claim(actor, customer, rules, now, context=None):
         raise ClaimRefused("pool", N_("You may not claim from this pool."))
     if customer.staked_by_id and customer.staked_by_id != actor.id:
         raise ClaimRefused("staked", N_("Another rep has staked this customer until %(until_text)s."),
-                           until=customer.stake_due, until_text=_fmt(customer.stake_due))
+                           until=customer.stake_due, until_text=customer.stake_due)
     check_release_holds(actor, customer, rules, now, ctx)
     claims_today = ctx["claims_today"]
     if claims_today >= rules["claims_per_day"]:
         until = ctx["day_start"] + dt.timedelta(days=1)
         raise ClaimRefused("claims_per_day", N_("You have made %(n)s claims today, the daily limit. Again from %(until_text)s."),
-                           until=until, n=claims_today, until_text=_fmt(until))
+                           until=until, n=claims_today, until_text=until)
     cap = ctx["cap"]
     if cap["used"] >= cap["total"]:
         raise ClaimRefused("capacity", N_("Your private pool is full (%(used)s of %(total)s). Release a customer first."),
@@ -345,24 +345,24 @@ def check_release_holds(actor, customer, rules, now, context=None):
     if customer.drop_at:  # fair drops (models/drops.py): nobody takes it before its drop, the lottery decides
         if now < customer.drop_at:
             raise ClaimRefused("drop", N_("Drops at %(until_text)s: queue for it, a lottery decides."),
-                               until=customer.drop_at, until_text=_fmt(customer.drop_at))
+                               until=customer.drop_at, until_text=customer.drop_at)
         raise ClaimRefused("drop_due", N_("The drop is being drawn: try again in a moment."))
     if customer.released_at:
         frozen_until = customer.released_at + dt.timedelta(hours=rules["frozen_hours"])
         if now < frozen_until:
             raise ClaimRefused("frozen", N_("Freshly released: frozen until %(until_text)s."), until=frozen_until,
-                               until_text=_fmt(frozen_until))
+                               until_text=frozen_until)
         if customer.released_from == actor.id:
             until = customer.released_at + dt.timedelta(days=rules["cooling_off_days"])
             if now < until:
                 raise ClaimRefused("cooling_off", N_("You released this customer: cooling-off until %(until_text)s."),
-                                   until=until, until_text=_fmt(until))
+                                   until=until, until_text=until)
         elif actor.team_id and customer.released_team == actor.team_id:
             until = customer.released_at + dt.timedelta(days=rules["team_cooling_off_days"])
             if now < until:
                 raise ClaimRefused("team_cooling_off",
                                    N_("Your team released this customer: cooling-off until %(until_text)s."),
-                                   until=until, until_text=_fmt(until))
+                                   until=until, until_text=until)
 
 
 def _appealed(customer, context):
@@ -389,7 +389,14 @@ def _clock_start(customer, team_id, now):
 
 
 def _fmt(value):
+    """A time as text for a stored notification's values (they are kept as JSON). A refusal passes the time
+    itself: the page writes it in the reader's language (views.i18n.translate_error)."""
     return clock.to_local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def stored_params(params):
+    """A refusal's values as a notification keeps them (JSON): text, a time in business time."""
+    return {k: str(v) for k, v in plain_values(params).items()}
 
 
 def claim_customer(actor, customer_id, now=None):

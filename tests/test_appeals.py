@@ -102,9 +102,11 @@ def test_an_appeal_one_second_late_is_refused_and_the_ledger_says_why(world):
     with pytest.raises(appeals.AppealRefused) as refused:
         appeals.appeal_release(world["rep"], world["ev"].id, "漏登了跟进")
     assert refused.value.rule == "window"
-    assert "2026-11-25 17:00" in refused.value.message % refused.value.params
+    assert "2026-11-25 17:00" in str(refused.value)  # business time; the page writes it in the reader's language
+    assert refused.value.params["until"] == WINDOW_END
     assert not Appeal.select().exists()
     row = PoolEvent.select().where(PoolEvent.kind == "appeal_refused").get()
+    assert "2026-11-25 17:00" in row.reason
     assert (row.inputs["rule"], row.actor_id, row.customer_id) == ("window", world["rep"].id, world["customer"].id)
 
 

@@ -22,7 +22,7 @@ from models.pools import (CapacityAdjustment, ClaimRefused, LockRequest, Pool, P
                           preview_rules, refresh_release, release_customer, release_plan, request_lock,
                           stake_customer, sweep, unlock_customer)
 from models.rules import DEFAULTS, RuleVersion, Rules, followup_validity, in_force, normalize_phrase, save_version
-from models.users import Region, Team
+from models.users import Region, Team, User
 from tests.conftest import FROZEN, valid_credit_code
 
 SEC = dt.timedelta(seconds=1)
@@ -933,7 +933,11 @@ def test_claim_route_refusal_returns_the_row_with_the_rules_message(client, w, p
     client.login(w.rep_a)
     r = client.post(f"/pools/{c.id}/claim", htmx=True)
     assert r.status_code == 200 and f'id="pool-row-{c.id}"' in body(r)
-    assert "Freshly released: frozen until 2026-11-25 09:00" in body(r)
+    assert "Freshly released: frozen until Nov 25, 2026, 9:00" in body(r)  # in the reader's language
+    User.update(language="zh_CN").where(User.id == w.rep_a.id).execute()
+    client.login(w.rep_a)
+    r = client.post(f"/pools/{c.id}/claim", htmx=True)
+    assert "2026年11月25日 09:00" in body(r) and "2026-11-25" not in body(r)
     assert fresh(c).owner_id is None
     client.login(w.far_rep)
     assert client.post(f"/pools/{c.id}/claim", htmx=True).status_code == 404  # not their pool: invisible

@@ -6,7 +6,7 @@ instance folder at start-up, so no build artefact lives in the repository.
 """
 import functools
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from babel import Locale
@@ -70,9 +70,20 @@ def _ngettext(singular, plural, n):
 
 
 def translate_error(message, params=None):
-    """A domain error's message (English source) in the user's language."""
+    """A domain error's message (English source) in the user's language; a date or time among its values is
+    written as the user's language writes it (a refusal's "frozen until …"), in business time."""
     text = _speech().translations.ugettext(message)
-    return text % params if params else text
+    if not params:
+        return text
+    return text % {key: _value_text(value) for key, value in params.items()}
+
+
+def _value_text(value):
+    if isinstance(value, datetime):
+        return fmt_datetime(value)
+    if isinstance(value, date):
+        return fmt_date(value)
+    return value
 
 
 def _compile(target):
