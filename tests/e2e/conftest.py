@@ -83,14 +83,16 @@ def _fail_on_js_errors(page):
 
 def log_in(page, username, password=PASSWORD):
     """Log in through the real form (in English) and land on the workbench. A page left open after its cookies
-    were cleared may be sent to the login page by its own polling at that moment, aborting this navigation
-    (net::ERR_ABORTED): then it is done again."""
+    were cleared may be sent to the login page by its own polling (its badges) at that moment, aborting this
+    navigation or, later, reloading the form just filled: the page goes blank first (its requests end with it),
+    and a navigation interrupted all the same is done again."""
+    page.goto("about:blank")  # the page left open stops polling: its answers cannot navigate this one away
     for attempt in range(3):
         try:
             page.goto("/login?lang=en")
             break
         except PlaywrightError as exc:
-            if "ERR_ABORTED" not in str(exc) or attempt == 2:
+            if not ("ERR_ABORTED" in str(exc) or "interrupted by another navigation" in str(exc)) or attempt == 2:
                 raise
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
