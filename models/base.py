@@ -204,8 +204,14 @@ def init_db(url, pragmas=None):
         # threads bound how many are open at once (waitress: 8 and the sweeper), as on SQLite.
         url = url.replace("://", "+pool://", 1)
         kwargs.update(max_connections=None, stale_timeout=600)
-    if getattr(db, "obj", None) is not None and hasattr(db.obj, "close_all"):
-        db.obj.close_all()  # the pool of the database bound before (tests bind one per test)
+    before = getattr(db, "obj", None)
+    if isinstance(before, pw.SqliteDatabase) and hasattr(before, "close_idle"):
+        # The pool bound before (tests bind one per test): its idle connections. One a thread is using (a
+        # browser test's server answering a page's last poll) stays with that thread: closing it under a
+        # running statement crashes the interpreter (CI: a segfault in sqlite3 at a rebind).
+        before.close_idle()
+    elif before is not None and hasattr(before, "close_all"):
+        before.close_all()  # PostgreSQL: every connection, or the test's database cannot be dropped
     database = db_url.connect(url, **kwargs)
     if isinstance(database, pw.SqliteDatabase):
         # Writes that read then write (claims, capacity) take the lock up front.

@@ -64,8 +64,11 @@ def base_url(live_server):
 
 @pytest.fixture(autouse=True)
 def _bind_db(live_server, e2e_db):
-    # Unit tests rebind the shared database handle; put it back on the browser tests' file.
-    models.init_db(e2e_db)
+    # Unit tests rebind the shared database handle; put it back on the browser tests' file (only then: the
+    # server may still be answering the last page's requests on the connections of the binding there is).
+    bound = getattr(models.db, "obj", None)
+    if getattr(bound, "database", None) != e2e_db.removeprefix("sqlite:///"):
+        models.init_db(e2e_db)
     yield
 
 
