@@ -1,7 +1,7 @@
 """Administration: users, teams, custom profile fields and the audit log (admins only)."""
 from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
-from wtforms import (BooleanField, Form, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
+from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
 
 from peewee import JOIN, fn
@@ -17,7 +17,7 @@ from models.users import (GRANT_LABELS, GRANTS, LANGUAGES, ROLE_LABELS, ROLES, R
 from views import extend
 from views import htmx as hx
 from views.auth import sign_in
-from views.forms import field_errors
+from views.forms import Form, field_errors
 from views.i18n import LANGUAGE_NAMES, label, locale_code, translate_error
 from views.i18n import gettext as _
 

@@ -4,16 +4,16 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
 from flask_login import current_user
-from wtforms import DateField, DateTimeLocalField, Form, SelectField, StringField, TextAreaField
+from wtforms import DateField, DateTimeLocalField, SelectField, StringField, TextAreaField
 
 from models import audit, db, listing, pools
 from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LABELS, CHANNELS, COMPLETENESS_FIELDS,
                               DECISION_ROLE_LABELS, DECISION_ROLES, FOLLOWUP_TYPE_LABELS, FOLLOWUP_TYPES,
                               CUSTOM_KIND_LABELS, PROFILE_FIELDS, SIZE_LABELS, SIZES, SOURCE_LABELS, SOURCES, STAGE_LABELS,
                               STAGES, YES_NO_LABELS, Contact, CustomField, CustomerGroup, Industry, active_custom_fields,
-                              change_stage, check_customer_field, completeness_parts, create_customer, custom_values,
+                              change_stage, check_customer_field, completeness_parts, contacts_of, create_customer, custom_values,
                               followup_validity, followups_of, get_customer, log_follow_up, save_contact, update_customer)
-from models.base import kept_select
+from models.base import kept_get, kept_select
 from models.fields import normalize_phone, parse_date, parse_id
 from models.duplicates import REASON_LABELS, find_matches, normalize_name
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -21,7 +21,7 @@ from models.permissions import SELLERS, can, require
 from models.users import Region, Team, User
 from views import extend
 from views import htmx as hx
-from views.forms import error_line, field_errors
+from views.forms import Form, error_line, field_errors
 from views.i18n import gettext as _
 from views.i18n import fmt_date, fmt_number, label, locale_code, translate_error
 
@@ -368,7 +368,7 @@ def show(customer_id):
     extra_tabs = extend.customer_tabs(current_user, customer)
     wanted = request.args.get("tab")
     tab = wanted if wanted in TABS or wanted in {t.key for t in extra_tabs} else "timeline"
-    contacts = list(Contact.select().where(Contact.customer == customer).order_by(Contact.active.desc(), Contact.id))
+    contacts = contacts_of(customer.id)
     context = dict(customer=customer, tab=tab, contacts=contacts, **_tab_context(customer, tab))
     context.update(extra_tabs=extra_tabs, tab_template=f"customers/_tab_{tab}.html" if tab in TABS
                    else extend.customer_tab_named(tab).template)
@@ -384,9 +384,9 @@ def show(customer_id):
         owner=owner, parts=parts, stage_choices=_stage_choices(customer),
         stage_limited=not all(can(current_user, "customer.set_stage", s) for s in STAGES),
         followup_form=FollowUpForm(customer, contacts=contacts),
-        industry=Industry.get_or_none(Industry.id == customer.industry_id) if customer.industry_id else None,
-        region=Region.get_or_none(Region.id == customer.region_id) if customer.region_id else None,
-        group=CustomerGroup.get_or_none(CustomerGroup.id == customer.group_id) if customer.group_id else None,
+        industry=kept_get(Industry, customer.industry_id) if customer.industry_id else None,
+        region=kept_get(Region, customer.region_id) if customer.region_id else None,
+        group=kept_get(CustomerGroup, customer.group_id) if customer.group_id else None,
         custom_fields=[(cf, custom_value_text(cf, values.get(cf.key))) for cf in custom_fields], loc=loc,
         created=request.args.get("created"),
     )
@@ -483,8 +483,7 @@ def contact_form(customer_id, contact_id=None):
             if request.htmx:
                 return hx.fragment(
                     "customers/_tab_contacts.html", "customerChanged", target="#tab-body", customer=customer,
-                    contacts=list(Contact.select().where(Contact.customer == customer)
-                                  .order_by(Contact.active.desc(), Contact.id)),
+                    contacts=contacts_of(customer.id),
                     contact_form=ContactForm(customer), saved=True,
                     followup_form=FollowUpForm(customer) if can(current_user, "followup.create", customer) else None)
             return hx.redirect(url_for("customers.show", customer_id=customer.id, tab="contacts"))

@@ -2,7 +2,7 @@
 edited and moved in place (htmx swaps the whole tree, so its warnings follow every change)."""
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
-from wtforms import Form, SelectField, StringField
+from wtforms import SelectField, StringField
 
 from models import decision_tree as tree
 from models import job_changes
@@ -10,7 +10,7 @@ from models.customers import DECISION_ROLE_LABELS, DECISION_ROLES, Contact, get_
 from models.errors import N_, ValidationError
 from models.permissions import can, require
 from views import extend
-from views.forms import error_line, field_errors
+from views.forms import Form, error_line, field_errors
 from views import htmx as hx
 from views.i18n import gettext as _
 from views.i18n import label, translate_error

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_login import current_user
-from wtforms import DateField, Form, SelectField, StringField
+from wtforms import DateField, SelectField, StringField
 
 from models import audit, clock, sql
 from models import opportunities as opps
@@ -17,7 +17,7 @@ from models.permissions import SELLERS, can, require
 from models.users import Team, User
 from views import extend
 from views import htmx as hx
-from views.forms import error_line, field_errors
+from views.forms import Form, error_line, field_errors
 from views.i18n import gettext as _
 from views.i18n import label, translate_error
 
