@@ -10,7 +10,7 @@ counters (models/perf_tables.py) share the customer's revenue, collections and n
 """
 import peewee as pw
 
-from models.base import BaseModel, JSONField, db
+from models.base import BaseModel, JSONField, db, kept_select
 from models.customer_tables import Customer
 from models.user_tables import User
 
@@ -54,9 +54,9 @@ class CreditSplit(BaseModel):
 
 def open_appeal_on(customer_id):
     """The open release appeal holding a customer out of the pool's claims, or None (one indexed read)."""
-    return (Appeal.select(Appeal.id, Appeal.appellant, Appeal.opened_at)
-            .where((Appeal.customer == customer_id) & (Appeal.status == "open") & (Appeal.kind == "release"))
-            .first())
+    return next(iter(kept_select("appeal.open_on", lambda c: (
+        Appeal.select(Appeal.id, Appeal.appellant, Appeal.opened_at)
+        .where((Appeal.customer == c) & (Appeal.status == "open") & (Appeal.kind == "release")).limit(1)), customer_id)), None)
 
 
 def held_by_appeal(customer_id):

@@ -29,7 +29,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, ledger, pools, rules as rules_mod
 from models.appeal_tables import Appeal, CreditSplit
-from models.base import db, fresh
+from models.base import db, fresh, kept_select
 from models.conflicts import ConflictCase
 from models.customers import Customer
 from models.errors import N_, DomainError, NotFound, ValidationError, plain_values
@@ -84,8 +84,9 @@ def _release_event(event_id):
 
 def latest_release(customer_id, rep_id):
     """The last release of a customer from `rep_id`, if it is the customer's last change of hands."""
-    last = (PoolEvent.select().where((PoolEvent.customer == customer_id) & PoolEvent.kind.in_(OWNERSHIP_KINDS))
-            .order_by(PoolEvent.id.desc()).first())
+    last = next(iter(kept_select("appeals.latest_release", lambda c: (
+        PoolEvent.select().where((PoolEvent.customer == c) & PoolEvent.kind.in_(OWNERSHIP_KINDS))
+        .order_by(PoolEvent.id.desc()).limit(1)), customer_id)), None)
     if last is not None and last.kind in RELEASE_KINDS and last.from_owner == rep_id:
         return last
     return None

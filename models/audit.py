@@ -5,8 +5,8 @@ The customer timeline is read from here; rows are append-only.
 import peewee as pw
 
 from models import clock
-from models.base import BaseModel, JSONField
-from models.keyset import keyset_page
+from models.base import BaseModel, JSONField, kept_select
+from models.keyset import first_page, keyset_page
 
 
 class AuditEvent(BaseModel):
@@ -48,5 +48,8 @@ def record(kind, actor=None, customer=None, **data):
 
 def timeline(customer_id, before=None, limit=20):
     """A page of a customer's events, newest first, keyset-paginated on id (`before`: a page's `next`)."""
-    return keyset_page(AuditEvent.select().where(AuditEvent.customer == customer_id), [AuditEvent.id],
-                       after=before, limit=limit, descending=True)
+    events = lambda c: AuditEvent.select().where(AuditEvent.customer == c)  # noqa: E731
+    if before is None:  # the customer's page opens on the first page: its statement kept
+        return first_page(kept_select(("audit.timeline", limit), lambda c: events(c).order_by(AuditEvent.id.desc())
+                                      .limit(limit + 1), customer_id), [AuditEvent.id], limit)
+    return keyset_page(events(customer_id), [AuditEvent.id], after=before, limit=limit, descending=True)

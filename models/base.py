@@ -172,6 +172,13 @@ def kept_select(key, build, *values):
     return query._get_cursor_wrapper(db.execute_sql(sql, [p if i is None else values[i] for i, p in slots]))
 
 
+def kept_get(model, pk):
+    """`model.get_or_none(model.id == pk)` with its statement kept (`kept_select`): pages read rows by id
+    (a customer, its pool, region and industry) on every request."""
+    key = model._meta.primary_key
+    return next(iter(kept_select(("get", model), lambda k: model.select().where(key == k).limit(1), pk)), None)
+
+
 def for_update(query):
     """`query` with the rows it reads locked until the transaction ends: PostgreSQL's FOR UPDATE. SQLite
     has no row locks and needs none (BEGIN IMMEDIATE already serialises every writer)."""

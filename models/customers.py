@@ -9,7 +9,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, rules, search
 from models import perf_tables as perf
-from models.base import db, fresh, kept_select
+from models.base import db, fresh, kept_get, kept_select
 from models.customer_tables import (  # noqa: F401  the tables and vocabularies, re-exported
     BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, CUSTOM_KIND_LABELS, CUSTOM_KINDS, Contact, CustomField,
     CustomValue, Customer, CustomerGroup,
@@ -202,10 +202,13 @@ def validate_custom_fields(data, e, business_model, only=None, fields=None):
 def custom_values(customer_ids):
     """{customer id: {field key: value}} for the customers, in one query."""
     out = {pk: {} for pk in customer_ids}
-    if customer_ids:
-        rows = (CustomValue.select(CustomValue.customer, CustomValue.value, CustomField.key)
-                .join(CustomField, on=(CustomValue.field == CustomField.id))
-                .where(CustomValue.customer.in_(list(customer_ids))).tuples())
+    ids = list(customer_ids)
+    if ids:
+        # kept per number of customers up to a page of a list (a customer's page: one)
+        build = lambda *pks: (CustomValue.select(CustomValue.customer, CustomValue.value, CustomField.key)  # noqa: E731
+                              .join(CustomField, on=(CustomValue.field == CustomField.id))
+                              .where(CustomValue.customer.in_(list(pks))).tuples())
+        rows = kept_select(("custom_values", len(ids)), build, *ids) if len(ids) <= 50 else build(*ids)
         for pk, value, key in rows:
             out[pk][key] = value
     return out
@@ -263,9 +266,9 @@ COMPLETENESS_FIELDS = {
 def completeness_weights():
     """{business model: {field: weight}} as the admin set them (only the models they saved), one query."""
     out = {}
-    for model, field, weight in CompletenessWeight.select(
-            CompletenessWeight.business_model, CompletenessWeight.field, CompletenessWeight.weight).tuples():
-        out.setdefault(model, {})[field] = weight
+    for row in kept_select("completeness_weights", lambda: CompletenessWeight.select(
+            CompletenessWeight.business_model, CompletenessWeight.field, CompletenessWeight.weight)):
+        out.setdefault(row.business_model, {})[row.field] = row.weight
     return out
 
 
@@ -444,10 +447,16 @@ def recompute_range(after_id, upto_id, models=None, expression=None):
 def get_customer(customer_id):
     """The customer by id, or NotFound (permission is the caller's: use permissions.visible)."""
     pk = int_or_none(customer_id)
-    customer = Customer.get_or_none(Customer.id == pk) if pk else None
+    customer = kept_get(Customer, pk) if pk else None
     if customer is None:
         raise NotFound()
     return customer
+
+
+def contacts_of(customer_id):
+    """A customer's contacts, the active first, then in the order they were added (its page's contact tab)."""
+    return list(kept_select("customer.contacts", lambda c: Contact.select().where(Contact.customer == c)
+                            .order_by(Contact.active.desc(), Contact.id), customer_id))
 
 
 def owned_by(user):

@@ -158,6 +158,17 @@ def keyset_union(queries, fields, after=None, before=None, limit=50, descending=
                 unique.append((_sortable(key), row))
         unique.sort(key=lambda pair: pair[0], reverse=walk_desc)
         rows = [row for _, row in unique[:limit + 1]]
+    return _page(rows, fields, limit, cursor, backwards, values, cursor_by_id)
+
+
+def first_page(rows, fields, limit, values=None):
+    """The first page of a list from its first `limit + 1` rows in the list's order, read by the caller (a
+    statement kept by models.base.kept_select): what `keyset_page` answers without a cursor."""
+    return _page(list(rows), list(fields), limit, None, False, values, False)
+
+
+def _page(rows, fields, limit, cursor, backwards, values, cursor_by_id):
+    """The page of `rows` (up to `limit + 1`, in the walk's order): its rows in the list's order and cursors."""
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:

@@ -503,7 +503,16 @@ def appeal_inbox(user, query, Appeal):
     return query.where(Appeal.id == 0)
 
 
+def acting_user(user):
+    """The user object behind `user`: the web layer hands in a proxy of the request's user (Flask-Login's
+    current_user), whose every attribute read looks the request up again (~3 µs: a rule reading the role,
+    the team and the id four times cost 12 µs against 0.6). A rule reads the object itself."""
+    unwrap = getattr(type(user), "_get_current_object", None)
+    return user if unwrap is None else user._get_current_object()
+
+
 def can(user, action, obj=None):
+    user = acting_user(user)
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return False
     rule = RULES.get(action)
@@ -572,6 +581,7 @@ def can_open(user, kind, record):
 
 def scope(kind, user, query=None):
     """Narrow `query` (every row of `kind` when None) to the records `user` may open."""
+    user = acting_user(user)
     model = _model(kind)
     if query is None:
         query = model.select()

@@ -31,10 +31,10 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from models import workbench
-from models.base import db, kept_sql
+from models.base import db, kept_select, kept_sql
 from models.customer_tables import Customer, Pool
 from models.ledger import PoolEvent
-from models.permissions import can, scope
+from models.permissions import acting_user, can, scope
 from models.user_tables import User
 from views.i18n import gettext as _
 from views.i18n import locale_code
@@ -176,7 +176,7 @@ def side_cards(customer, user):
     `may_have_rows` answers every registered table from one statement (an EXISTS each)."""
     g.kehu_customer_rows = {}
     try:
-        return _cards(_side_cards, customer, user)
+        return _cards(_side_cards, customer, acting_user(user))
     finally:
         g.kehu_customer_rows = None
 
@@ -310,8 +310,11 @@ class Names:
         user_ids = {int(i) for i in user_ids if i} - set(self.people)
         if user_ids:
             self.people.update(dict.fromkeys(user_ids))
-            for person in User.select(User.id, User.full_name, User.role, User.team, User.active) \
-                    .where(User.id.in_(user_ids)):
+            ids = sorted(user_ids)
+            build = lambda *pks: User.select(User.id, User.full_name, User.role, User.team, User.active).where(  # noqa: E731
+                User.id.in_(list(pks)))
+            # a page names a few people: the statement kept per how many (kept_select)
+            for person in kept_select(("names.people", len(ids)), build, *ids) if len(ids) <= 30 else build(*ids):
                 self.people[person.id] = person
         return self
 
@@ -398,6 +401,7 @@ def team_members(team_id):
 def workbench_panels(user, own=None):
     """[(template, context)] of the cards this user's workbench shows, and {name: found} for the host's own
     probes (`own`: {name: query or [queries]}), asked in the one statement with the cards' probes."""
+    user = acting_user(user)
     cards = [(template, context, probe(user) if probe else None)
              for _order, template, roles, context, probe in sorted(_workbench_panels.values(), key=lambda p: p[:2])
              if can(user, "workbench.panel", roles)]
