@@ -53,3 +53,64 @@ def test_a_value_the_statement_does_not_show_keeps_nothing(app, make_user):
     assert not any(key[0] == "test-cut" for key in _KEPT)
     with pytest.raises(TypeError):
         kept_select("test-bool", lambda flag: User.select().where(User.active == flag), True)
+
+
+def test_a_customers_pages_kept_reads_are_the_reads_built_each_time(app, make_user, make_customer):
+    """The 360's statements kept since stop 16: by id, its contacts, the first page of its timeline, its custom
+    values and the people a page names, each against the query built each time, after writes between calls."""
+    from models import audit
+    from models.base import kept_get
+    from models.customer_tables import Contact, Customer, CustomField, CustomValue, Region
+    from models.customers import contacts_of, custom_values
+    from views.extend import Names
+
+    rep = make_user("sales")
+    a, b = make_customer(owner=rep), make_customer()
+    for customer in (a, b):
+        assert kept_get(Customer, customer.id).name == Customer.get_by_id(customer.id).name
+    assert kept_get(Customer, 10 ** 12) is None and kept_get(Region, 10 ** 12) is None
+    Contact.create(customer=a, name="二", active=False, created_at=clock.now())
+    Contact.create(customer=a, name="一", active=True, created_at=clock.now())
+    for customer in (a, b):
+        built = list(Contact.select().where(Contact.customer == customer).order_by(Contact.active.desc(), Contact.id))
+        assert [c.id for c in contacts_of(customer.id)] == [c.id for c in built]
+    assert [c.name for c in contacts_of(a.id)] == ["一", "二"]
+    for n in range(25):
+        audit.record("note", actor=rep, customer=a, n=n)
+    first = audit.timeline(a.id)
+    built = audit.keyset_page(audit.AuditEvent.select().where(audit.AuditEvent.customer == a.id),
+                              [audit.AuditEvent.id], limit=20, descending=True)
+    assert [e.id for e in first.rows] == [e.id for e in built.rows] and first.next == built.next and first.more
+    assert [e.id for e in audit.timeline(a.id, before=first.next).rows] == \
+        [e.id for e in audit.keyset_page(audit.AuditEvent.select().where(audit.AuditEvent.customer == a.id),
+                                         [audit.AuditEvent.id], after=first.next, limit=20, descending=True).rows]
+    assert audit.timeline(b.id).next is None
+    field = CustomField.create(key="capacity", label_zh="产能", label_en="Capacity", kind="text", position=1)
+    CustomValue.create(customer=a, field=field, value="100")
+    assert custom_values([a.id]) == {a.id: {"capacity": "100"}}
+    assert custom_values([a.id, b.id]) == {a.id: {"capacity": "100"}, b.id: {}}
+    assert custom_values([b.id]) == {b.id: {}}
+    people = [make_user("sales") for _ in range(3)]
+    names = Names(rep).load(user_ids=[p.id for p in people] + [10 ** 12])
+    assert {pk: (p.full_name if p else None) for pk, p in names.people.items()} == \
+        {**{p.id: p.full_name for p in people}, 10 ** 12: None}
+
+
+def test_a_rule_asked_about_a_proxy_of_the_user_answers_as_for_the_user(app, make_user, make_customer):
+    """The web layer hands rules Flask-Login's proxy of the request's user; permissions read the object behind it."""
+    from werkzeug.local import LocalProxy
+
+    from models.permissions import RULES, acting_user, can, scope
+    from models.customer_tables import Customer
+
+    rep, other = make_user("sales"), make_user("sales")
+    mine, theirs = make_customer(owner=rep), make_customer(owner=other)
+    proxy = LocalProxy(lambda: rep)
+    assert acting_user(proxy) is rep and acting_user(rep) is rep and acting_user(None) is None
+    for action in ("customer.view", "customer.edit", "followup.create", "customer.release", "pool.work"):
+        assert action in RULES
+        for customer in (mine, theirs):
+            assert can(proxy, action, customer) == can(rep, action, customer)
+    assert can(proxy, "customer.view", mine) and not can(proxy, "customer.view", theirs)
+    assert [c.id for c in scope("customer", proxy, Customer.select())] == \
+        [c.id for c in scope("customer", rep, Customer.select())] == [mine.id]
