@@ -526,6 +526,15 @@ def require(user, action, obj=None):
         raise NotFound()
 
 
+def sees_all_owned(user):
+    """Whether every customer `user` owns is one they may open (customer.view): a rep's own (`_own_or_team`), and
+    everything for admins and service. A list of "mine" then needs nothing of the scope but the owner's index."""
+    user = acting_user(user)
+    if user is None or not getattr(user, "active", False):
+        return False
+    return user.role in ("admin", "service", "sales") or (user.role == "manager" and user.team_id is None)
+
+
 def visible(query, user):
     """Narrow a Customer query to the rows `user` may see (`scope("customer", ...)`, the older name)."""
     return scope("customer", user, query)

@@ -432,8 +432,10 @@ def exists(*probes):
     """For each probe (a query, a `kept_probe`, or a list of them: a list of answers) whether it has a row, in
     one statement."""
     queries = [q for probe in probes for q in (probe if isinstance(probe, (list, tuple)) else [probe])]
-    row = list(pw.Select(columns=[pw.fn.EXISTS(q if isinstance(q, pw.SQL) else q.order_by()) for q in queries])
-               .bind(db).tuples()[0]) if queries else []
+    # the kept probes' SQL joined as text (peewee would wrap each in two nodes to write the same)
+    parts = [(q.sql, q.params or ()) if isinstance(q, pw.SQL) else q.order_by().sql() for q in queries]
+    row = list(db.execute_sql("SELECT " + ", ".join(f"EXISTS({sql})" for sql, _ in parts),
+                              [p for _, params in parts for p in params]).fetchone()) if queries else []
     answers = []
     for probe in probes:
         if isinstance(probe, (list, tuple)):
