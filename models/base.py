@@ -138,7 +138,8 @@ def _mark(value, i):
 
 def _kept(key, build, values):
     """The kept (query, SQL, where each value goes) of `key`, made on first use; None when a value is not in
-    the SQL as it was given (peewee folded or converted it): such a statement is built each time."""
+    the SQL as it was given (peewee folded or converted it): such a statement is built each time (and the key
+    remembers it: not tried again)."""
     entry = _KEPT.get((key, type(db.obj)))
     if entry is None:
         marks = [_mark(v, i) for i, v in enumerate(values)]
@@ -146,9 +147,11 @@ def _kept(key, build, values):
         sql, params = query.sql()
         slots = [next((i for i, m in enumerate(marks) if type(p) is type(m) and p == m), None) for p in params]
         if {i for i in slots if i is not None} != set(range(len(values))):
-            return None
-        entry = _KEPT[(key, type(db.obj))] = (query, sql, [(i, p) for i, p in zip(slots, params)])
-    return entry
+            entry = False
+        else:
+            entry = (query, sql, [(i, p) for i, p in zip(slots, params)])
+        _KEPT[(key, type(db.obj))] = entry
+    return entry or None
 
 
 def kept_sql(key, build, *values):

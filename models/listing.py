@@ -12,7 +12,8 @@ import peewee as pw
 from models import clock, search
 from models.customers import BUSINESS_MODELS, SOURCES, STAGES, Customer, CustomValue, active_custom_fields, parse_custom_value
 from models.fields import FieldError, blank, clean_text, clip_text, decimal_text, id_or_none, parse_date, parse_decimal
-from models.keyset import keyset_union
+from models.base import is_sqlite, kept_select
+from models.keyset import first_page, keyset_union
 from models.perf_tables import SIGNED_STAGES
 from models.sql import no_index
 from models.permissions import customer_scope_branches, sees_all_owned, visible
@@ -61,6 +62,7 @@ class Filters:
     # cf.<key>.min / .max (numbers) and cf.<key>.from / .to (dates); keys are lower-case identifiers
     custom: dict = field(default_factory=dict)
     custom_fields: list = field(default_factory=list)  # the active ones, for the filter form
+    terms: list = None  # search's usable terms of q (None: read from q)
 
     @classmethod
     def parse(cls, args, user):
@@ -217,7 +219,7 @@ def filtered(user, f, within=None):
     if rare:
         q = q.where(Customer.id.in_(functools.reduce(lambda a, b: a & b, [custom_matches(c) for c in rare])))
     if f.q:
-        q = search.filter_query(q, f.q, Customer, small=small)
+        q = search.filter_query(q, f.q, Customer, small=small, terms=f.terms)
     return q
 
 
@@ -245,6 +247,45 @@ class Page:
     total_capped: bool = False
 
 
+# What a list's first page may filter on and still keep its statements (kept_select): values that go into the
+# SQL as they are. Dates (turned into business-day bounds), custom fields and "recovered" build each time.
+KEPT_FILTERS = ("stage", "grade", "region", "city", "industry", "business_model", "source", "owner", "team", "pool",
+                "tier")
+
+
+class _Reader:
+    """The user as `filtered` reads them while a kept statement is built: their role, and a mark for their id."""
+
+    is_authenticated = active = True
+
+    def __init__(self, user, user_id):
+        self.id, self.role, self.team_id, self.region_id = user_id, user.role, user.team_id, user.region_id
+
+
+def _kept_shape(user, f, size):
+    """(key, values, build(statement, *marks)) keeping a first page's statements, or None when the list's shape is
+    not told by the filters alone: a seller's scope (their pools and delegations) or a team's, dates, custom fields.
+    A rep's own customers and an admin's (or service's) whole list, filtered, sorted or searched, are."""
+    if f.custom or f.recovered or f.created_from or f.created_to or f.followup_from or f.followup_to:
+        return None
+    mine = f.scope == "mine" and sees_all_owned(user)
+    if not mine and not (f.scope == "all" and user.role in ("admin", "service")):
+        return None
+    if f.q and not (mine and is_sqlite()):
+        return None  # a search over everything lists the index's matches; PostgreSQL's text carries its terms
+    terms = search._terms(f.q) if f.q else []
+    given = tuple(name for name in KEPT_FILTERS if getattr(f, name))
+    values = ([user.id] if mine else []) + [getattr(f, name) for name in given] + terms
+    key = ("listing", user.role, f.scope, f.sort, f.direction, given, bool(f.q), len(terms), size)
+
+    def build(statement, *marks):
+        user_id, marks = (marks[0], marks[1:]) if mine else (None, marks)
+        shape = Filters(scope=f.scope, q=f.q, sort=f.sort, direction=f.direction,
+                        terms=list(marks[len(given):]) if f.q else None, **dict(zip(given, marks)))
+        return statement(filtered(_Reader(user, user_id), shape))
+    return key, values, build
+
+
 def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
     """One page of the list in the filter's order, after or before a cursor."""
     column = SORTS[f.sort]
@@ -260,6 +301,22 @@ def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
     # "Mine" and "my team" narrow it to the owner's or the team's index already (the parts would add
     # two empty walks, and a count that reads every id of the part that is not empty).
     # A pool's page (f.pool: unowned only) needs no part of owned customers.
+    kept = None if after or before else _kept_shape(user, f, size)
+    if kept is not None:  # the first page of a list whose statements are kept: read as keyset_page reads it
+        key, values, build = kept
+        order = [field.desc() if f.direction == "desc" else field.asc() for field in fields]
+        rows = kept_select(key + ("rows",), lambda *marks: build(
+            lambda q: q.select(*columns).order_by(*order).limit(size + 1), *marks), *values)
+        found = first_page(rows, fields, size)
+        result = Page(rows=found.rows, next_cursor=found.next)
+        if count and f.q:
+            result.total, result.total_capped = len(found.rows), found.more
+        elif count:
+            total = next(iter(kept_select(key + ("count",), lambda *marks: build(
+                lambda q: _capped(q).tuples(), *marks), *values)))[0]
+            result.total, result.total_capped = min(total, COUNT_CAP), total > COUNT_CAP
+        _attach_owners(result.rows, known=user)
+        return result
     branches = None if f.q or f.scope in ("mine", "team") else \
         customer_scope_branches(user, owned=f.sort == "release", unowned=bool(f.pool))
     queries = [filtered(user, f, within=b).select(*columns) for b, _ in branches] if branches else \
@@ -286,10 +343,15 @@ def page(user, f, after=None, before=None, size=PAGE_SIZE, count=True):
     return result
 
 
+def _capped(query):
+    """The statement counting `query`'s rows no further than COUNT_CAP + 1."""
+    capped = query.select(pw.SQL("1")).limit(COUNT_CAP + 1)
+    return Customer.select(pw.fn.COUNT(pw.SQL("*"))).from_(capped.alias("capped"))
+
+
 def _capped_count(query):
     """How many rows `query` has, counting no further than COUNT_CAP + 1."""
-    capped = query.select(pw.SQL("1")).limit(COUNT_CAP + 1)
-    return Customer.select(pw.fn.COUNT(pw.SQL("*"))).from_(capped.alias("capped")).scalar()
+    return _capped(query).scalar()
 
 
 def _attach_owners(rows, known=None):

@@ -186,17 +186,18 @@ def matching_ids(queries, limit=None):
     return pw.SQL(f"(SELECT rowid FROM {TABLE} WHERE {' OR '.join(conditions)}{tail})", params)
 
 
-def filter_query(query, q, model, small=False):
+def filter_query(query, q, model, small=False, terms=None):
     """Restrict a customer query to rows matching `q` (nothing for unusable queries).
 
     For a large scope the index finds the matches. For a small scope (a rep's or a team's own
     customers) it is cheaper to test each of those few rows' indexed text directly than to list
-    every match of a common term across a million customers."""
+    every match of a common term across a million customers. `terms`: `_terms(q)`, when the caller has them
+    (a list's kept statement puts its marks there)."""
     import functools
 
     import peewee as pw
 
-    terms = _terms(q)
+    terms = _terms(q) if terms is None else terms
     if not terms:
         return query.where(pw.SQL("1 = 0"))
     if not small:

@@ -49,8 +49,9 @@ def test_a_value_the_statement_does_not_show_keeps_nothing(app, make_user):
     def build(name):  # the value is changed before it reaches the statement: no mark to find
         return User.select().where(User.username == name[1:])
 
-    assert [u.id for u in kept_select("test-cut", build, f"x{user.username}")] == [user.id]
-    assert not any(key[0] == "test-cut" for key in _KEPT)
+    for _ in range(2):  # the second call knows at once that nothing is kept
+        assert [u.id for u in kept_select("test-cut", build, f"x{user.username}")] == [user.id]
+    assert [_KEPT[key] for key in _KEPT if key[0] == "test-cut"] == [False]
     with pytest.raises(TypeError):
         kept_select("test-bool", lambda flag: User.select().where(User.active == flag), True)
 
