@@ -13,6 +13,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, DecimalField, 
                      PasswordField, SelectField, SelectMultipleField, StringField, TelField, TextAreaField)
 from wtforms import Form as WTForm
 from wtforms import validators
+from wtforms.fields.choices import SelectChoice
 
 from views.forms import Form, form_field, html_attributes, render_control
 
@@ -42,6 +43,9 @@ class Sample(WTForm):
     picks = SelectMultipleField("Picks", choices=CHOICES)
     numbers = SelectField("Numbers", coerce=int, choices=[(1, "one"), (2, "two")])
     flags = SelectField("Flags", coerce=str, choices=[(True, "yes"), (False, "no")])
+    plain = SelectField("Plain", choices=["call", "visit", "<b>&"])  # texts: value and label alike
+    rich = SelectField("Rich", choices=[SelectChoice("a", "A <1>", render_kw={"data-x": '"1"', "disabled": True}),
+                                        SelectChoice("visit", None), SelectChoice("", "—")])  # WTForms' own path
 
 
 def _forms():
@@ -51,7 +55,8 @@ def _forms():
         yield Sample(MultiDict({"text": text, "required": text, "password": text, "shown": text, "area": text,
                                 "when": "2026-12-06T10:30", "day": "2026-12-06", "number": "12", "amount": "3.5",
                                 "flag": "y", "hidden": text, "email": text, "tel": text, "pick": "visit",
-                                "picks": ["call", "a&b"], "numbers": "2", "flags": "True"}))
+                                "picks": ["call", "a&b"], "numbers": "2", "flags": "True",
+                                "plain": "<b>&", "rich": "visit"}))
     yield Sample(MultiDict({"when": "not a time", "day": "2026-02-30", "number": "x", "pick": "nope"}))
     form = Sample(data={"when": dt.datetime(2026, 1, 2, 3, 4), "day": dt.date(2027, 1, 1), "pick": "a&b", "flag": True})
     form.text.errors = ["Too long <b>", Markup("<i>marked</i>")]

@@ -26,16 +26,44 @@ _INPUTS = (widgets.TextInput, widgets.PasswordInput, widgets.CheckboxInput, widg
 _QUOT = Markup("&quot;")
 
 
+_NAMES = {}  # an attribute's name as written (clean_key, escaped), per keyword given: a few dozen names
+
+
+def _name(key):
+    name = _NAMES.get(key)
+    if name is None:
+        name = _NAMES[key] = str(escape(clean_key(key)))
+    return name
+
+
 def html_attributes(attrs):
     """WTForms' `html_params` (sorted by name; True: the bare name; False: left out), written directly."""
     out = []
     for key, value in sorted(attrs.items()):
-        key = clean_key(key)
         if value is True:
-            out.append(escape(key))
+            out.append(_name(key))
         elif value is not False:
-            out.append(f'{escape(key)}="{escape(value).replace(chr(34), _QUOT)}"')  # a Markup value's own quotes
+            text = escape(value)  # escapes a text's quotes; a Markup value keeps its own, written as &quot;
+            out.append(f'{_name(key)}="{text.replace(chr(34), _QUOT) if hasattr(value, "__html__") else text}"')
     return " ".join(out)
+
+
+def _plain_choices(field):
+    """A select's choices as (value, label) pairs when they are plain 2-tuples or texts (no option groups, no
+    per-option attributes, no callables): the options written without WTForms' two objects per choice."""
+    choices = field.choices
+    if type(choices) is not list:
+        return None
+    out = []
+    for choice in choices:
+        kind = type(choice)
+        if kind is tuple and len(choice) == 2:
+            out.append(choice)
+        elif kind is str:
+            out.append((choice, choice))
+        else:
+            return None
+    return out
 
 
 def _flags(widget, field, attrs, call):
@@ -86,6 +114,18 @@ def _select(widget, field, attrs):
     _flags(widget, field, attrs, call=False)
     attrs["name"] = field.name
     html = [f"<select {html_attributes(attrs)}>"]
+    plain = _plain_choices(field)
+    if plain is not None:
+        coerce, data = field.coerce, field.data
+        many = type(widget) is widgets.Select and widget.multiple
+        chosen = (data or ()) if many else None
+        for value, text in plain:
+            selected = coerce(value) in chosen if many else coerce(value) == data
+            shown = str(value) if isinstance(value, bool) else value
+            html.append(f'<option {"selected " if selected else ""}value="{escape(shown)}">'
+                        f"{escape(text or value)}</option>")
+        html.append("</select>")
+        return "".join(html)
     for choice in field._iter_choices_normalized():
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
         option = {"value": value, **(choice.render_kw or {})}
