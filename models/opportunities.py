@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import peewee as pw
 
 from models import audit, clock, hooks, permissions, sql
-from models.base import BaseModel, db, fresh
+from models.base import BaseModel, db, fresh, kept_select
 from models.customers import BUSINESS_MODELS, Customer
 from models.fields import FieldError, clean_text, int_or_none, parse_date, parse_yuan, take, text_field
 from models.errors import N_, DomainError, NotFound, ValidationError, FieldErrors
@@ -895,15 +895,34 @@ def workbench_summary(user, today=None, limit=5):
     opportunities whose expected close date has passed (the oldest first, and how many)."""
     today = today or clock.today()
     month = today.replace(day=1)
-    q = _summary_scope(PipelineTotal.select(pw.fn.SUM(PipelineTotal.count), pw.fn.SUM(PipelineTotal.weighted_fen),
-                                            pw.fn.SUM(pw.Case(None, [(PipelineTotal.month == month,
-                                                                       PipelineTotal.weighted_fen)], 0))),
-                       PipelineTotal, user, Filters()).where(PipelineTotal.stage.in_(OPEN_STAGES))
-    count, weighted, this_month = q.tuples().first() or (0, 0, 0)
-    late = permissions.scope("opportunity", user, Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name)
-                             .join(Customer, on=(Opportunity.customer == Customer.id))).where(
-        (Opportunity.is_open == True) & (Opportunity.expected_close < today))  # noqa: E712
-    rows = list(late.order_by(Opportunity.expected_close, Opportunity.id).limit(limit))
-    late_count = late.count() if len(rows) == limit else len(rows)
+    # Both statements are kept (kept_select): the workbench asks them on every visit. The user's id and team
+    # go in as marks (permissions._Marked); the scope's own reads are done with the user (opportunity_shape).
+    head = [user.id] + ([] if user.team_id is None else [user.team_id])
+
+    def totals(*values):
+        marked = permissions._Marked(user, values[0], None if user.team_id is None else values[1])
+        return _summary_scope(PipelineTotal.select(
+            pw.fn.SUM(PipelineTotal.count), pw.fn.SUM(PipelineTotal.weighted_fen),
+            pw.fn.SUM(pw.Case(None, [(PipelineTotal.month == values[-1], PipelineTotal.weighted_fen)], 0))),
+            PipelineTotal, marked, Filters()).where(PipelineTotal.stage.in_(OPEN_STAGES)).limit(1).tuples()
+
+    count, weighted, this_month = next(iter(kept_select(
+        ("opportunities.totals", user.role, user.team_id is None), totals, *head, month)), None) or (0, 0, 0)
+    shape = permissions.opportunity_shape(user)
+    late = Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name).join(
+        Customer, on=(Opportunity.customer == Customer.id))
+
+    def overdue(query, day):
+        return query.where((Opportunity.is_open == True) & (Opportunity.expected_close < day))  # noqa: E712
+
+    if shape is True:
+        rows = list(overdue(late, today).order_by(Opportunity.expected_close, Opportunity.id).limit(limit))
+    else:
+        key, values, condition = shape
+        rows = list(kept_select(("opportunities.late", limit) + key, lambda *v: overdue(
+            late.where(condition(*v[:-1])), v[-1]).order_by(Opportunity.expected_close, Opportunity.id).limit(limit),
+            *values, today))
+    late_count = (overdue(permissions.scope("opportunity", user, late), today).count() if len(rows) == limit
+                  else len(rows))
     return {"count": count or 0, "weighted": _from_fen(weighted), "this_month": _from_fen(this_month),
             "late": rows, "late_count": late_count}

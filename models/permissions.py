@@ -707,7 +707,25 @@ def _opportunity_scope(user):
     customer came over, or left by a claim) opens for the team's manager but is listed only on the
     customer's 360 Opportunities tab. Finding those means reading every deal of the team's customers
     (30 ms for 10 reps on 200,000 deals, more than the whole board); tests/test_list_scopes.py pins it."""
-    from models.customer_tables import Customer
+    shape = opportunity_shape(user)
+    return shape if shape is True else shape[2](*shape[1])
+
+
+class _Marked:
+    """A user as a kept statement's builder reads them: their role, and marks (or their values) for their id and
+    team. Only what the scopes' conditions put into SQL is here: a rule that reads more is not built with it."""
+
+    active = is_authenticated = True
+
+    def __init__(self, user, user_id, team_id):
+        self.role, self.id, self.team_id = user.role, user_id, team_id
+
+
+def opportunity_shape(user):
+    """`scope("opportunity", user)`'s condition for a statement kept by models.base.kept_select, as (key, values,
+    condition(*values)): what the scope reads — the delegations, the residue's ids (read here, with the user) —
+    and the same condition rebuilt from marks in their place. True: the whole table (admin, service)."""
+    from models.base import kept_select
     from models.delegation_tables import acting_for_ids
     O = _table("Opportunity")
 
@@ -715,22 +733,44 @@ def _opportunity_scope(user):
         return True
     absentees = list(acting_for_ids(user))
     leads = _leads_team(user, user.team_id)
-    pipeline = _either((O.team == user.team_id) if leads else (O.owner == user.id),
-                       O.owner.in_(absentees) if absentees else False)
-    worked = _either(False if leads else _own_or_team_where(user), Customer.owner.in_(absentees) if absentees else False)
-    left_out = _either(O.owner == user.id if leads else False,
-                       O.customer.in_(_customers(worked)) if worked is not False else False)
-    if left_out is False:
-        return pipeline
-    # EXCEPT over the covering indexes: no deal row is read (each request starts with a cold page cache)
-    # and a NULL owner or team is simply not in the pipeline.
-    residue = O.select(O.id).where(left_out)
-    if pipeline is not False:
-        residue = residue - O.select(O.id).where(pipeline)
-    ids = [pk for (pk,) in residue.limit(RESIDUE_MAX + 1).tuples()]
+    head = [user.id] + ([] if user.team_id is None else [user.team_id])
+    shape = ("opportunity", user.role, leads, user.team_id is None, len(absentees))
+
+    def parts(*values):
+        """(pipeline, left_out) from the user's id, their team's and the absentees' ids."""
+        user_id, team_id = values[0], (None if user.team_id is None else values[1])
+        marked, away = _Marked(user, user_id, team_id), list(values[len(head):])
+        pipeline = _either((O.team == team_id) if leads else (O.owner == user_id), O.owner.in_(away) if away else False)
+        worked = _either(False if leads else _own_or_team_where(marked), _customer_owner_in(away) if away else False)
+        left_out = _either(O.owner == user_id if leads else False,
+                           O.customer.in_(_customers(worked)) if worked is not False else False)
+        return pipeline, left_out
+
+    def residue(*values):
+        # EXCEPT over the covering indexes: no deal row is read (each request starts with a cold page cache)
+        # and a NULL owner or team is simply not in the pipeline.
+        pipeline, left_out = parts(*values)
+        query = O.select(O.id).where(left_out)
+        if pipeline is not False:
+            query = query - O.select(O.id).where(pipeline)
+        return query.limit(RESIDUE_MAX + 1).tuples()
+
+    values = head + absentees
+    if parts(*values)[1] is False:
+        ids = []
+    else:
+        ids = [pk for (pk,) in kept_select(shape + ("residue",), residue, *values)]
     if len(ids) > RESIDUE_MAX:
-        return _either(pipeline, left_out)
-    return _either(pipeline, O.id.in_(ids) if ids else False)
+        return shape + ("all left out",), values, lambda *v: _either(*parts(*v))
+    n = len(values)
+    return (shape + (len(ids),), values + ids,
+            lambda *v: _either(parts(*v[:n])[0], O.id.in_(list(v[n:])) if len(v) > n else False))
+
+
+def _customer_owner_in(ids):
+    from models.customer_tables import Customer
+
+    return Customer.owner.in_(ids)
 
 
 def pipeline_where(user, owner, team, delegated=False):

@@ -115,3 +115,45 @@ def test_a_rule_asked_about_a_proxy_of_the_user_answers_as_for_the_user(app, mak
     assert can(proxy, "customer.view", mine) and not can(proxy, "customer.view", theirs)
     assert [c.id for c in scope("customer", proxy, Customer.select())] == \
         [c.id for c in scope("customer", rep, Customer.select())] == [mine.id]
+
+
+def test_the_workbenchs_kept_deal_summary_is_the_summary_built_each_time(app, make_user, make_team, make_customer):
+    """models.opportunities.workbench_summary keeps its statements (the totals, the late deals under the user's
+    scope, the scope's residue): for a rep, a rep acting for an absentee, a team's manager, a manager without a
+    team and an admin, each against the same figures read through the scope built each time."""
+    from models import opportunities as om
+    from models.delegations import create_delegation
+    from models.opportunities import Opportunity, create_opportunity
+    from models.permissions import scope
+
+    team = make_team()
+    rep, mate, away = make_user("sales", team), make_user("sales", team), make_user("sales", team)
+    manager, loner, admin = make_user("manager", team), make_user("manager"), make_user("admin")
+    Team = type(team)
+    Team.update(manager=manager.id).where(Team.id == team.id).execute()
+    today = clock.today()
+    for owner, n in ((rep, 3), (mate, 2), (away, 2), (loner, 1)):
+        for i in range(n):
+            customer = make_customer(owner=owner)
+            create_opportunity(owner, customer, {"name": f"单{i}", "amount": "1000",
+                                                 "expected_close": (today - dt.timedelta(days=3 + i)).isoformat()})
+    # a deal on rep's customer that a teammate holds: outside rep's pipeline, in the scope's residue
+    theirs = make_customer(owner=rep)
+    create_opportunity(admin, theirs, {"name": "他人", "amount": "1", "owner_id": str(mate.id),
+                                       "expected_close": (today - dt.timedelta(days=9)).isoformat()})
+    create_delegation(admin, {"absentee_id": away.id, "delegate_id": mate.id, "starts_on": today.isoformat(),
+                              "ends_on": (today + dt.timedelta(days=3)).isoformat()})
+    for user in (rep, mate, manager, loner, admin, rep):  # rep twice: built, then kept
+        for limit in (2, 5):
+            got = om.workbench_summary(user, limit=limit)
+            late = scope("opportunity", user, Opportunity.select()).where(
+                (Opportunity.is_open == True) & (Opportunity.expected_close < today))  # noqa: E712
+            expected = [o.id for o in late.order_by(Opportunity.expected_close, Opportunity.id)]
+            assert [o.id for o in got["late"]] == expected[:limit], (user.username, limit)
+            assert got["late_count"] == len(expected)
+            pipeline = om._summary_scope(om.PipelineTotal.select(om.pw.fn.SUM(om.PipelineTotal.count)), om.PipelineTotal,
+                                         user, om.Filters()).where(om.PipelineTotal.stage.in_(om.OPEN_STAGES))
+            assert got["count"] == (pipeline.scalar() or 0), user.username
+    assert [o.name for o in om.workbench_summary(rep, limit=9)["late"]][0] == "他人"
+    kept = {key[0][0] for key, entry in _KEPT.items() if entry and isinstance(key[0], tuple)}
+    assert {"opportunities.late", "opportunities.totals", "opportunity"} <= kept
