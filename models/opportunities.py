@@ -897,17 +897,17 @@ def workbench_summary(user, today=None, limit=5):
     month = today.replace(day=1)
     # Both statements are kept (kept_select): the workbench asks them on every visit. The user's id and team
     # go in as marks (permissions._Marked); the scope's own reads are done with the user (opportunity_shape).
-    head = [user.id] + ([] if user.team_id is None else [user.team_id])
+    leads, head = permissions.pipeline_head(user)
 
     def totals(*values):
-        marked = permissions._Marked(user, values[0], None if user.team_id is None else values[1])
+        marked = permissions._Marked(user, None if leads or not head else values[0], values[0] if leads else None)
         return _summary_scope(PipelineTotal.select(
             pw.fn.SUM(PipelineTotal.count), pw.fn.SUM(PipelineTotal.weighted_fen),
             pw.fn.SUM(pw.Case(None, [(PipelineTotal.month == values[-1], PipelineTotal.weighted_fen)], 0))),
             PipelineTotal, marked, Filters()).where(PipelineTotal.stage.in_(OPEN_STAGES)).limit(1).tuples()
 
     count, weighted, this_month = next(iter(kept_select(
-        ("opportunities.totals", user.role, user.team_id is None), totals, *head, month)), None) or (0, 0, 0)
+        ("opportunities.totals", user.role, leads), totals, *head, month)), None) or (0, 0, 0)
     shape = permissions.opportunity_shape(user)
     late = Opportunity.select(*CARD_FIELDS, Customer.id, Customer.name).join(
         Customer, on=(Opportunity.customer == Customer.id))

@@ -733,12 +733,12 @@ def opportunity_shape(user):
         return True
     absentees = list(acting_for_ids(user))
     leads = _leads_team(user, user.team_id)
-    head = [user.id] + ([] if user.team_id is None else [user.team_id])
-    shape = ("opportunity", user.role, leads, user.team_id is None, len(absentees))
+    head = [user.id, user.team_id] if leads else [user.id]  # the team is read only by its manager's scope
+    shape = ("opportunity", user.role, leads, len(absentees))
 
     def parts(*values):
-        """(pipeline, left_out) from the user's id, their team's and the absentees' ids."""
-        user_id, team_id = values[0], (None if user.team_id is None else values[1])
+        """(pipeline, left_out) from the user's id, their team's (a manager's) and the absentees' ids."""
+        user_id, team_id = values[0], (values[1] if leads else None)
         marked, away = _Marked(user, user_id, team_id), list(values[len(head):])
         pipeline = _either((O.team == team_id) if leads else (O.owner == user_id), O.owner.in_(away) if away else False)
         worked = _either(False if leads else _own_or_team_where(marked), _customer_owner_in(away) if away else False)
@@ -765,6 +765,15 @@ def opportunity_shape(user):
     n = len(values)
     return (shape + (len(ids),), values + ids,
             lambda *v: _either(parts(*v[:n])[0], O.id.in_(list(v[n:])) if len(v) > n else False))
+
+
+def pipeline_head(user):
+    """(leads, values): whether the user answers for a team's pipeline, and the values `pipeline_where` puts into
+    SQL for them, for a kept statement: a team's manager their team, a seller their id, nobody else anything."""
+    if user.role in SELLERS:
+        leads = _leads_team(user, user.team_id)
+        return leads, [user.team_id] if leads else [user.id]
+    return False, []
 
 
 def _customer_owner_in(ids):
