@@ -900,7 +900,7 @@ def workbench_summary(user, today=None, limit=5):
     leads, head = permissions.pipeline_head(user)
 
     def totals(*values):
-        marked = permissions._Marked(user, None if leads or not head else values[0], values[0] if leads else None)
+        marked = permissions.Marked(user, None if leads or not head else values[0], values[0] if leads else None)
         return _summary_scope(PipelineTotal.select(
             pw.fn.SUM(PipelineTotal.count), pw.fn.SUM(PipelineTotal.weighted_fen),
             pw.fn.SUM(pw.Case(None, [(PipelineTotal.month == values[-1], PipelineTotal.weighted_fen)], 0))),
@@ -915,8 +915,9 @@ def workbench_summary(user, today=None, limit=5):
     def overdue(query, day):
         return query.where((Opportunity.is_open == True) & (Opportunity.expected_close < day))  # noqa: E712
 
-    if shape is True:
-        rows = list(overdue(late, today).order_by(Opportunity.expected_close, Opportunity.id).limit(limit))
+    if not isinstance(shape, tuple):  # everyone's (admin, service) or no one's
+        rows = list(overdue(permissions.scope("opportunity", user, late), today)
+                    .order_by(Opportunity.expected_close, Opportunity.id).limit(limit))
     else:
         key, values, condition = shape
         rows = list(kept_select(("opportunities.late", limit) + key, lambda *v: overdue(

@@ -708,10 +708,10 @@ def _opportunity_scope(user):
     customer's 360 Opportunities tab. Finding those means reading every deal of the team's customers
     (30 ms for 10 reps on 200,000 deals, more than the whole board); tests/test_list_scopes.py pins it."""
     shape = opportunity_shape(user)
-    return shape if shape is True else shape[2](*shape[1])
+    return shape[2](*shape[1]) if isinstance(shape, tuple) else shape
 
 
-class _Marked:
+class Marked:
     """A user as a kept statement's builder reads them: their role, and marks (or their values) for their id and
     team. Only what the scopes' conditions put into SQL is here: a rule that reads more is not built with it."""
 
@@ -724,11 +724,15 @@ class _Marked:
 def opportunity_shape(user):
     """`scope("opportunity", user)`'s condition for a statement kept by models.base.kept_select, as (key, values,
     condition(*values)): what the scope reads — the delegations, the residue's ids (read here, with the user) —
-    and the same condition rebuilt from marks in their place. True: the whole table (admin, service)."""
+    and the same condition rebuilt from marks in their place. True: the whole table (admin, service); False:
+    nothing (a deactivated user)."""
     from models.base import kept_select
     from models.delegation_tables import acting_for_ids
     O = _table("Opportunity")
 
+    user = acting_user(user)
+    if not getattr(user, "active", False):
+        return False
     if user.role in ("admin", "service"):
         return True
     absentees = list(acting_for_ids(user))
@@ -739,7 +743,7 @@ def opportunity_shape(user):
     def parts(*values):
         """(pipeline, left_out) from the user's id, their team's (a manager's) and the absentees' ids."""
         user_id, team_id = values[0], (values[1] if leads else None)
-        marked, away = _Marked(user, user_id, team_id), list(values[len(head):])
+        marked, away = Marked(user, user_id, team_id), list(values[len(head):])
         pipeline = _either((O.team == team_id) if leads else (O.owner == user_id), O.owner.in_(away) if away else False)
         worked = _either(False if leads else _own_or_team_where(marked), _customer_owner_in(away) if away else False)
         left_out = _either(O.owner == user_id if leads else False,
@@ -902,7 +906,24 @@ def _project_decision_scope(user):
         Project.requested_by.is_null() | (Project.requested_by != user.id))
 
 
-def _lead_scope(user):
+def lead_shape(user):
+    """`scope("lead", user)`'s condition for a statement kept by models.base.kept_select (see `opportunity_shape`):
+    (key, values, condition(*values)), the delegations read with the user; True or False: all or none."""
+    user = acting_user(user)
+    if not getattr(user, "active", False):
+        return False
+    if user.role in ("marketing", "admin"):
+        return True
+    if user.role not in SELLERS:
+        return False
+    absentees = list(_absentees(user))
+    leads = _leads_team(user, user.team_id)
+    head = [user.id, user.team_id] if leads else [user.id]
+    return (("lead", user.role, leads, len(absentees)), head + absentees,
+            lambda *v: _lead_scope(Marked(user, v[0], v[1] if leads else None), list(v[len(head):])))
+
+
+def _lead_scope(user, absentees=None):
     """lead.view: marketing and admins all; a seller what they entered, were given or act for; a manager
     their team's."""
     L = _table("Lead")
@@ -911,7 +932,7 @@ def _lead_scope(user):
         return True
     if user.role not in SELLERS:
         return False
-    absentees = list(_absentees(user))
+    absentees = list(_absentees(user)) if absentees is None else absentees
     return _either(L.created_by == user.id, L.routed_to == user.id,
                    L.routed_to.in_(absentees) if absentees else False,
                    (L.team == user.team_id) if _leads_team(user, user.team_id) else False)

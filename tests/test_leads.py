@@ -396,3 +396,23 @@ def test_marketing_sees_prospects_due_for_a_touch_on_its_workbench_and_in_the_qu
     client.post("/leads/nurture", {"nurture_list": "老客户回访", "cadence_days": "10"})
     assert "老客户回访" in client.get("/leads/nurture").get_data(as_text=True)
     assert Lead.get_by_id(due.id).next_touch_on == dt.date(2027, 1, 4)
+
+
+def test_the_workbenchs_kept_probe_for_routed_leads_answers_as_the_scope_does(w):
+    """views/leads.py keeps the workbench's "any lead routed to me?" statement (permissions.lead_shape): for the
+    rep it went to, their teammate, the team's manager, a rep acting for the rep, and another region's rep."""
+    from models.delegations import create_delegation
+    from views import extend
+    from views.leads import _routed, _routed_probe
+
+    lead = qualify(w, intake(w))
+    leads.route_lead(w["mkt"], lead, to_user=w["a1"], reason="客户点名要他")
+    create_delegation(w["admin"], {"absentee_id": w["a1"].id, "delegate_id": w["b1"].id,
+                                   "starts_on": clock.today().isoformat(),
+                                   "ends_on": (clock.today() + dt.timedelta(days=2)).isoformat()})
+    for _ in range(2):  # built with marks, then kept
+        for name, sees in (("a1", True), ("a2", False), ("mgr", True), ("b1", True), ("mkt", False)):
+            user = w[name]
+            if name == "mkt":
+                continue  # marketing has no seller's workbench card
+            assert extend.exists(_routed_probe(user)) == [_routed(user, leads.Lead.id).exists()] == [sees], name

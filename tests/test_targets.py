@@ -435,3 +435,18 @@ def test_pages_render_for_the_roles(client, team, make_user):
     assert client.get(f"/performance?team={t.id}").status_code == 200  # a rep gets their own view, team ignored
     page = client.get("/performance").get_data(as_text=True)
     assert b.full_name not in page and "perf-own" in page
+
+
+def test_the_workbench_shows_this_months_targets_to_whoever_has_one(team, make_user, client):
+    """The workbench's probe (kept: views/targets.py _probe) finds this month's target for the reps with a share,
+    and none for a rep elsewhere, whoever asks first; the team's manager always has the panel (to set one)."""
+    t, mgr, (a, b) = team
+    other = make_user("sales")
+
+    def shown(user):
+        client.login(user)
+        return 'id="targets-panel"' in client.get("/").get_data(as_text=True)
+
+    assert [shown(u) for u in (a, other, mgr)] == [False, False, True]
+    tm.set_target(mgr, t, kind("promotions"), NOV, form("10", {a: "6", b: "4"}))
+    assert [shown(u) for u in (other, a, b, mgr, a)] == [False, True, True, True, True]

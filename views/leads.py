@@ -13,6 +13,7 @@ from models.campaigns import active_campaigns, period_leads, roi
 from models.customers import CHANNELS, MARKETING_STAGES, SOURCE_LABELS, SOURCES, Customer, Industry
 from models.errors import DomainError, NotFound, ValidationError
 from models.lead_tables import LEAD_STATUS_LABELS, QUEUE_STATUSES, Campaign, Lead, LeadRouting, LeadSource, RoutingVersion
+from models import permissions
 from models.permissions import can, require, scope
 from models.users import Region, User
 from views import csrf, extend
@@ -415,8 +416,16 @@ def _routed(user, *columns):
         Lead.status == "routed")
 
 
-@extend.workbench_panel("leads/_wb_rep.html", roles=("sales", "manager"), order=2,
-                        probe=lambda user: _routed(user, Lead.id))
+def _routed_probe(user):
+    shape = permissions.lead_shape(user)
+    if shape is True or shape is False:
+        return _routed(user, Lead.id)
+    key, values, condition = shape  # kept: the workbench asks it on every visit
+    return extend.kept_probe(("leads.routed",) + key, lambda *v: Lead.select(Lead.id).join(
+        Customer, on=(Lead.customer == Customer.id)).where(condition(*v) & (Lead.status == "routed")), *values)
+
+
+@extend.workbench_panel("leads/_wb_rep.html", roles=("sales", "manager"), order=2, probe=_routed_probe)
 def _rep_panel(user, found=True):
     rows = list(_routed(user, Lead, Customer.id, Customer.name).order_by(Lead.due_at).limit(10)) if found else []
     if not rows:

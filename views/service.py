@@ -13,6 +13,7 @@ from models import service as sv
 from models.fields import id_or_none, int_or_none, parse_id
 from models.customers import Contact, Customer, get_customer
 from models.errors import N_, DomainError, ValidationError
+from models import permissions
 from models.permissions import can, require
 from models.service_reports import (QueueFilters, compliance, list_columns, open_figures, queue_page,
                                     satisfaction_trend, week_start, with_customer)
@@ -390,8 +391,16 @@ def workbench_waiting(user):
     return {"waiting": waiting}
 
 
-@extend.workbench_panel("service/_wb_leads.html", roles=("sales", "manager"), order=20,
-                        probe=lambda user: sv.leads_for(user).select(sv.RepurchaseLead.id))
+def _leads_probe(user):
+    """Any repurchase lead for the user: kept per role and whether they lead a team (the workbench asks it on
+    every visit); the user's id and team go in as marks."""
+    leads = can(user, "team.leads_one")
+    values = [user.id] + ([user.team_id] if leads else [])
+    return extend.kept_probe(("service.repurchase_leads", user.role, leads), lambda *v: sv.leads_for(
+        permissions.Marked(user, v[0], v[1] if leads else None)).select(sv.RepurchaseLead.id), *values)
+
+
+@extend.workbench_panel("service/_wb_leads.html", roles=("sales", "manager"), order=20, probe=_leads_probe)
 def workbench_leads(user, found=True):
     """Repurchase leads from service for the rep (a manager: the team's), with their source."""
     rows = list(sv.leads_for(user)) if found else []

@@ -11,7 +11,7 @@ from models import targets as tm
 from models.customer_tables import STAGES
 from models.errors import N_, NotFound, ValidationError
 from models.fields import int_or_none
-from models.permissions import can, require
+from models.permissions import Marked, can, require
 from views import extend
 from views import htmx as hx
 from views.forms import field_errors
@@ -194,8 +194,14 @@ def _leads_team(user):
 
 
 def _probe(user):
-    month = [tm.containing("month", clock.today())]
-    return tm.targets_query(user.team_id, month) if _leads_team(user) else tm.shares_query(user, month)
+    """Any target this month: the team's for its manager, else the user's shares; kept (the workbench asks it on
+    every visit), the team or the user and the month's first day as marks."""
+    start = tm.containing("month", clock.today()).start
+    if _leads_team(user):
+        return extend.kept_probe("targets.team_month", lambda team, day: tm.targets_query(
+            team, [tm.Period("month", day)]), user.team_id, start)
+    return extend.kept_probe("targets.shares_month", lambda user_id, day: tm.shares_query(
+        Marked(user, user_id, None), [tm.Period("month", day)]), user.id, start)
 
 
 @extend.workbench_panel("targets/_wb_panel.html", roles=("sales", "manager"), order=5, probe=_probe)
