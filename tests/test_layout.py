@@ -61,3 +61,21 @@ def test_a_reps_own_quality_page_lights_its_link(app, client, make_user):
     assert '<a href="/quality/me" class="">' in _nav(client, f"/quality/reps/{rep.id}")
     client.login(other)
     assert '<a href="/quality/me" class="">' in _nav(client, "/")
+
+
+def test_loaded_templates_are_kept_unless_templates_reload(app):
+    """views._TemplateEnvironment.get_template: a plain dict in service, Jinja's own checking cache when
+    templates auto-reload (debugging), and an include relative to its parent resolved as Jinja resolves it."""
+    env = app.jinja_env
+    env.__dict__.pop("_kehu_loaded", None)
+    first = env.get_template("base.html")
+    assert env.get_template("base.html") is first and env._kehu_loaded == {"base.html": first}
+    assert env.get_template("_nav.html", "customers/show.html") is env.get_template("_nav.html")
+    reload = env.auto_reload
+    try:
+        env.auto_reload = True
+        env.__dict__.pop("_kehu_loaded", None)
+        assert env.get_template("base.html").name == "base.html"
+        assert "_kehu_loaded" not in env.__dict__
+    finally:
+        env.auto_reload = reload

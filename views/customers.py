@@ -35,10 +35,10 @@ def _choices(keys, labels, blank=True):
     return out + [(k, label(labels, k)) for k in keys]
 
 
-def _stage_choices(customer):
+def _stage_choices(customer, user=None):
     """The stages the user may move the customer to (its own stage always shown, as the menu's current value)."""
-    return [(k, label(STAGE_LABELS, k)) for k in STAGES
-            if k == customer.stage or can(current_user, "customer.set_stage", k)]
+    user = user or acting_user(current_user)
+    return [(k, label(STAGE_LABELS, k)) for k in STAGES if k == customer.stage or can(user, "customer.set_stage", k)]
 
 
 # The profile's inputs come from the one field list (models.customer_tables.PROFILE_FIELDS).
@@ -383,7 +383,7 @@ def show(customer_id):
     context.update(side_panels=extend.side_cards(customer, user))
     loc = locale_code()
     context.update(
-        owner=owner, parts=parts, stage_choices=_stage_choices(customer),
+        owner=owner, parts=parts, stage_choices=_stage_choices(customer, user),
         stage_limited=not all(can(user, "customer.set_stage", s) for s in STAGES),
         followup_form=FollowUpForm(customer, contacts=contacts),
         industry=kept_get(Industry, customer.industry_id) if customer.industry_id else None,
