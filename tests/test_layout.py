@@ -79,3 +79,15 @@ def test_loaded_templates_are_kept_unless_templates_reload(app):
         assert "_kehu_loaded" not in env.__dict__
     finally:
         env.auto_reload = reload
+
+
+def test_the_heads_stylesheets_and_scripts_are_drawn_once(app, client, make_user):
+    client.login(make_user("sales"))
+    app.extensions.pop("kehu_assets", None)
+    page = client.get("/").get_data(as_text=True)
+    head = page[:page.index("</head>")]
+    assert '<link rel="stylesheet" href="/static/app.css">' in head and '<script src="/vendor/htmx.min.js" defer>' in head
+    for name in app.jinja_env.globals["DOMAIN_ASSETS"]["css"]:
+        assert f'href="/static/{name}"' in head
+    assert list(app.extensions["kehu_assets"]) == [""]
+    assert client.get("/customers").get_data(as_text=True).count('href="/static/app.css"') == 1

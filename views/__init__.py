@@ -17,7 +17,7 @@ from models.users import ROLE_LABELS, session_user
 from views import htmx as hx
 from views import i18n
 from views.forms import form_field
-from views.layout import side_nav
+from views.layout import asset_tags, side_nav
 
 # No inline script, handler or style attribute anywhere: behaviour lives in static/*.js (delegated
 # listeners on data- attributes), htmx runs with allowEval off (templates/base.html), widths are classes.
@@ -172,7 +172,7 @@ def init_app(app):
     app.jinja_environment = _TemplateEnvironment
     app.url_map.converters["int"] = _RowIdConverter
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(can=can, form_field=form_field, side_nav=side_nav, ROLE_LABELS=ROLE_LABELS, DOMAIN_ASSETS=_domain_assets(app), url_for=_template_url_for,
+    app.jinja_env.globals.update(can=can, form_field=form_field, side_nav=side_nav, asset_tags=asset_tags, ROLE_LABELS=ROLE_LABELS, DOMAIN_ASSETS=_domain_assets(app), url_for=_template_url_for,
                                  today=clock.today, now=clock.now, local_now=lambda: clock.to_local(clock.now()))
     app.jinja_env.filters["pct"] = _pct
     app.extensions["kehu_fixed_urls"] = {}  # _template_url_for's links

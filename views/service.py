@@ -423,13 +423,13 @@ def side_panel(customer, user):
         return None
     T = sv.Ticket
     # One query: the open tickets and the last rated one (an open ticket has no score: rating needs a
-    # resolved ticket and a reopen clears it).
-    last_rated = (T.select(T.id).where((T.customer == customer.id) & T.satisfaction.is_null(False))
-                  .order_by(T.id.desc()).limit(1))
+    # resolved ticket and a reopen clears it). Built only for a customer who may have tickets.
+    last_rated = lambda: (T.select(T.id).where((T.customer == customer.id) & T.satisfaction.is_null(False))  # noqa: E731
+                          .order_by(T.id.desc()).limit(1))
     rows = list(T.select(T.id, T.customer, T.category, T.status, T.priority, T.description, T.breached, T.breach_kind,
                          T.breach_due, T.respond_by,
                          T.resolve_by, T.responded_at, T.satisfaction, T.resolved_at)
-                .where((T.customer == customer.id) & (T.status.in_(sv.OPEN_STATUSES) | (T.id == last_rated)))
+                .where((T.customer == customer.id) & (T.status.in_(sv.OPEN_STATUSES) | (T.id == last_rated())))
                 .order_by(T.id.desc()).limit(SIDE_OPEN_LIMIT + 1)) if extend.may_have_rows(customer.id, "ticket") else []
     open_rows = [t for t in rows if t.status in sv.OPEN_STATUSES]
     last = next((t for t in rows if t.satisfaction is not None), None)
