@@ -9,7 +9,7 @@ import peewee as pw
 
 from models import audit, clock, hooks, rules, search
 from models import perf_tables as perf
-from models.base import db, fresh, kept_get, kept_select
+from models.base import db, fresh, kept_select, row_by_id
 from models.customer_tables import (  # noqa: F401  the tables and vocabularies, re-exported
     BUSINESS_MODELS, BUSINESS_MODEL_LABELS, CHANNELS, CHANNEL_LABELS, CUSTOM_KIND_LABELS, CUSTOM_KINDS, Contact, CustomField,
     CustomValue, Customer, CustomerGroup,
@@ -447,7 +447,7 @@ def recompute_range(after_id, upto_id, models=None, expression=None):
 def get_customer(customer_id):
     """The customer by id, or NotFound (permission is the caller's: use permissions.visible)."""
     pk = int_or_none(customer_id)
-    customer = kept_get(Customer, pk) if pk else None
+    customer = row_by_id(Customer, pk) if pk else None
     if customer is None:
         raise NotFound()
     return customer

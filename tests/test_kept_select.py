@@ -60,7 +60,7 @@ def test_a_customers_pages_kept_reads_are_the_reads_built_each_time(app, make_us
     """The 360's statements kept since stop 16: by id, its contacts, the first page of its timeline, its custom
     values and the people a page names, each against the query built each time, after writes between calls."""
     from models import audit
-    from models.base import kept_get
+    from models.base import row_by_id
     from models.customer_tables import Contact, Customer, CustomField, CustomValue, Region
     from models.customers import contacts_of, custom_values
     from views.extend import Names
@@ -68,8 +68,8 @@ def test_a_customers_pages_kept_reads_are_the_reads_built_each_time(app, make_us
     rep = make_user("sales")
     a, b = make_customer(owner=rep), make_customer()
     for customer in (a, b):
-        assert kept_get(Customer, customer.id).name == Customer.get_by_id(customer.id).name
-    assert kept_get(Customer, 10 ** 12) is None and kept_get(Region, 10 ** 12) is None
+        assert row_by_id(Customer, customer.id).name == Customer.get_by_id(customer.id).name
+    assert row_by_id(Customer, 10 ** 12) is None and row_by_id(Region, 10 ** 12) is None
     Contact.create(customer=a, name="二", active=False, created_at=clock.now())
     Contact.create(customer=a, name="一", active=True, created_at=clock.now())
     for customer in (a, b):

@@ -13,7 +13,7 @@ from models.customers import (BUSINESS_MODEL_LABELS, BUSINESS_MODELS, CHANNEL_LA
                               STAGES, YES_NO_LABELS, Contact, CustomField, CustomerGroup, Industry, active_custom_fields,
                               change_stage, check_customer_field, completeness_parts, contacts_of, create_customer, custom_values,
                               followup_validity, followups_of, get_customer, log_follow_up, save_contact, update_customer)
-from models.base import kept_get, kept_select
+from models.base import kept_select, row_by_id
 from models.fields import normalize_phone, parse_date, parse_id
 from models.duplicates import REASON_LABELS, find_matches, normalize_name
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -386,9 +386,9 @@ def show(customer_id):
         owner=owner, parts=parts, stage_choices=_stage_choices(customer, user),
         stage_limited=not all(can(user, "customer.set_stage", s) for s in STAGES),
         followup_form=FollowUpForm(customer, contacts=contacts),
-        industry=kept_get(Industry, customer.industry_id) if customer.industry_id else None,
-        region=kept_get(Region, customer.region_id) if customer.region_id else None,
-        group=kept_get(CustomerGroup, customer.group_id) if customer.group_id else None,
+        industry=row_by_id(Industry, customer.industry_id) if customer.industry_id else None,
+        region=row_by_id(Region, customer.region_id) if customer.region_id else None,
+        group=row_by_id(CustomerGroup, customer.group_id) if customer.group_id else None,
         custom_fields=[(cf, custom_value_text(cf, values.get(cf.key))) for cf in custom_fields], loc=loc,
         created=request.args.get("created"),
     )

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from models import clock, drops, leads, listing, notifications, pool_clock, pool_reports, pools
 from models import rules as rules_mod
-from models.base import kept_get
+from models.base import row_by_id
 from models.fields import parse_id
 from models.customers import Customer, get_customer
 from models.errors import N_, DomainError, NotFound, ValidationError
@@ -356,7 +356,7 @@ def pool_panel(customer, user):
         panel["lock_pending"] = extend.may_have_rows(customer.id, "lock_request") and pools.LockRequest.select().where(
             (pools.LockRequest.customer == customer.id) & (pools.LockRequest.status == "pending")).exists()
     elif customer.pool_id:
-        panel["pool"] = kept_get(pools.Pool, customer.pool_id)
+        panel["pool"] = row_by_id(pools.Pool, customer.pool_id)
         if can(user, "pool.work"):
             try:
                 pools.check_claim(user, customer, rules_mod.in_force(now), now)
