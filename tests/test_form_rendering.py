@@ -153,3 +153,37 @@ def test_every_form_of_the_app_is_a_views_forms_form():
             continue
         for line in re.findall(r"^from wtforms import[^\n]*(?:\n\s+[^\n]*)?", path.read_text(), re.M):
             assert not re.search(r"\bForm\b", line), f"{path.name}: {line}"
+
+
+def test_a_kept_field_is_drawn_again_when_anything_it_shows_changes():
+    """form_field keeps a field's HTML by everything it is drawn from: the same field asked twice is the kept
+    HTML; another value, label, error, choice, check or attribute is drawn anew."""
+    fresh = Sample()
+    first = form_field(fresh.text, attrs={"maxlength": 5})
+    assert form_field(Sample().text, attrs={"maxlength": 5}) is first
+    assert 'value="x&#34;"' in form_field(Sample(MultiDict({"text": 'x"'})).text, attrs={"maxlength": 5})
+    relabelled = Sample()
+    relabelled.text.label.text = "Other <b>"
+    assert "Other &lt;b&gt;" in form_field(relabelled.text, attrs={"maxlength": 5})
+    wrong = Sample()
+    wrong.text.errors = ["Too long"]
+    assert "has-error" in form_field(wrong.text, attrs={"maxlength": 5}) and "Too long" in form_field(wrong.text)
+    assert "has-error" not in form_field(Sample().text, attrs={"maxlength": 5})
+    assert 'maxlength="6"' in form_field(Sample().text, attrs={"maxlength": 6})
+    assert "hx-post" in form_field(Sample().text, check="/check", attrs={"maxlength": 5})
+    on, off = Sample(data={"flag": True}), Sample(data={"flag": False})
+    assert " checked " in form_field(on.flag) and " checked " not in form_field(off.flag)
+    picked = Sample(MultiDict({"pick": "visit"}))
+    assert '<option selected value="visit">' in form_field(picked.pick)
+    assert '<option selected value="visit">' not in form_field(Sample(MultiDict({"pick": "call"})).pick)
+    other = Sample()
+    other.pick.choices = [("x", "X")]
+    assert 'value="x"' in form_field(other.pick) and 'value="call"' not in form_field(other.pick)
+
+
+def test_a_marked_up_text_is_not_kept_as_the_same_plain_text():
+    plain, marked = form_field(Sample().text, hint="<b>hint</b>"), form_field(Sample().text, hint=Markup("<b>hint</b>"))
+    assert "&lt;b&gt;hint" in plain and "<b>hint</b>" in marked
+    a = form_field(Sample().text, attrs={"title": "<i>"})
+    b = form_field(Sample().text, attrs={"title": Markup("<i>")})
+    assert a != b

@@ -136,6 +136,9 @@ def _select(widget, field, attrs):
     return "".join(html)
 
 
+_KNOWN = frozenset(_INPUTS + (widgets.TextArea, widgets.Select))
+
+
 def render_control(field, attrs):
     """The field's control as its widget would render it with `attrs`, or None for a widget not written here."""
     widget = field.widget
@@ -169,10 +172,53 @@ class Form(WTForm):
     Meta = _Meta
 
 
+_DRAWN = {}  # form_field's HTML of a field without errors, by everything it is drawn from
+_DRAWN_MAX = 20_000
+
+
+def _drawn_key(f, check, hint, cls, attrs):
+    """Everything `form_field` draws a field from — what the field is (its kind, widget, name, label, flags,
+    format), what it holds (data, text, choices) and how the template asks for it — or None when the field has
+    errors, is of a kind not written here, or holds something not plainly comparable: then it is drawn."""
+    if f.errors or getattr(f, "_datalist", None) is not None or type(f.widget) not in _KNOWN:
+        return None
+    data = f.data
+    if isinstance(data, list):
+        data = tuple(data)
+    choices = None
+    if getattr(f, "choices", None) is not None:
+        plain = _plain_choices(f)
+        if plain is None:
+            return None
+        choices = (tuple(plain), f.coerce)
+    text = f._value() if hasattr(f, "_value") else None
+    typed = lambda items: tuple(sorted((k, type(v), v) for k, v in items))  # noqa: E731  (a Markup is not its text)
+    label = f.label.text
+    key = (type(f), f.widget, f.id, f.name, type(label), label, type(text), text, type(data), data, choices,
+           typed(vars(f.flags).items()), typed((f.render_kw or {}).items()), getattr(f, "format", None),
+           check, type(hint), hint, type(cls), cls, typed(attrs.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def form_field(f, check=None, customer=None, hint=None, cls="", attrs={}):  # noqa: B006 (read, never changed)
     """A form field as the templates show one: its label, its control and the slot for its inline error,
     which htmx fills when `check` (a URL) answers for the field as it is typed. `customer`: unused (the
-    templates name it for the reader)."""
+    templates name it for the reader). A field without errors is drawn once per everything it is drawn from
+    (`_drawn_key`: a form's fresh fields repeat on every page that shows it) and kept."""
+    key = _drawn_key(f, check, hint, cls, attrs)
+    html = _DRAWN.get(key) if key is not None else None
+    if html is None:
+        html = _draw_field(f, check, hint, cls, attrs)
+        if key is not None and len(_DRAWN) < _DRAWN_MAX:
+            _DRAWN[key] = html
+    return html
+
+
+def _draw_field(f, check, hint, cls, attrs):
     a = dict(attrs)
     a["aria-describedby"] = "err-" + f.id
     a["aria-invalid"] = "true" if f.errors else "false"
