@@ -95,3 +95,46 @@ def test_badges_are_kept_per_language(app):
             seen.setdefault(code, html)
             assert seen[code] == html
     assert seen["zh_CN"] != seen["en"]
+
+
+def test_template_calls_answer_as_jinjas_own_context_does(app):
+    """views._TemplateContext calls plain functions and methods directly; whatever asks for the context, the
+    evaluation context or the environment (or is not a plain function) still goes Jinja's way."""
+    from jinja2 import pass_context, pass_environment, pass_eval_context
+    from jinja2.runtime import Context
+
+    from views import _TemplateContext
+
+    env = app.jinja_env
+    assert env.context_class is _TemplateContext
+
+    @pass_context
+    def who(context, x):
+        return f"{context.get('name')}:{x}"
+
+    @pass_environment
+    def envs(environment):
+        return hasattr(environment, "from_string")  # an Environment, injected
+
+    @pass_eval_context
+    def autoescaping(eval_ctx):
+        return eval_ctx.autoescape
+
+    class Caller:
+        @pass_context
+        def __call__(self, context):
+            return context.get("name")
+
+    def stops():
+        raise StopIteration
+
+    source = ("{{ who(1) }}|{{ envs() }}|{{ autoescaping() }}|{{ caller() }}|{{ plain(2, b=3) }}|{{ text.upper() }}|"
+              "{{ stops() }}|{% macro m(a) %}[{{ a }}]{% endmacro %}{{ m(4) }}|{{ '%s-%s'.format(5, 6) }}")
+    values = dict(name="n", who=who, envs=envs, autoescaping=autoescaping, caller=Caller(), text="ab",
+                  plain=lambda a, b=0: a + b, stops=stops)
+    ours = env.from_string(source).render(**values)
+    assert ours == "n:1|True|True|n|5|AB||[4]|%s-%s"
+    class Plain(type(env)):
+        context_class = Context
+    reference = Plain(app, autoescape=True).from_string(source).render(**values)
+    assert ours == reference

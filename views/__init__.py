@@ -1,9 +1,12 @@
 """The web way in: blueprints, login, CSRF, languages and error pages."""
+import types
 from collections import ChainMap
 
 from flask import g, render_template, request, url_for
 from flask.globals import _cv_request
 from flask.templating import Environment as FlaskEnvironment
+from jinja2.runtime import Context as JinjaContext
+from jinja2.utils import internalcode
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from htmx_flask import Htmx
@@ -49,6 +52,28 @@ def _domain_assets(app):
     return {kind: sorted(p.name for p in static.glob(f"*.{kind}") if p.name not in shared) for kind in ("css", "js")}
 
 
+_PLAIN_CALLS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.BuiltinMethodType)
+
+
+class _TemplateContext(JinjaContext):
+    """Jinja's context, with a shorter way for the calls templates make most: every `url_for(...)`, `_()`,
+    `can(...)` in a template goes through `Context.call`, which asks three times whether the callable wants the
+    context injected (~0.75 µs a call; a customer's page makes ~330). A plain function or method that does not
+    (no `jinja_pass_arg`) is called directly (~0.25 µs), as Jinja would call it; anything else goes Jinja's way."""
+
+    @internalcode
+    def call(__self, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own signature)
+        if type(__obj) not in _PLAIN_CALLS or hasattr(__obj, "jinja_pass_arg"):
+            return JinjaContext.call(__self, __obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined("value was undefined because a callable raised a StopIteration exception")
+
+
 class _TemplateEnvironment(FlaskEnvironment):
     """Flask's Jinja environment whose templates share the environment's globals dict.
 
@@ -59,6 +84,8 @@ class _TemplateEnvironment(FlaskEnvironment):
     No template here has globals of its own (nothing calls get_template with globals), so a template's
     globals are the environment's dict itself and those copies run in C; one given its own globals still
     gets Jinja's ChainMap."""
+
+    context_class = _TemplateContext
 
     def make_globals(self, d):
         return self.globals if not d else ChainMap(d, self.globals)
