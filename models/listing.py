@@ -16,7 +16,7 @@ from models.base import is_sqlite, kept_select
 from models.keyset import first_page, keyset_union
 from models.perf_tables import SIGNED_STAGES
 from models.sql import no_index
-from models.permissions import customer_scope_branches, sees_all_owned, visible
+from models.permissions import Marked, customer_scope_branches, sees_all_owned, sees_every_customer, visible
 from models.users import User
 from models.value import ALL_TIERS
 
@@ -253,15 +253,6 @@ KEPT_FILTERS = ("stage", "grade", "region", "city", "industry", "business_model"
                 "tier")
 
 
-class _Reader:
-    """The user as `filtered` reads them while a kept statement is built: their role, and a mark for their id."""
-
-    is_authenticated = active = True
-
-    def __init__(self, user, user_id):
-        self.id, self.role, self.team_id, self.region_id = user_id, user.role, user.team_id, user.region_id
-
-
 def _kept_shape(user, f, size):
     """(key, values, build(statement, *marks)) keeping a first page's statements, or None when the list's shape is
     not told by the filters alone: a seller's scope (their pools and delegations) or a team's, dates, custom fields.
@@ -269,7 +260,7 @@ def _kept_shape(user, f, size):
     if f.custom or f.recovered or f.created_from or f.created_to or f.followup_from or f.followup_to:
         return None
     mine = f.scope == "mine" and sees_all_owned(user)
-    if not mine and not (f.scope == "all" and user.role in ("admin", "service")):
+    if not mine and not (f.scope == "all" and sees_every_customer(user)):
         return None
     if f.q and not (mine and is_sqlite()):
         return None  # a search over everything lists the index's matches; PostgreSQL's text carries its terms
@@ -282,7 +273,7 @@ def _kept_shape(user, f, size):
         user_id, marks = (marks[0], marks[1:]) if mine else (None, marks)
         shape = Filters(scope=f.scope, q=f.q, sort=f.sort, direction=f.direction,
                         terms=list(marks[len(given):]) if f.q else None, **dict(zip(given, marks)))
-        return statement(filtered(_Reader(user, user_id), shape))
+        return statement(filtered(Marked(user, user_id, None), shape))
     return key, values, build
 
 

@@ -535,6 +535,12 @@ def sees_all_owned(user):
     return user.role in ("admin", "service", "sales") or (user.role == "manager" and user.team_id is None)
 
 
+def sees_every_customer(user):
+    """Whether `user` may open every customer (their customer scope is the whole table)."""
+    user = acting_user(user)
+    return user is not None and getattr(user, "active", False) and _customer_scope(user) is True
+
+
 def visible(query, user):
     """Narrow a Customer query to the rows `user` may see (`scope("customer", ...)`, the older name)."""
     return scope("customer", user, query)
